@@ -1,0 +1,366 @@
+/* arena.c -- the arena: reservation, page table, free page runs, commit
+ * accounting, errors and arena parameters.
+ *
+ * Pages are handed out first-fit by address from an address-ordered list of
+ * free runs (neighbours coalesce on free). Its cost is O(free runs), which
+ * stays small because segments are large and low addresses are reused first.
+ * Pages are committed on allocation; free pages stay committed up to `spare`
+ * bytes, beyond which the run just freed is decommitted (so spare_committed
+ * <= spare holds after every free).
+ */
+#include "config.h"
+#include "arena.h"
+#include "param.h"
+#include "pool.h"
+#include "trace.h"
+#include "vm.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct freerun_s {
+  freerun_t *next;
+  size_t first, count;   /* page index and number of pages */
+};
+
+enum { AP_RESERVE, AP_COMMIT_LIMIT, AP_SPARE, AP_BARRIER, AP_CARD_SIZE, AP_GROWTH, AP_STRESS,
+       AP_BUDGET_MIN, AP_COUNT };
+
+static const kiln_param_t arena_params[] = {
+  {"reserve", KILN_ARGT_SIZE, "16GB", 1 << 20, 64.0 * (1ull << 40),
+   "address space reserved up front (committed lazily)"},
+  {"commit_limit", KILN_ARGT_SIZE, "0", 0, 0, "most bytes of memory committed at once (0: no limit)"},
+  {"spare", KILN_ARGT_SIZE, "4MB", 0, 0, "free memory kept committed for reuse before returning it"},
+  {"barrier", KILN_ARGT_STR, "card", 0, 0, "\"card\" (client calls kiln_write) or \"none\""},
+  {"card_size", KILN_ARGT_SIZE, "512", 64, 65536, "bytes per card of the write barrier (power of 2)"},
+  {"growth", KILN_ARGT_NUM, "2.0", 1.05, 1000, "collect when the heap reaches growth x live"},
+  {"stress", KILN_ARGT_SIZE, "0", 0, 0, "collect at every Nth allocation slow path (0: off)"},
+  {"budget_min", KILN_ARGT_SIZE, "4MB", 0, 0, "least allocation between automatic collections"},
+  {NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
+
+const kiln_param_t *kiln_arena_params(void) { return arena_params; }
+
+static _Thread_local char tls_error[ARENA_ERROR_MAX];
+
+kiln_res_t kiln_set_error(kiln_res_t res, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(tls_error, sizeof tls_error, fmt, ap);
+  va_end(ap);
+  return res;
+}
+
+kiln_res_t arena_errorf(kiln_arena_t arena, kiln_res_t res, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(arena->error, sizeof arena->error, fmt, ap);
+  va_end(ap);
+  memcpy(tls_error, arena->error, sizeof tls_error);
+  return res;
+}
+
+const char *kiln_arena_error(kiln_arena_t arena)
+{
+  if (arena == NULL)
+    return tls_error;
+  return arena->error;
+}
+
+int arena_check(kiln_arena_t arena)
+{
+  return arena != NULL && arena->sig == SIG_ARENA && arena->base < arena->limit &&
+         arena->committed <= arena->reserve;
+}
+
+static int is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+static unsigned log2_size(size_t x)
+{
+  unsigned s = 0;
+  while (((size_t)1 << s) < x)
+    s++;
+  return s;
+}
+
+/* Check what param_resolve cannot: enumerations and relations. */
+static kiln_res_t arena_check_params(const pval_t *v, size_t page)
+{
+  if (strcmp(v[AP_BARRIER].str, "card") != 0 && strcmp(v[AP_BARRIER].str, "none") != 0)
+    return kiln_set_error(KILN_PARAM, "arena: parameter 'barrier' is '%s' (valid: 'card', 'none'%s)",
+                          v[AP_BARRIER].str,
+                          strcmp(v[AP_BARRIER].str, "protect") == 0 ? "; 'protect' is not built yet" : "");
+  if (!is_pow2(v[AP_CARD_SIZE].size))
+    return kiln_set_error(KILN_PARAM, "arena: parameter 'card_size' is %zu, not a power of two",
+                          v[AP_CARD_SIZE].size);
+  if (v[AP_COMMIT_LIMIT].size != 0 && v[AP_COMMIT_LIMIT].size < page)
+    return kiln_set_error(KILN_PARAM, "arena: parameter 'commit_limit' is %zu, less than one page (%zu)",
+                          v[AP_COMMIT_LIMIT].size, page);
+  return KILN_OK;
+}
+
+static kiln_res_t arena_map_tables(kiln_arena_t a)
+{
+  size_t pt = size_align_up(a->pages * sizeof(seg_t), a->page_size);
+  size_t cm = size_align_up(a->pages, a->page_size);
+  size_t ct = size_align_up((a->limit - a->base) >> a->head.card_shift, a->page_size);
+  /* Tables are reserved whole and committed whole; the OS backs only the
+     pages that are touched, so a 16 GiB arena's tables cost little. */
+  a->page_table = vm_reserve(pt);
+  a->committed_map = vm_reserve(cm);
+  a->head.cards = vm_reserve(ct);
+  a->card_table_size = ct;
+  if (a->page_table == NULL || a->committed_map == NULL || a->head.cards == NULL ||
+      vm_commit(a->page_table, pt) || vm_commit(a->committed_map, cm) || vm_commit(a->head.cards, ct))
+    return KILN_MEMORY;
+  return KILN_OK;
+}
+
+static void arena_unmap_tables(kiln_arena_t a)
+{
+  if (a->page_table)
+    vm_release(a->page_table, size_align_up(a->pages * sizeof(seg_t), a->page_size));
+  if (a->committed_map)
+    vm_release(a->committed_map, size_align_up(a->pages, a->page_size));
+  if (a->head.cards)
+    vm_release(a->head.cards, a->card_table_size);
+}
+
+static void arena_set_params(kiln_arena_t a, const pval_t *v)
+{
+  a->reserve = size_align_up(v[AP_RESERVE].size, a->page_size);
+  a->commit_limit = v[AP_COMMIT_LIMIT].size;
+  a->spare = v[AP_SPARE].size;
+  a->barrier = strcmp(v[AP_BARRIER].str, "card") == 0;
+  a->card_size = v[AP_CARD_SIZE].size;
+  a->growth = v[AP_GROWTH].num;
+  a->stress = v[AP_STRESS].size;
+  a->budget_min = v[AP_BUDGET_MIN].size;
+  a->head.card_shift = log2_size(a->card_size);
+  a->page_shift = log2_size(a->page_size);
+}
+
+kiln_res_t kiln_arena_create(kiln_arena_t *arena_o, const kiln_arg_t args[])
+{
+  pval_t v[AP_COUNT];
+  char err[ARENA_ERROR_MAX];
+  if (arena_o == NULL)
+    return kiln_set_error(KILN_PARAM, "kiln_arena_create: arena_o is NULL");
+  if (param_resolve(v, arena_params, args, "arena", err, sizeof err) != KILN_OK)
+    return kiln_set_error(KILN_PARAM, "%s", err);
+  size_t page = vm_page_size();
+  kiln_res_t res = arena_check_params(v, page);
+  if (res != KILN_OK)
+    return res;
+  kiln_arena_t a = calloc(1, sizeof *a);
+  if (a == NULL)
+    return kiln_set_error(KILN_MEMORY, "arena: out of memory for the arena descriptor");
+  a->page_size = page;
+  arena_set_params(a, v);
+  void *base = vm_reserve_aligned(a->reserve, (size_t)1 << ZONE_SHIFT);
+  if (base == NULL) {
+    size_t want = a->reserve;
+    free(a);
+    return kiln_set_error(KILN_MEMORY, "arena: the OS refused to reserve %zu bytes of address space",
+                          want);
+  }
+  a->base = a->head.base = (uintptr_t)base;
+  a->limit = a->head.limit = a->base + a->reserve;
+  a->pages = a->reserve >> a->page_shift;
+  if (arena_map_tables(a) != KILN_OK)
+    goto fail_tables;
+  a->free_runs = malloc(sizeof *a->free_runs);
+  if (a->free_runs == NULL)
+    goto fail_tables;
+  a->free_runs->next = NULL;
+  a->free_runs->first = 0;
+  a->free_runs->count = a->pages;
+  ring_init(&a->pools); ring_init(&a->fmts); ring_init(&a->roots);
+  ring_init(&a->threads); ring_init(&a->aps);
+  a->sig = SIG_ARENA;
+  *arena_o = a;
+  return KILN_OK;
+
+fail_tables:
+  arena_unmap_tables(a);
+  vm_release(base, a->reserve);
+  free(a);
+  return kiln_set_error(KILN_MEMORY, "arena: the OS refused memory for the page tables");
+}
+
+void kiln_arena_destroy(kiln_arena_t arena)
+{
+  if (arena == NULL)
+    return;
+  KILN_ASSERT(arena_check(arena));
+  arena_destroy_children(arena);
+  for (freerun_t *r = arena->free_runs, *n; r != NULL; r = n) {
+    n = r->next;
+    free(r);
+  }
+  arena_unmap_tables(arena);
+  vm_release((void *)arena->base, arena->reserve);
+  arena->sig = SIG_DEAD;
+  free(arena);
+}
+
+/* ---- committing ------------------------------------------------------- */
+
+static size_t uncommitted_pages(kiln_arena_t a, size_t first, size_t count)
+{
+  size_t n = 0;
+  for (size_t i = first; i < first + count; i++)
+    n += !a->committed_map[i];
+  return n;
+}
+
+static int commit_pages(kiln_arena_t a, size_t first, size_t count)
+{
+  size_t i = first, end = first + count;
+  while (i < end) {
+    while (i < end && a->committed_map[i])
+      i++;
+    size_t j = i;
+    while (j < end && !a->committed_map[j])
+      j++;
+    if (j > i) {
+      if (vm_commit((void *)(a->base + (i << a->page_shift)), (j - i) << a->page_shift) != 0)
+        return -1;
+      memset(a->committed_map + i, 1, j - i);
+      a->committed += (j - i) << a->page_shift;
+    }
+    i = j;
+  }
+  return 0;
+}
+
+/* Decommit the committed pages of a free run. */
+static void decommit_run(kiln_arena_t a, size_t first, size_t count)
+{
+  size_t i = first, end = first + count;
+  while (i < end) {
+    while (i < end && !a->committed_map[i])
+      i++;
+    size_t j = i;
+    while (j < end && a->committed_map[j])
+      j++;
+    if (j > i) {
+      vm_decommit((void *)(a->base + (i << a->page_shift)), (j - i) << a->page_shift);
+      memset(a->committed_map + i, 0, j - i);
+      a->committed -= (j - i) << a->page_shift;
+      a->spare_committed -= (j - i) << a->page_shift;
+    }
+    i = j;
+  }
+}
+
+static void decommit_all_spare(kiln_arena_t a)
+{
+  for (freerun_t *r = a->free_runs; r != NULL && a->spare_committed > 0; r = r->next)
+    decommit_run(a, r->first, r->count);
+}
+
+/* ---- page runs -------------------------------------------------------- */
+
+static kiln_res_t take_pages(kiln_arena_t a, freerun_t **link, size_t npages, uintptr_t *base_o)
+{
+  freerun_t *r = *link;
+  size_t first = r->first, extra = uncommitted_pages(a, first, npages);
+  if (a->commit_limit != 0 && a->committed + (extra << a->page_shift) > a->commit_limit) {
+    decommit_all_spare(a);
+    extra = uncommitted_pages(a, first, npages);
+    if (a->committed + (extra << a->page_shift) > a->commit_limit)
+      return arena_errorf(a, KILN_LIMIT,
+                          "arena: commit limit of %zu bytes reached (%zu committed, %zu more needed)",
+                          a->commit_limit, a->committed, extra << a->page_shift);
+  }
+  size_t spare_before = (npages - extra) << a->page_shift;
+  if (commit_pages(a, first, npages) != 0)
+    return arena_errorf(a, KILN_MEMORY, "arena: the OS refused to commit %zu bytes",
+                        npages << a->page_shift);
+  a->spare_committed -= spare_before;
+  r->first += npages;
+  r->count -= npages;
+  if (r->count == 0) {
+    *link = r->next;
+    free(r);
+  }
+  *base_o = a->base + (first << a->page_shift);
+  return KILN_OK;
+}
+
+kiln_res_t arena_pages_alloc(uintptr_t *base_o, kiln_arena_t a, size_t npages)
+{
+  if (npages == 0 || npages > a->pages)
+    return arena_errorf(a, KILN_LIMIT, "arena: %zu pages asked for, reservation has %zu", npages,
+                        a->pages);
+  for (freerun_t **link = &a->free_runs; *link != NULL; link = &(*link)->next)
+    if ((*link)->count >= npages)
+      return take_pages(a, link, npages, base_o);
+  return arena_errorf(a, KILN_LIMIT,
+                      "arena: reservation of %zu bytes is full (no run of %zu free pages)",
+                      a->reserve, npages);
+}
+
+/* Insert [first, first+count) into the address-ordered list, merging with
+   neighbours; returns the run that now holds it. */
+static freerun_t *insert_run(kiln_arena_t a, size_t first, size_t count)
+{
+  freerun_t **link = &a->free_runs, *prev = NULL;
+  while (*link != NULL && (*link)->first < first) {
+    prev = *link;
+    link = &(*link)->next;
+  }
+  freerun_t *next = *link;
+  if (prev != NULL && prev->first + prev->count == first) {
+    prev->count += count;
+    if (next != NULL && prev->first + prev->count == next->first) {
+      prev->count += next->count;
+      prev->next = next->next;
+      free(next);
+    }
+    return prev;
+  }
+  if (next != NULL && first + count == next->first) {
+    next->first = first;
+    next->count += count;
+    return next;
+  }
+  freerun_t *r = malloc(sizeof *r);
+  if (r == NULL)
+    return NULL;
+  r->first = first;
+  r->count = count;
+  r->next = next;
+  *link = r;
+  return r;
+}
+
+void arena_pages_free(kiln_arena_t a, uintptr_t base, size_t npages)
+{
+  size_t first = (base - a->base) >> a->page_shift;
+  a->spare_committed += npages << a->page_shift;
+  freerun_t *r = insert_run(a, first, npages);
+  if (r == NULL) {
+    /* No memory for a list node: give the pages back to the OS at least.
+       They stay reserved but unreachable, which only wastes address space. */
+    decommit_run(a, first, npages);
+    return;
+  }
+  if (a->spare_committed > a->spare)
+    decommit_run(a, r->first, r->count);
+}
+
+uint64_t zones_of_range(uintptr_t base, uintptr_t limit)
+{
+  if (limit <= base)
+    return 0;
+  if (((limit - 1) >> ZONE_SHIFT) - (base >> ZONE_SHIFT) >= 63)
+    return ZONES_ALL;
+  uint64_t z = 0;
+  for (uintptr_t s = base >> ZONE_SHIFT; s <= (limit - 1) >> ZONE_SHIFT; s++)
+    z |= (uint64_t)1 << (s & 63);
+  return z;
+}

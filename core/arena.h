@@ -1,0 +1,116 @@
+/* arena.h -- the arena: one reservation of address space, cut into pages.
+ *
+ * Owns: the reservation, the page table (page -> segment, O(1)), the card
+ * table, the free-page runs and commit accounting, the list of pools, the last
+ * error sentence, and the collection state (trace.h) and statistics.
+ *
+ * Invariants:
+ *  - base and limit are page aligned; every page is either in exactly one
+ *    segment or in exactly one free run.
+ *  - committed == pages committed * page_size, and never exceeds
+ *    commit_limit (when it is non-zero).
+ *  - spare_committed (committed pages in free runs) <= spare after every
+ *    segment free.
+ */
+#ifndef KILN_ARENA_H
+#define KILN_ARENA_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include "kiln.h"
+#include "checking.h"
+#include "ring.h"
+#include "stats.h"
+
+typedef struct seg_s *seg_t;
+typedef struct freerun_s freerun_t;
+typedef struct trace_s trace_t;
+
+#define ARENA_ERROR_MAX 512
+#define ZONE_SHIFT 20 /* zones are 1 MiB stripes of address space */
+#define ZONES_ALL (~(uint64_t)0)
+
+struct kiln_arena_s {
+  struct kiln_arena_head_s head; /* public prefix: card table for kiln_write */
+  unsigned sig;
+  uintptr_t base, limit;         /* the reservation */
+  size_t page_size;
+  unsigned page_shift;
+  size_t pages;                  /* (limit - base) >> page_shift */
+  seg_t *page_table;             /* one entry per page; NULL when free */
+  uint8_t *committed_map;        /* one byte per page: is it committed? */
+  size_t card_table_size;
+
+  /* parameters */
+  size_t reserve, commit_limit, spare, card_size, stress, budget_min;
+  double growth;
+  int barrier;                   /* 1 card, 0 none */
+
+  /* free page runs, address-ordered list (few in practice: see arena.c) */
+  freerun_t *free_runs;
+  size_t committed;              /* bytes of pages committed, in segs or free */
+  size_t spare_committed;        /* committed bytes in free runs */
+
+  ring_t pools;                  /* every pool of the arena */
+  ring_t fmts, roots, threads, aps;
+  size_t segments;
+
+  /* collection */
+  int park_depth;                /* >0: no collection may start */
+  int collecting;                /* inside a trace */
+  size_t since_gc;               /* bytes handed to buffers since last GC */
+  size_t stress_count;
+  trace_t *trace;                /* the current trace, or NULL */
+  arena_stats_t stats;
+
+  char error[ARENA_ERROR_MAX];
+};
+
+int arena_check(kiln_arena_t arena);
+
+/* Record a failure sentence and return res (so callers can `return arena_errorf(...)`). */
+kiln_res_t arena_errorf(kiln_arena_t arena, kiln_res_t res, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Same, for the thread's arena-less error slot (kiln_arena_error(NULL)). */
+kiln_res_t kiln_set_error(kiln_res_t res, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Pages: allocate a run of npages committed pages, first fit by address. */
+kiln_res_t arena_pages_alloc(uintptr_t *base_o, kiln_arena_t arena, size_t npages);
+void arena_pages_free(kiln_arena_t arena, uintptr_t base, size_t npages);
+
+static inline int arena_has_addr(kiln_arena_t arena, const void *p)
+{
+  return (uintptr_t)p - arena->base < arena->limit - arena->base;
+}
+
+/* Address -> segment in O(1); NULL if outside the arena or on a free page. */
+static inline seg_t arena_seg_of(kiln_arena_t arena, const void *p)
+{
+  uintptr_t off = (uintptr_t)p - arena->base;
+  if (off >= arena->limit - arena->base)
+    return NULL;
+  return arena->page_table[off >> arena->page_shift];
+}
+
+static inline uint64_t zone_of(const void *p)
+{
+  return (uint64_t)1 << (((uintptr_t)p >> ZONE_SHIFT) & 63);
+}
+uint64_t zones_of_range(uintptr_t base, uintptr_t limit);
+
+/* Allocation accounting that may trigger a collection (trace.c). Called by
+   pools' buffer fills before they take memory: returns after collecting if
+   the budget is spent and the arena is not parked. */
+/* Destroy every AP, root, pool, thread and format the arena still owns. */
+void arena_destroy_children(kiln_arena_t arena);
+
+void arena_poll(kiln_arena_t arena, size_t about_to_allocate);
+
+#endif

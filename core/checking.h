@@ -1,0 +1,49 @@
+/* checking.h -- contract checking (MPS check.h in miniature).
+ *
+ * KILN_ASSERT(c): contracts and invariants at API boundaries; on in checked
+ * builds (--enable-checked defines KILN_CHECKED), compiled out otherwise.
+ * KILN_ASSERT_HOT(c): the same on fast paths (alloc, fix, free).
+ * KILN_FAILF(...): a checked build's report of a contract break: prints what
+ * broke and where, then aborts. Only checked builds call it.
+ * Every core struct has a `sig` field set at init and cleared at finish, so a
+ * stale or foreign handle is caught by the *_check functions.
+ */
+#ifndef KILN_CHECKING_H
+#define KILN_CHECKING_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+void check_fail(const char *file, int line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((noreturn, format(printf, 3, 4)))
+#endif
+    ;
+
+#ifdef KILN_CHECKED
+#define KILN_ASSERT(c) \
+  do { if (!(c)) check_fail(__FILE__, __LINE__, "assertion failed: %s", #c); } while (0)
+#define KILN_ASSERT_HOT(c) KILN_ASSERT(c)
+#define KILN_CHECKING 1
+#else
+#define KILN_ASSERT(c) ((void)0)
+#define KILN_ASSERT_HOT(c) ((void)0)
+#define KILN_CHECKING 0
+#endif
+
+#define KILN_FAILF(...) check_fail(__FILE__, __LINE__, __VA_ARGS__)
+
+/* Signatures: arbitrary constants that mark a live struct of one type. */
+#define SIG_ARENA  0x4B41524EU /* KARN */
+#define SIG_POOL   0x4B504F4FU /* KPOO */
+#define SIG_SEG    0x4B534547U /* KSEG */
+#define SIG_FMT    0x4B464D54U /* KFMT */
+#define SIG_ROOT   0x4B524F4FU /* KROO */
+#define SIG_THREAD 0x4B544852U /* KTHR */
+#define SIG_AP     0x4B415020U /* KAP  */
+#define SIG_DEAD   0xDEADDEADU
+
+/* Poison written over freed memory in checked builds. */
+#define KILN_POISON_BYTE 0xEF
+
+#endif

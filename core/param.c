@@ -1,0 +1,195 @@
+/* param.c -- validation of keyword arguments against parameter tables.
+ *
+ * Every argument to kiln_arena_create and kiln_pool_create passes through
+ * param_resolve: unknown keys get the nearest valid key (edit distance),
+ * wrong types name the expected type, out-of-range values name the range.
+ * Defaults are the tables' own text, parsed here, so `kiln describe` and the
+ * behaviour can never disagree.
+ */
+#include "config.h"
+#include "param.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *type_name(kiln_argtype_t t)
+{
+  switch (t) {
+  case KILN_ARGT_SIZE: return "a size";
+  case KILN_ARGT_NUM: return "a number";
+  case KILN_ARGT_BOOL: return "a boolean";
+  case KILN_ARGT_STR: return "a string";
+  case KILN_ARGT_PTR: return "a pointer";
+  default: return "nothing";
+  }
+}
+
+size_t param_count(const kiln_param_t *params)
+{
+  size_t n = 0;
+  while (params != NULL && params[n].key != NULL)
+    n++;
+  return n;
+}
+
+int param_parse_size(const char *s, size_t *size_o)
+{
+  char *end;
+  if (s == NULL || *s == '\0' || *s == '-')
+    return -1;
+  double v = strtod(s, &end);
+  if (end == s || v < 0)
+    return -1;
+  while (*end == ' ')
+    end++;
+  double mult = 1;
+  if (*end == '\0' || strcasecmp(end, "B") == 0) mult = 1;
+  else if (strcasecmp(end, "KB") == 0) mult = 1024.0;
+  else if (strcasecmp(end, "MB") == 0) mult = 1024.0 * 1024;
+  else if (strcasecmp(end, "GB") == 0) mult = 1024.0 * 1024 * 1024;
+  else if (strcasecmp(end, "TB") == 0) mult = 1024.0 * 1024 * 1024 * 1024;
+  else return -1;
+  v *= mult;
+  if (v != v || v > 1.8e19 || v != (double)(size_t)v)
+    return -1;
+  *size_o = (size_t)v;
+  return 0;
+}
+
+/* Levenshtein distance, bounded to short keys (parameter names are short). */
+static size_t edit_distance(const char *a, const char *b)
+{
+  size_t la = strlen(a), lb = strlen(b), row[64];
+  if (la >= 63 || lb >= 63)
+    return 99;
+  for (size_t j = 0; j <= lb; j++)
+    row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      diag = up;
+      row[j] = best;
+    }
+  }
+  return row[lb];
+}
+
+const char *param_nearest(const char *key, const char *const *names, size_t n)
+{
+  const char *best = NULL;
+  size_t best_d = (size_t)-1, klen = strlen(key);
+  for (size_t i = 0; i < n; i++) {
+    size_t d = edit_distance(key, names[i]);
+    if (d < best_d) {
+      best_d = d;
+      best = names[i];
+    }
+  }
+  /* "Close" means at most a third of the key's letters wrong (at least 2). */
+  size_t allow = klen / 3 > 2 ? klen / 3 : 2;
+  return best_d <= allow ? best : NULL;
+}
+
+static kiln_res_t unknown_key(const kiln_param_t *params, const char *key, const char *what,
+                              char *err, size_t errlen)
+{
+  const char *names[64] = {NULL};
+  size_t n = param_count(params);
+  for (size_t i = 0; i < n && i < 64; i++)
+    names[i] = params[i].key;
+  const char *near = param_nearest(key, names, n < 64 ? n : 64);
+  if (near != NULL)
+    snprintf(err, errlen, "%s: unknown parameter '%s' (did you mean '%s'?)", what, key, near);
+  else if (n == 0)
+    snprintf(err, errlen, "%s: unknown parameter '%s' (it takes no parameters)", what, key);
+  else
+    snprintf(err, errlen, "%s: unknown parameter '%s' (valid: %s%s)", what, key, params[0].key,
+             n > 1 ? ", ..." : "");
+  return KILN_PARAM;
+}
+
+static kiln_res_t check_range(const kiln_param_t *p, double v, const char *what, char *err,
+                              size_t errlen)
+{
+  if (v < p->min || (p->max > 0 && v > p->max)) {
+    if (p->max > 0)
+      snprintf(err, errlen, "%s: parameter '%s' is %.17g, outside %.17g..%.17g", what, p->key, v,
+               p->min, p->max);
+    else
+      snprintf(err, errlen, "%s: parameter '%s' is %.17g, below its minimum %.17g", what, p->key,
+               v, p->min);
+    return KILN_PARAM;
+  }
+  return KILN_OK;
+}
+
+/* Fill one value from the table's default text. */
+static void set_default(pval_t *v, const kiln_param_t *p)
+{
+  memset(v, 0, sizeof *v);
+  switch (p->type) {
+  case KILN_ARGT_SIZE: (void)param_parse_size(p->def, &v->size); break;
+  case KILN_ARGT_NUM: v->num = p->def ? strtod(p->def, NULL) : 0; break;
+  case KILN_ARGT_BOOL: v->b = p->def && (strcmp(p->def, "true") == 0); break;
+  case KILN_ARGT_STR: v->str = p->def; break;
+  default: break;
+  }
+}
+
+static kiln_res_t set_value(pval_t *v, const kiln_param_t *p, const kiln_arg_t *a,
+                            const char *what, char *err, size_t errlen)
+{
+  if (a->type != p->type) {
+    snprintf(err, errlen, "%s: parameter '%s' must be %s, not %s", what, p->key,
+             type_name(p->type), type_name(a->type));
+    return KILN_PARAM;
+  }
+  switch (p->type) {
+  case KILN_ARGT_SIZE: v->size = a->size; return check_range(p, (double)a->size, what, err, errlen);
+  case KILN_ARGT_NUM:
+    if (a->num != a->num) {
+      snprintf(err, errlen, "%s: parameter '%s' is not a number (NaN)", what, p->key);
+      return KILN_PARAM;
+    }
+    v->num = a->num;
+    return check_range(p, a->num, what, err, errlen);
+  case KILN_ARGT_BOOL: v->b = a->b; return KILN_OK;
+  case KILN_ARGT_STR:
+    if (a->str == NULL) {
+      snprintf(err, errlen, "%s: parameter '%s' is a NULL string", what, p->key);
+      return KILN_PARAM;
+    }
+    v->str = a->str;
+    return KILN_OK;
+  default: v->ptr = a->ptr; return KILN_OK;
+  }
+}
+
+kiln_res_t param_resolve(pval_t *vals, const kiln_param_t *params, const kiln_arg_t args[],
+                         const char *what, char *err, size_t errlen)
+{
+  size_t n = param_count(params);
+  for (size_t i = 0; i < n; i++)
+    set_default(&vals[i], &params[i]);
+  for (size_t k = 0; args != NULL && args[k].key != NULL; k++) {
+    size_t i = 0;
+    while (i < n && strcmp(params[i].key, args[k].key) != 0)
+      i++;
+    if (i == n)
+      return unknown_key(params, args[k].key, what, err, errlen);
+    for (size_t j = 0; j < k; j++)
+      if (strcmp(args[j].key, args[k].key) == 0) {
+        snprintf(err, errlen, "%s: parameter '%s' given twice", what, args[k].key);
+        return KILN_PARAM;
+      }
+    kiln_res_t res = set_value(&vals[i], &params[i], &args[k], what, err, errlen);
+    if (res != KILN_OK)
+      return res;
+  }
+  return KILN_OK;
+}

@@ -1,0 +1,101 @@
+/* pool.h -- the pool-class protocol: what a pool class implements.
+ *
+ * A new pool class needs this header and seg.h, nothing else from core/.
+ * A class is a table of functions plus a parameter table; the core
+ * validates arguments against the parameter table (param.c) and hands the
+ * class an array of resolved values, one per parameter, in table order.
+ *
+ * Pool instances are allocated by the core with the class's `size` bytes;
+ * the class's own struct starts with struct kiln_pool_s.
+ */
+#ifndef KILN_POOL_H
+#define KILN_POOL_H
+
+#include "seg.h"
+
+/* A parameter's resolved value (default or given). */
+typedef struct pval_s {
+  size_t size;
+  double num;
+  int b;
+  const char *str;
+  void *ptr;
+} pval_t;
+
+enum {
+  CLASS_MANUAL = 1,  /* kiln_alloc/kiln_free */
+  CLASS_AUTO = 2,    /* garbage collected, needs a format, takes APs */
+  CLASS_MOVING = 4,  /* may move objects: format needs fwd/isfwd */
+};
+
+struct kiln_fmt_s {
+  unsigned sig;
+  kiln_arena_t arena;
+  kiln_format_t f;
+  ring_t arena_ring;
+  size_t pools;          /* pools using it: destroying it before them is misuse */
+};
+
+struct kiln_pool_s {
+  unsigned sig;
+  kiln_arena_t arena;
+  kiln_class_t klass;
+  ring_t arena_ring;     /* in arena->pools */
+  ring_t segs;           /* its segments (struct seg_s.pool_ring) */
+  kiln_fmt_t fmt;        /* automatic pools only */
+  kiln_pool_stats_t st;  /* core keeps committed/segments; the class the rest */
+  size_t aps;            /* live allocation points */
+};
+
+/* Internal view of an allocation point. */
+typedef struct ap_s {
+  struct kiln_ap_s pub;  /* init, alloc, limit */
+  unsigned sig;
+  pool_t pool;
+  ring_t arena_ring;
+  char *base;            /* start of the current buffer */
+  char *real_limit;      /* the buffer's limit while pub.limit is trapped */
+  uintptr_t priv[4];     /* the pool class's per-AP state */
+} ap_t;
+
+struct kiln_class_s {
+  const char *name;
+  const char *doc;
+  size_t size;                     /* bytes of the pool instance */
+  unsigned attr;                   /* CLASS_* */
+  const kiln_param_t *params;      /* NULL-key ended; pval_t array follows its order */
+  kiln_res_t (*init)(pool_t pool, const pval_t *vals);
+  void (*finish)(pool_t pool);     /* free every segment */
+  /* manual pools */
+  kiln_res_t (*alloc)(void **p_o, pool_t pool, size_t size);
+  void (*free)(pool_t pool, void *p, size_t size);
+  /* automatic pools: hand an AP a buffer of at least size bytes ... */
+  kiln_res_t (*fill)(char **base_o, char **limit_o, pool_t pool, ap_t *ap, size_t size);
+  /* ... and take it back: [base, init) holds committed objects, [init, limit) is unused. */
+  void (*empty)(pool_t pool, ap_t *ap, char *base, char *init, char *limit);
+  /* Policy: whiten what this pool contributes to a collection (default:
+     every segment, via seg_class whiten) and tidy up after reclaim. */
+  void (*condemn)(pool_t pool, trace_t *trace);
+  void (*reclaimed)(pool_t pool, trace_t *trace);
+};
+
+/* Segment iteration over a pool. */
+#define POOL_SEGS(node, pool, nxt) RING_FOR(node, &(pool)->segs, nxt)
+#define SEG_OF_RING(node) CONTAINER(node, struct seg_s, pool_ring)
+
+int pool_check(pool_t pool);
+/* Checked-build report of a bad kiln_free and friends: names pool and block. */
+void pool_misuse(pool_t pool, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Round up to a power-of-two alignment. */
+static inline size_t size_align_up(size_t s, size_t a) { return (s + a - 1) & ~(a - 1); }
+static inline uintptr_t addr_align_up(uintptr_t p, size_t a) { return (p + a - 1) & ~(uintptr_t)(a - 1); }
+
+extern const struct kiln_class_s pool_class_mfs, pool_class_mvff, pool_class_ms,
+    pool_class_copy, pool_class_gen;
+
+#endif

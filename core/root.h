@@ -1,0 +1,34 @@
+/* root.h -- roots and registered threads (internal view). */
+#ifndef KILN_ROOT_H
+#define KILN_ROOT_H
+
+#include <pthread.h>
+#include "pool.h"
+
+typedef enum { ROOT_AREA, ROOT_FMT, ROOT_SCAN, ROOT_THREAD } root_kind_t;
+
+struct kiln_root_s {
+  unsigned sig;
+  kiln_arena_t arena;
+  ring_t arena_ring;
+  root_kind_t kind;
+  kiln_rank_t rank;
+  void **base, **limit;          /* area and formatted roots */
+  kiln_scan_fn fmt_scan;         /* formatted area */
+  kiln_root_scan_fn scan;        /* client scan function */
+  void *closure;
+  kiln_thread_t thread;          /* thread roots */
+  void *cold_end;
+};
+
+struct kiln_thread_s {
+  unsigned sig;
+  kiln_arena_t arena;
+  ring_t arena_ring;
+  pthread_t id;
+};
+
+/* Scan every root of one rank (trace.c calls ambiguous, then exact, then weak). */
+kiln_res_t root_scan_rank(kiln_arena_t arena, kiln_ss_t ss, kiln_rank_t rank);
+
+#endif

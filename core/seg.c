@@ -1,0 +1,69 @@
+/* seg.c -- segments: page runs owned by one pool, mapped in the page table.
+ *
+ * seg_alloc takes pages from the arena, writes the segment into the page
+ * table entry of each of its pages (so arena_seg_of is one load), and links
+ * it into its pool. seg_free undoes exactly that.
+ */
+#include "config.h"
+#include "seg.h"
+#include "pool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+kiln_res_t seg_alloc(seg_t *seg_o, pool_t pool, const seg_class_t *klass, size_t size)
+{
+  kiln_arena_t arena = pool->arena;
+  size_t npages = (size + arena->page_size - 1) >> arena->page_shift;
+  if (size == 0 || npages == 0 || npages > arena->pages)
+    return arena_errorf(arena, KILN_LIMIT, "pool %s: segment of %zu bytes cannot fit the reservation",
+                        pool->klass->name, size);
+  seg_t seg = calloc(1, klass->size);
+  if (seg == NULL)
+    return arena_errorf(arena, KILN_MEMORY, "pool %s: no memory for a segment descriptor",
+                        pool->klass->name);
+  uintptr_t base;
+  kiln_res_t res = arena_pages_alloc(&base, arena, npages);
+  if (res != KILN_OK) {
+    free(seg);
+    return res;
+  }
+  seg->sig = SIG_SEG;
+  seg->base = base;
+  seg->limit = base + (npages << arena->page_shift);
+  seg->pool = pool;
+  seg->klass = klass;
+  seg->summary = ZONES_ALL;
+  size_t first = (base - arena->base) >> arena->page_shift;
+  for (size_t i = 0; i < npages; i++)
+    arena->page_table[first + i] = seg;
+  ring_append(&pool->segs, &seg->pool_ring);
+  pool->st.committed += seg_size(seg);
+  pool->st.segments++;
+  arena->segments++;
+  *seg_o = seg;
+  return KILN_OK;
+}
+
+void seg_free(seg_t seg)
+{
+  KILN_ASSERT(seg != NULL && seg->sig == SIG_SEG);
+  pool_t pool = seg->pool;
+  kiln_arena_t arena = pool->arena;
+  size_t npages = seg_size(seg) >> arena->page_shift;
+  size_t first = (seg->base - arena->base) >> arena->page_shift;
+  for (size_t i = 0; i < npages; i++)
+    arena->page_table[first + i] = NULL;
+  /* Clear the cards so a later segment on these pages starts clean. */
+  memset(arena->head.cards + ((seg->base - arena->base) >> arena->head.card_shift), 0,
+         seg_size(seg) >> arena->head.card_shift);
+  if (KILN_CHECKING)
+    memset((void *)seg->base, KILN_POISON_BYTE, seg_size(seg));
+  ring_remove(&seg->pool_ring);
+  pool->st.committed -= seg_size(seg);
+  pool->st.segments--;
+  arena->segments--;
+  arena_pages_free(arena, seg->base, npages);
+  seg->sig = SIG_DEAD;
+  free(seg);
+}

@@ -1,0 +1,67 @@
+/* seg.h -- the segment protocol: what the trace knows about memory.
+ *
+ * A segment is a run of arena pages owned by one pool. Its class says how
+ * to trace it (DESIGN §2: the trace talks to segments, not pools), so one
+ * pool may own several kinds of segment and the trace never asks which pool
+ * it is in. Segment descriptors live outside the segment (malloc'd, of the
+ * class's `size`), so a segment's pages hold nothing but the client's data.
+ *
+ * Invariants:
+ *  - every page of [base, limit) maps to this segment in the page table;
+ *  - white is set only during a trace, for segments of condemned pools;
+ *  - summary is a superset of the zones any reference in the segment points
+ *    into, unless the segment was written since it was last scanned (then it
+ *    is ZONES_ALL).
+ */
+#ifndef KILN_SEG_H
+#define KILN_SEG_H
+
+#include "arena.h"
+
+typedef struct seg_class_s seg_class_t;
+typedef struct kiln_pool_s *pool_t;
+
+struct seg_s {
+  unsigned sig;
+  uintptr_t base, limit;
+  pool_t pool;
+  const seg_class_t *klass;
+  ring_t pool_ring;       /* in the owning pool's list of segments */
+  uint64_t summary;       /* zones its references may point into */
+  unsigned white : 1;     /* condemned in the current trace */
+  unsigned nailed : 1;    /* pinned by an ambiguous reference (moving pools) */
+};
+
+/* How the trace handles one kind of segment. Every function gets the
+ * segment; pool-private state hangs off the segment's descriptor (class size
+ * > sizeof(struct seg_s), the pool's struct starting with struct seg_s). */
+struct seg_class_s {
+  const char *name;
+  size_t size;                                         /* descriptor size */
+  /* Condemn: called once per trace for each segment of a condemned pool,
+     after seg->white is set. Returns the zones of the white objects. */
+  uint64_t (*whiten)(seg_t seg, trace_t *trace);
+  /* Fix one reference into a white segment: mark or move, update *ref_io.
+     ss knows the rank: an ambiguous reference must be validated (it may be
+     interior or point at nothing) and must never be updated. */
+  kiln_res_t (*fix)(seg_t seg, kiln_ss_t ss, void **ref_io);
+  /* Scan one grey object (popped from the trace's grey stack). */
+  kiln_res_t (*scan_obj)(seg_t seg, kiln_ss_t ss, void *obj);
+  /* Scan every object of a non-condemned segment (it may point into white). */
+  kiln_res_t (*scan)(seg_t seg, kiln_ss_t ss);
+  /* After the trace: free white objects that were not reached. */
+  void (*reclaim)(seg_t seg, trace_t *trace);
+  /* Visit every object of the segment (heap walks, verification). */
+  void (*walk)(seg_t seg, void (*visit)(void *obj, void *closure), void *closure);
+  /* Weak references: the object's address after the trace, or NULL if it
+     died (optional; NULL means the class has no weak support). */
+  void *(*survivor)(seg_t seg, void *obj);
+};
+
+/* Allocate a segment of at least size bytes (rounded up to pages) for pool,
+   with a descriptor of klass->size bytes (zeroed apart from the seg fields). */
+kiln_res_t seg_alloc(seg_t *seg_o, pool_t pool, const seg_class_t *klass, size_t size);
+void seg_free(seg_t seg);
+static inline size_t seg_size(seg_t seg) { return seg->limit - seg->base; }
+
+#endif

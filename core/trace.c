@@ -1,0 +1,270 @@
+/* trace.c -- the trace engine: one stop-the-world collection over any set
+ * of automatic pools, and the allocation trigger that starts one.
+ *
+ * A collection: flush every AP (trapping outstanding reservations), condemn
+ * the chosen pools' segments (white), scan roots (ambiguous first, so moving
+ * pools learn what is pinned before they copy anything), scan the segments
+ * of other automatic pools whose summary meets the white zones, drain the
+ * grey stack, fix weak roots, then reclaim every white segment.
+ *
+ * The engine knows segments through their class only (seg.h): it never asks
+ * which pool a segment belongs to, so new pool classes plug in unchanged.
+ *
+ * Invariant 1: every object reachable from a root is reached, because each
+ * reference goes through kiln_ss_fix exactly when KILN_FIX1 says its zone is
+ * white, and every white segment's class fixes (marks or moves) what it is
+ * shown; grey objects are scanned until none are left.
+ */
+#include "config.h"
+#include "root.h"
+#include "trace.h"
+#include "vm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void trace_grey(trace_t *trace, void *obj)
+{
+  if (trace->ngrey == trace->grey_cap) {
+    size_t cap = trace->grey_cap ? trace->grey_cap * 2 : 4096;
+    void **g = realloc(trace->grey, cap * sizeof *g);
+    if (g == NULL)
+      KILN_FAILF("trace: no memory to grow the grey stack to %zu entries", cap);
+    trace->grey = g;
+    trace->grey_cap = cap;
+  }
+  trace->grey[trace->ngrey++] = obj;
+}
+
+kiln_res_t kiln_ss_fix(kiln_ss_t pss, void **ref_io)
+{
+  ss_t *ss = ss_of(pss);
+  seg_t seg = arena_seg_of(ss->arena, *ref_io);
+  if (seg == NULL || !seg->white)
+    return KILN_OK;
+  kiln_res_t res = seg->klass->fix(seg, pss, ref_io);
+  ss->summary |= zone_of(*ref_io);
+  return res;
+}
+
+static int pool_condemned(pool_t pool, pool_t only)
+{
+  return (pool->klass->attr & CLASS_AUTO) && (only == NULL || pool == only);
+}
+
+static void condemn_pool(pool_t pool, trace_t *trace)
+{
+  if (pool->klass->condemn != NULL) {
+    pool->klass->condemn(pool, trace);
+    return;
+  }
+  ring_t *node, *nxt;
+  POOL_SEGS(node, pool, nxt) {
+    seg_t seg = SEG_OF_RING(node);
+    seg->white = 1;
+    trace->white |= seg->klass->whiten(seg, trace);
+  }
+}
+
+static int seg_cards_dirty(kiln_arena_t arena, seg_t seg)
+{
+  const uint8_t *c = arena->head.cards + ((seg->base - arena->base) >> arena->head.card_shift);
+  size_t n = seg_size(seg) >> arena->head.card_shift;
+  for (size_t i = 0; i < n; i++)
+    if (c[i])
+      return 1;
+  return 0;
+}
+
+/* A segment not condemned may still point into the white set: scan it if its
+   summary says so, or if it was written since (dirty cards, or no barrier). */
+static kiln_res_t scan_other_seg(kiln_arena_t arena, ss_t *ss, seg_t seg)
+{
+  int dirty = !arena->barrier || seg_cards_dirty(arena, seg);
+  uint64_t old = dirty ? ZONES_ALL : seg->summary;
+  if ((old & ss->pub.white) == 0)
+    return KILN_OK;
+  ss->summary = 0;
+  ss->rank = KILN_RANK_EXACT;
+  kiln_res_t res = seg->klass->scan(seg, &ss->pub);
+  seg->summary = (old & ~ss->pub.white) | ss->summary;
+  if (dirty && arena->barrier)
+    memset(arena->head.cards + ((seg->base - arena->base) >> arena->head.card_shift), 0,
+           seg_size(seg) >> arena->head.card_shift);
+  return res;
+}
+
+static kiln_res_t scan_other_pools(kiln_arena_t arena, ss_t *ss, pool_t only)
+{
+  ring_t *pn, *px, *sn, *sx;
+  RING_FOR(pn, &arena->pools, px) {
+    pool_t pool = CONTAINER(pn, struct kiln_pool_s, arena_ring);
+    if (!(pool->klass->attr & CLASS_AUTO) || pool_condemned(pool, only))
+      continue;
+    POOL_SEGS(sn, pool, sx) {
+      kiln_res_t res = scan_other_seg(arena, ss, SEG_OF_RING(sn));
+      if (res != KILN_OK)
+        return res;
+    }
+  }
+  return KILN_OK;
+}
+
+static kiln_res_t drain_grey(ss_t *ss)
+{
+  trace_t *trace = ss->trace;
+  ss->rank = KILN_RANK_EXACT;
+  while (trace->ngrey > 0) {
+    void *obj = trace->grey[--trace->ngrey];
+    seg_t seg = arena_seg_of(ss->arena, obj);
+    KILN_ASSERT_HOT(seg != NULL);
+    kiln_res_t res = seg->klass->scan_obj(seg, &ss->pub, obj);
+    if (res != KILN_OK)
+      return res;
+  }
+  return KILN_OK;
+}
+
+/* Weak roots: a reference to a dead white object becomes NULL; one to a
+   moved object is updated. */
+static kiln_res_t weak_fix(kiln_ss_t pss, void **ref_io)
+{
+  ss_t *ss = ss_of(pss);
+  seg_t seg = arena_seg_of(ss->arena, *ref_io);
+  if (seg == NULL || !seg->white)
+    return KILN_OK;
+  *ref_io = seg->klass->survivor != NULL ? seg->klass->survivor(seg, *ref_io) : *ref_io;
+  return KILN_OK;
+}
+
+static void fix_weak_roots(kiln_arena_t arena)
+{
+  ring_t *node, *nxt;
+  ss_t ss = {{0, ZONE_SHIFT}, arena, NULL, KILN_RANK_WEAK, 0};
+  RING_FOR(node, &arena->roots, nxt) {
+    kiln_root_t r = CONTAINER(node, struct kiln_root_s, arena_ring);
+    if (r->rank != KILN_RANK_WEAK || r->kind != ROOT_AREA)
+      continue;
+    for (void **p = r->base; p < r->limit; p++)
+      weak_fix(&ss.pub, p);
+  }
+}
+
+static void reclaim_pools(kiln_arena_t arena, trace_t *trace, pool_t only)
+{
+  ring_t *pn, *px, *sn, *sx;
+  RING_FOR(pn, &arena->pools, px) {
+    pool_t pool = CONTAINER(pn, struct kiln_pool_s, arena_ring);
+    if (!pool_condemned(pool, only))
+      continue;
+    POOL_SEGS(sn, pool, sx) {
+      seg_t seg = SEG_OF_RING(sn);
+      if (!seg->white)
+        continue;
+      seg->white = 0;
+      seg->summary = ZONES_ALL; /* survivors were not summarised: be safe */
+      seg->klass->reclaim(seg, trace); /* may free seg */
+    }
+    if (pool->klass->reclaimed != NULL)
+      pool->klass->reclaimed(pool, trace);
+  }
+}
+
+static void record_stats(kiln_arena_t arena, trace_t *trace, double seconds)
+{
+  arena_stats_t *st = &arena->stats;
+  st->collections++;
+  if (trace->minor)
+    st->minor_collections++;
+  st->marked += trace->marked;
+  st->scanned += trace->scanned;
+  st->copied += trace->copied;
+  if (!trace->minor)
+    st->live = trace->marked + trace->copied;
+  pause_record(&st->all, seconds);
+  pause_record(trace->minor ? &st->minor : &st->full, seconds);
+  arena->since_gc = 0;
+}
+
+void trace_collect(kiln_arena_t arena, pool_t only, int minor)
+{
+  if (arena->collecting)
+    return;
+  double t0 = vm_now();
+  arena->collecting = 1;
+  trace_t trace;
+  memset(&trace, 0, sizeof trace);
+  trace.arena = arena;
+  trace.minor = minor;
+  arena->trace = &trace;
+  ap_flush_all(arena);
+  ring_t *pn, *px;
+  RING_FOR(pn, &arena->pools, px) {
+    pool_t pool = CONTAINER(pn, struct kiln_pool_s, arena_ring);
+    if (pool_condemned(pool, only))
+      condemn_pool(pool, &trace);
+  }
+  ss_t ss = {{trace.white, ZONE_SHIFT}, arena, &trace, KILN_RANK_AMBIG, 0};
+  kiln_res_t res = root_scan_rank(arena, &ss.pub, KILN_RANK_AMBIG);
+  if (res == KILN_OK)
+    res = root_scan_rank(arena, &ss.pub, KILN_RANK_EXACT);
+  if (res == KILN_OK)
+    res = scan_other_pools(arena, &ss, only);
+  if (res == KILN_OK)
+    res = drain_grey(&ss);
+  if (res != KILN_OK)
+    KILN_FAILF("trace: a scan function returned %s; a collection cannot be abandoned halfway",
+               kiln_res_name(res));
+  fix_weak_roots(arena);
+  reclaim_pools(arena, &trace, only);
+  free(trace.grey);
+  arena->trace = NULL;
+  arena->collecting = 0;
+  record_stats(arena, &trace, vm_now() - t0);
+}
+
+void kiln_arena_collect(kiln_arena_t arena)
+{
+  KILN_ASSERT(arena_check(arena));
+  trace_collect(arena, NULL, 0);
+}
+
+void kiln_pool_collect(kiln_pool_t pool)
+{
+  KILN_ASSERT(pool_check(pool));
+  if (pool->klass->attr & CLASS_AUTO)
+    trace_collect(pool->arena, pool, 0);
+}
+
+void kiln_arena_park(kiln_arena_t arena)
+{
+  KILN_ASSERT(arena_check(arena));
+  arena->park_depth++;
+}
+
+void kiln_arena_release(kiln_arena_t arena)
+{
+  KILN_ASSERT(arena_check(arena));
+  KILN_ASSERT(arena->park_depth > 0); /* release without park */
+  if (arena->park_depth > 0)
+    arena->park_depth--;
+}
+
+/* The budget: collect when allocation since the last collection exceeds
+   (growth - 1) x live, but never more often than every budget_min bytes. */
+void arena_poll(kiln_arena_t arena, size_t about_to_allocate)
+{
+  arena->since_gc += about_to_allocate;
+  if (arena->park_depth > 0 || arena->collecting)
+    return;
+  if (arena->stress != 0) {
+    if (++arena->stress_count % arena->stress == 0)
+      trace_collect(arena, NULL, 0);
+    return;
+  }
+  double budget = (double)arena->stats.live * (arena->growth - 1.0);
+  if (budget < (double)arena->budget_min)
+    budget = (double)arena->budget_min;
+  if ((double)arena->since_gc > budget)
+    trace_collect(arena, NULL, 0);
+}

@@ -1,0 +1,46 @@
+/* trace.h -- one collection: condemn, scan roots, drain grey, reclaim.
+ *
+ * Pools see a trace through three things: trace_grey() (an object was
+ * marked or copied and must be scanned), ss_trace()/ss_rank() inside a fix,
+ * and the byte counters they add to.
+ */
+#ifndef KILN_TRACE_H
+#define KILN_TRACE_H
+
+#include "pool.h"
+
+struct trace_s {
+  kiln_arena_t arena;
+  uint64_t white;              /* zones of condemned segments */
+  int minor;                   /* a minor (nursery-only) collection */
+  void **grey;                 /* grey stack of client pointers */
+  size_t ngrey, grey_cap;
+  int grey_overflow;           /* the grey stack could not grow */
+  size_t marked, scanned, copied;
+  uint64_t objects;
+};
+
+/* The internal scan state; its public prefix is what KILN_FIX1 reads. */
+typedef struct ss_s {
+  struct kiln_ss_s pub;
+  kiln_arena_t arena;
+  trace_t *trace;
+  kiln_rank_t rank;
+  uint64_t summary;            /* zones of references fixed since reset */
+} ss_t;
+
+static inline ss_t *ss_of(kiln_ss_t ss) { return (ss_t *)(void *)ss; }
+static inline trace_t *ss_trace(kiln_ss_t ss) { return ss_of(ss)->trace; }
+static inline kiln_rank_t ss_rank(kiln_ss_t ss) { return ss_of(ss)->rank; }
+
+void trace_grey(trace_t *trace, void *obj);
+
+/* Collect the given pools (all automatic pools if pool == NULL). */
+void trace_collect(kiln_arena_t arena, pool_t pool, int minor);
+
+/* Flush every AP of the arena (before a collection), trapping reservations. */
+void ap_flush_all(kiln_arena_t arena);
+/* Destroy the APs of a pool that is being destroyed. */
+void ap_destroy_for_pool(pool_t pool);
+
+#endif

@@ -1,0 +1,33 @@
+/* vm.h -- the OS layer: every system call Kiln makes lives in vm.c.
+ *
+ * Address space is reserved inaccessible, committed (made read/write) and
+ * decommitted (returned to the OS, still reserved) in whole OS pages.
+ */
+#ifndef KILN_VM_H
+#define KILN_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+size_t vm_page_size(void);
+void *vm_reserve(size_t size);              /* NULL if refused; aligned to align */
+void *vm_reserve_aligned(size_t size, size_t align);
+int vm_commit(void *base, size_t size);     /* 0 ok, -1 refused */
+void vm_decommit(void *base, size_t size);
+void vm_release(void *base, size_t size);
+int vm_is_mapped(const void *base, size_t size); /* any page of it still mapped? */
+size_t vm_rss(void);                        /* resident bytes of this process */
+double vm_now(void);                        /* monotonic seconds */
+
+/* Thread stacks. */
+void *vm_stack_cold_end(void);              /* highest address of this thread's stack */
+typedef void (*vm_regs_fn)(void *sp, void *closure);
+/* Spill callee-saved registers onto the stack, then call fn with the current
+   stack pointer (the hot end): everything between it and the cold end holds
+   this thread's possible references. */
+void vm_with_registers(vm_regs_fn fn, void *closure);
+
+/* Copy the words of a stack range without sanitizer instrumentation. */
+void vm_copy_stack(void **dst, void *const *lo, void *const *hi);
+
+#endif

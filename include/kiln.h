@@ -1,0 +1,285 @@
+/* kiln.h -- the one public header of Kiln, a pluggable memory manager.
+ *
+ * Everything public starts with kiln_/KILN_. Functions that can fail return a
+ * kiln_res_t and write results through parameters ending in _o; the sentence
+ * explaining the last failure is kiln_arena_error(arena) (or
+ * kiln_arena_error(NULL) for a failure that had no arena yet).
+ *
+ * The fast paths (kiln_reserve, kiln_commit, kiln_write, KILN_FIX1) are inline
+ * here; they read the public prefixes of the arena, allocation point and scan
+ * state structures declared below and nothing else. See DESIGN.md for the
+ * contract; docs/ for the user's guide.
+ */
+#ifndef KILN_H
+#define KILN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KILN_VERSION "0.1.0"
+
+/* ---- results ---------------------------------------------------------- */
+
+typedef int kiln_res_t;
+enum {
+  KILN_OK = 0,
+  KILN_FAIL,   /* something went wrong that has no better name */
+  KILN_MEMORY, /* the OS refused memory */
+  KILN_LIMIT,  /* commit limit reached or reservation full */
+  KILN_PARAM,  /* bad argument or plan */
+  KILN_UNIMPL, /* asked for something not built yet */
+  KILN_IO      /* a file could not be read */
+};
+const char *kiln_res_name(kiln_res_t res);
+
+/* ---- handles ---------------------------------------------------------- */
+
+typedef struct kiln_arena_s *kiln_arena_t;
+typedef struct kiln_pool_s *kiln_pool_t;
+typedef const struct kiln_class_s *kiln_class_t;
+typedef struct kiln_fmt_s *kiln_fmt_t;
+typedef struct kiln_root_s *kiln_root_t;
+typedef struct kiln_thread_s *kiln_thread_t;
+typedef struct kiln_ap_s *kiln_ap_t;
+typedef struct kiln_ss_s *kiln_ss_t;
+typedef struct kiln_heap_s *kiln_heap_t;
+
+/* ---- keyword arguments ------------------------------------------------ */
+
+typedef enum {
+  KILN_ARGT_END = 0, KILN_ARGT_SIZE, KILN_ARGT_NUM, KILN_ARGT_BOOL, KILN_ARGT_STR, KILN_ARGT_PTR
+} kiln_argtype_t;
+
+/* One keyword argument. All value fields exist (no union) so the macros below
+   are plain initialisers in both C and C++. */
+typedef struct kiln_arg_s {
+  const char *key;
+  kiln_argtype_t type;
+  size_t size;
+  double num;
+  int b;
+  const char *str;
+  void *ptr;
+} kiln_arg_t;
+
+#define KILN_ARG_SIZE(k, v) {(k), KILN_ARGT_SIZE, (size_t)(v), 0.0, 0, NULL, NULL}
+#define KILN_ARG_NUM(k, v)  {(k), KILN_ARGT_NUM, 0, (double)(v), 0, NULL, NULL}
+#define KILN_ARG_BOOL(k, v) {(k), KILN_ARGT_BOOL, 0, 0.0, (v) ? 1 : 0, NULL, NULL}
+#define KILN_ARG_STR(k, v)  {(k), KILN_ARGT_STR, 0, 0.0, 0, (v), NULL}
+#define KILN_ARG_PTR(k, v)  {(k), KILN_ARGT_PTR, 0, 0.0, 0, NULL, (void *)(v)}
+#define KILN_ARGS_END       {NULL, KILN_ARGT_END, 0, 0.0, 0, NULL, NULL}
+
+/* A parameter a pool class (or the arena) accepts. `def` is the default as
+   text ("64KB", "2.0", "card"); min/max bound sizes and numbers (max 0 means
+   no upper bound). The table ends with a NULL key. */
+typedef struct kiln_param_s {
+  const char *key;
+  kiln_argtype_t type;
+  const char *def;
+  double min, max;
+  const char *doc;
+} kiln_param_t;
+
+/* ---- arena ------------------------------------------------------------ */
+
+/* The public prefix of every arena: what kiln_write needs. */
+struct kiln_arena_head_s {
+  uint8_t *cards;    /* one byte per card over [base, limit) */
+  uintptr_t base, limit;
+  unsigned card_shift;
+};
+
+/* args may be NULL. Keys: "reserve" (size), "commit_limit" (size, 0 = none),
+   "spare" (size), "barrier" ("card" or "none"), "card_size" (size),
+   "growth" (number), "stress" (size: collect at every Nth buffer fill, 0 off). */
+kiln_res_t kiln_arena_create(kiln_arena_t *arena_o, const kiln_arg_t args[]);
+void kiln_arena_destroy(kiln_arena_t arena);
+void kiln_arena_collect(kiln_arena_t arena);   /* full collection now */
+void kiln_arena_park(kiln_arena_t arena);      /* no collection until release */
+void kiln_arena_release(kiln_arena_t arena);
+const char *kiln_arena_error(kiln_arena_t arena);
+const kiln_param_t *kiln_arena_params(void);   /* the arena's own parameter table */
+
+typedef struct kiln_stats_s {      /* may grow; these fields keep their names */
+  size_t reserved, committed;      /* bytes of address space, of memory */
+  size_t allocated;                /* bytes ever allocated */
+  size_t live;                     /* bytes live after the last collection */
+  size_t copied;                   /* bytes ever copied by moving pools */
+  uint64_t collections;            /* all collections, minor ones included */
+  uint64_t minor_collections;
+  double gc_seconds;               /* total time spent collecting */
+  double pause_max_ms, pause_p50_ms, pause_p99_ms;
+  /* Kiln additions */
+  size_t in_use;                   /* bytes held by objects and blocks now */
+  size_t marked, scanned;          /* bytes ever marked, ever scanned */
+  size_t spare_committed;          /* committed bytes in free segments */
+  size_t pools, segments;          /* how many now */
+} kiln_stats_t;
+void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *stats_o);
+
+/* ---- pool classes and pools ------------------------------------------- */
+
+kiln_class_t kiln_class_mfs(void);    /* manual, fixed size       */
+kiln_class_t kiln_class_mvff(void);   /* manual, variable size    */
+kiln_class_t kiln_class_ms(void);     /* automatic, mark-sweep    */
+kiln_class_t kiln_class_copy(void);   /* automatic, copying       */
+kiln_class_t kiln_class_gen(void);    /* automatic, generational  */
+kiln_class_t kiln_class_lookup(const char *name); /* NULL if no such class */
+const char *kiln_class_name(kiln_class_t klass);
+const char *kiln_class_doc(kiln_class_t klass);
+int kiln_class_is_automatic(kiln_class_t klass);
+const kiln_param_t *kiln_class_params(kiln_class_t klass);
+/* Every built-in class, NULL-ended, for listings. */
+const kiln_class_t *kiln_classes(void);
+
+kiln_res_t kiln_pool_create(kiln_pool_t *pool_o, kiln_arena_t arena, kiln_class_t klass,
+                            const kiln_arg_t args[]);
+void kiln_pool_destroy(kiln_pool_t pool);
+kiln_class_t kiln_pool_class(kiln_pool_t pool);
+kiln_arena_t kiln_pool_arena(kiln_pool_t pool);
+void kiln_pool_collect(kiln_pool_t pool); /* collect this pool only (others are roots) */
+
+typedef struct kiln_pool_stats_s {
+  size_t committed;       /* bytes of segments the pool owns */
+  size_t allocated;       /* bytes ever handed out */
+  size_t in_use;          /* bytes in live blocks/objects now (auto: after last GC plus new) */
+  size_t live;            /* auto pools: bytes marked live by the last collection */
+  uint64_t live_objects;  /* auto pools: objects marked live by the last collection */
+  size_t segments;
+} kiln_pool_stats_t;
+void kiln_pool_stats(kiln_pool_t pool, kiln_pool_stats_t *stats_o);
+
+/* ---- manual pools ----------------------------------------------------- */
+
+kiln_res_t kiln_alloc(void **p_o, kiln_pool_t pool, size_t size);
+void kiln_free(kiln_pool_t pool, void *p, size_t size);
+
+/* ---- formats ---------------------------------------------------------- */
+
+/* With header_size h, every format method and root receives and returns client
+   pointers (block start + h): scan gets the client pointers of the first object
+   and of the end, skip returns the client pointer of the next object. */
+typedef kiln_res_t (*kiln_scan_fn)(kiln_ss_t ss, void *base, void *limit);
+typedef void *(*kiln_skip_fn)(void *obj);            /* address just past obj */
+typedef void (*kiln_fwd_fn)(void *old, void *new_);  /* leave a forwarding marker */
+typedef void *(*kiln_isfwd_fn)(void *obj);           /* new address, or NULL */
+typedef void (*kiln_pad_fn)(void *addr, size_t size);
+typedef struct kiln_format_s {
+  size_t align, header_size;
+  kiln_scan_fn scan;
+  kiln_skip_fn skip;
+  kiln_fwd_fn fwd;
+  kiln_isfwd_fn isfwd;
+  kiln_pad_fn pad;
+} kiln_format_t;
+kiln_res_t kiln_fmt_create(kiln_fmt_t *fmt_o, kiln_arena_t arena, const kiln_format_t *format);
+void kiln_fmt_destroy(kiln_fmt_t fmt);
+
+/* ---- scanning --------------------------------------------------------- */
+
+/* The public prefix of a scan state: what KILN_FIX1 reads. */
+struct kiln_ss_s {
+  uint64_t white;       /* zones of the condemned set */
+  unsigned zone_shift;  /* zone of an address: (addr >> zone_shift) & 63 */
+};
+
+kiln_res_t kiln_ss_fix(kiln_ss_t ss, void **ref_io);
+
+#define KILN_SCAN_BEGIN(ss) do { kiln_ss_t kiln_ss_ = (ss); (void)kiln_ss_;
+#define KILN_SCAN_END(ss) } while (0)
+/* May this reference need fixing? One shift and AND against the white zones. */
+#define KILN_FIX1(ss, ref) \
+  ((int)(((ss)->white >> (((uintptr_t)(ref) >> (ss)->zone_shift) & 63)) & 1))
+#define KILN_FIX2(ss, ref_io) kiln_ss_fix((ss), (ref_io))
+#define KILN_FIX12(ss, ref_io) \
+  (KILN_FIX1((ss), *(ref_io)) ? KILN_FIX2((ss), (ref_io)) : KILN_OK)
+
+/* ---- roots ------------------------------------------------------------ */
+
+typedef enum { KILN_RANK_AMBIG, KILN_RANK_EXACT, KILN_RANK_WEAK } kiln_rank_t;
+kiln_res_t kiln_root_create_area(kiln_root_t *root_o, kiln_arena_t arena, void **base,
+                                 void **limit, kiln_rank_t rank);
+kiln_res_t kiln_root_create_fmt(kiln_root_t *root_o, kiln_arena_t arena, kiln_scan_fn scan,
+                                void *base, void *limit);
+typedef kiln_res_t (*kiln_root_scan_fn)(kiln_ss_t ss, void *closure);
+kiln_res_t kiln_root_create_scan(kiln_root_t *root_o, kiln_arena_t arena, kiln_rank_t rank,
+                                 kiln_root_scan_fn scan, void *closure);
+kiln_res_t kiln_root_create_thread(kiln_root_t *root_o, kiln_arena_t arena,
+                                   kiln_thread_t thread, void *stack_cold_end);
+void kiln_root_destroy(kiln_root_t root);
+
+/* ---- threads ---------------------------------------------------------- */
+
+kiln_res_t kiln_thread_reg(kiln_thread_t *thr_o, kiln_arena_t arena);
+void kiln_thread_dereg(kiln_thread_t thread);
+
+/* ---- allocation points ------------------------------------------------ */
+
+/* The public prefix of an allocation point. [init, alloc) is the object being
+   built; [alloc, limit) is free. limit == NULL means "take the slow path":
+   either no buffer, or a collection trapped the AP and the next commit fails. */
+struct kiln_ap_s {
+  char *init, *alloc, *limit;
+};
+
+kiln_res_t kiln_ap_create(kiln_ap_t *ap_o, kiln_pool_t pool, const kiln_arg_t args[]);
+void kiln_ap_destroy(kiln_ap_t ap);
+kiln_res_t kiln_ap_fill(void **p_o, kiln_ap_t ap, size_t size); /* slow path of reserve */
+int kiln_ap_trip(kiln_ap_t ap, void *p, size_t size);            /* slow path of commit */
+
+/* Reserve size bytes (a multiple of the format's alignment) for one object.
+   The memory is uninitialised; make it a valid object, then kiln_commit. */
+static inline kiln_res_t kiln_reserve(void **p_o, kiln_ap_t ap, size_t size)
+{
+  uintptr_t alloc = (uintptr_t)ap->alloc, next = alloc + size;
+  if (next > alloc && next <= (uintptr_t)ap->limit) {
+    ap->alloc = (char *)next;
+    *p_o = (void *)alloc;
+    return KILN_OK;
+  }
+  return kiln_ap_fill(p_o, ap, size);
+}
+
+/* Returns 1 if the object reserved at p is now part of the heap, 0 if a
+   collection intervened: then reserve again and rebuild the object. */
+static inline int kiln_commit(kiln_ap_t ap, void *p, size_t size)
+{
+  ap->init = ap->alloc;
+  if (ap->limit != NULL)
+    return 1;
+  return kiln_ap_trip(ap, p, size);
+}
+
+/* ---- barrier ---------------------------------------------------------- */
+
+/* Store value into *slot (a field of obj) and dirty slot's card. Required for
+   every store of a reference into an object of an automatic pool, except the
+   stores that initialise an object before its successful kiln_commit. */
+static inline void kiln_write(kiln_arena_t arena, void *obj, void **slot, void *value)
+{
+  const struct kiln_arena_head_s *h = (const struct kiln_arena_head_s *)(void *)arena;
+  uintptr_t off = (uintptr_t)slot - h->base;
+  (void)obj;
+  *slot = value;
+  if (off < h->limit - h->base)
+    h->cards[off >> h->card_shift] = 1;
+}
+
+/* ---- heaps built from plans ------------------------------------------- */
+
+kiln_res_t kiln_heap_open(kiln_heap_t *heap_o, const char *plan, const kiln_format_t *format,
+                          const kiln_arg_t overrides[]);
+void kiln_heap_close(kiln_heap_t heap);
+kiln_arena_t kiln_heap_arena(kiln_heap_t heap);
+kiln_pool_t kiln_heap_pool(kiln_heap_t heap, const char *role);
+kiln_ap_t kiln_heap_ap(kiln_heap_t heap, const char *role);
+const char *kiln_heap_plan_name(kiln_heap_t heap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KILN_H */
