@@ -116,6 +116,22 @@ static kiln_res_t bad_size(ap_t *ap, size_t size)
   return KILN_OK;
 }
 
+/* Ask the pool for a new buffer; the bytes it hands out count against the
+   collection budget. */
+static kiln_res_t ap_refill(ap_t *ap, size_t size)
+{
+  pool_t pool = ap->pool;
+  char *base, *limit;
+  kiln_res_t res = pool->klass->fill(&base, &limit, pool, ap, size);
+  if (res != KILN_OK)
+    return res;
+  KILN_ASSERT((size_t)(limit - base) >= size);
+  pool->arena->since_gc += (size_t)(limit - base);
+  ap->base = ap->pub.init = ap->pub.alloc = base;
+  ap->real_limit = limit;
+  return KILN_OK;
+}
+
 kiln_res_t kiln_ap_fill(void **p_o, kiln_ap_t pub, size_t size)
 {
   ap_t *ap = ap_of(pub);
@@ -124,32 +140,19 @@ kiln_res_t kiln_ap_fill(void **p_o, kiln_ap_t pub, size_t size)
   kiln_res_t res = bad_size(ap, size);
   if (res != KILN_OK)
     return res;
-  pool_t pool = ap->pool;
-  if (ap->base != NULL && ap->pub.alloc + size <= ap->real_limit) {
-    /* Stress mode: the buffer has room, only the exposed limit was short. */
-    arena_poll(pool->arena, 0);
-  } else {
+  kiln_arena_t arena = ap->pool->arena;
+  if (ap->base == NULL || ap->pub.alloc + size > ap->real_limit) {
     ap_empty(ap);
     ap->pub.init = ap->pub.alloc = ap->pub.limit = NULL;
-    arena_poll(pool->arena, size);
-    char *base, *limit;
-    res = pool->klass->fill(&base, &limit, pool, ap, size);
-    if (res != KILN_OK)
-      return res;
-    ap->base = ap->pub.init = ap->pub.alloc = base;
-    ap->real_limit = limit;
   }
-  if (ap->base == NULL) { /* a stress collection flushed this AP: refill */
-    char *base, *limit;
-    res = pool->klass->fill(&base, &limit, pool, ap, size);
-    if (res != KILN_OK)
-      return res;
-    ap->base = ap->pub.init = ap->pub.alloc = base;
-    ap->real_limit = limit;
-  }
+  /* May collect, which flushes every AP (this one included). In stress mode
+     the buffer may still have room: only the exposed limit was short. */
+  arena_poll(arena, 0);
+  if (ap->base == NULL && (res = ap_refill(ap, size)) != KILN_OK)
+    return res;
   *p_o = ap->pub.alloc;
   ap->pub.alloc += size;
-  ap->pub.limit = pool->arena->stress ? ap->pub.alloc : ap->real_limit;
+  ap->pub.limit = arena->stress ? ap->pub.alloc : ap->real_limit;
   return KILN_OK;
 }
 

@@ -16,9 +16,7 @@
 /* Classes designed but not built yet answer NULL, and plans say so. */
 kiln_class_t kiln_class_mfs(void) { return &pool_class_mfs; }
 kiln_class_t kiln_class_mvff(void) { return &pool_class_mvff; }
-#ifndef KILN_HAVE_MS
-kiln_class_t kiln_class_ms(void) { return NULL; }
-#endif
+/* kiln_class_ms is defined in pools/ms.c. */
 kiln_class_t kiln_class_copy(void) { return NULL; }
 kiln_class_t kiln_class_gen(void) { return NULL; }
 

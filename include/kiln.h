@@ -167,7 +167,8 @@ typedef kiln_res_t (*kiln_scan_fn)(kiln_ss_t ss, void *base, void *limit);
 typedef void *(*kiln_skip_fn)(void *obj);            /* address just past obj */
 typedef void (*kiln_fwd_fn)(void *old, void *new_);  /* leave a forwarding marker */
 typedef void *(*kiln_isfwd_fn)(void *obj);           /* new address, or NULL */
-typedef void (*kiln_pad_fn)(void *addr, size_t size);
+typedef void (*kiln_pad_fn)(void *addr, size_t size); /* addr: client pointer of a
+                                                         filler of size bytes (header included) */
 typedef struct kiln_format_s {
   size_t align, header_size;
   kiln_scan_fn scan;

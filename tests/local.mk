@@ -3,13 +3,18 @@
 TEST_CFLAGS_ = $(AM_CFLAGS) $(CHECK_CFLAGS)
 TEST_LDADD_ = libkiln_core.la $(CHECK_LIBS)
 noinst_LTLIBRARIES += tests/libtestlib.la
-tests_libtestlib_la_SOURCES = %reldir%/testlib.c %reldir%/testlib.h
+tests_libtestlib_la_SOURCES = %reldir%/testlib.c %reldir%/testlib.h \
+	%reldir%/graph.c %reldir%/graph.h
 tests_libtestlib_la_CFLAGS = $(TEST_CFLAGS_)
 
-KILN_CHECKS = tests/test_arena
+KILN_CHECKS = tests/test_arena tests/test_ms
 check_PROGRAMS += $(KILN_CHECKS)
 TESTS += $(KILN_CHECKS)
 
 tests_test_arena_SOURCES = %reldir%/test_arena.c
 tests_test_arena_CFLAGS = $(TEST_CFLAGS_)
 tests_test_arena_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
+tests_test_ms_SOURCES = %reldir%/test_ms.c
+tests_test_ms_CFLAGS = $(TEST_CFLAGS_)
+tests_test_ms_LDADD = tests/libtestlib.la $(TEST_LDADD_)

@@ -1,0 +1,439 @@
+/* ms.c -- automatic mark-sweep pool: non-moving, tolerant of ambiguous
+ * references, bump allocation into holes.
+ *
+ * Layout. Objects are grain-aligned (grain = max(format align, 8)). Objects
+ * of at least `large_size` bytes get a segment of their own. Smaller ones
+ * live in "small" segments of `segment_size` bytes, described by three
+ * bitmaps outside the segment (one bit per grain):
+ *   alloc  -- grains in use: objects, or an AP's buffer;
+ *   starts -- the first grain of every committed object (finds the object
+ *             containing an interior ambiguous pointer, and walks objects);
+ *   mark   -- during a trace, every grain of every reached object.
+ * Object headers are never touched by the collector.
+ *
+ * Allocation. An AP gets a whole hole (a maximal run of free grains) as its
+ * buffer and bumps through it inline; the pool searches holes from a
+ * per-segment cursor, so each hole is handed out at most once per cycle.
+ * When an AP gives a buffer back, the pool walks the committed objects in it
+ * once (format skip) to set their start bits, and frees the unused tail.
+ *
+ * Sweep. Eager and bitmap-only: at reclaim, alloc := mark and
+ * starts &= mark, word by word, without touching the objects; a segment with
+ * nothing marked goes back to the arena. Holes are then found lazily by the
+ * allocator. Cost O(segment bytes / grain / 64) words per segment.
+ *
+ * Invariants (outside a trace): starts is a subset of alloc; every
+ * committed object's first grain is in starts; mark is all zero.
+ */
+#include "config.h"
+#include "pool.h"
+#include "trace.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct ms_seg_s {
+  struct seg_s seg;
+  int large;
+  size_t grains;
+  uint64_t *alloc, *starts, *mark;  /* small segments */
+  size_t cursor;                     /* hole search resumes here */
+  ring_t avail;                      /* in ms->avail while the cursor has not reached the end */
+  size_t obj_size;                   /* large segments: the object's extent (0: none yet) */
+  int marked;                        /* large segments */
+} ms_seg_t;
+
+typedef struct ms_s {
+  struct kiln_pool_s pool;
+  size_t grain, seg_size, large_size, header;
+  unsigned shift;
+  ring_t avail;
+} ms_t;
+
+enum { P_FORMAT, P_SEGMENT_SIZE, P_LARGE_SIZE };
+static const kiln_param_t ms_params[] = {
+  {"format", KILN_ARGT_PTR, NULL, 0, 0, "the object format (kiln_fmt_create)"},
+  {"segment_size", KILN_ARGT_SIZE, "256KB", 16384, 1u << 30, "bytes per small-object segment"},
+  {"large_size", KILN_ARGT_SIZE, "16KB", 64, 1u << 30, "objects this big get their own segment"},
+  {NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
+
+static ms_t *ms_of(pool_t pool) { return (ms_t *)pool; }
+static ms_seg_t *mseg(seg_t seg) { return (ms_seg_t *)seg; }
+static ms_t *ms_of_seg(seg_t seg) { return ms_of(seg->pool); }
+
+/* ---- bitmaps ---------------------------------------------------------- */
+
+static int bit_get(const uint64_t *m, size_t i) { return (int)(m[i >> 6] >> (i & 63)) & 1; }
+static void bit_set(uint64_t *m, size_t i) { m[i >> 6] |= (uint64_t)1 << (i & 63); }
+
+static void bits_set(uint64_t *m, size_t i, size_t n, int v)
+{
+  for (size_t end = i + n; i < end;) {
+    size_t w = i >> 6, b = i & 63, k = 64 - b < end - i ? 64 - b : end - i;
+    uint64_t mask = (k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << k) - 1)) << b;
+    m[w] = v ? m[w] | mask : m[w] & ~mask;
+    i += k;
+  }
+}
+
+/* First index >= i whose bit equals v, or n. */
+static size_t bits_find(const uint64_t *m, size_t i, size_t n, int v)
+{
+  while (i < n) {
+    uint64_t w = v ? m[i >> 6] : ~m[i >> 6];
+    w >>= (i & 63);
+    if (w != 0) {
+      i += (size_t)__builtin_ctzll(w);
+      return i < n ? i : n;
+    }
+    i = (i | 63) + 1;
+  }
+  return n;
+}
+
+/* Last set index <= i, or (size_t)-1. */
+static size_t bits_find_back(const uint64_t *m, size_t i)
+{
+  for (;;) {
+    uint64_t w = m[i >> 6] & (((uint64_t)2 << (i & 63)) - 1);
+    if ((i & 63) == 63)
+      w = m[i >> 6];
+    if (w != 0)
+      return (i & ~(size_t)63) + 63 - (size_t)__builtin_clzll(w);
+    if (i < 64)
+      return (size_t)-1;
+    i = (i & ~(size_t)63) - 1;
+  }
+}
+
+/* ---- objects ---------------------------------------------------------- */
+
+static size_t obj_size(ms_t *ms, void *obj)
+{
+  return (size_t)((char *)ms->pool.fmt->f.skip(obj) - (char *)obj);
+}
+static size_t grains_of(ms_t *ms, size_t bytes) { return (bytes + ms->grain - 1) >> ms->shift; }
+static void *client_of(ms_t *ms, ms_seg_t *s, size_t g)
+{
+  return (char *)s->seg.base + (g << ms->shift) + ms->header;
+}
+
+/* ---- segments --------------------------------------------------------- */
+
+static const seg_class_t ms_seg_class;
+
+static void mseg_free(ms_seg_t *s)
+{
+  ring_remove(&s->avail);
+  free(s->alloc);
+  seg_free(&s->seg);
+}
+
+static kiln_res_t mseg_new(ms_seg_t **s_o, ms_t *ms, size_t bytes, int large)
+{
+  seg_t seg;
+  kiln_res_t res = seg_alloc(&seg, &ms->pool, &ms_seg_class, bytes);
+  if (res != KILN_OK)
+    return res;
+  ms_seg_t *s = mseg(seg);
+  ring_init(&s->avail);
+  s->large = large;
+  if (!large) {
+    s->grains = seg_size(seg) >> ms->shift;
+    size_t words = (s->grains + 63) / 64;
+    s->alloc = calloc(3 * words, sizeof(uint64_t));
+    if (s->alloc == NULL) {
+      seg_free(seg);
+      return arena_errorf(ms->pool.arena, KILN_MEMORY, "ms: no memory for segment bitmaps");
+    }
+    s->starts = s->alloc + words;
+    s->mark = s->starts + words;
+    ring_append(&ms->avail, &s->avail);
+  }
+  *s_o = s;
+  return KILN_OK;
+}
+
+/* ---- pool ------------------------------------------------------------- */
+
+static kiln_res_t ms_init(pool_t pool, const pval_t *v)
+{
+  ms_t *ms = ms_of(pool);
+  size_t align = pool->fmt->f.align;
+  ms->grain = align > 8 ? align : 8;
+  ms->shift = 0;
+  while (((size_t)1 << ms->shift) < ms->grain)
+    ms->shift++;
+  ms->header = pool->fmt->f.header_size;
+  ms->seg_size = v[P_SEGMENT_SIZE].size;
+  ms->large_size = v[P_LARGE_SIZE].size;
+  if (ms->large_size > ms->seg_size / 2)
+    return arena_errorf(pool->arena, KILN_PARAM,
+                        "pool class 'ms': large_size (%zu) must be at most half of segment_size (%zu)",
+                        ms->large_size, ms->seg_size);
+  ring_init(&ms->avail);
+  return KILN_OK;
+}
+
+static void ms_finish(pool_t pool)
+{
+  ring_t *node, *nxt;
+  POOL_SEGS(node, pool, nxt)
+    mseg_free(mseg(SEG_OF_RING(node)));
+}
+
+/* Find a hole of at least n grains at or after the cursor. */
+static int find_hole(ms_seg_t *s, size_t n, size_t *first_o, size_t *len_o)
+{
+  size_t i = s->cursor;
+  while (i < s->grains) {
+    size_t start = bits_find(s->alloc, i, s->grains, 0);
+    if (start >= s->grains)
+      break;
+    size_t end = bits_find(s->alloc, start, s->grains, 1);
+    if (end - start >= n) {
+      *first_o = start;
+      *len_o = end - start;
+      s->cursor = end;
+      return 1;
+    }
+    i = end;
+  }
+  s->cursor = s->grains;
+  return 0;
+}
+
+static kiln_res_t fill_large(char **base_o, char **limit_o, ms_t *ms, size_t size)
+{
+  ms_seg_t *s;
+  kiln_res_t res = mseg_new(&s, ms, size, 1);
+  if (res != KILN_OK)
+    return res;
+  *base_o = (char *)s->seg.base;
+  *limit_o = *base_o + size;
+  return KILN_OK;
+}
+
+/* The first segment on the avail ring with a hole of n grains; segments
+   whose cursor reached the end leave the ring until the next sweep. */
+static ms_seg_t *avail_hole(ms_t *ms, size_t n, size_t *first_o, size_t *len_o)
+{
+  ring_t *node, *nxt;
+  RING_FOR(node, &ms->avail, nxt) {
+    ms_seg_t *s = CONTAINER(node, ms_seg_t, avail);
+    if (find_hole(s, n, first_o, len_o))
+      return s;
+    ring_remove(&s->avail);
+  }
+  return NULL;
+}
+
+static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, size_t size)
+{
+  ms_t *ms = ms_of(pool);
+  (void)ap;
+  if (size >= ms->large_size)
+    return fill_large(base_o, limit_o, ms, size);
+  size_t n = grains_of(ms, size), first, len;
+  ms_seg_t *s = avail_hole(ms, n, &first, &len);
+  if (s == NULL) {
+    kiln_res_t res = mseg_new(&s, ms, ms->seg_size, 0);
+    if (res != KILN_OK)
+      return res;
+    if (!find_hole(s, n, &first, &len))
+      return arena_errorf(pool->arena, KILN_FAIL, "ms: a new segment has no hole");
+  }
+  bits_set(s->alloc, first, len, 1);
+  s->seg.summary = ZONES_ALL; /* new objects are written without a barrier */
+  *base_o = (char *)s->seg.base + (first << ms->shift);
+  *limit_o = *base_o + (len << ms->shift);
+  return KILN_OK;
+}
+
+static void ms_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit)
+{
+  ms_t *ms = ms_of(pool);
+  ms_seg_t *s = mseg(arena_seg_of(pool->arena, base));
+  (void)ap;
+  pool->st.in_use += (size_t)(init - base);
+  if (s->large) {
+    if (init == base)
+      mseg_free(s); /* the reservation was never committed */
+    else
+      s->obj_size = (size_t)(init - base);
+    return;
+  }
+  size_t g1 = ((uintptr_t)init - s->seg.base) >> ms->shift;
+  size_t g2 = ((uintptr_t)limit - s->seg.base) >> ms->shift;
+  bits_set(s->alloc, g1, g2 - g1, 0);
+  if (g2 - g1 > 0 && g1 < s->cursor)
+    s->cursor = g1; /* the tail is a hole again */
+  for (char *obj = base + ms->header; obj - ms->header < init; obj = ms->pool.fmt->f.skip(obj))
+    bit_set(s->starts, (size_t)((uintptr_t)(obj - ms->header) - s->seg.base) >> ms->shift);
+}
+
+static void ms_condemn(pool_t pool, trace_t *trace)
+{
+  pool->st.live = 0;
+  pool->st.live_objects = 0;
+  ring_t *node, *nxt;
+  POOL_SEGS(node, pool, nxt) {
+    seg_t seg = SEG_OF_RING(node);
+    seg->white = 1;
+    trace->white |= seg->klass->whiten(seg, trace);
+  }
+}
+
+static void ms_reclaimed(pool_t pool, trace_t *trace)
+{
+  (void)trace;
+  pool->st.in_use = pool->st.live;
+}
+
+/* ---- segment class ---------------------------------------------------- */
+
+static uint64_t ms_whiten(seg_t seg, trace_t *trace)
+{
+  (void)trace;
+  return zones_of_range(seg->base, seg->limit);
+}
+
+/* Mark the object whose client pointer is obj (first grain g). */
+static void mark_obj(ms_t *ms, ms_seg_t *s, size_t g, void *obj, trace_t *trace)
+{
+  size_t size = obj_size(ms, obj);
+  if (s->large) {
+    s->marked = 1;
+  } else {
+    bits_set(s->mark, g, grains_of(ms, size), 1);
+  }
+  ms->pool.st.live += size;
+  ms->pool.st.live_objects++;
+  trace->marked += size;
+  trace->objects++;
+  trace_grey(trace, obj);
+}
+
+/* An ambiguous reference: the first grain of the live object containing
+   ref, or (size_t)-1 if ref points at no object. Never trusts ref. */
+static size_t ambig_object(ms_t *ms, ms_seg_t *s, uintptr_t ref)
+{
+  if (s->large)
+    return s->obj_size != 0 && ref - s->seg.base < s->obj_size ? 0 : (size_t)-1;
+  size_t g = (ref - s->seg.base) >> ms->shift;
+  if (!bit_get(s->alloc, g))
+    return (size_t)-1;
+  size_t start = bits_find_back(s->starts, g);
+  if (start == (size_t)-1)
+    return (size_t)-1;
+  void *obj = client_of(ms, s, start);
+  uintptr_t block = (uintptr_t)obj - ms->header;
+  return ref < block + obj_size(ms, obj) ? start : (size_t)-1;
+}
+
+static kiln_res_t ms_fix(seg_t seg, kiln_ss_t ss, void **ref_io)
+{
+  ms_t *ms = ms_of_seg(seg);
+  ms_seg_t *s = mseg(seg);
+  size_t g;
+  if (ss_rank(ss) == KILN_RANK_AMBIG) {
+    g = ambig_object(ms, s, (uintptr_t)*ref_io);
+    if (g == (size_t)-1)
+      return KILN_OK;
+  } else {
+    g = s->large ? 0 : ((uintptr_t)*ref_io - ms->header - seg->base) >> ms->shift;
+  }
+  if (s->large ? s->marked : bit_get(s->mark, g))
+    return KILN_OK;
+  mark_obj(ms, s, g, client_of(ms, s, g), ss_trace(ss));
+  return KILN_OK;
+}
+
+static kiln_res_t ms_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
+{
+  ms_t *ms = ms_of_seg(seg);
+  void *next = ms->pool.fmt->f.skip(obj);
+  ss_trace(ss)->scanned += (size_t)((char *)next - (char *)obj);
+  return ms->pool.fmt->f.scan(ss, obj, next);
+}
+
+typedef struct {
+  kiln_ss_t ss;
+  kiln_res_t res;
+} scan_cl_t;
+
+static void ms_walk(seg_t seg, void (*visit)(void *obj, void *closure), void *closure)
+{
+  ms_t *ms = ms_of_seg(seg);
+  ms_seg_t *s = mseg(seg);
+  if (s->large) {
+    if (s->obj_size != 0)
+      visit(client_of(ms, s, 0), closure);
+    return;
+  }
+  for (size_t g = bits_find(s->starts, 0, s->grains, 1); g < s->grains;
+       g = bits_find(s->starts, g + 1, s->grains, 1))
+    visit(client_of(ms, s, g), closure);
+}
+
+static void scan_visit(void *obj, void *closure)
+{
+  scan_cl_t *cl = closure;
+  if (cl->res == KILN_OK)
+    cl->res = ms_scan_obj(arena_seg_of(ss_of(cl->ss)->arena, obj), cl->ss, obj);
+}
+
+static kiln_res_t ms_scan(seg_t seg, kiln_ss_t ss)
+{
+  scan_cl_t cl = {ss, KILN_OK};
+  ms_walk(seg, scan_visit, &cl);
+  return cl.res;
+}
+
+static void ms_reclaim(seg_t seg, trace_t *trace)
+{
+  ms_t *ms = ms_of_seg(seg);
+  ms_seg_t *s = mseg(seg);
+  (void)trace;
+  if (s->large) {
+    if (!s->marked && s->obj_size != 0)
+      mseg_free(s);
+    else
+      s->marked = 0;
+    return;
+  }
+  size_t words = (s->grains + 63) / 64, live = 0;
+  for (size_t w = 0; w < words; w++) {
+    s->alloc[w] = s->mark[w];
+    s->starts[w] &= s->mark[w];
+    live |= s->mark[w];
+    s->mark[w] = 0;
+  }
+  if (live == 0) {
+    mseg_free(s);
+    return;
+  }
+  s->cursor = 0;
+  if (ring_empty(&s->avail))
+    ring_append(&ms->avail, &s->avail);
+}
+
+static void *ms_survivor(seg_t seg, void *obj)
+{
+  ms_t *ms = ms_of_seg(seg);
+  ms_seg_t *s = mseg(seg);
+  if (s->large)
+    return s->marked ? obj : NULL;
+  size_t g = ((uintptr_t)obj - ms->header - seg->base) >> ms->shift;
+  return bit_get(s->mark, g) ? obj : NULL;
+}
+
+static const seg_class_t ms_seg_class = {"ms", sizeof(ms_seg_t), ms_whiten, ms_fix, ms_scan_obj,
+                                         ms_scan, ms_reclaim, ms_walk, ms_survivor};
+
+const struct kiln_class_s pool_class_ms = {
+  "ms", "automatic mark-sweep: non-moving, accepts ambiguous references", sizeof(ms_t),
+  CLASS_AUTO, ms_params, ms_init, ms_finish, NULL, NULL, ms_fill, ms_empty, ms_condemn,
+  ms_reclaimed};
+
+kiln_class_t kiln_class_ms(void) { return &pool_class_ms; }

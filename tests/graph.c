@@ -1,0 +1,347 @@
+/* graph.c -- the random object-graph property test (see graph.h).
+ *
+ * The model: every object has an id, a fixed number of reference fields and
+ * a payload derived from its id. The model records each object's edges (by
+ * id) and which root slots hold which ids. After every collection the
+ * actual heap is walked from the roots in step with the model: each
+ * reachable object must have the right id, intact payload and the edges the
+ * model says, and (after an explicit full collection) the pools' live-object
+ * count must equal the model's reachable count.
+ */
+#include "graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG_OBJ 1
+#define TAG_FWD 2
+#define TAG_PAD 3
+#define HDR(o) (((uint64_t *)(void *)(o))[-1])
+#define NROOTS 64
+
+size_t gobj_size(uint32_t nrefs, uint32_t npay)
+{
+  return 8 + sizeof(gobj_t) + nrefs * sizeof(void *) + ((npay + 7) & ~(size_t)7);
+}
+
+static uint8_t *payload(const gobj_t *o) { return (uint8_t *)(void *)&o->ref[o->nrefs]; }
+static uint8_t pay_byte(uint64_t id, uint32_t i) { return (uint8_t)(id * 131 + i * 7 + 1); }
+
+int gobj_payload_ok(const gobj_t *o)
+{
+  for (uint32_t i = 0; i < o->npay; i++)
+    if (payload(o)[i] != pay_byte(o->id, i))
+      return 0;
+  return 1;
+}
+
+int gobj_is_forwarded(const gobj_t *o) { return (HDR(o) & 0xff) == TAG_FWD; }
+
+static kiln_res_t g_scan(kiln_ss_t ss, void *base, void *limit)
+{
+  KILN_SCAN_BEGIN(ss) {
+    for (char *p = base; p < (char *)limit; p += HDR(p) >> 8) {
+      gobj_t *o = (gobj_t *)(void *)p;
+      if ((HDR(o) & 0xff) != TAG_OBJ)
+        continue;
+      for (uint32_t i = 0; i < o->nrefs; i++) {
+        kiln_res_t res = KILN_FIX12(ss, (void **)&o->ref[i]);
+        if (res != KILN_OK)
+          return res;
+      }
+    }
+  } KILN_SCAN_END(ss);
+  return KILN_OK;
+}
+
+static void *g_skip(void *obj) { return (char *)obj + (HDR(obj) >> 8); }
+static void g_fwd(void *old, void *new_)
+{
+  HDR(old) = (HDR(old) & ~(uint64_t)0xff) | TAG_FWD;
+  ((gobj_t *)old)->id = (uint64_t)(uintptr_t)new_;
+}
+static void *g_isfwd(void *obj)
+{
+  return (HDR(obj) & 0xff) == TAG_FWD ? (void *)(uintptr_t)((gobj_t *)obj)->id : NULL;
+}
+static void g_pad(void *addr, size_t size) { HDR(addr) = ((uint64_t)size << 8) | TAG_PAD; }
+
+const kiln_format_t *graph_format(void)
+{
+  static const kiln_format_t f = {8, 8, g_scan, g_skip, g_fwd, g_isfwd, g_pad};
+  return &f;
+}
+
+gobj_t *gobj_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay)
+{
+  size_t size = gobj_size(nrefs, npay);
+  void *p;
+  gobj_t *o;
+  do {
+    kiln_res_t res = kiln_reserve(&p, ap, size);
+    T_CHECK(res == KILN_OK, "reserve %zu: %s", size, kiln_res_name(res));
+    *(uint64_t *)p = ((uint64_t)size << 8) | TAG_OBJ;
+    o = (gobj_t *)(void *)((char *)p + 8);
+    o->nrefs = nrefs;
+    o->npay = npay;
+    o->id = id;
+    for (uint32_t i = 0; i < nrefs; i++)
+      o->ref[i] = NULL;
+    for (uint32_t i = 0; i < npay; i++)
+      payload(o)[i] = pay_byte(id, i);
+  } while (!kiln_commit(ap, p, size));
+  return o;
+}
+
+/* ---- the model -------------------------------------------------------- */
+
+typedef struct model_s {
+  size_t cap, n;                 /* objects ever made */
+  uint32_t *nrefs, *npay;
+  int64_t *edge;                 /* cap x GRAPH_MAX_REFS, -1 for NULL */
+  gobj_t **addr;                 /* last known address (valid for reach[]) */
+  int64_t mroot[NROOTS];
+  void *roots[NROOTS];
+  uint64_t *reach;               /* ids usable as targets */
+  size_t nreach;
+  uint8_t *seen;
+  uint64_t *queue;
+} model_t;
+
+static void model_init(model_t *m, size_t cap)
+{
+  memset(m, 0, sizeof *m);
+  m->cap = cap;
+  m->nrefs = calloc(cap, sizeof *m->nrefs);
+  m->npay = calloc(cap, sizeof *m->npay);
+  m->edge = malloc(cap * GRAPH_MAX_REFS * sizeof *m->edge);
+  m->addr = calloc(cap, sizeof *m->addr);
+  m->reach = calloc(cap, sizeof *m->reach);
+  m->seen = calloc(cap, 1);
+  m->queue = calloc(cap, sizeof *m->queue);
+  for (int i = 0; i < NROOTS; i++)
+    m->mroot[i] = -1;
+}
+
+static void model_free(model_t *m)
+{
+  free(m->nrefs); free(m->npay); free(m->edge); free(m->addr);
+  free(m->reach); free(m->seen); free(m->queue);
+}
+
+static void check_obj(model_t *m, const gobj_t *o, uint64_t id, const char *where)
+{
+  T_CHECK(o != NULL, "%s: object %llu is missing", where, (unsigned long long)id);
+  T_CHECK((HDR(o) & 0xff) == TAG_OBJ, "%s: object %llu at %p has tag %d (forwarded/padding left behind)",
+                where, (unsigned long long)id, (const void *)o, (int)(HDR(o) & 0xff));
+  T_CHECK(o->id == id, "%s: expected object %llu at %p, found id %llu", where,
+                (unsigned long long)id, (const void *)o, (unsigned long long)o->id);
+  T_CHECK(o->nrefs == m->nrefs[id] && o->npay == m->npay[id] && gobj_payload_ok(o),
+                "%s: object %llu corrupted", where, (unsigned long long)id);
+}
+
+/* Walk heap and model together from the roots; refresh addresses and the
+   reachable list. Returns the reachable count; counts moved objects. */
+static size_t verify(model_t *m, size_t *moved, const char *where)
+{
+  size_t qh = 0, qt = 0;
+  memset(m->seen, 0, m->n);
+  for (int i = 0; i < NROOTS; i++) {
+    if (m->mroot[i] < 0) {
+      T_CHECK(m->roots[i] == NULL, "%s: root %d should be NULL", where, i);
+      continue;
+    }
+    uint64_t id = (uint64_t)m->mroot[i];
+    check_obj(m, m->roots[i], id, where);
+    if (m->addr[id] != m->roots[i])
+      *moved += m->addr[id] != NULL;
+    m->addr[id] = m->roots[i];
+    if (!m->seen[id]) {
+      m->seen[id] = 1;
+      m->queue[qt++] = id;
+    }
+  }
+  while (qh < qt) {
+    uint64_t id = m->queue[qh++];
+    gobj_t *o = m->addr[id];
+    for (uint32_t k = 0; k < m->nrefs[id]; k++) {
+      int64_t e = m->edge[id * GRAPH_MAX_REFS + k];
+      if (e < 0) {
+        T_CHECK(o->ref[k] == NULL, "%s: object %llu field %u should be NULL", where,
+                      (unsigned long long)id, k);
+        continue;
+      }
+      check_obj(m, o->ref[k], (uint64_t)e, where);
+      if (m->addr[e] != o->ref[k])
+        *moved += 1;
+      m->addr[e] = o->ref[k];
+      if (!m->seen[e]) {
+        m->seen[e] = 1;
+        m->queue[qt++] = (uint64_t)e;
+      }
+    }
+  }
+  memcpy(m->reach, m->queue, qt * sizeof *m->reach);
+  m->nreach = qt;
+  return qt;
+}
+
+/* ---- the mutator ------------------------------------------------------ */
+
+typedef struct run_s {
+  const graph_cfg_t *cfg;
+  kiln_arena_t arena;
+  kiln_pool_t pools[4];
+  kiln_ap_t aps[4];
+  int npools;
+  model_t m;
+  uint64_t rng, gc_seen;
+  graph_result_t r;
+} run_t;
+
+static uint64_t live_objects(run_t *run)
+{
+  uint64_t n = 0;
+  for (int i = 0; i < run->npools; i++) {
+    kiln_pool_stats_t ps;
+    kiln_pool_stats(run->pools[i], &ps);
+    n += ps.live_objects;
+  }
+  return n;
+}
+
+/* If a collection happened since we last looked, verify the heap now. */
+static void after_gc(run_t *run, const char *where)
+{
+  kiln_stats_t st;
+  kiln_arena_stats(run->arena, &st);
+  if (st.collections == run->gc_seen)
+    return;
+  run->gc_seen = st.collections;
+  size_t n = verify(&run->m, &run->r.moved, where);
+  run->r.verified++;
+  if (n > run->r.max_reachable)
+    run->r.max_reachable = n;
+}
+
+static void store(run_t *run, gobj_t *o, uint32_t k, gobj_t *v)
+{
+  if (run->cfg->use_barrier)
+    kiln_write(run->arena, o, (void **)&o->ref[k], v);
+  else
+    o->ref[k] = v;
+}
+
+static uint64_t random_reach(run_t *run) { return run->m.reach[test_rand(&run->rng) % run->m.nreach]; }
+
+static void op_alloc(run_t *run)
+{
+  model_t *m = &run->m;
+  if (m->n == m->cap)
+    return;
+  uint64_t id = m->n++;
+  m->nrefs[id] = (uint32_t)test_range(&run->rng, 0, GRAPH_MAX_REFS);
+  m->npay[id] = (uint32_t)test_range(&run->rng, 0, 100);
+  if (test_rand(&run->rng) % 50 == 0)
+    m->npay[id] = (uint32_t)test_range(&run->rng, 1000, 40000); /* sometimes large */
+  kiln_ap_t ap = run->aps[test_rand(&run->rng) % (uint64_t)run->npools];
+  gobj_t *o = gobj_new(ap, id, m->nrefs[id], m->npay[id]);
+  after_gc(run, "after reserve");
+  m->addr[id] = o;
+  for (uint32_t k = 0; k < m->nrefs[id]; k++) {
+    int64_t e = m->nreach > 0 && test_rand(&run->rng) % 3 != 0 ? (int64_t)random_reach(run) : -1;
+    m->edge[id * GRAPH_MAX_REFS + k] = e;
+    o->ref[k] = e < 0 ? NULL : m->addr[e]; /* initialising stores need no barrier */
+  }
+  /* Link it: a root slot, or a field of a reachable object. */
+  uint64_t parent = m->nreach > 0 ? random_reach(run) : 0;
+  if (m->nreach == 0 || m->nrefs[parent] == 0 || test_rand(&run->rng) % 2 == 0) {
+    int slot = (int)(test_rand(&run->rng) % NROOTS);
+    m->mroot[slot] = (int64_t)id;
+    m->roots[slot] = o;
+  } else {
+    uint32_t k = (uint32_t)(test_rand(&run->rng) % m->nrefs[parent]);
+    m->edge[parent * GRAPH_MAX_REFS + k] = (int64_t)id;
+    store(run, m->addr[parent], k, o);
+  }
+  m->reach[m->nreach++] = id;
+}
+
+static void op_mutate(run_t *run)
+{
+  model_t *m = &run->m;
+  if (m->nreach == 0)
+    return;
+  uint64_t id = random_reach(run);
+  if (m->nrefs[id] == 0)
+    return;
+  uint32_t k = (uint32_t)(test_rand(&run->rng) % m->nrefs[id]);
+  int64_t e = test_rand(&run->rng) % 4 == 0 ? -1 : (int64_t)random_reach(run);
+  m->edge[id * GRAPH_MAX_REFS + k] = e;
+  store(run, m->addr[id], k, e < 0 ? NULL : m->addr[e]);
+}
+
+static void op_drop_root(run_t *run)
+{
+  int slot = (int)(test_rand(&run->rng) % NROOTS);
+  run->m.mroot[slot] = -1;
+  run->m.roots[slot] = NULL;
+}
+
+static void full_collect(run_t *run)
+{
+  kiln_arena_collect(run->arena);
+  after_gc(run, "after explicit collection");
+  T_CHECK(live_objects(run) == run->m.nreach,
+                "pools say %llu objects live, the model %zu",
+                (unsigned long long)live_objects(run), run->m.nreach);
+}
+
+graph_result_t graph_run(const graph_cfg_t *cfg)
+{
+  run_t run;
+  memset(&run, 0, sizeof run);
+  run.cfg = cfg;
+  run.rng = cfg->seed;
+  ck_assert_ok(kiln_arena_create(&run.arena, cfg->arena_args));
+  kiln_fmt_t fmt;
+  ck_assert_ok(kiln_fmt_create(&fmt, run.arena, graph_format()));
+  run.npools = cfg->make_pools(run.arena, fmt, run.pools);
+  ck_assert_int_gt(run.npools, 0);
+  for (int i = 0; i < run.npools; i++)
+    ck_assert_ok(kiln_ap_create(&run.aps[i], run.pools[i], NULL));
+  model_init(&run.m, cfg->steps + 1);
+  kiln_root_t root;
+  ck_assert_ok(kiln_root_create_area(&root, run.arena, run.m.roots, run.m.roots + NROOTS,
+                                     KILN_RANK_EXACT));
+  size_t allocs = 0;
+  for (size_t step = 0; step < cfg->steps; step++) {
+    uint64_t dice = test_rand(&run.rng) % 100;
+    if (dice < 55) {
+      op_alloc(&run);
+      if (cfg->collect_every && ++allocs % cfg->collect_every == 0)
+        full_collect(&run);
+    } else if (dice < 85) {
+      op_mutate(&run);
+    } else if (dice < 97) {
+      op_drop_root(&run);
+    } else if (dice < 98) {
+      full_collect(&run);
+    }
+  }
+  full_collect(&run);
+  kiln_stats_t st;
+  kiln_arena_stats(run.arena, &st);
+  run.r.collections = st.collections;
+  if (cfg->expect_moves)
+    T_CHECK(run.r.moved > 0, "a moving configuration moved nothing");
+  kiln_root_destroy(root);
+  for (int i = 0; i < run.npools; i++) {
+    kiln_ap_destroy(run.aps[i]);
+    kiln_pool_destroy(run.pools[i]);
+  }
+  kiln_fmt_destroy(fmt);
+  kiln_arena_destroy(run.arena);
+  model_free(&run.m);
+  return run.r;
+}

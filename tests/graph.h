@@ -1,0 +1,44 @@
+/* graph.h -- the random object-graph property test, shared by every
+ * automatic pool's suite: a formatted object graph mutated at random, with a
+ * shadow model of what is reachable, verified after every collection. */
+#ifndef KILN_TEST_GRAPH_H
+#define KILN_TEST_GRAPH_H
+
+#include "testlib.h"
+
+#define GRAPH_MAX_REFS 4
+
+/* The test format: an 8-byte header word (block size << 8 | tag) before the
+   client pointer; the client part is nrefs, npay, id, refs, payload. */
+typedef struct gobj_s {
+  uint32_t nrefs, npay;
+  uint64_t id;
+  struct gobj_s *ref[];
+} gobj_t;
+
+const kiln_format_t *graph_format(void);
+size_t gobj_size(uint32_t nrefs, uint32_t npay);
+/* Allocate and fully initialise an object through ap (reserve/commit loop). */
+gobj_t *gobj_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay);
+int gobj_payload_ok(const gobj_t *o);
+int gobj_is_forwarded(const gobj_t *o);
+
+typedef struct graph_cfg_s {
+  /* Create the pools objects are allocated in (1..4) on fmt. */
+  int (*make_pools)(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools);
+  const kiln_arg_t *arena_args;  /* may be NULL */
+  size_t steps;                  /* mutator operations */
+  size_t collect_every;          /* explicit full collection every N allocations (0: never) */
+  int use_barrier;               /* stores into old objects through kiln_write */
+  int expect_moves;              /* a moving configuration: some object must move */
+  uint64_t seed;
+} graph_cfg_t;
+
+typedef struct graph_result_s {
+  size_t collections, verified, max_reachable, moved;
+} graph_result_t;
+
+/* Run the test; fails the current Check test on any discrepancy. */
+graph_result_t graph_run(const graph_cfg_t *cfg);
+
+#endif

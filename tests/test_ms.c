@@ -1,0 +1,325 @@
+/* test_ms.c -- the mark-sweep pool on the tracing core: graph property
+ * tests, ambiguous stack references, cross-pool references, bounded memory
+ * under churn, and the reserve/commit protocol. */
+#include "graph.h"
+#include "vm.h"
+
+#include <string.h>
+
+static int one_ms(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools)
+{
+  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
+  ck_assert_ok(kiln_pool_create(&pools[0], arena, kiln_class_ms(), args));
+  return 1;
+}
+
+static int two_ms(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools)
+{
+  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_SIZE("segment_size", 64 << 10),
+                       KILN_ARG_SIZE("large_size", 8 << 10), KILN_ARGS_END};
+  ck_assert_ok(kiln_pool_create(&pools[0], arena, kiln_class_ms(), args));
+  ck_assert_ok(kiln_pool_create(&pools[1], arena, kiln_class_ms(), args));
+  return 2;
+}
+
+static const uint64_t seeds[] = {1, 2, 3, 0xC0FFEE};
+
+START_TEST(test_graph_random_collections)
+{
+  graph_cfg_t cfg = {one_ms, NULL, test_scale(20000), 0, 0, 0, test_seed(seeds[_i])};
+  graph_result_t r = graph_run(&cfg);
+  ck_assert_uint_gt(r.verified, 5);
+}
+END_TEST
+
+START_TEST(test_graph_every_nth)
+{
+  graph_cfg_t cfg = {one_ms, NULL, test_scale(20000), 97, 1, 0, test_seed(seeds[_i] + 10)};
+  graph_result_t r = graph_run(&cfg);
+  ck_assert_uint_gt(r.verified, 50);
+}
+END_TEST
+
+START_TEST(test_graph_auto_small_budget)
+{
+  /* A tiny budget makes the allocation slow path collect often on its own. */
+  kiln_arg_t aargs[] = {KILN_ARG_SIZE("budget_min", 64 << 10), KILN_ARG_NUM("growth", 1.2),
+                        KILN_ARGS_END};
+  graph_cfg_t cfg = {one_ms, aargs, test_scale(30000), 0, 1, 0, test_seed(seeds[_i] + 20)};
+  graph_result_t r = graph_run(&cfg);
+  ck_assert_uint_gt(r.collections, 10);
+}
+END_TEST
+
+START_TEST(test_graph_stress)
+{
+  /* Stress: a collection at every allocation slow path, and every
+     allocation takes the slow path. */
+  kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
+  graph_cfg_t cfg = {one_ms, aargs, test_scale(3000), 0, 1, 0, test_seed(seeds[_i] + 30)};
+  graph_result_t r = graph_run(&cfg);
+  ck_assert_uint_gt(r.collections, 1000);
+}
+END_TEST
+
+START_TEST(test_two_pools_both_ways)
+{
+  graph_cfg_t cfg = {two_ms, NULL, test_scale(20000), 211, 1, 0, test_seed(seeds[_i] + 40)};
+  graph_result_t r = graph_run(&cfg);
+  ck_assert_uint_gt(r.verified, 20);
+}
+END_TEST
+
+/* ---- ambiguous references from the stack ------------------------------ */
+
+typedef struct env_s {
+  kiln_arena_t arena;
+  kiln_fmt_t fmt;
+  kiln_pool_t pool;
+  kiln_ap_t ap;
+  kiln_thread_t thr;
+  kiln_root_t root;
+} env_t;
+
+/* The thread root's cold end is the stack's real base (a local of the test
+   function would not do: locals declared after it may sit above it). */
+static void env_open(env_t *e, void *unused)
+{
+  void *cold = vm_stack_cold_end();
+  (void)unused;
+  ck_assert_ok(kiln_arena_create(&e->arena, NULL));
+  ck_assert_ok(kiln_fmt_create(&e->fmt, e->arena, graph_format()));
+  one_ms(e->arena, e->fmt, &e->pool);
+  ck_assert_ok(kiln_ap_create(&e->ap, e->pool, NULL));
+  ck_assert_ok(kiln_thread_reg(&e->thr, e->arena));
+  ck_assert_ok(kiln_root_create_thread(&e->root, e->arena, e->thr, cold));
+}
+
+static void env_close(env_t *e)
+{
+  kiln_root_destroy(e->root);
+  kiln_thread_dereg(e->thr);
+  kiln_ap_destroy(e->ap);
+  kiln_pool_destroy(e->pool);
+  kiln_fmt_destroy(e->fmt);
+  kiln_arena_destroy(e->arena);
+}
+
+static uint64_t pool_live(kiln_pool_t pool)
+{
+  kiln_pool_stats_t ps;
+  kiln_pool_stats(pool, &ps);
+  return ps.live_objects;
+}
+
+START_TEST(test_stack_reference_survives)
+{
+  int cold;
+  env_t e;
+  env_open(&e, &cold);
+  gobj_t *volatile held = gobj_new(e.ap, 7, 1, 40);
+  held->ref[0] = gobj_new(e.ap, 8, 0, 24); /* reachable only through held */
+  for (int i = 0; i < 1000; i++)
+    (void)gobj_new(e.ap, 100 + (uint64_t)i, 0, 16); /* garbage */
+  kiln_arena_collect(e.arena);
+  ck_assert_uint_ge(pool_live(e.pool), 2);
+  ck_assert_uint_lt(pool_live(e.pool), 100); /* the garbage went */
+  ck_assert(held->id == 7 && gobj_payload_ok(held));
+  ck_assert(held->ref[0]->id == 8 && gobj_payload_ok(held->ref[0]));
+  env_close(&e);
+}
+END_TEST
+
+START_TEST(test_interior_stack_reference_survives)
+{
+  int cold;
+  env_t e;
+  env_open(&e, &cold);
+  gobj_t *o = gobj_new(e.ap, 9, 0, 64);
+  char *volatile inner = (char *)o + 40; /* only an interior pointer is kept */
+  o = NULL;
+  for (int i = 0; i < 1000; i++)
+    (void)gobj_new(e.ap, 200 + (uint64_t)i, 2, 16);
+  kiln_arena_collect(e.arena);
+  kiln_arena_collect(e.arena);
+  gobj_t *back = (gobj_t *)(void *)(inner - 40);
+  ck_assert(back->id == 9 && gobj_payload_ok(back));
+  ck_assert_uint_ge(pool_live(e.pool), 1);
+  ck_assert_uint_lt(pool_live(e.pool), 100);
+  /* Allocation afterwards must not reuse the pinned object's grains. */
+  for (int i = 0; i < 5000; i++)
+    (void)gobj_new(e.ap, 9000 + (uint64_t)i, 0, 56);
+  ck_assert(back->id == 9 && gobj_payload_ok(back));
+  env_close(&e);
+}
+END_TEST
+
+START_TEST(test_ambiguous_area_ignores_junk)
+{
+  env_t e;
+  int cold;
+  env_open(&e, &cold);
+  gobj_t *o = gobj_new(e.ap, 1, 0, 8);
+  void *area[4] = {(char *)o + 3, (void *)0x1234, (void *)(~(uintptr_t)0 - 7), NULL};
+  kiln_root_t r;
+  ck_assert_ok(kiln_root_create_area(&r, e.arena, area, area + 4, KILN_RANK_AMBIG));
+  o = NULL;
+  kiln_arena_collect(e.arena);
+  ck_assert(((gobj_t *)(void *)((char *)area[0] - 3))->id == 1);
+  ck_assert_ptr_eq(area[1], (void *)0x1234); /* ambiguous roots are never updated */
+  kiln_root_destroy(r);
+  env_close(&e);
+}
+END_TEST
+
+/* ---- reclamation ------------------------------------------------------ */
+
+START_TEST(test_churn_bounded)
+{
+  kiln_arena_t arena;
+  kiln_fmt_t fmt;
+  kiln_pool_t pool;
+  kiln_ap_t ap;
+  static void *live[2000];
+  ck_assert_ok(kiln_arena_create(&arena, NULL));
+  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  one_ms(arena, fmt, &pool);
+  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
+  kiln_root_t root;
+  ck_assert_ok(kiln_root_create_area(&root, arena, live, live + 2000, KILN_RANK_EXACT));
+  uint64_t rng = test_seed(5);
+  kiln_stats_t st;
+  size_t max_committed = 0;
+  do {
+    gobj_t *o = gobj_new(ap, rng, 1, (uint32_t)test_range(&rng, 0, 200));
+    live[test_rand(&rng) % 2000] = o;
+    kiln_arena_stats(arena, &st);
+    if (st.committed > max_committed)
+      max_committed = st.committed;
+  } while (st.collections < 100);
+  /* live set: 2000 objects of at most ~240 bytes, under 0.5 MiB; a budget of
+     4 MiB between collections: committed must stay near that, not grow. */
+  ck_assert_msg(max_committed < (16u << 20), "committed reached %zu bytes", max_committed);
+  ck_assert_uint_gt(st.allocated, 100u * (4u << 20));
+  kiln_root_destroy(root);
+  kiln_ap_destroy(ap);
+  kiln_pool_destroy(pool);
+  kiln_fmt_destroy(fmt);
+  kiln_arena_destroy(arena);
+}
+END_TEST
+
+START_TEST(test_everything_freed_when_unrooted)
+{
+  kiln_arena_t arena;
+  kiln_fmt_t fmt;
+  kiln_pool_t pool;
+  kiln_ap_t ap;
+  kiln_arg_t aargs[] = {KILN_ARG_SIZE("spare", 0), KILN_ARGS_END};
+  ck_assert_ok(kiln_arena_create(&arena, aargs));
+  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  one_ms(arena, fmt, &pool);
+  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
+  kiln_arena_park(arena);
+  for (int i = 0; i < 20000; i++)
+    (void)gobj_new(ap, (uint64_t)i, 1, (uint32_t)(i % 300 == 0 ? 30000 : 40));
+  kiln_pool_stats_t ps;
+  kiln_pool_stats(pool, &ps);
+  ck_assert_uint_gt(ps.committed, 1u << 20);
+  kiln_arena_release(arena);
+  kiln_arena_collect(arena);
+  kiln_pool_stats(pool, &ps);
+  ck_assert_uint_eq(ps.live_objects, 0);
+  ck_assert_uint_le(ps.committed, 256u << 10); /* at most the AP's current segment */
+  kiln_ap_destroy(ap);
+  kiln_pool_destroy(pool);
+  kiln_fmt_destroy(fmt);
+  kiln_arena_destroy(arena);
+}
+END_TEST
+
+/* ---- reserve/commit --------------------------------------------------- */
+
+START_TEST(test_commit_after_collection_fails_then_retry_works)
+{
+  env_t e;
+  int cold;
+  env_open(&e, &cold);
+  size_t size = gobj_size(0, 8);
+  void *p;
+  ck_assert_ok(kiln_reserve(&p, e.ap, size));
+  memset(p, 0, size);
+  kiln_arena_collect(e.arena); /* intervenes between reserve and commit */
+  ck_assert_int_eq(kiln_commit(e.ap, p, size), 0);
+  int tries = 0;
+  gobj_t *o;
+  do {
+    tries++;
+    ck_assert_ok(kiln_reserve(&p, e.ap, size));
+    *(uint64_t *)p = ((uint64_t)size << 8) | 1;
+    o = (gobj_t *)(void *)((char *)p + 8);
+    o->nrefs = 0;
+    o->npay = 0;
+    o->id = 77;
+  } while (!kiln_commit(e.ap, p, size));
+  ck_assert_int_eq(tries, 1);
+  kiln_arena_collect(e.arena);
+  ck_assert(o->id == 77);
+  env_close(&e);
+}
+END_TEST
+
+START_TEST(test_reserve_bad_size)
+{
+  env_t e;
+  int cold;
+  env_open(&e, &cold);
+  void *p;
+  ck_assert_res(kiln_reserve(&p, e.ap, 13), KILN_PARAM);
+  ck_assert_str_eq(kiln_arena_error(e.arena),
+                   "kiln_reserve: size 13 is not a multiple of the format's alignment 8");
+  ck_assert_res(kiln_reserve(&p, e.ap, 0), KILN_PARAM);
+  env_close(&e);
+}
+END_TEST
+
+START_TEST(test_pool_needs_format)
+{
+  kiln_arena_t arena;
+  kiln_pool_t pool;
+  ck_assert_ok(kiln_arena_create(&arena, NULL));
+  ck_assert_res(kiln_pool_create(&pool, arena, kiln_class_ms(), NULL), KILN_PARAM);
+  ck_assert_str_eq(kiln_arena_error(arena), "pool class 'ms': parameter 'format' must be a format "
+                                            "of this arena (kiln_fmt_create), got none");
+  kiln_arena_destroy(arena);
+}
+END_TEST
+
+Suite *test_suite(void)
+{
+  Suite *s = suite_create("ms");
+  TCase *g = tcase_create("graph");
+  tcase_set_timeout(g, 300);
+  tcase_add_loop_test(g, test_graph_random_collections, 0, 4);
+  tcase_add_loop_test(g, test_graph_every_nth, 0, 4);
+  tcase_add_loop_test(g, test_graph_auto_small_budget, 0, 2);
+  tcase_add_loop_test(g, test_graph_stress, 0, 2);
+  tcase_add_loop_test(g, test_two_pools_both_ways, 0, 2);
+  suite_add_tcase(s, g);
+  TCase *a = tcase_create("ambiguous");
+  tcase_add_test(a, test_stack_reference_survives);
+  tcase_add_test(a, test_interior_stack_reference_survives);
+  tcase_add_test(a, test_ambiguous_area_ignores_junk);
+  suite_add_tcase(s, a);
+  TCase *r = tcase_create("reclaim");
+  tcase_set_timeout(r, 120);
+  tcase_add_test(r, test_churn_bounded);
+  tcase_add_test(r, test_everything_freed_when_unrooted);
+  suite_add_tcase(s, r);
+  TCase *p = tcase_create("protocol");
+  tcase_add_test(p, test_commit_after_collection_fails_then_retry_works);
+  tcase_add_test(p, test_reserve_bad_size);
+  tcase_add_test(p, test_pool_needs_format);
+  suite_add_tcase(s, p);
+  return s;
+}
