@@ -126,7 +126,8 @@ static kiln_res_t ap_refill(ap_t *ap, size_t size)
   if (res != KILN_OK)
     return res;
   KILN_ASSERT((size_t)(limit - base) >= size);
-  pool->arena->since_gc += (size_t)(limit - base);
+  if (!(pool->klass->attr & CLASS_NURSERY))
+    pool->arena->since_gc += (size_t)(limit - base);
   ap->base = ap->pub.init = ap->pub.alloc = base;
   ap->real_limit = limit;
   return KILN_OK;

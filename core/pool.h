@@ -26,6 +26,7 @@ enum {
   CLASS_MANUAL = 1,  /* kiln_alloc/kiln_free */
   CLASS_AUTO = 2,    /* garbage collected, needs a format, takes APs */
   CLASS_MOVING = 4,  /* may move objects: format needs fwd/isfwd */
+  CLASS_NURSERY = 8, /* allocation does not count toward the full-GC budget */
 };
 
 struct kiln_fmt_s {
@@ -77,6 +78,10 @@ struct kiln_class_s {
      every segment, via seg_class whiten) and tidy up after reclaim. */
   void (*condemn)(pool_t pool, trace_t *trace);
   void (*reclaimed)(pool_t pool, trace_t *trace);
+  /* Optional: room for size bytes (a block, header included) for an object
+     another pool evacuates into this one during a trace (promotion). The
+     caller copies the block in and greys it; the object counts as live. */
+  kiln_res_t (*promote)(void **block_o, pool_t pool, size_t size, trace_t *trace);
 };
 
 /* Segment iteration over a pool. */

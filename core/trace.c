@@ -179,11 +179,16 @@ static void record_stats(kiln_arena_t arena, trace_t *trace, double seconds)
   st->marked += trace->marked;
   st->scanned += trace->scanned;
   st->copied += trace->copied;
-  if (!trace->minor)
-    st->live = trace->marked + trace->copied;
   pause_record(&st->all, seconds);
   pause_record(trace->minor ? &st->minor : &st->full, seconds);
-  arena->since_gc = 0;
+  /* The full-collection budget counts growth of the older generations:
+     what minor collections promote, and what mature pools allocate. */
+  if (trace->minor) {
+    arena->since_gc += trace->copied;
+  } else {
+    st->live = trace->marked + trace->copied;
+    arena->since_gc = 0;
+  }
 }
 
 void trace_collect(kiln_arena_t arena, pool_t only, int minor)

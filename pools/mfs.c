@@ -185,4 +185,4 @@ static void mfs_free(pool_t pool, void *p, size_t size)
 
 const struct kiln_class_s pool_class_mfs = {
   "mfs", "manual pool of fixed-size units (O(1) alloc and free)", sizeof(mfs_t), CLASS_MANUAL,
-  mfs_params, mfs_init, mfs_finish, mfs_alloc, mfs_free, NULL, NULL, NULL, NULL};
+  mfs_params, mfs_init, mfs_finish, mfs_alloc, mfs_free, NULL, NULL, NULL, NULL, NULL};

@@ -250,6 +250,36 @@ static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, 
   return KILN_OK;
 }
 
+/* Promotion from another pool during a trace: the object is live, so it is
+   allocated and, if its segment is condemned in this trace, marked. */
+static kiln_res_t ms_promote(void **block_o, pool_t pool, size_t size, trace_t *trace)
+{
+  ms_t *ms = ms_of(pool);
+  char *base, *limit;
+  kiln_res_t res = ms_fill(&base, &limit, pool, NULL, size);
+  (void)trace;
+  if (res != KILN_OK)
+    return res;
+  ms_seg_t *s = mseg(arena_seg_of(pool->arena, base));
+  pool->st.in_use += size;
+  pool->st.live += size;
+  pool->st.live_objects++;
+  if (s->large) {
+    s->obj_size = size;
+    s->marked = s->seg.white;
+  } else {
+    size_t g = ((uintptr_t)base - s->seg.base) >> ms->shift, n = grains_of(ms, size);
+    size_t len = (size_t)(limit - base) >> ms->shift;
+    bits_set(s->alloc, g + n, len - n, 0); /* give back the rest of the hole */
+    s->cursor = g + n;
+    bit_set(s->starts, g);
+    if (s->seg.white)
+      bits_set(s->mark, g, n, 1);
+  }
+  *block_o = base;
+  return KILN_OK;
+}
+
 static void ms_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit)
 {
   ms_t *ms = ms_of(pool);
@@ -434,6 +464,6 @@ static const seg_class_t ms_seg_class = {"ms", sizeof(ms_seg_t), ms_whiten, ms_f
 const struct kiln_class_s pool_class_ms = {
   "ms", "automatic mark-sweep: non-moving, accepts ambiguous references", sizeof(ms_t),
   CLASS_AUTO, ms_params, ms_init, ms_finish, NULL, NULL, ms_fill, ms_empty, ms_condemn,
-  ms_reclaimed};
+  ms_reclaimed, ms_promote};
 
 kiln_class_t kiln_class_ms(void) { return &pool_class_ms; }

@@ -7,7 +7,7 @@ tests_libtestlib_la_SOURCES = %reldir%/testlib.c %reldir%/testlib.h \
 	%reldir%/graph.c %reldir%/graph.h
 tests_libtestlib_la_CFLAGS = $(TEST_CFLAGS_)
 
-KILN_CHECKS = tests/test_arena tests/test_ms
+KILN_CHECKS = tests/test_arena tests/test_ms tests/test_gen
 check_PROGRAMS += $(KILN_CHECKS)
 TESTS += $(KILN_CHECKS)
 
@@ -18,3 +18,7 @@ tests_test_arena_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 tests_test_ms_SOURCES = %reldir%/test_ms.c
 tests_test_ms_CFLAGS = $(TEST_CFLAGS_)
 tests_test_ms_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
+tests_test_gen_SOURCES = %reldir%/test_gen.c
+tests_test_gen_CFLAGS = $(TEST_CFLAGS_)
+tests_test_gen_LDADD = tests/libtestlib.la $(TEST_LDADD_)

@@ -66,7 +66,7 @@ static void dummy_finish(pool_t pool) { (void)pool; }
 static const kiln_param_t no_params[] = {{NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
 static const struct kiln_class_s dummy_class = {"dummy", "test", sizeof(struct kiln_pool_s),
                                                 CLASS_MANUAL, no_params, dummy_init, dummy_finish,
-                                                NULL, NULL, NULL, NULL, NULL, NULL};
+                                                NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 static const seg_class_t dummy_seg = {"dummy", sizeof(struct seg_s), NULL, NULL, NULL, NULL, NULL,
                                       NULL, NULL};
 

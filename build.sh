@@ -1,0 +1,70 @@
+#!/bin/sh
+# build.sh -- install what Kiln needs (Debian/Ubuntu), build it, and
+# optionally run the tests.
+#
+#   ./build.sh              install packages, configure, build
+#   ./build.sh test         ... then run every test: the default build, the
+#                           checked build (--enable-checked) and the
+#                           ASan+UBSan build (--enable-sanitizers), each in
+#                           its own build directory, all with --enable-werror
+#
+# Packages are installed only when missing (apt-get, via sudo when not root).
+set -eu
+cd "$(dirname "$0")"
+
+PKGS="build-essential autoconf automake libtool pkg-config liblua5.4-dev lua5.4 check
+libffi-dev libgc-dev libmimalloc-dev libjemalloc-dev gnuplot-nox"
+
+install_packages() {
+  missing=""
+  for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  echo "build.sh: installing:$missing" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+}
+
+# build DIR [configure flags...]: configure and build out of tree in DIR.
+build() {
+  dir=$1
+  shift
+  mkdir -p "$dir"
+  if ! (cd "$dir" && ../configure "$@" >configure.out 2>&1); then
+    cat "$dir/configure.out"
+    exit 1
+  fi
+  make -C "$dir" -j"$(nproc)" >/dev/null
+}
+
+check() {
+  dir=$1
+  shift
+  build "$dir" "$@"
+  echo "build.sh: make check in $dir ($*)" >&2
+  make -C "$dir" -j"$(nproc)" check || { cat "$dir"/tests/*.log "$dir"/test-suite.log 2>/dev/null | tail -80; exit 1; }
+}
+
+install_packages
+[ -x configure ] || ./autogen.sh >/dev/null 2>&1
+case "${1:-}" in
+  test)
+    check build --enable-werror
+    check build-checked --enable-werror --enable-checked
+    check build-asan --enable-werror --enable-sanitizers
+    echo "build.sh: all test builds passed" >&2
+    ;;
+  "")
+    build build
+    echo "build.sh: built in ./build" >&2
+    ;;
+  *)
+    echo "usage: ./build.sh [test]" >&2
+    exit 2
+    ;;
+esac

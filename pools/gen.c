@@ -1,0 +1,422 @@
+/* gen.c -- generational pool: a bump-allocated nursery whose survivors are
+ * evacuated into another automatic pool (`promote_to`: ms, copy, ...).
+ *
+ * The nursery is a set of chunks (segments of `chunk_size` bytes). An AP
+ * takes the free tail of one chunk as its buffer. When `nursery_size` bytes
+ * have been handed out since the last minor collection, the next fill runs
+ * a minor collection: it condemns only this pool's chunks; every other
+ * automatic segment is a root if its summary or dirty cards say it may point
+ * into the nursery (the write barrier is the remembered set, trace.c).
+ * Survivors are copied into promote_to through its class's `promote` hook
+ * and forwarded (format fwd), so the nursery is empty afterwards and its
+ * chunks are reused at the same addresses (stable zones keep KILN_FIX1's
+ * white set narrow).
+ *
+ * Pinning is per object: an ambiguous reference marks its object in place
+ * (an object-start bitmap for the chunk is built on the first ambiguous hit,
+ * by walking the chunk with the format's skip). A chunk holding a pinned
+ * object is retained: its dead objects become padding and it is condemned
+ * again at the next collection, when the pinned objects may move on.
+ * If promote_to cannot take an object (commit limit), the object is pinned
+ * instead of lost: the collection still completes.
+ *
+ * Objects of `large_size` bytes or more are allocated directly in
+ * promote_to (pretenured): copying them would cost more than it saves.
+ *
+ * Invariants: outside a trace, no chunk is white or nailed; objects of a
+ * chunk occupy [base, free) contiguously (pads included), so the chunk can
+ * be walked and scanned as one formatted range.
+ */
+#include "config.h"
+#include "pool.h"
+#include "trace.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct chunk_s {
+  struct seg_s seg;
+  char *free;              /* objects occupy [base, free) */
+  ring_t fresh;            /* in gen->fresh while it has room and no AP */
+  uint64_t *starts, *mark; /* built on the first ambiguous hit of a trace */
+  size_t grains;
+  int retained;            /* kept by a pin: not allocated into again */
+} chunk_t;
+
+typedef struct gen_s {
+  struct kiln_pool_s pool;
+  size_t nursery_size, chunk_size, large_size, header, grain;
+  unsigned shift;
+  pool_t promote;
+  size_t handed;           /* bytes given to APs since the last minor GC */
+  size_t chunks;
+  ring_t fresh;
+} gen_t;
+
+enum { P_FORMAT, P_NURSERY, P_PROMOTE, P_SURVIVOR_AGE, P_CHUNK, P_LARGE };
+static const kiln_param_t gen_params[] = {
+  {"format", KILN_ARGT_PTR, NULL, 0, 0, "the object format (kiln_fmt_create)"},
+  {"nursery_size", KILN_ARGT_SIZE, "4MB", 65536, 0, "bytes allocated between minor collections"},
+  {"promote_to", KILN_ARGT_PTR, NULL, 0, 0, "the automatic pool survivors are evacuated into"},
+  {"survivor_age", KILN_ARGT_SIZE, "0", 0, 0,
+   "minor collections survived in the nursery before promotion (only 0 so far)"},
+  {"chunk_size", KILN_ARGT_SIZE, "256KB", 16384, 1u << 30, "bytes per nursery chunk"},
+  {"large_size", KILN_ARGT_SIZE, "16KB", 64, 1u << 30, "objects this big go straight to promote_to"},
+  {NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
+
+static gen_t *gen_of(pool_t pool) { return (gen_t *)pool; }
+static chunk_t *chunk_of(seg_t seg) { return (chunk_t *)seg; }
+static const kiln_format_t *fmt_of(gen_t *g) { return &g->pool.fmt->f; }
+static size_t obj_size(gen_t *g, void *obj) { return (size_t)((char *)fmt_of(g)->skip(obj) - (char *)obj); }
+
+static const seg_class_t chunk_class;
+
+/* ---- creation --------------------------------------------------------- */
+
+static kiln_res_t check_promote(pool_t pool, pool_t to)
+{
+  kiln_arena_t arena = pool->arena;
+  if (to == NULL || to->sig != SIG_POOL || to->arena != arena)
+    return arena_errorf(arena, KILN_PARAM,
+                        "pool class 'gen': parameter 'promote_to' must be a pool of this arena");
+  if (to->klass->promote == NULL)
+    return arena_errorf(arena, KILN_PARAM,
+                        "pool class 'gen': promote_to is a '%s' pool, which cannot take promoted "
+                        "objects (use an automatic pool such as ms or copy)", to->klass->name);
+  if (to->fmt != pool->fmt)
+    return arena_errorf(arena, KILN_PARAM,
+                        "pool class 'gen': promote_to must use the same format as the nursery");
+  return KILN_OK;
+}
+
+static kiln_res_t gen_init(pool_t pool, const pval_t *v)
+{
+  gen_t *g = gen_of(pool);
+  kiln_arena_t arena = pool->arena;
+  if (!arena->barrier)
+    return arena_errorf(arena, KILN_PARAM,
+                        "pool class 'gen': the arena was created with barrier = \"none\", but a "
+                        "generational pool relies on kiln_write's card marks to find old-to-young "
+                        "references; create the arena with barrier = \"card\"");
+  kiln_res_t res = check_promote(pool, v[P_PROMOTE].ptr);
+  if (res != KILN_OK)
+    return res;
+  if (v[P_SURVIVOR_AGE].size != 0)
+    return arena_errorf(arena, KILN_UNIMPL,
+                        "pool class 'gen': survivor_age %zu is not supported yet (only 0: promote "
+                        "at the first minor collection)", v[P_SURVIVOR_AGE].size);
+  g->promote = v[P_PROMOTE].ptr;
+  g->nursery_size = v[P_NURSERY].size;
+  g->chunk_size = v[P_CHUNK].size < g->nursery_size ? v[P_CHUNK].size : g->nursery_size;
+  g->large_size = v[P_LARGE].size;
+  if (g->large_size > g->chunk_size / 2)
+    g->large_size = g->chunk_size / 2;
+  g->header = pool->fmt->f.header_size;
+  g->grain = pool->fmt->f.align > 8 ? pool->fmt->f.align : 8;
+  while (((size_t)1 << g->shift) < g->grain)
+    g->shift++;
+  ring_init(&g->fresh);
+  return KILN_OK;
+}
+
+static void chunk_free(gen_t *g, chunk_t *c)
+{
+  ring_remove(&c->fresh);
+  free(c->starts);
+  g->chunks--;
+  seg_free(&c->seg);
+}
+
+static void gen_finish(pool_t pool)
+{
+  ring_t *node, *nxt;
+  POOL_SEGS(node, pool, nxt)
+    chunk_free(gen_of(pool), chunk_of(SEG_OF_RING(node)));
+}
+
+static kiln_res_t chunk_new(chunk_t **c_o, gen_t *g)
+{
+  seg_t seg;
+  kiln_res_t res = seg_alloc(&seg, &g->pool, &chunk_class, g->chunk_size);
+  if (res != KILN_OK)
+    return res;
+  chunk_t *c = chunk_of(seg);
+  c->free = (char *)seg->base;
+  c->grains = seg_size(seg) >> g->shift;
+  ring_init(&c->fresh);
+  g->chunks++;
+  *c_o = c;
+  return KILN_OK;
+}
+
+/* ---- allocation ------------------------------------------------------- */
+
+static kiln_res_t fill_pretenured(char **base_o, char **limit_o, gen_t *g, ap_t *ap, size_t size)
+{
+  ap->priv[0] = 1; /* this buffer belongs to promote_to */
+  return g->promote->klass->fill(base_o, limit_o, g->promote, ap, size);
+}
+
+static kiln_res_t gen_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, size_t size)
+{
+  gen_t *g = gen_of(pool);
+  kiln_arena_t arena = pool->arena;
+  if (size >= g->large_size)
+    return fill_pretenured(base_o, limit_o, g, ap, size);
+  ap->priv[0] = 0;
+  if (g->handed >= g->nursery_size && arena->park_depth == 0 && !arena->collecting)
+    trace_collect(arena, pool, 1);
+  chunk_t *c = NULL;
+  ring_t *node, *nxt;
+  RING_FOR(node, &g->fresh, nxt) {
+    chunk_t *f = CONTAINER(node, chunk_t, fresh);
+    if ((size_t)((char *)f->seg.limit - f->free) >= size) {
+      c = f;
+      break;
+    }
+  }
+  if (c == NULL) {
+    kiln_res_t res = chunk_new(&c, g);
+    if (res != KILN_OK)
+      return res;
+  }
+  ring_remove(&c->fresh);
+  c->seg.summary = ZONES_ALL;
+  *base_o = c->free;
+  *limit_o = (char *)c->seg.limit;
+  g->handed += (size_t)(*limit_o - *base_o);
+  return KILN_OK;
+}
+
+static void gen_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit)
+{
+  gen_t *g = gen_of(pool);
+  if (ap->priv[0]) {
+    ap->priv[0] = 0;
+    g->promote->klass->empty(g->promote, ap, base, init, limit);
+    return;
+  }
+  chunk_t *c = chunk_of(arena_seg_of(pool->arena, base));
+  c->free = init;
+  pool->st.in_use += (size_t)(init - base);
+  g->handed -= (size_t)(limit - init);
+  if ((size_t)(limit - init) >= 64 && !c->retained)
+    ring_append(&g->fresh, &c->fresh);
+}
+
+/* ---- tracing ---------------------------------------------------------- */
+
+static void gen_condemn(pool_t pool, trace_t *trace)
+{
+  gen_t *g = gen_of(pool);
+  pool->st.live = 0;
+  pool->st.live_objects = 0;
+  ring_t *node, *nxt;
+  POOL_SEGS(node, pool, nxt) {
+    chunk_t *c = chunk_of(SEG_OF_RING(node));
+    c->seg.white = 1;
+    ring_remove(&c->fresh);
+    trace->white |= zones_of_range(c->seg.base, (uintptr_t)c->free);
+  }
+  g->handed = 0;
+}
+
+static uint64_t chunk_whiten(seg_t seg, trace_t *trace)
+{
+  (void)trace;
+  return zones_of_range(seg->base, (uintptr_t)chunk_of(seg)->free);
+}
+
+static void *client_of(gen_t *g, chunk_t *c, size_t i)
+{
+  return (char *)c->seg.base + (i << g->shift) + g->header;
+}
+static size_t grain_of(gen_t *g, chunk_t *c, void *obj)
+{
+  return ((uintptr_t)obj - g->header - c->seg.base) >> g->shift;
+}
+
+/* Build the object-start map of a chunk by walking it (first ambiguous hit). */
+static int chunk_map(gen_t *g, chunk_t *c)
+{
+  if (c->starts != NULL)
+    return 1;
+  size_t words = (c->grains + 63) / 64;
+  c->starts = calloc(2 * words, sizeof(uint64_t));
+  if (c->starts == NULL)
+    return 0;
+  c->mark = c->starts + words;
+  for (char *o = (char *)c->seg.base + g->header; o - g->header < c->free; o = fmt_of(g)->skip(o)) {
+    size_t i = grain_of(g, c, o);
+    c->starts[i >> 6] |= (uint64_t)1 << (i & 63);
+  }
+  return 1;
+}
+
+static int bit(const uint64_t *m, size_t i) { return (int)(m[i >> 6] >> (i & 63)) & 1; }
+
+/* The client pointer of the object containing ref, or NULL. */
+static void *ambig_object(gen_t *g, chunk_t *c, uintptr_t ref)
+{
+  if (ref >= (uintptr_t)c->free || !chunk_map(g, c))
+    return NULL; /* no memory for the map: conservatively ignored below */
+  size_t i = (ref - c->seg.base) >> g->shift;
+  while (!bit(c->starts, i)) {
+    if (i == 0)
+      return NULL;
+    i--;
+  }
+  void *obj = client_of(g, c, i);
+  return ref < (uintptr_t)obj - g->header + obj_size(g, obj) ? obj : NULL;
+}
+
+static void pin(gen_t *g, chunk_t *c, void *obj, trace_t *trace)
+{
+  size_t i = grain_of(g, c, obj);
+  c->mark[i >> 6] |= (uint64_t)1 << (i & 63);
+  c->seg.nailed = 1;
+  g->pool.st.live += obj_size(g, obj);
+  g->pool.st.live_objects++;
+  trace->marked += obj_size(g, obj);
+  trace_grey(trace, obj);
+}
+
+static int pinned(gen_t *g, chunk_t *c, void *obj)
+{
+  return c->mark != NULL && bit(c->mark, grain_of(g, c, obj));
+}
+
+static kiln_res_t evacuate(gen_t *g, chunk_t *c, void **ref_io, trace_t *trace)
+{
+  void *obj = *ref_io;
+  size_t size = obj_size(g, obj);
+  void *block;
+  if (g->promote->klass->promote(&block, g->promote, size, trace) != KILN_OK) {
+    /* promote_to is full: keep the object here rather than lose it. */
+    if (chunk_map(g, c))
+      pin(g, c, obj, trace);
+    return KILN_OK;
+  }
+  memcpy(block, (char *)obj - g->header, size);
+  void *copy = (char *)block + g->header;
+  fmt_of(g)->fwd(obj, copy);
+  *ref_io = copy;
+  trace->copied += size;
+  trace_grey(trace, copy);
+  return KILN_OK;
+}
+
+static kiln_res_t chunk_fix(seg_t seg, kiln_ss_t ss, void **ref_io)
+{
+  gen_t *g = gen_of(seg->pool);
+  chunk_t *c = chunk_of(seg);
+  trace_t *trace = ss_trace(ss);
+  if (ss_rank(ss) == KILN_RANK_AMBIG) {
+    void *obj = ambig_object(g, c, (uintptr_t)*ref_io);
+    if (obj != NULL && !pinned(g, c, obj))
+      pin(g, c, obj, trace);
+    return KILN_OK;
+  }
+  if ((uintptr_t)*ref_io >= (uintptr_t)c->free)
+    return KILN_OK; /* not an object: a stale value in an exact slot is the client's bug */
+  void *to = fmt_of(g)->isfwd(*ref_io);
+  if (to != NULL) {
+    *ref_io = to;
+    return KILN_OK;
+  }
+  if (pinned(g, c, *ref_io))
+    return KILN_OK;
+  return evacuate(g, c, ref_io, trace);
+}
+
+static kiln_res_t chunk_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
+{
+  gen_t *g = gen_of(seg->pool);
+  void *next = fmt_of(g)->skip(obj);
+  ss_trace(ss)->scanned += (size_t)((char *)next - (char *)obj);
+  return fmt_of(g)->scan(ss, obj, next);
+}
+
+static kiln_res_t chunk_scan(seg_t seg, kiln_ss_t ss)
+{
+  gen_t *g = gen_of(seg->pool);
+  chunk_t *c = chunk_of(seg);
+  char *base = (char *)seg->base + g->header;
+  if (c->free == (char *)seg->base)
+    return KILN_OK;
+  ss_trace(ss)->scanned += (size_t)(c->free - (char *)seg->base);
+  return fmt_of(g)->scan(ss, base, c->free + g->header);
+}
+
+static void chunk_walk(seg_t seg, void (*visit)(void *obj, void *closure), void *closure)
+{
+  gen_t *g = gen_of(seg->pool);
+  chunk_t *c = chunk_of(seg);
+  for (char *o = (char *)seg->base + g->header; o - g->header < c->free; o = fmt_of(g)->skip(o))
+    visit(o, closure);
+}
+
+/* A chunk with pinned objects: pad everything else, keep the chunk. */
+static void retain(gen_t *g, chunk_t *c)
+{
+  char *o = (char *)c->seg.base + g->header, *end = c->free + g->header;
+  while (o < end) {
+    char *dead = o;
+    while (o < end && !pinned(g, c, o))
+      o = fmt_of(g)->skip(o);
+    if (o > dead)
+      fmt_of(g)->pad(dead, (size_t)(o - dead));
+    if (o < end)
+      o = fmt_of(g)->skip(o);
+  }
+  c->retained = 1;
+}
+
+static void chunk_reclaim(seg_t seg, trace_t *trace)
+{
+  gen_t *g = gen_of(seg->pool);
+  chunk_t *c = chunk_of(seg);
+  (void)trace;
+  if (seg->nailed) {
+    retain(g, c);
+  } else if (g->chunks * g->chunk_size > g->nursery_size) {
+    chunk_free(g, c);
+    return;
+  } else {
+    if (KILN_CHECKING)
+      memset((void *)seg->base, KILN_POISON_BYTE, seg_size(seg));
+    c->free = (char *)seg->base;
+    c->retained = 0;
+    ring_append(&g->fresh, &c->fresh);
+  }
+  seg->nailed = 0;
+  free(c->starts);
+  c->starts = c->mark = NULL;
+}
+
+static void gen_reclaimed(pool_t pool, trace_t *trace)
+{
+  (void)trace;
+  pool->st.in_use = pool->st.live;
+}
+
+static void *chunk_survivor(seg_t seg, void *obj)
+{
+  gen_t *g = gen_of(seg->pool);
+  chunk_t *c = chunk_of(seg);
+  void *to = fmt_of(g)->isfwd(obj);
+  if (to != NULL)
+    return to;
+  return pinned(g, c, obj) ? obj : NULL;
+}
+
+static const seg_class_t chunk_class = {"gen-chunk", sizeof(chunk_t), chunk_whiten, chunk_fix,
+                                        chunk_scan_obj, chunk_scan, chunk_reclaim, chunk_walk,
+                                        chunk_survivor};
+
+const struct kiln_class_s pool_class_gen = {
+  "gen", "automatic generational: copying nursery promoting into another pool", sizeof(gen_t),
+  CLASS_AUTO | CLASS_MOVING | CLASS_NURSERY, gen_params, gen_init, gen_finish, NULL, NULL,
+  gen_fill, gen_empty, gen_condemn, gen_reclaimed, NULL};
+
+kiln_class_t kiln_class_gen(void) { return &pool_class_gen; }
