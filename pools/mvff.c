@@ -11,4 +11,4 @@ static kiln_res_t mvff_init(pool_t pool, const pval_t *v)
 static void mvff_finish(pool_t pool) { (void)pool; }
 const struct kiln_class_s pool_class_mvff = {
   "mvff", "manual pool of variable-size blocks", sizeof(struct kiln_pool_s), CLASS_MANUAL,
-  mvff_params, mvff_init, mvff_finish, NULL, NULL, NULL, NULL, NULL, NULL};
+  mvff_params, mvff_init, mvff_finish, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
