@@ -56,7 +56,12 @@ struct seg_class_s {
   /* Weak references: the object's address after the trace, or NULL if it
      died (optional; NULL means the class has no weak support). */
   void *(*survivor)(seg_t seg, void *obj);
+  /* Optional: scan the objects that overlap [lo, hi) of a non-condemned
+     segment (dirty cards). Without it the whole segment is scanned. */
+  kiln_res_t (*scan_range)(seg_t seg, kiln_ss_t ss, uintptr_t lo, uintptr_t hi);
 };
+/* Class tables use designated initialisers, so a new optional method never
+   disturbs existing classes. */
 
 /* Allocate a segment of at least size bytes (rounded up to pages) for pool,
    with a descriptor of klass->size bytes (zeroed apart from the seg fields). */

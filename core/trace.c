@@ -39,6 +39,8 @@ void trace_grey(trace_t *trace, void *obj)
 kiln_res_t kiln_ss_fix(kiln_ss_t pss, void **ref_io)
 {
   ss_t *ss = ss_of(pss);
+  if (ss->verify)
+    return verify_fix(ss, ref_io);
   seg_t seg = arena_seg_of(ss->arena, *ref_io);
   if (seg == NULL || !seg->white)
     return KILN_OK;
@@ -66,31 +68,73 @@ static void condemn_pool(pool_t pool, trace_t *trace)
   }
 }
 
+static uint8_t *seg_cards(kiln_arena_t arena, seg_t seg, size_t *n_o)
+{
+  *n_o = seg_size(seg) >> arena->head.card_shift;
+  return arena->head.cards + ((seg->base - arena->base) >> arena->head.card_shift);
+}
+
 static int seg_cards_dirty(kiln_arena_t arena, seg_t seg)
 {
-  const uint8_t *c = arena->head.cards + ((seg->base - arena->base) >> arena->head.card_shift);
-  size_t n = seg_size(seg) >> arena->head.card_shift;
+  size_t n;
+  const uint8_t *c = seg_cards(arena, seg, &n);
   for (size_t i = 0; i < n; i++)
     if (c[i])
       return 1;
   return 0;
 }
 
-/* A segment not condemned may still point into the white set: scan it if its
-   summary says so, or if it was written since (dirty cards, or no barrier). */
+/* Scan the objects under each run of dirty cards, cleaning them. The cards
+   are the remembered set: a store through kiln_write dirtied them. */
+static kiln_res_t scan_dirty_cards(kiln_arena_t arena, ss_t *ss, seg_t seg)
+{
+  size_t n, i = 0;
+  uint8_t *c = seg_cards(arena, seg, &n);
+  unsigned shift = arena->head.card_shift;
+  while (i < n) {
+    if (!c[i]) {
+      i++;
+      continue;
+    }
+    size_t j = i;
+    while (j < n && c[j])
+      c[j++] = 0;
+    kiln_res_t res = seg->klass->scan_range(seg, &ss->pub, seg->base + (i << shift),
+                                            seg->base + (j << shift));
+    if (res != KILN_OK)
+      return res;
+    i = j;
+  }
+  return KILN_OK;
+}
+
+/* A segment not condemned may still point into the white set. Its summary
+   covers what it held when last scanned; writes since then dirtied cards
+   (or, with no barrier, anything may have changed). Scan the whole segment
+   if the summary meets the white set, else only its dirty cards. */
 static kiln_res_t scan_other_seg(kiln_arena_t arena, ss_t *ss, seg_t seg)
 {
-  int dirty = !arena->barrier || seg_cards_dirty(arena, seg);
-  uint64_t old = dirty ? ZONES_ALL : seg->summary;
-  if ((old & ss->pub.white) == 0)
+  int whole = !arena->barrier || (seg->summary & ss->pub.white) != 0;
+  int dirty = arena->barrier && seg_cards_dirty(arena, seg);
+  if (!whole && !dirty)
     return KILN_OK;
   ss->summary = 0;
   ss->rank = KILN_RANK_EXACT;
-  kiln_res_t res = seg->klass->scan(seg, &ss->pub);
-  seg->summary = (old & ~ss->pub.white) | ss->summary;
-  if (dirty && arena->barrier)
-    memset(arena->head.cards + ((seg->base - arena->base) >> arena->head.card_shift), 0,
-           seg_size(seg) >> arena->head.card_shift);
+  kiln_res_t res;
+  if (whole || seg->klass->scan_range == NULL) {
+    res = seg->klass->scan(seg, &ss->pub);
+    if (dirty) {
+      size_t n;
+      uint8_t *cards = seg_cards(arena, seg, &n);
+      memset(cards, 0, n);
+    }
+  } else {
+    res = scan_dirty_cards(arena, ss, seg);
+  }
+  /* Fixing shows only references into the white zones; the rest of the
+     old summary stands, except that a written segment may now refer
+     anywhere outside them (MPS's summary rule). */
+  seg->summary = ((dirty ? ZONES_ALL : seg->summary) & ~ss->pub.white) | ss->summary;
   return res;
 }
 
@@ -140,7 +184,7 @@ static kiln_res_t weak_fix(kiln_ss_t pss, void **ref_io)
 static void fix_weak_roots(kiln_arena_t arena)
 {
   ring_t *node, *nxt;
-  ss_t ss = {{0, ZONE_SHIFT}, arena, NULL, KILN_RANK_WEAK, 0};
+  ss_t ss = {{0, ZONE_SHIFT}, arena, NULL, KILN_RANK_WEAK, 0, 0, NULL};
   RING_FOR(node, &arena->roots, nxt) {
     kiln_root_t r = CONTAINER(node, struct kiln_root_s, arena_ring);
     if (r->rank != KILN_RANK_WEAK || r->kind != ROOT_AREA)
@@ -209,7 +253,9 @@ void trace_collect(kiln_arena_t arena, pool_t only, int minor)
     if (pool_condemned(pool, only))
       condemn_pool(pool, &trace);
   }
-  ss_t ss = {{trace.white, ZONE_SHIFT}, arena, &trace, KILN_RANK_AMBIG, 0};
+  if (KILN_CHECKING && minor)
+    verify_barrier(arena, &trace, only);
+  ss_t ss = {{trace.white, ZONE_SHIFT}, arena, &trace, KILN_RANK_AMBIG, 0, 0, NULL};
   kiln_res_t res = root_scan_rank(arena, &ss.pub, KILN_RANK_AMBIG);
   if (res == KILN_OK)
     res = root_scan_rank(arena, &ss.pub, KILN_RANK_EXACT);
@@ -224,8 +270,10 @@ void trace_collect(kiln_arena_t arena, pool_t only, int minor)
   reclaim_pools(arena, &trace, only);
   free(trace.grey);
   arena->trace = NULL;
-  arena->collecting = 0;
   record_stats(arena, &trace, vm_now() - t0);
+  if (KILN_CHECKING)
+    verify_heap(arena);
+  arena->collecting = 0;
 }
 
 void kiln_arena_collect(kiln_arena_t arena)

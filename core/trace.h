@@ -27,6 +27,8 @@ typedef struct ss_s {
   trace_t *trace;
   kiln_rank_t rank;
   uint64_t summary;            /* zones of references fixed since reset */
+  int verify;                  /* checked builds: a verifier's scan (verify.c) */
+  void *obj;                   /* verifier: the object being scanned */
 } ss_t;
 
 static inline ss_t *ss_of(kiln_ss_t ss) { return (ss_t *)(void *)ss; }
@@ -34,6 +36,12 @@ static inline trace_t *ss_trace(kiln_ss_t ss) { return ss_of(ss)->trace; }
 static inline kiln_rank_t ss_rank(kiln_ss_t ss) { return ss_of(ss)->rank; }
 
 void trace_grey(trace_t *trace, void *obj);
+
+/* verify.c (checked builds): the heap verifier after every collection, and
+   the missing-barrier check before every minor collection. */
+kiln_res_t verify_fix(ss_t *ss, void **ref_io);
+void verify_heap(kiln_arena_t arena);
+void verify_barrier(kiln_arena_t arena, trace_t *trace, pool_t young);
 
 /* Collect the given pools (all automatic pools if pool == NULL). */
 void trace_collect(kiln_arena_t arena, pool_t pool, int minor);

@@ -410,13 +410,15 @@ static void *chunk_survivor(seg_t seg, void *obj)
   return pinned(g, c, obj) ? obj : NULL;
 }
 
-static const seg_class_t chunk_class = {"gen-chunk", sizeof(chunk_t), chunk_whiten, chunk_fix,
-                                        chunk_scan_obj, chunk_scan, chunk_reclaim, chunk_walk,
-                                        chunk_survivor};
+static const seg_class_t chunk_class = {
+  .name = "gen-chunk", .size = sizeof(chunk_t), .whiten = chunk_whiten, .fix = chunk_fix,
+  .scan_obj = chunk_scan_obj, .scan = chunk_scan, .reclaim = chunk_reclaim, .walk = chunk_walk,
+  .survivor = chunk_survivor};
 
 const struct kiln_class_s pool_class_gen = {
-  "gen", "automatic generational: copying nursery promoting into another pool", sizeof(gen_t),
-  CLASS_AUTO | CLASS_MOVING | CLASS_NURSERY, gen_params, gen_init, gen_finish, NULL, NULL,
-  gen_fill, gen_empty, gen_condemn, gen_reclaimed, NULL};
+  .name = "gen", .doc = "automatic generational: copying nursery promoting into another pool",
+  .size = sizeof(gen_t), .attr = CLASS_AUTO | CLASS_MOVING | CLASS_NURSERY, .params = gen_params,
+  .init = gen_init, .finish = gen_finish, .fill = gen_fill, .empty = gen_empty,
+  .condemn = gen_condemn, .reclaimed = gen_reclaimed};
 
 kiln_class_t kiln_class_gen(void) { return &pool_class_gen; }

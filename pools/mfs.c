@@ -44,8 +44,8 @@ static const kiln_param_t mfs_params[] = {
   {"extend_by", KILN_ARGT_SIZE, "64KB", 4096, 1u << 30, "bytes in each segment taken from the arena"},
   {NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
 
-static const seg_class_t mfs_seg_class = {"mfs", sizeof(mfs_seg_t), NULL, NULL, NULL,
-                                          NULL, NULL, NULL, NULL};
+/* Manual segments are never traced: only a name and a descriptor size. */
+static const seg_class_t mfs_seg_class = {.name = "mfs", .size = sizeof(mfs_seg_t)};
 
 static mfs_t *mfs_of(pool_t pool) { return (mfs_t *)pool; }
 static mfs_seg_t *mseg_of(seg_t seg) { return (mfs_seg_t *)seg; }
@@ -113,7 +113,7 @@ static kiln_res_t mfs_alloc(void **p_o, pool_t pool, size_t size)
   if (size > mfs->unit)
     return arena_errorf(pool->arena, KILN_PARAM, "mfs: asked for %zu bytes; units are %zu bytes",
                         size, mfs->unit);
-  mfs_seg_t *ms;
+  mfs_seg_t *ms = NULL;
   kiln_res_t res;
   if (!ring_empty(&mfs->partial))
     ms = CONTAINER(mfs->partial.next, mfs_seg_t, partial);
@@ -184,5 +184,6 @@ static void mfs_free(pool_t pool, void *p, size_t size)
 }
 
 const struct kiln_class_s pool_class_mfs = {
-  "mfs", "manual pool of fixed-size units (O(1) alloc and free)", sizeof(mfs_t), CLASS_MANUAL,
-  mfs_params, mfs_init, mfs_finish, mfs_alloc, mfs_free, NULL, NULL, NULL, NULL, NULL};
+  .name = "mfs", .doc = "manual pool of fixed-size units (O(1) alloc and free)",
+  .size = sizeof(mfs_t), .attr = CLASS_MANUAL, .params = mfs_params, .init = mfs_init,
+  .finish = mfs_finish, .alloc = mfs_alloc, .free = mfs_free};

@@ -458,12 +458,35 @@ static void *ms_survivor(seg_t seg, void *obj)
   return bit_get(s->mark, g) ? obj : NULL;
 }
 
-static const seg_class_t ms_seg_class = {"ms", sizeof(ms_seg_t), ms_whiten, ms_fix, ms_scan_obj,
-                                         ms_scan, ms_reclaim, ms_walk, ms_survivor};
+/* Scan the objects overlapping [lo, hi): from the object containing lo
+   (start bitmap, backwards) to the last one starting before hi. */
+static kiln_res_t ms_scan_range(seg_t seg, kiln_ss_t ss, uintptr_t lo, uintptr_t hi)
+{
+  ms_t *ms = ms_of_seg(seg);
+  ms_seg_t *s = mseg(seg);
+  if (s->large)
+    return ms_scan(seg, ss);
+  size_t g = bits_find_back(s->starts, (lo - seg->base) >> ms->shift);
+  size_t end = (hi - seg->base + ms->grain - 1) >> ms->shift;
+  if (g == (size_t)-1)
+    g = bits_find(s->starts, 0, s->grains, 1);
+  for (; g < end && g < s->grains; g = bits_find(s->starts, g + 1, s->grains, 1)) {
+    kiln_res_t res = ms_scan_obj(seg, ss, client_of(ms, s, g));
+    if (res != KILN_OK)
+      return res;
+  }
+  return KILN_OK;
+}
+
+static const seg_class_t ms_seg_class = {
+  .name = "ms", .size = sizeof(ms_seg_t), .whiten = ms_whiten, .fix = ms_fix,
+  .scan_obj = ms_scan_obj, .scan = ms_scan, .reclaim = ms_reclaim, .walk = ms_walk,
+  .survivor = ms_survivor, .scan_range = ms_scan_range};
 
 const struct kiln_class_s pool_class_ms = {
-  "ms", "automatic mark-sweep: non-moving, accepts ambiguous references", sizeof(ms_t),
-  CLASS_AUTO, ms_params, ms_init, ms_finish, NULL, NULL, ms_fill, ms_empty, ms_condemn,
-  ms_reclaimed, ms_promote};
+  .name = "ms", .doc = "automatic mark-sweep: non-moving, accepts ambiguous references",
+  .size = sizeof(ms_t), .attr = CLASS_AUTO, .params = ms_params, .init = ms_init,
+  .finish = ms_finish, .fill = ms_fill, .empty = ms_empty, .condemn = ms_condemn,
+  .reclaimed = ms_reclaimed, .promote = ms_promote};
 
 kiln_class_t kiln_class_ms(void) { return &pool_class_ms; }

@@ -64,11 +64,10 @@ END_TEST
 static kiln_res_t dummy_init(pool_t pool, const pval_t *v) { (void)pool; (void)v; return KILN_OK; }
 static void dummy_finish(pool_t pool) { (void)pool; }
 static const kiln_param_t no_params[] = {{NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
-static const struct kiln_class_s dummy_class = {"dummy", "test", sizeof(struct kiln_pool_s),
-                                                CLASS_MANUAL, no_params, dummy_init, dummy_finish,
-                                                NULL, NULL, NULL, NULL, NULL, NULL, NULL};
-static const seg_class_t dummy_seg = {"dummy", sizeof(struct seg_s), NULL, NULL, NULL, NULL, NULL,
-                                      NULL, NULL};
+static const struct kiln_class_s dummy_class = {
+  .name = "dummy", .doc = "test", .size = sizeof(struct kiln_pool_s), .attr = CLASS_MANUAL,
+  .params = no_params, .init = dummy_init, .finish = dummy_finish};
+static const seg_class_t dummy_seg = {.name = "dummy", .size = sizeof(struct seg_s)};
 
 START_TEST(test_lookup_every_page)
 {

@@ -1,0 +1,89 @@
+/* verify.c -- the heap verifier of checked builds (DESIGN §8, issue 7).
+ *
+ * verify_heap runs after every collection: it walks every object of every
+ * automatic segment and checks each reference it holds: a reference into
+ * the arena must land in a live segment, and never on an object that was
+ * forwarded (a reference left pointing into from-space).
+ *
+ * verify_barrier runs before every minor collection, after the nursery is
+ * condemned: a reference from an older segment into the nursery must sit
+ * on a dirty card, or in a segment whose summary admits the nursery's zones
+ * (it was allocated into or promoted into since it was last scanned).
+ * Anything else is a store that bypassed kiln_write.
+ *
+ * Both report the object, slot and target and abort (checked builds only).
+ */
+#include "config.h"
+#include "trace.h"
+
+#include <string.h>
+
+enum { VERIFY_HEAP = 1, VERIFY_BARRIER = 2 };
+
+static const char *seg_name(seg_t seg) { return seg ? seg->klass->name : "no segment"; }
+
+static void check_ref(ss_t *ss, void **slot, void *ref)
+{
+  kiln_arena_t arena = ss->arena;
+  seg_t from = arena_seg_of(arena, slot);
+  seg_t to = arena_seg_of(arena, ref);
+  if (ss->verify == VERIFY_HEAP) {
+    if (arena_has_addr(arena, ref) && to == NULL)
+      KILN_FAILF("heap verify: object %p (segment %s) slot %p refers to %p, which is in no "
+                 "segment (freed memory)", ss->obj, seg_name(from), (void *)slot, ref);
+    if (to != NULL && (to->pool->klass->attr & CLASS_MOVING) && to->pool->fmt->f.isfwd(ref))
+      KILN_FAILF("heap verify: object %p slot %p refers to %p in pool %s, which was moved "
+                 "(a reference left in from-space)", ss->obj, (void *)slot, ref, to->pool->klass->name);
+    return;
+  }
+  if (to == NULL || !to->white || from == NULL)
+    return;
+  size_t card = ((uintptr_t)slot - arena->base) >> arena->head.card_shift;
+  if (arena->head.cards[card] == 0 && (from->summary & zone_of(ref)) == 0)
+    KILN_FAILF("missing barrier: object %p (pool %s) slot %p holds young object %p on a clean "
+               "card; the store did not go through kiln_write", ss->obj, from->pool->klass->name,
+               (void *)slot, ref);
+}
+
+kiln_res_t verify_fix(ss_t *ss, void **ref_io)
+{
+  if (*ref_io != NULL)
+    check_ref(ss, ref_io, *ref_io);
+  return KILN_OK;
+}
+
+static void verify_obj(void *obj, void *closure)
+{
+  ss_t *ss = closure;
+  seg_t seg = arena_seg_of(ss->arena, obj);
+  const kiln_format_t *f = &seg->pool->fmt->f;
+  ss->obj = obj;
+  (void)f->scan(&ss->pub, obj, f->skip(obj));
+}
+
+static void verify_segs(kiln_arena_t arena, ss_t *ss, pool_t skip)
+{
+  ring_t *pn, *px, *sn, *sx;
+  RING_FOR(pn, &arena->pools, px) {
+    pool_t pool = CONTAINER(pn, struct kiln_pool_s, arena_ring);
+    if (!(pool->klass->attr & CLASS_AUTO) || pool == skip)
+      continue;
+    POOL_SEGS(sn, pool, sx) {
+      seg_t seg = SEG_OF_RING(sn);
+      if (seg->klass->walk != NULL)
+        seg->klass->walk(seg, verify_obj, ss);
+    }
+  }
+}
+
+void verify_heap(kiln_arena_t arena)
+{
+  ss_t ss = {{ZONES_ALL, ZONE_SHIFT}, arena, NULL, KILN_RANK_EXACT, 0, VERIFY_HEAP, NULL};
+  verify_segs(arena, &ss, NULL);
+}
+
+void verify_barrier(kiln_arena_t arena, trace_t *trace, pool_t young)
+{
+  ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_EXACT, 0, VERIFY_BARRIER, NULL};
+  verify_segs(arena, &ss, young);
+}
