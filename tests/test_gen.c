@@ -4,7 +4,17 @@
 #include "graph.h"
 #include "vm.h"
 
+#include <signal.h>
+
+#ifdef KILN_CHECKED
+#define KILN_CHECKED_BUILD 1
+#else
+#define KILN_CHECKED_BUILD 0
+#endif
+
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static kiln_pool_t make_ms(kiln_arena_t arena, kiln_fmt_t fmt)
 {
@@ -165,6 +175,64 @@ START_TEST(test_minor_scans_little)
 }
 END_TEST
 
+/* Run fn in a child with stderr captured; return what it printed and how
+   it ended (the checked build aborts on a contract break). */
+static int run_child(void (*fn)(void), char *out, size_t outlen)
+{
+  int fds[2];
+  ck_assert_int_eq(pipe(fds), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 2);
+    close(fds[0]);
+    fn();
+    _exit(0);
+  }
+  close(fds[1]);
+  size_t n = 0;
+  ssize_t r;
+  while (n + 1 < outlen && (r = read(fds[0], out + n, outlen - 1 - n)) > 0)
+    n += (size_t)r;
+  out[n] = '\0';
+  close(fds[0]);
+  int status;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+static void store_without_barrier(void)
+{
+  env_t e;
+  env_open(&e);
+  static void *root[1];
+  kiln_root_t r;
+  kiln_root_create_area(&r, e.arena, root, root + 1, KILN_RANK_EXACT);
+  gobj_t *old = gobj_new(e.ap_old, 1, 2, 8);
+  root[0] = old;
+  kiln_arena_collect(e.arena);
+  uint64_t m0 = minors(e.arena);
+  for (uint64_t i = 0; minors(e.arena) < m0 + 1; i++) /* summarises old's segment */
+    (void)gobj_new(e.ap_young, 1000 + i, 1, 40);
+  old->ref[1] = gobj_new(e.ap_young, 2, 0, 32);       /* no kiln_write: the bug */
+  for (uint64_t i = 0; minors(e.arena) < m0 + 2; i++)
+    (void)gobj_new(e.ap_young, 5000 + i, 1, 40);
+}
+
+START_TEST(test_missing_barrier_reported)
+{
+  char out[2048];
+  int status = run_child(store_without_barrier, out, sizeof out);
+  if (!KILN_CHECKED_BUILD) {
+    ck_assert_msg(WIFEXITED(status), "unchecked build: the run itself must not crash");
+    return;
+  }
+  ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %d, output: %s",
+                status, out);
+  ck_assert_msg(strstr(out, "missing barrier: object ") != NULL &&
+                strstr(out, "did not go through kiln_write") != NULL, "output: %s", out);
+}
+END_TEST
+
 START_TEST(test_pinned_in_nursery)
 {
   env_t e;
@@ -260,6 +328,7 @@ Suite *test_suite(void)
   tcase_add_test(b, test_barrier_keeps_young_alive);
   tcase_add_test(b, test_minor_scans_little);
   tcase_add_test(b, test_pinned_in_nursery);
+  tcase_add_test(b, test_missing_barrier_reported);
   tcase_add_test(b, test_pretenured_large);
   suite_add_tcase(s, b);
   TCase *c = tcase_create("create");

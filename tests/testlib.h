@@ -3,6 +3,8 @@
 #ifndef KILN_TESTLIB_H
 #define KILN_TESTLIB_H
 
+#include "config.h"
+
 #include <check.h>
 #include <stdint.h>
 #include "kiln.h"
