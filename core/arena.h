@@ -74,12 +74,7 @@ kiln_res_t arena_errorf(kiln_arena_t arena, kiln_res_t res, const char *fmt, ...
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-/* Same, for the thread's arena-less error slot (kiln_arena_error(NULL)). */
-kiln_res_t kiln_set_error(kiln_res_t res, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
+/* kiln_set_error (kiln.h) fills the thread's arena-less slot. */
 
 /* Pages: allocate a run of npages committed pages, first fit by address. */
 kiln_res_t arena_pages_alloc(uintptr_t *base_o, kiln_arena_t arena, size_t npages);

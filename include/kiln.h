@@ -102,6 +102,13 @@ void kiln_arena_collect(kiln_arena_t arena);   /* full collection now */
 void kiln_arena_park(kiln_arena_t arena);      /* no collection until release */
 void kiln_arena_release(kiln_arena_t arena);
 const char *kiln_arena_error(kiln_arena_t arena);
+/* Record the sentence kiln_arena_error(NULL) returns (for failures that have
+   no arena yet, such as a plan that does not load) and return res. */
+kiln_res_t kiln_set_error(kiln_res_t res, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 const kiln_param_t *kiln_arena_params(void);   /* the arena's own parameter table */
 
 typedef struct kiln_stats_s {      /* may grow; these fields keep their names */

@@ -154,6 +154,8 @@ static kiln_res_t mseg_new(ms_seg_t **s_o, ms_t *ms, size_t bytes, int large)
   return KILN_OK;
 }
 
+static int mark_first(ms_seg_t *s, size_t g);
+
 /* ---- pool ------------------------------------------------------------- */
 
 static kiln_res_t ms_init(pool_t pool, const pval_t *v)
@@ -262,20 +264,24 @@ static kiln_res_t ms_promote(void **block_o, pool_t pool, size_t size, trace_t *
     return res;
   ms_seg_t *s = mseg(arena_seg_of(pool->arena, base));
   pool->st.in_use += size;
-  pool->st.live += size;
-  pool->st.live_objects++;
+  if (!s->seg.white) {
+    /* Not condemned: the object is live now, and scanning it (it will be
+       grey) does not count non-condemned objects. */
+    pool->st.live += size;
+    pool->st.live_objects++;
+  }
+  size_t g = 0;
   if (s->large) {
     s->obj_size = size;
-    s->marked = s->seg.white;
   } else {
-    size_t g = ((uintptr_t)base - s->seg.base) >> ms->shift, n = grains_of(ms, size);
-    size_t len = (size_t)(limit - base) >> ms->shift;
+    g = ((uintptr_t)base - s->seg.base) >> ms->shift;
+    size_t n = grains_of(ms, size), len = (size_t)(limit - base) >> ms->shift;
     bits_set(s->alloc, g + n, len - n, 0); /* give back the rest of the hole */
     s->cursor = g + n;
     bit_set(s->starts, g);
-    if (s->seg.white)
-      bits_set(s->mark, g, n, 1);
   }
+  if (s->seg.white)
+    mark_first(s, g); /* condemned: the grey scan marks its extent and counts it */
   *block_o = base;
   return KILN_OK;
 }
@@ -328,20 +334,21 @@ static uint64_t ms_whiten(seg_t seg, trace_t *trace)
   return zones_of_range(seg->base, seg->limit);
 }
 
-/* Mark the object whose client pointer is obj (first grain g). */
-static void mark_obj(ms_t *ms, ms_seg_t *s, size_t g, void *obj, trace_t *trace)
+/* Mark an object grey: only its first grain's bit, so fixing never touches
+   the object itself (its cache miss is paid once, when it is scanned, and
+   the trace prefetches it). Returns 0 if it was already marked. */
+static int mark_first(ms_seg_t *s, size_t g)
 {
-  size_t size = obj_size(ms, obj);
   if (s->large) {
+    if (s->marked)
+      return 0;
     s->marked = 1;
-  } else {
-    bits_set(s->mark, g, grains_of(ms, size), 1);
+    return 1;
   }
-  ms->pool.st.live += size;
-  ms->pool.st.live_objects++;
-  trace->marked += size;
-  trace->objects++;
-  trace_grey(trace, obj);
+  if (bit_get(s->mark, g))
+    return 0;
+  bit_set(s->mark, g);
+  return 1;
 }
 
 /* An ambiguous reference: the first grain of the live object containing
@@ -373,18 +380,39 @@ static kiln_res_t ms_fix(seg_t seg, kiln_ss_t ss, void **ref_io)
   } else {
     g = s->large ? 0 : ((uintptr_t)*ref_io - ms->header - seg->base) >> ms->shift;
   }
-  if (s->large ? s->marked : bit_get(s->mark, g))
-    return KILN_OK;
-  mark_obj(ms, s, g, client_of(ms, s, g), ss_trace(ss));
+  if (mark_first(s, g))
+    trace_grey(ss_trace(ss), client_of(ms, s, g));
   return KILN_OK;
 }
 
+/* Scan one object (any segment state: also used for non-condemned ones). */
+static kiln_res_t scan_one(ms_t *ms, kiln_ss_t ss, void *obj, void *next)
+{
+  ss_trace(ss)->scanned += (size_t)((char *)next - (char *)obj);
+  return ms->pool.fmt->f.scan(ss, obj, next);
+}
+
+/* A grey object: mark the rest of its extent (for the sweep), count it
+   live, scan it. */
 static kiln_res_t ms_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
 {
   ms_t *ms = ms_of_seg(seg);
+  ms_seg_t *s = mseg(seg);
   void *next = ms->pool.fmt->f.skip(obj);
-  ss_trace(ss)->scanned += (size_t)((char *)next - (char *)obj);
-  return ms->pool.fmt->f.scan(ss, obj, next);
+  size_t size = (size_t)((char *)next - (char *)obj);
+  if (seg->white) {
+    if (!s->large) {
+      size_t n = grains_of(ms, size);
+      if (n > 1)
+        bits_set(s->mark, ((uintptr_t)obj - ms->header - seg->base) >> ms->shift, n, 1);
+    }
+    trace_t *trace = ss_trace(ss);
+    ms->pool.st.live += size;
+    ms->pool.st.live_objects++;
+    trace->marked += size;
+    trace->objects++;
+  }
+  return scan_one(ms, ss, obj, next);
 }
 
 typedef struct {
@@ -409,8 +437,9 @@ static void ms_walk(seg_t seg, void (*visit)(void *obj, void *closure), void *cl
 static void scan_visit(void *obj, void *closure)
 {
   scan_cl_t *cl = closure;
+  ms_t *ms = ms_of_seg(arena_seg_of(ss_of(cl->ss)->arena, obj));
   if (cl->res == KILN_OK)
-    cl->res = ms_scan_obj(arena_seg_of(ss_of(cl->ss)->arena, obj), cl->ss, obj);
+    cl->res = scan_one(ms, cl->ss, obj, ms->pool.fmt->f.skip(obj));
 }
 
 static kiln_res_t ms_scan(seg_t seg, kiln_ss_t ss)
@@ -471,7 +500,8 @@ static kiln_res_t ms_scan_range(seg_t seg, kiln_ss_t ss, uintptr_t lo, uintptr_t
   if (g == (size_t)-1)
     g = bits_find(s->starts, 0, s->grains, 1);
   for (; g < end && g < s->grains; g = bits_find(s->starts, g + 1, s->grains, 1)) {
-    kiln_res_t res = ms_scan_obj(seg, ss, client_of(ms, s, g));
+    void *obj = client_of(ms, s, g);
+    kiln_res_t res = scan_one(ms, ss, obj, ms->pool.fmt->f.skip(obj));
     if (res != KILN_OK)
       return res;
   }
