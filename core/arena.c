@@ -265,10 +265,14 @@ static void decommit_all_spare(kiln_arena_t a)
 
 /* ---- page runs -------------------------------------------------------- */
 
-static kiln_res_t take_pages(kiln_arena_t a, freerun_t **link, size_t npages, uintptr_t *base_o)
+/* Take [first, first+npages) out of run *link, committing it. The run may
+   be split in two when the pages come from its middle (zone placement). */
+static kiln_res_t take_pages(kiln_arena_t a, freerun_t **link, size_t first, size_t npages,
+                             uintptr_t *base_o)
 {
-  freerun_t *r = *link;
-  size_t first = r->first, extra = uncommitted_pages(a, first, npages);
+  freerun_t *r = *link, *tail = NULL;
+  size_t pre = first - r->first, post = r->first + r->count - (first + npages);
+  size_t extra = uncommitted_pages(a, first, npages);
   if (a->commit_limit != 0 && a->committed + (extra << a->page_shift) > a->commit_limit) {
     decommit_all_spare(a);
     extra = uncommitted_pages(a, first, npages);
@@ -277,14 +281,27 @@ static kiln_res_t take_pages(kiln_arena_t a, freerun_t **link, size_t npages, ui
                           "arena: commit limit of %zu bytes reached (%zu committed, %zu more needed)",
                           a->commit_limit, a->committed, extra << a->page_shift);
   }
+  if (pre > 0 && post > 0 && (tail = malloc(sizeof *tail)) == NULL)
+    return arena_errorf(a, KILN_MEMORY, "arena: no memory for a free-run node");
   size_t spare_before = (npages - extra) << a->page_shift;
-  if (commit_pages(a, first, npages) != 0)
+  if (commit_pages(a, first, npages) != 0) {
+    free(tail);
     return arena_errorf(a, KILN_MEMORY, "arena: the OS refused to commit %zu bytes",
                         npages << a->page_shift);
+  }
   a->spare_committed -= spare_before;
-  r->first += npages;
-  r->count -= npages;
-  if (r->count == 0) {
+  if (tail != NULL) {
+    tail->first = first + npages;
+    tail->count = post;
+    tail->next = r->next;
+    r->next = tail;
+    r->count = pre;
+  } else if (pre > 0) {
+    r->count = pre;
+  } else if (post > 0) {
+    r->first += npages;
+    r->count -= npages;
+  } else {
     *link = r->next;
     free(r);
   }
@@ -292,14 +309,37 @@ static kiln_res_t take_pages(kiln_arena_t a, freerun_t **link, size_t npages, ui
   return KILN_OK;
 }
 
-kiln_res_t arena_pages_alloc(uintptr_t *base_o, kiln_arena_t a, size_t npages)
+/* The first page of run r where npages fit inside the allowed zones, or
+   (size_t)-1. Skips whole zone stripes, so it costs O(stripes in the run). */
+static size_t zone_fit(kiln_arena_t a, const freerun_t *r, size_t npages, uint64_t allow)
+{
+  size_t p = r->first, end = r->first + r->count;
+  if (allow == ZONES_ALL)
+    return npages <= r->count ? p : (size_t)-1;
+  while (p + npages <= end) {
+    uintptr_t lo = a->base + (p << a->page_shift), hi = lo + (npages << a->page_shift);
+    if ((zones_of_range(lo, hi) & ~allow) == 0)
+      return p;
+    uintptr_t stripe = lo >> ZONE_SHIFT;
+    while ((allow >> (stripe & 63)) & 1)
+      stripe++;
+    p = (((stripe + 1) << ZONE_SHIFT) - a->base) >> a->page_shift;
+  }
+  return (size_t)-1;
+}
+
+kiln_res_t arena_pages_alloc(uintptr_t *base_o, kiln_arena_t a, size_t npages, uint64_t allow)
 {
   if (npages == 0 || npages > a->pages)
     return arena_errorf(a, KILN_LIMIT, "arena: %zu pages asked for, reservation has %zu", npages,
                         a->pages);
-  for (freerun_t **link = &a->free_runs; *link != NULL; link = &(*link)->next)
-    if ((*link)->count >= npages)
-      return take_pages(a, link, npages, base_o);
+  for (freerun_t **link = &a->free_runs; *link != NULL; link = &(*link)->next) {
+    size_t first = zone_fit(a, *link, npages, allow);
+    if (first != (size_t)-1)
+      return take_pages(a, link, first, npages, base_o);
+  }
+  if (allow != ZONES_ALL) /* a preference, not a rule */
+    return arena_pages_alloc(base_o, a, npages, ZONES_ALL);
   return arena_errorf(a, KILN_LIMIT,
                       "arena: reservation of %zu bytes is full (no run of %zu free pages)",
                       a->reserve, npages);

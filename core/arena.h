@@ -49,6 +49,7 @@ struct kiln_arena_s {
   /* free page runs, address-ordered list (few in practice: see arena.c) */
   freerun_t *free_runs;
   size_t committed;              /* bytes of pages committed, in segs or free */
+  uint64_t nursery_zones;        /* zones claimed by nurseries; others avoid them */
   size_t spare_committed;        /* committed bytes in free runs */
 
   ring_t pools;                  /* every pool of the arena */
@@ -76,8 +77,9 @@ kiln_res_t arena_errorf(kiln_arena_t arena, kiln_res_t res, const char *fmt, ...
     ;
 /* kiln_set_error (kiln.h) fills the thread's arena-less slot. */
 
-/* Pages: allocate a run of npages committed pages, first fit by address. */
-kiln_res_t arena_pages_alloc(uintptr_t *base_o, kiln_arena_t arena, size_t npages);
+/* Pages: allocate a run of npages committed pages, first fit by address,
+   inside the zones of allow if possible (else anywhere). */
+kiln_res_t arena_pages_alloc(uintptr_t *base_o, kiln_arena_t arena, size_t npages, uint64_t allow);
 void arena_pages_free(kiln_arena_t arena, uintptr_t base, size_t npages);
 
 static inline int arena_has_addr(kiln_arena_t arena, const void *p)

@@ -16,8 +16,7 @@
 /* Classes designed but not built yet answer NULL, and plans say so. */
 kiln_class_t kiln_class_mfs(void) { return &pool_class_mfs; }
 kiln_class_t kiln_class_mvff(void) { return &pool_class_mvff; }
-/* kiln_class_ms is defined in pools/ms.c. */
-kiln_class_t kiln_class_copy(void) { return NULL; }
+/* kiln_class_ms is defined in pools/ms.c, kiln_class_copy in pools/copy.c. */
 /* kiln_class_gen is defined in pools/gen.c. */
 
 const kiln_class_t *kiln_classes(void)

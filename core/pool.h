@@ -46,6 +46,7 @@ struct kiln_pool_s {
   kiln_fmt_t fmt;        /* automatic pools only */
   kiln_pool_stats_t st;  /* core keeps committed/segments; the class the rest */
   size_t aps;            /* live allocation points */
+  uint64_t zones;        /* where its segments go; 0: anywhere but nurseries */
 };
 
 /* Internal view of an allocation point. */

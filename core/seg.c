@@ -22,8 +22,12 @@ kiln_res_t seg_alloc(seg_t *seg_o, pool_t pool, const seg_class_t *klass, size_t
   if (seg == NULL)
     return arena_errorf(arena, KILN_MEMORY, "pool %s: no memory for a segment descriptor",
                         pool->klass->name);
+  /* Zones keep nurseries apart from older data, so a minor collection's
+     white set (the nursery's zones) rarely matches an older segment's
+     summary and KILN_FIX1 rejects references to old objects at once. */
+  uint64_t allow = pool->zones != 0 ? pool->zones : ~arena->nursery_zones;
   uintptr_t base;
-  kiln_res_t res = arena_pages_alloc(&base, arena, npages);
+  kiln_res_t res = arena_pages_alloc(&base, arena, npages, allow != 0 ? allow : ZONES_ALL);
   if (res != KILN_OK) {
     free(seg);
     return res;

@@ -62,6 +62,12 @@ void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *s)
   s->pause_p50_ms = pause_percentile(&st->all, 0.50);
   s->pause_p99_ms = pause_percentile(&st->all, 0.99);
   s->segments = arena->segments;
+  s->minor_pause_p50_ms = pause_percentile(&st->minor, 0.50);
+  s->minor_pause_p99_ms = pause_percentile(&st->minor, 0.99);
+  s->minor_pause_max_ms = st->minor.max_ms;
+  s->full_pause_p50_ms = pause_percentile(&st->full, 0.50);
+  s->full_pause_p99_ms = pause_percentile(&st->full, 0.99);
+  s->full_pause_max_ms = st->full.max_ms;
   ring_t *node, *nxt;
   RING_FOR(node, &arena->pools, nxt) {
     pool_t pool = CONTAINER(node, struct kiln_pool_s, arena_ring);

@@ -154,11 +154,17 @@ static kiln_res_t scan_other_pools(kiln_arena_t arena, ss_t *ss, pool_t only)
   return KILN_OK;
 }
 
+/* A grey object outside the white set (promoted or copied into an older
+   segment) adds the zones it now refers to into its segment's summary. */
 static kiln_res_t scan_grey(ss_t *ss, void *obj)
 {
   seg_t seg = arena_seg_of(ss->arena, obj);
   KILN_ASSERT_HOT(seg != NULL);
-  return seg->klass->scan_obj(seg, &ss->pub, obj);
+  ss->summary = 0;
+  kiln_res_t res = seg->klass->scan_obj(seg, &ss->pub, obj);
+  if (!seg->white)
+    seg->summary |= ss->summary;
+  return res;
 }
 
 /* Pop grey objects through a small FIFO that prefetches each one a few

@@ -89,6 +89,24 @@ static kiln_res_t check_promote(pool_t pool, pool_t to)
   return KILN_OK;
 }
 
+/* Claim zones for the nursery (about twice its size in 1 MiB stripes, from
+   the top), so other pools place their segments elsewhere. */
+static void claim_zones(gen_t *g)
+{
+  kiln_arena_t arena = g->pool.arena;
+  size_t want = 2 * ((g->nursery_size + ((size_t)1 << ZONE_SHIFT) - 1) >> ZONE_SHIFT);
+  if (want > 16)
+    want = 16;
+  for (int z = 63; z >= 0 && want > 0; z--) {
+    uint64_t bit = (uint64_t)1 << z;
+    if (!(arena->nursery_zones & bit)) {
+      g->pool.zones |= bit;
+      want--;
+    }
+  }
+  arena->nursery_zones |= g->pool.zones;
+}
+
 static kiln_res_t gen_init(pool_t pool, const pval_t *v)
 {
   gen_t *g = gen_of(pool);
@@ -116,6 +134,7 @@ static kiln_res_t gen_init(pool_t pool, const pval_t *v)
   while (((size_t)1 << g->shift) < g->grain)
     g->shift++;
   ring_init(&g->fresh);
+  claim_zones(g);
   return KILN_OK;
 }
 
@@ -129,6 +148,7 @@ static void chunk_free(gen_t *g, chunk_t *c)
 
 static void gen_finish(pool_t pool)
 {
+  pool->arena->nursery_zones &= ~pool->zones;
   ring_t *node, *nxt;
   POOL_SEGS(node, pool, nxt)
     chunk_free(gen_of(pool), chunk_of(SEG_OF_RING(node)));

@@ -48,6 +48,9 @@ typedef struct ms_s {
   size_t grain, seg_size, large_size, header;
   unsigned shift;
   ring_t avail;
+  ms_seg_t *promo_seg;              /* promotion buffer: see promo_space */
+  uint64_t promo_epoch;
+  size_t promo_next, promo_limit;
 } ms_t;
 
 enum { P_FORMAT, P_SEGMENT_SIZE, P_LARGE_SIZE };
@@ -124,6 +127,9 @@ static const seg_class_t ms_seg_class;
 
 static void mseg_free(ms_seg_t *s)
 {
+  ms_t *ms = ms_of(s->seg.pool);
+  if (ms->promo_seg == s)
+    ms->promo_seg = NULL;
   ring_remove(&s->avail);
   free(s->alloc);
   seg_free(&s->seg);
@@ -252,16 +258,55 @@ static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, 
   return KILN_OK;
 }
 
+/* Promotion allocates object by object during a trace, so it bumps through
+   one hole at a time (the promotion buffer) instead of searching bitmaps
+   per object. The buffer lives for one trace (epoch = collection count):
+   afterwards the mutator's APs may take the rest of that hole. */
+static kiln_res_t promo_space(ms_t *ms, size_t n, char **base_o)
+{
+  uint64_t epoch = ms->pool.arena->stats.collections;
+  ms_seg_t *h = ms->promo_seg;
+  if (h == NULL || ms->promo_epoch != epoch || ms->promo_next + n > ms->promo_limit) {
+    size_t first, len;
+    h = avail_hole(ms, n, &first, &len);
+    if (h == NULL) {
+      kiln_res_t res = mseg_new(&h, ms, ms->seg_size, 0);
+      if (res != KILN_OK)
+        return res;
+      find_hole(h, n, &first, &len);
+    }
+    h->cursor = first; /* what promotion leaves of the hole stays findable */
+    ms->promo_seg = h;
+    ms->promo_epoch = epoch;
+    ms->promo_next = first;
+    ms->promo_limit = first + len;
+  }
+  bits_set(h->alloc, ms->promo_next, n, 1);
+  *base_o = (char *)h->seg.base + (ms->promo_next << ms->shift);
+  ms->promo_next += n;
+  return KILN_OK;
+}
+
 /* Promotion from another pool during a trace: the object is live, so it is
    allocated and, if its segment is condemned in this trace, marked. */
 static kiln_res_t ms_promote(void **block_o, pool_t pool, size_t size, trace_t *trace)
 {
   ms_t *ms = ms_of(pool);
   char *base, *limit;
-  kiln_res_t res = ms_fill(&base, &limit, pool, NULL, size);
-  (void)trace;
-  if (res != KILN_OK)
-    return res;
+  if (size >= ms->large_size) {
+    kiln_res_t res = fill_large(&base, &limit, ms, size);
+    if (res != KILN_OK)
+      return res;
+  } else {
+    kiln_res_t res = promo_space(ms, grains_of(ms, size), &base);
+    if (res != KILN_OK)
+      return res;
+  }
+  /* The copy may refer anywhere outside the white set; its references into
+     the white set are fixed when it is scanned, and the trace adds their
+     zones to this segment's summary then. */
+  seg_t to = arena_seg_of(pool->arena, base);
+  to->summary = (to->summary == ZONES_ALL ? 0 : to->summary) | ~trace->white;
   ms_seg_t *s = mseg(arena_seg_of(pool->arena, base));
   pool->st.in_use += size;
   if (!s->seg.white) {
@@ -275,9 +320,6 @@ static kiln_res_t ms_promote(void **block_o, pool_t pool, size_t size, trace_t *
     s->obj_size = size;
   } else {
     g = ((uintptr_t)base - s->seg.base) >> ms->shift;
-    size_t n = grains_of(ms, size), len = (size_t)(limit - base) >> ms->shift;
-    bits_set(s->alloc, g + n, len - n, 0); /* give back the rest of the hole */
-    s->cursor = g + n;
     bit_set(s->starts, g);
   }
   if (s->seg.white)

@@ -7,7 +7,7 @@ tests_libtestlib_la_SOURCES = %reldir%/testlib.c %reldir%/testlib.h \
 	%reldir%/graph.c %reldir%/graph.h
 tests_libtestlib_la_CFLAGS = $(TEST_CFLAGS_)
 
-KILN_CHECKS = tests/test_arena tests/test_ms tests/test_gen
+KILN_CHECKS = tests/test_arena tests/test_ms tests/test_copy tests/test_gen
 check_PROGRAMS += $(KILN_CHECKS)
 TESTS += $(KILN_CHECKS)
 
@@ -22,3 +22,22 @@ tests_test_ms_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 tests_test_gen_SOURCES = %reldir%/test_gen.c
 tests_test_gen_CFLAGS = $(TEST_CFLAGS_)
 tests_test_gen_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
+tests_test_copy_SOURCES = %reldir%/test_copy.c
+tests_test_copy_CFLAGS = $(TEST_CFLAGS_)
+tests_test_copy_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
+# Manual pools and pool parameters.
+KILN_CHECKS += tests/test_mfs tests/test_mvff tests/test_params
+
+tests_test_mfs_SOURCES = %reldir%/test_mfs.c
+tests_test_mfs_CFLAGS = $(TEST_CFLAGS_)
+tests_test_mfs_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
+tests_test_mvff_SOURCES = %reldir%/test_mvff.c
+tests_test_mvff_CFLAGS = $(TEST_CFLAGS_)
+tests_test_mvff_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
+tests_test_params_SOURCES = %reldir%/test_params.c
+tests_test_params_CFLAGS = $(TEST_CFLAGS_)
+tests_test_params_LDADD = tests/libtestlib.la $(TEST_LDADD_)

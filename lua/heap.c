@@ -1,0 +1,278 @@
+/* heap.c -- heaps built from plans: kiln_heap_open and friends (DESIGN §3).
+ *
+ * Owns a heap: its arena, the format it was given, one pool per plan pool
+ * (created so that a promote_to target exists before the pool naming it),
+ * the opening thread's registration and stack root, and the allocation
+ * points: one per role per thread, made on first use and kept in a
+ * per-thread table (a pthread key per heap) until kiln_heap_close.
+ *
+ * It is a client of kiln.h only. Everything is undone in reverse order on a
+ * failed open, and a failure's sentence names the plan and the pool.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lkiln.h"
+
+/* One thread's allocation points, one slot per role of the plan. */
+typedef struct heap_tls_s {
+  struct heap_tls_s *next;   /* all tables of the heap, for close */
+  kiln_ap_t aps[];
+} heap_tls_t;
+
+struct kiln_heap_s {
+  lk_plan_t *plan;
+  kiln_arena_t arena;
+  kiln_fmt_t fmt;            /* NULL when no format was given */
+  kiln_pool_t *pools;        /* plan->npools, in plan order */
+  size_t made;               /* pools created so far (for unwinding) */
+  kiln_thread_t thread;
+  kiln_root_t root;
+  pthread_key_t key;         /* -> this thread's heap_tls_t */
+  pthread_mutex_t lock;      /* guards tls_all and AP creation */
+  heap_tls_t *tls_all;
+};
+
+static size_t pool_index(const lk_plan_t *plan, const char *name)
+{
+  for (size_t i = 0; i < plan->npools; i++)
+    if (strcmp(plan->pools[i].name, name) == 0)
+      return i;
+  return plan->npools;
+}
+
+/* The arena error, or a fallback if the core left none. */
+static const char *why(kiln_arena_t arena, kiln_res_t res)
+{
+  const char *msg = kiln_arena_error(arena);
+  return msg != NULL && msg[0] != '\0' ? msg : kiln_res_name(res);
+}
+
+/* Arguments of pool i: the plan's, plus the format and promote_to pointers. */
+static kiln_arg_t *pool_args(kiln_heap_t h, size_t i, kiln_class_t klass)
+{
+  const lk_pool_t *lp = &h->plan->pools[i];
+  kiln_arg_t *args = calloc(lp->nargs + 3, sizeof *args);
+  if (args == NULL)
+    return NULL;
+  memcpy(args, lp->args, lp->nargs * sizeof *args);
+  size_t n = lp->nargs;
+  if (kiln_class_is_automatic(klass)) {
+    kiln_arg_t a = KILN_ARG_PTR("format", h->fmt);
+    args[n++] = a;
+  }
+  if (lp->promote_to != NULL) {
+    kiln_arg_t a = KILN_ARG_PTR("promote_to", h->pools[pool_index(h->plan, lp->promote_to)]);
+    args[n++] = a;
+  }
+  return args;
+}
+
+static kiln_res_t make_pool(kiln_heap_t h, size_t i)
+{
+  const lk_pool_t *lp = &h->plan->pools[i];
+  kiln_class_t klass = kiln_class_lookup(lp->klass);
+  if (klass == NULL)
+    return lk_fail(KILN_PARAM, "plan '%s': pool '%s': pool class '%s' is not built yet",
+                   h->plan->name, lp->name, lp->klass);
+  if (kiln_class_is_automatic(klass) && h->fmt == NULL)
+    return lk_fail(KILN_PARAM, "plan '%s': pool '%s' (%s) is garbage collected and needs an "
+                   "object format: pass one to kiln_heap_open",
+                   h->plan->name, lp->name, lp->klass);
+  kiln_arg_t *args = pool_args(h, i, klass);
+  if (args == NULL)
+    return lk_fail(KILN_MEMORY, "plan '%s': out of memory", h->plan->name);
+  kiln_res_t res = kiln_pool_create(&h->pools[i], h->arena, klass, args);
+  free(args);
+  if (res != KILN_OK)
+    return lk_fail(res, "plan '%s': pool '%s' (%s): %s", h->plan->name, lp->name, lp->klass,
+                   why(h->arena, res));
+  return KILN_OK;
+}
+
+/* The cold end of the calling thread's stack (its highest address: stacks
+   grow down on every platform Kiln runs on). */
+static void *stack_cold_end(void)
+{
+  pthread_attr_t attr;
+  void *addr = NULL;
+  size_t size = 0;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0)
+    return NULL;
+  if (pthread_attr_getstack(&attr, &addr, &size) != 0)
+    addr = NULL;
+  pthread_attr_destroy(&attr);
+  return addr != NULL ? (char *)addr + size : NULL;
+}
+
+static kiln_res_t register_thread(kiln_heap_t h)
+{
+  void *cold = stack_cold_end();
+  if (cold == NULL)
+    return lk_fail(KILN_FAIL, "plan '%s': could not find this thread's stack", h->plan->name);
+  kiln_res_t res = kiln_thread_reg(&h->thread, h->arena);
+  if (res != KILN_OK)
+    return lk_fail(res, "plan '%s': registering this thread: %s", h->plan->name, why(h->arena, res));
+  res = kiln_root_create_thread(&h->root, h->arena, h->thread, cold);
+  if (res != KILN_OK) {
+    kiln_thread_dereg(h->thread);
+    h->thread = NULL;
+    return lk_fail(res, "plan '%s': registering this thread's stack: %s", h->plan->name,
+                   why(h->arena, res));
+  }
+  return KILN_OK;
+}
+
+static kiln_res_t make_arena(kiln_heap_t h, const kiln_format_t *format)
+{
+  kiln_res_t res = kiln_arena_create(&h->arena, h->plan->arena_args);
+  if (res != KILN_OK) {
+    h->arena = NULL;
+    return lk_fail(res, "plan '%s': arena: %s", h->plan->name, why(NULL, res));
+  }
+  if (format != NULL) {
+    res = kiln_fmt_create(&h->fmt, h->arena, format);
+    if (res != KILN_OK)
+      return lk_fail(res, "plan '%s': format: %s", h->plan->name, why(h->arena, res));
+  }
+  return KILN_OK;
+}
+
+/* Undo whatever of open succeeded, in reverse order. */
+static void heap_unwind(kiln_heap_t h)
+{
+  for (heap_tls_t *t = h->tls_all, *next; t != NULL; t = next) {
+    next = t->next;
+    for (size_t r = 0; r < h->plan->nroles; r++)
+      if (t->aps[r] != NULL)
+        kiln_ap_destroy(t->aps[r]);
+    free(t);
+  }
+  if (h->root != NULL)
+    kiln_root_destroy(h->root);
+  if (h->thread != NULL)
+    kiln_thread_dereg(h->thread);
+  while (h->made > 0)
+    kiln_pool_destroy(h->pools[--h->made]);
+  if (h->fmt != NULL)
+    kiln_fmt_destroy(h->fmt);
+  if (h->arena != NULL)
+    kiln_arena_destroy(h->arena);
+  free(h->pools);
+  lk_plan_free(h->plan);
+  free(h);
+}
+
+kiln_res_t kiln_heap_open(kiln_heap_t *heap_o, const char *plan, const kiln_format_t *format,
+                          const kiln_arg_t overrides[])
+{
+  if (heap_o == NULL)
+    return lk_fail(KILN_PARAM, "kiln_heap_open: heap_o is NULL");
+  kiln_heap_t h = calloc(1, sizeof *h);
+  if (h == NULL)
+    return lk_fail(KILN_MEMORY, "out of memory opening a heap");
+  kiln_res_t res = lk_plan_load(&h->plan, plan, overrides);
+  if (res != KILN_OK) {
+    free(h);
+    return res;
+  }
+  h->pools = calloc(h->plan->npools + 1, sizeof *h->pools);
+  if (h->pools == NULL)
+    res = lk_fail(KILN_MEMORY, "out of memory opening a heap");
+  if (res == KILN_OK)
+    res = make_arena(h, format);
+  while (res == KILN_OK && h->made < h->plan->npools) {
+    res = make_pool(h, h->made);
+    if (res == KILN_OK)
+      h->made++;
+  }
+  if (res == KILN_OK)
+    res = register_thread(h);
+  if (res == KILN_OK && pthread_key_create(&h->key, NULL) != 0)
+    res = lk_fail(KILN_FAIL, "plan '%s': out of thread-local keys", h->plan->name);
+  if (res != KILN_OK) {
+    heap_unwind(h);
+    return res;
+  }
+  pthread_mutex_init(&h->lock, NULL);
+  *heap_o = h;
+  return KILN_OK;
+}
+
+void kiln_heap_close(kiln_heap_t heap)
+{
+  if (heap == NULL)
+    return;
+  pthread_key_delete(heap->key);
+  pthread_mutex_destroy(&heap->lock);
+  heap_unwind(heap);
+}
+
+kiln_arena_t kiln_heap_arena(kiln_heap_t heap)
+{
+  return heap != NULL ? heap->arena : NULL;
+}
+
+const char *kiln_heap_plan_name(kiln_heap_t heap)
+{
+  return heap != NULL ? heap->plan->name : NULL;
+}
+
+static size_t role_index(kiln_heap_t heap, const char *role)
+{
+  for (size_t r = 0; role != NULL && r < heap->plan->nroles; r++)
+    if (strcmp(heap->plan->roles[r].role, role) == 0)
+      return r;
+  return heap->plan->nroles;
+}
+
+kiln_pool_t kiln_heap_pool(kiln_heap_t heap, const char *role)
+{
+  if (heap == NULL)
+    return NULL;
+  size_t r = role_index(heap, role);
+  if (r == heap->plan->nroles)
+    return NULL;
+  return heap->pools[pool_index(heap->plan, heap->plan->roles[r].pool)];
+}
+
+static heap_tls_t *thread_table(kiln_heap_t heap)
+{
+  heap_tls_t *t = pthread_getspecific(heap->key);
+  if (t != NULL)
+    return t;
+  t = calloc(1, sizeof *t + heap->plan->nroles * sizeof t->aps[0]);
+  if (t == NULL)
+    return NULL;
+  pthread_mutex_lock(&heap->lock);
+  t->next = heap->tls_all;
+  heap->tls_all = t;
+  pthread_mutex_unlock(&heap->lock);
+  pthread_setspecific(heap->key, t);
+  return t;
+}
+
+/* This thread's AP for role: NULL if the role is unknown, its pool is manual,
+   or the AP cannot be made (the sentence is then in lk_error()). */
+kiln_ap_t kiln_heap_ap(kiln_heap_t heap, const char *role)
+{
+  if (heap == NULL)
+    return NULL;
+  size_t r = role_index(heap, role);
+  kiln_pool_t pool = kiln_heap_pool(heap, role);
+  if (pool == NULL || !kiln_class_is_automatic(kiln_pool_class(pool)))
+    return NULL;
+  heap_tls_t *t = thread_table(heap);
+  if (t == NULL)
+    return NULL;
+  if (t->aps[r] == NULL) {
+    pthread_mutex_lock(&heap->lock);
+    kiln_res_t res = kiln_ap_create(&t->aps[r], pool, NULL);
+    pthread_mutex_unlock(&heap->lock);
+    if (res != KILN_OK) {
+      t->aps[r] = NULL;
+      lk_fail(res, "plan '%s': role '%s': %s", heap->plan->name, role, why(heap->arena, res));
+    }
+  }
+  return t->aps[r];
+}

@@ -1,0 +1,46 @@
+# lua/: plans and heaps (in the library), the `kiln` Lua module and the
+# `kiln` program, and their tests (tests/lua/*.lua, tests/cli/*.sh).
+
+# Embedded into the library by lua/embed.sh (POSIX sh + od).
+KILN_PLAN_FILES = plans/manual.lua plans/marksweep.lua plans/semispace.lua \
+	plans/gencopy.lua plans/genms.lua
+KILN_EMBED_FILES = $(KILN_PLAN_FILES) %reldir%/dsl.lua %reldir%/cli.lua
+EXTRA_DIST += $(KILN_EMBED_FILES) %reldir%/embed.sh %reldir%/NEEDS.md
+
+libkiln_core_la_SOURCES += %reldir%/lkiln.h %reldir%/err.c %reldir%/plan.c %reldir%/heap.c
+nodist_libkiln_core_la_SOURCES = %reldir%/plans_embed.c
+CLEANFILES += %reldir%/plans_embed.c
+
+%reldir%/plans_embed.c: $(KILN_EMBED_FILES:%=$(srcdir)/%) $(srcdir)/%reldir%/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) %reldir% && \
+	  $(SHELL) $(srcdir)/%reldir%/embed.sh $@ $(srcdir) $(KILN_EMBED_FILES)
+
+# The Lua C module: `require "kiln"` from a stock lua5.4. It carries its own
+# copy of the library (libkiln_core), so it needs nothing else installed.
+KILN_LUA_SOURCES = %reldir%/lkiln.h %reldir%/lkiln.c %reldir%/workloads.c
+luacmod_LTLIBRARIES = %reldir%/kiln.la
+lua_kiln_la_SOURCES = $(KILN_LUA_SOURCES)
+lua_kiln_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(LUA_CFLAGS)
+lua_kiln_la_LDFLAGS = -module -avoid-version -shared
+lua_kiln_la_LIBADD = libkiln_core.la
+
+# The program: the same module, preloaded, plus the command-line front end.
+bin_PROGRAMS += %reldir%/kiln
+lua_kiln_SOURCES = %reldir%/kiln_main.c $(KILN_LUA_SOURCES)
+lua_kiln_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS)
+lua_kiln_LDADD = libkiln_core.la $(LUA_LIBS)
+
+# Tests: Lua scripts run by the program, and shell tests of the program.
+KILN_LUA_TESTS = tests/lua/plan_errors.lua tests/lua/plan_extends.lua \
+	tests/lua/heaps.lua tests/lua/module.lua
+KILN_CLI_TESTS = tests/cli/test_cli.sh
+TESTS += $(KILN_LUA_TESTS) $(KILN_CLI_TESTS) tests/cli/test_heap
+check_PROGRAMS += tests/cli/test_heap
+tests_cli_test_heap_SOURCES = tests/cli/test_heap.c $(KILN_LUA_SOURCES)
+tests_cli_test_heap_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS)
+tests_cli_test_heap_LDADD = libkiln_core.la $(LUA_LIBS)
+EXTRA_DIST += $(KILN_LUA_TESTS) $(KILN_CLI_TESTS) tests/lua/testlib.lua
+TEST_EXTENSIONS = .lua .sh
+LUA_LOG_COMPILER = $(builddir)/%reldir%/kiln
+AM_LUA_LOG_FLAGS = run
+SH_LOG_COMPILER = env KILN=$(abs_builddir)/%reldir%/kiln KILN_SRCDIR=$(abs_srcdir) $(SHELL)

@@ -1,0 +1,504 @@
+/* workloads.c -- built-in workloads: gcbench, binarytrees, churn.
+ *
+ * Owns the workloads' object format and the three workloads. Each is
+ * deterministic from its seed: the same parameters give the same sequence of
+ * allocations and stores under every plan, so plans can be compared.
+ *
+ * Object format (align 8, header_size 0): word 0 is a header
+ *   bits 0-3 tag (OBJ, PAD, FWD), bits 4-31 reference count n, bits 32-63
+ *   the object's length in words (header included),
+ * followed by n references and then payload words. Every object is at least
+ * two words, so a forwarded object keeps its length in the header (skip
+ * still works) and the new address in word 1. A pad of any length, one word
+ * included, is a header with tag PAD.
+ *
+ * The workloads allocate through the heap's "objects" role (and "leaf" for
+ * pointer-free data when the plan has it) with the reserve/commit retry
+ * loop, store into committed objects with kiln_write, and keep long-lived
+ * objects in an exact root area. When the role's pool is manual they use
+ * kiln_alloc and free every object they drop, so manual plans run them too.
+ * Bounds: gcbench and binarytrees allocate O(2^depth) objects per tree;
+ * churn allocates alloc_bytes in total and keeps about live_bytes in slots.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "lkiln.h"
+
+enum { TAG_OBJ = 1, TAG_PAD = 2, TAG_FWD = 3 };
+
+typedef struct wobj_s {
+  uint64_t hdr;
+  struct wobj_s *f[];  /* references, then payload words */
+} wobj_t;
+
+#define HDR(tag, nref, nwords) (((uint64_t)(nwords) << 32) | ((uint64_t)(nref) << 4) | (tag))
+#define HDR_TAG(h) ((unsigned)((h) & 15))
+#define HDR_NREF(h) ((size_t)(((h) >> 4) & 0xFFFFFFF))
+#define HDR_WORDS(h) ((size_t)((h) >> 32))
+#define WORD sizeof(uint64_t)
+
+/* Payload words follow the references. The memory is the heap's, with no
+   declared type: payload words are only ever read and written as uint64_t. */
+static uint64_t *payload(const wobj_t *o)
+{
+  return (uint64_t *)(void *)((char *)(uintptr_t)o + (1 + HDR_NREF(o->hdr)) * WORD);
+}
+
+/* ---- the format ------------------------------------------------------------ */
+
+static kiln_res_t wl_scan(kiln_ss_t ss, void *base, void *limit)
+{
+  KILN_SCAN_BEGIN(ss) {
+    for (uint64_t *p = base; p < (uint64_t *)limit; p += HDR_WORDS(*p)) {
+      if (HDR_TAG(*p) != TAG_OBJ)
+        continue;
+      wobj_t *o = (wobj_t *)p;
+      for (size_t i = 0, n = HDR_NREF(o->hdr); i < n; i++) {
+        kiln_res_t res = KILN_FIX12(ss, (void **)&o->f[i]);
+        if (res != KILN_OK)
+          return res;
+      }
+    }
+  } KILN_SCAN_END(ss);
+  return KILN_OK;
+}
+
+static void *wl_skip(void *obj)
+{
+  return (uint64_t *)obj + HDR_WORDS(*(uint64_t *)obj);
+}
+
+static void wl_fwd(void *old, void *new_)
+{
+  uint64_t *o = old;
+  o[0] = HDR(TAG_FWD, 0, HDR_WORDS(o[0]));
+  o[1] = (uint64_t)(uintptr_t)new_;
+}
+
+static void *wl_isfwd(void *obj)
+{
+  uint64_t *o = obj;
+  return HDR_TAG(o[0]) == TAG_FWD ? (void *)(uintptr_t)o[1] : NULL;
+}
+
+static void wl_pad(void *addr, size_t size)
+{
+  *(uint64_t *)addr = HDR(TAG_PAD, 0, size / WORD);
+}
+
+static const kiln_format_t wl_format = {WORD, 0, wl_scan, wl_skip, wl_fwd, wl_isfwd, wl_pad};
+
+const kiln_format_t *lk_workload_format(void)
+{
+  return &wl_format;
+}
+
+/* ---- allocation ------------------------------------------------------------ */
+
+typedef struct wl_s {
+  kiln_heap_t heap;
+  kiln_arena_t arena;
+  kiln_pool_t pool;      /* the objects role's pool */
+  kiln_ap_t ap, leaf_ap; /* NULL when the pool is manual */
+  int manual;
+  kiln_res_t res;        /* first failure; every later step gives up */
+  uint64_t objects, rng;
+} wl_t;
+
+static uint64_t rnd(wl_t *w) /* xorshift64*: fast, deterministic, good enough */
+{
+  w->rng ^= w->rng >> 12;
+  w->rng ^= w->rng << 25;
+  w->rng ^= w->rng >> 27;
+  return w->rng * 0x2545F4914F6CDD1DULL;
+}
+
+static double rnd01(wl_t *w)
+{
+  return (double)(rnd(w) >> 11) / 9007199254740992.0;
+}
+
+static void obj_init(wobj_t *o, size_t nref, size_t nwords, wobj_t *const *refs, uint64_t stamp)
+{
+  o->hdr = HDR(TAG_OBJ, nref, nwords);
+  for (size_t i = 0; i < nref; i++)
+    o->f[i] = refs != NULL ? refs[i] : NULL;
+  uint64_t *pay = payload(o);
+  for (size_t i = 0; i < nwords - 1 - nref; i++)
+    pay[i] = stamp + i;
+}
+
+/* A new object of nwords words (>= 2, header included) with nref references
+   initialised from refs (NULL: all NULL) and payload stamp, stamp+1, ... */
+static wobj_t *obj_new(wl_t *w, kiln_ap_t ap, size_t nref, size_t nwords, wobj_t *const *refs,
+                       uint64_t stamp)
+{
+  size_t size = nwords * WORD;
+  void *p;
+  if (w->res != KILN_OK)
+    return NULL;
+  if (w->manual) {
+    w->res = kiln_alloc(&p, w->pool, size);
+    if (w->res == KILN_OK)
+      obj_init(p, nref, nwords, refs, stamp);
+  } else {
+    do {
+      w->res = kiln_reserve(&p, ap, size);
+      if (w->res != KILN_OK)
+        break;
+      obj_init(p, nref, nwords, refs, stamp);
+    } while (!kiln_commit(ap, p, size));
+  }
+  if (w->res != KILN_OK) {
+    lk_fail(w->res, "workload: allocating %zu bytes: %s", size, kiln_arena_error(w->arena));
+    return NULL;
+  }
+  w->objects++;
+  return p;
+}
+
+static void obj_free(wl_t *w, wobj_t *o)
+{
+  if (w->manual && o != NULL)
+    kiln_free(w->pool, o, HDR_WORDS(o->hdr) * WORD);
+}
+
+/* Store a reference into a committed object: through the barrier unless manual. */
+static void obj_set(wl_t *w, wobj_t *o, size_t i, wobj_t *v)
+{
+  if (w->manual)
+    o->f[i] = v;
+  else
+    kiln_write(w->arena, o, (void **)&o->f[i], v);
+}
+
+/* An exact root over n words (malloc'd, zeroed); NULL root for manual heaps. */
+static wobj_t **roots_new(wl_t *w, size_t n, kiln_root_t *root_o)
+{
+  wobj_t **slots = calloc(n ? n : 1, sizeof *slots);
+  *root_o = NULL;
+  if (slots == NULL) {
+    w->res = lk_fail(KILN_MEMORY, "workload: out of memory for %zu root slots", n);
+    return NULL;
+  }
+  if (!w->manual) {
+    w->res = kiln_root_create_area(root_o, w->arena, (void **)slots, (void **)(slots + n),
+                                   KILN_RANK_EXACT);
+    if (w->res != KILN_OK) {
+      lk_fail(w->res, "workload: root: %s", kiln_arena_error(w->arena));
+      free(slots);
+      return NULL;
+    }
+  }
+  return slots;
+}
+
+static void roots_free(wobj_t **slots, kiln_root_t root)
+{
+  if (root != NULL)
+    kiln_root_destroy(root);
+  free(slots);
+}
+
+/* ---- trees (gcbench, binarytrees) ---------------------------------------------- */
+
+enum { NODE_WORDS = 5, BT_WORDS = 3 }; /* gcbench node: left, right, i, j; binarytrees: left, right */
+
+static wobj_t *tree_bottom_up(wl_t *w, int depth, size_t nwords)
+{
+  wobj_t *kids[2] = {NULL, NULL};
+  if (depth > 0) {
+    kids[0] = tree_bottom_up(w, depth - 1, nwords);
+    kids[1] = tree_bottom_up(w, depth - 1, nwords);
+  }
+  return obj_new(w, w->ap, 2, nwords, kids, (uint64_t)depth);
+}
+
+static void tree_populate(wl_t *w, int depth, wobj_t *node)
+{
+  if (depth <= 0 || node == NULL)
+    return;
+  obj_set(w, node, 0, obj_new(w, w->ap, 2, NODE_WORDS, NULL, (uint64_t)depth));
+  obj_set(w, node, 1, obj_new(w, w->ap, 2, NODE_WORDS, NULL, (uint64_t)depth));
+  tree_populate(w, depth - 1, node->f[0]);
+  tree_populate(w, depth - 1, node->f[1]);
+}
+
+/* Nodes in the tree; a node whose shape is wrong counts as a failure. */
+static uint64_t tree_check(wl_t *w, const wobj_t *node, int depth)
+{
+  if (node == NULL)
+    return 0;
+  if (HDR_TAG(node->hdr) != TAG_OBJ || HDR_NREF(node->hdr) != 2) {
+    w->res = lk_fail(KILN_FAIL, "workload: heap corrupted: node at %p has header %#llx",
+                     (const void *)node, (unsigned long long)node->hdr);
+    return 0;
+  }
+  if (depth > 0 && (node->f[0] == NULL || node->f[1] == NULL)) {
+    w->res = lk_fail(KILN_FAIL, "workload: heap corrupted: node at depth %d lost a child", depth);
+    return 0;
+  }
+  return 1 + tree_check(w, node->f[0], depth - 1) + tree_check(w, node->f[1], depth - 1);
+}
+
+static void tree_free(wl_t *w, wobj_t *node)
+{
+  if (!w->manual || node == NULL)
+    return;
+  tree_free(w, node->f[0]);
+  tree_free(w, node->f[1]);
+  obj_free(w, node);
+}
+
+static uint64_t tree_size(int depth)
+{
+  return ((uint64_t)1 << (depth + 1)) - 1;
+}
+
+/* Ellis, Kovac and Boehm's GCBench: a stretch tree, a long-lived tree and
+   array, then many short-lived trees built top-down and bottom-up. */
+static void run_gcbench(wl_t *w, const lk_wparams_t *wp, lk_wresult_t *r)
+{
+  int max = wp->depth > 0 ? wp->depth : 16, min = max < 4 ? max : 4;
+  size_t array_words = (size_t)(500000.0 * ldexp(1.0, max - 16)) + 2;
+  kiln_root_t root;
+  wobj_t **keep = roots_new(w, 2, &root); /* long-lived tree, array */
+  if (keep == NULL)
+    return;
+  wobj_t *t = tree_bottom_up(w, max + 2, NODE_WORDS);
+  r->check += tree_check(w, t, max + 2);
+  tree_free(w, t);
+  keep[0] = obj_new(w, w->ap, 2, NODE_WORDS, NULL, 0);
+  tree_populate(w, max, keep[0]);
+  keep[1] = obj_new(w, w->leaf_ap, 0, array_words, NULL, 1);
+  for (int d = min; d <= max && w->res == KILN_OK; d += 2) {
+    uint64_t iters = 2 * tree_size(max + 2) / tree_size(d);
+    for (uint64_t i = 0; i < iters && w->res == KILN_OK; i++) {
+      t = obj_new(w, w->ap, 2, NODE_WORDS, NULL, 0);
+      tree_populate(w, d, t);
+      tree_free(w, t);
+      t = tree_bottom_up(w, d, NODE_WORDS);
+      tree_free(w, t);
+    }
+  }
+  if (w->res == KILN_OK)
+    r->check += tree_check(w, keep[0], max);
+  if (w->res == KILN_OK && (keep[1] == NULL || HDR_WORDS(keep[1]->hdr) != array_words
+                            || payload(keep[1])[array_words - 2] != array_words - 1))
+    w->res = lk_fail(KILN_FAIL, "workload gcbench: the long-lived array was corrupted");
+  tree_free(w, keep[0]);
+  obj_free(w, keep[1]);
+  roots_free(keep, root);
+}
+
+/* The benchmarks game's binary-trees: allocate and walk complete trees. */
+static void run_binarytrees(wl_t *w, const lk_wparams_t *wp, lk_wresult_t *r)
+{
+  int max = wp->depth > 0 ? wp->depth : 18, min = 4;
+  if (max < min + 2)
+    max = min + 2;
+  kiln_root_t root;
+  wobj_t **keep = roots_new(w, 1, &root);
+  if (keep == NULL)
+    return;
+  wobj_t *t = tree_bottom_up(w, max + 1, BT_WORDS);
+  r->check += tree_check(w, t, max + 1);
+  tree_free(w, t);
+  keep[0] = tree_bottom_up(w, max, BT_WORDS);
+  for (int d = min; d <= max && w->res == KILN_OK; d += 2) {
+    uint64_t iters = (uint64_t)1 << (max - d + min);
+    for (uint64_t i = 0; i < iters && w->res == KILN_OK; i++) {
+      t = tree_bottom_up(w, d, BT_WORDS);
+      r->check += tree_check(w, t, d);
+      tree_free(w, t);
+    }
+  }
+  if (w->res == KILN_OK)
+    r->check += tree_check(w, keep[0], max);
+  tree_free(w, keep[0]);
+  roots_free(keep, root);
+}
+
+/* ---- churn ------------------------------------------------------------------- */
+
+typedef struct churn_s {
+  wobj_t **slots;
+  size_t n;
+  uint64_t serial;
+} churn_t;
+
+/* Object words for a payload of log-uniform size in [min_obj, max_obj]. */
+static size_t churn_words(wl_t *w, const lk_wparams_t *wp)
+{
+  double lo = (double)wp->min_obj, hi = (double)wp->max_obj;
+  double bytes = lo * exp(rnd01(w) * log(hi / lo));
+  size_t words = 1 + (size_t)(bytes + WORD - 1) / WORD;
+  return words < 3 ? 3 : words; /* header, one reference or stamp, serial */
+}
+
+/* Payload word 0 is the serial; word k the serial + k: verify checks them. */
+static void churn_step(wl_t *w, churn_t *c, const lk_wparams_t *wp)
+{
+  size_t words = churn_words(w, wp), nref = 0, i = (size_t)(rnd(w) % c->n);
+  if (!w->manual)
+    nref = (size_t)((double)(words - 2) * wp->ptr_density + rnd01(w));
+  if (nref > words - 2)
+    nref = words - 2;
+  wobj_t *refs[64];
+  if (nref > 64)
+    nref = 64;
+  for (size_t k = 0; k < nref; k++)
+    refs[k] = c->slots[rnd(w) % c->n];
+  wobj_t *o = obj_new(w, w->ap, nref, words, refs, ++c->serial);
+  if (o == NULL)
+    return;
+  obj_free(w, c->slots[i]);
+  c->slots[i] = o; /* an exact root area: no barrier needed */
+  double m = wp->mutation_rate;
+  for (; m > 0 && (m >= 1 || rnd01(w) < m); m -= 1) {
+    wobj_t *a = c->slots[rnd(w) % c->n];
+    if (a != NULL && HDR_NREF(a->hdr) > 0)
+      obj_set(w, a, rnd(w) % HDR_NREF(a->hdr), c->slots[rnd(w) % c->n]);
+  }
+}
+
+static int churn_obj_ok(const wobj_t *o)
+{
+  if (HDR_TAG(o->hdr) != TAG_OBJ || HDR_WORDS(o->hdr) < 3)
+    return 0;
+  size_t nref = HDR_NREF(o->hdr), npay = HDR_WORDS(o->hdr) - 1 - nref;
+  const uint64_t *pay = payload(o);
+  for (size_t k = 1; k < npay; k++)
+    if (pay[k] != pay[0] + k)
+      return 0;
+  return 1;
+}
+
+/* Every slot's object and every object it references must be intact. */
+static uint64_t churn_verify(wl_t *w, churn_t *c)
+{
+  uint64_t sum = 0;
+  for (size_t i = 0; i < c->n && w->res == KILN_OK; i++) {
+    const wobj_t *o = c->slots[i];
+    if (o == NULL)
+      continue;
+    int ok = churn_obj_ok(o);
+    for (size_t k = 0; ok && k < HDR_NREF(o->hdr); k++)
+      ok = o->f[k] == NULL || churn_obj_ok(o->f[k]);
+    if (!ok)
+      w->res = lk_fail(KILN_FAIL, "workload churn: heap corrupted: slot %zu (object at %p)", i,
+                       (const void *)o);
+    sum += payload(o)[0];
+  }
+  return sum;
+}
+
+static void run_churn(wl_t *w, const lk_wparams_t *wp, lk_wresult_t *r)
+{
+  double avg = (double)(wp->min_obj + wp->max_obj) / 2 + WORD;
+  size_t live = (size_t)((double)wp->live_bytes * wp->scale);
+  size_t total = (size_t)((double)wp->alloc_bytes * wp->scale);
+  churn_t c = {NULL, (size_t)((double)live / avg) + 1, 0};
+  kiln_root_t root;
+  c.slots = roots_new(w, c.n, &root);
+  if (c.slots == NULL)
+    return;
+  size_t steps = (size_t)((double)total / avg);
+  for (size_t s = 0; s < steps && w->res == KILN_OK; s++)
+    churn_step(w, &c, wp);
+  if (w->res == KILN_OK && !w->manual) {
+    kiln_arena_collect(w->arena); /* then everything reachable must still be intact */
+  }
+  r->check = churn_verify(w, &c);
+  for (size_t i = 0; i < c.n; i++)
+    obj_free(w, c.slots[i]);
+  roots_free(c.slots, root);
+}
+
+/* ---- entry ------------------------------------------------------------------- */
+
+const char *const lk_workload_names[] = {"gcbench", "binarytrees", "churn", NULL};
+
+void lk_wparams_default(lk_wparams_t *wp)
+{
+  memset(wp, 0, sizeof *wp);
+  wp->seed = 42;
+  wp->scale = 1.0;
+  wp->live_bytes = (size_t)16 << 20;
+  wp->alloc_bytes = (size_t)256 << 20;
+  wp->min_obj = 16;
+  wp->max_obj = 256;
+  wp->ptr_density = 0.25;
+  wp->mutation_rate = 0.5;
+}
+
+static double now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static kiln_res_t wl_setup(wl_t *w, kiln_heap_t heap, const lk_wparams_t *wp)
+{
+  memset(w, 0, sizeof *w);
+  w->heap = heap;
+  w->arena = kiln_heap_arena(heap);
+  w->pool = kiln_heap_pool(heap, "objects");
+  w->rng = wp->seed * 2654435761u + 0x9E3779B97F4A7C15ULL;
+  if (w->pool == NULL)
+    return lk_fail(KILN_PARAM, "plan '%s' has no role 'objects' for the workload",
+                   kiln_heap_plan_name(heap));
+  w->manual = !kiln_class_is_automatic(kiln_pool_class(w->pool));
+  if (w->manual)
+    return KILN_OK;
+  w->ap = kiln_heap_ap(heap, "objects");
+  if (w->ap == NULL)
+    return lk_fail(KILN_FAIL, "workload: no allocation point for role 'objects': %s", lk_error());
+  kiln_pool_t leaf = kiln_heap_pool(heap, "leaf");
+  w->leaf_ap = leaf != NULL && kiln_class_is_automatic(kiln_pool_class(leaf))
+                   ? kiln_heap_ap(heap, "leaf") : NULL;
+  if (w->leaf_ap == NULL)
+    w->leaf_ap = w->ap;
+  return KILN_OK;
+}
+
+static kiln_res_t check_params(const lk_wparams_t *wp)
+{
+  if (wp->min_obj < 1 || wp->max_obj < wp->min_obj || wp->max_obj > ((size_t)1 << 24))
+    return lk_fail(KILN_PARAM, "workload churn: need 1 <= min_obj <= max_obj <= 16MB");
+  if (!(wp->ptr_density >= 0 && wp->ptr_density <= 1))
+    return lk_fail(KILN_PARAM, "workload churn: ptr_density must be between 0 and 1");
+  if (!(wp->mutation_rate >= 0 && wp->mutation_rate <= 1000))
+    return lk_fail(KILN_PARAM, "workload churn: mutation_rate must be between 0 and 1000");
+  if (!(wp->scale > 0 && wp->scale <= 1000) || wp->depth < 0 || wp->depth > 30)
+    return lk_fail(KILN_PARAM, "workload: scale must be in (0, 1000] and depth in [0, 30]");
+  return KILN_OK;
+}
+
+kiln_res_t lk_workload_run(const char *name, kiln_heap_t heap, const lk_wparams_t *wp,
+                           lk_wresult_t *r)
+{
+  static void (*const run[])(wl_t *, const lk_wparams_t *, lk_wresult_t *) = {
+      run_gcbench, run_binarytrees, run_churn};
+  size_t i = 0;
+  while (lk_workload_names[i] != NULL && strcmp(lk_workload_names[i], name) != 0)
+    i++;
+  if (lk_workload_names[i] == NULL)
+    return lk_fail(KILN_PARAM, "no workload '%s' (workloads: gcbench, binarytrees, churn)", name);
+  kiln_res_t res = check_params(wp);
+  wl_t w;
+  if (res == KILN_OK)
+    res = wl_setup(&w, heap, wp);
+  if (res != KILN_OK)
+    return res;
+  memset(r, 0, sizeof *r);
+  double t0 = now();
+  run[i](&w, wp, r);
+  r->seconds = now() - t0;
+  r->objects = w.objects;
+  r->verified = w.res == KILN_OK;
+  return w.res;
+}

@@ -1,0 +1,12 @@
+-- marksweep.lua -- one non-moving mark-sweep space for every object.
+plan "marksweep" {
+  doc = "One mark-sweep space: objects never move; full collections only.",
+  arena = { reserve = "16GB" },
+  pools = {
+    main   = ms { },
+    manual = mvff { },
+  },
+  roles = { objects = "main", leaf = "main", large = "main", manual = "manual" },
+  barrier = "card",
+  trigger = { growth = 2.0 },
+}

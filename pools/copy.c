@@ -1,0 +1,639 @@
+/* copy.c -- automatic copying pool: evacuates reachable objects into fresh
+ * to-space segments and gives from-space back to the arena after every
+ * collection; ambiguous references pin whole segments (mostly-copying).
+ *
+ * Layout. Small objects are bump-allocated from the bottom of "small"
+ * segments of `segment_size` bytes; a small segment's objects are packed
+ * from its base up to `used` with no gaps except the padding left by a
+ * pinned collection (below), so it can always be walked with the format's
+ * skip. Objects of at least `large_size` bytes get a segment of their own
+ * and are never copied: marked, then kept or freed in place. Each small
+ * segment has two bitmaps outside it, one bit per format grain (align):
+ *   starts -- first grain of each object, exact below `starts_to` and built
+ *             lazily (by walking) only when an ambiguous reference or a walk
+ *             needs it; every copy sets its own bit, so to-space is current;
+ *   mark   -- during a trace, first grain of each object kept in place in a
+ *             nailed segment.
+ * Bitmaps cost 2 bits per grain (3% of the segment for an 8-byte align).
+ *
+ * Allocation points. Each AP owns one small segment at a time (ap->priv:
+ * the segment and the pool's epoch when claimed) and takes buffers from its
+ * tail, each shorter than large_size: so an object of large_size or more
+ * never fits the inline fast path and always reaches copy_fill, which gives
+ * it a large segment. At empty the unused tail is simply handed back
+ * (used := init), which works because a segment has at most one buffer out
+ * and it is always the segment's tail. Condemning bumps the epoch, which
+ * voids every AP's claim: after a collection APs continue in the last
+ * to-space segment, then in new ones, never in from-space or a pinned one.
+ * A fill for another pool's AP (gen pretenuring into this pool) cannot use
+ * ap->priv, which belongs to that pool: it gets an exact-size segment of its
+ * own, treated as large.
+ *
+ * Collection. Every segment of the pool is condemned. Fix of an exact
+ * reference to a white small object: if isfwd gives its new address, update
+ * the reference; otherwise copy it (size from skip) to the to-space segment
+ * being filled, leave a forwarding marker (fwd), update the reference and
+ * grey the copy with trace_grey. To-space segments are not white, so the
+ * copy is never fixed again, and the engine scans it through this segment
+ * class's scan_obj. Order: the engine's grey stack is LIFO, so the copy
+ * made last is scanned next and evacuation runs depth-first: scanning an
+ * object copies its children side by side, then descends into the last of
+ * them, so a subtree lands in few pages, where Cheney's breadth-first scan
+ * spreads it across all of to-space (the locality argument of Moon 1984 and
+ * of Wilson, Lam and Moher 1991). It costs a word of grey stack per pending
+ * object, where Cheney's scan pointer costs none. A Cheney scan would also
+ * need the engine to let a pool scan its own to-space, which the segment
+ * protocol has no call for. The order was chosen for those reasons, not
+ * measured better.
+ *
+ * Pinning. An ambiguous reference (rank KILN_RANK_AMBIG) that points at or
+ * into an object of a white small segment nails the segment: the object is
+ * marked in place (mark bitmap) and greyed, and so is every object of that
+ * segment reached later, by exact references too, which are left unchanged.
+ * At reclaim a nailed segment survives: the dead runs between its marked
+ * objects become format pads (so walks and scans still work), its tail past
+ * the last survivor is cut off, and its starts bitmap becomes the mark
+ * bitmap. It is never allocated into again; at the first collection that
+ * does not nail it, its survivors are copied out and it is freed.
+ * The trace scans ambiguous roots before anything else, so every nail is
+ * known before the first copy; an ambiguous reference to an object already
+ * copied cannot happen (asserted).
+ *
+ * Trade-off of segment granularity (chosen) against object granularity:
+ * nailing a segment costs one bit per segment, checked once per fix, and
+ * leaves to-space free of holes, so allocation stays a bump and the pool
+ * needs no free-space search. Its price is retention: one ambiguous word
+ * keeps a whole segment, dead space included, until a collection in which
+ * no ambiguous word points into it, so k false pointers may hold up to k x
+ * segment_size bytes for one cycle, and objects that share a segment with a
+ * pinned one do not move (they are not compacted). Pinning single objects
+ * would copy their neighbours out but leave from-space segments full of
+ * holes that only a hole-finding allocator (as in ms) could reuse, and would
+ * put a per-object pin test on every exact fix. Ambiguous roots are few
+ * (thread stacks) in the clients Kiln serves, so the segment wins; a smaller
+ * segment_size reduces the retention.
+ *
+ * Promotion. The `promote` hook (gen's minor collections evacuating into
+ * this pool) appends to the same to-space segment, which stays current
+ * after a trace; collections flush every AP first, so even when an AP has
+ * claimed that segment its tail is free while the hook runs. Cards: a
+ * segment that is not condemned is scanned from the object under each run
+ * of dirty cards (scan_range), found with the starts bitmap.
+ *
+ * Out of to-space. If no segment can be had for a copy (commit limit, or the
+ * OS refuses), the object's segment is nailed as if pinned and the object
+ * marked in place; the rest of the trace stops trying to copy. A collection
+ * therefore never fails for want of memory; it just compacts less.
+ *
+ * Invariants (outside a trace): for a small segment, [base, base+used) is a
+ * sequence of committed objects and pads, [base+used, base+top) is the one
+ * outstanding AP buffer if any, starts is exact below starts_to <= used and
+ * marks no pad, and mark is all zero; seg.nailed is zero.
+ */
+#include "config.h"
+#include "pool.h"
+#include "trace.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct copy_seg_s {
+  struct seg_s seg;
+  int large;
+  size_t used;           /* bytes from base of objects and pads */
+  size_t top;            /* bytes from base handed out (used + an AP's buffer) */
+  size_t starts_to;      /* starts is exact below this offset */
+  size_t grains;
+  uint64_t *starts, *mark; /* small segments; one allocation */
+  size_t obj_size;       /* large segments: the object's extent (0: none yet) */
+  int marked;            /* large segments */
+} cseg_t;
+
+typedef struct copy_s {
+  struct kiln_pool_s pool;
+  size_t grain, seg_size, large_size, header;
+  size_t buf_max;        /* longest AP buffer: the last grain multiple below large_size */
+  unsigned shift;
+  uintptr_t epoch;       /* bumped at each condemn; AP claims of older epochs are void */
+  cseg_t *to;            /* copies and promotions append here; never white */
+  cseg_t *tail;          /* after a trace: `to`, offered to the first AP that fills */
+  int no_to;             /* this trace could not get to-space: copy nothing more */
+} copy_t;
+
+enum { AP_SEG, AP_EPOCH }; /* ap->priv slots */
+
+enum { P_FORMAT, P_SEGMENT_SIZE, P_LARGE_SIZE };
+static const kiln_param_t copy_params[] = {
+  {"format", KILN_ARGT_PTR, NULL, 0, 0, "the object format (kiln_fmt_create; needs fwd, isfwd, pad)"},
+  {"segment_size", KILN_ARGT_SIZE, "256KB", 16384, 1u << 30,
+   "bytes per small-object segment (also the unit an ambiguous reference pins)"},
+  {"large_size", KILN_ARGT_SIZE, "32KB", 64, 1u << 30,
+   "objects this big get their own segment and are never copied"},
+  {NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
+
+static copy_t *copy_of(pool_t pool) { return (copy_t *)pool; }
+static cseg_t *cseg(seg_t seg) { return (cseg_t *)seg; }
+static copy_t *copy_of_seg(seg_t seg) { return copy_of(seg->pool); }
+
+/* ---- bitmaps ---------------------------------------------------------- */
+
+static int bit_get(const uint64_t *m, size_t i) { return (int)(m[i >> 6] >> (i & 63)) & 1; }
+static void bit_set(uint64_t *m, size_t i) { m[i >> 6] |= (uint64_t)1 << (i & 63); }
+
+/* First set index in [i, n), or n. */
+static size_t bit_next(const uint64_t *m, size_t i, size_t n)
+{
+  while (i < n) {
+    uint64_t w = m[i >> 6] >> (i & 63);
+    if (w != 0) {
+      i += (size_t)__builtin_ctzll(w);
+      return i < n ? i : n;
+    }
+    i = (i | 63) + 1;
+  }
+  return n;
+}
+
+/* Last set index <= i, or (size_t)-1. */
+static size_t bit_prev(const uint64_t *m, size_t i)
+{
+  size_t w = i >> 6;
+  uint64_t bits = m[w] & (~(uint64_t)0 >> (63 - (i & 63)));
+  for (;;) {
+    if (bits != 0)
+      return (w << 6) + 63 - (size_t)__builtin_clzll(bits);
+    if (w == 0)
+      return (size_t)-1;
+    bits = m[--w];
+  }
+}
+
+/* ---- objects ---------------------------------------------------------- */
+
+static const kiln_format_t *fmt_of(copy_t *cp) { return &cp->pool.fmt->f; }
+static size_t obj_size(copy_t *cp, void *obj)
+{
+  return (size_t)((char *)fmt_of(cp)->skip(obj) - (char *)obj);
+}
+/* Client pointer of the object whose block starts at offset off. */
+static void *client_at(copy_t *cp, cseg_t *s, size_t off)
+{
+  return (char *)s->seg.base + off + cp->header;
+}
+/* Grain of the block start of the object whose client pointer is obj. */
+static size_t grain_of(copy_t *cp, cseg_t *s, const void *obj)
+{
+  return ((uintptr_t)obj - cp->header - s->seg.base) >> cp->shift;
+}
+
+/* ---- segments --------------------------------------------------------- */
+
+static const seg_class_t copy_seg_class;
+
+static void cseg_free(cseg_t *s)
+{
+  free(s->starts);
+  seg_free(&s->seg);
+}
+
+static kiln_res_t cseg_new(cseg_t **s_o, copy_t *cp, size_t bytes, int large)
+{
+  seg_t seg;
+  kiln_res_t res = seg_alloc(&seg, &cp->pool, &copy_seg_class, bytes);
+  if (res != KILN_OK)
+    return res;
+  cseg_t *s = cseg(seg);
+  s->large = large;
+  if (!large) {
+    s->grains = seg_size(seg) >> cp->shift;
+    size_t words = (s->grains + 63) / 64;
+    s->starts = calloc(2 * words, sizeof(uint64_t));
+    if (s->starts == NULL) {
+      seg_free(seg);
+      return arena_errorf(cp->pool.arena, KILN_MEMORY, "copy: no memory for segment bitmaps");
+    }
+    s->mark = s->starts + words;
+  }
+  *s_o = s;
+  return KILN_OK;
+}
+
+/* Make starts exact up to used by walking the objects past starts_to. The
+   walked range never holds a pad: pads exist only below a nailed
+   segment's starts_to (see keep_nailed). O(objects walked). */
+static void starts_extend(copy_t *cp, cseg_t *s)
+{
+  for (size_t off = s->starts_to; off < s->used;) {
+    bit_set(s->starts, off >> cp->shift);
+    off += obj_size(cp, client_at(cp, s, off));
+  }
+  s->starts_to = s->used;
+}
+
+/* ---- pool ------------------------------------------------------------- */
+
+static kiln_res_t copy_init(pool_t pool, const pval_t *v)
+{
+  copy_t *cp = copy_of(pool);
+  /* Objects are packed at the format's alignment, so that is the bitmap
+     grain: a coarser one could see two objects start in one grain. */
+  cp->grain = pool->fmt->f.align;
+  cp->shift = (unsigned)__builtin_ctzll(cp->grain);
+  cp->header = pool->fmt->f.header_size;
+  cp->seg_size = v[P_SEGMENT_SIZE].size;
+  cp->large_size = v[P_LARGE_SIZE].size;
+  if (cp->large_size > cp->seg_size / 2)
+    return arena_errorf(pool->arena, KILN_PARAM,
+                        "pool class 'copy': large_size (%zu) must be at most half of "
+                        "segment_size (%zu)", cp->large_size, cp->seg_size);
+  cp->buf_max = (cp->large_size - 1) & ~(cp->grain - 1);
+  cp->epoch = 1;
+  return KILN_OK;
+}
+
+static void copy_finish(pool_t pool)
+{
+  ring_t *node, *nxt;
+  POOL_SEGS(node, pool, nxt)
+    cseg_free(cseg(SEG_OF_RING(node)));
+}
+
+static kiln_res_t fill_large(char **base_o, char **limit_o, copy_t *cp, size_t size)
+{
+  cseg_t *s;
+  kiln_res_t res = cseg_new(&s, cp, size, 1);
+  if (res != KILN_OK)
+    return res;
+  *base_o = (char *)s->seg.base;
+  *limit_o = *base_o + size;
+  return KILN_OK;
+}
+
+/* The AP's segment if its claim is current and it has room for size. */
+static cseg_t *ap_seg(copy_t *cp, ap_t *ap, size_t size)
+{
+  cseg_t *s = (cseg_t *)ap->priv[AP_SEG];
+  if (s == NULL || ap->priv[AP_EPOCH] != cp->epoch || seg_size(&s->seg) - s->top < size)
+    return NULL;
+  return s;
+}
+
+static kiln_res_t copy_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, size_t size)
+{
+  copy_t *cp = copy_of(pool);
+  /* An AP of another pool (gen pretenuring into this one) has priv slots
+     that are not ours: give it an exact-size segment of its own. */
+  if (size >= cp->large_size || ap->pool != pool)
+    return fill_large(base_o, limit_o, cp, size);
+  cseg_t *s = ap_seg(cp, ap, size);
+  if (s == NULL) {
+    s = cp->tail;
+    cp->tail = NULL;
+    if (s == NULL || seg_size(&s->seg) - s->top < size) {
+      kiln_res_t res = cseg_new(&s, cp, cp->seg_size, 0);
+      if (res != KILN_OK)
+        return res;
+    }
+    ap->priv[AP_SEG] = (uintptr_t)s;
+    ap->priv[AP_EPOCH] = cp->epoch;
+  }
+  KILN_ASSERT(s->used == s->top); /* one buffer per segment, given back at empty */
+  size_t len = seg_size(&s->seg) - s->top;
+  if (len > cp->buf_max)
+    len = cp->buf_max;
+  *base_o = (char *)s->seg.base + s->top;
+  *limit_o = *base_o + len;
+  s->top += len;
+  s->seg.summary = ZONES_ALL; /* new objects are written without a barrier */
+  return KILN_OK;
+}
+
+static void copy_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit)
+{
+  cseg_t *s = cseg(arena_seg_of(pool->arena, base));
+  (void)ap;
+  (void)limit;
+  pool->st.in_use += (size_t)(init - base);
+  if (s->large) {
+    if (init == base)
+      cseg_free(s); /* the reservation was never committed */
+    else
+      s->obj_size = (size_t)(init - base);
+    return;
+  }
+  /* The buffer is the segment's tail, so its unused part is simply free. */
+  KILN_ASSERT((uintptr_t)limit == s->seg.base + s->top);
+  s->used = s->top = (size_t)((uintptr_t)init - s->seg.base);
+}
+
+static void copy_condemn(pool_t pool, trace_t *trace)
+{
+  copy_t *cp = copy_of(pool);
+  pool->st.live = 0;
+  pool->st.live_objects = 0;
+  cp->epoch++;
+  cp->to = cp->tail = NULL;
+  cp->no_to = 0;
+  ring_t *node, *nxt;
+  POOL_SEGS(node, pool, nxt) {
+    seg_t seg = SEG_OF_RING(node);
+    seg->white = 1;
+    trace->white |= seg->klass->whiten(seg, trace);
+  }
+}
+
+static void copy_reclaimed(pool_t pool, trace_t *trace)
+{
+  copy_t *cp = copy_of(pool);
+  (void)trace;
+  pool->st.in_use = pool->st.live;
+  cp->tail = cp->to; /* to stays too: later promotions append to it */
+}
+
+/* ---- tracing ---------------------------------------------------------- */
+
+static void count_live(copy_t *cp, size_t size)
+{
+  cp->pool.st.live += size;
+  cp->pool.st.live_objects++;
+}
+
+/* Keep obj in place: mark (once) and grey it. */
+static void mark_in_place(copy_t *cp, cseg_t *s, void *obj, trace_t *trace)
+{
+  if (s->large) {
+    if (s->marked)
+      return;
+    s->marked = 1;
+  } else {
+    size_t g = grain_of(cp, s, obj);
+    if (bit_get(s->mark, g))
+      return;
+    bit_set(s->mark, g);
+  }
+  size_t size = obj_size(cp, obj);
+  count_live(cp, size);
+  trace->marked += size;
+  trace->objects++;
+  trace_grey(trace, obj);
+}
+
+/* Room for size bytes at the end of the to-space segment, or NULL if it is
+   full and a new one may not or cannot be had. Runs only inside a trace,
+   when no AP holds a buffer, so the segment's tail is free even if an AP
+   claimed it after the last collection. */
+static char *to_alloc(copy_t *cp, size_t size, int may_grow)
+{
+  cseg_t *s = cp->to;
+  if (s == NULL || seg_size(&s->seg) - s->top < size) {
+    if (!may_grow || cseg_new(&s, cp, cp->seg_size, 0) != KILN_OK)
+      return NULL;
+    cp->to = s;
+  }
+  size_t off = s->top;
+  KILN_ASSERT_HOT(s->used == off);
+  bit_set(s->starts, off >> cp->shift);
+  if (s->starts_to == off)
+    s->starts_to = off + size;
+  s->used = s->top = off + size;
+  s->seg.summary = ZONES_ALL; /* the new object is not summarised yet */
+  return (char *)s->seg.base + off;
+}
+
+/* Copy obj out of from-space segment s; return its new client pointer (or
+   obj itself, nailed in place, when to-space is exhausted). */
+static void *evacuate(copy_t *cp, cseg_t *s, void *obj, trace_t *trace)
+{
+  size_t size = obj_size(cp, obj);
+  char *block = to_alloc(cp, size, !cp->no_to);
+  if (block == NULL) {
+    cp->no_to = 1;
+    s->seg.nailed = 1;
+    mark_in_place(cp, s, obj, trace);
+    return obj;
+  }
+  memcpy(block, (char *)obj - cp->header, size);
+  void *copy = block + cp->header;
+  fmt_of(cp)->fwd(obj, copy);
+  count_live(cp, size);
+  trace->copied += size;
+  trace->objects++;
+  trace_grey(trace, copy);
+  return copy;
+}
+
+/* The client pointer of the object that ref points at or into, or NULL.
+   Never trusts ref: it may be any word from a stack. */
+static void *ambig_object(copy_t *cp, cseg_t *s, uintptr_t ref)
+{
+  size_t off = ref - s->seg.base;
+  if (s->large)
+    return off < s->obj_size ? client_at(cp, s, 0) : NULL;
+  if (off >= s->used)
+    return NULL;
+  if (s->starts_to < s->used)
+    starts_extend(cp, s);
+  size_t g = bit_prev(s->starts, off >> cp->shift);
+  if (g == (size_t)-1)
+    return NULL;
+  void *obj = client_at(cp, s, g << cp->shift);
+  return off < (g << cp->shift) + obj_size(cp, obj) ? obj : NULL;
+}
+
+static kiln_res_t fix_ambig(copy_t *cp, cseg_t *s, trace_t *trace, uintptr_t ref)
+{
+  void *obj = ambig_object(cp, s, ref);
+  if (obj == NULL)
+    return KILN_OK;
+  if (!s->large) {
+    /* Ambiguous roots are scanned before anything is copied (trace.c), so
+       a pinned object cannot have moved already. */
+    KILN_ASSERT(fmt_of(cp)->isfwd(obj) == NULL);
+    s->seg.nailed = 1;
+  }
+  mark_in_place(cp, s, obj, trace);
+  return KILN_OK;
+}
+
+static kiln_res_t copy_fix(seg_t seg, kiln_ss_t ss, void **ref_io)
+{
+  copy_t *cp = copy_of_seg(seg);
+  cseg_t *s = cseg(seg);
+  if (ss_rank(ss) == KILN_RANK_AMBIG)
+    return fix_ambig(cp, s, ss_trace(ss), (uintptr_t)*ref_io);
+  void *obj = *ref_io;
+  KILN_ASSERT_HOT(s->large ? (uintptr_t)obj == seg->base + cp->header
+                           : (uintptr_t)obj - cp->header - seg->base < s->used);
+  if (s->large) {
+    mark_in_place(cp, s, obj, ss_trace(ss));
+    return KILN_OK;
+  }
+  /* In a nailed segment most objects are unforwarded: test the mark first.
+     An object copied before its segment was nailed for want of to-space
+     still has a forwarding marker, so isfwd comes before marking. */
+  if (seg->nailed && bit_get(s->mark, grain_of(cp, s, obj)))
+    return KILN_OK;
+  void *to = fmt_of(cp)->isfwd(obj);
+  if (to != NULL)
+    *ref_io = to;
+  else if (seg->nailed)
+    mark_in_place(cp, s, obj, ss_trace(ss));
+  else
+    *ref_io = evacuate(cp, s, obj, ss_trace(ss));
+  return KILN_OK;
+}
+
+/* The `promote` hook: another pool's trace evacuates an object of size
+   bytes into this one (gen's minor collections). Small objects go to the
+   end of to-space, large ones to a segment of their own; neither is white,
+   so the object survives this trace whether or not this pool is condemned. */
+static kiln_res_t copy_promote(void **block_o, pool_t pool, size_t size, trace_t *trace)
+{
+  copy_t *cp = copy_of(pool);
+  char *block;
+  (void)trace;
+  if (size >= cp->large_size) {
+    cseg_t *s;
+    kiln_res_t res = cseg_new(&s, cp, size, 1);
+    if (res != KILN_OK)
+      return res;
+    s->obj_size = size;
+    block = (char *)s->seg.base;
+  } else if ((block = to_alloc(cp, size, 1)) == NULL) {
+    return KILN_LIMIT; /* the arena's error says why */
+  }
+  count_live(cp, size);
+  pool->st.in_use += size;
+  *block_o = block;
+  return KILN_OK;
+}
+
+static kiln_res_t copy_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
+{
+  copy_t *cp = copy_of_seg(seg);
+  void *next = fmt_of(cp)->skip(obj);
+  ss_trace(ss)->scanned += (size_t)((char *)next - (char *)obj);
+  return fmt_of(cp)->scan(ss, obj, next);
+}
+
+/* A segment that is not condemned: one format scan over all its objects
+   (the format's scan steps over pads). */
+static kiln_res_t copy_scan(seg_t seg, kiln_ss_t ss)
+{
+  copy_t *cp = copy_of_seg(seg);
+  cseg_t *s = cseg(seg);
+  size_t bytes = s->large ? s->obj_size : s->used;
+  if (bytes == 0)
+    return KILN_OK;
+  ss_trace(ss)->scanned += bytes;
+  char *first = client_at(cp, s, 0);
+  return fmt_of(cp)->scan(ss, first, first + bytes);
+}
+
+/* Dirty cards of a segment that is not condemned: one format scan from the
+   object containing lo to the end of the last object that starts before hi
+   (pads in between are the format's to step over). */
+static kiln_res_t copy_scan_range(seg_t seg, kiln_ss_t ss, uintptr_t lo, uintptr_t hi)
+{
+  copy_t *cp = copy_of_seg(seg);
+  cseg_t *s = cseg(seg);
+  if (s->large)
+    return copy_scan(seg, ss);
+  if (lo >= seg->base + s->used)
+    return KILN_OK;
+  if (s->starts_to < s->used)
+    starts_extend(cp, s);
+  size_t n = s->used >> cp->shift, first = bit_prev(s->starts, (lo - seg->base) >> cp->shift);
+  size_t last = bit_next(s->starts, (hi - seg->base + cp->grain - 1) >> cp->shift, n);
+  size_t from = first == (size_t)-1 ? 0 : first << cp->shift;
+  size_t to = last < n ? last << cp->shift : s->used;
+  ss_trace(ss)->scanned += to - from;
+  return fmt_of(cp)->scan(ss, client_at(cp, s, from), client_at(cp, s, to));
+}
+
+static uint64_t copy_whiten(seg_t seg, trace_t *trace)
+{
+  (void)trace;
+  seg->nailed = 0;
+  return zones_of_range(seg->base, seg->limit);
+}
+
+/* A nailed segment survives: pad the dead runs between its marked objects,
+   cut the tail after the last one, and keep exactly the survivors' starts.
+   O(segment bytes / grain / 64) words plus one skip per survivor. */
+static void keep_nailed(copy_t *cp, cseg_t *s)
+{
+  size_t end = 0, words = (s->grains + 63) / 64;
+  for (size_t g = bit_next(s->mark, 0, s->grains); g < s->grains;
+       g = bit_next(s->mark, g + 1, s->grains)) {
+    size_t off = g << cp->shift;
+    if (off > end)
+      fmt_of(cp)->pad(client_at(cp, s, end), off - end);
+    end = off + obj_size(cp, client_at(cp, s, off));
+  }
+  memcpy(s->starts, s->mark, words * sizeof(uint64_t));
+  memset(s->mark, 0, words * sizeof(uint64_t));
+  s->used = s->top = s->starts_to = end;
+}
+
+static void copy_reclaim(seg_t seg, trace_t *trace)
+{
+  cseg_t *s = cseg(seg);
+  (void)trace;
+  if (s->large) {
+    if (!s->marked && s->obj_size != 0)
+      cseg_free(s);
+    else
+      s->marked = 0;
+    return;
+  }
+  if (!seg->nailed) {
+    cseg_free(s); /* from-space: every survivor was copied out */
+    return;
+  }
+  seg->nailed = 0;
+  keep_nailed(copy_of_seg(seg), s);
+}
+
+static void copy_walk(seg_t seg, void (*visit)(void *obj, void *closure), void *closure)
+{
+  copy_t *cp = copy_of_seg(seg);
+  cseg_t *s = cseg(seg);
+  if (s->large) {
+    if (s->obj_size != 0)
+      visit(client_at(cp, s, 0), closure);
+    return;
+  }
+  if (s->starts_to < s->used)
+    starts_extend(cp, s);
+  size_t n = s->used >> cp->shift;
+  for (size_t g = bit_next(s->starts, 0, n); g < n; g = bit_next(s->starts, g + 1, n))
+    visit(client_at(cp, s, g << cp->shift), closure);
+}
+
+/* Weak references (during the trace, before reclaim). */
+static void *copy_survivor(seg_t seg, void *obj)
+{
+  copy_t *cp = copy_of_seg(seg);
+  cseg_t *s = cseg(seg);
+  if (s->large)
+    return s->marked ? obj : NULL;
+  void *to = fmt_of(cp)->isfwd(obj);
+  if (to != NULL)
+    return to;
+  return seg->nailed && bit_get(s->mark, grain_of(cp, s, obj)) ? obj : NULL;
+}
+
+static const seg_class_t copy_seg_class = {
+  .name = "copy", .size = sizeof(cseg_t), .whiten = copy_whiten, .fix = copy_fix,
+  .scan_obj = copy_scan_obj, .scan = copy_scan, .reclaim = copy_reclaim, .walk = copy_walk,
+  .survivor = copy_survivor, .scan_range = copy_scan_range};
+
+const struct kiln_class_s pool_class_copy = {
+  .name = "copy",
+  .doc = "automatic copying: evacuates survivors, pins segments held by ambiguous references",
+  .size = sizeof(copy_t), .attr = CLASS_AUTO | CLASS_MOVING, .params = copy_params,
+  .init = copy_init, .finish = copy_finish, .fill = copy_fill, .empty = copy_empty,
+  .condemn = copy_condemn, .reclaimed = copy_reclaimed, .promote = copy_promote};
+
+kiln_class_t kiln_class_copy(void) { return &pool_class_copy; }

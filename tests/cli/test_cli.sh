@@ -1,0 +1,116 @@
+#!/bin/sh
+# test_cli.sh -- the kiln program's subcommands: output shape and exit codes
+# (0 ok, 1 failure, 2 usage), bad arguments included. Run by make check with
+# KILN (the program) and KILN_SRCDIR (the source tree) in the environment.
+KILN=${KILN:-lua/kiln}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+# expect CODE CMD...: run CMD, keep stdout/stderr in $tmp/out, $tmp/err.
+expect() {
+  want=$1
+  shift
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  got=$?
+  if [ "$got" != "$want" ]; then
+    echo "FAIL: '$*' exited $got, expected $want"
+    sed 's/^/  stderr: /' "$tmp/err" | head -5
+    fails=$((fails + 1))
+  fi
+}
+
+# has FILE REGEX: FILE ($tmp/out or $tmp/err) has a line matching REGEX.
+has() {
+  if ! grep -Eq -- "$2" "$tmp/$1"; then
+    echo "FAIL: $1 of the last command lacks /$2/"
+    sed 's/^/  | /' "$tmp/$1" | head -8
+    fails=$((fails + 1))
+  fi
+}
+
+# usage and help
+expect 2 "$KILN";                       has err '^usage: kiln COMMAND'
+expect 0 "$KILN" --help;                has out '^usage: kiln COMMAND'
+expect 0 "$KILN" --version;             has out '^kiln [0-9]+\.[0-9]+'
+expect 2 "$KILN" frobnicate;            has err "unknown command 'frobnicate'"
+for c in plans describe check run compare; do
+  expect 0 "$KILN" "$c" --help;         has out "^usage: kiln $c"
+done
+
+# plans: one line per built-in plan, name then doc
+expect 0 "$KILN" plans
+for p in manual marksweep semispace gencopy genms; do has out "^$p +[A-Z]"; done
+expect 2 "$KILN" plans extra;           has err 'takes no arguments'
+
+# describe: classes, the arena, plans; unknown names fail
+expect 0 "$KILN" describe mfs;          has out '^pool class mfs \(manual\): '; has out '^unit_size +size'
+expect 0 "$KILN" describe arena;        has out '^reserve +size +16GB'
+expect 0 "$KILN" describe manual;       has out '^plan manual: '; has out '^    objects +-> manual'
+expect 1 "$KILN" describe nosuch;       has err "no built-in plan 'nosuch'"
+expect 2 "$KILN" describe;              has err 'expects one NAME'
+expect 2 "$KILN" describe a b
+
+# check: ok, a mistake (exit 1, the sentence on stderr), overrides, usage
+cat >"$tmp/good.lua" <<'PLAN'
+plan "good" {
+  doc = "a good plan",
+  pools = { m = mvff { } },
+  roles = { manual = "m" },
+}
+PLAN
+cat >"$tmp/bad.lua" <<'PLAN'
+plan "bad" {
+  pools = { m = mfs { unit_sise = 8 } },
+}
+PLAN
+expect 0 "$KILN" check "$tmp/good.lua"; has out "good.lua: ok \(plan 'good', 1 pool\)"
+expect 1 "$KILN" check "$tmp/bad.lua";  has err "bad.lua:2: pool 'm' \(mfs\): unknown parameter 'unit_sise' \(did you mean 'unit_size'\?\)"
+expect 1 "$KILN" check "$tmp/missing.lua"; has err 'cannot read plan file'
+expect 0 "$KILN" check manual arena.reserve=1GB
+expect 1 "$KILN" check manual arena.reserv=1GB; has err "did you mean 'reserve'"
+expect 2 "$KILN" check manual notakeyvalue
+expect 2 "$KILN" check
+
+# run: arg, require "kiln", failures and os.exit
+cat >"$tmp/script.lua" <<'LUA'
+local kiln = require "kiln"
+print(arg[0]:match("script.lua$"), arg[1], arg[2], #kiln.plans())
+LUA
+expect 0 "$KILN" run "$tmp/script.lua" a b; has out '^script.lua	a	b	5$'
+echo 'error("boom")' >"$tmp/fail.lua"
+expect 1 "$KILN" run "$tmp/fail.lua";   has err 'boom'
+echo 'os.exit(3)' >"$tmp/exit.lua"
+expect 3 "$KILN" run "$tmp/exit.lua"
+expect 1 "$KILN" run "$tmp/nosuch.lua"; has err 'nosuch.lua'
+expect 2 "$KILN" run
+
+# compare: a tiny run, its table, CSV and JSON; bad options
+expect 0 "$KILN" compare --plans manual --workload churn,gcbench --runs 2 --scale 0.02 --depth 6 \
+  --csv "$tmp/c.csv" --json "$tmp/c.json"
+has out '^workload churn$'; has out '^workload gcbench$'
+has out '^plan +time\(s\) +ratio +peakRSS\(MB\) +GCs minor/full +GC\(s\) +p50\(ms\) +p99\(ms\) +max\(ms\) +copied\(MB\)$'
+has out '^manual +[0-9.]+ +1\.00 '
+has err '^\[4/4\] gcbench under manual, run 2/2'
+[ "$(wc -l <"$tmp/c.csv")" -eq 3 ] || { echo "FAIL: csv rows"; fails=$((fails + 1)); }
+grep -q '^workload,plan,status,runs,seconds,maxrss' "$tmp/c.csv" || { echo "FAIL: csv header"; fails=$((fails + 1)); }
+grep -q '"plan": "manual"' "$tmp/c.json" || { echo "FAIL: json"; fails=$((fails + 1)); }
+expect 1 "$KILN" compare --plans nosuchplan --workload churn --runs 1 --scale 0.01
+has out 'FAILED: no built-in plan'
+expect 2 "$KILN" compare --bogus;          has err "unknown option '--bogus'"
+expect 2 "$KILN" compare --runs 0;         has err 'whole number'
+expect 2 "$KILN" compare --runs;           has err 'needs a value'
+expect 2 "$KILN" compare --workload nope;  has err "unknown workload 'nope'"
+if command -v gnuplot >/dev/null 2>&1; then
+  expect 0 "$KILN" compare --plans manual --workload churn --runs 1 --scale 0.01 --svg "$tmp/c.svg"
+  grep -q '<svg' "$tmp/c.svg" || { echo "FAIL: svg"; fails=$((fails + 1)); }
+else
+  expect 1 "$KILN" compare --plans manual --workload churn --runs 1 --scale 0.01 --svg "$tmp/c.svg"
+  has err 'needs gnuplot, which is not on PATH'
+fi
+
+if [ "$fails" -ne 0 ]; then
+  echo "test_cli: $fails failures"
+  exit 1
+fi
+echo "test_cli: all passed"

@@ -1,0 +1,155 @@
+-- plan_errors.lua -- every plan mistake gets its own exact sentence (issue 5).
+local dir = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/"
+package.path = dir .. "?.lua;" .. package.path
+local T = require "testlib"
+local kiln = require "kiln"
+
+local function case(name, text, want)
+  local path = T.plan_file(name, text)
+  T.check_error(kiln, path, (want:gsub("FILE", path)))
+end
+
+-- unknown parameter, with the nearest valid name and the key's own line
+case("unknown_param.lua", [[
+plan "a" {
+  pools = {
+    cells = mfs { unit_size = 64 },
+    young = mfs {
+      unit_sise = 64 },
+  },
+}
+]], "FILE:5: pool 'young' (mfs): unknown parameter 'unit_sise' (did you mean 'unit_size'?)")
+
+-- DESIGN §4's example, once the generational class exists
+local gen_text = [[
+plan "my" {
+  pools = {
+    mature = ms { },
+    young = gen { nursery_size = "4MB",
+                  nursry_size = "4MB", promote_to = "mature" },
+  },
+}
+]]
+if T.built(kiln, "gen") then
+  case("design_example.lua", gen_text,
+       "FILE:5: pool 'young' (gen): unknown parameter 'nursry_size' (did you mean 'nursery_size'?)")
+else
+  case("design_example.lua", gen_text, "FILE:4: pool 'young' (gen): pool class 'gen' is not built yet")
+end
+
+-- unknown class: did-you-mean; designed but unbuilt class: not built yet
+case("unknown_class.lua", 'plan "b" {\n  pools = { m = mvf { } },\n}\n',
+     "FILE:2: unknown name 'mvf' (did you mean 'mvff'?)")
+for _, cls in ipairs({ "ms", "copy", "gen" }) do
+  if not T.built(kiln, cls) then
+    case("unbuilt_" .. cls .. ".lua", ('plan "u" {\n  pools = { p = %s { } },\n}\n'):format(cls),
+         ("FILE:2: pool 'p' (%s): pool class '%s' is not built yet"):format(cls, cls))
+  end
+end
+
+-- sizes: unparseable, negative, larger than the reservation, wrong type
+case("bad_size.lua", 'plan "d" {\n  pools = { b = mfs { unit_size = "12XB" } },\n}\n',
+     [[FILE:2: pool 'b' (mfs): parameter 'unit_size': "12XB" is not a size (a size is a number of bytes or a string such as "512B", "64KB", "4MB", "1GB")]])
+case("negative_size.lua", 'plan "e" {\n  pools = { b = mfs { unit_size = -5 } },\n}\n',
+     "FILE:2: pool 'b' (mfs): parameter 'unit_size': size -5 is negative")
+case("negative_string.lua", 'plan "e" {\n  pools = { b = mfs { unit_size = "-5KB" } },\n}\n',
+     [[FILE:2: pool 'b' (mfs): parameter 'unit_size': size "-5KB" is negative]])
+case("absurd_size.lua", [[
+plan "f" {
+  arena = { reserve = "64MB" },
+  pools = { b = mfs { extend_by = "1GB" } },
+}
+]], "FILE:3: pool 'b' (mfs): parameter 'extend_by' is 1GB, larger than the arena's reservation (64MB)")
+case("fraction_size.lua", 'plan "f" {\n  pools = { b = mfs { unit_size = 1.5 } },\n}\n',
+     "FILE:2: pool 'b' (mfs): parameter 'unit_size': size 1.5 is not a whole number of bytes")
+case("wrong_type.lua", 'plan "w" {\n  pools = { b = mfs { unit_size = true } },\n}\n',
+     [[FILE:2: pool 'b' (mfs): parameter 'unit_size': expects a size, got a boolean (a size is a number of bytes or a string such as "512B", "64KB", "4MB", "1GB")]])
+case("wrong_top_type.lua", 'plan "o" {\n  pools = { a = mvff { } },\n  barrier = 5,\n}\n',
+     "FILE:3: plan 'o': 'barrier' expects a string, got a number")
+case("not_constructor.lua", 'plan "o" {\n  pools = { a = { } },\n}\n',
+     "FILE:2: pool 'a': expected a pool constructor such as mvff { ... }, got a table")
+case("bad_barrier.lua", 'plan "j" {\n  pools = { a = mvff { } },\n  barrier = "cards",\n}\n',
+     "FILE:3: plan 'j': unknown barrier 'cards' (did you mean 'card'?)")
+case("bad_trigger.lua", 'plan "t" {\n  pools = { a = mvff { } },\n  trigger = { growht = 2 },\n}\n',
+     "FILE:3: plan 't': trigger: unknown key 'growht' (did you mean 'growth'?)")
+case("format_param.lua", 'plan "n" {\n  pools = { a = ms { format = 1 } },\n}\n',
+     T.built(kiln, "ms")
+       and "FILE:2: pool 'a' (ms): parameter 'format': supplied by the heap (the format given to kiln_heap_open), not by the plan"
+       or "FILE:2: pool 'a' (ms): pool class 'ms' is not built yet")
+
+-- unknown top-level and arena keys
+case("unknown_top.lua", 'plan "i" {\n  doc = "x",\n  pols = { a = mvff { } },\n}\n',
+     "FILE:3: plan 'i': unknown key 'pols' (did you mean 'pools'?)")
+case("unknown_arena.lua", 'plan "i" {\n  arena = { reserv = "1GB" },\n  pools = { a = mvff { } },\n}\n',
+     "FILE:2: plan 'i': arena: unknown parameter 'reserv' (did you mean 'reserve'?)")
+
+-- roles: a missing pool, no pool at all
+case("role_missing_pool.lua", 'plan "g" {\n  pools = { young = mvff { } },\n  roles = { objects = "yung" },\n}\n',
+     "FILE:3: plan 'g': role 'objects' names pool 'yung', which does not exist (did you mean 'young'?)")
+case("role_no_pool.lua", 'plan "h" {\n  pools = { a = mvff { } },\n  roles = { manual = "" },\n}\n',
+     "FILE:3: plan 'h': role 'manual' has no pool (give it the name of one of the plan's pools)")
+case("role_wrong_type.lua", 'plan "h" {\n  pools = { a = mvff { } },\n  roles = { manual = 3 },\n}\n',
+     "FILE:3: plan 'h': role 'manual' expects the name of a pool, got a number")
+
+-- extends: a cycle, an unknown base
+case("extends_cycle.lua", 'plan "x" { extends = "y", pools = { a = mvff { } } }\nplan "y" { extends = "x" }\n',
+     "FILE:2: plan 'y': cycle in extends: y -> x -> y")
+case("extends_self.lua", 'plan "z" {\n  pools = { a = mvff { } },\n}\nplan "q" {\n  extends = "q",\n}\n',
+     "FILE:5: plan 'q': extends 'q', which is not a plan")
+case("extends_unknown.lua", 'plan "q" {\n  extends = "gencopi",\n}\n',
+     "FILE:2: plan 'q': extends 'gencopi', which is not a plan (did you mean 'gencopy'?)")
+
+-- promotion: a missing target, a cycle (need the generational class)
+if T.built(kiln, "gen") then
+  case("promote_missing.lua", 'plan "p" {\n  pools = {\n    young = gen { promote_to = "matur" },\n    mature = ms { } },\n}\n',
+       "FILE:3: pool 'young' (gen): promote_to names pool 'matur', which does not exist (did you mean 'mature'?)")
+  case("promote_cycle.lua", 'plan "p" {\n  pools = {\n    a = gen { promote_to = "b" },\n    b = gen { promote_to = "a" } },\n}\n',
+       "FILE:3: pool 'a' (gen): cycle in promotion: a -> b -> a")
+else
+  case("promote_missing.lua", 'plan "p" {\n  pools = {\n    young = gen { promote_to = "matur" } },\n}\n',
+       "FILE:3: pool 'young' (gen): pool class 'gen' is not built yet")
+end
+
+-- shape mistakes
+case("no_plan.lua", 'local x = 1\n', "FILE: defines no plan (expected plan \"name\" { ... })")
+case("no_pools.lua", 'plan "e" {\n  doc = "empty",\n}\n', "FILE:1: plan 'e' has no pools")
+case("plan_no_name.lua", 'plan { pools = {} }\n',
+     'FILE:1: plan expects a name first: plan "name" { ... }, got a table')
+case("twice.lua", 'plan "a" { pools = { a = mvff {} } }\nplan "a" { pools = { a = mvff {} } }\n',
+     "FILE:2: plan 'a' is defined twice (first at line 1)")
+case("syntax.lua", 'plan "s" {\n  pools = { a = mvff { } \n}\n',
+     "FILE:4: '}' expected (to close '{' at line 1) near <eof>")
+
+-- the sandbox: no io/os/require/load, and budgets end runaway plans
+for _, name in ipairs({ "io", "os", "require", "load", "dofile", "debug", "collectgarbage" }) do
+  case("sandbox_" .. name .. ".lua", ("local x = %s\n"):format(name),
+       ("FILE:1: unknown name '%s' (plans run in a sandbox without io, os, require, load, dofile or debug)"):format(name))
+end
+case("string_dump.lua", 'local d = string.dump\nplan "s" { doc = tostring(d), pools = { a = mvff {} } }\n', "ok")
+case("forever.lua", "local n = 0\nwhile true do n = n + 1 end\n",
+     "FILE:2: plan exceeded its instruction budget (20 million instructions)")
+case("memory.lua", 'local t = {}\nfor i = 1, 1e8 do t[i] = string.rep("x", 100) .. i end\n',
+     "FILE: plan exceeded its memory budget (32 MB)")
+case("no_file.lua", "", "FILE: defines no plan (expected plan \"name\" { ... })")
+T.eq(select(2, kiln.check(T.plan_file("x", "") .. ".missing.lua")):match("^cannot read plan file"),
+     "cannot read plan file", "missing file")
+T.eq(select(2, kiln.check("gencopi")),
+     "no built-in plan 'gencopi' (did you mean 'gencopy'?), and no plan file of that name (built-in plans: manual, marksweep, semispace, gencopy, genms)",
+     "unknown built-in")
+
+-- overrides are validated the same way
+T.eq(select(2, kiln.check("manual", { ["cells.unit_sise"] = 32 })),
+     "override 'cells.unit_sise': pool 'cells' (mfs): unknown parameter 'unit_sise' (did you mean 'unit_size'?)",
+     "override unknown key")
+T.eq(select(2, kiln.check("manual", { ["cels.unit_size"] = 32 })),
+     "override 'cels.unit_size': plan 'manual' has no pool 'cels' (did you mean 'cells'?)",
+     "override unknown pool")
+T.eq(select(2, kiln.check("manual", { ["arena.reserve"] = "12XB" })),
+     [[override 'arena.reserve': arena: parameter 'reserve': "12XB" is not a size (a size is a number of bytes or a string such as "512B", "64KB", "4MB", "1GB")]],
+     "override bad size")
+T.eq(select(2, kiln.check("manual", { ["arena.reserve"] = "64MB", ["manual.extend_by"] = 1 })) ~= nil, true,
+     "override unknown mvff key fails")
+T.eq(select(2, kiln.check("manual", { reserve = 1 })),
+     "override 'reserve': expected 'arena.<parameter>' or '<pool>.<parameter>'", "override without a dot")
+
+T.done("plan_errors")

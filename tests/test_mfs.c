@@ -1,0 +1,484 @@
+/* test_mfs.c -- the manual fixed-size pool: property tests against a shadow
+ * model (no overlap, contents intact, alignment, units inside the pool's
+ * segments, exact in_use, memory reused and returned) over several unit
+ * sizes and seeds; LIFO reuse; unit_size rounding; empty segments going
+ * back; the commit limit; and, in checked builds, misuse reports. */
+#include "config.h"
+#include "testlib.h"
+#include "arena.h"
+#include "pool.h"
+#include "seg.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- the shadow model: live units sorted by address -------------------- */
+
+typedef struct blk_s {
+  unsigned char *p;
+  uint32_t id;
+} blk_t;
+
+typedef struct model_s {
+  blk_t *b;
+  size_t n, cap, unit; /* every block is unit bytes */
+} model_t;
+
+static unsigned char pattern(uint32_t id, size_t k)
+{
+  return (unsigned char)((id * 2246822519u >> 24) ^ (k * 13));
+}
+
+static void blk_verify(const model_t *m, const blk_t *b, uint64_t seed)
+{
+  size_t k = 0;
+  while (k < m->unit && b->p[k] == pattern(b->id, k))
+    k++;
+  ck_assert_msg(k == m->unit, "seed %llu: unit %u at %p changed at byte %zu",
+                (unsigned long long)seed, b->id, (void *)b->p, k);
+}
+
+static size_t model_pos(const model_t *m, const unsigned char *p)
+{
+  size_t lo = 0, hi = m->n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (m->b[mid].p < p)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* Record a new unit, failing if it overlaps a live one; fill it. */
+static void model_add(model_t *m, void *p, uint32_t id, uint64_t seed)
+{
+  blk_t nb = {p, id};
+  size_t i = model_pos(m, nb.p);
+  ck_assert_msg((i == 0 || m->b[i - 1].p + m->unit <= nb.p) &&
+                    (i == m->n || nb.p + m->unit <= m->b[i].p),
+                "seed %llu: unit %p overlaps a live unit", (unsigned long long)seed, p);
+  if (m->n == m->cap) {
+    m->cap = m->cap ? 2 * m->cap : 256;
+    m->b = realloc(m->b, m->cap * sizeof *m->b);
+    ck_assert_ptr_nonnull(m->b);
+  }
+  memmove(&m->b[i + 1], &m->b[i], (m->n - i) * sizeof *m->b);
+  m->b[i] = nb;
+  m->n++;
+  for (size_t k = 0; k < m->unit; k++)
+    nb.p[k] = pattern(id, k);
+}
+
+static blk_t model_take(model_t *m, size_t i)
+{
+  blk_t b = m->b[i];
+  memmove(&m->b[i], &m->b[i + 1], (m->n - i - 1) * sizeof *m->b);
+  m->n--;
+  return b;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static kiln_arena_t arena_new(size_t commit_limit, size_t spare)
+{
+  kiln_arena_t a;
+  kiln_arg_t args[] = {KILN_ARG_SIZE("reserve", (size_t)1 << 30),
+                       KILN_ARG_SIZE("commit_limit", commit_limit), KILN_ARG_SIZE("spare", spare),
+                       KILN_ARGS_END};
+  ck_assert_ok(kiln_arena_create(&a, args));
+  return a;
+}
+
+static kiln_pool_t mfs_new(kiln_arena_t a, size_t unit, size_t extend_by)
+{
+  kiln_pool_t p;
+  kiln_arg_t args[] = {KILN_ARG_SIZE("unit_size", unit), KILN_ARG_SIZE("extend_by", extend_by),
+                       KILN_ARGS_END};
+  kiln_res_t res = kiln_pool_create(&p, a, kiln_class_mfs(), args);
+  ck_assert_msg(res == KILN_OK, "kiln_pool_create: %s", kiln_arena_error(a));
+  return p;
+}
+
+static kiln_pool_stats_t pstats(kiln_pool_t p)
+{
+  kiln_pool_stats_t s;
+  kiln_pool_stats(p, &s);
+  return s;
+}
+
+static size_t committed(kiln_arena_t a)
+{
+  kiln_stats_t s;
+  kiln_arena_stats(a, &s);
+  return s.committed;
+}
+
+static void *must_alloc(kiln_pool_t pool, size_t size)
+{
+  void *p = NULL;
+  kiln_res_t res = kiln_alloc(&p, pool, size);
+  ck_assert_msg(res == KILN_OK, "kiln_alloc(%zu): %s: %s", size, kiln_res_name(res),
+                kiln_arena_error(kiln_pool_arena(pool)));
+  return p;
+}
+
+static size_t unit_of(size_t unit_size) { return (unit_size + 7) & ~(size_t)7; }
+
+/* A unit of a multiple of 16 bytes is 16-aligned, any other 8-aligned. */
+static size_t align_of(size_t unit) { return unit % 16 == 0 ? 16 : 8; }
+
+/* ---- property tests ----------------------------------------------------- */
+
+typedef struct config_s {
+  size_t unit_size, extend_by;
+} config_t;
+
+static const config_t configs[] = {
+  {8, 64 << 10}, {24, 64 << 10}, {20, 4096}, {64, 64 << 10}, {1000, 64 << 10}, {4096, 16384},
+};
+#define NCONFIGS (sizeof configs / sizeof configs[0])
+static const uint64_t seeds[] = {1, 2, 0xC0FFEE};
+#define NSEEDS (sizeof seeds / sizeof seeds[0])
+
+static void check_unit(kiln_arena_t a, kiln_pool_t pool, const void *p, size_t unit, uint64_t seed)
+{
+  ck_assert_msg((uintptr_t)p % align_of(unit) == 0, "seed %llu: %p misaligned",
+                (unsigned long long)seed, p);
+  seg_t seg = arena_seg_of(a, p);
+  ck_assert_msg(seg != NULL && seg->pool == pool && (uintptr_t)p + unit <= seg->limit,
+                "seed %llu: %p is not inside a segment of the pool", (unsigned long long)seed, p);
+  ck_assert_msg(((uintptr_t)p - seg->base) % unit == 0, "seed %llu: %p is not a unit boundary",
+                (unsigned long long)seed, p);
+}
+
+static void free_one(kiln_pool_t pool, model_t *m, size_t i, size_t unit_size, uint64_t seed)
+{
+  blk_t b = model_take(m, i);
+  blk_verify(m, &b, seed);
+  kiln_free(pool, b.p, unit_size);
+}
+
+START_TEST(test_property)
+{
+  const config_t *c = &configs[_i / NSEEDS];
+  uint64_t seed = test_seed(seeds[_i % NSEEDS]), rng = seed;
+  kiln_arena_t a = arena_new(0, 0);
+  kiln_pool_t pool = mfs_new(a, c->unit_size, c->extend_by);
+  model_t m = {NULL, 0, 0, unit_of(c->unit_size)};
+  uint32_t id = 0;
+  unsigned grow_pct = 70;
+  for (size_t op = 0, ops = test_scale(8000); op < ops; op++) {
+    if (op % 700 == 0)
+      grow_pct = test_range(&rng, 0, 2) == 0 ? 25 : 70;
+    if (m.n > 0 && (m.n > 4000 || test_range(&rng, 0, 99) >= grow_pct)) {
+      free_one(pool, &m, test_range(&rng, 0, m.n - 1), c->unit_size, seed);
+      continue;
+    }
+    void *p = must_alloc(pool, test_range(&rng, 1, m.unit));
+    check_unit(a, pool, p, m.unit, seed);
+    model_add(&m, p, id++, seed);
+    ck_assert_uint_eq(pstats(pool).in_use, m.n * m.unit);
+  }
+  ck_assert_uint_eq(pstats(pool).allocated, id * m.unit);
+  while (m.n > 0)
+    free_one(pool, &m, test_range(&rng, 0, m.n - 1), c->unit_size, seed);
+  kiln_pool_stats_t s = pstats(pool);
+  ck_assert_uint_eq(s.in_use, 0);
+  ck_assert_uint_le(s.segments, 1); /* one empty segment may stay cached */
+  ck_assert_uint_le(s.committed, size_align_up(c->extend_by, a->page_size));
+  kiln_pool_destroy(pool);
+  ck_assert_uint_eq(committed(a), 0);
+  free(m.b);
+  kiln_arena_destroy(a);
+}
+END_TEST
+
+/* Fill and empty repeatedly: committed memory must not creep. */
+START_TEST(test_rounds_do_not_grow)
+{
+  kiln_arena_t a = arena_new(0, 0);
+  kiln_pool_t pool = mfs_new(a, 48, 64 << 10);
+  model_t m = {NULL, 0, 0, 48};
+  uint64_t rng = test_seed(5);
+  uint32_t id = 0;
+  size_t first_peak = 0;
+  for (int round = 0; round < 8; round++) {
+    while (m.n < 10000)
+      model_add(&m, must_alloc(pool, 48), id++, rng);
+    size_t peak = pstats(pool).committed;
+    while (m.n > 0)
+      free_one(pool, &m, test_range(&rng, 0, m.n - 1), 48, rng);
+    if (round == 0)
+      first_peak = peak;
+    ck_assert_uint_le(peak, first_peak);
+    ck_assert_uint_le(pstats(pool).committed, 64 << 10);
+  }
+  free(m.b);
+  kiln_pool_destroy(pool);
+  kiln_arena_destroy(a);
+}
+END_TEST
+
+/* ---- behaviours --------------------------------------------------------- */
+
+START_TEST(test_lifo_reuse)
+{
+  kiln_arena_t a = arena_new(0, 0);
+  kiln_pool_t pool = mfs_new(a, 32, 64 << 10);
+  void *keep = must_alloc(pool, 32);
+  void *x = must_alloc(pool, 32), *y = must_alloc(pool, 32);
+  kiln_free(pool, x, 32);
+  ck_assert_ptr_eq(must_alloc(pool, 32), x);
+  kiln_free(pool, x, 32);
+  kiln_free(pool, y, 32);
+  ck_assert_ptr_eq(must_alloc(pool, 32), y); /* last freed, first reused */
+  ck_assert_ptr_eq(must_alloc(pool, 1), x);  /* any size up to the unit */
+  /* A batch freed in LIFO order comes back in the same order. */
+  void *batch[1000];
+  for (int i = 0; i < 1000; i++)
+    batch[i] = must_alloc(pool, 32);
+  for (int i = 999; i >= 0; i--)
+    kiln_free(pool, batch[i], 32);
+  for (int i = 0; i < 1000; i++)
+    ck_assert_ptr_eq(must_alloc(pool, 32), batch[i]);
+  for (int i = 0; i < 1000; i++)
+    kiln_free(pool, batch[i], 32);
+  kiln_free(pool, x, 32);
+  kiln_free(pool, y, 32);
+  kiln_free(pool, keep, 32);
+  ck_assert_uint_eq(pstats(pool).in_use, 0);
+  kiln_pool_destroy(pool);
+  kiln_arena_destroy(a);
+}
+END_TEST
+
+START_TEST(test_unit_rounding)
+{
+  kiln_arena_t a = arena_new(0, 0);
+  kiln_pool_t pool = mfs_new(a, 20, 64 << 10);
+  char *p = must_alloc(pool, 20), *q = must_alloc(pool, 24); /* 20 rounds to 24 */
+  ck_assert_int_eq(q - p, 24);                               /* fresh units are bumped */
+  ck_assert_uint_eq(pstats(pool).in_use, 48);
+  void *r;
+  ck_assert_res(kiln_alloc(&r, pool, 25), KILN_PARAM);
+  ck_assert_str_eq(kiln_arena_error(a), "mfs: asked for 25 bytes; units are 24 bytes");
+  ck_assert_res(kiln_alloc(&r, pool, 0), KILN_PARAM);
+  ck_assert_str_eq(kiln_arena_error(a), "kiln_alloc: size is 0 (pool class 'mfs')");
+  kiln_free(pool, p, 20);
+  kiln_free(pool, q, 24);
+  kiln_pool_destroy(pool);
+  kiln_arena_destroy(a);
+}
+END_TEST
+
+/* Empty segments go back to the arena, one kept cached. */
+START_TEST(test_segments_returned)
+{
+  kiln_arena_t a = arena_new(0, 0);
+  kiln_pool_t pool = mfs_new(a, 64, 4096);
+  enum { N = 64 * 20 }; /* 20 segments of 64 units */
+  static void *p[N];
+  for (int i = 0; i < N; i++)
+    p[i] = must_alloc(pool, 64);
+  ck_assert_uint_eq(pstats(pool).segments, 20);
+  ck_assert_uint_eq(pstats(pool).committed, 20 * 4096);
+  size_t prev = pstats(pool).committed;
+  for (int seg = 0; seg < 20; seg++) { /* empty them one at a time */
+    for (int i = 0; i < 64; i++)
+      kiln_free(pool, p[seg * 64 + i], 64);
+    size_t now = pstats(pool).committed;
+    ck_assert_uint_le(now, prev);
+    prev = now;
+  }
+  ck_assert_uint_le(pstats(pool).segments, 1);
+  ck_assert_uint_le(committed(a), 4096);
+  kiln_pool_destroy(pool);
+  kiln_arena_destroy(a);
+}
+END_TEST
+
+START_TEST(test_commit_limit)
+{
+  kiln_arena_t a = arena_new(256 << 10, 0);
+  kiln_pool_t pool = mfs_new(a, 128, 64 << 10);
+  static void *p[4096];
+  size_t n = 0;
+  kiln_res_t res = KILN_OK;
+  while (n < 4096 && (res = kiln_alloc(&p[n], pool, 128)) == KILN_OK)
+    n++;
+  ck_assert_res(res, KILN_LIMIT);
+  ck_assert_uint_eq(n, (256 << 10) / 128);
+  ck_assert_msg(strstr(kiln_arena_error(a), "commit limit") != NULL, "%s", kiln_arena_error(a));
+  for (size_t i = 0; i < n; i += 2)
+    kiln_free(pool, p[i], 128);
+  for (size_t i = 0; i < n; i += 2)
+    p[i] = must_alloc(pool, 128); /* the freed units, no new memory */
+  ck_assert_uint_le(committed(a), 256 << 10);
+  for (size_t i = 0; i < n; i++)
+    kiln_free(pool, p[i], 128);
+  ck_assert_uint_eq(pstats(pool).in_use, 0);
+  kiln_pool_destroy(pool);
+  kiln_arena_destroy(a);
+}
+END_TEST
+
+/* ---- misuse ------------------------------------------------------------- */
+
+#ifndef KILN_CHECKED
+START_TEST(test_foreign_ignored)
+{
+  kiln_arena_t a = arena_new(0, 0);
+  kiln_pool_t pool = mfs_new(a, 32, 64 << 10), other = mfs_new(a, 32, 64 << 10);
+  void *mine = must_alloc(pool, 32), *theirs = must_alloc(other, 32);
+  char *heap = malloc(32);
+  kiln_free(pool, heap, 32);
+  kiln_free(pool, theirs, 32);
+  ck_assert_uint_eq(pstats(pool).in_use, 32);
+  ck_assert_uint_eq(pstats(other).in_use, 32);
+  void *next = must_alloc(pool, 32);
+  ck_assert_ptr_ne(next, mine);
+  ck_assert_ptr_ne(next, theirs);
+  free(heap);
+  kiln_pool_destroy(pool);
+  kiln_pool_destroy(other);
+  kiln_arena_destroy(a);
+}
+END_TEST
+#else
+/* Run fn in a child with its stderr captured: it must abort (SIGABRT) and
+   say want. Stronger than tcase_add_test_raise_signal: it checks why. */
+static void expect_abort(void (*fn)(void), const char *want)
+{
+  int fds[2];
+  ck_assert_int_eq(pipe(fds), 0);
+  fflush(stderr);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    dup2(fds[1], 2);
+    close(fds[0]);
+    fn();
+    _exit(0);
+  }
+  close(fds[1]);
+  char out[2048];
+  size_t n = 0;
+  ssize_t r;
+  while (n < sizeof out - 1 && (r = read(fds[0], out + n, sizeof out - 1 - n)) > 0)
+    n += (size_t)r;
+  out[n] = '\0';
+  close(fds[0]);
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "no abort; stderr: %s", out);
+  ck_assert_msg(strstr(out, want) != NULL, "the report was '%s', wanted '%s'", out, want);
+}
+
+static kiln_pool_t misuse_pool(void)
+{
+  return mfs_new(arena_new(0, 0), 64, 64 << 10);
+}
+
+static void double_free(void)
+{
+  kiln_pool_t pool = misuse_pool();
+  void *keep = must_alloc(pool, 64), *p = must_alloc(pool, 64);
+  (void)keep;
+  kiln_free(pool, p, 64);
+  kiln_free(pool, p, 64);
+}
+
+static void foreign_pointer(void)
+{
+  kiln_pool_t pool = misuse_pool();
+  kiln_pool_t other = mfs_new(kiln_pool_arena(pool), 64, 64 << 10);
+  kiln_free(pool, must_alloc(other, 64), 64);
+}
+
+static void interior_pointer(void)
+{
+  kiln_pool_t pool = misuse_pool();
+  char *p = must_alloc(pool, 64);
+  kiln_free(pool, p + 8, 64);
+}
+
+static void never_allocated(void)
+{
+  kiln_pool_t pool = misuse_pool();
+  char *p = must_alloc(pool, 64);
+  kiln_free(pool, p + 64 * 10, 64); /* a unit not bumped yet */
+}
+
+static void wrong_size(void)
+{
+  kiln_pool_t pool = misuse_pool();
+  kiln_free(pool, must_alloc(pool, 64), 32);
+}
+
+static const struct misuse_s {
+  void (*fn)(void);
+  const char *want;
+} misuses[] = {
+  {double_free, "double free (block already free)"},
+  {foreign_pointer, "not a block of this pool"},
+  {interior_pointer, "not the start of a block this pool gave out"},
+  {never_allocated, "not the start of a block this pool gave out"},
+  {wrong_size, ", 32): size does not match unit_size 64"},
+};
+
+START_TEST(test_misuse_reported)
+{
+  expect_abort(misuses[_i].fn, misuses[_i].want);
+}
+END_TEST
+
+START_TEST(test_poisoned)
+{
+  kiln_arena_t a = arena_new(0, 0);
+  kiln_pool_t pool = mfs_new(a, 64, 64 << 10);
+  void *keep = must_alloc(pool, 64);
+  unsigned char *p = must_alloc(pool, 64);
+  memset(p, 0, 64);
+  kiln_free(pool, p, 64);
+  for (size_t k = sizeof(void *); k < 64; k++) /* the free-list link aside */
+    ck_assert_uint_eq(p[k], KILN_POISON_BYTE);
+  kiln_free(pool, keep, 64);
+  kiln_pool_destroy(pool);
+  kiln_arena_destroy(a);
+}
+END_TEST
+#endif
+
+Suite *test_suite(void)
+{
+  Suite *s = suite_create("mfs");
+  TCase *prop = tcase_create("property");
+  tcase_set_timeout(prop, 300);
+  tcase_add_loop_test(prop, test_property, 0, (int)(NCONFIGS * NSEEDS));
+  tcase_add_test(prop, test_rounds_do_not_grow);
+  suite_add_tcase(s, prop);
+
+  TCase *units = tcase_create("units");
+  tcase_set_timeout(units, 60);
+  tcase_add_test(units, test_lifo_reuse);
+  tcase_add_test(units, test_unit_rounding);
+  tcase_add_test(units, test_segments_returned);
+  tcase_add_test(units, test_commit_limit);
+  suite_add_tcase(s, units);
+
+  TCase *misuse = tcase_create("misuse");
+#ifndef KILN_CHECKED
+  tcase_add_test(misuse, test_foreign_ignored);
+#else
+  tcase_add_loop_test(misuse, test_misuse_reported, 0,
+                      (int)(sizeof misuses / sizeof misuses[0]));
+  tcase_add_test(misuse, test_poisoned);
+#endif
+  suite_add_tcase(s, misuse);
+  return s;
+}
