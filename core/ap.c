@@ -117,12 +117,19 @@ static kiln_res_t bad_size(ap_t *ap, size_t size)
 }
 
 /* Ask the pool for a new buffer; the bytes it hands out count against the
-   collection budget. */
+   collection budget. When memory runs out (commit limit or reservation),
+   a full collection may free some: try once more after it, then give the
+   client KILN_LIMIT (never abort; the heap stays usable, issue 7). */
 static kiln_res_t ap_refill(ap_t *ap, size_t size)
 {
   pool_t pool = ap->pool;
+  kiln_arena_t arena = pool->arena;
   char *base, *limit;
   kiln_res_t res = pool->klass->fill(&base, &limit, pool, ap, size);
+  if (res == KILN_LIMIT && arena->park_depth == 0 && !arena->collecting) {
+    trace_collect(arena, NULL, 0);
+    res = pool->klass->fill(&base, &limit, pool, ap, size);
+  }
   if (res != KILN_OK)
     return res;
   KILN_ASSERT((size_t)(limit - base) >= size);

@@ -72,14 +72,17 @@ const kiln_format_t *graph_format(void)
   return &f;
 }
 
-gobj_t *gobj_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay)
+gobj_t *gobj_try_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay, kiln_res_t *res_o)
 {
   size_t size = gobj_size(nrefs, npay);
   void *p;
   gobj_t *o;
   do {
     kiln_res_t res = kiln_reserve(&p, ap, size);
-    T_CHECK(res == KILN_OK, "reserve %zu: %s", size, kiln_res_name(res));
+    if (res != KILN_OK) {
+      *res_o = res;
+      return NULL;
+    }
     *(uint64_t *)p = ((uint64_t)size << 8) | TAG_OBJ;
     o = (gobj_t *)(void *)((char *)p + 8);
     o->nrefs = nrefs;
@@ -90,6 +93,15 @@ gobj_t *gobj_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay)
     for (uint32_t i = 0; i < npay; i++)
       payload(o)[i] = pay_byte(id, i);
   } while (!kiln_commit(ap, p, size));
+  *res_o = KILN_OK;
+  return o;
+}
+
+gobj_t *gobj_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay)
+{
+  kiln_res_t res;
+  gobj_t *o = gobj_try_new(ap, id, nrefs, npay, &res);
+  T_CHECK(o != NULL, "reserve %zu bytes: %s", gobj_size(nrefs, npay), kiln_res_name(res));
   return o;
 }
 

@@ -20,6 +20,8 @@ const kiln_format_t *graph_format(void);
 size_t gobj_size(uint32_t nrefs, uint32_t npay);
 /* Allocate and fully initialise an object through ap (reserve/commit loop). */
 gobj_t *gobj_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay);
+/* The same, returning NULL and the result when the heap is out of memory. */
+gobj_t *gobj_try_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay, kiln_res_t *res_o);
 int gobj_payload_ok(const gobj_t *o);
 int gobj_is_forwarded(const gobj_t *o);
 

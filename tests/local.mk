@@ -7,7 +7,7 @@ tests_libtestlib_la_SOURCES = %reldir%/testlib.c %reldir%/testlib.h \
 	%reldir%/graph.c %reldir%/graph.h
 tests_libtestlib_la_CFLAGS = $(TEST_CFLAGS_)
 
-KILN_CHECKS = tests/test_arena tests/test_ms tests/test_copy tests/test_gen
+KILN_CHECKS = tests/test_arena tests/test_ms tests/test_copy tests/test_gen tests/test_oom
 check_PROGRAMS += $(KILN_CHECKS)
 TESTS += $(KILN_CHECKS)
 
@@ -41,3 +41,7 @@ tests_test_mvff_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 tests_test_params_SOURCES = %reldir%/test_params.c
 tests_test_params_CFLAGS = $(TEST_CFLAGS_)
 tests_test_params_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
+tests_test_oom_SOURCES = %reldir%/test_oom.c
+tests_test_oom_CFLAGS = $(TEST_CFLAGS_)
+tests_test_oom_LDADD = tests/libtestlib.la $(TEST_LDADD_)
