@@ -35,16 +35,17 @@
  * being filled, leave a forwarding marker (fwd), update the reference and
  * grey the copy with trace_grey. To-space segments are not white, so the
  * copy is never fixed again, and the engine scans it through this segment
- * class's scan_obj. Order: the engine's grey stack is LIFO, so the copy
- * made last is scanned next and evacuation runs depth-first: scanning an
- * object copies its children side by side, then descends into the last of
- * them, so a subtree lands in few pages, where Cheney's breadth-first scan
- * spreads it across all of to-space (the locality argument of Moon 1984 and
- * of Wilson, Lam and Moher 1991). It costs a word of grey stack per pending
- * object, where Cheney's scan pointer costs none. A Cheney scan would also
- * need the engine to let a pool scan its own to-space, which the segment
- * protocol has no call for. The order was chosen for those reasons, not
- * measured better.
+ * class's scan_obj. Order: the engine's grey stack is LIFO (behind an
+ * 8-entry prefetch window), so the copy made last is scanned almost next
+ * and evacuation runs nearly depth-first: scanning an object copies its
+ * children side by side, then descends into the last of them, so a subtree
+ * lands in few pages, where Cheney's breadth-first scan spreads it across
+ * all of to-space (the locality argument of Moon 1984 and of Wilson, Lam
+ * and Moher 1991). It costs a word of grey stack per pending object, where
+ * Cheney's scan pointer costs none. A Cheney scan would also need the
+ * engine to let a pool scan its own to-space, which the segment protocol
+ * has no call for. The order was chosen for those reasons, not measured
+ * better.
  *
  * Pinning. An ambiguous reference (rank KILN_RANK_AMBIG) that points at or
  * into an object of a white small segment nails the segment: the object is
@@ -93,6 +94,7 @@
 #include "config.h"
 #include "pool.h"
 #include "trace.h"
+#include "bits.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -124,7 +126,8 @@ enum { AP_SEG, AP_EPOCH }; /* ap->priv slots */
 
 enum { P_FORMAT, P_SEGMENT_SIZE, P_LARGE_SIZE };
 static const kiln_param_t copy_params[] = {
-  {"format", KILN_ARGT_PTR, NULL, 0, 0, "the object format (kiln_fmt_create; needs fwd, isfwd, pad)"},
+  {"format", KILN_ARGT_PTR, NULL, 0, 0,
+   "the object format (kiln_fmt_create; needs fwd, isfwd, pad)"},
   {"segment_size", KILN_ARGT_SIZE, "256KB", 16384, 1u << 30,
    "bytes per small-object segment (also the unit an ambiguous reference pins)"},
   {"large_size", KILN_ARGT_SIZE, "32KB", 64, 1u << 30,
@@ -134,39 +137,6 @@ static const kiln_param_t copy_params[] = {
 static copy_t *copy_of(pool_t pool) { return (copy_t *)pool; }
 static cseg_t *cseg(seg_t seg) { return (cseg_t *)seg; }
 static copy_t *copy_of_seg(seg_t seg) { return copy_of(seg->pool); }
-
-/* ---- bitmaps ---------------------------------------------------------- */
-
-static int bit_get(const uint64_t *m, size_t i) { return (int)(m[i >> 6] >> (i & 63)) & 1; }
-static void bit_set(uint64_t *m, size_t i) { m[i >> 6] |= (uint64_t)1 << (i & 63); }
-
-/* First set index in [i, n), or n. */
-static size_t bit_next(const uint64_t *m, size_t i, size_t n)
-{
-  while (i < n) {
-    uint64_t w = m[i >> 6] >> (i & 63);
-    if (w != 0) {
-      i += (size_t)__builtin_ctzll(w);
-      return i < n ? i : n;
-    }
-    i = (i | 63) + 1;
-  }
-  return n;
-}
-
-/* Last set index <= i, or (size_t)-1. */
-static size_t bit_prev(const uint64_t *m, size_t i)
-{
-  size_t w = i >> 6;
-  uint64_t bits = m[w] & (~(uint64_t)0 >> (63 - (i & 63)));
-  for (;;) {
-    if (bits != 0)
-      return (w << 6) + 63 - (size_t)__builtin_clzll(bits);
-    if (w == 0)
-      return (size_t)-1;
-    bits = m[--w];
-  }
-}
 
 /* ---- objects ---------------------------------------------------------- */
 
@@ -433,7 +403,7 @@ static void *ambig_object(copy_t *cp, cseg_t *s, uintptr_t ref)
     return NULL;
   if (s->starts_to < s->used)
     starts_extend(cp, s);
-  size_t g = bit_prev(s->starts, off >> cp->shift);
+  size_t g = bits_find_back(s->starts, off >> cp->shift);
   if (g == (size_t)-1)
     return NULL;
   void *obj = client_at(cp, s, g << cp->shift);
@@ -543,8 +513,9 @@ static kiln_res_t copy_scan_range(seg_t seg, kiln_ss_t ss, uintptr_t lo, uintptr
     return KILN_OK;
   if (s->starts_to < s->used)
     starts_extend(cp, s);
-  size_t n = s->used >> cp->shift, first = bit_prev(s->starts, (lo - seg->base) >> cp->shift);
-  size_t last = bit_next(s->starts, (hi - seg->base + cp->grain - 1) >> cp->shift, n);
+  size_t n = s->used >> cp->shift;
+  size_t first = bits_find_back(s->starts, (lo - seg->base) >> cp->shift);
+  size_t last = bits_find(s->starts, (hi - seg->base + cp->grain - 1) >> cp->shift, n, 1);
   size_t from = first == (size_t)-1 ? 0 : first << cp->shift;
   size_t to = last < n ? last << cp->shift : s->used;
   ss_trace(ss)->scanned += to - from;
@@ -564,8 +535,8 @@ static uint64_t copy_whiten(seg_t seg, trace_t *trace)
 static void keep_nailed(copy_t *cp, cseg_t *s)
 {
   size_t end = 0, words = (s->grains + 63) / 64;
-  for (size_t g = bit_next(s->mark, 0, s->grains); g < s->grains;
-       g = bit_next(s->mark, g + 1, s->grains)) {
+  for (size_t g = bits_find(s->mark, 0, s->grains, 1); g < s->grains;
+       g = bits_find(s->mark, g + 1, s->grains, 1)) {
     size_t off = g << cp->shift;
     if (off > end)
       fmt_of(cp)->pad(client_at(cp, s, end), off - end);
@@ -607,7 +578,7 @@ static void copy_walk(seg_t seg, void (*visit)(void *obj, void *closure), void *
   if (s->starts_to < s->used)
     starts_extend(cp, s);
   size_t n = s->used >> cp->shift;
-  for (size_t g = bit_next(s->starts, 0, n); g < n; g = bit_next(s->starts, g + 1, n))
+  for (size_t g = bits_find(s->starts, 0, n, 1); g < n; g = bits_find(s->starts, g + 1, n, 1))
     visit(client_at(cp, s, g << cp->shift), closure);
 }
 

@@ -30,6 +30,7 @@
 #include "config.h"
 #include "pool.h"
 #include "trace.h"
+#include "bits.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -268,24 +269,19 @@ static int chunk_map(gen_t *g, chunk_t *c)
   c->mark = c->starts + words;
   for (char *o = (char *)c->seg.base + g->header; o - g->header < c->free; o = fmt_of(g)->skip(o)) {
     size_t i = grain_of(g, c, o);
-    c->starts[i >> 6] |= (uint64_t)1 << (i & 63);
+    bit_set(c->starts, i);
   }
   return 1;
 }
-
-static int bit(const uint64_t *m, size_t i) { return (int)(m[i >> 6] >> (i & 63)) & 1; }
 
 /* The client pointer of the object containing ref, or NULL. */
 static void *ambig_object(gen_t *g, chunk_t *c, uintptr_t ref)
 {
   if (ref >= (uintptr_t)c->free || !chunk_map(g, c))
     return NULL; /* no memory for the map: conservatively ignored below */
-  size_t i = (ref - c->seg.base) >> g->shift;
-  while (!bit(c->starts, i)) {
-    if (i == 0)
-      return NULL;
-    i--;
-  }
+  size_t i = bits_find_back(c->starts, (ref - c->seg.base) >> g->shift);
+  if (i == (size_t)-1)
+    return NULL;
   void *obj = client_of(g, c, i);
   return ref < (uintptr_t)obj - g->header + obj_size(g, obj) ? obj : NULL;
 }
@@ -293,7 +289,7 @@ static void *ambig_object(gen_t *g, chunk_t *c, uintptr_t ref)
 static void pin(gen_t *g, chunk_t *c, void *obj, trace_t *trace)
 {
   size_t i = grain_of(g, c, obj);
-  c->mark[i >> 6] |= (uint64_t)1 << (i & 63);
+  bit_set(c->mark, i);
   c->seg.nailed = 1;
   g->pool.st.live += obj_size(g, obj);
   g->pool.st.live_objects++;
@@ -303,7 +299,7 @@ static void pin(gen_t *g, chunk_t *c, void *obj, trace_t *trace)
 
 static int pinned(gen_t *g, chunk_t *c, void *obj)
 {
-  return c->mark != NULL && bit(c->mark, grain_of(g, c, obj));
+  return c->mark != NULL && bit_get(c->mark, grain_of(g, c, obj));
 }
 
 static kiln_res_t evacuate(gen_t *g, chunk_t *c, void **ref_io, trace_t *trace)

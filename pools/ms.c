@@ -28,6 +28,7 @@
 #include "config.h"
 #include "pool.h"
 #include "trace.h"
+#include "bits.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -63,51 +64,6 @@ static const kiln_param_t ms_params[] = {
 static ms_t *ms_of(pool_t pool) { return (ms_t *)pool; }
 static ms_seg_t *mseg(seg_t seg) { return (ms_seg_t *)seg; }
 static ms_t *ms_of_seg(seg_t seg) { return ms_of(seg->pool); }
-
-/* ---- bitmaps ---------------------------------------------------------- */
-
-static int bit_get(const uint64_t *m, size_t i) { return (int)(m[i >> 6] >> (i & 63)) & 1; }
-static void bit_set(uint64_t *m, size_t i) { m[i >> 6] |= (uint64_t)1 << (i & 63); }
-
-static void bits_set(uint64_t *m, size_t i, size_t n, int v)
-{
-  for (size_t end = i + n; i < end;) {
-    size_t w = i >> 6, b = i & 63, k = 64 - b < end - i ? 64 - b : end - i;
-    uint64_t mask = (k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << k) - 1)) << b;
-    m[w] = v ? m[w] | mask : m[w] & ~mask;
-    i += k;
-  }
-}
-
-/* First index >= i whose bit equals v, or n. */
-static size_t bits_find(const uint64_t *m, size_t i, size_t n, int v)
-{
-  while (i < n) {
-    uint64_t w = v ? m[i >> 6] : ~m[i >> 6];
-    w >>= (i & 63);
-    if (w != 0) {
-      i += (size_t)__builtin_ctzll(w);
-      return i < n ? i : n;
-    }
-    i = (i | 63) + 1;
-  }
-  return n;
-}
-
-/* Last set index <= i, or (size_t)-1. */
-static size_t bits_find_back(const uint64_t *m, size_t i)
-{
-  for (;;) {
-    uint64_t w = m[i >> 6] & (((uint64_t)2 << (i & 63)) - 1);
-    if ((i & 63) == 63)
-      w = m[i >> 6];
-    if (w != 0)
-      return (i & ~(size_t)63) + 63 - (size_t)__builtin_clzll(w);
-    if (i < 64)
-      return (size_t)-1;
-    i = (i & ~(size_t)63) - 1;
-  }
-}
 
 /* ---- objects ---------------------------------------------------------- */
 
