@@ -5,7 +5,7 @@
 KILN_PLAN_FILES = plans/manual.lua plans/marksweep.lua plans/semispace.lua \
 	plans/gencopy.lua plans/genms.lua
 KILN_EMBED_FILES = $(KILN_PLAN_FILES) %reldir%/dsl.lua %reldir%/cli.lua
-EXTRA_DIST += $(KILN_EMBED_FILES) %reldir%/embed.sh %reldir%/NEEDS.md
+EXTRA_DIST += $(KILN_EMBED_FILES) %reldir%/embed.sh
 
 libkiln_core_la_SOURCES += %reldir%/lkiln.h %reldir%/err.c %reldir%/plan.c %reldir%/heap.c
 nodist_libkiln_core_la_SOURCES = %reldir%/plans_embed.c
