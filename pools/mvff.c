@@ -17,14 +17,16 @@
  * 1/8 larger than the best one. Class lists are LIFO. Freeing into this store
  * coalesces with both neighbours at once.
  *
- * The cache: up to `cache` freed blocks of each small size (at most 1 KiB)
- * are kept, uncoalesced, on a LIFO list for the next allocation of that size,
- * so the common case touches no bitmap and no neighbour. It is to the store
- * what glibc's tcache is to its bins: measured on random 16..512-byte blocks
- * with 100k live, the store alone ran at glibc-without-tcache speed, about
- * half of glibc's. A cached block counts as allocated to the store. The cache is flushed into the store before the pool grows
- * and whenever a segment's last live block is freed, so it never keeps a
- * segment alive nor makes the pool grow. `cache = 0` turns it off.
+ * The cache: up to `cache` bytes of freed blocks of each small size (at most
+ * 1 KiB) are kept, uncoalesced, on a LIFO list for the next allocation of
+ * that size, so the common case touches no bitmap and no neighbour. It is to
+ * the store what glibc's tcache and fastbins are to its bins: measured on
+ * random 16..512-byte blocks with 100k live, the store alone ran at the speed
+ * of glibc without them, about half of glibc's. A cached block counts as
+ * allocated to the store. The cache is flushed into the store before the
+ * pool grows and before a segment is released, so it never makes the pool
+ * grow nor keeps more than the one idle segment (below) alive. `cache = 0`
+ * turns it off.
  *
  * Allocated blocks carry no header: kiln_free passes the size. A free block
  * of the store holds {size, next, prev} at its start and its size in its last
@@ -44,11 +46,12 @@
  *    bit c of `nonempty` is set iff list c is non-empty;
  *  - no two free blocks are adjacent, and none crosses a segment boundary;
  *  - a segment's `live` counts its blocks that are neither free nor cached;
- *    a segment whose live count is 0 has no cached block;
- *  - a free block spanning a whole segment exists only in `empty_seg` (the
- *    one empty segment kept, as mfs does, so a pool that empties and refills
- *    does not trade segments with the arena each time); any other segment
- *    that becomes empty is released at once.
+ *  - every small segment but `idle_seg` has a live block. The idle segment
+ *    (its blocks all free or cached) is kept, as mfs keeps one empty
+ *    segment, so a pool that empties and refills, or frees a batch and
+ *    allocates it again, does not trade segments with the arena each time.
+ *    When a second segment's last live block is freed, the cache is flushed
+ *    and the idle segment, now one free block, is released.
  *
  * Bounds: alloc and free are O(1): from the cache, one list operation; from
  * the store, a few bitmap words, at most two list removals and one insertion.
@@ -99,12 +102,11 @@ typedef struct mvff_s {
   size_t large_size;     /* blocks above this many bytes get their own segment */
   size_t seg_bytes, seg_grains, map_words; /* of every small segment */
   seg_class_t small_class; /* its descriptor size depends on seg_grains */
-  mvff_seg_t *empty_seg; /* the one empty small segment kept, or NULL */
+  mvff_seg_t *idle_seg;  /* the one small segment kept with no live block */
   size_t cache_grains;   /* blocks of up to this many granules are cached */
-  size_t cache_max;      /* blocks cached per size */
   size_t cached;         /* blocks in the cache now */
-  void *cache[CACHE_SLOTS];       /* LIFO lists linked through a block's first word */
-  size_t cache_count[CACHE_SLOTS];
+  void *cache[CACHE_SLOTS];        /* LIFO lists linked through a block's first word */
+  size_t cache_room[CACHE_SLOTS];  /* how many more blocks each list may take */
   uint64_t nonempty[CLASS_WORDS];
   fblk_t *heads[CLASSES];
 } mvff_t;
@@ -116,8 +118,8 @@ static const kiln_param_t mvff_params[] = {
    "bytes in each segment of small blocks taken from the arena"},
   {"large_size", KILN_ARGT_SIZE, "0", 0, 1u << 30,
    "blocks above this many bytes get a segment of their own (0: extend_by / 4)"},
-  {"cache", KILN_ARGT_SIZE, "16", 0, 4096,
-   "freed blocks of each size up to 1KB kept uncoalesced for fast reuse (0: none)"},
+  {"cache", KILN_ARGT_SIZE, "32KB", 0, 1 << 20,
+   "bytes of freed blocks of each size up to 1KB kept uncoalesced for reuse (0: none)"},
   {NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
 
 static const seg_class_t mvff_small_template = {.name = "mvff", .size = sizeof(mvff_seg_t)};
@@ -285,10 +287,10 @@ static void block_resize(mvff_t *m, fblk_t *b, size_t size)
 }
 
 /* Hand out g granules of free block b: its high end, so the rest keeps its
-   header (and usually its list). Returns the block; *got_o is g, or g + 1
-   when the rest is too small to be a free block (then the extra bit remembers
-   it for kiln_free). */
-static char *carve(mvff_t *m, mvff_seg_t *vs, fblk_t *b, size_t g, size_t *got_o)
+   header (and usually its list). When the rest would be too small to be a
+   free block, the block gets it too and the extra bit remembers that for
+   kiln_free. */
+static char *carve(mvff_t *m, mvff_seg_t *vs, fblk_t *b, size_t g)
 {
   size_t i = grain_index(m, vs, b), have = b->size >> m->shift;
   uint64_t *tags = seg_map(m, vs, MAP_TAGS);
@@ -296,32 +298,35 @@ static char *carve(mvff_t *m, mvff_seg_t *vs, fblk_t *b, size_t g, size_t *got_o
   if (have - g >= m->min_free) {
     block_resize(m, b, (have - g) << m->shift);
     edge_set(tags, i + have - g - 1);
-    *got_o = g;
     return (char *)b + ((have - g) << m->shift);
   }
   list_remove(m, b);
   edge_clear(tags, i);
   if (have > g)
     extra_set(tags, i + g);
-  *got_o = have;
   return (char *)b;
 }
 
-static void release_empty(mvff_t *m)
+/* Give the idle segment back to the arena. Pre: none of its blocks is
+   cached, so it is one free block. */
+static void release_idle(mvff_t *m)
 {
-  mvff_seg_t *vs = m->empty_seg;
-  list_remove(m, (fblk_t *)(void *)vs->seg.base);
-  m->empty_seg = NULL;
+  mvff_seg_t *vs = m->idle_seg;
+  fblk_t *b = (fblk_t *)(void *)vs->seg.base;
+  KILN_ASSERT(vs->live == 0 && edge_get(seg_map(m, vs, MAP_TAGS), 0));
+  KILN_ASSERT(b->size == m->seg_bytes);
+  list_remove(m, b);
+  m->idle_seg = NULL;
   seg_free(&vs->seg);
 }
 
-/* vs has just become empty: keep it as the empty segment, releasing the one
-   kept before, so at most one empty segment stays with the pool. */
+/* vs has just become one free block: it is the idle segment, or it becomes
+   the idle segment and the one idle before is released. */
 static void segment_emptied(mvff_t *m, mvff_seg_t *vs)
 {
-  if (m->empty_seg != NULL)
-    release_empty(m);
-  m->empty_seg = vs;
+  if (m->idle_seg != NULL && m->idle_seg != vs)
+    release_idle(m);
+  m->idle_seg = vs;
 }
 
 /* Granules [i, i + g) of vs were freed: merge them with free neighbours.
@@ -369,7 +374,7 @@ static void *cache_pop(mvff_t *m, size_t g)
 {
   void *p = m->cache[g];
   m->cache[g] = *(void **)p;
-  m->cache_count[g]--;
+  m->cache_room[g]++;
   m->cached--;
   return p;
 }
@@ -378,13 +383,12 @@ static void cache_push(mvff_t *m, void *p, size_t g)
 {
   *(void **)p = m->cache[g];
   m->cache[g] = p;
-  m->cache_count[g]++;
+  m->cache_room[g]--;
   m->cached++;
 }
 
-/* Free every cached block into the store. No segment empties: each cached
-   block's segment has a live block (the invariant), except the one whose
-   last live block the caller is freeing. */
+/* Free every cached block into the store. Only the idle segment can become
+   one free block: every other segment has a live block. */
 static void cache_flush(mvff_t *m)
 {
   for (size_t g = m->min_free; g <= m->cache_grains && m->cached > 0; g++)
@@ -513,10 +517,11 @@ static kiln_res_t mvff_init(pool_t pool, const pval_t *v)
   KILN_ASSERT(class_of(m->seg_grains) < CLASSES);
   m->small_class = mvff_small_template;
   m->small_class.size = sizeof(mvff_seg_t) + MAPS * m->map_words * sizeof(uint64_t);
-  m->cache_max = v[P_CACHE].size;
-  m->cache_grains = m->cache_max == 0 ? 0 : CACHE_BYTES >> m->shift;
+  m->cache_grains = v[P_CACHE].size == 0 ? 0 : CACHE_BYTES >> m->shift;
   if (m->cache_grains > m->large_size >> m->shift)
     m->cache_grains = m->large_size >> m->shift;
+  for (size_t g = m->min_free; g <= m->cache_grains; g++)
+    m->cache_room[g] = v[P_CACHE].size / (g << m->shift);
   return KILN_OK;
 }
 
@@ -525,15 +530,16 @@ static void mvff_finish(pool_t pool)
   ring_t *node, *nxt;
   POOL_SEGS(node, pool, nxt)
     seg_free(SEG_OF_RING(node));
-  mvff_of(pool)->empty_seg = NULL;
+  mvff_of(pool)->idle_seg = NULL;
 }
 
 static kiln_res_t alloc_large(void **p_o, mvff_t *m, size_t size)
 {
   seg_t seg;
   kiln_res_t res = seg_alloc(&seg, &m->pool, &mvff_large_class, size);
-  if (res == KILN_LIMIT && m->empty_seg != NULL) {
-    release_empty(m); /* its pages may be what the commit limit lacks */
+  if (res == KILN_LIMIT && m->idle_seg != NULL) {
+    cache_flush(m); /* the idle segment's pages may be what the limit lacks */
+    release_idle(m);
     res = seg_alloc(&seg, &m->pool, &mvff_large_class, size);
   }
   if (res != KILN_OK)
@@ -586,12 +592,10 @@ static kiln_res_t mvff_alloc(void **p_o, pool_t pool, size_t size)
     kiln_res_t res = store_find(&b, &vs, m, g);
     if (res != KILN_OK)
       return res;
-    if (vs == m->empty_seg)
-      m->empty_seg = NULL;
-    size_t got;
-    p = carve(m, vs, b, g, &got);
+    p = carve(m, vs, b, g);
   }
-  vs->live++;
+  if (vs->live++ == 0 && vs == m->idle_seg)
+    m->idle_seg = NULL;
   if (KILN_CHECKING) {
     size_t i = grain_index(m, vs, p);
     checked_alloc(m, vs, i, held(m, vs, i, g));
@@ -625,11 +629,16 @@ static void mvff_free(pool_t pool, void *p, size_t size)
   pool->st.in_use -= g << m->shift;
   if (KILN_CHECKING)
     checked_free(m, vs, i, held(m, vs, i, g));
-  if (--vs->live == 0) {
-    if (m->cached > 0)
-      cache_flush(m); /* vs's cached blocks must go before vs can empty */
+  if (--vs->live == 0 && m->idle_seg != NULL) {
+    /* A second idle segment: keep the newer, release the older. Flushing
+       makes both single free blocks, the older goes in segment_emptied. */
+    cache_flush(m);
     store_free(m, vs, i, g);
-  } else if (g <= m->cache_grains && m->cache_count[g] < m->cache_max) {
+    return;
+  }
+  if (vs->live == 0)
+    m->idle_seg = vs;
+  if (g <= m->cache_grains && m->cache_room[g] > 0) {
     cache_push(m, p, g);
   } else {
     store_free(m, vs, i, g);

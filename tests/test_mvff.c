@@ -151,12 +151,12 @@ typedef struct config_s {
   size_t align, extend_by, large_size, cache;
 } config_t;
 
-/* large_size 0 means extend_by / 4, as the parameter says. */
+/* large_size 0 means extend_by / 4, as the parameter says; cache is bytes. */
 static const config_t configs[] = {
-  {"default", 16, 64 << 10, 0, 16},    {"no cache", 16, 64 << 10, 0, 0},
-  {"align 8", 8, 64 << 10, 0, 4},      {"align 64", 64, 64 << 10, 0, 16},
-  {"align 4096", 4096, 256 << 10, 0, 16}, {"tiny segments", 16, 4096, 0, 16},
-  {"big segments", 32, 1 << 20, 100 << 10, 64},
+  {"default", 16, 64 << 10, 0, 32 << 10},      {"no cache", 16, 64 << 10, 0, 0},
+  {"align 8", 8, 64 << 10, 0, 1024},           {"align 64", 64, 64 << 10, 0, 32 << 10},
+  {"align 4096", 4096, 256 << 10, 0, 32 << 10}, {"tiny segments", 16, 4096, 0, 32 << 10},
+  {"big segments", 32, 1 << 20, 100 << 10, 1 << 20},
 };
 #define NCONFIGS (sizeof configs / sizeof configs[0])
 static const uint64_t seeds[] = {1, 2, 0xC0FFEE};

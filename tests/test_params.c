@@ -61,8 +61,8 @@ static const bad_t bad[] = {
    "pool class 'mvff': parameter 'align' is 4, outside 8..4096"},
   {"mvff", {KILN_ARG_SIZE("align", 8192), KILN_ARGS_END},
    "pool class 'mvff': parameter 'align' is 8192, outside 8..4096"},
-  {"mvff", {KILN_ARG_SIZE("cache", 5000), KILN_ARGS_END},
-   "pool class 'mvff': parameter 'cache' is 5000, outside 0..4096"},
+  {"mvff", {KILN_ARG_SIZE("cache", 2 << 20), KILN_ARGS_END},
+   "pool class 'mvff': parameter 'cache' is 2097152, outside 0..1048576"},
   /* given twice */
   {"mfs", {KILN_ARG_SIZE("unit_size", 8), KILN_ARG_SIZE("unit_size", 16), KILN_ARGS_END},
    "pool class 'mfs': parameter 'unit_size' given twice"},
