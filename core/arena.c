@@ -390,8 +390,11 @@ void arena_pages_free(kiln_arena_t a, uintptr_t base, size_t npages)
     decommit_run(a, first, npages);
     return;
   }
+  /* spare_committed <= spare held before this free, so returning just these
+     pages restores it; decommitting the whole merged run would scan one
+     byte per page of what may be most of the reservation. */
   if (a->spare_committed > a->spare)
-    decommit_run(a, r->first, r->count);
+    decommit_run(a, first, npages);
 }
 
 uint64_t zones_of_range(uintptr_t base, uintptr_t limit)

@@ -65,6 +65,7 @@
  * with KILN_POISON_BYTE before the pool writes its links and sizes into it.
  */
 #include "config.h"
+#include "bits.h"
 #include "pool.h"
 
 #include <stdlib.h>
@@ -134,8 +135,8 @@ static uint64_t *seg_map(const mvff_t *m, mvff_seg_t *vs, int which)
 {
   return vs->map + (size_t)which * m->map_words;
 }
-static int bit_get(const uint64_t *map, size_t i) { return (int)(map[i >> 6] >> (i & 63) & 1); }
-static void bit_set(uint64_t *map, size_t i) { map[i >> 6] |= (uint64_t)1 << (i & 63); }
+
+/* bits.h gets and sets single bits; the hot paths here clear them too. */
 static void bit_clear(uint64_t *map, size_t i) { map[i >> 6] &= ~((uint64_t)1 << (i & 63)); }
 
 static int edge_get(const uint64_t *tags, size_t i) { return bit_get(tags, 2 * i); }
@@ -144,20 +145,6 @@ static void edge_clear(uint64_t *tags, size_t i) { bit_clear(tags, 2 * i); }
 static int extra_get(const uint64_t *tags, size_t i) { return bit_get(tags, 2 * i + 1); }
 static void extra_set(uint64_t *tags, size_t i) { bit_set(tags, 2 * i + 1); }
 static void extra_clear(uint64_t *tags, size_t i) { bit_clear(tags, 2 * i + 1); }
-
-/* Set (or clear) bits [from, to). */
-static void bits_range(uint64_t *map, size_t from, size_t to, int set)
-{
-  while (from < to) {
-    size_t lo = from & 63, n = to - from < 64 - lo ? to - from : 64 - lo;
-    uint64_t mask = (n == 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1) << lo;
-    if (set)
-      map[from >> 6] |= mask;
-    else
-      map[from >> 6] &= ~mask;
-    from += n;
-  }
-}
 
 /* ---- size classes of the store ------------------------------------------ */
 
@@ -410,27 +397,26 @@ static size_t held(mvff_t *m, mvff_seg_t *vs, size_t i, size_t g)
 static void checked_alloc(mvff_t *m, mvff_seg_t *vs, size_t i, size_t g)
 {
   bit_set(seg_map(m, vs, MAP_START), i);
-  bits_range(seg_map(m, vs, MAP_LIVE), i, i + g, 1);
-  bits_range(seg_map(m, vs, MAP_FREED), i, i + g, 0);
+  bits_set(seg_map(m, vs, MAP_LIVE), i, g, 1);
+  bits_set(seg_map(m, vs, MAP_FREED), i, g, 0);
 }
 
 static void checked_free(mvff_t *m, mvff_seg_t *vs, size_t i, size_t g)
 {
   bit_clear(seg_map(m, vs, MAP_START), i);
-  bits_range(seg_map(m, vs, MAP_LIVE), i, i + g, 0);
+  bits_set(seg_map(m, vs, MAP_LIVE), i, g, 0);
   bit_set(seg_map(m, vs, MAP_FREED), i);
   memset(grain_addr(m, vs, i), KILN_POISON_BYTE, g << m->shift);
 }
 
 /* Granules of the live block starting at granule i: up to the next start or
-   the first granule that is not live. O(block) -- checked builds only. */
+   the first granule that is not live. O(block / 64) -- checked builds only. */
 static size_t live_extent(mvff_t *m, mvff_seg_t *vs, size_t i)
 {
-  const uint64_t *start = seg_map(m, vs, MAP_START), *live = seg_map(m, vs, MAP_LIVE);
-  size_t j = i + 1;
-  while (j < m->seg_grains && bit_get(live, j) && !bit_get(start, j))
-    j++;
-  return j - i;
+  size_t n = m->seg_grains;
+  size_t next_start = bits_find(seg_map(m, vs, MAP_START), i + 1, n, 1);
+  size_t first_free = bits_find(seg_map(m, vs, MAP_LIVE), i + 1, n, 0);
+  return (next_start < first_free ? next_start : first_free) - i;
 }
 
 static void check_free_large(mvff_t *m, seg_t seg, void *p, size_t size)
