@@ -45,3 +45,12 @@ tests_test_params_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 tests_test_oom_SOURCES = %reldir%/test_oom.c
 tests_test_oom_CFLAGS = $(TEST_CFLAGS_)
 tests_test_oom_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
+# The fuzzers' saved crashing inputs (fuzz/regress/), replayed through the
+# harnesses' own entry points in the normal build (see fuzz/README.md).
+check_PROGRAMS += tests/test_fuzz_replay
+TESTS += tests/test_fuzz_replay
+tests_test_fuzz_replay_SOURCES = %reldir%/test_fuzz_replay.c fuzz/fuzz_plan.c fuzz/fuzz_api.c \
+	fuzz/fuzzobj.c fuzz/fuzzobj.h fuzz/fuzzharness.h
+tests_test_fuzz_replay_CFLAGS = $(AM_CFLAGS) -DKILN_FUZZ_REPLAY
+tests_test_fuzz_replay_LDADD = libkiln_core.la
