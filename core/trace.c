@@ -42,8 +42,16 @@ kiln_res_t kiln_ss_fix(kiln_ss_t pss, void **ref_io)
   if (ss->verify)
     return verify_fix(ss, ref_io);
   seg_t seg = arena_seg_of(ss->arena, *ref_io);
-  if (seg == NULL || !seg->white)
+  if (seg == NULL)
     return KILN_OK;
+  if (!seg->white) {
+    /* A white zone but not a condemned segment: the reference stays, and
+       its zone must stay in the scanned segment's summary (scan_other_seg
+       drops the white zones and keeps only what fixing records; found by
+       fuzz/regress/api/poolcollect-lost-summary). */
+    ss->summary |= zone_of(*ref_io);
+    return KILN_OK;
+  }
   kiln_res_t res = seg->klass->fix(seg, pss, ref_io);
   ss->summary |= zone_of(*ref_io);
   return res;

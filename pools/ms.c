@@ -262,7 +262,8 @@ static kiln_res_t ms_promote(void **block_o, pool_t pool, size_t size, trace_t *
      the white set are fixed when it is scanned, and the trace adds their
      zones to this segment's summary then. */
   seg_t to = arena_seg_of(pool->arena, base);
-  to->summary = (to->summary == ZONES_ALL ? 0 : to->summary) | ~trace->white;
+  to->summary |= ~trace->white; /* never narrow it: the segment may hold unscanned
+                                   new objects (fuzz/regress/api/gen-init-before-commit) */
   ms_seg_t *s = mseg(arena_seg_of(pool->arena, base));
   pool->st.in_use += size;
   if (!s->seg.white) {

@@ -263,7 +263,7 @@ static void op_alloc(run_t *run)
   for (uint32_t k = 0; k < m->nrefs[id]; k++) {
     int64_t e = m->nreach > 0 && test_rand(&run->rng) % 3 != 0 ? (int64_t)random_reach(run) : -1;
     m->edge[id * GRAPH_MAX_REFS + k] = e;
-    o->ref[k] = e < 0 ? NULL : m->addr[e]; /* initialising stores need no barrier */
+    store(run, o, k, e < 0 ? NULL : m->addr[e]); /* o is committed: barrier */
   }
   /* Link it: a root slot, or a field of a reachable object. */
   uint64_t parent = m->nreach > 0 ? random_reach(run) : 0;
