@@ -175,31 +175,6 @@ START_TEST(test_minor_scans_little)
 }
 END_TEST
 
-/* Run fn in a child with stderr captured; return what it printed and how
-   it ended (the checked build aborts on a contract break). */
-static int run_child(void (*fn)(void), char *out, size_t outlen)
-{
-  int fds[2];
-  ck_assert_int_eq(pipe(fds), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 2);
-    close(fds[0]);
-    fn();
-    _exit(0);
-  }
-  close(fds[1]);
-  size_t n = 0;
-  ssize_t r;
-  while (n + 1 < outlen && (r = read(fds[0], out + n, outlen - 1 - n)) > 0)
-    n += (size_t)r;
-  out[n] = '\0';
-  close(fds[0]);
-  int status;
-  waitpid(pid, &status, 0);
-  return status;
-}
-
 static void store_without_barrier(void)
 {
   env_t e;
@@ -221,7 +196,7 @@ static void store_without_barrier(void)
 START_TEST(test_missing_barrier_reported)
 {
   char out[2048];
-  int status = run_child(store_without_barrier, out, sizeof out);
+  int status = test_run_child(store_without_barrier, out, sizeof out);
   if (!KILN_CHECKED_BUILD) {
     ck_assert_msg(WIFEXITED(status), "unchecked build: the run itself must not crash");
     return;

@@ -542,35 +542,6 @@ START_TEST(test_foreign_ignored)
 }
 END_TEST
 #else
-/* Run fn in a child with its stderr captured: it must abort (SIGABRT) and
-   say want. Stronger than tcase_add_test_raise_signal: it checks why. */
-static void expect_abort(void (*fn)(void), const char *want)
-{
-  int fds[2];
-  ck_assert_int_eq(pipe(fds), 0);
-  fflush(stderr);
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    dup2(fds[1], 2);
-    close(fds[0]);
-    fn();
-    _exit(0);
-  }
-  close(fds[1]);
-  char out[2048];
-  size_t n = 0;
-  ssize_t r;
-  while (n < sizeof out - 1 && (r = read(fds[0], out + n, sizeof out - 1 - n)) > 0)
-    n += (size_t)r;
-  out[n] = '\0';
-  close(fds[0]);
-  int status;
-  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "no abort; stderr: %s", out);
-  ck_assert_msg(strstr(out, want) != NULL, "the report was '%s', wanted '%s'", out, want);
-}
-
 static kiln_pool_t misuse_pool(void)
 {
   return mvff_new(arena_new(0, 0), NULL);
@@ -656,7 +627,7 @@ static const struct misuse_s {
 
 START_TEST(test_misuse_reported)
 {
-  expect_abort(misuses[_i].fn, misuses[_i].want);
+  test_expect_abort(misuses[_i].fn, misuses[_i].want);
 }
 END_TEST
 

@@ -22,6 +22,12 @@ static inline size_t test_range(uint64_t *state, size_t lo, size_t hi) /* [lo, h
 /* Number of iterations scaled by KILN_TEST_SCALE (default 1). */
 size_t test_scale(size_t n);
 
+/* Run fn in a forked child with its stderr captured into out; returns the
+   wait status. For checked-build tests that expect a contract report. */
+int test_run_child(void (*fn)(void), char *out, size_t outlen);
+/* The child must abort (SIGABRT) and its report must contain want. */
+void test_expect_abort(void (*fn)(void), const char *want);
+
 /* Each suite file defines this; main() in testlib.c runs it. */
 Suite *test_suite(void);
 
