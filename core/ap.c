@@ -155,7 +155,7 @@ kiln_res_t kiln_ap_fill(void **p_o, kiln_ap_t pub, size_t size)
   }
   /* May collect, which flushes every AP (this one included). In stress mode
      the buffer may still have room: only the exposed limit was short. */
-  arena_poll(arena, 0);
+  arena_poll(arena);
   if (ap->base == NULL && (res = ap_refill(ap, size)) != KILN_OK)
     return res;
   *p_o = ap->pub.alloc;

@@ -102,12 +102,11 @@ static inline uint64_t zone_of(const void *p)
 }
 uint64_t zones_of_range(uintptr_t base, uintptr_t limit);
 
-/* Allocation accounting that may trigger a collection (trace.c). Called by
-   pools' buffer fills before they take memory: returns after collecting if
-   the budget is spent and the arena is not parked. */
 /* Destroy every AP, root, pool, thread and format the arena still owns. */
 void arena_destroy_children(kiln_arena_t arena);
 
-void arena_poll(kiln_arena_t arena, size_t about_to_allocate);
+/* The allocation slow path's trigger (trace.c): collects if the budget is
+   spent (or stress says so) and the arena is not parked. */
+void arena_poll(kiln_arena_t arena);
 
 #endif

@@ -75,8 +75,9 @@ struct kiln_class_s {
   kiln_res_t (*fill)(char **base_o, char **limit_o, pool_t pool, ap_t *ap, size_t size);
   /* ... and take it back: [base, init) holds committed objects, [init, limit) is unused. */
   void (*empty)(pool_t pool, ap_t *ap, char *base, char *init, char *limit);
-  /* Policy: whiten what this pool contributes to a collection (default:
-     every segment, via seg_class whiten) and tidy up after reclaim. */
+  /* Optional: prepare for a collection that condemns this pool (the core
+     then whitens every segment through its class), and tidy up after
+     reclaim. */
   void (*condemn)(pool_t pool, trace_t *trace);
   void (*reclaimed)(pool_t pool, trace_t *trace);
   /* Optional: room for size bytes (a block, header included) for an object

@@ -62,12 +62,14 @@ static int pool_condemned(pool_t pool, pool_t only)
   return (pool->klass->attr & CLASS_AUTO) && (only == NULL || pool == only);
 }
 
+/* Every condemned pool's live figures restart and every segment turns white
+   through its class; the class's condemn hook does only what is its own. */
 static void condemn_pool(pool_t pool, trace_t *trace)
 {
-  if (pool->klass->condemn != NULL) {
+  pool->st.live = 0;
+  pool->st.live_objects = 0;
+  if (pool->klass->condemn != NULL)
     pool->klass->condemn(pool, trace);
-    return;
-  }
   ring_t *node, *nxt;
   POOL_SEGS(node, pool, nxt) {
     seg_t seg = SEG_OF_RING(node);
@@ -338,9 +340,8 @@ void kiln_arena_release(kiln_arena_t arena)
 
 /* The budget: collect when allocation since the last collection exceeds
    (growth - 1) x live, but never more often than every budget_min bytes. */
-void arena_poll(kiln_arena_t arena, size_t about_to_allocate)
+void arena_poll(kiln_arena_t arena)
 {
-  arena->since_gc += about_to_allocate;
   if (arena->park_depth > 0 || arena->collecting)
     return;
   if (arena->stress != 0) {

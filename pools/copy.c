@@ -299,17 +299,10 @@ static void copy_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limi
 static void copy_condemn(pool_t pool, trace_t *trace)
 {
   copy_t *cp = copy_of(pool);
-  pool->st.live = 0;
-  pool->st.live_objects = 0;
+  (void)trace;
   cp->epoch++;
   cp->to = cp->tail = NULL;
   cp->no_to = 0;
-  ring_t *node, *nxt;
-  POOL_SEGS(node, pool, nxt) {
-    seg_t seg = SEG_OF_RING(node);
-    seg->white = 1;
-    trace->white |= seg->klass->whiten(seg, trace);
-  }
 }
 
 static void copy_reclaimed(pool_t pool, trace_t *trace)

@@ -230,15 +230,10 @@ static void gen_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit
 static void gen_condemn(pool_t pool, trace_t *trace)
 {
   gen_t *g = gen_of(pool);
-  pool->st.live = 0;
-  pool->st.live_objects = 0;
+  (void)trace;
   ring_t *node, *nxt;
-  POOL_SEGS(node, pool, nxt) {
-    chunk_t *c = chunk_of(SEG_OF_RING(node));
-    c->seg.white = 1;
-    ring_remove(&c->fresh);
-    trace->white |= zones_of_range(c->seg.base, (uintptr_t)c->free);
-  }
+  POOL_SEGS(node, pool, nxt)
+    ring_remove(&chunk_of(SEG_OF_RING(node))->fresh);
   g->handed = 0;
 }
 

@@ -307,18 +307,6 @@ static void ms_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit)
     bit_set(s->starts, (size_t)((uintptr_t)(obj - ms->header) - s->seg.base) >> ms->shift);
 }
 
-static void ms_condemn(pool_t pool, trace_t *trace)
-{
-  pool->st.live = 0;
-  pool->st.live_objects = 0;
-  ring_t *node, *nxt;
-  POOL_SEGS(node, pool, nxt) {
-    seg_t seg = SEG_OF_RING(node);
-    seg->white = 1;
-    trace->white |= seg->klass->whiten(seg, trace);
-  }
-}
-
 static void ms_reclaimed(pool_t pool, trace_t *trace)
 {
   (void)trace;
@@ -515,7 +503,7 @@ static const seg_class_t ms_seg_class = {
 const struct kiln_class_s pool_class_ms = {
   .name = "ms", .doc = "automatic mark-sweep: non-moving, accepts ambiguous references",
   .size = sizeof(ms_t), .attr = CLASS_AUTO, .params = ms_params, .init = ms_init,
-  .finish = ms_finish, .fill = ms_fill, .empty = ms_empty, .condemn = ms_condemn,
+  .finish = ms_finish, .fill = ms_fill, .empty = ms_empty,
   .reclaimed = ms_reclaimed, .promote = ms_promote};
 
 kiln_class_t kiln_class_ms(void) { return &pool_class_ms; }
