@@ -15,13 +15,9 @@
 #include <lauxlib.h>
 #include "lkiln.h"
 
-#define HEAP_MT "kiln.heap"
+#define HEAP_MT LK_HEAP_MT
 
-typedef struct lheap_s {
-  kiln_heap_t heap;  /* NULL once closed */
-} lheap_t;
-
-static int fail_nil(lua_State *L, const char *msg)
+int lk_fail_nil(lua_State *L, const char *msg)
 {
   luaL_pushfail(L);
   lua_pushstring(L, msg);
@@ -34,7 +30,7 @@ static int sandbox_query(lua_State *L, const char *fn, const char *arg)
 {
   lua_State *S = lk_sandbox_open();
   if (S == NULL)
-    return fail_nil(L, lk_error());
+    return lk_fail_nil(L, lk_error());
   lk_sandbox_fn(S, fn);
   if (arg != NULL)
     lua_pushstring(S, arg);
@@ -42,7 +38,7 @@ static int sandbox_query(lua_State *L, const char *fn, const char *arg)
   if (res == KILN_OK)
     lk_copy_value(S, -1, L, 16);
   lk_sandbox_close(S);
-  return res == KILN_OK ? 1 : fail_nil(L, lk_error());
+  return res == KILN_OK ? 1 : lk_fail_nil(L, lk_error());
 }
 
 /* kiln.resolve(plan [, overrides]) -> the validated plan as a table | nil, message */
@@ -53,7 +49,7 @@ static int l_resolve(lua_State *L)
     luaL_checktype(L, 2, LUA_TTABLE);
   lua_State *S = lk_sandbox_open();
   if (S == NULL)
-    return fail_nil(L, lk_error());
+    return lk_fail_nil(L, lk_error());
   lk_sandbox_fn(S, "resolve");
   lua_pushstring(S, spec);
   lk_copy_value(L, 2, S, 2);
@@ -64,7 +60,7 @@ static int l_resolve(lua_State *L)
     lua_setfield(L, -2, "kind");
   }
   lk_sandbox_close(S);
-  return res == KILN_OK ? 1 : fail_nil(L, lk_error());
+  return res == KILN_OK ? 1 : lk_fail_nil(L, lk_error());
 }
 
 /* kiln.plans() -> { {name=, doc=, error=}, ... } */
@@ -202,7 +198,7 @@ static int l_check(lua_State *L)
   kiln_arg_t *ov = to_overrides(L, 2);
   lk_plan_t *plan;
   if (lk_plan_load(&plan, spec, ov) != KILN_OK)
-    return fail_nil(L, lk_error());
+    return lk_fail_nil(L, lk_error());
   lk_plan_free(plan);
   lua_pushboolean(L, 1);
   return 1;
@@ -210,7 +206,7 @@ static int l_check(lua_State *L)
 
 /* ---- heaps -------------------------------------------------------------------- */
 
-static lheap_t *check_heap(lua_State *L, int idx)
+lheap_t *lk_check_heap(lua_State *L, int idx)
 {
   lheap_t *h = luaL_checkudata(L, idx, HEAP_MT);
   if (h->heap == NULL)
@@ -223,9 +219,10 @@ static int open_heap(lua_State *L, const char *spec, int ov_idx)
   kiln_arg_t *ov = to_overrides(L, ov_idx);
   lheap_t *h = lua_newuserdatauv(L, sizeof *h, 0);
   h->heap = NULL;
+  h->objs = NULL;
   luaL_setmetatable(L, HEAP_MT);
-  if (kiln_heap_open(&h->heap, spec, lk_workload_format(), ov) != KILN_OK)
-    return fail_nil(L, lk_error());
+  if (kiln_heap_open(&h->heap, spec, kiln_desc_format(), ov) != KILN_OK)
+    return lk_fail_nil(L, lk_error());
   lua_remove(L, -2); /* the overrides array */
   return 1;
 }
@@ -239,21 +236,28 @@ static int l_heap(lua_State *L)
 static int h_close(lua_State *L)
 {
   lheap_t *h = luaL_checkudata(L, 1, HEAP_MT);
+  lk_objs_detach(h);
   if (h->heap != NULL)
     kiln_heap_close(h->heap);
   h->heap = NULL;
+  lk_objs_free(L, h);
   return 0;
 }
 
+/* h:collect(): a full Lua collection first, so handles the script dropped
+   no longer hold their objects, then a full Kiln collection. */
 static int h_collect(lua_State *L)
 {
-  kiln_arena_collect(kiln_heap_arena(check_heap(L, 1)->heap));
+  lheap_t *h = lk_check_heap(L, 1);
+  lk_objs_before_collect(L, h);
+  kiln_arena_collect(kiln_heap_arena(h->heap));
+  lk_objs_after(L, h);
   return 0;
 }
 
 static int h_plan(lua_State *L)
 {
-  lua_pushstring(L, kiln_heap_plan_name(check_heap(L, 1)->heap));
+  lua_pushstring(L, kiln_heap_plan_name(lk_check_heap(L, 1)->heap));
   return 1;
 }
 
@@ -274,7 +278,7 @@ static int h_stats(lua_State *L)
 {
   kiln_stats_t st;
   memset(&st, 0, sizeof st);
-  kiln_arena_stats(kiln_heap_arena(check_heap(L, 1)->heap), &st);
+  kiln_arena_stats(kiln_heap_arena(lk_check_heap(L, 1)->heap), &st);
   lua_newtable(L);
   push_stats(L, &st);
   return 1;
@@ -385,13 +389,15 @@ static int l_workload(lua_State *L)
       return 2;
     lua_replace(L, 2);
   }
-  lheap_t *h = check_heap(L, 2);
+  lheap_t *h = lk_check_heap(L, 2);
   lk_wresult_t r;
+  lk_objs_enter(L, h);
   kiln_res_t res = lk_workload_run(name, h->heap, &wp, &r);
+  lk_objs_after(L, h);
   if (res == KILN_OK)
     push_result(L, name, h->heap, &r);
   else
-    fail_nil(L, lk_error());
+    lk_fail_nil(L, lk_error());
   if (opened) {
     kiln_heap_close(h->heap);
     h->heap = NULL;
@@ -438,7 +444,7 @@ static int l_size(lua_State *L)
 {
   lua_State *S = lk_sandbox_open();
   if (S == NULL)
-    return fail_nil(L, lk_error());
+    return lk_fail_nil(L, lk_error());
   lk_sandbox_fn(S, "parse_size");
   lk_copy_value(L, 1, S, 1);
   int n = lk_sandbox_pcall(S, 1, 2, NULL) == KILN_OK ? 2 : 0;
@@ -447,7 +453,7 @@ static int l_size(lua_State *L)
     lk_copy_value(S, -1, L, 1);
   }
   lk_sandbox_close(S);
-  return n == 2 ? 2 : fail_nil(L, lk_error());
+  return n == 2 ? 2 : lk_fail_nil(L, lk_error());
 }
 
 static void new_heap_mt(lua_State *L)
@@ -457,6 +463,7 @@ static void new_heap_mt(lua_State *L)
     {NULL, NULL}};
   luaL_newmetatable(L, HEAP_MT);
   luaL_newlib(L, methods);
+  lk_objs_open(L);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, h_close);
   lua_setfield(L, -2, "__gc");

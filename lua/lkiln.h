@@ -99,8 +99,7 @@ typedef struct lk_wresult_s {
   int verified;            /* the workload's own heap check passed */
 } lk_wresult_t;
 
-/* The object format of the built-in workloads. */
-const kiln_format_t *lk_workload_format(void);
+/* The workloads' objects are in the descriptor format (kiln_desc_format). */
 /* Names, NULL-ended. */
 extern const char *const lk_workload_names[];
 void lk_wparams_default(lk_wparams_t *wp);
@@ -112,5 +111,31 @@ kiln_res_t lk_workload_run(const char *name, kiln_heap_t heap, const lk_wparams_
 /* ---- the Lua module (lkiln.c) ----------------------------------------------- */
 
 int luaopen_kiln(lua_State *L);
+
+/* A heap userdata (kiln.heap): the heap, and its scripted objects' state
+   (bindings/lobj.c), made on first use. */
+#define LK_HEAP_MT "kiln.heap"
+typedef struct lk_objs_s lk_objs_t;
+typedef struct lheap_s {
+  kiln_heap_t heap;  /* NULL once closed */
+  lk_objs_t *objs;   /* NULL until the script makes a type */
+} lheap_t;
+lheap_t *lk_check_heap(lua_State *L, int idx); /* errors if closed */
+int lk_fail_nil(lua_State *L, const char *msg); /* push nil, msg; return 2 */
+
+/* ---- scripted objects (bindings/lobj.c) ------------------------------------- */
+
+/* Add the object methods (type, root, unroot, roots, weak, alive, free) to
+   the heap method table on the stack top, and make the handle metatables. */
+void lk_objs_open(lua_State *L);
+/* Entering code that may collect (callbacks run on this Lua thread). */
+void lk_objs_enter(lua_State *L, lheap_t *h);
+/* Before a collection the script asked for: release handles Lua dropped. */
+void lk_objs_before_collect(lua_State *L, lheap_t *h);
+/* After anything that may have collected: raise a scan callback's error. */
+void lk_objs_after(lua_State *L, lheap_t *h);
+/* Closing: detach roots before kiln_heap_close, free types after it. */
+void lk_objs_detach(lheap_t *h);
+void lk_objs_free(lua_State *L, lheap_t *h);
 
 #endif

@@ -4,13 +4,13 @@
  * deterministic from its seed: the same parameters give the same sequence of
  * allocations and stores under every plan, so plans can be compared.
  *
- * Object format (align 8, header_size 0): word 0 is a header
- *   bits 0-3 tag (OBJ, PAD, FWD), bits 4-31 reference count n, bits 32-63
- *   the object's length in words (header included),
- * followed by n references and then payload words. Every object is at least
- * two words, so a forwarded object keeps its length in the header (skip
- * still works) and the new address in word 1. A pad of any length, one word
- * included, is a header with tag PAD.
+ * Objects use the descriptor format (bindings/desc.c): a record of n
+ * references followed by payload words. Its types are process-wide and
+ * immutable, made at first use and never freed (like static vtables): a
+ * fixed-size type for each (references, payload words) up to 64 x 64, and an
+ * array type (payload words as elements) per reference count beyond that.
+ * At most 65 x 66 of them, so the bound is fixed, and a heap's objects can
+ * never outlive their types.
  *
  * The workloads allocate through the heap's "objects" role (and "leaf" for
  * pointer-free data when the plan has it) with the reserve/commit retry
@@ -26,73 +26,63 @@
 #include <time.h>
 #include "lkiln.h"
 
-enum { TAG_OBJ = 1, TAG_PAD = 2, TAG_FWD = 3 };
+#include <pthread.h>
+#include <stdatomic.h>
 
-typedef struct wobj_s {
-  uint64_t hdr;
-  struct wobj_s *f[];  /* references, then payload words */
-} wobj_t;
-
-#define HDR(tag, nref, nwords) (((uint64_t)(nwords) << 32) | ((uint64_t)(nref) << 4) | (tag))
-#define HDR_TAG(h) ((unsigned)((h) & 15))
-#define HDR_NREF(h) ((size_t)(((h) >> 4) & 0xFFFFFFF))
-#define HDR_WORDS(h) ((size_t)((h) >> 32))
+typedef struct wobj_s wobj_t; /* a descriptor-format object */
 #define WORD sizeof(uint64_t)
+enum { MAX_REFS = 64, SMALL_PAY = 64 };
+
+static _Atomic(kiln_type_t) fixed_types[MAX_REFS + 1][SMALL_PAY + 1];
+static _Atomic(kiln_type_t) array_types[MAX_REFS + 1];
+static pthread_mutex_t types_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static kiln_type_t make_type(_Atomic(kiln_type_t) *slot, size_t nref, size_t npay, int array)
+{
+  pthread_mutex_lock(&types_lock);
+  kiln_type_t t = atomic_load(slot);
+  if (t == NULL) {
+    kiln_type_spec_t spec = {"record", (nref + (array ? 0 : npay)) * WORD, nref, NULL,
+                             array ? WORD : 0, 0, NULL, NULL};
+    if (kiln_type_create(&t, &spec) == KILN_OK)
+      atomic_store(slot, t);
+  }
+  pthread_mutex_unlock(&types_lock);
+  return t;
+}
+
+/* The type of a record with nref references and npay payload words (NULL
+   only when out of memory); *array_o says whether npay is its length. */
+static kiln_type_t record_type(size_t nref, size_t npay, int *array_o)
+{
+  *array_o = npay > SMALL_PAY;
+  _Atomic(kiln_type_t) *slot = *array_o ? &array_types[nref] : &fixed_types[nref][npay];
+  kiln_type_t t = atomic_load_explicit(slot, memory_order_acquire);
+  return t != NULL ? t : make_type(slot, nref, npay, *array_o);
+}
+
+static wobj_t **refs(const wobj_t *o)
+{
+  return kiln_desc_fixed((void *)(uintptr_t)o);
+}
+
+static size_t nrefs(const wobj_t *o)
+{
+  return kiln_desc_nslots(o);
+}
 
 /* Payload words follow the references. The memory is the heap's, with no
    declared type: payload words are only ever read and written as uint64_t. */
 static uint64_t *payload(const wobj_t *o)
 {
-  return (uint64_t *)(void *)((char *)(uintptr_t)o + (1 + HDR_NREF(o->hdr)) * WORD);
+  return (uint64_t *)(void *)(refs(o) + nrefs(o));
 }
 
-/* ---- the format ------------------------------------------------------------ */
-
-static kiln_res_t wl_scan(kiln_ss_t ss, void *base, void *limit)
+/* Object words (header, references, payload), as the workloads count them. */
+static size_t obj_words(const wobj_t *o)
 {
-  KILN_SCAN_BEGIN(ss) {
-    for (uint64_t *p = base; p < (uint64_t *)limit; p += HDR_WORDS(*p)) {
-      if (HDR_TAG(*p) != TAG_OBJ)
-        continue;
-      wobj_t *o = (wobj_t *)p;
-      for (size_t i = 0, n = HDR_NREF(o->hdr); i < n; i++) {
-        kiln_res_t res = KILN_FIX12(ss, (void **)&o->f[i]);
-        if (res != KILN_OK)
-          return res;
-      }
-    }
-  } KILN_SCAN_END(ss);
-  return KILN_OK;
-}
-
-static void *wl_skip(void *obj)
-{
-  return (uint64_t *)obj + HDR_WORDS(*(uint64_t *)obj);
-}
-
-static void wl_fwd(void *old, void *new_)
-{
-  uint64_t *o = old;
-  o[0] = HDR(TAG_FWD, 0, HDR_WORDS(o[0]));
-  o[1] = (uint64_t)(uintptr_t)new_;
-}
-
-static void *wl_isfwd(void *obj)
-{
-  uint64_t *o = obj;
-  return HDR_TAG(o[0]) == TAG_FWD ? (void *)(uintptr_t)o[1] : NULL;
-}
-
-static void wl_pad(void *addr, size_t size)
-{
-  *(uint64_t *)addr = HDR(TAG_PAD, 0, size / WORD);
-}
-
-static const kiln_format_t wl_format = {WORD, 0, wl_scan, wl_skip, wl_fwd, wl_isfwd, wl_pad};
-
-const kiln_format_t *lk_workload_format(void)
-{
-  return &wl_format;
+  kiln_type_t t = kiln_desc_type(o);
+  return kiln_desc_size(t, kiln_desc_length(o)) / WORD - (kiln_desc_length(o) > 0);
 }
 
 /* ---- allocation ------------------------------------------------------------ */
@@ -120,35 +110,44 @@ static double rnd01(wl_t *w)
   return (double)(rnd(w) >> 11) / 9007199254740992.0;
 }
 
-static void obj_init(wobj_t *o, size_t nref, size_t nwords, wobj_t *const *refs, uint64_t stamp)
+static void obj_init(void *p, kiln_type_t t, size_t len, size_t nref, size_t npay,
+                     wobj_t *const *init, uint64_t stamp)
 {
-  o->hdr = HDR(TAG_OBJ, nref, nwords);
+  kiln_desc_init(p, t, len);
+  wobj_t *o = p;
   for (size_t i = 0; i < nref; i++)
-    o->f[i] = refs != NULL ? refs[i] : NULL;
+    refs(o)[i] = init != NULL ? init[i] : NULL;
   uint64_t *pay = payload(o);
-  for (size_t i = 0; i < nwords - 1 - nref; i++)
+  for (size_t i = 0; i < npay; i++)
     pay[i] = stamp + i;
 }
 
 /* A new object of nwords words (>= 2, header included) with nref references
    initialised from refs (NULL: all NULL) and payload stamp, stamp+1, ... */
-static wobj_t *obj_new(wl_t *w, kiln_ap_t ap, size_t nref, size_t nwords, wobj_t *const *refs,
+static wobj_t *obj_new(wl_t *w, kiln_ap_t ap, size_t nref, size_t nwords, wobj_t *const *init,
                        uint64_t stamp)
 {
-  size_t size = nwords * WORD;
+  size_t npay = nwords - 1 - nref;
+  int array;
+  kiln_type_t t = record_type(nref, npay, &array);
+  size_t len = array ? npay : 0, size = kiln_desc_size(t, len);
   void *p;
   if (w->res != KILN_OK)
     return NULL;
+  if (t == NULL) {
+    w->res = lk_fail(KILN_MEMORY, "workload: out of memory for an object type");
+    return NULL;
+  }
   if (w->manual) {
     w->res = kiln_alloc(&p, w->pool, size);
     if (w->res == KILN_OK)
-      obj_init(p, nref, nwords, refs, stamp);
+      obj_init(p, t, len, nref, npay, init, stamp);
   } else {
     do {
       w->res = kiln_reserve(&p, ap, size);
       if (w->res != KILN_OK)
         break;
-      obj_init(p, nref, nwords, refs, stamp);
+      obj_init(p, t, len, nref, npay, init, stamp);
     } while (!kiln_commit(ap, p, size));
   }
   if (w->res != KILN_OK) {
@@ -162,16 +161,16 @@ static wobj_t *obj_new(wl_t *w, kiln_ap_t ap, size_t nref, size_t nwords, wobj_t
 static void obj_free(wl_t *w, wobj_t *o)
 {
   if (w->manual && o != NULL)
-    kiln_free(w->pool, o, HDR_WORDS(o->hdr) * WORD);
+    kiln_free(w->pool, o, kiln_desc_size(kiln_desc_type(o), kiln_desc_length(o)));
 }
 
 /* Store a reference into a committed object: through the barrier unless manual. */
 static void obj_set(wl_t *w, wobj_t *o, size_t i, wobj_t *v)
 {
   if (w->manual)
-    o->f[i] = v;
+    refs(o)[i] = v;
   else
-    kiln_write(w->arena, o, (void **)&o->f[i], v);
+    kiln_write(w->arena, o, (void **)&refs(o)[i], v);
 }
 
 /* An exact root over n words (malloc'd, zeroed); NULL root for manual heaps. */
@@ -222,8 +221,8 @@ static void tree_populate(wl_t *w, int depth, wobj_t *node)
     return;
   obj_set(w, node, 0, obj_new(w, w->ap, 2, NODE_WORDS, NULL, (uint64_t)depth));
   obj_set(w, node, 1, obj_new(w, w->ap, 2, NODE_WORDS, NULL, (uint64_t)depth));
-  tree_populate(w, depth - 1, node->f[0]);
-  tree_populate(w, depth - 1, node->f[1]);
+  tree_populate(w, depth - 1, refs(node)[0]);
+  tree_populate(w, depth - 1, refs(node)[1]);
 }
 
 /* Nodes in the tree; a node whose shape is wrong counts as a failure. */
@@ -231,24 +230,24 @@ static uint64_t tree_check(wl_t *w, const wobj_t *node, int depth)
 {
   if (node == NULL)
     return 0;
-  if (HDR_TAG(node->hdr) != TAG_OBJ || HDR_NREF(node->hdr) != 2) {
+  if (kiln_desc_type(node) == NULL || nrefs(node) != 2) {
     w->res = lk_fail(KILN_FAIL, "workload: heap corrupted: node at %p has header %#llx",
-                     (const void *)node, (unsigned long long)node->hdr);
+                     (const void *)node, (unsigned long long)*(const uint64_t *)node);
     return 0;
   }
-  if (depth > 0 && (node->f[0] == NULL || node->f[1] == NULL)) {
+  if (depth > 0 && (refs(node)[0] == NULL || refs(node)[1] == NULL)) {
     w->res = lk_fail(KILN_FAIL, "workload: heap corrupted: node at depth %d lost a child", depth);
     return 0;
   }
-  return 1 + tree_check(w, node->f[0], depth - 1) + tree_check(w, node->f[1], depth - 1);
+  return 1 + tree_check(w, refs(node)[0], depth - 1) + tree_check(w, refs(node)[1], depth - 1);
 }
 
 static void tree_free(wl_t *w, wobj_t *node)
 {
   if (!w->manual || node == NULL)
     return;
-  tree_free(w, node->f[0]);
-  tree_free(w, node->f[1]);
+  tree_free(w, refs(node)[0]);
+  tree_free(w, refs(node)[1]);
   obj_free(w, node);
 }
 
@@ -285,7 +284,7 @@ static void run_gcbench(wl_t *w, const lk_wparams_t *wp, lk_wresult_t *r)
   }
   if (w->res == KILN_OK)
     r->check += tree_check(w, keep[0], max);
-  if (w->res == KILN_OK && (keep[1] == NULL || HDR_WORDS(keep[1]->hdr) != array_words
+  if (w->res == KILN_OK && (keep[1] == NULL || obj_words(keep[1]) != array_words
                             || payload(keep[1])[array_words - 2] != array_words - 1))
     w->res = lk_fail(KILN_FAIL, "workload gcbench: the long-lived array was corrupted");
   tree_free(w, keep[0]);
@@ -346,12 +345,12 @@ static void churn_step(wl_t *w, churn_t *c, const lk_wparams_t *wp)
     nref = (size_t)((double)(words - 2) * wp->ptr_density + rnd01(w));
   if (nref > words - 2)
     nref = words - 2;
-  wobj_t *refs[64];
-  if (nref > 64)
-    nref = 64;
+  wobj_t *init[MAX_REFS];
+  if (nref > MAX_REFS)
+    nref = MAX_REFS;
   for (size_t k = 0; k < nref; k++)
-    refs[k] = c->slots[rnd(w) % c->n];
-  wobj_t *o = obj_new(w, w->ap, nref, words, refs, ++c->serial);
+    init[k] = c->slots[rnd(w) % c->n];
+  wobj_t *o = obj_new(w, w->ap, nref, words, init, ++c->serial);
   if (o == NULL)
     return;
   obj_free(w, c->slots[i]);
@@ -359,16 +358,16 @@ static void churn_step(wl_t *w, churn_t *c, const lk_wparams_t *wp)
   double m = wp->mutation_rate;
   for (; m > 0 && (m >= 1 || rnd01(w) < m); m -= 1) {
     wobj_t *a = c->slots[rnd(w) % c->n];
-    if (a != NULL && HDR_NREF(a->hdr) > 0)
-      obj_set(w, a, rnd(w) % HDR_NREF(a->hdr), c->slots[rnd(w) % c->n]);
+    if (a != NULL && nrefs(a) > 0)
+      obj_set(w, a, rnd(w) % nrefs(a), c->slots[rnd(w) % c->n]);
   }
 }
 
 static int churn_obj_ok(const wobj_t *o)
 {
-  if (HDR_TAG(o->hdr) != TAG_OBJ || HDR_WORDS(o->hdr) < 3)
+  if (kiln_desc_type(o) == NULL || obj_words(o) < 3)
     return 0;
-  size_t nref = HDR_NREF(o->hdr), npay = HDR_WORDS(o->hdr) - 1 - nref;
+  size_t nref = nrefs(o), npay = obj_words(o) - 1 - nref;
   const uint64_t *pay = payload(o);
   for (size_t k = 1; k < npay; k++)
     if (pay[k] != pay[0] + k)
@@ -385,8 +384,8 @@ static uint64_t churn_verify(wl_t *w, churn_t *c)
     if (o == NULL)
       continue;
     int ok = churn_obj_ok(o);
-    for (size_t k = 0; ok && k < HDR_NREF(o->hdr); k++)
-      ok = o->f[k] == NULL || churn_obj_ok(o->f[k]);
+    for (size_t k = 0; ok && k < nrefs(o); k++)
+      ok = refs(o)[k] == NULL || churn_obj_ok(refs(o)[k]);
     if (!ok)
       w->res = lk_fail(KILN_FAIL, "workload churn: heap corrupted: slot %zu (object at %p)", i,
                        (const void *)o);

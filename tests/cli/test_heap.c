@@ -54,7 +54,7 @@ static void test_auto(void)
   kiln_heap_t h;
   if (kiln_class_lookup("ms") == NULL)
     return;
-  CHECK(kiln_heap_open(&h, "marksweep", lk_workload_format(), NULL) == KILN_OK);
+  CHECK(kiln_heap_open(&h, "marksweep", kiln_desc_format(), NULL) == KILN_OK);
   kiln_ap_t ap = kiln_heap_ap(h, "objects");
   CHECK(ap != NULL);
   CHECK(kiln_heap_ap(h, "objects") == ap);       /* one per role per thread */

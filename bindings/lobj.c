@@ -1,0 +1,612 @@
+/* lobj.c -- scripted objects: types, handles and roots of a kiln.heap.
+ *
+ * Owns what a script sees of a heap's objects (DESIGN §6):
+ *   local Node = h:type{ name = "Node", refs = 2, bytes = 16 }
+ *   local n = Node:new(); n[1] = m; n.bytes = "abc"; h:root(n); h:collect()
+ * Objects are in the descriptor format (bindings/desc.c); a Lua type is a
+ * descriptor type whose fixed part is `refs` reference words then `bytes`
+ * raw bytes (an `array` type adds Node:new(n)'s n reference elements).
+ *
+ * Handles. A Lua value never holds an object's address: it holds a slot of
+ * the heap's handle table, and the table is a root, so a moving collection
+ * updates the slot and the value stays valid. Strong slots are an exact root:
+ * a handle keeps its object alive until Lua collects the handle (h:collect()
+ * runs a full Lua collection first, so dropped handles let go). Weak slots
+ * (h:weak(n)) are a weak root: the collector clears them when the object
+ * dies, which is how an experiment checks what was reclaimed (h:alive(w)).
+ * h:root(n) adds a strong slot that no Lua value owns, until h:unroot(n).
+ * Slots live in chunks of CHUNK words, one root each, so the table grows
+ * without moving a root.
+ *
+ * Safety. Every access checks that the heap is open (else a Lua error, never
+ * a crash) and, for weak or freed handles, that the object is there. A
+ * script's scan callback (bindings/lscan.c) runs inside a collection, so
+ * while one runs, every method that could touch the heap raises an error.
+ *
+ * Invariant: no C local holds an object address across anything that can
+ * collect (allocation, Lua code that may allocate): userdata is made first,
+ * then the object is read or allocated and stored into its slot at once.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <lauxlib.h>
+#include "lobj.h"
+
+/* ---- handle tables ------------------------------------------------------------ */
+
+static void **table_take(lua_State *L, lk_objs_t *o, htable_t *t)
+{
+  if (t->nfree == 0) {
+    hchunk_t *c = calloc(1, sizeof *c);
+    void ***fl = c == NULL ? NULL : realloc(t->free, (t->capfree + CHUNK) * sizeof *fl);
+    if (fl == NULL) {
+      free(c);
+      luaL_error(L, "kiln: out of memory for object handles");
+    }
+    t->free = fl;
+    t->capfree += CHUNK;
+    if (kiln_root_create_area(&c->root, o->arena, c->slots, c->slots + CHUNK, t->rank) != KILN_OK) {
+      free(c);
+      luaL_error(L, "kiln: handle table root: %s", kiln_arena_error(o->arena));
+    }
+    c->next = t->chunks;
+    t->chunks = c;
+    for (size_t i = CHUNK; i > 0; i--)
+      t->free[t->nfree++] = &c->slots[i - 1];
+  }
+  return t->free[--t->nfree];
+}
+
+static void table_give(htable_t *t, void **slot)
+{
+  *slot = NULL;
+  if (t->nfree < t->capfree) /* always true: capfree counts every slot */
+    t->free[t->nfree++] = slot;
+}
+
+static void table_detach(htable_t *t)
+{
+  for (hchunk_t *c = t->chunks; c != NULL; c = c->next)
+    if (c->root != NULL)
+      kiln_root_destroy(c->root);
+  for (hchunk_t *c = t->chunks; c != NULL; c = c->next)
+    c->root = NULL;
+}
+
+static void table_free(htable_t *t)
+{
+  while (t->chunks != NULL) {
+    hchunk_t *c = t->chunks;
+    t->chunks = c->next;
+    free(c);
+  }
+  free(t->free);
+  memset(t, 0, sizeof *t);
+}
+
+/* Clear every slot holding obj (h:free on a manual heap): O(slots). */
+static void table_forget(htable_t *t, const void *obj)
+{
+  for (hchunk_t *c = t->chunks; c != NULL; c = c->next)
+    for (size_t i = 0; i < CHUNK; i++)
+      if (c->slots[i] == obj)
+        c->slots[i] = NULL;
+}
+
+/* ---- the heap's object state ---------------------------------------------------- */
+
+lk_objs_t *lk_objs_get(lua_State *L, lheap_t *h)
+{
+  if (h->objs != NULL)
+    return h->objs;
+  lk_objs_t *o = calloc(1, sizeof *o);
+  if (o == NULL)
+    luaL_error(L, "kiln: out of memory for the heap's object state");
+  o->arena = kiln_heap_arena(h->heap);
+  o->strong.rank = KILN_RANK_EXACT;
+  o->weak.rank = KILN_RANK_WEAK;
+  o->L = L;
+  o->ss_ref = o->view_ref = LUA_NOREF;
+  h->objs = o;
+  return o;
+}
+
+void lk_objs_enter(lua_State *L, lheap_t *h)
+{
+  if (h->objs != NULL)
+    h->objs->L = L;
+}
+
+void lk_objs_before_collect(lua_State *L, lheap_t *h)
+{
+  lk_objs_check_idle(L, h);
+  lua_gc(L, LUA_GCCOLLECT);
+  lk_objs_enter(L, h);
+}
+
+void lk_objs_after(lua_State *L, lheap_t *h)
+{
+  lk_objs_t *o = h->objs;
+  if (o == NULL || o->error == NULL)
+    return;
+  lua_pushstring(L, o->error);
+  free(o->error);
+  o->error = NULL;
+  lua_error(L);
+}
+
+void lk_objs_check_idle(lua_State *L, lheap_t *h)
+{
+  if (h->objs != NULL && h->objs->in_scan > 0)
+    luaL_error(L, "kiln: a scan callback may not use the heap (only ss:fix and reading "
+                  "the scanned object)");
+}
+
+void lk_objs_detach(lheap_t *h)
+{
+  lk_objs_t *o = h->objs;
+  if (o == NULL)
+    return;
+  table_detach(&o->strong);
+  table_detach(&o->weak);
+  lk_scan_detach(o);
+}
+
+void lk_objs_free(lua_State *L, lheap_t *h)
+{
+  lk_objs_t *o = h->objs;
+  if (o == NULL)
+    return;
+  h->objs = NULL;
+  lk_scan_free(L, o);
+  while (o->types != NULL) {
+    ltype_t *t = o->types;
+    o->types = t->next;
+    kiln_type_destroy(t->t);
+    free(t->role);
+    free(t);
+  }
+  table_free(&o->strong);
+  table_free(&o->weak);
+  free(o->roots);
+  free(o->error);
+  free(o);
+}
+
+/* ---- handles ---------------------------------------------------------------- */
+
+/* A new handle userdata with no slot yet; the heap userdata at heap_idx is its
+   user value, so the heap outlives it. */
+static lobj_t *handle_new(lua_State *L, int heap_idx, int weak)
+{
+  heap_idx = lua_absindex(L, heap_idx);
+  lobj_t *hd = lua_newuserdatauv(L, sizeof *hd, 1);
+  hd->slot = NULL;
+  hd->lh = lua_touserdata(L, heap_idx);
+  hd->weak = weak;
+  lua_pushvalue(L, heap_idx);
+  lua_setiuservalue(L, -2, 1);
+  luaL_setmetatable(L, LK_OBJ_MT);
+  return hd;
+}
+
+/* Give the handle on the stack top its slot, holding obj (not NULL). */
+static void handle_set(lua_State *L, lobj_t *hd, void *obj)
+{
+  lk_objs_t *o = hd->lh->objs;
+  hd->slot = table_take(L, o, hd->weak ? &o->weak : &o->strong);
+  *hd->slot = obj;
+}
+
+/* The object behind the handle at idx: the heap open and idle, the object
+   alive. Pushes nothing. */
+void *lk_check_obj(lua_State *L, int idx, lobj_t **hd_o)
+{
+  lobj_t *hd = luaL_checkudata(L, idx, LK_OBJ_MT);
+  if (hd->lh->heap == NULL)
+    luaL_error(L, "kiln: the object's heap is closed");
+  lk_objs_check_idle(L, hd->lh);
+  void *obj = hd->slot != NULL ? *hd->slot : NULL;
+  if (obj == NULL)
+    luaL_error(L, hd->weak ? "kiln: the object was collected (a weak handle)"
+                           : "kiln: the object was freed");
+  if (hd_o != NULL)
+    *hd_o = hd;
+  return obj;
+}
+
+static int obj_gc(lua_State *L)
+{
+  lobj_t *hd = luaL_checkudata(L, 1, LK_OBJ_MT);
+  if (hd->lh->heap != NULL && hd->lh->objs != NULL && hd->slot != NULL)
+    table_give(hd->weak ? &hd->lh->objs->weak : &hd->lh->objs->strong, hd->slot);
+  hd->slot = NULL;
+  return 0;
+}
+
+static ltype_t *type_of(void *obj)
+{
+  return kiln_type_data(kiln_desc_type(obj));
+}
+
+static void **check_slot(lua_State *L, void *obj, lua_Integer i)
+{
+  void **slot = i >= 1 ? kiln_desc_slot(obj, (size_t)i - 1) : NULL;
+  if (slot == NULL)
+    luaL_error(L, "kiln: %s has no reference slot %I (it has %d)", kiln_type_name(kiln_desc_type(obj)),
+               i, (int)kiln_desc_nslots(obj));
+  return slot;
+}
+
+static char *bytes_of(void *obj, const ltype_t *t)
+{
+  return (char *)kiln_desc_fixed(obj) + t->nrefs * sizeof(void *);
+}
+
+/* Fields every view of an object has (handles and scanned objects). */
+int lk_obj_field(lua_State *L, void *obj, const char *k)
+{
+  ltype_t *t = type_of(obj);
+  if (strcmp(k, "bytes") == 0)
+    lua_pushlstring(L, bytes_of(obj, t), t->nbytes);
+  else if (strcmp(k, "type") == 0)
+    lua_pushstring(L, kiln_type_name(t->t));
+  else if (strcmp(k, "length") == 0)
+    lua_pushinteger(L, (lua_Integer)kiln_desc_length(obj));
+  else
+    return luaL_error(L, "kiln: %s has no field '%s' (fields: bytes, type, length, 1..#obj)",
+                      kiln_type_name(t->t), k);
+  return 1;
+}
+
+static int obj_index(lua_State *L)
+{
+  void *obj = lk_check_obj(L, 1, NULL);
+  if (lua_isinteger(L, 2)) {
+    lua_Integer i = lua_tointeger(L, 2);
+    check_slot(L, obj, i);
+    lua_getiuservalue(L, 1, 1); /* the heap userdata */
+    lobj_t *hd = handle_new(L, -1, 0);
+    lua_remove(L, -2);
+    void *ref = *kiln_desc_slot(lk_check_obj(L, 1, NULL), (size_t)i - 1); /* reread: see header */
+    if (ref == NULL) {
+      lua_pop(L, 1);
+      lua_pushnil(L);
+    } else {
+      handle_set(L, hd, ref);
+    }
+    return 1;
+  }
+  return lk_obj_field(L, obj, luaL_checkstring(L, 2));
+}
+
+static void set_bytes(lua_State *L, void *obj)
+{
+  ltype_t *t = type_of(obj);
+  size_t n;
+  const char *s = luaL_checklstring(L, 3, &n);
+  if (n > t->nbytes)
+    luaL_error(L, "kiln: %s.bytes holds %d bytes, not %d", kiln_type_name(t->t), (int)t->nbytes,
+               (int)n);
+  char *b = bytes_of(obj, t);
+  memcpy(b, s, n);
+  memset(b + n, 0, t->nbytes - n);
+}
+
+static int obj_newindex(lua_State *L)
+{
+  lobj_t *hd;
+  void *obj = lk_check_obj(L, 1, &hd);
+  if (!lua_isinteger(L, 2)) {
+    const char *k = luaL_checkstring(L, 2);
+    if (strcmp(k, "bytes") != 0)
+      return luaL_error(L, "kiln: %s field '%s' cannot be set (only bytes and 1..#obj)",
+                        kiln_type_name(kiln_desc_type(obj)), k);
+    set_bytes(L, obj);
+    return 0;
+  }
+  void **slot = check_slot(L, obj, lua_tointeger(L, 2));
+  void *v = NULL;
+  if (!lua_isnil(L, 3)) {
+    lobj_t *vd;
+    v = lk_check_obj(L, 3, &vd);
+    if (vd->lh != hd->lh)
+      return luaL_error(L, "kiln: cannot store an object of another heap");
+  }
+  if (type_of(obj)->manual)
+    *slot = v;
+  else
+    kiln_write(hd->lh->objs->arena, obj, slot, v);
+  return 0;
+}
+
+static int obj_len(lua_State *L)
+{
+  lua_pushinteger(L, (lua_Integer)kiln_desc_nslots(lk_check_obj(L, 1, NULL)));
+  return 1;
+}
+
+static int obj_eq(lua_State *L)
+{
+  lua_pushboolean(L, lk_check_obj(L, 1, NULL) == lk_check_obj(L, 2, NULL));
+  return 1;
+}
+
+static int obj_tostring(lua_State *L)
+{
+  lobj_t *hd = luaL_checkudata(L, 1, LK_OBJ_MT);
+  void *obj = hd->lh->heap != NULL && hd->slot != NULL ? *hd->slot : NULL;
+  if (obj == NULL)
+    lua_pushstring(L, "kiln.object (gone)");
+  else
+    lua_pushfstring(L, "%s: %p", kiln_type_name(kiln_desc_type(obj)), obj);
+  return 1;
+}
+
+/* ---- types --------------------------------------------------------------- */
+
+static size_t opt_count(lua_State *L, const char *name, const char *key)
+{
+  lua_getfield(L, 2, key);
+  lua_Integer v = lua_isnil(L, -1) ? 0 : lua_isinteger(L, -1) ? lua_tointeger(L, -1) : -1;
+  if (v < 0 || v > (1 << 24))
+    luaL_error(L, "kiln: type '%s': %s must be a whole number from 0 to 16777216", name, key);
+  lua_pop(L, 1);
+  return (size_t)v;
+}
+
+static void check_type_keys(lua_State *L, const char *name)
+{
+  static const char *const keys[] = {"name", "refs", "bytes", "array", "role", "scan", NULL};
+  for (lua_pushnil(L); lua_next(L, 2); lua_pop(L, 1)) {
+    int ok = 0;
+    for (int i = 0; keys[i] != NULL && lua_type(L, -2) == LUA_TSTRING; i++)
+      ok |= strcmp(lua_tostring(L, -2), keys[i]) == 0;
+    if (!ok)
+      luaL_error(L, "kiln: type '%s': unknown field '%s' (fields: name, refs, bytes, array, "
+                    "role, scan)", name, luaL_tolstring(L, -2, NULL));
+  }
+}
+
+static ltype_t *type_record(lua_State *L, lheap_t *h, const char *name)
+{
+  lk_objs_t *o = lk_objs_get(L, h);
+  ltype_t *t = calloc(1, sizeof *t);
+  if (t == NULL)
+    luaL_error(L, "kiln: out of memory for type '%s'", name);
+  t->objs = o;
+  t->scan_ref = LUA_NOREF;
+  t->next = o->types;
+  o->types = t;
+  return t;
+}
+
+static void type_role(lua_State *L, lheap_t *h, ltype_t *t, const char *name)
+{
+  lua_getfield(L, 2, "role");
+  const char *role = luaL_optstring(L, -1, "objects");
+  kiln_pool_t pool = kiln_heap_pool(h->heap, role);
+  if (pool == NULL)
+    luaL_error(L, "kiln: type '%s': plan '%s' has no role '%s'", name,
+               kiln_heap_plan_name(h->heap), role);
+  t->role = strdup(role);
+  if (t->role == NULL)
+    luaL_error(L, "kiln: out of memory for type '%s'", name);
+  t->pool = pool;
+  t->manual = !kiln_class_is_automatic(kiln_pool_class(pool));
+  lua_pop(L, 1);
+}
+
+/* h:type{ name=, refs=, bytes=, array=, role=, scan= } -> type */
+static int h_type(lua_State *L)
+{
+  lheap_t *h = lk_check_heap(L, 1);
+  lk_objs_check_idle(L, h);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_getfield(L, 2, "name");
+  const char *name = lua_tostring(L, -1);
+  if (name == NULL)
+    return luaL_error(L, "kiln: a type needs a name (a string)");
+  check_type_keys(L, name);
+  ltype_t *t = type_record(L, h, name);
+  t->nrefs = opt_count(L, name, "refs");
+  t->nbytes = opt_count(L, name, "bytes");
+  lua_getfield(L, 2, "array");
+  t->array = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  type_role(L, h, t, name);
+  kiln_type_spec_t spec = {name, t->nrefs * sizeof(void *) + t->nbytes, t->nrefs, NULL,
+                           t->array ? sizeof(void *) : 0, t->array ? 1 : 0, NULL, t};
+  lua_getfield(L, 2, "scan");
+  if (!lua_isnil(L, -1))
+    spec.scan = lk_scan_type_fn(L, t, lua_gettop(L));
+  if (kiln_type_create(&t->t, &spec) != KILN_OK)
+    return luaL_error(L, "kiln: %s", kiln_arena_error(NULL));
+  ltype_ud_t *ud = lua_newuserdatauv(L, sizeof *ud, 1);
+  ud->t = t;
+  ud->lh = h;
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  luaL_setmetatable(L, LK_TYPE_MT);
+  return 1;
+}
+
+static ltype_t *check_type(lua_State *L, int idx, lheap_t **h_o)
+{
+  ltype_ud_t *ud = luaL_checkudata(L, idx, LK_TYPE_MT);
+  if (ud->lh->heap == NULL)
+    luaL_error(L, "kiln: the type's heap is closed");
+  lk_objs_check_idle(L, ud->lh);
+  *h_o = ud->lh;
+  return ud->t;
+}
+
+static kiln_res_t alloc_obj(ltype_t *t, kiln_heap_t heap, size_t n, void **p_o)
+{
+  if (!t->manual) {
+    kiln_ap_t ap = kiln_heap_ap(heap, t->role);
+    return ap == NULL ? kiln_set_error(KILN_MEMORY, "no allocation point for role '%s'", t->role)
+                      : kiln_desc_alloc(p_o, ap, t->t, n);
+  }
+  kiln_res_t res = kiln_alloc(p_o, t->pool, kiln_desc_size(t->t, n));
+  if (res == KILN_OK)
+    kiln_desc_init(*p_o, t->t, n);
+  return res;
+}
+
+/* Type:new([n]) -> object | nil, message (n: elements of an array type) */
+static int type_new(lua_State *L)
+{
+  lheap_t *h;
+  ltype_t *t = check_type(L, 1, &h);
+  lua_Integer n = luaL_optinteger(L, 2, 0);
+  if (n < 0 || (!t->array && n != 0) || n > ((lua_Integer)1 << 32))
+    return luaL_error(L, t->array ? "kiln: %s:new(n): n must be from 0 to 2^32"
+                                  : "kiln: %s:new() takes no length (not an array type)",
+                      kiln_type_name(t->t));
+  lua_getiuservalue(L, 1, 1); /* the heap userdata */
+  lobj_t *hd = handle_new(L, -1, 0);
+  lk_objs_enter(L, h);
+  void *p;
+  kiln_res_t res = alloc_obj(t, h->heap, (size_t)n, &p);
+  if (res != KILN_OK) {
+    const char *why = kiln_arena_error(kiln_heap_arena(h->heap));
+    lk_objs_after(L, h);
+    return lk_fail_nil(L, lua_pushfstring(L, "kiln: %s:new: %s", kiln_type_name(t->t), why));
+  }
+  handle_set(L, hd, p);
+  lk_objs_after(L, h);
+  return 1;
+}
+
+static int type_index(lua_State *L)
+{
+  const char *k = luaL_checkstring(L, 2);
+  ltype_ud_t *ud = luaL_checkudata(L, 1, LK_TYPE_MT);
+  if (strcmp(k, "new") == 0)
+    lua_pushcfunction(L, type_new);
+  else if (strcmp(k, "name") == 0 && ud->lh->heap != NULL)
+    lua_pushstring(L, kiln_type_name(ud->t->t));
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
+/* ---- roots, weak handles, free ---------------------------------------------- */
+
+static int h_root(lua_State *L)
+{
+  lheap_t *h = lk_check_heap(L, 1);
+  void *obj = lk_check_obj(L, 2, NULL);
+  lk_objs_t *o = lk_objs_get(L, h);
+  if (o->nroots == o->caproots) {
+    size_t cap = o->caproots ? 2 * o->caproots : 64;
+    void ***r = realloc(o->roots, cap * sizeof *r);
+    if (r == NULL)
+      return luaL_error(L, "kiln: out of memory for roots");
+    o->roots = r;
+    o->caproots = cap;
+  }
+  void **slot = table_take(L, o, &o->strong);
+  *slot = obj;
+  o->roots[o->nroots++] = slot;
+  return 0;
+}
+
+/* Remove root i (order is not kept). */
+static void root_remove(lk_objs_t *o, size_t i)
+{
+  table_give(&o->strong, o->roots[i]);
+  o->roots[i] = o->roots[--o->nroots];
+}
+
+static int h_unroot(lua_State *L)
+{
+  lheap_t *h = lk_check_heap(L, 1);
+  void *obj = lk_check_obj(L, 2, NULL);
+  lk_objs_t *o = lk_objs_get(L, h);
+  for (size_t i = o->nroots; i > 0; i--)
+    if (*o->roots[i - 1] == obj) {
+      root_remove(o, i - 1);
+      return 0;
+    }
+  return luaL_error(L, "kiln: unroot: the object is not a root of this heap");
+}
+
+static int h_roots(lua_State *L)
+{
+  lheap_t *h = lk_check_heap(L, 1);
+  lk_objs_check_idle(L, h);
+  lk_objs_t *o = lk_objs_get(L, h);
+  lua_createtable(L, (int)o->nroots, 0);
+  for (size_t i = 0; i < o->nroots; i++) {
+    lobj_t *hd = handle_new(L, 1, 0);
+    handle_set(L, hd, *o->roots[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+static int h_weak(lua_State *L)
+{
+  lk_check_heap(L, 1);
+  lk_check_obj(L, 2, NULL);
+  lobj_t *hd = handle_new(L, 1, 1);
+  handle_set(L, hd, lk_check_obj(L, 2, NULL));
+  return 1;
+}
+
+static int h_alive(lua_State *L)
+{
+  lk_check_heap(L, 1);
+  lobj_t *hd = luaL_checkudata(L, 2, LK_OBJ_MT);
+  lua_pushboolean(L, hd->slot != NULL && *hd->slot != NULL);
+  return 1;
+}
+
+/* h:free(obj): manual heaps only; every handle and root of obj is cleared. */
+static int h_free(lua_State *L)
+{
+  lheap_t *h = lk_check_heap(L, 1);
+  void *obj = lk_check_obj(L, 2, NULL);
+  ltype_t *t = type_of(obj);
+  if (!t->manual)
+    return luaL_error(L, "kiln: free: %s objects are collected, not freed (role '%s' is an "
+                         "automatic pool)", kiln_type_name(t->t), t->role);
+  lk_objs_t *o = h->objs;
+  for (size_t i = o->nroots; i > 0; i--)
+    if (*o->roots[i - 1] == obj)
+      root_remove(o, i - 1);
+  table_forget(&o->strong, obj);
+  table_forget(&o->weak, obj);
+  kiln_free(t->pool, obj, kiln_desc_size(t->t, kiln_desc_length(obj)));
+  return 0;
+}
+
+static int h_pointer(lua_State *L)
+{
+  lua_pushlightuserdata(L, lk_check_heap(L, 1)->heap);
+  return 1;
+}
+
+/* ---- registration ------------------------------------------------------------ */
+
+void lk_objs_open(lua_State *L)
+{
+  static const luaL_Reg heap_methods[] = {
+    {"type", h_type}, {"root", h_root}, {"unroot", h_unroot}, {"roots", h_roots},
+    {"weak", h_weak}, {"alive", h_alive}, {"free", h_free}, {"pointer", h_pointer},
+    {NULL, NULL}};
+  static const luaL_Reg obj_mt[] = {
+    {"__index", obj_index}, {"__newindex", obj_newindex}, {"__len", obj_len},
+    {"__eq", obj_eq}, {"__tostring", obj_tostring}, {"__gc", obj_gc}, {NULL, NULL}};
+  luaL_setfuncs(L, heap_methods, 0);
+  luaL_newmetatable(L, LK_OBJ_MT);
+  luaL_setfuncs(L, obj_mt, 0);
+  lua_pop(L, 1);
+  luaL_newmetatable(L, LK_TYPE_MT);
+  lua_pushcfunction(L, type_index);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lk_scan_open(L);
+}

@@ -1,0 +1,94 @@
+/* lobj.h -- private interface between lobj.c (scripted objects) and lscan.c
+ * (scripted scan functions). Both are part of the Lua module, clients of
+ * kiln.h and lua/lkiln.h only.
+ */
+#ifndef LOBJ_H
+#define LOBJ_H
+
+#include <ffi.h>
+#include "../lua/lkiln.h"
+
+#define LK_OBJ_MT "kiln.object"
+#define LK_TYPE_MT "kiln.type"
+#define LK_SS_MT "kiln.ss"
+#define LK_VIEW_MT "kiln.scanned"
+#define LK_ROOTFN_MT "kiln.rootscan"
+
+enum { CHUNK = 1024 };
+
+/* A chunk of handle slots and the root that covers it. */
+typedef struct hchunk_s {
+  struct hchunk_s *next;
+  kiln_root_t root;      /* NULL once detached */
+  void *slots[CHUNK];    /* NULL: free or cleared */
+} hchunk_t;
+
+/* A handle table: chunks of one rank, and a stack of free slots. */
+typedef struct htable_s {
+  hchunk_t *chunks;
+  void ***free;
+  size_t nfree, capfree;
+  kiln_rank_t rank;
+} htable_t;
+
+/* A script's type: the descriptor type and what Lua needs to use it. */
+typedef struct ltype_s {
+  struct ltype_s *next;
+  lk_objs_t *objs;
+  kiln_type_t t;
+  size_t nrefs, nbytes;  /* fixed part: nrefs references, then nbytes bytes */
+  int array, manual;
+  char *role;
+  kiln_pool_t pool;
+  int scan_ref;          /* the Lua scan function (registry), or LUA_NOREF */
+  ffi_closure *closure;  /* its C face, or NULL */
+} ltype_t;
+
+/* A Lua root scan function (h:rootscan). */
+typedef struct lrootfn_s {
+  struct lrootfn_s *next;
+  lk_objs_t *objs;
+  int fn_ref;
+  ffi_closure *closure;
+  kiln_root_t root;      /* NULL once removed or detached */
+} lrootfn_t;
+
+struct lk_objs_s {
+  kiln_arena_t arena;
+  htable_t strong, weak;
+  void ***roots;         /* h:root slots (in strong) */
+  size_t nroots, caproots;
+  ltype_t *types;
+  lrootfn_t *rootfns;
+  lua_State *L;          /* the Lua thread that last entered the heap */
+  int in_scan;           /* > 0 while a script's scan callback runs */
+  char *error;           /* a callback's failure, raised by lk_objs_after */
+  int ss_ref, view_ref;  /* reused scan-state and scanned-object userdata */
+  int cif_ready;
+  ffi_cif scan_cif, root_cif;
+  ffi_type *scan_args[3], *root_args[2];
+};
+
+typedef struct lobj_s {  /* a handle */
+  void **slot;           /* in objs->strong or ->weak; NULL once collected by Lua */
+  lheap_t *lh;           /* kept alive: the heap userdata is the user value */
+  int weak;
+} lobj_t;
+
+typedef struct ltype_ud_s {
+  ltype_t *t;
+  lheap_t *lh;
+} ltype_ud_t;
+
+lk_objs_t *lk_objs_get(lua_State *L, lheap_t *h);
+void lk_objs_check_idle(lua_State *L, lheap_t *h);
+void *lk_check_obj(lua_State *L, int idx, lobj_t **hd_o);
+int lk_obj_field(lua_State *L, void *obj, const char *k);
+
+/* lscan.c */
+void lk_scan_open(lua_State *L);
+kiln_scan_fn lk_scan_type_fn(lua_State *L, ltype_t *t, int fn_idx);
+void lk_scan_detach(lk_objs_t *o);
+void lk_scan_free(lua_State *L, lk_objs_t *o);
+
+#endif

@@ -1,0 +1,319 @@
+/* lscan.c -- Lua functions as scan functions, through libffi closures.
+ *
+ * Owns the C face of a script's scan code: h:type{ scan = fn } makes fn the
+ * type's kiln_scan_fn, and h:rootscan(fn) makes fn a root scan function
+ * (kiln_root_create_scan). Each is a real C function pointer made by
+ * ffi_prep_closure_loc; the core calls it like any other scan function, and
+ * the closure's handler calls the Lua function with a scan state `ss`:
+ *   type scan:  fn(ss, obj)   ss:fix(obj, i) fixes obj's reference slot i
+ *   root scan:  fn(ss)        ss:fix(handle) fixes the handle's slot
+ * ss and obj are valid only during the call (they are reused userdata).
+ *
+ * Cost: one ffi trampoline, one lua_pcall and one ss:fix call per reference,
+ * against a few instructions for the descriptor's own scan; bench/ measures
+ * it (bench/scripted_scan.lua).
+ *
+ * Failure: a collection cannot unwind, so the Lua call is protected. If a
+ * type's scan function fails, the object is scanned by its descriptor
+ * instead, the collection completes correctly, and the first message is
+ * raised as a Lua error when the script's call into the heap returns
+ * (lk_objs_after). A scan function must fix every reference of its object,
+ * as in C: one that skips a slot leaves it stale (the checked build's
+ * verifier reports it).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <lauxlib.h>
+#include "lobj.h"
+
+typedef struct lss_s {   /* the scan-state userdata */
+  kiln_ss_t ss;          /* NULL outside a callback */
+  lk_objs_t *objs;
+} lss_t;
+
+typedef struct lview_s { /* the object being scanned */
+  void *obj;             /* NULL outside a callback */
+} lview_t;
+
+static void *reused(lua_State *L, int *ref, size_t size, const char *mt)
+{
+  if (*ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, *ref);
+    return lua_touserdata(L, -1);
+  }
+  void *ud = lua_newuserdatauv(L, size, 0);
+  memset(ud, 0, size);
+  luaL_setmetatable(L, mt);
+  lua_pushvalue(L, -1);
+  *ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  return ud;
+}
+
+static void remember_error(lk_objs_t *o, const char *what, const char *msg)
+{
+  if (o->error != NULL)
+    return;
+  size_t n = strlen(what) + strlen(msg) + 64;
+  o->error = malloc(n);
+  if (o->error != NULL)
+    snprintf(o->error, n, "kiln: %s failed during a collection: %s", what, msg);
+}
+
+/* Call the Lua function fn_ref with (ss [, obj]) under lua_pcall. */
+static kiln_res_t call_lua(lk_objs_t *o, int fn_ref, kiln_ss_t ss, void *obj, const char *what)
+{
+  lua_State *L = o->L;
+  if (L == NULL || !lua_checkstack(L, 8)) {
+    remember_error(o, what, "no Lua stack to run it on");
+    return KILN_FAIL;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, fn_ref);
+  lss_t *s = reused(L, &o->ss_ref, sizeof *s, LK_SS_MT);
+  s->ss = ss;
+  s->objs = o;
+  lview_t *v = NULL;
+  if (obj != NULL) {
+    v = reused(L, &o->view_ref, sizeof *v, LK_VIEW_MT);
+    v->obj = obj;
+  }
+  o->in_scan++;
+  int status = lua_pcall(L, obj != NULL ? 2 : 1, 0, 0);
+  o->in_scan--;
+  s->ss = NULL;
+  if (v != NULL)
+    v->obj = NULL;
+  if (status == LUA_OK)
+    return KILN_OK;
+  const char *msg = lua_tostring(L, -1);
+  remember_error(o, what, msg != NULL ? msg : "(error object is not a string)");
+  lua_pop(L, 1);
+  return KILN_FAIL;
+}
+
+/* ---- closures ------------------------------------------------------------------ */
+
+static void prepare_cifs(lk_objs_t *o)
+{
+  if (o->cif_ready)
+    return;
+  o->scan_args[0] = o->scan_args[1] = o->scan_args[2] = &ffi_type_pointer;
+  o->root_args[0] = o->root_args[1] = &ffi_type_pointer;
+  o->cif_ready = ffi_prep_cif(&o->scan_cif, FFI_DEFAULT_ABI, 3, &ffi_type_sint, o->scan_args)
+                     == FFI_OK
+                 && ffi_prep_cif(&o->root_cif, FFI_DEFAULT_ABI, 2, &ffi_type_sint, o->root_args)
+                     == FFI_OK;
+}
+
+/* A closure of cif calling handler(ud); its code address goes to *code_o. */
+static ffi_closure *make_closure(lua_State *L, ffi_cif *cif,
+                                 void (*handler)(ffi_cif *, void *, void **, void *), void *ud,
+                                 void **code_o)
+{
+  ffi_closure *c = ffi_closure_alloc(sizeof *c, code_o);
+  if (c == NULL)
+    luaL_error(L, "kiln: libffi could not allocate a closure");
+  if (ffi_prep_closure_loc(c, cif, handler, ud, *code_o) != FFI_OK) {
+    ffi_closure_free(c);
+    luaL_error(L, "kiln: libffi could not prepare a closure");
+  }
+  return c;
+}
+
+/* The descriptor's own scan of one object: the fallback after a failure. */
+static kiln_res_t scan_by_descriptor(kiln_ss_t ss, void *obj)
+{
+  kiln_res_t res = KILN_OK;
+  for (size_t i = 0, n = kiln_desc_nslots(obj); i < n && res == KILN_OK; i++)
+    res = KILN_FIX12(ss, kiln_desc_slot(obj, i));
+  return res;
+}
+
+static void type_scan_handler(ffi_cif *cif, void *ret, void **args, void *ud)
+{
+  ltype_t *t = ud;
+  kiln_ss_t ss = *(kiln_ss_t *)args[0];
+  void *obj = *(void **)args[1];
+  (void)cif;
+  kiln_res_t res = call_lua(t->objs, t->scan_ref, ss, obj, "a type's scan function");
+  if (res != KILN_OK)
+    res = scan_by_descriptor(ss, obj);
+  *(ffi_arg *)ret = (ffi_arg)res;
+}
+
+kiln_scan_fn lk_scan_type_fn(lua_State *L, ltype_t *t, int fn_idx)
+{
+  luaL_checktype(L, fn_idx, LUA_TFUNCTION);
+  prepare_cifs(t->objs);
+  if (!t->objs->cif_ready)
+    luaL_error(L, "kiln: libffi could not prepare the scan function's signature");
+  lua_pushvalue(L, fn_idx);
+  t->scan_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  void *code;
+  t->closure = make_closure(L, &t->objs->scan_cif, type_scan_handler, t, &code);
+  kiln_scan_fn fn;
+  memcpy(&fn, &code, sizeof fn); /* libffi hands out code as void * */
+  return fn;
+}
+
+static void root_scan_handler(ffi_cif *cif, void *ret, void **args, void *ud)
+{
+  lrootfn_t *r = ud;
+  (void)cif;
+  call_lua(r->objs, r->fn_ref, *(kiln_ss_t *)args[0], NULL, "a root scan function");
+  *(ffi_arg *)ret = (ffi_arg)KILN_OK; /* nothing to fall back on; weak slots stay safe */
+}
+
+/* h:rootscan(fn) -> root (root:remove() stops it) */
+static int h_rootscan(lua_State *L)
+{
+  lheap_t *h = lk_check_heap(L, 1);
+  lk_objs_check_idle(L, h);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lk_objs_t *o = lk_objs_get(L, h);
+  prepare_cifs(o);
+  lrootfn_t *r = calloc(1, sizeof *r);
+  if (r == NULL || !o->cif_ready) {
+    free(r);
+    return luaL_error(L, "kiln: cannot make a root scan function (out of memory or libffi)");
+  }
+  r->objs = o;
+  r->next = o->rootfns;
+  o->rootfns = r;
+  lua_pushvalue(L, 2);
+  r->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  void *code;
+  r->closure = make_closure(L, &o->root_cif, root_scan_handler, r, &code);
+  kiln_root_scan_fn fn;
+  memcpy(&fn, &code, sizeof fn);
+  if (kiln_root_create_scan(&r->root, o->arena, KILN_RANK_EXACT, fn, NULL) != KILN_OK)
+    return luaL_error(L, "kiln: rootscan: %s", kiln_arena_error(o->arena));
+  lrootfn_t **ud = lua_newuserdatauv(L, sizeof *ud, 1);
+  *ud = r;
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  luaL_setmetatable(L, LK_ROOTFN_MT);
+  return 1;
+}
+
+static int rootfn_remove(lua_State *L)
+{
+  lrootfn_t *r = *(lrootfn_t **)luaL_checkudata(L, 1, LK_ROOTFN_MT);
+  lua_getiuservalue(L, 1, 1);
+  lheap_t *h = lua_touserdata(L, -1);
+  if (h->heap != NULL)
+    lk_objs_check_idle(L, h);
+  if (h->heap != NULL && r->root != NULL)
+    kiln_root_destroy(r->root);
+  r->root = NULL;
+  return 0;
+}
+
+void lk_scan_detach(lk_objs_t *o)
+{
+  for (lrootfn_t *r = o->rootfns; r != NULL; r = r->next)
+    if (r->root != NULL) {
+      kiln_root_destroy(r->root);
+      r->root = NULL;
+    }
+}
+
+void lk_scan_free(lua_State *L, lk_objs_t *o)
+{
+  while (o->rootfns != NULL) {
+    lrootfn_t *r = o->rootfns;
+    o->rootfns = r->next;
+    luaL_unref(L, LUA_REGISTRYINDEX, r->fn_ref);
+    ffi_closure_free(r->closure);
+    free(r);
+  }
+  for (ltype_t *t = o->types; t != NULL; t = t->next) {
+    luaL_unref(L, LUA_REGISTRYINDEX, t->scan_ref);
+    if (t->closure != NULL)
+      ffi_closure_free(t->closure);
+  }
+  luaL_unref(L, LUA_REGISTRYINDEX, o->ss_ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, o->view_ref);
+}
+
+/* ---- the scan state and the scanned object, seen from Lua ----------------------- */
+
+static lss_t *check_ss(lua_State *L)
+{
+  lss_t *s = luaL_checkudata(L, 1, LK_SS_MT);
+  if (s->ss == NULL)
+    luaL_error(L, "kiln: a scan state is used outside its scan callback");
+  return s;
+}
+
+static void **view_slot(lua_State *L, lview_t *v)
+{
+  lua_Integer i = luaL_checkinteger(L, 3);
+  void **slot = v->obj != NULL && i >= 1 ? kiln_desc_slot(v->obj, (size_t)i - 1) : NULL;
+  if (slot == NULL)
+    luaL_error(L, "kiln: ss:fix(obj, %I): no such reference slot in the scanned object", i);
+  return slot;
+}
+
+/* ss:fix(obj, i) for the scanned object's slot i; ss:fix(handle) for a handle. */
+static int ss_fix(lua_State *L)
+{
+  lss_t *s = check_ss(L);
+  void **slot;
+  lview_t *v = luaL_testudata(L, 2, LK_VIEW_MT);
+  if (v != NULL) {
+    slot = view_slot(L, v);
+  } else {
+    lobj_t *hd = luaL_checkudata(L, 2, LK_OBJ_MT);
+    if (hd->lh->objs != s->objs)
+      return luaL_error(L, "kiln: ss:fix: the handle belongs to another heap");
+    slot = hd->slot;
+    if (slot == NULL || *slot == NULL)
+      return 0; /* a cleared handle has nothing to fix */
+  }
+  kiln_res_t res = KILN_FIX12(s->ss, slot);
+  if (res != KILN_OK)
+    return luaL_error(L, "kiln: ss:fix failed: %s", kiln_res_name(res));
+  return 0;
+}
+
+static int view_index(lua_State *L)
+{
+  lview_t *v = luaL_checkudata(L, 1, LK_VIEW_MT);
+  if (v->obj == NULL)
+    return luaL_error(L, "kiln: a scanned object is used outside its scan callback");
+  return lk_obj_field(L, v->obj, luaL_checkstring(L, 2));
+}
+
+static int view_len(lua_State *L)
+{
+  lview_t *v = luaL_checkudata(L, 1, LK_VIEW_MT);
+  if (v->obj == NULL)
+    return luaL_error(L, "kiln: a scanned object is used outside its scan callback");
+  lua_pushinteger(L, (lua_Integer)kiln_desc_nslots(v->obj));
+  return 1;
+}
+
+void lk_scan_open(lua_State *L)
+{
+  lua_pushcfunction(L, h_rootscan);
+  lua_setfield(L, -2, "rootscan");
+  luaL_newmetatable(L, LK_SS_MT);
+  lua_newtable(L);
+  lua_pushcfunction(L, ss_fix);
+  lua_setfield(L, -2, "fix");
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, LK_VIEW_MT);
+  lua_pushcfunction(L, view_index);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, view_len);
+  lua_setfield(L, -2, "__len");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, LK_ROOTFN_MT);
+  lua_newtable(L);
+  lua_pushcfunction(L, rootfn_remove);
+  lua_setfield(L, -2, "remove");
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+}
