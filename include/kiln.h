@@ -336,6 +336,12 @@ kiln_arena_t kiln_heap_arena(kiln_heap_t heap);
 kiln_pool_t kiln_heap_pool(kiln_heap_t heap, const char *role);
 kiln_ap_t kiln_heap_ap(kiln_heap_t heap, const char *role);
 const char *kiln_heap_plan_name(kiln_heap_t heap);
+/* The opening thread's stack is an ambiguous root from kiln_heap_open on.
+   A client whose references all live in its own roots (a VM with exact
+   roots, the Lua bindings' handle table) turns it off, so no stale stack word
+   keeps garbage alive; call from the opening thread. */
+kiln_res_t kiln_heap_scan_stack(kiln_heap_t heap, int on);
+int kiln_heap_scans_stack(kiln_heap_t heap);
 
 #ifdef __cplusplus
 }

@@ -105,22 +105,47 @@ static void *stack_cold_end(void)
   return addr != NULL ? (char *)addr + size : NULL;
 }
 
-static kiln_res_t register_thread(kiln_heap_t h)
+static kiln_res_t stack_root(kiln_heap_t h)
 {
   void *cold = stack_cold_end();
   if (cold == NULL)
     return lk_fail(KILN_FAIL, "plan '%s': could not find this thread's stack", h->plan->name);
-  kiln_res_t res = kiln_thread_reg(&h->thread, h->arena);
-  if (res != KILN_OK)
-    return lk_fail(res, "plan '%s': registering this thread: %s", h->plan->name, why(h->arena, res));
-  res = kiln_root_create_thread(&h->root, h->arena, h->thread, cold);
+  kiln_res_t res = kiln_root_create_thread(&h->root, h->arena, h->thread, cold);
   if (res != KILN_OK) {
-    kiln_thread_dereg(h->thread);
-    h->thread = NULL;
+    h->root = NULL;
     return lk_fail(res, "plan '%s': registering this thread's stack: %s", h->plan->name,
                    why(h->arena, res));
   }
   return KILN_OK;
+}
+
+static kiln_res_t register_thread(kiln_heap_t h)
+{
+  kiln_res_t res = kiln_thread_reg(&h->thread, h->arena);
+  if (res != KILN_OK)
+    return lk_fail(res, "plan '%s': registering this thread: %s", h->plan->name, why(h->arena, res));
+  res = stack_root(h);
+  if (res != KILN_OK) {
+    kiln_thread_dereg(h->thread);
+    h->thread = NULL;
+  }
+  return res;
+}
+
+kiln_res_t kiln_heap_scan_stack(kiln_heap_t heap, int on)
+{
+  if (on && heap->root == NULL)
+    return stack_root(heap);
+  if (!on && heap->root != NULL) {
+    kiln_root_destroy(heap->root);
+    heap->root = NULL;
+  }
+  return KILN_OK;
+}
+
+int kiln_heap_scans_stack(kiln_heap_t heap)
+{
+  return heap->root != NULL;
 }
 
 static kiln_res_t make_arena(kiln_heap_t h, const kiln_format_t *format)

@@ -227,10 +227,26 @@ static int open_heap(lua_State *L, const char *spec, int ov_idx)
   return 1;
 }
 
-/* kiln.heap(plan [, overrides]) -> heap | nil, message */
+/* kiln.heap(plan [, overrides [, options]]) -> heap | nil, message
+   options.stack (default false): scan this thread's C stack ambiguously.
+   Scripts need no stack root (handles are exact roots); C code called on
+   the heap through kiln.ffi that keeps objects in locals does. */
 static int l_heap(lua_State *L)
 {
-  return open_heap(L, luaL_checkstring(L, 1), 2);
+  int stack = 0;
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_getfield(L, 3, "stack");
+    stack = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  lua_settop(L, 2);
+  if (open_heap(L, luaL_checkstring(L, 1), 2) != 1)
+    return 2;
+  lheap_t *h = lua_touserdata(L, -1);
+  if (kiln_heap_scan_stack(h->heap, stack) != KILN_OK)
+    return luaL_error(L, "kiln.heap: %s", lk_error());
+  return 1;
 }
 
 static int h_close(lua_State *L)

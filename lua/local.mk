@@ -31,7 +31,7 @@ lua_kiln_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS) $(FFI_CFLAGS)
 lua_kiln_LDADD = libkiln_core.la $(LUA_LIBS)
 
 # Tests: Lua scripts run by the program, and shell tests of the program.
-KILN_LUA_TESTS = tests/lua/plan_errors.lua tests/lua/plan_extends.lua \
+KILN_LUA_TESTS = tests/lua/plan_errors.lua tests/lua/plan_extends.lua tests/lua/objects.lua tests/lua/graph.lua \
 	tests/lua/heaps.lua tests/lua/module.lua
 KILN_CLI_TESTS = tests/cli/test_cli.sh
 TESTS += $(KILN_LUA_TESTS) $(KILN_CLI_TESTS) tests/cli/test_heap

@@ -493,10 +493,17 @@ kiln_res_t lk_workload_run(const char *name, kiln_heap_t heap, const lk_wparams_
     res = wl_setup(&w, heap, wp);
   if (res != KILN_OK)
     return res;
+  /* The workloads keep object addresses in C locals: their stack must be a
+     root while they run, whatever the heap's owner chose. */
+  int scanned = kiln_heap_scans_stack(heap);
+  if (!scanned && (res = kiln_heap_scan_stack(heap, 1)) != KILN_OK)
+    return res;
   memset(r, 0, sizeof *r);
   double t0 = now();
   run[i](&w, wp, r);
   r->seconds = now() - t0;
+  if (!scanned)
+    kiln_heap_scan_stack(heap, 0);
   r->objects = w.objects;
   r->verified = w.res == KILN_OK;
   return w.res;
