@@ -113,4 +113,9 @@ kiln_res_t lk_workload_run(const char *name, kiln_heap_t heap, const lk_wparams_
 
 int luaopen_kiln(lua_State *L);
 
+/* ---- bindings/lffi.c: kiln.ffi -------------------------------------------------- */
+
+/* Set field "ffi" of the table on the top of the stack to the kiln.ffi table. */
+void lk_open_ffi(lua_State *L);
+
 #endif
