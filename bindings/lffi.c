@@ -238,6 +238,20 @@ static void parse_args(parser_t *ps, fsig_t *sig)
   }
 }
 
+/* At "void )": consume it (an empty list) and say so; "void *" is a type. */
+static bool void_list(parser_t *ps)
+{
+  parser_t q = *ps;
+  if (scan_name(&q) != 4 || memcmp(q.p, "void", 4) != 0)
+    return false;
+  q.p += 4;
+  skip_ws(&q);
+  if (*q.p != ')')
+    return false;
+  ps->p = q.p + 1;
+  return true;
+}
+
 static void parse_sig(lua_State *L, const char *text, fsig_t *sig)
 {
   parser_t ps = {L, text, text};
@@ -245,19 +259,10 @@ static void parse_sig(lua_State *L, const char *text, fsig_t *sig)
   sig->ret = parse_type(&ps);
   expect(&ps, '(', "expected '(' after the return type");
   skip_ws(&ps);
-  const char *save = ps.p;
-  if (*ps.p == ')') {
+  if (*ps.p == ')')
     ps.p++;
-  } else if (scan_name(&ps) == 4 && memcmp(ps.p, "void", 4) == 0) {
-    ps.p += 4;
-    skip_ws(&ps);
-    if (*ps.p == ')')
-      ps.p++;
-    else
-      ps.p = save, parse_args(&ps, sig); /* `void *` and friends */
-  } else {
+  else if (!void_list(&ps))
     parse_args(&ps, sig);
-  }
   skip_ws(&ps);
   if (*ps.p != '\0')
     sig_error(&ps, "unexpected text after ')'");
@@ -320,7 +325,8 @@ static void *to_pointer(lua_State *L, int idx, const char *fname, int argn)
   }
   default: break;
   }
-  arg_error(L, fname, argn, "expected a pointer (lightuserdata, kiln.ffi.buffer, string or nil), got %s",
+  arg_error(L, fname, argn,
+            "expected a pointer (lightuserdata, kiln.ffi.buffer, string or nil), got %s",
             luaL_typename(L, idx), NULL);
   return NULL;
 }
@@ -704,7 +710,8 @@ void lk_open_ffi(lua_State *L)
   static const luaL_Reg lib_methods[] = {{"fn", lib_fn}, {"close", lib_close}, {NULL, NULL}};
   static const luaL_Reg lib_meta[] = {
     {"__gc", lib_close}, {"__close", lib_close}, {"__tostring", lib_tostring}, {NULL, NULL}};
-  static const luaL_Reg fn_meta[] = {{"__call", fn_call}, {"__tostring", fn_tostring}, {NULL, NULL}};
+  static const luaL_Reg fn_meta[] = {
+    {"__call", fn_call}, {"__tostring", fn_tostring}, {NULL, NULL}};
   static const luaL_Reg buf_methods[] = {
     {"get", buf_get}, {"set", buf_set}, {"string", buf_string}, {"write", buf_write},
     {"ptr", buf_ptr}, {"size", buf_len}, {NULL, NULL}};

@@ -74,6 +74,9 @@ local id = fn("ptr_id", "pointer(pointer)")
 T.eq(id(buf:ptr()), buf:ptr(), "pointer result is lightuserdata")
 T.eq(id(nil), nil, "NULL result is nil")
 T.eq(id("abc") ~= nil, true, "a string passes as a pointer to its bytes")
+T.eq(lib:fn("ffitest_ptr_id", "void *(void *)")(buf), buf:ptr(), "void * is a pointer type")
+T.eq(type(lib:fn("ffitest_greet", "const char*(int)")(1)), "userdata",
+     "char * is a pointer, not a string")
 
 -- ---- strings ---------------------------------------------------------------------------
 local strlen = fn("strlen", "size_t(string)")
@@ -117,9 +120,11 @@ T.eq(work("nosuchplan", "churn", 7, 0.02), -1, "workload failure reported by C")
 
 -- ---- errors ----------------------------------------------------------------------------------
 local function sig_fails(sig, want, what)
-  fails(('kiln.ffi: bad signature "%s": %s'):format(sig, want), what, lib.fn, lib, "ffitest_get", sig)
+  fails(('kiln.ffi: bad signature "%s": %s'):format(sig, want), what,
+        lib.fn, lib, "ffitest_get", sig)
 end
-sig_fails("int(pointr)", "column 5: unknown type 'pointr' (expected one of void, bool,", "unknown type")
+sig_fails("int(pointr)", "column 5: unknown type 'pointr' (expected one of void, bool,",
+          "unknown type")
 sig_fails("int(int", "column 8: unexpected end, expected ',' or ')'", "missing paren")
 sig_fails("int int)", "column 5: expected '(' after the return type", "missing open paren")
 sig_fails("int(int) x", "column 10: unexpected text after ')'", "trailing junk")
@@ -133,7 +138,8 @@ fails("kiln.ffi: lib:fn: argument 2 must be a signature", "signature not a strin
       lib.fn, lib, "ffitest_get", nil)
 local nolib, msg = ffi.load("/nonexistent/libnope.so")
 T.eq(nolib, nil, "missing library")
-T.ok(msg:find("kiln.ffi: cannot load /nonexistent/libnope.so: ", 1, true), "missing library: " .. msg)
+T.ok(msg:find("kiln.ffi: cannot load /nonexistent/libnope.so: ", 1, true),
+     "missing library: " .. msg)
 fails("kiln.ffi: ffitest_add_i8 expects 2 arguments, got 3", "too many arguments", add_i8, 1, 2, 3)
 fails("kiln.ffi: ffitest_get expects 0 arguments, got 1", "argument to (void)", get, 1)
 fails("kiln.ffi: ffitest_sum_var expects at least 1 argument, got 0", "variadic count", sum_var)
@@ -144,7 +150,8 @@ fails("kiln.ffi: argument 1 of ffitest_shl_u64: -1 does not fit uint64", "uint64
       fn("shl_u64", "uint64(uint64, unsigned)"), -1, 0)
 fails("kiln.ffi: argument 1 of ffitest_half: 1e+300 does not fit float", "float range",
       fn("half", "float(float)"), 1e300)
-fails("kiln.ffi: argument 1 of ffitest_add_i8: 1.5 is not an integer (int8)", "fraction", add_i8, 1.5, 0)
+fails("kiln.ffi: argument 1 of ffitest_add_i8: 1.5 is not an integer (int8)", "fraction",
+      add_i8, 1.5, 0)
 fails("kiln.ffi: argument 2 of ffitest_add_i8: expected an integer (int8), got string",
       "wrong Lua type for an integer", add_i8, 1, "2")
 fails("kiln.ffi: argument 1 of ffitest_strlen: expected a string or nil, got number",
@@ -157,7 +164,8 @@ fails("kiln.ffi: argument 2 of ffitest_sum_var: a table cannot be passed as a va
       "wrong Lua type for a variadic argument", sum_var, 1, {})
 fails("kiln.ffi: buffer: 4 bytes at offset 14 are outside a buffer of 16 bytes", "buffer bounds",
       buf.get, buf, "int32", 14)
-fails("kiln.ffi: buffer: 'string' is not a type a buffer holds", "buffer type", buf.get, buf, "string")
+fails("kiln.ffi: buffer: 'string' is not a type a buffer holds", "buffer type",
+      buf.get, buf, "string")
 fails("kiln.ffi: argument 3 of buffer:set: 256 does not fit uint8", "buffer:set range",
       buf.set, buf, "uint8", 0, 256)
 
@@ -166,7 +174,9 @@ local lib2 = assert(ffi.load(path))
 local get2 = lib2:fn("ffitest_get", "int(void)")
 lib2:close()
 lib2:close() -- closing twice is harmless
-fails("kiln.ffi: library " .. path .. " is closed", "fn on a closed lib", lib2.fn, lib2, "ffitest_get", "int()")
-fails("kiln.ffi: cannot call ffitest_get: library " .. path .. " is closed", "call on a closed lib", get2)
+fails("kiln.ffi: library " .. path .. " is closed", "fn on a closed lib",
+      lib2.fn, lib2, "ffitest_get", "int()")
+fails("kiln.ffi: cannot call ffitest_get: library " .. path .. " is closed", "call on a closed lib",
+      get2)
 
 T.done("ffi")
