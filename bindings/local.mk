@@ -6,3 +6,24 @@ libkiln_core_la_SOURCES += %reldir%/desc.c
 
 # Scripted objects and scan callbacks: part of the Lua module (lua/local.mk).
 KILN_LUA_SOURCES += %reldir%/lobj.h %reldir%/lobj.c %reldir%/lscan.c
+
+# kiln.ffi (lffi.c): part of the `kiln` Lua module, so it joins
+# KILN_LUA_SOURCES; everything that compiles those (lobj/lscan included)
+# needs libffi and dlopen.
+KILN_LUA_SOURCES += %reldir%/lffi.c
+lua_kiln_la_CFLAGS += $(FFI_CFLAGS)
+lua_kiln_la_LIBADD += $(FFI_LIBS) $(DL_LIBS)
+lua_kiln_CFLAGS += $(FFI_CFLAGS)
+lua_kiln_LDADD += $(FFI_LIBS) $(DL_LIBS)
+tests_cli_test_heap_CFLAGS += $(FFI_CFLAGS)
+tests_cli_test_heap_LDADD += $(FFI_LIBS) $(DL_LIBS)
+
+# A shared library for tests/lua/ffi.lua to call, built by `make check` only
+# (-rpath makes libtool build a .so: tests/bindings/.libs/libffitest.so).
+# It carries its own copy of Kiln and of the workloads for ffitest_workload.
+check_LTLIBRARIES = tests/bindings/libffitest.la
+tests_bindings_libffitest_la_SOURCES = tests/bindings/ffitest.c lua/workloads.c
+tests_bindings_libffitest_la_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS)
+tests_bindings_libffitest_la_LDFLAGS = -module -avoid-version -rpath /nowhere
+tests_bindings_libffitest_la_LIBADD = libkiln_core.la
+KILN_LUA_TESTS += tests/lua/ffi.lua

@@ -502,5 +502,6 @@ int luaopen_kiln(lua_State *L)
   luaL_newlib(L, fns);
   lua_pushliteral(L, KILN_VERSION);
   lua_setfield(L, -2, "version");
+  lk_open_ffi(L);
   return 1;
 }

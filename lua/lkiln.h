@@ -138,4 +138,9 @@ void lk_objs_after(lua_State *L, lheap_t *h);
 void lk_objs_detach(lheap_t *h);
 void lk_objs_free(lua_State *L, lheap_t *h);
 
+/* ---- bindings/lffi.c: kiln.ffi -------------------------------------------------- */
+
+/* Set field "ffi" of the table on the top of the stack to the kiln.ffi table. */
+void lk_open_ffi(lua_State *L);
+
 #endif

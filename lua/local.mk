@@ -20,14 +20,14 @@ CLEANFILES += %reldir%/plans_embed.c
 KILN_LUA_SOURCES = %reldir%/lkiln.h %reldir%/lkiln.c %reldir%/workloads.c
 luacmod_LTLIBRARIES = %reldir%/kiln.la
 lua_kiln_la_SOURCES = $(KILN_LUA_SOURCES)
-lua_kiln_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(LUA_CFLAGS) $(FFI_CFLAGS)
+lua_kiln_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(LUA_CFLAGS)
 lua_kiln_la_LDFLAGS = -module -avoid-version -shared
 lua_kiln_la_LIBADD = libkiln_core.la
 
 # The program: the same module, preloaded, plus the command-line front end.
 bin_PROGRAMS += %reldir%/kiln
 lua_kiln_SOURCES = %reldir%/kiln_main.c $(KILN_LUA_SOURCES)
-lua_kiln_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS) $(FFI_CFLAGS)
+lua_kiln_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS)
 lua_kiln_LDADD = libkiln_core.la $(LUA_LIBS)
 
 # Tests: Lua scripts run by the program, and shell tests of the program.
@@ -37,7 +37,7 @@ KILN_CLI_TESTS = tests/cli/test_cli.sh
 TESTS += $(KILN_LUA_TESTS) $(KILN_CLI_TESTS) tests/cli/test_heap
 check_PROGRAMS += tests/cli/test_heap
 tests_cli_test_heap_SOURCES = tests/cli/test_heap.c $(KILN_LUA_SOURCES)
-tests_cli_test_heap_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS) $(FFI_CFLAGS)
+tests_cli_test_heap_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS)
 tests_cli_test_heap_LDADD = libkiln_core.la $(LUA_LIBS)
 EXTRA_DIST += $(KILN_LUA_TESTS) $(KILN_CLI_TESTS) tests/lua/testlib.lua
 TEST_EXTENSIONS = .lua .sh
