@@ -2,7 +2,8 @@
 # test_lua_alloc.sh -- `kiln run --lua-alloc=kiln` (issue 6): the same
 # allocation-heavy script prints the same bytes on Kiln's allocator as on the
 # stock one; with the option the state's memory really comes from a Kiln
-# pool and without it does not; the Lua test scripts pass on Kiln too; bad
+# pool and without it does not; the Lua test scripts pass on Kiln too;
+# warn(), errors and os.exit behave as on the stock state; bad
 # spellings of the option are usage errors. Run by make check with KILN (the
 # program) and KILN_SRCDIR (the source tree) in the environment.
 KILN=${KILN:-lua/kiln}
@@ -61,6 +62,15 @@ for t in "$SRC"/tests/lua/*.lua; do
   case $t in */testlib.lua) continue ;; esac
   expect 0 "$KILN" run --lua-alloc=kiln "$t"
 done
+
+# warn() as on stock: off until "@on", multi-part messages, "@off".
+printf '%s\n' 'warn("hidden")' 'warn("@on")' 'warn("one ", "two")' 'warn("@unknown")' \
+  'warn("three")' 'warn("@off")' 'warn("gone")' >"$tmp/warn.lua"
+expect 0 "$KILN" run "$tmp/warn.lua";                  mv "$tmp/err" "$tmp/warn.stock"
+expect 0 "$KILN" run --lua-alloc=kiln "$tmp/warn.lua"; mv "$tmp/err" "$tmp/warn.kiln"
+printf 'Lua warning: one two\nLua warning: three\n' >"$tmp/warn.want"
+cmp -s "$tmp/warn.stock" "$tmp/warn.want" || fail "stock warn() output: $(cat "$tmp/warn.stock")"
+cmp -s "$tmp/warn.kiln" "$tmp/warn.want" || fail "warn() on Kiln: $(cat "$tmp/warn.kiln")"
 
 # Script failures and exits behave as on stock.
 echo 'error("boom")' >"$tmp/fail.lua"
