@@ -17,12 +17,13 @@
  * (tests/test_lua_alloc.c, "oom").
  *
  * Realloc is allocate, copy, free. Two alternatives were measured on
- * tests/lua_alloc/alloc_heavy.lua (scale 0.5 to 1, Lua 5.4.4, glibc 2.36;
- * on a shared two-core machine, so times are medians of 15 interleaved
- * runs and instruction counts come from cachegrind):
- *  - In place when the size rounds to the same 16-byte granule: 86 of the
- *    89,385 reallocs Lua made would qualify (0.1%), and it would lean on
- *    mvff accepting a free of a size other than the one allocated. Not done.
+ * tests/lua_alloc/alloc_heavy.lua (Lua 5.4.4, glibc 2.36, gcc -O2, on a
+ * shared two-core machine, so times are CPU-time medians of 15 interleaved
+ * runs, backed by cachegrind's instruction counts; both at SCALE 0.5):
+ *  - In place when the size rounds to the same 16-byte granule: of the
+ *    89,385 reallocs Lua made at SCALE 1, 86 would qualify (0.1%), and it
+ *    would lean on mvff accepting a free of a size other than the one
+ *    allocated. Not done.
  *  - mfs pools as size classes for blocks of at most 64 or 128 bytes in front
  *    of mvff: 3% fewer instructions in the whole run (1.576G vs 1.625G), but
  *    no measurable time (median 0.144 s vs 0.146 s, inside the noise), since
