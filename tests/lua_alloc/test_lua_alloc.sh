@@ -57,10 +57,11 @@ expect 0 "$KILN" run "$tmp/where.lua"
 expect 0 "$KILN" run --lua-alloc=kiln "$tmp/where.lua" a b
 [ "$(cat "$tmp/out")" = "kiln	true	true	true	a	b" ] || fail "kiln state: $(cat "$tmp/out")"
 
-# Real programs: the Lua test scripts pass with their memory on Kiln.
-for t in "$SRC"/tests/lua/*.lua; do
-  case $t in */testlib.lua) continue ;; esac
-  expect 0 "$KILN" run --lua-alloc=kiln "$t"
+# Real programs: the Lua test scripts pass with their memory on Kiln. Not
+# heaps.lua: its time (45 s of CPU, minutes under ASan) goes to workloads in
+# Kiln heaps of their own, not to Lua's memory, so it would test little here.
+for t in module plan_errors plan_extends; do
+  expect 0 "$KILN" run --lua-alloc=kiln "$SRC/tests/lua/$t.lua"
 done
 
 # warn() as on stock: off until "@on", multi-part messages, "@off".
