@@ -15,7 +15,9 @@ usage: kiln COMMAND [ARGS]
   plans                     list the built-in plans with their doc line
   describe NAME             a pool class's, the arena's or a plan's parameters
   check FILE.lua            validate a plan file
-  run SCRIPT.lua [ARGS]     run an experiment script (it may require "kiln")
+  run [--lua-alloc=kiln] SCRIPT.lua [ARGS]
+                            run an experiment script (it may require "kiln"),
+                            optionally with Lua's own memory on Kiln
   compare [OPTIONS]         run workloads under several plans and compare them
 
 `kiln COMMAND --help` describes each command. Exit status: 0 ok, 1 failure,
@@ -40,10 +42,14 @@ Validate a plan file (with optional overrides such as young.nursery_size=8MB).
 Prints "FILE: ok" and exits 0, or prints the mistake and exits 1.
 ]],
   run = [[
-usage: kiln run SCRIPT.lua [ARGS ...]
+usage: kiln run [--lua-alloc=kiln|stock] SCRIPT.lua [ARGS ...]
 Run a Lua script with the global `arg` (arg[0] the script, arg[1..] ARGS);
 require "kiln" gives the module. Exits 0 unless the script fails or calls
 os.exit.
+--lua-alloc=kiln puts the whole Lua state (the interpreter's memory and the
+script's) on a Kiln mvff pool instead of the C library's malloc, which is
+--lua-alloc=stock, the default. kiln.lua_alloc_stats() then returns that
+pool's stats (nil on stock). The option must come first.
 ]],
   compare = [==[
 usage: kiln compare [--plans a,b,...] [--workload w[,w...]] [--runs n]
@@ -189,7 +195,22 @@ end
 ---------------------------------------------------------------------------
 -- run
 
+-- kiln_main.c has already acted on --lua-alloc=kiln (the state had to be
+-- created on Kiln); here it is checked and taken out of the arguments.
 function cmd.run(args)
+  local alloc = "stock"
+  if args[1] and args[1]:find("^%-%-lua%-alloc") then
+    alloc = args[1]:match("^%-%-lua%-alloc=(.*)$")
+    if alloc ~= "kiln" and alloc ~= "stock" then
+      return usage_error("run", fmt("--lua-alloc expects kiln or stock (as in --lua-alloc=kiln), got '%s'",
+                                    alloc or args[1]))
+    end
+    table.remove(args, 1)
+  end
+  if (alloc == "kiln") ~= (kiln.lua_alloc_stats() ~= nil) then
+    err("kiln run: --lua-alloc=%s, but this Lua state was not created that way\n", alloc)
+    return 1
+  end
   if #args < 1 then return usage_error("run", "expects a SCRIPT") end
   local script = args[1]
   local chunk, why = loadfile(script)

@@ -4,10 +4,17 @@
  * require "kiln" finds this copy, and the embedded front end (lua/cli.lua)
  * called with the program's own path and its arguments. The front end
  * returns the exit status: 0 ok, 1 failure, 2 usage.
+ *
+ * Also owns the choice of allocator for that state: `kiln run
+ * --lua-alloc=kiln` puts the whole state on a Kiln mvff pool (bindings/
+ * lua_alloc.c), which must be decided before the state exists, so here and
+ * not in cli.lua. cli.lua parses the option again, for its usage errors and
+ * to keep it out of the script's arguments.
  */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -48,11 +55,52 @@ static int run_cli(lua_State *L)
   return 1;
 }
 
+/* Only the exact option selects Kiln; any other spelling gets a stock state
+   and cli.lua's usage error. */
+static int wants_kiln_alloc(int argc, char **argv)
+{
+  return argc > 2 && strcmp(argv[1], "run") == 0 && strcmp(argv[2], "--lua-alloc=kiln") == 0;
+}
+
+/* Lua's memory for `kiln run --lua-alloc=kiln`: an arena with the default
+   parameters and one mvff pool. Both stay NULL for a stock state. */
+typedef struct lua_home_s {
+  kiln_arena_t arena;
+  kiln_pool_t pool;
+} lua_home_t;
+
+static lua_State *open_state(lua_home_t *home, int on_kiln)
+{
+  if (!on_kiln)
+    return luaL_newstate();
+  if (kiln_arena_create(&home->arena, NULL) != KILN_OK) {
+    fprintf(stderr, "kiln: --lua-alloc=kiln: %s\n", kiln_arena_error(NULL));
+    return NULL;
+  }
+  lua_State *L = NULL;
+  if (kiln_pool_create(&home->pool, home->arena, kiln_class_mvff(), NULL) == KILN_OK)
+    L = kiln_lua_newstate(home->pool);
+  if (L == NULL)
+    fprintf(stderr, "kiln: --lua-alloc=kiln: %s\n", kiln_arena_error(home->arena));
+  return L;
+}
+
+/* After lua_close: nothing of the state is left in the pool. */
+static void close_home(lua_home_t *home)
+{
+  if (home->pool != NULL)
+    kiln_pool_destroy(home->pool);
+  if (home->arena != NULL)
+    kiln_arena_destroy(home->arena);
+}
+
 int main(int argc, char **argv)
 {
-  lua_State *L = luaL_newstate();
+  lua_home_t home = {NULL, NULL};
+  lua_State *L = open_state(&home, wants_kiln_alloc(argc, argv));
   if (L == NULL) {
     fputs("kiln: cannot create a Lua state (out of memory)\n", stderr);
+    close_home(&home);
     return 1;
   }
   lua_pushcfunction(L, run_cli);
@@ -67,5 +115,6 @@ int main(int argc, char **argv)
   }
   fflush(stdout);
   lua_close(L);
+  close_home(&home);
   return status;
 }

@@ -2,7 +2,8 @@
  *
  * Owns the Lua face of Kiln: listing and describing plans and classes,
  * checking plan files, heaps as userdata (kiln.heap) and the built-in
- * workloads. Misuse (a wrong argument type) raises an error; a failure a
+ * workloads, and the stats of the pool the calling state lives in when it
+ * runs on Kiln (kiln.lua_alloc_stats). Misuse (a wrong argument type) raises an error; a failure a
  * script may want to handle (a bad plan, a failed run) returns nil, message.
  * Plans are evaluated in their own sandboxed state (plan.c), never in the
  * caller's.
@@ -455,6 +456,30 @@ static int l_clock(lua_State *L)
   return 1;
 }
 
+/* kiln.lua_alloc_stats() -> the stats of the pool this very state lives in
+   (kiln run --lua-alloc=kiln, kiln_lua_newstate), or nil when its memory
+   does not come from Kiln. */
+static int l_lua_alloc_stats(lua_State *L)
+{
+  void *ud = NULL;
+  if (lua_getallocf(L, &ud) != kiln_lua_alloc) {
+    lua_pushnil(L);
+    return 1;
+  }
+  kiln_pool_stats_t st;
+  kiln_pool_stats(ud, &st);
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, (lua_Integer)st.in_use);
+  lua_setfield(L, -2, "in_use");
+  lua_pushinteger(L, (lua_Integer)st.committed);
+  lua_setfield(L, -2, "committed");
+  lua_pushinteger(L, (lua_Integer)st.allocated);
+  lua_setfield(L, -2, "allocated");
+  lua_pushinteger(L, (lua_Integer)st.segments);
+  lua_setfield(L, -2, "segments");
+  return 1;
+}
+
 /* kiln.size("4MB") -> 4194304 | nil, message (the plans' own size rules) */
 static int l_size(lua_State *L)
 {
@@ -497,7 +522,8 @@ int luaopen_kiln(lua_State *L)
     {"plans", l_plans}, {"classes", l_classes}, {"describe", l_describe}, {"check", l_check},
     {"resolve", l_resolve},
     {"heap", l_heap}, {"workload", l_workload}, {"workloads", l_workloads},
-    {"rusage", l_rusage}, {"clock", l_clock}, {"size", l_size}, {NULL, NULL}};
+    {"rusage", l_rusage}, {"clock", l_clock}, {"size", l_size},
+    {"lua_alloc_stats", l_lua_alloc_stats}, {NULL, NULL}};
   new_heap_mt(L);
   luaL_newlib(L, fns);
   lua_pushliteral(L, KILN_VERSION);
