@@ -73,7 +73,9 @@ static kiln_res_t check_spec(const kiln_type_spec_t *s)
   if (s->elem_refs > 0 && s->elem_size % WORD != 0)
     return bad_spec(s, "elements holding references must be whole words; elem_size",
                     s->elem_size);
-  if (s->elem_refs * WORD > s->elem_size)
+  /* Compared as a division: elem_refs * WORD can wrap (elem_refs = 2^61 + 1
+     gives 8) and would let a type with absurd elem_refs through to scans. */
+  if (s->elem_refs > s->elem_size / WORD)
     return bad_spec(s, "more element references than words in an element", s->elem_refs);
   return KILN_OK;
 }
