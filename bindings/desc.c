@@ -59,8 +59,10 @@ static kiln_res_t check_spec(const kiln_type_spec_t *s)
 {
   if (s->name == NULL || s->name[0] == '\0')
     return kiln_set_error(KILN_PARAM, "kiln_type_create: a type needs a name");
-  if (s->size > MAX_BYTES || s->elem_size > MAX_BYTES)
-    return bad_spec(s, "size or elem_size is larger than 1 TB", s->size);
+  if (s->size > MAX_BYTES)
+    return bad_spec(s, "size is larger than 1 TB", s->size);
+  if (s->elem_size > MAX_BYTES)
+    return bad_spec(s, "elem_size is larger than 1 TB", s->elem_size);
   size_t fixed_words = (s->size + WORD - 1) / WORD;
   if (s->refs == NULL && s->nrefs > fixed_words)
     return bad_spec(s, "more references than words in the fixed part", s->nrefs);
