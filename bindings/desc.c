@@ -59,8 +59,10 @@ static kiln_res_t check_spec(const kiln_type_spec_t *s)
 {
   if (s->name == NULL || s->name[0] == '\0')
     return kiln_set_error(KILN_PARAM, "kiln_type_create: a type needs a name");
-  if (s->size > MAX_BYTES || s->elem_size > MAX_BYTES)
-    return bad_spec(s, "size or elem_size is larger than 1 TB", s->size);
+  if (s->size > MAX_BYTES)
+    return bad_spec(s, "size is larger than 1 TB", s->size);
+  if (s->elem_size > MAX_BYTES)
+    return bad_spec(s, "elem_size is larger than 1 TB", s->elem_size);
   size_t fixed_words = (s->size + WORD - 1) / WORD;
   if (s->refs == NULL && s->nrefs > fixed_words)
     return bad_spec(s, "more references than words in the fixed part", s->nrefs);
@@ -73,7 +75,9 @@ static kiln_res_t check_spec(const kiln_type_spec_t *s)
   if (s->elem_refs > 0 && s->elem_size % WORD != 0)
     return bad_spec(s, "elements holding references must be whole words; elem_size",
                     s->elem_size);
-  if (s->elem_refs * WORD > s->elem_size)
+  /* Compared as a division: elem_refs * WORD can wrap (elem_refs = 2^61 + 1
+     gives 8) and would let a type with absurd elem_refs through to scans. */
+  if (s->elem_refs > s->elem_size / WORD)
     return bad_spec(s, "more element references than words in an element", s->elem_refs);
   return KILN_OK;
 }

@@ -46,6 +46,12 @@ tests_test_oom_SOURCES = %reldir%/test_oom.c
 tests_test_oom_CFLAGS = $(TEST_CFLAGS_)
 tests_test_oom_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 
+# The descriptor format (bindings/desc.c) under every automatic pool class.
+KILN_CHECKS += tests/test_desc
+tests_test_desc_SOURCES = %reldir%/test_desc.c
+tests_test_desc_CFLAGS = $(TEST_CFLAGS_)
+tests_test_desc_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
 # The fuzzers' saved crashing inputs (fuzz/regress/), replayed through the
 # harnesses' own entry points in the normal build (see fuzz/README.md).
 check_PROGRAMS += tests/test_fuzz_replay
