@@ -319,6 +319,9 @@ kiln_res_t kiln_desc_alloc(void **obj_o, kiln_ap_t ap, kiln_type_t type, size_t 
 /* Make the kiln_desc_size(type, length) bytes at p a zeroed object: for
    manual pools and for clients writing their own reserve/commit loop. */
 void kiln_desc_init(void *p, kiln_type_t type, size_t length);
+/* The accessors below take an object made by kiln_desc_alloc/init; on a
+   pad or a forwarded object kiln_desc_type returns NULL and the others are
+   undefined. */
 kiln_type_t kiln_desc_type(const void *obj);
 size_t kiln_desc_length(const void *obj);  /* elements; 0 for a fixed-size type */
 void *kiln_desc_fixed(void *obj);          /* the fixed part */
