@@ -134,6 +134,7 @@ static kiln_res_t mfs_alloc(void **p_o, pool_t pool, size_t size)
   ms->live++;
   pool->st.in_use += mfs->unit;
   pool->st.allocated += mfs->unit;
+  pool->arena->stats.allocated += mfs->unit;
   if (KILN_CHECKING)
     mark_live(mfs, ms, p, 1);
   *p_o = p;

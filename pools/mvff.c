@@ -533,6 +533,7 @@ static kiln_res_t alloc_large(void **p_o, mvff_t *m, size_t size)
   size_t bytes = size_align_up(size, m->grain);
   m->pool.st.in_use += bytes;
   m->pool.st.allocated += bytes;
+  m->pool.arena->stats.allocated += bytes;
   *p_o = (void *)seg->base;
   return KILN_OK;
 }
@@ -588,6 +589,7 @@ static kiln_res_t mvff_alloc(void **p_o, pool_t pool, size_t size)
   }
   pool->st.in_use += g << m->shift;
   pool->st.allocated += g << m->shift;
+  pool->arena->stats.allocated += g << m->shift;
   *p_o = p;
   return KILN_OK;
 }
