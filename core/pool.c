@@ -156,13 +156,25 @@ void kiln_pool_destroy(kiln_pool_t pool)
 kiln_class_t kiln_pool_class(kiln_pool_t pool) { return pool ? pool->klass : NULL; }
 kiln_arena_t kiln_pool_arena(kiln_pool_t pool) { return pool ? pool->arena : NULL; }
 
+void pool_sync(pool_t pool)
+{
+  if (pool->klass->sync != NULL)
+    pool->klass->sync(pool);
+}
+
 void kiln_pool_stats(kiln_pool_t pool, kiln_pool_stats_t *stats_o)
 {
   KILN_ASSERT(pool_check(pool));
+  pool_sync(pool);
   *stats_o = pool->st;
 }
 
-kiln_res_t kiln_alloc(void **p_o, kiln_pool_t pool, size_t size)
+/* The external definitions of the inline kiln_alloc and kiln_free (kiln.h),
+   for callers that do not inline them: dynamic calls, -O0 builds. */
+extern kiln_res_t kiln_alloc(void **p_o, kiln_pool_t pool, size_t size);
+extern void kiln_free(kiln_pool_t pool, void *p, size_t size);
+
+kiln_res_t kiln_alloc_slow(void **p_o, kiln_pool_t pool, size_t size)
 {
   if (pool == NULL || pool->sig != SIG_POOL)
     return kiln_set_error(KILN_PARAM, "kiln_alloc: not a pool");
@@ -176,13 +188,11 @@ kiln_res_t kiln_alloc(void **p_o, kiln_pool_t pool, size_t size)
   if (size == 0)
     return arena_errorf(pool->arena, KILN_PARAM, "kiln_alloc: size is 0 (pool class '%s')",
                         pool->klass->name);
-  kiln_res_t res = pool->klass->alloc(p_o, pool, size);
-  if (res == KILN_OK)
-    pool->arena->stats.allocated += size;
-  return res;
+  /* The class counts what it grants in pool->st and arena->stats. */
+  return pool->klass->alloc(p_o, pool, size);
 }
 
-void kiln_free(kiln_pool_t pool, void *p, size_t size)
+void kiln_free_slow(kiln_pool_t pool, void *p, size_t size)
 {
   KILN_ASSERT(pool_check(pool));
   if (p == NULL)

@@ -38,6 +38,7 @@ struct kiln_fmt_s {
 };
 
 struct kiln_pool_s {
+  struct kiln_pool_head_s head; /* public prefix (kiln.h): the inline alloc/free list */
   unsigned sig;
   kiln_arena_t arena;
   kiln_class_t klass;
@@ -71,6 +72,10 @@ struct kiln_class_s {
   /* manual pools */
   kiln_res_t (*alloc)(void **p_o, pool_t pool, size_t size);
   void (*free)(pool_t pool, void *p, size_t size);
+  /* Optional, for classes that fill pool->head: fold head.allocs and
+     head.frees into the pool's statistics (and the arena's `allocated`)
+     and zero them. Called before statistics are read. */
+  void (*sync)(pool_t pool);
   /* automatic pools: hand an AP a buffer of at least size bytes ... */
   kiln_res_t (*fill)(char **base_o, char **limit_o, pool_t pool, ap_t *ap, size_t size);
   /* ... and take it back: [base, init) holds committed objects, [init, limit) is unused. */
@@ -91,6 +96,8 @@ struct kiln_class_s {
 #define SEG_OF_RING(node) CONTAINER(node, struct seg_s, pool_ring)
 
 int pool_check(pool_t pool);
+/* Bring pool->st up to date with what the inline paths did (class sync). */
+void pool_sync(pool_t pool);
 /* Checked-build report of a bad kiln_free and friends: names pool and block. */
 void pool_misuse(pool_t pool, const char *fmt, ...)
 #if defined(__GNUC__)

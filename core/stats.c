@@ -46,6 +46,14 @@ void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *s)
 {
   KILN_ASSERT(arena_check(arena));
   memset(s, 0, sizeof *s);
+  /* First, as syncing may release a segment and count allocations. */
+  ring_t *node, *nxt;
+  RING_FOR(node, &arena->pools, nxt) {
+    pool_t pool = CONTAINER(node, struct kiln_pool_s, arena_ring);
+    pool_sync(pool);
+    s->pools++;
+    s->in_use += pool->st.in_use;
+  }
   const arena_stats_t *st = &arena->stats;
   s->reserved = arena->reserve;
   s->committed = arena->committed;
@@ -68,10 +76,4 @@ void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *s)
   s->full_pause_p50_ms = pause_percentile(&st->full, 0.50);
   s->full_pause_p99_ms = pause_percentile(&st->full, 0.99);
   s->full_pause_max_ms = st->full.max_ms;
-  ring_t *node, *nxt;
-  RING_FOR(node, &arena->pools, nxt) {
-    pool_t pool = CONTAINER(node, struct kiln_pool_s, arena_ring);
-    s->pools++;
-    s->in_use += pool->st.in_use;
-  }
 }

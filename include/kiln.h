@@ -5,10 +5,11 @@
  * explaining the last failure is kiln_arena_error(arena) (or
  * kiln_arena_error(NULL) for a failure that had no arena yet).
  *
- * The fast paths (kiln_reserve, kiln_commit, kiln_write, KILN_FIX1) are inline
- * here; they read the public prefixes of the arena, allocation point and scan
- * state structures declared below and nothing else. See DESIGN.md for the
- * contract; docs/ for the user's guide.
+ * The fast paths (kiln_alloc, kiln_free, kiln_reserve, kiln_commit,
+ * kiln_write, KILN_FIX1) are inline here; they read the public prefixes of
+ * the pool, arena, allocation point and scan state structures declared below
+ * and nothing else. See DESIGN.md for the contract; docs/ for the user's
+ * guide.
  */
 #ifndef KILN_H
 #define KILN_H
@@ -164,8 +165,77 @@ void kiln_pool_stats(kiln_pool_t pool, kiln_pool_stats_t *stats_o);
 
 /* ---- manual pools ----------------------------------------------------- */
 
-kiln_res_t kiln_alloc(void **p_o, kiln_pool_t pool, size_t size);
-void kiln_free(kiln_pool_t pool, void *p, size_t size);
+/* The public prefix of every pool: what the inline kiln_alloc and kiln_free
+   read. A manual pool may expose one LIFO list of free blocks, `free`,
+   linked through each block's first word, every block able to hold any
+   request of 1..size bytes and lying in [base, base + span). The inline
+   kiln_alloc pops from it; the inline kiln_free pushes any block of that
+   range back onto it. Both count what they did, and the pool folds the
+   counts into its statistics and segments whenever it takes a slow path or
+   reports (kiln_pool_stats, kiln_arena_stats). A pool whose size and span
+   are 0 (automatic pools, pools of classes without a fast path, every pool
+   of a checked build, which checks every free) sends every call to the
+   slow path. */
+struct kiln_pool_head_s {
+  void *free;           /* the list; NULL when empty */
+  size_t size;          /* largest request the list serves */
+  uintptr_t base, span; /* blocks in [base, base + span) may go onto the list */
+  size_t allocs, frees; /* blocks taken from and put on the list since the pool looked */
+};
+
+/* The inline paths are C99 inline definitions (gnu_inline under GNU89),
+   so every client gets them inlined and the library still exports
+   kiln_alloc and kiln_free as ordinary functions for dynamic callers. */
+#if defined(__cplusplus)
+#define KILN_INLINE inline
+#elif defined(__GNUC_GNU_INLINE__)
+#define KILN_INLINE extern inline __attribute__((__gnu_inline__))
+#else
+#define KILN_INLINE inline
+#endif
+
+/* The out-of-line rest of kiln_alloc and kiln_free (full argument checks,
+   the pool class); call kiln_alloc and kiln_free instead. */
+kiln_res_t kiln_alloc_slow(void **p_o, kiln_pool_t pool, size_t size);
+void kiln_free_slow(kiln_pool_t pool, void *p, size_t size);
+
+KILN_INLINE kiln_res_t kiln_alloc(void **p_o, kiln_pool_t pool, size_t size);
+KILN_INLINE void kiln_free(kiln_pool_t pool, void *p, size_t size);
+
+/* Allocate size bytes from a manual pool. The fast path pops the pool's
+   list; size - 1 < head->size also sends size 0 to the slow path's error. */
+KILN_INLINE kiln_res_t kiln_alloc(void **p_o, kiln_pool_t pool, size_t size)
+{
+  struct kiln_pool_head_s *h = (struct kiln_pool_head_s *)(void *)pool;
+  void *p;
+  if (pool != NULL && p_o != NULL && size - 1 < h->size && (p = h->free) != NULL) {
+    h->free = *(void **)p;
+    h->allocs++;
+    *p_o = p;
+    return KILN_OK;
+  }
+  return kiln_alloc_slow(p_o, pool, size);
+}
+
+/* Free block p of size bytes (the size it was allocated with) to its pool;
+   NULL does nothing. The fast path pushes a block of the list's range. */
+KILN_INLINE void kiln_free(kiln_pool_t pool, void *p, size_t size)
+{
+  struct kiln_pool_head_s *h = (struct kiln_pool_head_s *)(void *)pool;
+  if (pool != NULL && (uintptr_t)p - h->base < h->span) {
+#if defined(__GNUC__)
+    /* Hide where p came from: for a small object that is not a block (a
+       misuse the slow path ignores) GCC would warn about this branch's
+       store, which never runs for it. Costs nothing: p is in a register. */
+    __asm__("" : "+r"(p));
+#endif
+    *(void **)p = h->free;
+    h->free = p;
+    h->frees++;
+    return;
+  }
+  kiln_free_slow(pool, p, size);
+}
 
 /* ---- formats ---------------------------------------------------------- */
 

@@ -2,19 +2,38 @@
  *
  * Every block is one unit of `unit_size` bytes (rounded up to a multiple of
  * 8; units of a multiple of 16 bytes are 16-byte aligned). Segments of
- * `extend_by` bytes are carved lazily with a bump pointer, so fresh pages
- * are touched only when used. Each segment keeps its own LIFO free list and
- * a count of live units; segments with free units sit on the pool's
- * `partial` ring.
+ * `extend_by` bytes are carved lazily with a bump pointer, a page's worth of
+ * units at a time, so fresh pages are touched only when used. Each segment
+ * keeps its own LIFO free list and a count of live units; segments with free
+ * units sit on the pool's `partial` ring.
  *
- * Bounds: alloc and free are O(1). A segment whose last unit is freed goes
- * back to the arena, except one empty segment kept as a cache so a workload
- * that frees and reallocates a whole batch does not trade pages with the
- * arena each time.
+ * The current segment: one segment at a time lends its free list to the
+ * pool's public head (kiln.h, struct kiln_pool_head_s), so kiln_alloc pops
+ * and kiln_free pushes a unit of that segment inline, with no call and no
+ * page-table lookup (mimalloc's page-local free lists). Only frees of units
+ * of other segments, and allocations when the list is empty, reach this
+ * file. Checked builds leave the head's size and span 0, so every call is
+ * checked here, but they use the same current segment.
+ *
+ * Invariants:
+ *  - the current segment's free list is pool.head.free (its own `free` is
+ *    NULL), and it is on no ring; its true live count is its `live` plus
+ *    head.allocs minus head.frees, until mfs_sync folds them in;
+ *  - every other segment with a free or unbumped unit is on `partial`;
+ *  - after a sync, at most one segment has no live unit and is kept: the
+ *    current one if it is empty, else `cached` (the last to empty), so a
+ *    workload that frees and reallocates a whole batch does not trade pages
+ *    with the arena each time.
+ *
+ * Bounds: alloc and free are O(1); a slow allocation carves at most a page
+ * of units. Statistics are exact after mfs_sync, which kiln_pool_stats and
+ * kiln_arena_stats call.
  *
  * Checked build: a bitmap per segment records which units are live, so a
  * double free, a pointer that is not the start of a unit, a pointer from
- * another pool and a size that does not match unit_size are reported.
+ * another pool and a size that does not match unit_size are reported. It
+ * carves one unit at a time, so `bump` marks exactly the units ever handed
+ * out and a pointer past it is reported as never allocated.
  */
 #include "config.h"
 #include "pool.h"
@@ -24,17 +43,18 @@
 
 typedef struct mfs_seg_s {
   struct seg_s seg;
-  void *free;            /* LIFO list of freed units */
+  void *free;            /* LIFO list of freed units (NULL while current) */
   char *bump, *end;      /* never-used units: [bump, end) */
-  size_t live;           /* units handed out and not freed */
-  ring_t partial;        /* in mfs->partial while it has a free unit */
+  size_t live;           /* units handed out and not freed (current: see above) */
+  ring_t partial;        /* in mfs->partial while it has a free unit, unless current */
   uint64_t *livemap;     /* checked builds only: one bit per unit */
 } mfs_seg_t;
 
 typedef struct mfs_s {
   struct kiln_pool_s pool;
   size_t unit, requested, extend_by;
-  ring_t partial;        /* segments with free or unbumped units */
+  ring_t partial;        /* other segments with free or unbumped units */
+  mfs_seg_t *cur;        /* the current segment, or NULL */
   mfs_seg_t *cached;     /* one empty segment kept for reuse */
 } mfs_t;
 
@@ -61,6 +81,9 @@ static kiln_res_t mfs_init(pool_t pool, const pval_t *v)
                         "pool class 'mfs': extend_by (%zu) is smaller than unit_size (%zu)",
                         mfs->extend_by, mfs->unit);
   ring_init(&mfs->partial);
+  /* The inline paths serve every request up to the unit; span stays 0
+     until there is a current segment. */
+  pool->head.size = KILN_CHECKING ? 0 : mfs->unit;
   return KILN_OK;
 }
 
@@ -76,6 +99,69 @@ static void mfs_finish(pool_t pool)
   ring_t *node, *nxt;
   POOL_SEGS(node, pool, nxt)
     mseg_release(mseg_of(SEG_OF_RING(node)));
+  mfs_of(pool)->cur = mfs_of(pool)->cached = NULL;
+}
+
+/* ms has no live unit and is not current: keep it as the one empty segment,
+   unless the current segment already is that. */
+static void mseg_emptied(mfs_t *mfs, mfs_seg_t *ms)
+{
+  if (mfs->cur != NULL && mfs->cur->live == 0) {
+    mseg_release(ms);
+    return;
+  }
+  if (mfs->cached != NULL)
+    mseg_release(mfs->cached);
+  mfs->cached = ms;
+}
+
+/* Fold what the inline paths did into the current segment and the
+   statistics, then apply the one-empty-segment rule. */
+static void mfs_sync(pool_t pool)
+{
+  mfs_t *mfs = mfs_of(pool);
+  struct kiln_pool_head_s *h = &pool->head;
+  if (mfs->cur == NULL) /* nothing to fold: every count went through a segment */
+    return;
+  size_t allocs = h->allocs, frees = h->frees;
+  h->allocs = h->frees = 0;
+  mfs->cur->live += allocs - frees; /* modulo: the sum is never negative */
+  pool->st.in_use += (allocs - frees) * mfs->unit;
+  pool->st.allocated += allocs * mfs->unit;
+  pool->arena->stats.allocated += allocs * mfs->unit;
+  if (mfs->cur->live == 0 && mfs->cached != NULL) {
+    mseg_release(mfs->cached);
+    mfs->cached = NULL;
+  }
+}
+
+/* Stop lending cur's list to the head. Pre: synced. */
+static void mseg_retire(mfs_t *mfs)
+{
+  mfs_seg_t *ms = mfs->cur;
+  struct kiln_pool_head_s *h = &mfs->pool.head;
+  ms->free = h->free;
+  h->free = NULL;
+  h->base = h->span = 0;
+  mfs->cur = NULL;
+  if (ms->free != NULL || ms->bump < ms->end)
+    ring_append(&mfs->partial, &ms->partial);
+  if (ms->live == 0)
+    mseg_emptied(mfs, ms);
+}
+
+/* Make ms the current segment. Pre: there is none. */
+static void mseg_adopt(mfs_t *mfs, mfs_seg_t *ms)
+{
+  struct kiln_pool_head_s *h = &mfs->pool.head;
+  ring_remove(&ms->partial);
+  if (ms == mfs->cached)
+    mfs->cached = NULL;
+  h->free = ms->free;
+  ms->free = NULL;
+  h->base = ms->seg.base;
+  h->span = KILN_CHECKING ? 0 : seg_size(&ms->seg);
+  mfs->cur = ms;
 }
 
 static kiln_res_t mfs_grow(mfs_t *mfs, mfs_seg_t **ms_o)
@@ -93,8 +179,54 @@ static kiln_res_t mfs_grow(mfs_t *mfs, mfs_seg_t **ms_o)
     seg_free(seg);
     return arena_errorf(mfs->pool.arena, KILN_MEMORY, "mfs: no memory for the checking map");
   }
-  ring_append(&mfs->partial, &ms->partial);
   *ms_o = ms;
+  return KILN_OK;
+}
+
+/* Put the next unbumped units of the current segment on the head's empty
+   list: up to the end of the page the first one ends in (one unit in checked
+   builds), linked in address order so fresh units are handed out upwards. */
+static void mseg_carve(mfs_t *mfs)
+{
+  mfs_seg_t *ms = mfs->cur;
+  uintptr_t bump = (uintptr_t)ms->bump, stop = bump + mfs->unit;
+  if (!KILN_CHECKING) {
+    stop = addr_align_up(stop, mfs->pool.arena->page_size);
+    if (stop > (uintptr_t)ms->end)
+      stop = (uintptr_t)ms->end;
+  }
+  size_t n = (stop - bump) / mfs->unit;
+  void *list = NULL;
+  for (size_t i = n; i-- > 0;) {
+    void *u = ms->bump + i * mfs->unit;
+    *(void **)u = list;
+    list = u;
+  }
+  ms->bump += n * mfs->unit;
+  mfs->pool.head.free = list;
+}
+
+/* The head's list is empty: refill it from the current segment's fresh
+   units, or make another segment current. Pre: synced. */
+static kiln_res_t mfs_refill(mfs_t *mfs)
+{
+  if (mfs->cur != NULL && mfs->cur->bump < mfs->cur->end) {
+    mseg_carve(mfs);
+    return KILN_OK;
+  }
+  if (mfs->cur != NULL)
+    mseg_retire(mfs);
+  mfs_seg_t *ms = NULL;
+  if (!ring_empty(&mfs->partial)) {
+    ms = CONTAINER(mfs->partial.next, mfs_seg_t, partial);
+  } else {
+    kiln_res_t res = mfs_grow(mfs, &ms);
+    if (res != KILN_OK)
+      return res;
+  }
+  mseg_adopt(mfs, ms);
+  if (mfs->pool.head.free == NULL)
+    mseg_carve(mfs);
   return KILN_OK;
 }
 
@@ -107,35 +239,25 @@ static void mark_live(mfs_t *mfs, mfs_seg_t *ms, void *p, int live)
     ms->livemap[i / 64] &= ~((uint64_t)1 << (i % 64));
 }
 
+/* The slow path of kiln_alloc: a bad size, an empty list, or a checked build. */
 static kiln_res_t mfs_alloc(void **p_o, pool_t pool, size_t size)
 {
   mfs_t *mfs = mfs_of(pool);
+  struct kiln_pool_head_s *h = &pool->head;
   if (size > mfs->unit)
     return arena_errorf(pool->arena, KILN_PARAM, "mfs: asked for %zu bytes; units are %zu bytes",
                         size, mfs->unit);
-  mfs_seg_t *ms = NULL;
-  kiln_res_t res;
-  if (!ring_empty(&mfs->partial))
-    ms = CONTAINER(mfs->partial.next, mfs_seg_t, partial);
-  else if ((res = mfs_grow(mfs, &ms)) != KILN_OK)
-    return res;
-  void *p;
-  if (ms->free != NULL) {
-    p = ms->free;
-    ms->free = *(void **)p;
-  } else {
-    p = ms->bump;
-    ms->bump += mfs->unit;
+  if (h->free == NULL) {
+    mfs_sync(pool);
+    kiln_res_t res = mfs_refill(mfs);
+    if (res != KILN_OK)
+      return res;
   }
-  if (ms->free == NULL && ms->bump == ms->end)
-    ring_remove(&ms->partial);
-  if (ms == mfs->cached)
-    mfs->cached = NULL;
-  ms->live++;
-  pool->st.in_use += mfs->unit;
-  pool->st.allocated += mfs->unit;
+  void *p = h->free;
+  h->free = *(void **)p;
+  h->allocs++; /* counted as the inline path counts */
   if (KILN_CHECKING)
-    mark_live(mfs, ms, p, 1);
+    mark_live(mfs, mfs->cur, p, 1);
   *p_o = p;
   return KILN_OK;
 }
@@ -157,6 +279,8 @@ static void mfs_check_free(mfs_t *mfs, seg_t seg, void *p, size_t size)
                 mfs->requested);
 }
 
+/* The slow path of kiln_free: a unit of another segment than the current
+   one, a foreign pointer, or a checked build. */
 static void mfs_free(pool_t pool, void *p, size_t size)
 {
   mfs_t *mfs = mfs_of(pool);
@@ -170,20 +294,24 @@ static void mfs_free(pool_t pool, void *p, size_t size)
     mark_live(mfs, ms, p, 0);
     memset(p, KILN_POISON_BYTE, mfs->unit);
   }
+  if (ms == mfs->cur) { /* checked builds only: the inline path takes these */
+    *(void **)p = pool->head.free;
+    pool->head.free = p;
+    pool->head.frees++;
+    return;
+  }
+  mfs_sync(pool); /* the empty-segment rule needs the current segment's count */
   if (ms->free == NULL && ms->bump == ms->end)
     ring_append(&mfs->partial, &ms->partial);
   *(void **)p = ms->free;
   ms->free = p;
   ms->live--;
   pool->st.in_use -= mfs->unit;
-  if (ms->live == 0) {
-    if (mfs->cached != NULL)
-      mseg_release(mfs->cached);
-    mfs->cached = ms;
-  }
+  if (ms->live == 0)
+    mseg_emptied(mfs, ms);
 }
 
 const struct kiln_class_s pool_class_mfs = {
   .name = "mfs", .doc = "manual pool of fixed-size units (O(1) alloc and free)",
   .size = sizeof(mfs_t), .attr = CLASS_MANUAL, .params = mfs_params, .init = mfs_init,
-  .finish = mfs_finish, .alloc = mfs_alloc, .free = mfs_free};
+  .finish = mfs_finish, .alloc = mfs_alloc, .free = mfs_free, .sync = mfs_sync};
