@@ -35,6 +35,7 @@ typedef struct gc_stats_s {
   double gc_seconds;           /* total time in collections */
   double pause_max_ms, pause_p50_ms, pause_p99_ms;
   uint64_t copied_bytes; /* by moving collectors */
+  double minor_p50_ms, minor_p99_ms; /* minor collections only (0 without any) */
 } gc_stats_t;
 
 typedef struct gc_backend_s {

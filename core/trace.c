@@ -261,9 +261,10 @@ static void record_stats(kiln_arena_t arena, trace_t *trace, double seconds)
   pause_record(&st->all, seconds);
   pause_record(trace->minor ? &st->minor : &st->full, seconds);
   /* The full-collection budget counts growth of the older generations:
-     what minor collections promote, and what mature pools allocate. */
+     what minor collections promote, and what mature pools allocate; not
+     what stays in a survivor space. */
   if (trace->minor) {
-    arena->since_gc += trace->copied;
+    arena->since_gc += trace->copied - trace->aged;
   } else {
     st->live = trace->marked + trace->copied;
     arena->since_gc = 0;

@@ -17,6 +17,8 @@ struct trace_s {
   size_t ngrey, grey_cap;
   int grey_overflow;           /* the grey stack could not grow */
   size_t marked, scanned, copied;
+  size_t aged;                 /* of copied: bytes kept young (a nursery's survivor
+                                  space), so not growth of the older generations */
   uint64_t objects;
 };
 

@@ -1,5 +1,6 @@
 /* gen.c -- generational pool: a bump-allocated nursery whose survivors are
- * evacuated into another automatic pool (`promote_to`: ms, copy, ...).
+ * evacuated into another automatic pool (`promote_to`: ms, copy, ...),
+ * optionally after aging in a survivor space of the pool's own.
  *
  * The nursery is a set of chunks (segments of `chunk_size` bytes). An AP
  * takes the free tail of one chunk as its buffer. When `nursery_size` bytes
@@ -7,25 +8,56 @@
  * a minor collection: it condemns only this pool's chunks; every other
  * automatic segment is a root if its summary or dirty cards say it may point
  * into the nursery (the write barrier is the remembered set, trace.c).
- * Survivors are copied into promote_to through its class's `promote` hook
- * and forwarded (format fwd), so the nursery is empty afterwards and its
- * chunks are reused at the same addresses (stable zones keep KILN_FIX1's
- * white set narrow).
+ * Survivors are copied and forwarded (format fwd), so the nursery is empty
+ * afterwards and its chunks are reused at the same addresses (stable zones
+ * keep KILN_FIX1's white set narrow).
+ *
+ * Survivor space (`survivor_age` N > 0). Every chunk has an age: the number
+ * of collections its objects have survived. Chunks APs allocate in are age
+ * 0; survivor chunks, ages 1..N, are only ever filled by the collector, one
+ * cohort per age (gen->cohort), so all objects of a chunk have the same age
+ * and no object header records it. A survivor of a chunk of age a < N is
+ * copied into the cohort chunk of age a + 1; one of age N (or of age 0 when
+ * N is 0) goes to promote_to through its class's `promote` hook. So an
+ * object is promoted at the (N+1)th collection it survives, and one that
+ * dies within N collections never reaches promote_to. Survivor chunks are
+ * segments of this pool like nursery chunks: every collection of the pool
+ * condemns them, they sit in the pool's zones (so the white set stays the
+ * same narrow set), they pin like nursery chunks, and once emptied they
+ * become age-0 chunks for APs or go back to the arena. A survivor chunk is
+ * never handed to an AP, so its ages never mix; the unused tail of a cohort
+ * chunk (at most one per age at any time) is left past `free`, outside the
+ * walked range, and is reclaimed with the chunk at the next collection.
+ * Bytes copied into the survivor space count as copied, not as growth of
+ * the older generations (trace->aged), so they do not spend the budget of
+ * full collections.
+ *
+ * Full collections (and kiln_pool_collect of this pool) condemn the chunks
+ * exactly as minor ones do: survivors age by one, so a full collection
+ * counts as a collection survived. This keeps short-lived objects out of
+ * the mature space whenever a collection happens, and under stress mode
+ * (a full collection at every fill) it still exercises the survivor space.
+ *
+ * Out of memory. If no survivor chunk can be had (commit limit), a survivor
+ * is promoted early; if promote_to cannot take it either, it is pinned in
+ * place rather than lost: the collection still completes.
  *
  * Pinning is per object: an ambiguous reference marks its object in place
  * (an object-start bitmap for the chunk is built on the first ambiguous hit,
  * by walking the chunk with the format's skip). A chunk holding a pinned
- * object is retained: its dead objects become padding and it is condemned
- * again at the next collection, when the pinned objects may move on.
- * If promote_to cannot take an object (commit limit), the object is pinned
- * instead of lost: the collection still completes.
+ * object is retained: its dead objects become padding, its age goes up by
+ * one (at most N: its objects did survive), and it is condemned again at
+ * the next collection, when the pinned objects may move on.
  *
  * Objects of `large_size` bytes or more are allocated directly in
  * promote_to (pretenured): copying them would cost more than it saves.
  *
- * Invariants: outside a trace, no chunk is white or nailed; objects of a
- * chunk occupy [base, free) contiguously (pads included), so the chunk can
- * be walked and scanned as one formatted range.
+ * Invariants: outside a trace, no chunk is white or nailed and every cohort
+ * slot is NULL; objects of a chunk occupy [base, free) contiguously (pads
+ * included), so the chunk can be walked and scanned as one formatted range;
+ * all objects of a chunk have survived `age` collections, 0 <= age <= N;
+ * a chunk of age > 0 is never on the fresh list nor an AP's buffer;
+ * survivor_chunks counts the chunks of age > 0.
  */
 #include "config.h"
 #include "pool.h"
@@ -42,7 +74,10 @@ typedef struct chunk_s {
   uint64_t *starts, *mark; /* built on the first ambiguous hit of a trace */
   size_t grains;
   int retained;            /* kept by a pin: not allocated into again */
+  unsigned age;            /* collections its objects survived: 0 nursery, 1..N survivor */
 } chunk_t;
+
+#define AGE_MAX 15 /* survivor_age's bound: beyond it an object is long-lived anyway */
 
 typedef struct gen_s {
   struct kiln_pool_s pool;
@@ -51,6 +86,10 @@ typedef struct gen_s {
   pool_t promote;
   size_t handed;           /* bytes given to APs since the last minor GC */
   size_t chunks;
+  size_t survivor_chunks;  /* chunks of age > 0 */
+  unsigned survivor_age;   /* N: collections spent in the survivor space */
+  chunk_t *cohort[AGE_MAX + 1]; /* during a trace: survivor chunk filled per age */
+  int survivor_full;       /* this trace could not get a survivor chunk: stop asking */
   ring_t fresh;
 } gen_t;
 
@@ -59,8 +98,8 @@ static const kiln_param_t gen_params[] = {
   {"format", KILN_ARGT_PTR, NULL, 0, 0, "the object format (kiln_fmt_create)"},
   {"nursery_size", KILN_ARGT_SIZE, "4MB", 65536, 0, "bytes allocated between minor collections"},
   {"promote_to", KILN_ARGT_PTR, NULL, 0, 0, "the automatic pool survivors are evacuated into"},
-  {"survivor_age", KILN_ARGT_SIZE, "0", 0, 0,
-   "minor collections survived in the nursery before promotion (only 0 so far)"},
+  {"survivor_age", KILN_ARGT_SIZE, "0", 0, AGE_MAX,
+   "collections a survivor ages in the survivor space before promotion (0: promote at once)"},
   {"chunk_size", KILN_ARGT_SIZE, "256KB", 16384, 1u << 30, "bytes per nursery chunk"},
   {"large_size", KILN_ARGT_SIZE, "16KB", 64, 1u << 30, "objects this big go straight to promote_to"},
   {NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
@@ -120,10 +159,7 @@ static kiln_res_t gen_init(pool_t pool, const pval_t *v)
   kiln_res_t res = check_promote(pool, v[P_PROMOTE].ptr);
   if (res != KILN_OK)
     return res;
-  if (v[P_SURVIVOR_AGE].size != 0)
-    return arena_errorf(arena, KILN_UNIMPL,
-                        "pool class 'gen': survivor_age %zu is not supported yet (only 0: promote "
-                        "at the first minor collection)", v[P_SURVIVOR_AGE].size);
+  g->survivor_age = (unsigned)v[P_SURVIVOR_AGE].size; /* <= AGE_MAX: param.c checked */
   g->promote = v[P_PROMOTE].ptr;
   g->nursery_size = v[P_NURSERY].size;
   g->chunk_size = v[P_CHUNK].size < g->nursery_size ? v[P_CHUNK].size : g->nursery_size;
@@ -139,8 +175,19 @@ static kiln_res_t gen_init(pool_t pool, const pval_t *v)
   return KILN_OK;
 }
 
+/* Every change of a chunk's age goes through here, to keep survivor_chunks. */
+static void set_age(gen_t *g, chunk_t *c, unsigned age)
+{
+  if (c->age == 0 && age > 0)
+    g->survivor_chunks++;
+  else if (c->age > 0 && age == 0)
+    g->survivor_chunks--;
+  c->age = age;
+}
+
 static void chunk_free(gen_t *g, chunk_t *c)
 {
+  set_age(g, c, 0);
   ring_remove(&c->fresh);
   free(c->starts);
   g->chunks--;
@@ -235,6 +282,8 @@ static void gen_condemn(pool_t pool, trace_t *trace)
   POOL_SEGS(node, pool, nxt)
     ring_remove(&chunk_of(SEG_OF_RING(node))->fresh);
   g->handed = 0;
+  memset(g->cohort, 0, sizeof g->cohort); /* last trace's cohorts are white now */
+  g->survivor_full = 0;
 }
 
 static uint64_t chunk_whiten(seg_t seg, trace_t *trace)
@@ -297,12 +346,41 @@ static int pinned(gen_t *g, chunk_t *c, void *obj)
   return c->mark != NULL && bit_get(c->mark, grain_of(g, c, obj));
 }
 
+/* Room for size bytes in the survivor chunk of the given age, or NULL when
+   no new chunk can be had (commit limit). Runs inside a trace only; a new
+   chunk is not white, so what is copied into it survives this trace. */
+static char *survivor_alloc(gen_t *g, unsigned age, size_t size)
+{
+  chunk_t *c = g->cohort[age];
+  if (c == NULL || (size_t)((char *)c->seg.limit - c->free) < size) {
+    /* Every nursery object fits a chunk (an AP buffer is part of one).
+       Once refused, the arena is at its limit for this trace: promote. */
+    if (g->survivor_full || chunk_new(&c, g) != KILN_OK) {
+      g->survivor_full = 1;
+      return NULL;
+    }
+    KILN_ASSERT(seg_size(&c->seg) >= size);
+    set_age(g, c, age);
+    g->cohort[age] = c;
+  }
+  char *block = c->free;
+  c->free += size;
+  return block;
+}
+
+/* Copy a survivor of chunk c one age on: into the survivor space while it
+   is younger than survivor_age, else into promote_to; pin it if neither
+   has room. */
 static kiln_res_t evacuate(gen_t *g, chunk_t *c, void **ref_io, trace_t *trace)
 {
   void *obj = *ref_io;
   size_t size = obj_size(g, obj);
-  void *block;
-  if (g->promote->klass->promote(&block, g->promote, size, trace) != KILN_OK) {
+  void *block = c->age < g->survivor_age ? survivor_alloc(g, c->age + 1, size) : NULL;
+  if (block != NULL) {
+    g->pool.st.live += size;
+    g->pool.st.live_objects++;
+    trace->aged += size;
+  } else if (g->promote->klass->promote(&block, g->promote, size, trace) != KILN_OK) {
     /* promote_to is full: keep the object here rather than lose it. */
     if (chunk_map(g, c))
       pin(g, c, obj, trace);
@@ -381,8 +459,11 @@ static void retain(gen_t *g, chunk_t *c)
       o = fmt_of(g)->skip(o);
   }
   c->retained = 1;
+  set_age(g, c, c->age < g->survivor_age ? c->age + 1 : g->survivor_age);
 }
 
+/* An emptied chunk becomes a nursery chunk again, kept for APs while the
+   nursery chunks (survivor chunks do not count) are within nursery_size. */
 static void chunk_reclaim(seg_t seg, trace_t *trace)
 {
   gen_t *g = gen_of(seg->pool);
@@ -390,10 +471,12 @@ static void chunk_reclaim(seg_t seg, trace_t *trace)
   (void)trace;
   if (seg->nailed) {
     retain(g, c);
-  } else if (g->chunks * g->chunk_size > g->nursery_size) {
-    chunk_free(g, c);
-    return;
   } else {
+    set_age(g, c, 0);
+    if ((g->chunks - g->survivor_chunks) * g->chunk_size > g->nursery_size) {
+      chunk_free(g, c);
+      return;
+    }
     if (KILN_CHECKING)
       memset((void *)seg->base, KILN_POISON_BYTE, seg_size(seg));
     c->free = (char *)seg->base;
@@ -409,6 +492,7 @@ static void gen_reclaimed(pool_t pool, trace_t *trace)
 {
   (void)trace;
   pool->st.in_use = pool->st.live;
+  memset(gen_of(pool)->cohort, 0, sizeof gen_of(pool)->cohort);
 }
 
 static void *chunk_survivor(seg_t seg, void *obj)

@@ -1,7 +1,9 @@
 /* test_gen.c -- the generational pool and the card-marking barrier: graph
- * property tests over gen->ms (and gen->copy when built), pinning in the
- * nursery, the barrier as remembered set, pretenuring, creation errors. */
+ * property tests over gen->ms (and gen->copy when built), with and without
+ * a survivor space, pinning in the nursery, the barrier as remembered set,
+ * aging in the survivor space, pretenuring, creation errors. */
 #include "graph.h"
+#include "seg.h"
 #include "vm.h"
 
 #include <signal.h>
@@ -24,35 +26,70 @@ static kiln_pool_t make_ms(kiln_arena_t arena, kiln_fmt_t fmt)
   return p;
 }
 
-static kiln_pool_t make_gen(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t to, size_t nursery)
+static kiln_pool_t make_copy(kiln_arena_t arena, kiln_fmt_t fmt)
+{
+  kiln_pool_t p;
+  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
+  ck_assert_ok(kiln_pool_create(&p, arena, kiln_class_copy(), args));
+  return p;
+}
+
+static kiln_pool_t make_gen_aged(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t to,
+                                 size_t nursery, size_t age)
 {
   kiln_pool_t p;
   kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_PTR("promote_to", to),
-                       KILN_ARG_SIZE("nursery_size", nursery), KILN_ARGS_END};
+                       KILN_ARG_SIZE("nursery_size", nursery),
+                       KILN_ARG_SIZE("survivor_age", age), KILN_ARGS_END};
   ck_assert_ok(kiln_pool_create(&p, arena, kiln_class_gen(), args));
   return p;
 }
+
+/* survivor_age of the graph tests' gen pools (make_pools takes no closure);
+   every graph test sets it, so no test depends on another's value. */
+static size_t graph_age;
 
 /* graph_run allocates in both: the nursery, and the mature pool directly. */
 static int gen_ms(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools)
 {
   pools[1] = make_ms(arena, fmt);
-  pools[0] = make_gen(arena, fmt, pools[1], 256 << 10);
+  pools[0] = make_gen_aged(arena, fmt, pools[1], 256 << 10, graph_age);
   return 2;
 }
 
 static int gen_copy(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools)
 {
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  ck_assert_ok(kiln_pool_create(&pools[1], arena, kiln_class_copy(), args));
-  pools[0] = make_gen(arena, fmt, pools[1], 256 << 10);
+  pools[1] = make_copy(arena, fmt);
+  pools[0] = make_gen_aged(arena, fmt, pools[1], 256 << 10, graph_age);
   return 2;
+}
+
+static uint64_t minors_of(kiln_arena_t arena, uint64_t *collections_o)
+{
+  kiln_stats_t st;
+  kiln_arena_stats(arena, &st);
+  *collections_o = st.collections;
+  return st.minor_collections;
+}
+
+static int in_pool(kiln_arena_t arena, const void *obj, kiln_pool_t pool)
+{
+  seg_t seg = arena_seg_of(arena, obj);
+  return seg != NULL && seg->pool == pool;
+}
+
+static size_t pool_in_use(kiln_pool_t pool)
+{
+  kiln_pool_stats_t ps;
+  kiln_pool_stats(pool, &ps);
+  return ps.in_use;
 }
 
 static const uint64_t seeds[] = {11, 12, 13, 0xBEEF};
 
 START_TEST(test_graph_gen_ms)
 {
+  graph_age = 0;
   graph_cfg_t cfg = {gen_ms, NULL, test_scale(30000), 0, 1, 1, test_seed(seeds[_i])};
   graph_result_t r = graph_run(&cfg);
   ck_assert_uint_gt(r.verified, 3);
@@ -61,6 +98,7 @@ END_TEST
 
 START_TEST(test_graph_gen_ms_every_nth)
 {
+  graph_age = 0;
   graph_cfg_t cfg = {gen_ms, NULL, test_scale(20000), 101, 1, 1, test_seed(seeds[_i] + 1)};
   graph_run(&cfg);
 }
@@ -68,6 +106,7 @@ END_TEST
 
 START_TEST(test_graph_gen_ms_stress)
 {
+  graph_age = 0;
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
   graph_cfg_t cfg = {gen_ms, aargs, test_scale(3000), 0, 1, 1, test_seed(seeds[_i] + 2)};
   graph_result_t r = graph_run(&cfg);
@@ -77,6 +116,7 @@ END_TEST
 
 START_TEST(test_graph_gen_copy)
 {
+  graph_age = 0;
   if (kiln_class_copy() == NULL)
     return; /* copy pool not built in this tree */
   graph_cfg_t cfg = {gen_copy, NULL, test_scale(30000), 0, 1, 1, test_seed(seeds[_i] + 3)};
@@ -86,10 +126,59 @@ END_TEST
 
 START_TEST(test_graph_gen_copy_stress)
 {
+  graph_age = 0;
   if (kiln_class_copy() == NULL)
     return;
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
   graph_cfg_t cfg = {gen_copy, aargs, test_scale(3000), 0, 1, 1, test_seed(seeds[_i] + 4)};
+  graph_run(&cfg);
+}
+END_TEST
+
+/* ---- survivor space: the graph property test ---------------------------- */
+
+/* survivor_age 1 and 2, promoting into ms and into copy, with and without
+   stress (a full collection at every fill, which ages survivors too). */
+START_TEST(test_graph_aged_ms)
+{
+  graph_age = 1 + (size_t)_i % 2;
+  graph_cfg_t cfg = {gen_ms, NULL, test_scale(30000), 0, 1, 1, test_seed(seeds[_i] + 10)};
+  graph_result_t r = graph_run(&cfg);
+  ck_assert_uint_gt(r.verified, 3);
+}
+END_TEST
+
+START_TEST(test_graph_aged_ms_every_nth)
+{
+  graph_age = 1 + (size_t)_i % 2;
+  graph_cfg_t cfg = {gen_ms, NULL, test_scale(20000), 101, 1, 1, test_seed(seeds[_i] + 11)};
+  graph_run(&cfg);
+}
+END_TEST
+
+START_TEST(test_graph_aged_ms_stress)
+{
+  graph_age = 1 + (size_t)_i % 2;
+  kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
+  graph_cfg_t cfg = {gen_ms, aargs, test_scale(3000), 0, 1, 1, test_seed(seeds[_i] + 12)};
+  graph_result_t r = graph_run(&cfg);
+  ck_assert_uint_gt(r.collections, 1000);
+}
+END_TEST
+
+START_TEST(test_graph_aged_copy)
+{
+  graph_age = 1 + (size_t)_i % 2;
+  graph_cfg_t cfg = {gen_copy, NULL, test_scale(30000), 0, 1, 1, test_seed(seeds[_i] + 13)};
+  graph_run(&cfg);
+}
+END_TEST
+
+START_TEST(test_graph_aged_copy_stress)
+{
+  graph_age = 1 + (size_t)_i % 2;
+  kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
+  graph_cfg_t cfg = {gen_copy, aargs, test_scale(3000), 0, 1, 1, test_seed(seeds[_i] + 14)};
   graph_run(&cfg);
 }
 END_TEST
@@ -103,15 +192,17 @@ typedef struct env_s {
   kiln_ap_t ap_old, ap_young;
 } env_t;
 
-static void env_open(env_t *e)
+static void env_open_aged(env_t *e, size_t age)
 {
   ck_assert_ok(kiln_arena_create(&e->arena, NULL));
   ck_assert_ok(kiln_fmt_create(&e->fmt, e->arena, graph_format()));
   e->old = make_ms(e->arena, e->fmt);
-  e->young = make_gen(e->arena, e->fmt, e->old, 256 << 10);
+  e->young = make_gen_aged(e->arena, e->fmt, e->old, 256 << 10, age);
   ck_assert_ok(kiln_ap_create(&e->ap_old, e->old, NULL));
   ck_assert_ok(kiln_ap_create(&e->ap_young, e->young, NULL));
 }
+
+static void env_open(env_t *e) { env_open_aged(e, 0); }
 
 static void env_close(env_t *e)
 {
@@ -235,6 +326,40 @@ START_TEST(test_pinned_in_nursery)
 }
 END_TEST
 
+/* An ambiguous reference to an object in the survivor space pins it there
+   (its chunk is retained) while its unpinned child ages on and is promoted. */
+START_TEST(test_pinned_in_survivor_space)
+{
+  env_t e;
+  env_open_aged(&e, 2);
+  kiln_thread_t thr;
+  kiln_root_t tr, rr;
+  ck_assert_ok(kiln_thread_reg(&thr, e.arena));
+  ck_assert_ok(kiln_root_create_thread(&tr, e.arena, thr, vm_stack_cold_end()));
+  static void *root[1];
+  ck_assert_ok(kiln_root_create_area(&rr, e.arena, root, root + 1, KILN_RANK_EXACT));
+  gobj_t *o = gobj_new(e.ap_young, 7, 1, 16);
+  kiln_write(e.arena, o, (void **)&o->ref[0], gobj_new(e.ap_young, 8, 0, 16));
+  root[0] = o;
+  o = NULL;
+  uint64_t m0 = minors(e.arena);
+  for (uint64_t i = 0; minors(e.arena) < m0 + 1; i++)
+    (void)gobj_new(e.ap_young, 100 + i, 1, 40);
+  gobj_t *volatile held = root[0]; /* now in a survivor chunk of age 1 */
+  ck_assert(in_pool(e.arena, held, e.young));
+  for (uint64_t i = 0; minors(e.arena) < m0 + 4; i++)
+    (void)gobj_new(e.ap_young, 100000 + i, 1, 40);
+  ck_assert(root[0] == held);               /* pinned: never moved */
+  ck_assert(in_pool(e.arena, held, e.young)); /* and never promoted while pinned */
+  ck_assert(held->id == 7 && gobj_payload_ok(held));
+  ck_assert(held->ref[0]->id == 8 && gobj_payload_ok(held->ref[0]));
+  kiln_root_destroy(rr);
+  kiln_root_destroy(tr);
+  kiln_thread_dereg(thr);
+  env_close(&e);
+}
+END_TEST
+
 START_TEST(test_pretenured_large)
 {
   env_t e;
@@ -245,6 +370,167 @@ START_TEST(test_pretenured_large)
   ck_assert_uint_ge(ps.committed, 100000); /* it went straight to the mature pool */
   ck_assert(gobj_payload_ok(big));
   env_close(&e);
+}
+END_TEST
+
+/* ---- survivor space: aging ---------------------------------------------- */
+
+/* A rooted object stays in the gen pool, copied once per minor collection
+   from cohort to cohort, for survivor_age minors, and reaches promote_to at
+   the next one; promote_to's bytes grow only then. _i: age 1..3, into ms
+   (_i < 3) or copy. */
+START_TEST(test_survivor_ages)
+{
+  size_t age = 1 + (size_t)_i % 3;
+  kiln_arena_t arena;
+  kiln_fmt_t fmt;
+  kiln_ap_t ap;
+  ck_assert_ok(kiln_arena_create(&arena, NULL));
+  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  kiln_pool_t old = _i < 3 ? make_ms(arena, fmt) : make_copy(arena, fmt);
+  kiln_pool_t young = make_gen_aged(arena, fmt, old, 256 << 10, age);
+  ck_assert_ok(kiln_ap_create(&ap, young, NULL));
+  static void *root[1];
+  kiln_root_t r;
+  ck_assert_ok(kiln_root_create_area(&r, arena, root, root + 1, KILN_RANK_EXACT));
+  root[0] = gobj_new(ap, 1, 0, 24);
+  uint64_t colls, m0 = minors_of(arena, &colls);
+  for (size_t k = 1; k <= age + 1; k++) {
+    void *before = root[0];
+    for (uint64_t i = 0; minors_of(arena, &colls) < m0 + k; i++)
+      (void)gobj_new(ap, 1000 + i, 1, 40); /* garbage filling the nursery */
+    gobj_t *o = root[0];
+    ck_assert(o->id == 1 && gobj_payload_ok(o));
+    ck_assert_msg(o != before, "minor %zu did not move the survivor", k);
+    kiln_pool_stats_t ys;
+    kiln_pool_stats(young, &ys);
+    if (k <= age) {
+      ck_assert_msg(in_pool(arena, o, young), "age %zu: promoted after %zu minors", age, k);
+      ck_assert_uint_eq(ys.live_objects, 1);
+      ck_assert_uint_eq(pool_in_use(old), 0); /* nothing promoted yet */
+    } else {
+      ck_assert_msg(in_pool(arena, o, old), "age %zu: not promoted after %zu minors", age, k);
+      ck_assert_uint_eq(ys.live_objects, 0);
+      ck_assert_uint_eq(pool_in_use(old), gobj_size(0, 24));
+    }
+  }
+  ck_assert_uint_eq(colls, minors_of(arena, &colls)); /* no full collection aged it */
+  kiln_arena_destroy(arena);
+}
+END_TEST
+
+/* Bytes promote_to receives on a workload whose objects all die within
+   about half a nursery of allocation (a window of rooted slots). */
+static size_t promoted_short_lived(size_t age, int into_copy, size_t *young_live_o)
+{
+  enum { WINDOW = 1024 }; /* x 128 bytes: half of the 256 KiB nursery */
+  kiln_arena_t arena;
+  kiln_fmt_t fmt;
+  kiln_ap_t ap;
+  ck_assert_ok(kiln_arena_create(&arena, NULL));
+  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  kiln_pool_t old = into_copy ? make_copy(arena, fmt) : make_ms(arena, fmt);
+  kiln_pool_t young = make_gen_aged(arena, fmt, old, 256 << 10, age);
+  ck_assert_ok(kiln_ap_create(&ap, young, NULL));
+  static void *window[WINDOW];
+  memset(window, 0, sizeof window);
+  kiln_root_t r;
+  ck_assert_ok(kiln_root_create_area(&r, arena, window, window + WINDOW, KILN_RANK_EXACT));
+  ck_assert_uint_eq(gobj_size(0, 104), 128);
+  uint64_t colls, m0 = minors_of(arena, &colls);
+  for (uint64_t i = 0; minors_of(arena, &colls) < m0 + 10; i++)
+    window[i % WINDOW] = gobj_new(ap, i, 0, 104);
+  ck_assert_uint_eq(colls, minors_of(arena, &colls)); /* minors only: in_use is promotion */
+  kiln_pool_stats_t ys;
+  kiln_pool_stats(young, &ys);
+  *young_live_o = ys.live;
+  size_t promoted = pool_in_use(old);
+  kiln_arena_destroy(arena);
+  return promoted;
+}
+
+START_TEST(test_short_lived_not_promoted)
+{
+  int into_copy = _i;
+  size_t live0, live1, live2;
+  size_t p0 = promoted_short_lived(0, into_copy, &live0);
+  size_t p1 = promoted_short_lived(1, into_copy, &live1);
+  size_t p2 = promoted_short_lived(2, into_copy, &live2);
+  /* Age 0 promotes every minor's survivors: about a window each time. */
+  ck_assert_uint_gt(p0, 5 * 1024 * 128);
+  ck_assert_uint_eq(live0, 0);
+  /* With a survivor space they die there: nothing reaches promote_to. */
+  ck_assert_msg(p1 * 10 < p0 && p2 * 10 < p0, "promoted %zu (age 0), %zu (age 1), %zu (age 2)",
+                p0, p1, p2);
+  ck_assert_uint_gt(live1, 0); /* the last minor's survivors wait in the survivor space */
+  ck_assert_uint_gt(live2, 0);
+}
+END_TEST
+
+/* At the commit limit the survivor space gives way to promotion, and
+   promotion to pinning, and every object stays intact. survivor_age is 15,
+   beyond the lifetime of any object here, so whatever reaches promote_to
+   was promoted early for want of a survivor chunk. */
+START_TEST(test_survivor_space_at_limit)
+{
+  kiln_arena_t arena;
+  kiln_fmt_t fmt;
+  kiln_ap_t ap, ap_old;
+  kiln_arg_t aargs[] = {KILN_ARG_SIZE("commit_limit", 5u << 19), KILN_ARGS_END};
+  ck_assert_ok(kiln_arena_create(&arena, aargs));
+  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  kiln_pool_t old = make_ms(arena, fmt);
+  kiln_pool_t young = make_gen_aged(arena, fmt, old, 1u << 20, 15);
+  ck_assert_ok(kiln_ap_create(&ap, young, NULL));
+  ck_assert_ok(kiln_ap_create(&ap_old, old, NULL));
+  (void)gobj_new(ap_old, 0, 0, 104); /* promote_to gets a segment while there is room */
+  kiln_ap_destroy(ap_old);
+  size_t old0 = pool_in_use(old);
+  enum { N = 6000 };
+  static void *keep[N];
+  kiln_root_t r;
+  ck_assert_ok(kiln_root_create_area(&r, arena, keep, keep + N, KILN_RANK_EXACT));
+  /* Every fifth object lives for N x 5 allocations (3.75 nurseries): about
+     750 KiB ages in a space the limit cannot hold beside a 1 MiB nursery,
+     the survivors' copies and promote_to's segment. */
+  for (uint64_t i = 0; i < 40000; i++) {
+    kiln_res_t res;
+    gobj_t *o = gobj_try_new(ap, i, 0, 104, &res);
+    ck_assert_msg(o != NULL, "allocation %llu: %s", (unsigned long long)i, kiln_res_name(res));
+    if (i % 5 == 0)
+      keep[(i / 5) % N] = o;
+  }
+  for (size_t k = 0; k < N; k++) {
+    gobj_t *o = keep[k];
+    ck_assert_msg(gobj_payload_ok(o) && o->id % 5 == 0 && (o->id / 5) % N == k,
+                  "slot %zu corrupted", k);
+  }
+  kiln_stats_t st;
+  kiln_arena_stats(arena, &st);
+  ck_assert_uint_le(st.committed, 5u << 19);
+  ck_assert_uint_ge(st.minor_collections, 3);
+  ck_assert_msg(pool_in_use(old) > old0, "nothing was promoted early at the limit");
+  kiln_arena_destroy(arena);
+}
+END_TEST
+
+START_TEST(test_bad_survivor_age)
+{
+  kiln_arena_t arena;
+  kiln_fmt_t fmt;
+  kiln_pool_t gen;
+  ck_assert_ok(kiln_arena_create(&arena, NULL));
+  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  kiln_pool_t ms = make_ms(arena, fmt);
+  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_PTR("promote_to", ms),
+                       KILN_ARG_SIZE("survivor_age", (size_t)1 << 40), KILN_ARGS_END};
+  ck_assert_res(kiln_pool_create(&gen, arena, kiln_class_gen(), args), KILN_PARAM);
+  ck_assert_msg(strstr(kiln_arena_error(arena), "'survivor_age'") != NULL &&
+                strstr(kiln_arena_error(arena), "0..15") != NULL, "%s", kiln_arena_error(arena));
+  kiln_arg_t ok[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_PTR("promote_to", ms),
+                     KILN_ARG_SIZE("survivor_age", 15), KILN_ARGS_END};
+  ck_assert_ok(kiln_pool_create(&gen, arena, kiln_class_gen(), ok));
+  kiln_arena_destroy(arena);
 }
 END_TEST
 
@@ -297,18 +583,31 @@ Suite *test_suite(void)
   tcase_add_loop_test(g, test_graph_gen_ms_stress, 0, 2);
   tcase_add_loop_test(g, test_graph_gen_copy, 0, 2);
   tcase_add_loop_test(g, test_graph_gen_copy_stress, 0, 1);
+  tcase_add_loop_test(g, test_graph_aged_ms, 0, 4);
+  tcase_add_loop_test(g, test_graph_aged_ms_every_nth, 0, 2);
+  tcase_add_loop_test(g, test_graph_aged_ms_stress, 0, 2);
+  tcase_add_loop_test(g, test_graph_aged_copy, 0, 2);
+  tcase_add_loop_test(g, test_graph_aged_copy_stress, 0, 2);
   suite_add_tcase(s, g);
+  TCase *a = tcase_create("survivor");
+  tcase_set_timeout(a, 60);
+  tcase_add_loop_test(a, test_survivor_ages, 0, 6);
+  tcase_add_loop_test(a, test_short_lived_not_promoted, 0, 2);
+  tcase_add_test(a, test_survivor_space_at_limit);
+  suite_add_tcase(s, a);
   TCase *b = tcase_create("barrier");
   tcase_set_timeout(b, 60);
   tcase_add_test(b, test_barrier_keeps_young_alive);
   tcase_add_test(b, test_minor_scans_little);
   tcase_add_test(b, test_pinned_in_nursery);
+  tcase_add_test(b, test_pinned_in_survivor_space);
   tcase_add_test(b, test_missing_barrier_reported);
   tcase_add_test(b, test_pretenured_large);
   suite_add_tcase(s, b);
   TCase *c = tcase_create("create");
   tcase_add_test(c, test_refused_without_barrier);
   tcase_add_test(c, test_bad_promote_to);
+  tcase_add_test(c, test_bad_survivor_age);
   suite_add_tcase(s, c);
   return s;
 }
