@@ -60,3 +60,29 @@ tests_test_fuzz_replay_SOURCES = %reldir%/test_fuzz_replay.c fuzz/fuzz_plan.c fu
 	fuzz/fuzzobj.c fuzz/fuzzobj.h fuzz/fuzzharness.h
 tests_test_fuzz_replay_CFLAGS = $(AM_CFLAGS) -DKILN_FUZZ_REPLAY
 tests_test_fuzz_replay_LDADD = libkiln_core.la
+
+# make check-valgrind: every test above under Valgrind's Memcheck, through
+# tests/valgrind.sh (README.md, "Developer loop"). The same harness and TESTS
+# as make check, with each kind of test's runner wrapped; the CLI tests get
+# a `kiln` that runs itself under Memcheck (tests/kiln-vg).
+EXTRA_DIST += %reldir%/valgrind.sh
+CLEANFILES += %reldir%/kiln-vg test-suite-valgrind.log
+KILN_VALGRIND = $(SHELL) $(abs_srcdir)/%reldir%/valgrind.sh
+KILN_VALGRIND_ENV = KILN_LIBTOOL='$(abs_top_builddir)/libtool'
+
+%reldir%/kiln-vg: Makefile
+	$(AM_V_GEN)$(MKDIR_P) %reldir% && { \
+	  echo '#!/bin/sh'; \
+	  echo 'exec $(KILN_VALGRIND) $(abs_builddir)/lua/kiln "$$@"'; \
+	} >$@ && chmod +x $@
+
+check-valgrind: %reldir%/kiln-vg
+	@if ! grep -q '^#define HAVE_VALGRIND_MEMCHECK_H 1' config.h; then \
+	  echo "check-valgrind: configure did not find valgrind/memcheck.h;" \
+	    "install valgrind, then run configure again" >&2; exit 1; fi
+	$(KILN_VALGRIND_ENV) $(MAKE) $(AM_MAKEFLAGS) check \
+	  TEST_SUITE_LOG=test-suite-valgrind.log \
+	  LOG_COMPILER='$(KILN_VALGRIND)' \
+	  LUA_LOG_COMPILER='$(KILN_VALGRIND) $(abs_builddir)/lua/kiln' \
+	  SH_LOG_COMPILER='env KILN=$(abs_builddir)/%reldir%/kiln-vg KILN_SRCDIR=$(abs_srcdir) $(SHELL)'
+.PHONY: check-valgrind

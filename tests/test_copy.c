@@ -76,7 +76,7 @@ START_TEST(test_graph_every_nth)
 {
   graph_cfg_t cfg = {one_copy, NULL, test_scale(20000), 97, 1, 1, test_seed(seeds[_i] + 10)};
   graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.verified, 50);
+  ck_assert_uint_gt(r.verified, test_scale(50)); /* the steps are scaled too */
 }
 END_TEST
 
@@ -95,7 +95,7 @@ START_TEST(test_graph_stress)
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
   graph_cfg_t cfg = {one_copy, aargs, test_scale(3000), 0, 1, 1, test_seed(seeds[_i] + 30)};
   graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.collections, 1000);
+  ck_assert_uint_gt(r.collections, test_scale(1000)); /* the steps are scaled too */
 }
 END_TEST
 
@@ -103,7 +103,7 @@ START_TEST(test_graph_small_segments)
 {
   graph_cfg_t cfg = {small_copy, NULL, test_scale(20000), 53, 1, 1, test_seed(seeds[_i] + 40)};
   graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.verified, 50);
+  ck_assert_uint_gt(r.verified, test_scale(50)); /* the steps are scaled too */
 }
 END_TEST
 
@@ -111,7 +111,7 @@ START_TEST(test_graph_copy_and_ms)
 {
   graph_cfg_t cfg = {copy_and_ms, NULL, test_scale(20000), 89, 1, 1, test_seed(seeds[_i] + 50)};
   graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.verified, 50);
+  ck_assert_uint_gt(r.verified, test_scale(50)); /* the steps are scaled too */
 }
 END_TEST
 

@@ -52,6 +52,13 @@ function T.done(name)
   print(("%s: %d checks passed"):format(name, count))
 end
 
+-- KILN_TEST_SCALE (default 1), as the Check suites read it (tests/testlib.c):
+-- a factor for how much work a test does, smaller under Valgrind.
+function T.scale()
+  local k = tonumber(os.getenv("KILN_TEST_SCALE") or "")
+  return (k and k > 0) and k or 1
+end
+
 -- True when pool class `name` is built in this library.
 function T.built(kiln, name)
   return kiln.describe(name) ~= nil
