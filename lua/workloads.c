@@ -6,11 +6,11 @@
  *
  * Objects use the descriptor format (bindings/desc.c): a record of n
  * references followed by payload words. Its types are process-wide and
- * immutable, made at first use and never freed (like static vtables): a
- * fixed-size type for each (references, payload words) up to 64 x 64, and an
- * array type (payload words as elements) per reference count beyond that.
- * At most 65 x 66 of them, so the bound is fixed, and a heap's objects can
- * never outlive their types.
+ * immutable, made at first use and freed only when this code is unloaded
+ * (like static vtables): a fixed-size type for each (references, payload
+ * words) up to 64 x 64, and an array type (payload words as elements) per
+ * reference count beyond that. At most 65 x 66 of them, so the bound is
+ * fixed, and a heap's objects never outlive their types.
  *
  * The workloads allocate through the heap's "objects" role (and "leaf" for
  * pointer-free data when the plan has it) with the reserve/commit retry
@@ -59,6 +59,21 @@ static kiln_type_t record_type(size_t nref, size_t npay, int *array_o)
   _Atomic(kiln_type_t) *slot = *array_o ? &array_types[nref] : &fixed_types[nref][npay];
   kiln_type_t t = atomic_load_explicit(slot, memory_order_acquire);
   return t != NULL ? t : make_type(slot, nref, npay, *array_o);
+}
+
+/* When the code holding the table goes away (the Lua module or a library
+   with its own copy unloaded, or the process exiting), so do the types:
+   no heap of this copy can outlive its code. */
+#if defined(__GNUC__)
+__attribute__((destructor))
+#endif
+static void free_record_types(void)
+{
+  for (size_t i = 0; i <= MAX_REFS; i++) {
+    for (size_t j = 0; j <= SMALL_PAY; j++)
+      kiln_type_destroy(atomic_exchange(&fixed_types[i][j], NULL));
+    kiln_type_destroy(atomic_exchange(&array_types[i], NULL));
+  }
 }
 
 static wobj_t **refs(const wobj_t *o)
