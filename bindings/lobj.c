@@ -494,10 +494,21 @@ static int type_index(lua_State *L)
 
 /* ---- roots, weak handles, free ---------------------------------------------- */
 
+/* The object of the handle at idx, which must belong to heap h: another
+   heap's collector would never see a root or weak slot kept here. */
+static void *own_obj(lua_State *L, lheap_t *h, int idx)
+{
+  lobj_t *hd;
+  void *obj = lk_check_obj(L, idx, &hd);
+  if (hd->lh != h)
+    luaL_error(L, "kiln: the object belongs to another heap");
+  return obj;
+}
+
 static int h_root(lua_State *L)
 {
   lheap_t *h = lk_check_heap(L, 1);
-  void *obj = lk_check_obj(L, 2, NULL);
+  void *obj = own_obj(L, h, 2);
   lk_objs_t *o = lk_objs_get(L, h);
   if (o->nroots == o->caproots) {
     size_t cap = o->caproots ? 2 * o->caproots : 64;
@@ -523,7 +534,7 @@ static void root_remove(lk_objs_t *o, size_t i)
 static int h_unroot(lua_State *L)
 {
   lheap_t *h = lk_check_heap(L, 1);
-  void *obj = lk_check_obj(L, 2, NULL);
+  void *obj = own_obj(L, h, 2);
   lk_objs_t *o = lk_objs_get(L, h);
   for (size_t i = o->nroots; i > 0; i--)
     if (*o->roots[i - 1] == obj) {
@@ -549,8 +560,7 @@ static int h_roots(lua_State *L)
 
 static int h_weak(lua_State *L)
 {
-  lk_check_heap(L, 1);
-  lk_check_obj(L, 2, NULL);
+  own_obj(L, lk_check_heap(L, 1), 2);
   lobj_t *hd = handle_new(L, 1, 1);
   handle_set(L, hd, lk_check_obj(L, 2, NULL));
   return 1;
@@ -568,7 +578,7 @@ static int h_alive(lua_State *L)
 static int h_free(lua_State *L)
 {
   lheap_t *h = lk_check_heap(L, 1);
-  void *obj = lk_check_obj(L, 2, NULL);
+  void *obj = own_obj(L, h, 2);
   ltype_t *t = type_of(obj);
   if (!t->manual)
     return luaL_error(L, "kiln: free: %s objects are collected, not freed (role '%s' is an "

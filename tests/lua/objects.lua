@@ -76,6 +76,8 @@ local h2 = assert(kiln.heap("marksweep"))
 local Other = h2:type{ name = "Other", refs = 1 }
 local o = Other:new()
 fails("another heap", "cross-heap store", function() a[1] = o end)
+fails("another heap", "rooting another heap's object", function() h:root(o) end)
+fails("another heap", "a weak handle of another heap's object", function() h:weak(o) end)
 h2:close()
 fails("heap is closed", "object of a closed heap", function() return o[1] end)
 fails("heap is closed", "type of a closed heap", function() return Other:new() end)
