@@ -6,7 +6,7 @@
 EXTRA_PROGRAMS = bench/bench_manual bench/bench_gc
 KILN_BENCHES = bench/bench_manual$(EXEEXT) bench/bench_gc$(EXEEXT)
 CLEANFILES += $(KILN_BENCHES)
-EXTRA_DIST += %reldir%/run.sh %reldir%/README.md %reldir%/lua_alloc.sh
+EXTRA_DIST += %reldir%/run.sh %reldir%/README.md %reldir%/lua_alloc.sh %reldir%/scripted_scan.lua
 
 BENCH_CPPFLAGS_ = -I$(top_srcdir)/include -D_GNU_SOURCE
 BENCH_LIB_ = %reldir%/benchlib.c %reldir%/benchlib.h
