@@ -31,7 +31,9 @@
  *
  * Checked build: a bitmap per segment records which units are live, so a
  * double free, a pointer that is not the start of a unit, a pointer from
- * another pool and a size that does not match unit_size are reported. It
+ * another pool and a size no allocation could have asked for (0, or more
+ * than unit_size: kiln_alloc serves any size up to the unit, so smaller
+ * sizes are all valid) are reported. It
  * carves one unit at a time, so `bump` marks exactly the units ever handed
  * out and a pointer past it is reported as never allocated.
  */
@@ -274,9 +276,9 @@ static void mfs_check_free(mfs_t *mfs, seg_t seg, void *p, size_t size)
     pool_misuse(pool, "kiln_free(%p): not the start of a block this pool gave out", p);
   if (!(ms->livemap[i / 64] >> (i % 64) & 1))
     pool_misuse(pool, "kiln_free(%p): double free (block already free)", p);
-  if (size_align_up(size, 8) != mfs->unit)
-    pool_misuse(pool, "kiln_free(%p, %zu): size does not match unit_size %zu", p, size,
-                mfs->requested);
+  if (size == 0 || size > mfs->unit) /* the same rule as mfs_alloc's */
+    pool_misuse(pool, "kiln_free(%p, %zu): no block of this pool has that size (1 to %zu bytes)",
+                p, size, mfs->unit);
 }
 
 /* The slow path of kiln_free: a unit of another segment than the current
