@@ -263,6 +263,11 @@ static kiln_res_t scan_refs(kiln_ss_t ss, uint64_t *o, kiln_type_t t)
   return res;
 }
 
+kiln_res_t kiln_desc_scan_refs(kiln_ss_t ss, void *obj)
+{
+  return scan_refs(ss, obj, kiln_desc_type(obj));
+}
+
 static kiln_res_t desc_scan(kiln_ss_t ss, void *base, void *limit)
 {
   for (uint64_t *p = base; p < (uint64_t *)limit;) {

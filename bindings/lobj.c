@@ -66,11 +66,11 @@ static void table_give(htable_t *t, void **slot)
 
 static void table_detach(htable_t *t)
 {
-  for (hchunk_t *c = t->chunks; c != NULL; c = c->next)
+  for (hchunk_t *c = t->chunks; c != NULL; c = c->next) {
     if (c->root != NULL)
       kiln_root_destroy(c->root);
-  for (hchunk_t *c = t->chunks; c != NULL; c = c->next)
     c->root = NULL;
+  }
 }
 
 static void table_free(htable_t *t)

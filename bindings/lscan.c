@@ -120,15 +120,6 @@ static ffi_closure *make_closure(lua_State *L, ffi_cif *cif,
   return c;
 }
 
-/* The descriptor's own scan of one object: the fallback after a failure. */
-static kiln_res_t scan_by_descriptor(kiln_ss_t ss, void *obj)
-{
-  kiln_res_t res = KILN_OK;
-  for (size_t i = 0, n = kiln_desc_nslots(obj); i < n && res == KILN_OK; i++)
-    res = KILN_FIX12(ss, kiln_desc_slot(obj, i));
-  return res;
-}
-
 static void type_scan_handler(ffi_cif *cif, void *ret, void **args, void *ud)
 {
   ltype_t *t = ud;
@@ -136,8 +127,8 @@ static void type_scan_handler(ffi_cif *cif, void *ret, void **args, void *ud)
   void *obj = *(void **)args[1];
   (void)cif;
   kiln_res_t res = call_lua(t->objs, t->scan_ref, ss, obj, "a type's scan function");
-  if (res != KILN_OK)
-    res = scan_by_descriptor(ss, obj);
+  if (res != KILN_OK) /* the descriptor's own scan keeps the collection correct */
+    res = kiln_desc_scan_refs(ss, obj);
   *(ffi_arg *)ret = (ffi_arg)res;
 }
 
@@ -277,20 +268,23 @@ static int ss_fix(lua_State *L)
   return 0;
 }
 
+/* The object the scanned-object userdata at idx stands for, during its call. */
+static void *check_view(lua_State *L, int idx)
+{
+  lview_t *v = luaL_checkudata(L, idx, LK_VIEW_MT);
+  if (v->obj == NULL)
+    luaL_error(L, "kiln: a scanned object is used outside its scan callback");
+  return v->obj;
+}
+
 static int view_index(lua_State *L)
 {
-  lview_t *v = luaL_checkudata(L, 1, LK_VIEW_MT);
-  if (v->obj == NULL)
-    return luaL_error(L, "kiln: a scanned object is used outside its scan callback");
-  return lk_obj_field(L, v->obj, luaL_checkstring(L, 2));
+  return lk_obj_field(L, check_view(L, 1), luaL_checkstring(L, 2));
 }
 
 static int view_len(lua_State *L)
 {
-  lview_t *v = luaL_checkudata(L, 1, LK_VIEW_MT);
-  if (v->obj == NULL)
-    return luaL_error(L, "kiln: a scanned object is used outside its scan callback");
-  lua_pushinteger(L, (lua_Integer)kiln_desc_nslots(v->obj));
+  lua_pushinteger(L, (lua_Integer)kiln_desc_nslots(check_view(L, 1)));
   return 1;
 }
 

@@ -399,6 +399,9 @@ void *kiln_desc_elem(void *obj, size_t i); /* element i, NULL if out of range */
 /* Reference slots, numbered from 0: the fixed part's, then each element's. */
 size_t kiln_desc_nslots(const void *obj);
 void **kiln_desc_slot(void *obj, size_t i); /* NULL if out of range */
+/* Fix every reference of obj as its descriptor says, ignoring the type's own
+   scan function: for a custom scan that wants the default for some objects. */
+kiln_res_t kiln_desc_scan_refs(kiln_ss_t ss, void *obj);
 
 /* ---- heaps built from plans ------------------------------------------- */
 
