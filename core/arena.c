@@ -32,10 +32,11 @@ static const kiln_param_t arena_params[] = {
    "address space reserved up front (committed lazily)"},
   {"commit_limit", KILN_ARGT_SIZE, "0", 0, 0, "most bytes of memory committed at once (0: no limit)"},
   {"spare", KILN_ARGT_SIZE, "64MB", 0, 0,
-   "free memory kept committed for reuse before it is returned to the OS"},
+   "free memory kept committed for reuse before it is returned to the OS; "
+   "automatic collections wait until allocation has refilled it"},
   {"barrier", KILN_ARGT_STR, "card", 0, 0, "\"card\" (client calls kiln_write) or \"none\""},
   {"card_size", KILN_ARGT_SIZE, "512", 64, 65536, "bytes per card of the write barrier (power of 2)"},
-  {"growth", KILN_ARGT_NUM, "2.0", 1.05, 1000, "collect when the heap reaches growth x live"},
+  {"growth", KILN_ARGT_NUM, "2.0", 1.05, 1000, "collect when the heap reaches growth x live (or fills the spare, if later)"},
   {"stress", KILN_ARGT_SIZE, "0", 0, 0, "collect at every Nth allocation slow path (0: off)"},
   {"budget_min", KILN_ARGT_SIZE, "4MB", 0, 0, "least allocation between automatic collections"},
   {NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
@@ -231,6 +232,8 @@ static int commit_pages(kiln_arena_t a, size_t first, size_t count)
         return -1;
       memset(a->committed_map + i, 1, j - i);
       a->committed += (j - i) << a->page_shift;
+      if (j > a->commit_end)
+        a->commit_end = j;
     }
     i = j;
   }
@@ -333,6 +336,14 @@ kiln_res_t arena_pages_alloc(uintptr_t *base_o, kiln_arena_t a, size_t npages, u
   if (npages == 0 || npages > a->pages)
     return arena_errorf(a, KILN_LIMIT, "arena: %zu pages asked for, reservation has %zu", npages,
                         a->pages);
+  /* Committed free pages first: reusing them costs no page faults and
+     keeps the spare from being left idle while fresh pages are committed. */
+  if (a->spare_committed >= npages << a->page_shift)
+    for (freerun_t **link = &a->free_runs; *link != NULL; link = &(*link)->next) {
+      size_t first = zone_fit(a, *link, npages, allow);
+      if (first != (size_t)-1 && uncommitted_pages(a, first, npages) == 0)
+        return take_pages(a, link, first, npages, base_o);
+    }
   for (freerun_t **link = &a->free_runs; *link != NULL; link = &(*link)->next) {
     size_t first = zone_fit(a, *link, npages, allow);
     if (first != (size_t)-1)
@@ -395,6 +406,19 @@ void arena_pages_free(kiln_arena_t a, uintptr_t base, size_t npages)
      byte per page of what may be most of the reservation. */
   if (a->spare_committed > a->spare)
     decommit_run(a, first, npages);
+}
+
+/* Walks the free runs page by page, but only below commit_end (the heap's
+   extent, not the reservation's), once per full collection. */
+size_t arena_spare_in(kiln_arena_t a, uint64_t allow)
+{
+  size_t n = 0;
+  for (freerun_t *r = a->free_runs; r != NULL && r->first < a->commit_end; r = r->next) {
+    size_t end = r->first + r->count < a->commit_end ? r->first + r->count : a->commit_end;
+    for (size_t i = r->first; i < end; i++)
+      n += a->committed_map[i] && (zone_of((void *)(a->base + (i << a->page_shift))) & allow);
+  }
+  return n << a->page_shift;
 }
 
 uint64_t zones_of_range(uintptr_t base, uintptr_t limit)

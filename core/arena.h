@@ -51,6 +51,7 @@ struct kiln_arena_s {
   size_t committed;              /* bytes of pages committed, in segs or free */
   uint64_t nursery_zones;        /* zones claimed by nurseries; others avoid them */
   size_t spare_committed;        /* committed bytes in free runs */
+  size_t commit_end;             /* no page at or past this index was ever committed */
 
   ring_t pools;                  /* every pool of the arena */
   ring_t fmts, roots, threads, aps;
@@ -60,6 +61,7 @@ struct kiln_arena_s {
   int park_depth;                /* >0: no collection may start */
   int collecting;                /* inside a trace */
   size_t since_gc;               /* bytes handed to buffers since last GC */
+  size_t held, headroom;         /* after the last full GC: committed, spare less copied */
   size_t stress_count;
   trace_t *trace;                /* the current trace, or NULL */
   arena_stats_t stats;
@@ -81,6 +83,8 @@ kiln_res_t arena_errorf(kiln_arena_t arena, kiln_res_t res, const char *fmt, ...
    inside the zones of allow if possible (else anywhere). */
 kiln_res_t arena_pages_alloc(uintptr_t *base_o, kiln_arena_t arena, size_t npages, uint64_t allow);
 void arena_pages_free(kiln_arena_t arena, uintptr_t base, size_t npages);
+/* Committed bytes in free runs whose pages lie in the zones of allow. */
+size_t arena_spare_in(kiln_arena_t arena, uint64_t allow);
 
 static inline int arena_has_addr(kiln_arena_t arena, const void *p)
 {

@@ -268,6 +268,12 @@ static void record_stats(kiln_arena_t arena, trace_t *trace, double seconds)
   } else {
     st->live = trace->marked + trace->copied;
     arena->since_gc = 0;
+    /* What this collection copied came out of fresh pages: keep as much
+       back for the next one, or each cycle would commit more to-space and
+       hand the from-space it frees to the next budget. */
+    arena->held = arena->committed;
+    size_t spare = arena_spare_in(arena, ~arena->nursery_zones);
+    arena->headroom = spare > trace->copied ? spare - trace->copied : 0;
   }
 }
 
@@ -340,7 +346,14 @@ void kiln_arena_release(kiln_arena_t arena)
 }
 
 /* The budget: collect when allocation since the last collection exceeds
-   (growth - 1) x live, but never more often than every budget_min bytes. */
+   (growth - 1) x live, but never more often than every budget_min bytes.
+   While the arena commits nothing beyond what it held after the last full
+   collection, allocation may also fill that collection's spare pages (at
+   most `spare` bytes, less room for the next collection's copying):
+   collecting earlier would return no memory, only spend time. Spare pages
+   in a nursery's zones do not count: older pools avoid them. Should the
+   arena grow all the same (no run long enough, say), the plain budget
+   applies again. */
 void arena_poll(kiln_arena_t arena)
 {
   if (arena->park_depth > 0 || arena->collecting)
@@ -353,6 +366,8 @@ void arena_poll(kiln_arena_t arena)
   double budget = (double)arena->stats.live * (arena->growth - 1.0);
   if (budget < (double)arena->budget_min)
     budget = (double)arena->budget_min;
+  if (arena->committed <= arena->held && budget < (double)arena->headroom)
+    budget = (double)arena->headroom;
   if ((double)arena->since_gc > budget)
     trace_collect(arena, NULL, 0);
 }

@@ -151,6 +151,33 @@ START_TEST(test_spare_kept_then_returned)
 }
 END_TEST
 
+/* A free run that is still committed is reused before one that was given
+   back, even when the given-back one comes first by address. */
+START_TEST(test_committed_pages_reused_first)
+{
+  kiln_arena_t a = arena_small(64 << 20, 0, 256 << 10);
+  kiln_pool_t p;
+  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  seg_t s1, s2, s3;
+  ck_assert_ok(seg_alloc(&s1, p, &dummy_seg, 256 << 10));
+  ck_assert_ok(seg_alloc(&s2, p, &dummy_seg, 256 << 10));
+  ck_assert_ok(seg_alloc(&s3, p, &dummy_seg, 256 << 10));
+  uintptr_t high = s3->base;
+  seg_free(s3); /* kept: within spare */
+  seg_free(s1); /* past spare: decommitted, and lower than s3 */
+  kiln_stats_t st;
+  kiln_arena_stats(a, &st);
+  size_t committed = st.committed;
+  ck_assert_uint_eq(st.spare_committed, 256 << 10);
+  ck_assert_ok(seg_alloc(&s1, p, &dummy_seg, 256 << 10));
+  kiln_arena_stats(a, &st);
+  ck_assert_uint_eq(s1->base, high);
+  ck_assert_uint_eq(st.committed, committed); /* no page newly committed */
+  ck_assert_uint_eq(st.spare_committed, 0);
+  kiln_arena_destroy(a);
+}
+END_TEST
+
 START_TEST(test_destroy_returns_everything)
 {
   kiln_arena_t a = arena_small(256 << 20, 0, 64 << 20);
@@ -186,6 +213,7 @@ Suite *test_suite(void)
   tcase_add_test(tc, test_commit_limit);
   tcase_add_test(tc, test_reservation_full);
   tcase_add_test(tc, test_spare_kept_then_returned);
+  tcase_add_test(tc, test_committed_pages_reused_first);
   tcase_add_test(tc, test_destroy_returns_everything);
   tcase_add_test(tc, test_res_names);
   suite_add_tcase(s, tc);

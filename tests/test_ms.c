@@ -209,6 +209,60 @@ START_TEST(test_churn_bounded)
 }
 END_TEST
 
+/* The budget waits while allocation refills pages the last full collection
+   left committed (the arena's spare), and only then collects; with no
+   spare allowed, the plain budget (growth x live, budget_min) applies. */
+static void spare_phase(size_t spare, uint64_t *gcs_o, size_t *grew_o)
+{
+  static void *live[40000];
+  kiln_arena_t arena;
+  kiln_fmt_t fmt;
+  kiln_pool_t pool;
+  kiln_ap_t ap;
+  kiln_root_t root;
+  kiln_stats_t st;
+  kiln_arg_t aargs[] = {KILN_ARG_SIZE("spare", spare), KILN_ARG_SIZE("budget_min", 256 << 10),
+                        KILN_ARGS_END};
+  memset(live, 0, sizeof live);
+  ck_assert_ok(kiln_arena_create(&arena, aargs));
+  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  one_ms(arena, fmt, &pool);
+  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
+  ck_assert_ok(kiln_root_create_area(&root, arena, live, live + 40000, KILN_RANK_EXACT));
+  for (uint32_t i = 0; i < 40000; i++) /* about 8 MiB live, then dropped */
+    live[i] = gobj_new(ap, i, 1, 200);
+  kiln_arena_collect(arena);
+  memset(live, 0, sizeof live);
+  live[0] = gobj_new(ap, 1, 1, 24);
+  kiln_arena_collect(arena); /* live: one object; spare: the 8 MiB */
+  kiln_arena_stats(arena, &st);
+  uint64_t gcs = st.collections;
+  size_t committed = st.committed;
+  for (uint32_t i = 0; i < 20000; i++) /* about 4 MiB of garbage */
+    live[1 + i % 16] = gobj_new(ap, i, 1, 200);
+  kiln_arena_stats(arena, &st);
+  *gcs_o = st.collections - gcs;
+  *grew_o = st.committed > committed ? st.committed - committed : 0;
+  ck_assert(gobj_payload_ok(live[0]));
+  kiln_root_destroy(root);
+  kiln_ap_destroy(ap);
+  kiln_pool_destroy(pool);
+  kiln_fmt_destroy(fmt);
+  kiln_arena_destroy(arena);
+}
+
+START_TEST(test_spare_filled_before_collecting)
+{
+  uint64_t gcs;
+  size_t grew;
+  spare_phase(64u << 20, &gcs, &grew);
+  ck_assert_uint_eq(gcs, 0);  /* 4 MiB fits the 8 MiB already committed */
+  ck_assert_uint_eq(grew, 0); /* and took no new memory */
+  spare_phase(0, &gcs, &grew);
+  ck_assert_uint_ge(gcs, 10); /* the plain budget: every 256 KiB */
+}
+END_TEST
+
 START_TEST(test_everything_freed_when_unrooted)
 {
   kiln_arena_t arena;
@@ -314,6 +368,7 @@ Suite *test_suite(void)
   TCase *r = tcase_create("reclaim");
   tcase_set_timeout(r, 120);
   tcase_add_test(r, test_churn_bounded);
+  tcase_add_test(r, test_spare_filled_before_collecting);
   tcase_add_test(r, test_everything_freed_when_unrooted);
   suite_add_tcase(s, r);
   TCase *p = tcase_create("protocol");
