@@ -9,5 +9,5 @@ plan "gencopy" {
   },
   roles   = { objects = "young", leaf = "young", large = "mature", manual = "manual" },
   barrier = "card",                   -- dirty cards in mature are the remembered set
-  trigger = { growth = 2.0 },         -- full GC when the heap reaches growth x live
+  trigger = { growth = 1.5 },         -- full GC when the heap reaches growth x live
 }

@@ -8,5 +8,5 @@ plan "semispace" {
   },
   roles = { objects = "main", leaf = "main", large = "main", manual = "manual" },
   barrier = "card",
-  trigger = { growth = 2.0 },
+  trigger = { growth = 1.5 },
 }
