@@ -150,7 +150,7 @@ kiln_res_t kiln_arena_create(kiln_arena_t *arena_o, const kiln_arg_t args[])
   char err[ARENA_ERROR_MAX];
   if (arena_o == NULL)
     return kiln_set_error(KILN_PARAM, "kiln_arena_create: arena_o is NULL");
-  if (param_resolve(v, arena_params, args, "arena", err, sizeof err) != KILN_OK)
+  if (param_resolve(v, arena_params, args, "arena", NULL, err, sizeof err) != KILN_OK)
     return kiln_set_error(KILN_PARAM, "%s", err);
   size_t page = vm_page_size();
   kiln_res_t res = arena_check_params(v, page);

@@ -9,9 +9,38 @@
 #include "config.h"
 #include "param.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+
+/* Who is being configured, for error sentences: "arena", or a kind and a
+   name ("pool class 'mvff'"). Kept apart and formatted only on failure, so
+   a successful kiln_pool_create calls no printf-family function: on its
+   own that brought about 128 KiB of the C library's formatting code into
+   the resident set of a program that had not printed yet (bench/README.md). */
+typedef struct who_s {
+  const char *kind, *name;
+} who_t;
+
+static kiln_res_t fail(char *err, size_t errlen, who_t who, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static kiln_res_t fail(char *err, size_t errlen, who_t who, const char *fmt, ...)
+{
+  int n = who.name != NULL ? snprintf(err, errlen, "%s '%s': ", who.kind, who.name)
+                           : snprintf(err, errlen, "%s: ", who.kind);
+  if (n >= 0 && (size_t)n < errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+  }
+  return KILN_PARAM;
+}
 
 static const char *type_name(kiln_argtype_t t)
 {
@@ -33,22 +62,60 @@ size_t param_count(const kiln_param_t *params)
   return n;
 }
 
+/* Defaults are parsed at every kiln_arena_create and kiln_pool_create, so
+   the usual forms ("64KB", "2.0", "1.05") are read here rather than by
+   strtod and strcasecmp, whose code is otherwise two more 64 KiB windows of
+   the C library in the resident set of a program that never calls them
+   (bench/README.md). Exact: at most 15 digits make an integer below 2^53,
+   and dividing it by a power of ten up to 10^15 rounds once, as strtod
+   does. Any other form goes to strtod. */
+static double parse_number(const char *s, char **end_o)
+{
+  const char *p = s;
+  double mant = 0, scale = 1;
+  int digits = 0, frac = 0;
+  for (; (*p >= '0' && *p <= '9') || (*p == '.' && !frac); p++) {
+    if (*p == '.') {
+      frac = 1;
+      continue;
+    }
+    mant = mant * 10 + (*p - '0');
+    digits++;
+    if (frac)
+      scale *= 10;
+  }
+  if (digits == 0 || digits > 15 || *p == 'e' || *p == 'E' || *p == 'x' || *p == 'X' ||
+      p[-1] == '.')
+    return strtod(s, end_o);
+  *end_o = (char *)(uintptr_t)p; /* strtod's signature: the caller's own string */
+  return mant / scale;
+}
+
+/* Is s the ASCII unit u (upper case), ignoring case? */
+static int unit_is(const char *s, const char *u)
+{
+  for (; *u != '\0'; s++, u++)
+    if ((*s & ~0x20) != *u)
+      return 0;
+  return *s == '\0';
+}
+
 int param_parse_size(const char *s, size_t *size_o)
 {
   char *end;
   if (s == NULL || *s == '\0' || *s == '-')
     return -1;
-  double v = strtod(s, &end);
+  double v = parse_number(s, &end);
   if (end == s || v < 0)
     return -1;
   while (*end == ' ')
     end++;
   double mult = 1;
-  if (*end == '\0' || strcasecmp(end, "B") == 0) mult = 1;
-  else if (strcasecmp(end, "KB") == 0) mult = 1024.0;
-  else if (strcasecmp(end, "MB") == 0) mult = 1024.0 * 1024;
-  else if (strcasecmp(end, "GB") == 0) mult = 1024.0 * 1024 * 1024;
-  else if (strcasecmp(end, "TB") == 0) mult = 1024.0 * 1024 * 1024 * 1024;
+  if (*end == '\0' || unit_is(end, "B")) mult = 1;
+  else if (unit_is(end, "KB")) mult = 1024.0;
+  else if (unit_is(end, "MB")) mult = 1024.0 * 1024;
+  else if (unit_is(end, "GB")) mult = 1024.0 * 1024 * 1024;
+  else if (unit_is(end, "TB")) mult = 1024.0 * 1024 * 1024 * 1024;
   else return -1;
   v *= mult;
   if (v != v || v > 1.8e19 || v != (double)(size_t)v)
@@ -95,7 +162,7 @@ const char *param_nearest(const char *key, const char *const *names, size_t n)
   return best_d <= allow ? best : NULL;
 }
 
-static kiln_res_t unknown_key(const kiln_param_t *params, const char *key, const char *what,
+static kiln_res_t unknown_key(const kiln_param_t *params, const char *key, who_t what,
                               char *err, size_t errlen)
 {
   const char *names[64] = {NULL};
@@ -104,26 +171,22 @@ static kiln_res_t unknown_key(const kiln_param_t *params, const char *key, const
     names[i] = params[i].key;
   const char *near = param_nearest(key, names, n < 64 ? n : 64);
   if (near != NULL)
-    snprintf(err, errlen, "%s: unknown parameter '%s' (did you mean '%s'?)", what, key, near);
-  else if (n == 0)
-    snprintf(err, errlen, "%s: unknown parameter '%s' (it takes no parameters)", what, key);
-  else
-    snprintf(err, errlen, "%s: unknown parameter '%s' (valid: %s%s)", what, key, params[0].key,
-             n > 1 ? ", ..." : "");
-  return KILN_PARAM;
+    return fail(err, errlen, what, "unknown parameter '%s' (did you mean '%s'?)", key, near);
+  if (n == 0)
+    return fail(err, errlen, what, "unknown parameter '%s' (it takes no parameters)", key);
+  return fail(err, errlen, what, "unknown parameter '%s' (valid: %s%s)", key, params[0].key,
+              n > 1 ? ", ..." : "");
 }
 
-static kiln_res_t check_range(const kiln_param_t *p, double v, const char *what, char *err,
+static kiln_res_t check_range(const kiln_param_t *p, double v, who_t what, char *err,
                               size_t errlen)
 {
   if (v < p->min || (p->max > 0 && v > p->max)) {
     if (p->max > 0)
-      snprintf(err, errlen, "%s: parameter '%s' is %.17g, outside %.17g..%.17g", what, p->key, v,
-               p->min, p->max);
-    else
-      snprintf(err, errlen, "%s: parameter '%s' is %.17g, below its minimum %.17g", what, p->key,
-               v, p->min);
-    return KILN_PARAM;
+      return fail(err, errlen, what, "parameter '%s' is %.17g, outside %.17g..%.17g", p->key, v,
+                  p->min, p->max);
+    return fail(err, errlen, what, "parameter '%s' is %.17g, below its minimum %.17g", p->key, v,
+                p->min);
   }
   return KILN_OK;
 }
@@ -134,7 +197,11 @@ static void set_default(pval_t *v, const kiln_param_t *p)
   memset(v, 0, sizeof *v);
   switch (p->type) {
   case KILN_ARGT_SIZE: (void)param_parse_size(p->def, &v->size); break;
-  case KILN_ARGT_NUM: v->num = p->def ? strtod(p->def, NULL) : 0; break;
+  case KILN_ARGT_NUM: {
+    char *end;
+    v->num = p->def ? parse_number(p->def, &end) : 0;
+    break;
+  }
   case KILN_ARGT_BOOL: v->b = p->def && (strcmp(p->def, "true") == 0); break;
   case KILN_ARGT_STR: v->str = p->def; break;
   default: break;
@@ -142,28 +209,22 @@ static void set_default(pval_t *v, const kiln_param_t *p)
 }
 
 static kiln_res_t set_value(pval_t *v, const kiln_param_t *p, const kiln_arg_t *a,
-                            const char *what, char *err, size_t errlen)
+                            who_t what, char *err, size_t errlen)
 {
-  if (a->type != p->type) {
-    snprintf(err, errlen, "%s: parameter '%s' must be %s, not %s", what, p->key,
-             type_name(p->type), type_name(a->type));
-    return KILN_PARAM;
-  }
+  if (a->type != p->type)
+    return fail(err, errlen, what, "parameter '%s' must be %s, not %s", p->key,
+                type_name(p->type), type_name(a->type));
   switch (p->type) {
   case KILN_ARGT_SIZE: v->size = a->size; return check_range(p, (double)a->size, what, err, errlen);
   case KILN_ARGT_NUM:
-    if (a->num != a->num) {
-      snprintf(err, errlen, "%s: parameter '%s' is not a number (NaN)", what, p->key);
-      return KILN_PARAM;
-    }
+    if (a->num != a->num)
+      return fail(err, errlen, what, "parameter '%s' is not a number (NaN)", p->key);
     v->num = a->num;
     return check_range(p, a->num, what, err, errlen);
   case KILN_ARGT_BOOL: v->b = a->b; return KILN_OK;
   case KILN_ARGT_STR:
-    if (a->str == NULL) {
-      snprintf(err, errlen, "%s: parameter '%s' is a NULL string", what, p->key);
-      return KILN_PARAM;
-    }
+    if (a->str == NULL)
+      return fail(err, errlen, what, "parameter '%s' is a NULL string", p->key);
     v->str = a->str;
     return KILN_OK;
   default: v->ptr = a->ptr; return KILN_OK;
@@ -171,8 +232,9 @@ static kiln_res_t set_value(pval_t *v, const kiln_param_t *p, const kiln_arg_t *
 }
 
 kiln_res_t param_resolve(pval_t *vals, const kiln_param_t *params, const kiln_arg_t args[],
-                         const char *what, char *err, size_t errlen)
+                         const char *kind, const char *name, char *err, size_t errlen)
 {
+  who_t what = {kind, name};
   size_t n = param_count(params);
   for (size_t i = 0; i < n; i++)
     set_default(&vals[i], &params[i]);
@@ -183,10 +245,8 @@ kiln_res_t param_resolve(pval_t *vals, const kiln_param_t *params, const kiln_ar
     if (i == n)
       return unknown_key(params, args[k].key, what, err, errlen);
     for (size_t j = 0; j < k; j++)
-      if (strcmp(args[j].key, args[k].key) == 0) {
-        snprintf(err, errlen, "%s: parameter '%s' given twice", what, args[k].key);
-        return KILN_PARAM;
-      }
+      if (strcmp(args[j].key, args[k].key) == 0)
+        return fail(err, errlen, what, "parameter '%s' given twice", args[k].key);
     kiln_res_t res = set_value(&vals[i], &params[i], &args[k], what, err, errlen);
     if (res != KILN_OK)
       return res;

@@ -104,16 +104,16 @@ kiln_res_t kiln_pool_create(kiln_pool_t *pool_o, kiln_arena_t arena, kiln_class_
   if (pool_o == NULL || klass == NULL)
     return arena_errorf(arena, KILN_PARAM, "kiln_pool_create: %s is NULL",
                         pool_o == NULL ? "pool_o" : "the class (not built, or lookup failed)");
-  char what[80];
-  snprintf(what, sizeof what, "pool class '%s'", klass->name);
-  if (param_resolve(vals, klass->params, args, what, err, sizeof err) != KILN_OK)
+  if (param_resolve(vals, klass->params, args, "pool class", klass->name, err, sizeof err) !=
+      KILN_OK)
     return arena_errorf(arena, KILN_PARAM, "%s", err);
   kiln_res_t res = check_format(arena, klass, vals);
   if (res != KILN_OK)
     return res;
   pool_t pool = calloc(1, klass->size);
   if (pool == NULL)
-    return arena_errorf(arena, KILN_MEMORY, "%s: no memory for the pool", what);
+    return arena_errorf(arena, KILN_MEMORY, "pool class '%s': no memory for the pool",
+                        klass->name);
   pool->arena = arena;
   pool->klass = klass;
   pool->fmt = format_of(klass, vals);

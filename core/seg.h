@@ -22,10 +22,15 @@ typedef struct seg_class_s seg_class_t;
 typedef struct kiln_pool_s *pool_t;
 
 struct seg_s {
-  unsigned sig;
-  uintptr_t base, limit;
+  /* First, so the two fields a manual pool's free reads (is it mine, which
+     kind) share one cache line whatever malloc's alignment of the
+     descriptor: on bench_manual's random workload, with 600-byte mvff
+     descriptors half of them straddled a line there and mvff_free took
+     0.48 more L1 misses per call (cachegrind). */
   pool_t pool;
   const seg_class_t *klass;
+  unsigned sig;
+  uintptr_t base, limit;
   ring_t pool_ring;       /* in the owning pool's list of segments */
   uint64_t summary;       /* zones its references may point into */
   unsigned white : 1;     /* condemned in the current trace */

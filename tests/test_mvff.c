@@ -384,6 +384,52 @@ START_TEST(test_coalesce_orders)
 }
 END_TEST
 
+/* A block handed out one granule longer than asked (a 32-byte request in a
+   48-byte hole: 16 bytes could not be a free block) has a pad, marked in
+   its own memory, not in the bitmap. Its neighbours must not take the pad
+   for a free block, and freeing it must take the pad along: in every order
+   of freeing it and its neighbours, the three holes coalesce again. */
+START_TEST(test_pad_orders)
+{
+  static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                   {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+  kiln_arena_t a = arena_new(0, 0);
+  kiln_arg_t args[] = {KILN_ARG_SIZE("cache", 0), KILN_ARGS_END};
+  kiln_pool_t pool = mvff_new(a, args);
+  void *fence = must_alloc(pool, 64); /* keeps the segment from emptying */
+  for (int o = 0; o < 6; o++) {
+    char *b[4];
+    for (int k = 0; k < 4; k++)
+      b[k] = must_alloc(pool, 48); /* b[3] lowest, b[0] highest */
+    kiln_free(pool, b[2], 48);      /* a hole of three granules between live blocks */
+    char *padded = must_alloc(pool, 32);
+    ck_assert_ptr_eq(padded, b[2]); /* the only fit: the hole, with a pad at its end */
+    ck_assert_uint_eq(pstats(pool).in_use, 64 + 3 * 48 + 32);
+    memset(padded, 0xA5, 32);
+    memset(b[1], 0x5A, 48);
+    memset(b[3], 0x3C, 48);
+    char *three[3] = {b[3], padded, b[1]};
+    size_t size[3] = {48, 32, 48};
+    for (int k = 0; k < 3; k++) {
+      int j = orders[o][k];
+      for (int l = k + 1; l < 3; l++) /* the blocks still live are intact */
+        ck_assert_int_eq(three[orders[o][l]][size[orders[o][l]] - 1],
+                         orders[o][l] == 0 ? 0x3C : orders[o][l] == 1 ? (char)0xA5 : 0x5A);
+      kiln_free(pool, three[j], size[j]);
+    }
+    char *all = must_alloc(pool, 3 * 48);
+    ck_assert_msg(all == b[3], "order %d: got %p, wanted %p", o, (void *)all, (void *)b[3]);
+    kiln_free(pool, all, 3 * 48);
+    kiln_free(pool, b[0], 48);
+  }
+  kiln_free(pool, fence, 64);
+  ck_assert_uint_eq(pstats(pool).in_use, 0);
+  ck_assert_uint_le(pstats(pool).committed, 64 << 10);
+  kiln_pool_destroy(pool);
+  kiln_arena_destroy(a);
+}
+END_TEST
+
 /* Freeing every block coalesces each segment back to one free block, so
    the pool gives all but one empty segment back. */
 START_TEST(test_empty_segments_returned)
@@ -665,6 +711,7 @@ Suite *test_suite(void)
   tcase_set_timeout(blocks, 120);
   tcase_add_test(blocks, test_large_own_segment);
   tcase_add_test(blocks, test_coalesce_orders);
+  tcase_add_test(blocks, test_pad_orders);
   tcase_add_test(blocks, test_empty_segments_returned);
   tcase_add_test(blocks, test_cache_lifo);
   tcase_add_test(blocks, test_cache_flushed_before_growth);

@@ -124,6 +124,48 @@ START_TEST(test_create_misuse)
 }
 END_TEST
 
+/* ---- default text -------------------------------------------------------- */
+
+/* Sizes: integers, decimals and units read without strtod (param.c), other
+   forms through it; what is not a whole number of bytes is refused. */
+static const struct {
+  const char *text;
+  long long bytes; /* -1: refused */
+} sizes[] = {
+  {"4096", 4096}, {"0", 0}, {"64KB", 65536}, {"64kb", 65536}, {"64 KB", 65536},
+  {"1.5MB", 1572864}, {".5KB", 512}, {"16GB", 16LL << 30}, {"2TB", 2LL << 40}, {"7B", 7},
+  {"1e3", 1000}, {"0x10", 16}, {"2.", 2}, {"1.5", -1}, {"-1", -1}, {"", -1}, {"KB", -1},
+  {"12XB", -1}, {"12KBB", -1}, {"12K", -1}, {"99999999999999999999999", -1},
+};
+
+START_TEST(test_parse_size)
+{
+  size_t got = 0;
+  int res = param_parse_size(sizes[_i].text, &got);
+  if (sizes[_i].bytes < 0)
+    ck_assert_msg(res != 0, "'%s' parsed as %zu", sizes[_i].text, got);
+  else
+    ck_assert_msg(res == 0 && got == (size_t)sizes[_i].bytes, "'%s': %d, %zu", sizes[_i].text,
+                  res, got);
+}
+END_TEST
+
+/* Number defaults are exactly what strtod reads, however they are parsed. */
+START_TEST(test_number_defaults_exact)
+{
+  static const char *const texts[] = {"2.0", "1.05", "0.1", "1000", "123456789.123456",
+                                      "1234567890.1234567", "3e-2", "0.000001"};
+  for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+    kiln_param_t table[] = {{"x", KILN_ARGT_NUM, texts[i], 0, 0, "test"},
+                            {NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
+    pval_t v[1];
+    char err[100];
+    ck_assert_ok(param_resolve(v, table, NULL, "test", NULL, err, sizeof err));
+    ck_assert_msg(v[0].num == strtod(texts[i], NULL), "'%s' read as %.17g", texts[i], v[0].num);
+  }
+}
+END_TEST
+
 /* ---- class tables ------------------------------------------------------- */
 
 /* The default text parses as the parameter's type and lies in its range. */
@@ -285,6 +327,8 @@ Suite *test_suite(void)
   tcase_add_test(tc, test_good_args);
   tcase_add_test(tc, test_create_misuse);
   tcase_add_test(tc, test_class_tables);
+  tcase_add_loop_test(tc, test_parse_size, 0, (int)(sizeof sizes / sizeof sizes[0]));
+  tcase_add_test(tc, test_number_defaults_exact);
   tcase_add_test(tc, test_class_lookup);
   tcase_add_test(tc, test_defaults_work);
   tcase_add_test(tc, test_alloc_misuse);
