@@ -274,10 +274,15 @@ static void gen_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit
 
 /* ---- tracing ---------------------------------------------------------- */
 
+/* The white set of a collection of the nursery is all its claimed zones,
+   used or not, so it is the same at every collection: a summary is exact
+   only in the white zones of the collection that computed it, and with a
+   white set that moved with the chunks in use, the next minor collection
+   would find a white zone in it and scan the segment whole (issue 4). */
 static void gen_condemn(pool_t pool, trace_t *trace)
 {
   gen_t *g = gen_of(pool);
-  (void)trace;
+  trace->white |= pool->zones;
   ring_t *node, *nxt;
   POOL_SEGS(node, pool, nxt)
     ring_remove(&chunk_of(SEG_OF_RING(node))->fresh);
