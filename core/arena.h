@@ -51,6 +51,7 @@ struct kiln_arena_s {
   size_t committed;              /* bytes of pages committed, in segs or free */
   uint64_t nursery_zones;        /* zones claimed by nurseries; others avoid them */
   size_t spare_committed;        /* committed bytes in free runs */
+  int prefaulted;                /* arena_prefault found its want: nothing taken since */
 
   ring_t pools;                  /* every pool of the arena */
   ring_t fmts, roots, threads, aps;
@@ -62,6 +63,8 @@ struct kiln_arena_s {
   size_t since_gc;               /* bytes handed to buffers since last GC */
   size_t stress_count;
   trace_t *trace;                /* the current trace, or NULL */
+  void **grey;                   /* the grey stack, kept between traces */
+  size_t grey_cap;
   arena_stats_t stats;
 
   char error[ARENA_ERROR_MAX];
@@ -81,6 +84,13 @@ kiln_res_t arena_errorf(kiln_arena_t arena, kiln_res_t res, const char *fmt, ...
    inside the zones of allow if possible (else anywhere). */
 kiln_res_t arena_pages_alloc(uintptr_t *base_o, kiln_arena_t arena, size_t npages, uint64_t allow);
 void arena_pages_free(kiln_arena_t arena, uintptr_t base, size_t npages);
+/* Make the first `want` bytes of free pages in the allowed zones (where
+   the next segments will go, first fit) committed and backed by memory,
+   faulting in at most `step` new bytes per call. Called by the mutator
+   (gen's fills), so that a minor collection promoting into new memory
+   takes no page faults in its pause (issue 4). Stays within spare and
+   commit_limit; does nothing when they leave no room. */
+void arena_prefault(kiln_arena_t arena, size_t want, size_t step, uint64_t allow);
 
 static inline int arena_has_addr(kiln_arena_t arena, const void *p)
 {
