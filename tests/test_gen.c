@@ -358,6 +358,47 @@ START_TEST(test_minor_after_promotion_scans_little)
 }
 END_TEST
 
+/* Issue 4: with prefault on (the default), nursery fills keep nursery_size
+   bytes of free memory committed (and faulted in) for the next promotions;
+   with prefault=false nothing is committed ahead. Either way survivors of
+   the minors that promote into that memory are intact. */
+START_TEST(test_prefault)
+{
+  int on = _i;
+  kiln_arena_t arena;
+  kiln_fmt_t fmt;
+  ck_assert_ok(kiln_arena_create(&arena, NULL));
+  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  kiln_pool_t old = make_ms(arena, fmt), young;
+  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_PTR("promote_to", old),
+                       KILN_ARG_SIZE("nursery_size", 256 << 10),
+                       KILN_ARG_BOOL("prefault", on), KILN_ARGS_END};
+  ck_assert_ok(kiln_pool_create(&young, arena, kiln_class_gen(), args));
+  kiln_ap_t ap;
+  ck_assert_ok(kiln_ap_create(&ap, young, NULL));
+  static void *root[2000];
+  kiln_root_t r;
+  ck_assert_ok(kiln_root_create_area(&r, arena, root, root + 2000, KILN_RANK_EXACT));
+  root[0] = gobj_new(ap, 0, 1, 40); /* the first fill */
+  kiln_stats_t st;
+  kiln_arena_stats(arena, &st);
+  if (on)
+    ck_assert_uint_ge(st.spare_committed, 256u << 10);
+  else
+    ck_assert_uint_eq(st.spare_committed, 0);
+  for (int i = 1; i < 2000; i++) /* 2000 x 240 bytes: promoted by two or so minors */
+    root[i] = gobj_new(ap, (uint64_t)i, 1, 200);
+  uint64_t m0 = minors(arena);
+  for (uint64_t i = 0; minors(arena) < m0 + 2; i++)
+    (void)gobj_new(ap, 10000 + i, 1, 40);
+  for (int i = 0; i < 2000; i++) {
+    ck_assert(in_pool(arena, root[i], old));
+    ck_assert(((gobj_t *)root[i])->id == (uint64_t)i && gobj_payload_ok(root[i]));
+  }
+  kiln_arena_destroy(arena);
+}
+END_TEST
+
 static void store_without_barrier(void)
 {
   env_t e;
@@ -694,6 +735,7 @@ Suite *test_suite(void)
   tcase_add_test(b, test_card_kept_while_young);
   tcase_add_test(b, test_card_cleaned_when_promoted);
   tcase_add_test(b, test_minor_after_promotion_scans_little);
+  tcase_add_loop_test(b, test_prefault, 0, 2);
   tcase_add_test(b, test_pinned_in_nursery);
   tcase_add_test(b, test_pinned_in_survivor_space);
   tcase_add_test(b, test_missing_barrier_reported);
