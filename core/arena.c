@@ -202,6 +202,7 @@ void kiln_arena_destroy(kiln_arena_t arena)
     n = r->next;
     free(r);
   }
+  free(arena->grey);
   arena_unmap_tables(arena);
   vm_release((void *)arena->base, arena->reserve);
   arena->sig = SIG_DEAD;
@@ -253,6 +254,7 @@ static void decommit_run(kiln_arena_t a, size_t first, size_t count)
     if (j > i) {
       vm_decommit((void *)(a->base + (i << a->page_shift)), (j - i) << a->page_shift);
       memset(a->committed_map + i, 0, j - i);
+      a->prefaulted = 0;
       a->committed -= (j - i) << a->page_shift;
       a->spare_committed -= (j - i) << a->page_shift;
     }
@@ -293,6 +295,7 @@ static kiln_res_t take_pages(kiln_arena_t a, freerun_t **link, size_t first, siz
                         npages << a->page_shift);
   }
   a->spare_committed -= spare_before;
+  a->prefaulted = 0;
   if (tail != NULL) {
     tail->first = first + npages;
     tail->count = post;
@@ -431,4 +434,58 @@ uint64_t zones_of_range(uintptr_t base, uintptr_t limit)
   for (uintptr_t s = base >> ZONE_SHIFT; s <= (limit - 1) >> ZONE_SHIFT; s++)
     z |= (uint64_t)1 << (s & 63);
   return z;
+}
+
+/* ---- prefaulting ------------------------------------------------------- */
+
+static int page_allowed(kiln_arena_t a, size_t page, uint64_t allow)
+{
+  return (allow >> (((a->base + (page << a->page_shift)) >> ZONE_SHIFT) & 63)) & 1;
+}
+
+/* Commit and fault in [first, first+n), all free and uncommitted, if spare
+   and commit_limit allow. Returns 0 when they do not (or the OS refused). */
+static int prefault_pages(kiln_arena_t a, size_t first, size_t n)
+{
+  size_t bytes = n << a->page_shift;
+  if (a->spare_committed + bytes > a->spare ||
+      (a->commit_limit != 0 && a->committed + bytes > a->commit_limit))
+    return 0;
+  if (commit_pages(a, first, n) != 0)
+    return 0;
+  a->spare_committed += bytes;
+  vm_prefault((void *)(a->base + (first << a->page_shift)), bytes);
+  return 1;
+}
+
+/* O(pages looked at), at most want plus the disallowed stripes between. */
+void arena_prefault(kiln_arena_t a, size_t want, size_t step, uint64_t allow)
+{
+  if (a->prefaulted)
+    return;
+  size_t want_pages = want >> a->page_shift, left = step >> a->page_shift, seen = 0;
+  for (freerun_t *r = a->free_runs; r != NULL && seen < want_pages; r = r->next) {
+    size_t p = r->first, end = r->first + r->count;
+    while (p < end && seen < want_pages) {
+      if (!page_allowed(a, p, allow)) {
+        p++;
+      } else if (a->committed_map[p]) {
+        seen++;
+        p++;
+      } else {
+        if (left == 0)
+          return;
+        size_t q = p;
+        while (q < end && q - p < left && seen + (q - p) < want_pages && !a->committed_map[q] &&
+               page_allowed(a, q, allow))
+          q++;
+        if (!prefault_pages(a, p, q - p))
+          return;
+        seen += q - p;
+        left -= q - p;
+        p = q;
+      }
+    }
+  }
+  a->prefaulted = seen >= want_pages;
 }

@@ -52,6 +52,7 @@ struct kiln_arena_s {
   uint64_t nursery_zones;        /* zones claimed by nurseries; others avoid them */
   size_t spare_committed;        /* committed bytes in free runs */
   size_t commit_end;             /* no page at or past this index was ever committed */
+  int prefaulted;                /* arena_prefault found its want: nothing taken since */
 
   ring_t pools;                  /* every pool of the arena */
   ring_t fmts, roots, threads, aps;
@@ -64,6 +65,8 @@ struct kiln_arena_s {
   size_t held, headroom;         /* after the last full GC: committed, spare less copied */
   size_t stress_count;
   trace_t *trace;                /* the current trace, or NULL */
+  void **grey;                   /* the grey stack, kept between traces */
+  size_t grey_cap;
   arena_stats_t stats;
 
   char error[ARENA_ERROR_MAX];
@@ -85,6 +88,13 @@ kiln_res_t arena_pages_alloc(uintptr_t *base_o, kiln_arena_t arena, size_t npage
 void arena_pages_free(kiln_arena_t arena, uintptr_t base, size_t npages);
 /* Committed bytes in free runs whose pages lie in the zones of allow. */
 size_t arena_spare_in(kiln_arena_t arena, uint64_t allow);
+/* Make the first `want` bytes of free pages in the allowed zones (where
+   the next segments will go, first fit) committed and backed by memory,
+   faulting in at most `step` new bytes per call. Called by the mutator
+   (gen's fills), so that a minor collection promoting into new memory
+   takes no page faults in its pause (issue 4). Stays within spare and
+   commit_limit; does nothing when they leave no room. */
+void arena_prefault(kiln_arena_t arena, size_t want, size_t step, uint64_t allow);
 
 static inline int arena_has_addr(kiln_arena_t arena, const void *p)
 {

@@ -63,7 +63,10 @@ static int pool_condemned(pool_t pool, pool_t only)
 }
 
 /* Every condemned pool's live figures restart and every segment turns white
-   through its class; the class's condemn hook does only what is its own. */
+   through its class; the class's condemn hook does only what is its own.
+   A white segment's summary restarts empty: scanning its survivors (they
+   are all grey at some point) rebuilds it, and reclaim adds what the trace
+   could not see (see reclaim_pools). */
 static void condemn_pool(pool_t pool, trace_t *trace)
 {
   pool->st.live = 0;
@@ -74,8 +77,30 @@ static void condemn_pool(pool_t pool, trace_t *trace)
   POOL_SEGS(node, pool, nxt) {
     seg_t seg = SEG_OF_RING(node);
     seg->white = 1;
+    seg->summary = 0;
     trace->white |= seg->klass->whiten(seg, trace);
   }
+}
+
+/* Old-to-young references that outlive a collection (their young object
+   was pinned, or aged in a survivor space) must be found again by the next
+   minor collection. In an older segment they are remembered by a dirty
+   card overlapping the object that holds them -- the scan of a card covers
+   every object overlapping it (seg.h, scan_range) -- and not by a nursery
+   zone in the segment's summary: a summary that meets the nursery's zones
+   makes the next minor collection scan the whole segment (issue 4).
+   found: the zones recorded by scanning the objects overlapping [lo, hi)
+   of seg. Returns them minus the nursery zones when cards remember those.
+   A nursery's own segments are condemned with it, so need neither. */
+static uint64_t remember_young(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi,
+                               uint64_t found)
+{
+  if (!(found & arena->nursery_zones) || (seg->pool->klass->attr & CLASS_NURSERY))
+    return found;
+  unsigned shift = arena->head.card_shift;
+  size_t first = (lo - arena->base) >> shift, last = (hi - 1 - arena->base) >> shift;
+  memset(arena->head.cards + first, 1, last - first + 1);
+  return found & ~arena->nursery_zones;
 }
 
 static uint8_t *seg_cards(kiln_arena_t arena, seg_t seg, size_t *n_o)
@@ -109,8 +134,13 @@ static kiln_res_t scan_dirty_cards(kiln_arena_t arena, ss_t *ss, seg_t seg)
     size_t j = i;
     while (j < n && c[j])
       c[j++] = 0;
-    kiln_res_t res = seg->klass->scan_range(seg, &ss->pub, seg->base + (i << shift),
-                                            seg->base + (j << shift));
+    uintptr_t lo = seg->base + (i << shift), hi = seg->base + (j << shift);
+    uint64_t before = ss->summary;
+    ss->summary = 0;
+    kiln_res_t res = seg->klass->scan_range(seg, &ss->pub, lo, hi);
+    /* A run still holding old-to-young references stays dirty, all of it:
+       its next scan covers the same objects. */
+    ss->summary = before | remember_young(arena, seg, lo, hi, ss->summary);
     if (res != KILN_OK)
       return res;
     i = j;
@@ -132,12 +162,12 @@ static kiln_res_t scan_other_seg(kiln_arena_t arena, ss_t *ss, seg_t seg)
   ss->rank = KILN_RANK_EXACT;
   kiln_res_t res;
   if (whole || seg->klass->scan_range == NULL) {
-    res = seg->klass->scan(seg, &ss->pub);
-    if (dirty) {
+    if (dirty) { /* before the scan, which may dirty some again (remember_young) */
       size_t n;
       uint8_t *cards = seg_cards(arena, seg, &n);
       memset(cards, 0, n);
     }
+    res = seg->klass->scan(seg, &ss->pub);
   } else {
     res = scan_dirty_cards(arena, ss, seg);
   }
@@ -164,16 +194,19 @@ static kiln_res_t scan_other_pools(kiln_arena_t arena, ss_t *ss, pool_t only)
   return KILN_OK;
 }
 
-/* A grey object outside the white set (promoted or copied into an older
-   segment) adds the zones it now refers to into its segment's summary. */
+/* A grey object adds the white zones it now refers to into its segment's
+   summary: a promoted or copied object into its older segment's, a
+   survivor in place (marked, pinned) into its white segment's, which
+   restarted empty at condemn. */
 static kiln_res_t scan_grey(ss_t *ss, void *obj)
 {
   seg_t seg = arena_seg_of(ss->arena, obj);
   KILN_ASSERT_HOT(seg != NULL);
   ss->summary = 0;
   kiln_res_t res = seg->klass->scan_obj(seg, &ss->pub, obj);
-  if (!seg->white)
-    seg->summary |= ss->summary;
+  uintptr_t block = (uintptr_t)obj - seg->pool->fmt->f.header_size;
+  ss->summary = remember_young(ss->arena, seg, block, block + 1, ss->summary);
+  seg->summary |= ss->summary;
   return res;
 }
 
@@ -241,7 +274,12 @@ static void reclaim_pools(kiln_arena_t arena, trace_t *trace, pool_t only)
       if (!seg->white)
         continue;
       seg->white = 0;
-      seg->summary = ZONES_ALL; /* survivors were not summarised: be safe */
+      /* Every survivor was scanned (grey), which recorded its references
+         into the white zones; references elsewhere were not looked at.
+         Summaries stay exact in the white zones -- a nursery's, as every
+         collection condemns the nursery -- so the next minor collection
+         need not scan the whole mature space (issue 4). */
+      seg->summary |= ~trace->white;
       seg->klass->reclaim(seg, trace); /* may free seg */
     }
     if (pool->klass->reclaimed != NULL)
@@ -287,6 +325,11 @@ void trace_collect(kiln_arena_t arena, pool_t only, int minor)
   memset(&trace, 0, sizeof trace);
   trace.arena = arena;
   trace.minor = minor;
+  /* The grey stack of the last trace is reused: freeing it let malloc
+     return a large one to the OS, and growing it again cost a page fault
+     per 512 entries in every big minor collection (issue 4). */
+  trace.grey = arena->grey;
+  trace.grey_cap = arena->grey_cap;
   arena->trace = &trace;
   ap_flush_all(arena);
   ring_t *pn, *px;
@@ -310,7 +353,8 @@ void trace_collect(kiln_arena_t arena, pool_t only, int minor)
                kiln_res_name(res));
   fix_weak_roots(arena);
   reclaim_pools(arena, &trace, only);
-  free(trace.grey);
+  arena->grey = trace.grey; /* kept: see trace_collect */
+  arena->grey_cap = trace.grey_cap;
   arena->trace = NULL;
   record_stats(arena, &trace, vm_now() - t0);
   if (KILN_CHECKING)

@@ -6,10 +6,15 @@
  * forwarded (a reference left pointing into from-space).
  *
  * verify_barrier runs before every minor collection, after the nursery is
- * condemned: a reference from an older segment into the nursery must sit
- * on a dirty card, or in a segment whose summary admits the nursery's zones
- * (it was allocated into or promoted into since it was last scanned).
- * Anything else is a store that bypassed kiln_write.
+ * condemned: a reference from an older segment into the nursery must be
+ * held by an object that overlaps a dirty card (the collector scans every
+ * object overlapping a dirty card whole, and keeps a card dirty for an
+ * object whose young referent survived in place, trace.c), or sit in a
+ * segment whose summary admits the nursery's zones (it was allocated into
+ * or promoted into since it was last scanned). Anything else is a store
+ * that bypassed kiln_write. The object, not the slot, is what is checked:
+ * a format's scan may fix a copy of the field (the slot address the fix
+ * sees is then not in the heap).
  *
  * Both report the object, slot and target and abort (checked builds only).
  */
@@ -21,6 +26,18 @@
 enum { VERIFY_HEAP = 1, VERIFY_BARRIER = 2 };
 
 static const char *seg_name(seg_t seg) { return seg ? seg->klass->name : "no segment"; }
+
+/* Is a card overlapping the object (block start to skip) dirty? */
+static int obj_card_dirty(kiln_arena_t arena, seg_t seg, void *obj)
+{
+  const kiln_format_t *f = &seg->pool->fmt->f;
+  uintptr_t lo = (uintptr_t)obj - f->header_size, hi = (uintptr_t)f->skip(obj);
+  unsigned shift = arena->head.card_shift;
+  for (uintptr_t c = (lo - arena->base) >> shift; c <= (hi - 1 - arena->base) >> shift; c++)
+    if (arena->head.cards[c])
+      return 1;
+  return 0;
+}
 
 static void check_ref(ss_t *ss, void **slot, void *ref)
 {
@@ -36,10 +53,10 @@ static void check_ref(ss_t *ss, void **slot, void *ref)
                  "(a reference left in from-space)", ss->obj, (void *)slot, ref, to->pool->klass->name);
     return;
   }
+  from = arena_seg_of(arena, ss->obj);
   if (to == NULL || !to->white || from == NULL)
     return;
-  size_t card = ((uintptr_t)slot - arena->base) >> arena->head.card_shift;
-  if (arena->head.cards[card] == 0 && (from->summary & zone_of(ref)) == 0)
+  if (!obj_card_dirty(arena, from, ss->obj) && (from->summary & zone_of(ref)) == 0)
     KILN_FAILF("missing barrier: object %p (pool %s) slot %p holds young object %p on a clean "
                "card; the store did not go through kiln_write", ss->obj, from->pool->klass->name,
                (void *)slot, ref);

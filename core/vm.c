@@ -66,6 +66,21 @@ void vm_decommit(void *base, size_t size)
   (void)p;
 }
 
+/* Make the OS back committed pages now, so that the first store to them
+   later takes no page fault. MADV_POPULATE_WRITE (Linux 5.14) does it in
+   one call, several times cheaper than a fault per page on a VM; where
+   it is missing or refused, a store to each page does the same. */
+void vm_prefault(void *base, size_t size)
+{
+#ifdef MADV_POPULATE_WRITE
+  if (madvise(base, size, MADV_POPULATE_WRITE) == 0)
+    return;
+#endif
+  size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+  for (size_t off = 0; off < size; off += ps)
+    ((volatile char *)base)[off] = 0;
+}
+
 void vm_release(void *base, size_t size) { munmap(base, size); }
 
 int vm_is_mapped(const void *base, size_t size)

@@ -14,6 +14,7 @@ void *vm_reserve(size_t size);              /* NULL if refused; aligned to align
 void *vm_reserve_aligned(size_t size, size_t align);
 int vm_commit(void *base, size_t size);     /* 0 ok, -1 refused */
 void vm_decommit(void *base, size_t size);
+void vm_prefault(void *base, size_t size);  /* fault committed pages in now (a hint) */
 void vm_release(void *base, size_t size);
 int vm_is_mapped(const void *base, size_t size); /* any page of it still mapped? */
 size_t vm_rss(void);                        /* resident bytes of this process */

@@ -174,6 +174,7 @@ static kiln_res_t cseg_new(cseg_t **s_o, copy_t *cp, size_t bytes, int large)
     return res;
   cseg_t *s = cseg(seg);
   s->large = large;
+  seg->summary = 0; /* empty: widened by whoever puts objects in (fill, to_alloc) */
   if (!large) {
     s->grains = seg_size(seg) >> cp->shift;
     size_t words = (s->grains + 63) / 64;
@@ -234,6 +235,7 @@ static kiln_res_t fill_large(char **base_o, char **limit_o, copy_t *cp, size_t s
   kiln_res_t res = cseg_new(&s, cp, size, 1);
   if (res != KILN_OK)
     return res;
+  s->seg.summary = ZONES_ALL; /* the new object is written without a barrier */
   *base_o = (char *)s->seg.base;
   *limit_o = *base_o + size;
   return KILN_OK;
@@ -359,7 +361,11 @@ static char *to_alloc(copy_t *cp, size_t size, int may_grow)
   if (s->starts_to == off)
     s->starts_to = off + size;
   s->used = s->top = off + size;
-  s->seg.summary = ZONES_ALL; /* the new object is not summarised yet */
+  /* The copy may refer anywhere outside the white set; its references into
+     the white set are fixed when it is scanned (it is grey), and the trace
+     adds their zones to the summary then. ZONES_ALL here would make the
+     next minor collection scan every segment copied or promoted into. */
+  s->seg.summary |= ~cp->pool.arena->trace->white;
   return (char *)s->seg.base + off;
 }
 
@@ -454,13 +460,13 @@ static kiln_res_t copy_promote(void **block_o, pool_t pool, size_t size, trace_t
 {
   copy_t *cp = copy_of(pool);
   char *block;
-  (void)trace;
   if (size >= cp->large_size) {
     cseg_t *s;
     kiln_res_t res = cseg_new(&s, cp, size, 1);
     if (res != KILN_OK)
       return res;
     s->obj_size = size;
+    s->seg.summary = ~trace->white; /* as in to_alloc */
     block = (char *)s->seg.base;
   } else if ((block = to_alloc(cp, size, 1)) == NULL) {
     return KILN_LIMIT; /* the arena's error says why */

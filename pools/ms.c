@@ -100,6 +100,10 @@ static kiln_res_t mseg_new(ms_seg_t **s_o, ms_t *ms, size_t bytes, int large)
   ms_seg_t *s = mseg(seg);
   ring_init(&s->avail);
   s->large = large;
+  /* Empty: it points nowhere. Whoever puts objects in widens it (ms_fill,
+     ms_promote), so a segment made for promotion is not scanned whole by
+     the next minor collection merely for being new. */
+  seg->summary = 0;
   if (!large) {
     s->grains = seg_size(seg) >> ms->shift;
     size_t words = (s->grains + 63) / 64;
@@ -196,8 +200,12 @@ static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, 
 {
   ms_t *ms = ms_of(pool);
   (void)ap;
-  if (size >= ms->large_size)
-    return fill_large(base_o, limit_o, ms, size);
+  if (size >= ms->large_size) {
+    kiln_res_t res = fill_large(base_o, limit_o, ms, size);
+    if (res == KILN_OK) /* the new object is written without a barrier */
+      arena_seg_of(pool->arena, *base_o)->summary = ZONES_ALL;
+    return res;
+  }
   size_t n = grains_of(ms, size), first, len;
   ms_seg_t *s = avail_hole(ms, n, &first, &len);
   if (s == NULL) {
