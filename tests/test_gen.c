@@ -216,21 +216,35 @@ static uint64_t minors(kiln_arena_t arena)
   return st.minor_collections;
 }
 
+/* A mature object held by the exact root *slot, its segment summarised by a
+   full collection. */
+static gobj_t *rooted_old(env_t *e, void **slot)
+{
+  kiln_root_t r;
+  ck_assert_ok(kiln_root_create_area(&r, e->arena, slot, slot + 1, KILN_RANK_EXACT));
+  gobj_t *old = gobj_new(e->ap_old, 1, 2, 8);
+  *slot = old;
+  kiln_arena_collect(e->arena);
+  return old;
+}
+
+/* Fill the nursery with garbage until n more minor collections have run. */
+static void run_minors(env_t *e, uint64_t n)
+{
+  uint64_t m0 = minors(e->arena);
+  for (uint64_t i = 0; minors(e->arena) < m0 + n; i++)
+    (void)gobj_new(e->ap_young, 1000 + i, 1, 40);
+}
+
 START_TEST(test_barrier_keeps_young_alive)
 {
   env_t e;
   env_open(&e);
   static void *root[1];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + 1, KILN_RANK_EXACT));
-  gobj_t *old = gobj_new(e.ap_old, 1, 2, 8);
-  root[0] = old;
-  kiln_arena_collect(e.arena); /* old is mature, its segment summarised */
+  gobj_t *old = rooted_old(&e, root);
   gobj_t *young = gobj_new(e.ap_young, 2, 0, 32);
   kiln_write(e.arena, old, (void **)&old->ref[0], young);
-  uint64_t m0 = minors(e.arena);
-  for (uint64_t i = 0; minors(e.arena) < m0 + 5; i++)
-    (void)gobj_new(e.ap_young, 1000 + i, 1, 40); /* garbage filling the nursery */
+  run_minors(&e, 5);
   ck_assert(old->ref[0] != young);               /* promoted: the slot was updated */
   ck_assert(old->ref[0]->id == 2 && gobj_payload_ok(old->ref[0]));
   kiln_pool_stats_t ps;
@@ -240,16 +254,22 @@ START_TEST(test_barrier_keeps_young_alive)
 }
 END_TEST
 
+/* n rooted objects of 250 bytes from ap, in the exact root area root. */
+static void rooted_many(env_t *e, kiln_ap_t ap, void **root, int n)
+{
+  kiln_root_t r;
+  ck_assert_ok(kiln_root_create_area(&r, e->arena, root, root + n, KILN_RANK_EXACT));
+  for (int i = 0; i < n; i++)
+    root[i] = gobj_new(ap, (uint64_t)i, 2, 200);
+}
+
 START_TEST(test_minor_scans_little)
 {
   /* A big mature heap with clean cards is not rescanned by minor GCs. */
   env_t e;
   env_open(&e);
   static void *root[4000];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + 4000, KILN_RANK_EXACT));
-  for (int i = 0; i < 4000; i++)
-    root[i] = gobj_new(e.ap_old, (uint64_t)i, 2, 200);
+  rooted_many(&e, e.ap_old, root, 4000);
   kiln_arena_collect(e.arena);
   kiln_arena_collect(e.arena);
   uint64_t m0 = minors(e.arena);
@@ -282,16 +302,10 @@ START_TEST(test_card_kept_while_young)
   env_t e;
   env_open_aged(&e, 2);
   static void *root[1];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + 1, KILN_RANK_EXACT));
-  gobj_t *old = gobj_new(e.ap_old, 1, 2, 8);
-  root[0] = old;
-  kiln_arena_collect(e.arena);
+  gobj_t *old = rooted_old(&e, root);
   kiln_write(e.arena, old, (void **)&old->ref[0], gobj_new(e.ap_young, 2, 0, 32));
-  uint64_t m0 = minors(e.arena);
   for (uint64_t k = 1; k <= 3; k++) {
-    for (uint64_t i = 0; minors(e.arena) < m0 + k; i++)
-      (void)gobj_new(e.ap_young, 1000 + i, 1, 40);
+    run_minors(&e, 1);
     ck_assert(old->ref[0]->id == 2 && gobj_payload_ok(old->ref[0]));
     int young = in_pool(e.arena, old->ref[0], e.young);
     ck_assert_msg(young == (k < 3), "minor %zu: young %d", (size_t)k, young);
@@ -308,16 +322,10 @@ START_TEST(test_card_cleaned_when_promoted)
   env_t e;
   env_open(&e);
   static void *root[1];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + 1, KILN_RANK_EXACT));
-  gobj_t *old = gobj_new(e.ap_old, 1, 2, 8);
-  root[0] = old;
-  kiln_arena_collect(e.arena);
+  gobj_t *old = rooted_old(&e, root);
   kiln_write(e.arena, old, (void **)&old->ref[1], gobj_new(e.ap_young, 3, 0, 32));
   ck_assert(card_dirty(e.arena, &old->ref[1]));
-  uint64_t m0 = minors(e.arena);
-  for (uint64_t i = 0; minors(e.arena) < m0 + 1; i++)
-    (void)gobj_new(e.ap_young, 1000 + i, 1, 40);
+  run_minors(&e, 1);
   ck_assert(in_pool(e.arena, old->ref[1], e.old));
   ck_assert(old->ref[1]->id == 3 && gobj_payload_ok(old->ref[1]));
   ck_assert(!card_dirty(e.arena, &old->ref[1]));
@@ -334,10 +342,7 @@ START_TEST(test_minor_after_promotion_scans_little)
   env_t e;
   env_open(&e);
   static void *root[4000];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + 4000, KILN_RANK_EXACT));
-  for (int i = 0; i < 4000; i++) /* 1 MB, promoted by the minors this triggers */
-    root[i] = gobj_new(e.ap_young, (uint64_t)i, 2, 200);
+  rooted_many(&e, e.ap_young, root, 4000); /* 1 MB, promoted by the minors this triggers */
   uint64_t m0 = minors(e.arena);
   for (uint64_t i = 0; minors(e.arena) < m0 + 1; i++)
     (void)gobj_new(e.ap_young, 10000 + i, 1, 40);
