@@ -23,17 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-void trace_grey(trace_t *trace, void *obj)
+void trace_grey_grow(trace_t *trace)
 {
-  if (trace->ngrey == trace->grey_cap) {
-    size_t cap = trace->grey_cap ? trace->grey_cap * 2 : 4096;
-    void **g = realloc(trace->grey, cap * sizeof *g);
-    if (g == NULL)
-      KILN_FAILF("trace: no memory to grow the grey stack to %zu entries", cap);
-    trace->grey = g;
-    trace->grey_cap = cap;
-  }
-  trace->grey[trace->ngrey++] = obj;
+  size_t cap = trace->grey_cap ? trace->grey_cap * 2 : 4096;
+  void **g = realloc(trace->grey, cap * sizeof *g);
+  if (g == NULL)
+    KILN_FAILF("trace: no memory to grow the grey stack to %zu entries", cap);
+  trace->grey = g;
+  trace->grey_cap = cap;
 }
 
 kiln_res_t kiln_ss_fix(kiln_ss_t pss, void **ref_io)

@@ -37,7 +37,15 @@ static inline ss_t *ss_of(kiln_ss_t ss) { return (ss_t *)(void *)ss; }
 static inline trace_t *ss_trace(kiln_ss_t ss) { return ss_of(ss)->trace; }
 static inline kiln_rank_t ss_rank(kiln_ss_t ss) { return ss_of(ss)->rank; }
 
-void trace_grey(trace_t *trace, void *obj);
+/* Push obj on the grey stack: once per marked or copied object, so the
+   push is inline and only growing the stack is a call. */
+void trace_grey_grow(trace_t *trace);
+static inline void trace_grey(trace_t *trace, void *obj)
+{
+  if (trace->ngrey == trace->grey_cap)
+    trace_grey_grow(trace);
+  trace->grey[trace->ngrey++] = obj;
+}
 
 /* verify.c (checked builds): the heap verifier after every collection, and
    the missing-barrier check before every minor collection. */
