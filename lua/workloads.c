@@ -129,10 +129,10 @@ static void obj_init(void *p, kiln_type_t t, size_t len, size_t nref, size_t npa
                      wobj_t *const *init, uint64_t stamp)
 {
   kiln_desc_init(p, t, len);
-  wobj_t *o = p;
+  wobj_t **r = refs(p);
   for (size_t i = 0; i < nref; i++)
-    refs(o)[i] = init != NULL ? init[i] : NULL;
-  uint64_t *pay = payload(o);
+    r[i] = init != NULL ? init[i] : NULL;
+  uint64_t *pay = (uint64_t *)(void *)(r + nref); /* payload(p), known shape */
   for (size_t i = 0; i < npay; i++)
     pay[i] = stamp + i;
 }
@@ -250,11 +250,12 @@ static uint64_t tree_check(wl_t *w, const wobj_t *node, int depth)
                      (const void *)node, (unsigned long long)*(const uint64_t *)node);
     return 0;
   }
-  if (depth > 0 && (refs(node)[0] == NULL || refs(node)[1] == NULL)) {
+  wobj_t **kid = refs(node);
+  if (depth > 0 && (kid[0] == NULL || kid[1] == NULL)) {
     w->res = lk_fail(KILN_FAIL, "workload: heap corrupted: node at depth %d lost a child", depth);
     return 0;
   }
-  return 1 + tree_check(w, refs(node)[0], depth - 1) + tree_check(w, refs(node)[1], depth - 1);
+  return 1 + tree_check(w, kid[0], depth - 1) + tree_check(w, kid[1], depth - 1);
 }
 
 static void tree_free(wl_t *w, wobj_t *node)
