@@ -3,31 +3,7 @@
 # (0 ok, 1 failure, 2 usage), bad arguments included. Run by make check with
 # KILN (the program) and KILN_SRCDIR (the source tree) in the environment.
 KILN=${KILN:-lua/kiln}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-
-# expect CODE CMD...: run CMD, keep stdout/stderr in $tmp/out, $tmp/err.
-expect() {
-  want=$1
-  shift
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  got=$?
-  if [ "$got" != "$want" ]; then
-    echo "FAIL: '$*' exited $got, expected $want"
-    sed 's/^/  stderr: /' "$tmp/err" | head -5
-    fails=$((fails + 1))
-  fi
-}
-
-# has FILE REGEX: FILE ($tmp/out or $tmp/err) has a line matching REGEX.
-has() {
-  if ! grep -Eq -- "$2" "$tmp/$1"; then
-    echo "FAIL: $1 of the last command lacks /$2/"
-    sed 's/^/  | /' "$tmp/$1" | head -8
-    fails=$((fails + 1))
-  fi
-}
+. "${KILN_SRCDIR:-.}/tests/cli/shlib.sh"
 
 # usage and help
 expect 2 "$KILN";                       has err '^usage: kiln COMMAND'
@@ -92,9 +68,9 @@ has out '^workload churn$'; has out '^workload gcbench$'
 has out '^plan +time\(s\) +ratio +peakRSS\(MB\) +GCs minor/full +GC\(s\) +p50\(ms\) +p99\(ms\) +max\(ms\) +copied\(MB\)$'
 has out '^manual +[0-9.]+ +1\.00 '
 has err '^\[4/4\] gcbench under manual, run 2/2'
-[ "$(wc -l <"$tmp/c.csv")" -eq 3 ] || { echo "FAIL: csv rows"; fails=$((fails + 1)); }
-grep -q '^workload,plan,status,runs,seconds,maxrss' "$tmp/c.csv" || { echo "FAIL: csv header"; fails=$((fails + 1)); }
-grep -q '"plan": "manual"' "$tmp/c.json" || { echo "FAIL: json"; fails=$((fails + 1)); }
+[ "$(wc -l <"$tmp/c.csv")" -eq 3 ] || fail "csv rows"
+grep -q '^workload,plan,status,runs,seconds,maxrss' "$tmp/c.csv" || fail "csv header"
+grep -q '"plan": "manual"' "$tmp/c.json" || fail "json"
 expect 1 "$KILN" compare --plans nosuchplan --workload churn --runs 1 --scale 0.01
 has out 'FAILED: no built-in plan'
 expect 2 "$KILN" compare --bogus;          has err "unknown option '--bogus'"
@@ -103,14 +79,10 @@ expect 2 "$KILN" compare --runs;           has err 'needs a value'
 expect 2 "$KILN" compare --workload nope;  has err "unknown workload 'nope'"
 if command -v gnuplot >/dev/null 2>&1; then
   expect 0 "$KILN" compare --plans manual --workload churn --runs 1 --scale 0.01 --svg "$tmp/c.svg"
-  grep -q '<svg' "$tmp/c.svg" || { echo "FAIL: svg"; fails=$((fails + 1)); }
+  grep -q '<svg' "$tmp/c.svg" || fail "svg"
 else
   expect 1 "$KILN" compare --plans manual --workload churn --runs 1 --scale 0.01 --svg "$tmp/c.svg"
   has err 'needs gnuplot, which is not on PATH'
 fi
 
-if [ "$fails" -ne 0 ]; then
-  echo "test_cli: $fails failures"
-  exit 1
-fi
-echo "test_cli: all passed"
+finish test_cli

@@ -8,26 +8,7 @@
 # program) and KILN_SRCDIR (the source tree) in the environment.
 KILN=${KILN:-lua/kiln}
 SRC=${KILN_SRCDIR:-.}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-
-fail() {
-  echo "FAIL: $*"
-  fails=$((fails + 1))
-}
-
-# expect CODE CMD...: run CMD, keep stdout/stderr in $tmp/out, $tmp/err.
-expect() {
-  want=$1
-  shift
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  got=$?
-  if [ "$got" != "$want" ]; then
-    fail "'$*' exited $got, expected $want"
-    sed 's/^/  stderr: /' "$tmp/err" | head -5
-  fi
-}
+. "$SRC/tests/cli/shlib.sh"
 
 # The same output, byte for byte, at two scales (the second collects more).
 heavy=$SRC/tests/lua_alloc/alloc_heavy.lua
@@ -92,8 +73,4 @@ grep -q 'expects a SCRIPT' "$tmp/err" || fail "no script: $(head -1 "$tmp/err")"
 expect 0 "$KILN" run --help
 grep -q -- '--lua-alloc=kiln|stock' "$tmp/out" || fail "run --help does not describe --lua-alloc"
 
-if [ "$fails" -ne 0 ]; then
-  echo "test_lua_alloc: $fails failures"
-  exit 1
-fi
-echo "test_lua_alloc: all passed"
+finish test_lua_alloc
