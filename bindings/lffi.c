@@ -693,18 +693,6 @@ static int buf_len(lua_State *L)
 
 /* ---- registration ------------------------------------------------------------------ */
 
-static void new_mt(lua_State *L, const char *name, const luaL_Reg *methods, const luaL_Reg *meta)
-{
-  luaL_newmetatable(L, name);
-  luaL_setfuncs(L, meta, 0);
-  if (methods != NULL) {
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__index");
-  }
-  lua_pop(L, 1);
-}
-
 void lk_open_ffi(lua_State *L)
 {
   static const luaL_Reg lib_methods[] = {{"fn", lib_fn}, {"close", lib_close}, {NULL, NULL}};
@@ -718,9 +706,9 @@ void lk_open_ffi(lua_State *L)
   static const luaL_Reg buf_meta[] = {{"__len", buf_len}, {NULL, NULL}};
   static const luaL_Reg fns[] = {
     {"load", l_load}, {"self", l_self}, {"buffer", l_buffer}, {NULL, NULL}};
-  new_mt(L, LIB_MT, lib_methods, lib_meta);
-  new_mt(L, FN_MT, NULL, fn_meta);
-  new_mt(L, BUF_MT, buf_methods, buf_meta);
+  lk_new_metatable(L, LIB_MT, lib_methods, lib_meta);
+  lk_new_metatable(L, FN_MT, NULL, fn_meta);
+  lk_new_metatable(L, BUF_MT, buf_methods, buf_meta);
   luaL_newlib(L, fns);
   lua_setfield(L, -2, "ffi");
 }

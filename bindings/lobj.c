@@ -610,13 +610,9 @@ void lk_objs_open(lua_State *L)
   static const luaL_Reg obj_mt[] = {
     {"__index", obj_index}, {"__newindex", obj_newindex}, {"__len", obj_len},
     {"__eq", obj_eq}, {"__tostring", obj_tostring}, {"__gc", obj_gc}, {NULL, NULL}};
+  static const luaL_Reg type_mt[] = {{"__index", type_index}, {NULL, NULL}};
   luaL_setfuncs(L, heap_methods, 0);
-  luaL_newmetatable(L, LK_OBJ_MT);
-  luaL_setfuncs(L, obj_mt, 0);
-  lua_pop(L, 1);
-  luaL_newmetatable(L, LK_TYPE_MT);
-  lua_pushcfunction(L, type_index);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  lk_new_metatable(L, LK_OBJ_MT, NULL, obj_mt);
+  lk_new_metatable(L, LK_TYPE_MT, NULL, type_mt);
   lk_scan_open(L);
 }

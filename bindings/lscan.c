@@ -292,22 +292,10 @@ void lk_scan_open(lua_State *L)
 {
   lua_pushcfunction(L, h_rootscan);
   lua_setfield(L, -2, "rootscan");
-  luaL_newmetatable(L, LK_SS_MT);
-  lua_newtable(L);
-  lua_pushcfunction(L, ss_fix);
-  lua_setfield(L, -2, "fix");
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, LK_VIEW_MT);
-  lua_pushcfunction(L, view_index);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, view_len);
-  lua_setfield(L, -2, "__len");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, LK_ROOTFN_MT);
-  lua_newtable(L);
-  lua_pushcfunction(L, rootfn_remove);
-  lua_setfield(L, -2, "remove");
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  static const luaL_Reg ss_methods[] = {{"fix", ss_fix}, {NULL, NULL}};
+  static const luaL_Reg view_mt[] = {{"__index", view_index}, {"__len", view_len}, {NULL, NULL}};
+  static const luaL_Reg rootfn_methods[] = {{"remove", rootfn_remove}, {NULL, NULL}};
+  lk_new_metatable(L, LK_SS_MT, ss_methods, NULL);
+  lk_new_metatable(L, LK_VIEW_MT, NULL, view_mt);
+  lk_new_metatable(L, LK_ROOTFN_MT, rootfn_methods, NULL);
 }

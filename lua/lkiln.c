@@ -497,6 +497,20 @@ static int l_size(lua_State *L)
   return n == 2 ? 2 : lk_fail_nil(L, lk_error());
 }
 
+void lk_new_metatable(lua_State *L, const char *name, const luaL_Reg *methods,
+                      const luaL_Reg *meta)
+{
+  luaL_newmetatable(L, name);
+  if (meta != NULL)
+    luaL_setfuncs(L, meta, 0);
+  if (methods != NULL) {
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+}
+
 static void new_heap_mt(lua_State *L)
 {
   static const luaL_Reg methods[] = {

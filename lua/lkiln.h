@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include "kiln.h"
 #include <lua.h>
+#include <lauxlib.h>
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -121,6 +122,10 @@ typedef struct lheap_s {
   lk_objs_t *objs;   /* NULL until the script makes a type */
 } lheap_t;
 lheap_t *lk_check_heap(lua_State *L, int idx); /* errors if closed */
+/* Register metatable name with the functions of meta and, unless methods
+   is NULL, an __index table of methods. Leaves the stack as it was. */
+void lk_new_metatable(lua_State *L, const char *name, const luaL_Reg *methods,
+                      const luaL_Reg *meta);
 int lk_fail_nil(lua_State *L, const char *msg); /* push nil, msg; return 2 */
 
 /* ---- scripted objects (bindings/lobj.c) ------------------------------------- */
