@@ -105,6 +105,13 @@ void pool_misuse(pool_t pool, const char *fmt, ...)
 #endif
     ;
 
+/* The zones a pool's new segments are placed in (its own, or any but the
+   nurseries'): seg_alloc's preference, and where gen prefaults. */
+static inline uint64_t pool_seg_zones(pool_t pool)
+{
+  return pool->zones != 0 ? pool->zones : ~pool->arena->nursery_zones;
+}
+
 /* Round up to a power-of-two alignment. */
 static inline size_t size_align_up(size_t s, size_t a) { return (s + a - 1) & ~(a - 1); }
 static inline uintptr_t addr_align_up(uintptr_t p, size_t a) { return (p + a - 1) & ~(uintptr_t)(a - 1); }

@@ -44,7 +44,7 @@ kiln_res_t seg_alloc(seg_t *seg_o, pool_t pool, const seg_class_t *klass, size_t
   /* Zones keep nurseries apart from older data, so a minor collection's
      white set (the nursery's zones) rarely matches an older segment's
      summary and KILN_FIX1 rejects references to old objects at once. */
-  uint64_t allow = pool->zones != 0 ? pool->zones : ~arena->nursery_zones;
+  uint64_t allow = pool_seg_zones(pool);
   uintptr_t base;
   kiln_res_t res = arena_pages_alloc(&base, arena, npages, allow != 0 ? allow : ZONES_ALL);
   if (res != KILN_OK) {

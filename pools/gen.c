@@ -249,11 +249,8 @@ static kiln_res_t gen_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap,
   ap->priv[0] = 0;
   if (g->handed >= g->nursery_size && arena->park_depth == 0 && !arena->collecting)
     trace_collect(arena, pool, 1);
-  if (g->prefault && !arena->collecting) {
-    pool_t to = g->promote;
-    arena_prefault(arena, g->nursery_size, g->chunk_size,
-                   to->zones != 0 ? to->zones : ~arena->nursery_zones);
-  }
+  if (g->prefault && !arena->collecting)
+    arena_prefault(arena, g->nursery_size, g->chunk_size, pool_seg_zones(g->promote));
   chunk_t *c = NULL;
   ring_t *node, *nxt;
   RING_FOR(node, &g->fresh, nxt) {
