@@ -304,7 +304,8 @@ static void gen_condemn(pool_t pool, trace_t *trace)
   POOL_SEGS(node, pool, nxt)
     ring_remove(&chunk_of(SEG_OF_RING(node))->fresh);
   g->handed = 0;
-  memset(g->cohort, 0, sizeof g->cohort); /* last trace's cohorts are white now */
+  for (unsigned a = 0; a <= AGE_MAX; a++)
+    KILN_ASSERT(g->cohort[a] == NULL); /* gen_reclaimed emptied them */
   g->survivor_full = 0;
 }
 
