@@ -171,12 +171,15 @@ static int find_hole(ms_seg_t *s, size_t n, size_t *first_o, size_t *len_o)
   return 0;
 }
 
-static kiln_res_t fill_large(char **base_o, char **limit_o, ms_t *ms, size_t size)
+/* A segment of its own for a large object, with the given summary. */
+static kiln_res_t fill_large(char **base_o, char **limit_o, ms_t *ms, size_t size,
+                             uint64_t summary)
 {
   ms_seg_t *s;
   kiln_res_t res = mseg_new(&s, ms, size, 1);
   if (res != KILN_OK)
     return res;
+  s->seg.summary = summary;
   *base_o = (char *)s->seg.base;
   *limit_o = *base_o + size;
   return KILN_OK;
@@ -200,12 +203,8 @@ static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, 
 {
   ms_t *ms = ms_of(pool);
   (void)ap;
-  if (size >= ms->large_size) {
-    kiln_res_t res = fill_large(base_o, limit_o, ms, size);
-    if (res == KILN_OK) /* the new object is written without a barrier */
-      arena_seg_of(pool->arena, *base_o)->summary = ZONES_ALL;
-    return res;
-  }
+  if (size >= ms->large_size) /* the new object is written without a barrier */
+    return fill_large(base_o, limit_o, ms, size, ZONES_ALL);
   size_t n = grains_of(ms, size), first, len;
   ms_seg_t *s = avail_hole(ms, n, &first, &len);
   if (s == NULL) {
@@ -258,7 +257,7 @@ static kiln_res_t ms_promote(void **block_o, pool_t pool, size_t size, trace_t *
   ms_t *ms = ms_of(pool);
   char *base, *limit;
   if (size >= ms->large_size) {
-    kiln_res_t res = fill_large(&base, &limit, ms, size);
+    kiln_res_t res = fill_large(&base, &limit, ms, size, 0);
     if (res != KILN_OK)
       return res;
   } else {
@@ -272,7 +271,7 @@ static kiln_res_t ms_promote(void **block_o, pool_t pool, size_t size, trace_t *
   seg_t to = arena_seg_of(pool->arena, base);
   to->summary |= ~trace->white; /* never narrow it: the segment may hold unscanned
                                    new objects (fuzz/regress/api/gen-init-before-commit) */
-  ms_seg_t *s = mseg(arena_seg_of(pool->arena, base));
+  ms_seg_t *s = mseg(to);
   pool->st.in_use += size;
   if (!s->seg.white) {
     /* Not condemned: the object is live now, and scanning it (it will be
