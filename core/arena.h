@@ -17,6 +17,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <string.h>
 #include "kiln.h"
 #include "checking.h"
 #include "ring.h"
@@ -108,6 +109,15 @@ static inline seg_t arena_seg_of(kiln_arena_t arena, const void *p)
   if (off >= arena->limit - arena->base)
     return NULL;
   return arena->page_table[off >> arena->page_shift];
+}
+
+/* Dirty every card overlapping [lo, hi): the collector's own remembering
+   of references it cannot otherwise find again (trace.c, ms.c). */
+static inline void arena_dirty_cards(kiln_arena_t arena, uintptr_t lo, uintptr_t hi)
+{
+  unsigned shift = arena->head.card_shift;
+  size_t first = (lo - arena->base) >> shift, last = (hi - 1 - arena->base) >> shift;
+  memset(arena->head.cards + first, 1, last - first + 1);
 }
 
 static inline uint64_t zone_of(const void *p)

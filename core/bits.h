@@ -35,6 +35,20 @@ static inline size_t bits_find(const uint64_t *m, size_t i, size_t n, int v)
   return n;
 }
 
+/* First index >= i set in both a and b, or n. */
+static inline size_t bits_find_both(const uint64_t *a, const uint64_t *b, size_t i, size_t n)
+{
+  while (i < n) {
+    uint64_t w = (a[i >> 6] & b[i >> 6]) >> (i & 63);
+    if (w != 0) {
+      i += (size_t)__builtin_ctzll(w);
+      return i < n ? i : n;
+    }
+    i = (i | 63) + 1;
+  }
+  return n;
+}
+
 /* Last set index <= i, or (size_t)-1. */
 static inline size_t bits_find_back(const uint64_t *m, size_t i)
 {

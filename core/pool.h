@@ -48,6 +48,15 @@ struct kiln_pool_s {
   kiln_pool_stats_t st;  /* core keeps committed/segments; the class the rest */
   size_t aps;            /* live allocation points */
   uint64_t zones;        /* where its segments go; 0: anywhere but nurseries */
+  /* Sticky mark bits (a non-moving young generation, e.g. ms young_size):
+     a minor collection condemns this pool, but objects that survived an
+     earlier collection stay marked (black) and are not traced again; the
+     dirty cards over its segments are the remembered set (trace.c), and
+     its scan_range of a white segment visits only those old objects. What
+     its minor collections mark is growth of the old generation
+     (trace->tenured), so its allocation is not counted toward the
+     full-collection budget. */
+  int sticky;
 };
 
 /* Internal view of an allocation point. */

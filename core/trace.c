@@ -66,6 +66,9 @@ static int pool_condemned(pool_t pool, pool_t only)
    could not see (see reclaim_pools). */
 static void condemn_pool(pool_t pool, trace_t *trace)
 {
+  /* A sticky pool's old objects are not rescanned by its minor collection,
+     so its summaries keep what they knew. */
+  int keep_summary = trace->minor && pool->sticky;
   pool->st.live = 0;
   pool->st.live_objects = 0;
   if (pool->klass->condemn != NULL)
@@ -74,7 +77,8 @@ static void condemn_pool(pool_t pool, trace_t *trace)
   POOL_SEGS(node, pool, nxt) {
     seg_t seg = SEG_OF_RING(node);
     seg->white = 1;
-    seg->summary = 0;
+    if (!keep_summary)
+      seg->summary = 0;
     trace->white |= seg->klass->whiten(seg, trace);
   }
 }
@@ -94,9 +98,7 @@ static uint64_t remember_young(kiln_arena_t arena, seg_t seg, uintptr_t lo, uint
 {
   if (!(found & arena->nursery_zones) || (seg->pool->klass->attr & CLASS_NURSERY))
     return found;
-  unsigned shift = arena->head.card_shift;
-  size_t first = (lo - arena->base) >> shift, last = (hi - 1 - arena->base) >> shift;
-  memset(arena->head.cards + first, 1, last - first + 1);
+  arena_dirty_cards(arena, lo, hi);
   return found & ~arena->nursery_zones;
 }
 
@@ -106,11 +108,18 @@ static uint8_t *seg_cards(kiln_arena_t arena, seg_t seg, size_t *n_o)
   return arena->head.cards + ((seg->base - arena->base) >> arena->head.card_shift);
 }
 
+/* A word at a time: every minor collection asks this of every segment. */
 static int seg_cards_dirty(kiln_arena_t arena, seg_t seg)
 {
-  size_t n;
+  size_t n, i = 0;
   const uint8_t *c = seg_cards(arena, seg, &n);
-  for (size_t i = 0; i < n; i++)
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, c + i, sizeof w);
+    if (w != 0)
+      return 1;
+  }
+  for (; i < n; i++)
     if (c[i])
       return 1;
   return 0;
@@ -187,6 +196,28 @@ static kiln_res_t scan_other_pools(kiln_arena_t arena, ss_t *ss, pool_t only)
       if (res != KILN_OK)
         return res;
     }
+  }
+  return KILN_OK;
+}
+
+/* A minor collection of a sticky pool (pool.h) leaves the objects that
+   survived earlier collections marked and unscanned: those written since,
+   under the dirty cards of the pool's own segments, are its remembered
+   set. Its scan_range of a white segment skips the young objects there
+   (they are scanned if reached, and freed if not). */
+static kiln_res_t scan_sticky_cards(kiln_arena_t arena, ss_t *ss, pool_t pool)
+{
+  if (!pool->sticky || !arena->barrier)
+    return KILN_OK;
+  ss->rank = KILN_RANK_EXACT;
+  ring_t *sn, *sx;
+  POOL_SEGS(sn, pool, sx) {
+    seg_t seg = SEG_OF_RING(sn);
+    if (seg->klass->scan_range == NULL || !seg_cards_dirty(arena, seg))
+      continue;
+    kiln_res_t res = scan_dirty_cards(arena, ss, seg);
+    if (res != KILN_OK)
+      return res;
   }
   return KILN_OK;
 }
@@ -299,7 +330,7 @@ static void record_stats(kiln_arena_t arena, trace_t *trace, double seconds)
      what minor collections promote, and what mature pools allocate; not
      what stays in a survivor space. */
   if (trace->minor) {
-    arena->since_gc += trace->copied - trace->aged;
+    arena->since_gc += trace->copied - trace->aged + trace->tenured;
   } else {
     st->live = trace->marked + trace->copied;
     arena->since_gc = 0;
@@ -343,6 +374,8 @@ void trace_collect(kiln_arena_t arena, pool_t only, int minor)
     res = root_scan_rank(arena, &ss.pub, KILN_RANK_EXACT);
   if (res == KILN_OK)
     res = scan_other_pools(arena, &ss, only);
+  if (res == KILN_OK && minor && only != NULL)
+    res = scan_sticky_cards(arena, &ss, only);
   if (res == KILN_OK)
     res = drain_grey(&ss);
   if (res != KILN_OK)

@@ -19,6 +19,8 @@ struct trace_s {
   size_t marked, scanned, copied;
   size_t aged;                 /* of copied: bytes kept young (a nursery's survivor
                                   space), so not growth of the older generations */
+  size_t tenured;              /* of marked: young bytes a sticky pool marked in a
+                                  minor collection, so growth of its old generation */
   uint64_t objects;
 };
 

@@ -16,6 +16,12 @@
  * a format's scan may fix a copy of the field (the slot address the fix
  * sees is then not in the heap).
  *
+ * For a sticky pool (pool.h) the young objects are those its last
+ * collection did not mark, and they share segments with the old ones: an
+ * old object of the pool holding a young one must overlap a dirty card
+ * (its segment's summary says nothing, as young objects live in the same
+ * zones).
+ *
  * Both report the object, slot and target and abort (checked builds only).
  */
 #include "config.h"
@@ -23,7 +29,7 @@
 
 #include <string.h>
 
-enum { VERIFY_HEAP = 1, VERIFY_BARRIER = 2 };
+enum { VERIFY_HEAP = 1, VERIFY_BARRIER = 2, VERIFY_STICKY = 3 };
 
 static const char *seg_name(seg_t seg) { return seg ? seg->klass->name : "no segment"; }
 
@@ -38,6 +44,11 @@ static int obj_card_dirty(kiln_arena_t arena, seg_t seg, void *obj)
       return 1;
   return 0;
 }
+
+/* Before a sticky pool's minor collection marks anything, an object of it
+   is old if its mark survived the last collection (the class's survivor
+   test reads the mark). */
+static int is_old(seg_t seg, void *obj) { return seg->klass->survivor(seg, obj) != NULL; }
 
 static void check_ref(ss_t *ss, void **slot, void *ref)
 {
@@ -56,7 +67,10 @@ static void check_ref(ss_t *ss, void **slot, void *ref)
   from = arena_seg_of(arena, ss->obj);
   if (to == NULL || !to->white || from == NULL)
     return;
-  if (!obj_card_dirty(arena, from, ss->obj) && (from->summary & zone_of(ref)) == 0)
+  if (ss->verify == VERIFY_STICKY && (!to->pool->sticky || is_old(to, ref)))
+    return;
+  if (!obj_card_dirty(arena, from, ss->obj) &&
+      (ss->verify == VERIFY_STICKY || (from->summary & zone_of(ref)) == 0))
     KILN_FAILF("missing barrier: object %p (pool %s) slot %p holds young object %p on a clean "
                "card; the store did not go through kiln_write", ss->obj, from->pool->klass->name,
                (void *)slot, ref);
@@ -76,6 +90,13 @@ static void verify_obj(void *obj, void *closure)
   const kiln_format_t *f = &seg->pool->fmt->f;
   ss->obj = obj;
   (void)f->scan(&ss->pub, obj, f->skip(obj));
+}
+
+static void verify_old_obj(void *obj, void *closure)
+{
+  ss_t *ss = closure;
+  if (is_old(arena_seg_of(ss->arena, obj), obj))
+    verify_obj(obj, closure);
 }
 
 static void verify_segs(kiln_arena_t arena, ss_t *ss, pool_t skip)
@@ -103,4 +124,12 @@ void verify_barrier(kiln_arena_t arena, trace_t *trace, pool_t young)
 {
   ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_EXACT, 0, VERIFY_BARRIER, NULL};
   verify_segs(arena, &ss, young);
+  if (young == NULL || !young->sticky)
+    return;
+  ss.verify = VERIFY_STICKY;
+  ring_t *sn, *sx;
+  POOL_SEGS(sn, young, sx) {
+    seg_t seg = SEG_OF_RING(sn);
+    seg->klass->walk(seg, verify_old_obj, &ss);
+  }
 }

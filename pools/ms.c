@@ -22,8 +22,30 @@
  * nothing marked goes back to the arena. Holes are then found lazily by the
  * allocator. Cost O(segment bytes / grain / 64) words per segment.
  *
+ * Sticky mark bits (`young_size` > 0). A generation without moving
+ * anything (the design of MMTk's sticky Immix and Whippet's generational
+ * mark-region): reclaim keeps the mark bitmap, so the objects that survived
+ * the last collection stay marked -- they are the old generation -- and
+ * every object allocated since is unmarked, young. After young_size bytes
+ * of allocation the next fill runs a minor collection of this pool alone:
+ * old objects are black (fix finds them marked and stops), the young ones
+ * reached from roots and from old objects under dirty cards (trace.c,
+ * scan_sticky_cards; ms_scan_range then skips young objects) are marked in
+ * place, and the sweep frees the rest. Survivors become old by being
+ * marked; nothing is copied, so a minor pause is the marking of the young
+ * survivors plus a bitmap sweep, and ambiguous references cost nothing
+ * extra. A full collection clears every mark (and the pool's cards: all
+ * its survivors will be old) and marks from scratch. Old objects that die
+ * are found only by full collections, whose budget counts what minor
+ * collections tenure (trace->tenured), not what the pool allocates. An
+ * object promoted into the pool by another (gen's promote_to) outside its
+ * own collections is old at once; its cards are dirtied, as it may refer to
+ * young objects of this pool.
+ *
  * Invariants (outside a trace): starts is a subset of alloc; every
- * committed object's first grain is in starts; mark is all zero.
+ * committed object's first grain is in starts; mark is all zero, or with
+ * sticky mark bits a subset of alloc covering exactly the old objects'
+ * grains.
  */
 #include "config.h"
 #include "pool.h"
@@ -42,6 +64,7 @@ typedef struct ms_seg_s {
   ring_t avail;                      /* in ms->avail while the cursor has not reached the end */
   size_t obj_size;                   /* large segments: the object's extent (0: none yet) */
   int marked;                        /* large segments */
+  int young;                         /* small: handed to an AP since the last sweep */
 } ms_seg_t;
 
 typedef struct ms_s {
@@ -52,13 +75,19 @@ typedef struct ms_s {
   ms_seg_t *promo_seg;              /* promotion buffer: see promo_space */
   uint64_t promo_epoch;
   size_t promo_next, promo_limit;
+  size_t young_size;                /* sticky mark bits: bytes between minor GCs (0: off) */
+  size_t young;                     /* bytes handed to APs since the last collection */
+  size_t old_live, old_objects;     /* the old generation's figures, for minor GCs */
 } ms_t;
 
-enum { P_FORMAT, P_SEGMENT_SIZE, P_LARGE_SIZE };
+enum { P_FORMAT, P_SEGMENT_SIZE, P_LARGE_SIZE, P_YOUNG_SIZE };
 static const kiln_param_t ms_params[] = {
   {"format", KILN_ARGT_PTR, NULL, 0, 0, "the object format (kiln_fmt_create)"},
   {"segment_size", KILN_ARGT_SIZE, "256KB", 16384, 1u << 30, "bytes per small-object segment"},
   {"large_size", KILN_ARGT_SIZE, "16KB", 64, 1u << 30, "objects this big get their own segment"},
+  {"young_size", KILN_ARGT_SIZE, "0", 0, 0,
+   "bytes allocated between minor collections, which mark young objects in place "
+   "(sticky mark bits; needs barrier = \"card\"); 0: full collections only"},
   {NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
 
 static ms_t *ms_of(pool_t pool) { return (ms_t *)pool; }
@@ -135,6 +164,14 @@ static kiln_res_t ms_init(pool_t pool, const pval_t *v)
   ms->header = pool->fmt->f.header_size;
   ms->seg_size = v[P_SEGMENT_SIZE].size;
   ms->large_size = v[P_LARGE_SIZE].size;
+  ms->young_size = v[P_YOUNG_SIZE].size;
+  if (ms->young_size > 0 && !pool->arena->barrier)
+    return arena_errorf(pool->arena, KILN_PARAM,
+                        "pool class 'ms': young_size makes a generational pool, which relies on "
+                        "kiln_write's card marks to find old-to-young references, but the arena "
+                        "was created with barrier = \"none\"; create it with barrier = \"card\" "
+                        "or leave young_size at 0");
+  pool->sticky = ms->young_size > 0;
   if (ms->large_size > ms->seg_size / 2)
     return arena_errorf(pool->arena, KILN_PARAM,
                         "pool class 'ms': large_size (%zu) must be at most half of segment_size (%zu)",
@@ -199,12 +236,9 @@ static ms_seg_t *avail_hole(ms_t *ms, size_t n, size_t *first_o, size_t *len_o)
   return NULL;
 }
 
-static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, size_t size)
+static kiln_res_t fill_small(char **base_o, char **limit_o, ms_t *ms, size_t size)
 {
-  ms_t *ms = ms_of(pool);
-  (void)ap;
-  if (size >= ms->large_size) /* the new object is written without a barrier */
-    return fill_large(base_o, limit_o, ms, size, ZONES_ALL);
+  pool_t pool = &ms->pool;
   size_t n = grains_of(ms, size), first, len;
   ms_seg_t *s = avail_hole(ms, n, &first, &len);
   if (s == NULL) {
@@ -215,10 +249,28 @@ static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, 
       return arena_errorf(pool->arena, KILN_FAIL, "ms: a new segment has no hole");
   }
   bits_set(s->alloc, first, len, 1);
+  s->young = 1;
   s->seg.summary = ZONES_ALL; /* new objects are written without a barrier */
   *base_o = (char *)s->seg.base + (first << ms->shift);
   *limit_o = *base_o + (len << ms->shift);
   return KILN_OK;
+}
+
+/* With sticky mark bits, a minor collection once young_size bytes were
+   handed out since the last collection; young counts what APs keep. */
+static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, size_t size)
+{
+  ms_t *ms = ms_of(pool);
+  kiln_arena_t arena = pool->arena;
+  (void)ap;
+  if (pool->sticky && ms->young >= ms->young_size && arena->park_depth == 0 && !arena->collecting)
+    trace_collect(arena, pool, 1);
+  kiln_res_t res = size >= ms->large_size /* the new object is written without a barrier */
+                       ? fill_large(base_o, limit_o, ms, size, ZONES_ALL)
+                       : fill_small(base_o, limit_o, ms, size);
+  if (res == KILN_OK)
+    ms->young += (size_t)(*limit_o - *base_o);
+  return res;
 }
 
 /* Promotion allocates object by object during a trace, so it bumps through
@@ -248,6 +300,20 @@ static kiln_res_t promo_space(ms_t *ms, size_t n, char **base_o)
   *base_o = (char *)h->seg.base + (ms->promo_next << ms->shift);
   ms->promo_next += n;
   return KILN_OK;
+}
+
+/* Sticky mark bits: an object promoted outside this pool's collections is
+   old at once (marked), so its references to young objects of this pool
+   must be remembered as a store through kiln_write would (pool comment). */
+static void tenure_promoted(ms_t *ms, ms_seg_t *s, size_t g, char *base, size_t size)
+{
+  if (s->large)
+    s->marked = 1;
+  else
+    bits_set(s->mark, g, grains_of(ms, size), 1);
+  ms->old_live += size;
+  ms->old_objects++;
+  arena_dirty_cards(ms->pool.arena, (uintptr_t)base, (uintptr_t)base + size);
 }
 
 /* Promotion from another pool during a trace: the object is live, so it is
@@ -288,6 +354,8 @@ static kiln_res_t ms_promote(void **block_o, pool_t pool, size_t size, trace_t *
   }
   if (s->seg.white)
     mark_first(s, g); /* condemned: the grey scan marks its extent and counts it */
+  else if (pool->sticky)
+    tenure_promoted(ms, s, g, base, size);
   *block_o = base;
   return KILN_OK;
 }
@@ -298,6 +366,8 @@ static void ms_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit)
   ms_seg_t *s = mseg(arena_seg_of(pool->arena, base));
   (void)ap;
   pool->st.in_use += (size_t)(init - base);
+  size_t unused = (size_t)(limit - init);
+  ms->young = ms->young > unused ? ms->young - unused : 0;
   if (s->large) {
     if (init == base)
       mseg_free(s); /* the reservation was never committed */
@@ -314,10 +384,41 @@ static void ms_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit)
     bit_set(s->starts, (size_t)((uintptr_t)(obj - ms->header) - s->seg.base) >> ms->shift);
 }
 
+/* Sticky mark bits: a minor collection starts from the old generation's
+   figures (its objects stay marked and are not counted again); a full one
+   forgets who is old, marks and cards alike (all survivors will be old). */
+static void ms_condemn(pool_t pool, trace_t *trace)
+{
+  ms_t *ms = ms_of(pool);
+  if (!pool->sticky)
+    return;
+  if (trace->minor) {
+    pool->st.live = ms->old_live;
+    pool->st.live_objects = ms->old_objects;
+    return;
+  }
+  kiln_arena_t arena = pool->arena;
+  unsigned shift = arena->head.card_shift;
+  ring_t *node, *nxt;
+  POOL_SEGS(node, pool, nxt) {
+    ms_seg_t *s = mseg(SEG_OF_RING(node));
+    if (s->large)
+      s->marked = 0;
+    else
+      memset(s->mark, 0, (s->grains + 63) / 64 * sizeof(uint64_t));
+    memset(arena->head.cards + ((s->seg.base - arena->base) >> shift), 0,
+           seg_size(&s->seg) >> shift);
+  }
+}
+
 static void ms_reclaimed(pool_t pool, trace_t *trace)
 {
+  ms_t *ms = ms_of(pool);
   (void)trace;
   pool->st.in_use = pool->st.live;
+  ms->old_live = pool->st.live;
+  ms->old_objects = pool->st.live_objects;
+  ms->young = 0;
 }
 
 /* ---- segment class ---------------------------------------------------- */
@@ -405,6 +506,8 @@ static kiln_res_t ms_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
     ms->pool.st.live_objects++;
     trace->marked += size;
     trace->objects++;
+    if (trace->minor) /* only a sticky pool is condemned by its own minor collection */
+      trace->tenured += size;
   }
   return scan_one(ms, ss, obj, next);
 }
@@ -447,20 +550,26 @@ static void ms_reclaim(seg_t seg, trace_t *trace)
 {
   ms_t *ms = ms_of_seg(seg);
   ms_seg_t *s = mseg(seg);
-  (void)trace;
+  int sticky = ms->pool.sticky; /* marks stay: the survivors are the old generation */
   if (s->large) {
     if (!s->marked && s->obj_size != 0)
       mseg_free(s);
     else
-      s->marked = 0;
+      s->marked = sticky && s->marked;
     return;
   }
+  /* A sticky pool's minor collection changes nothing in a segment no AP
+     allocated in since the last sweep: its alloc bitmap is its marks. */
+  if (trace->minor && !s->young)
+    return;
+  s->young = 0;
+  uint64_t keep = sticky ? ~(uint64_t)0 : 0;
   size_t words = (s->grains + 63) / 64, live = 0;
   for (size_t w = 0; w < words; w++) {
     s->alloc[w] = s->mark[w];
     s->starts[w] &= s->mark[w];
     live |= s->mark[w];
-    s->mark[w] = 0;
+    s->mark[w] &= keep;
   }
   if (live == 0) {
     mseg_free(s);
@@ -482,22 +591,31 @@ static void *ms_survivor(seg_t seg, void *obj)
 }
 
 /* Scan the objects overlapping [lo, hi): from the object containing lo
-   (start bitmap, backwards) to the last one starting before hi. */
+   (start bitmap, backwards) to the last one starting before hi. A white
+   segment is a sticky pool's minor collection, which wants only the old
+   (marked) objects: a young one is scanned if it is reached. */
 static kiln_res_t ms_scan_range(seg_t seg, kiln_ss_t ss, uintptr_t lo, uintptr_t hi)
 {
   ms_t *ms = ms_of_seg(seg);
   ms_seg_t *s = mseg(seg);
+  int old_only = seg->white;
   if (s->large)
-    return ms_scan(seg, ss);
-  size_t g = bits_find_back(s->starts, (lo - seg->base) >> ms->shift);
+    return old_only && !s->marked ? KILN_OK : ms_scan(seg, ss);
+  size_t first = (lo - seg->base) >> ms->shift;
   size_t end = (hi - seg->base + ms->grain - 1) >> ms->shift;
-  if (g == (size_t)-1)
-    g = bits_find(s->starts, 0, s->grains, 1);
-  for (; g < end && g < s->grains; g = bits_find(s->starts, g + 1, s->grains, 1)) {
+  size_t g = bits_find_back(s->starts, first);
+  if (g == (size_t)-1 || (old_only && !bit_get(s->mark, g)))
+    g = old_only ? bits_find_both(s->starts, s->mark, first, s->grains)
+                 : bits_find(s->starts, first, s->grains, 1);
+  if (end > s->grains)
+    end = s->grains;
+  while (g < end) {
     void *obj = client_of(ms, s, g);
     kiln_res_t res = scan_one(ms, ss, obj, ms->pool.fmt->f.skip(obj));
     if (res != KILN_OK)
       return res;
+    g = old_only ? bits_find_both(s->starts, s->mark, g + 1, end)
+                 : bits_find(s->starts, g + 1, end, 1);
   }
   return KILN_OK;
 }
@@ -510,7 +628,7 @@ static const seg_class_t ms_seg_class = {
 const struct kiln_class_s pool_class_ms = {
   .name = "ms", .doc = "automatic mark-sweep: non-moving, accepts ambiguous references",
   .size = sizeof(ms_t), .attr = CLASS_AUTO, .params = ms_params, .init = ms_init,
-  .finish = ms_finish, .fill = ms_fill, .empty = ms_empty,
+  .finish = ms_finish, .fill = ms_fill, .empty = ms_empty, .condemn = ms_condemn,
   .reclaimed = ms_reclaimed, .promote = ms_promote};
 
 kiln_class_t kiln_class_ms(void) { return &pool_class_ms; }
