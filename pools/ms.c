@@ -14,8 +14,15 @@
  * Allocation. An AP gets a whole hole (a maximal run of free grains) as its
  * buffer and bumps through it inline; the pool searches holes from a
  * per-segment cursor, so each hole is handed out at most once per cycle.
- * When an AP gives a buffer back, the pool walks the committed objects in it
- * once (format skip) to set their start bits, and frees the unused tail.
+ * When an AP gives a buffer back, the pool frees the unused tail and notes
+ * the committed range as unparsed (up to LAZY_MAX per segment, beyond which
+ * it is parsed at once). Parsing walks the range's objects with the
+ * format's skip to set their start bits; it happens only when something
+ * needs them before the next sweep: an ambiguous reference into the
+ * segment, a heap walk, or a scan of the segment as a root. The sweep needs
+ * none of it: scanning a survivor sets its start bit. Walking every buffer
+ * at once cost 12-17% of GCBench and binary-trees under marksweep (perf),
+ * mostly cache misses on objects written long before.
  *
  * Sweep. Eager and bitmap-only: at reclaim, alloc := mark and
  * starts &= mark, word by word, without touching the objects; a segment with
@@ -43,7 +50,7 @@
  * young objects of this pool.
  *
  * Invariants (outside a trace): starts is a subset of alloc; every
- * committed object's first grain is in starts; mark is all zero, or with
+ * committed object's first grain is in starts or in an unparsed range; mark is all zero, or with
  * sticky mark bits a subset of alloc covering exactly the old objects'
  * grains.
  */
@@ -55,6 +62,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define LAZY_MAX 8 /* unparsed ranges kept per segment (see Allocation) */
+
 typedef struct ms_seg_s {
   struct seg_s seg;
   int large;
@@ -65,6 +74,8 @@ typedef struct ms_seg_s {
   size_t obj_size;                   /* large segments: the object's extent (0: none yet) */
   int marked;                        /* large segments */
   int young;                         /* small: handed to an AP since the last sweep */
+  unsigned nlazy;                    /* unparsed ranges of committed objects */
+  uint32_t lazy[LAZY_MAX][2];        /* [first grain, end grain) each */
 } ms_seg_t;
 
 typedef struct ms_s {
@@ -360,6 +371,22 @@ static kiln_res_t ms_promote(void **block_o, pool_t pool, size_t size, trace_t *
   return KILN_OK;
 }
 
+/* Set the start bits of the objects in grains [g, end) (see Allocation). */
+static void parse_range(ms_t *ms, ms_seg_t *s, size_t g, size_t end)
+{
+  char *limit = (char *)s->seg.base + (end << ms->shift);
+  for (char *obj = client_of(ms, s, g); obj - ms->header < limit; obj = ms->pool.fmt->f.skip(obj))
+    bit_set(s->starts, (size_t)((uintptr_t)(obj - ms->header) - s->seg.base) >> ms->shift);
+}
+
+/* Before anything reads the start bitmap of a small segment. */
+static void parse_lazy(ms_t *ms, ms_seg_t *s)
+{
+  for (unsigned i = 0; i < s->nlazy; i++)
+    parse_range(ms, s, s->lazy[i][0], s->lazy[i][1]);
+  s->nlazy = 0;
+}
+
 static void ms_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit)
 {
   ms_t *ms = ms_of(pool);
@@ -380,8 +407,16 @@ static void ms_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit)
   bits_set(s->alloc, g1, g2 - g1, 0);
   if (g2 - g1 > 0 && g1 < s->cursor)
     s->cursor = g1; /* the tail is a hole again */
-  for (char *obj = base + ms->header; obj - ms->header < init; obj = ms->pool.fmt->f.skip(obj))
-    bit_set(s->starts, (size_t)((uintptr_t)(obj - ms->header) - s->seg.base) >> ms->shift);
+  if (init == base)
+    return;
+  size_t g0 = ((uintptr_t)base - s->seg.base) >> ms->shift;
+  size_t ge = grains_of(ms, (uintptr_t)init - s->seg.base);
+  if (s->nlazy == LAZY_MAX)
+    parse_range(ms, s, g0, ge);
+  else {
+    s->lazy[s->nlazy][0] = (uint32_t)g0;
+    s->lazy[s->nlazy++][1] = (uint32_t)ge;
+  }
 }
 
 /* Sticky mark bits: a minor collection starts from the old generation's
@@ -455,6 +490,7 @@ static size_t ambig_object(ms_t *ms, ms_seg_t *s, uintptr_t ref)
   size_t g = (ref - s->seg.base) >> ms->shift;
   if (!bit_get(s->alloc, g))
     return (size_t)-1;
+  parse_lazy(ms, s);
   size_t start = bits_find_back(s->starts, g);
   if (start == (size_t)-1)
     return (size_t)-1;
@@ -497,9 +533,11 @@ static kiln_res_t ms_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
   size_t size = (size_t)((char *)next - (char *)obj);
   if (seg->white) {
     if (!s->large) {
+      size_t g = ((uintptr_t)obj - ms->header - seg->base) >> ms->shift;
       size_t n = grains_of(ms, size);
+      bit_set(s->starts, g); /* it may be in an unparsed range, which the sweep drops */
       if (n > 1)
-        bits_set(s->mark, ((uintptr_t)obj - ms->header - seg->base) >> ms->shift, n, 1);
+        bits_set(s->mark, g, n, 1);
     }
     trace_t *trace = ss_trace(ss);
     ms->pool.st.live += size;
@@ -526,6 +564,7 @@ static void ms_walk(seg_t seg, void (*visit)(void *obj, void *closure), void *cl
       visit(client_of(ms, s, 0), closure);
     return;
   }
+  parse_lazy(ms, s);
   for (size_t g = bits_find(s->starts, 0, s->grains, 1); g < s->grains;
        g = bits_find(s->starts, g + 1, s->grains, 1))
     visit(client_of(ms, s, g), closure);
@@ -563,6 +602,7 @@ static void ms_reclaim(seg_t seg, trace_t *trace)
   if (trace->minor && !s->young)
     return;
   s->young = 0;
+  s->nlazy = 0; /* every survivor's start bit was set when it was scanned */
   uint64_t keep = sticky ? ~(uint64_t)0 : 0;
   size_t words = (s->grains + 63) / 64, live = 0;
   for (size_t w = 0; w < words; w++) {
@@ -601,6 +641,8 @@ static kiln_res_t ms_scan_range(seg_t seg, kiln_ss_t ss, uintptr_t lo, uintptr_t
   int old_only = seg->white;
   if (s->large)
     return old_only && !s->marked ? KILN_OK : ms_scan(seg, ss);
+  if (!old_only) /* unparsed ranges hold only young objects */
+    parse_lazy(ms, s);
   size_t first = (lo - seg->base) >> ms->shift;
   size_t end = (hi - seg->base + ms->grain - 1) >> ms->shift;
   size_t g = bits_find_back(s->starts, first);
