@@ -1,5 +1,5 @@
 /* gc_kiln.c -- the kiln:<plan> backend of bench_gc: a heap opened from a
- * plan (kiln:marksweep, kiln:semispace, kiln:gencopy, kiln:genms, or a plan
+ * plan (kiln:marksweep, kiln:semispace, kiln:gencopy, kiln:genms, kiln:sticky, or a plan
  * file), nodes allocated through the plan's "objects" role and the leaf
  * array through its "leaf" role, the workloads' shadow stack as an exact
  * root. kiln_heap_open registers the main thread and scans its stack
@@ -144,7 +144,7 @@ static void k_check(kiln_res_t res, const char *what)
 }
 
 /* The built-in automatic plans; there is no C call that lists plans. */
-static const char *const k_plans[] = {"marksweep", "semispace", "gencopy", "genms"};
+static const char *const k_plans[] = {"marksweep", "semispace", "gencopy", "genms", "sticky"};
 
 static void k_list(void)
 {

@@ -35,6 +35,15 @@ struct seg_s {
   uint64_t summary;       /* zones its references may point into */
   unsigned white : 1;     /* condemned in the current trace */
   unsigned nailed : 1;    /* pinned by an ambiguous reference (moving pools) */
+  /* Optional fast fix (NULL: always call klass->fix). A non-moving class
+     that marks an object by one bit at its first grain may publish that
+     bitmap: the trace then fixes an exact reference itself -- bit
+     ((ref - mark_header - base) >> mark_shift), and a grey push when it
+     was clear -- with no call into the class. Marking is most of a
+     collection, and this call was a third of marking (issue 4). */
+  uint64_t *marks;
+  size_t mark_header;
+  unsigned mark_shift;
 };
 
 /* How the trace handles one kind of segment. Every function gets the

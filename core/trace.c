@@ -49,6 +49,16 @@ kiln_res_t kiln_ss_fix(kiln_ss_t pss, void **ref_io)
     ss->summary |= zone_of(*ref_io);
     return KILN_OK;
   }
+  if (seg->marks != NULL && ss->rank != KILN_RANK_AMBIG) {
+    size_t g = ((uintptr_t)*ref_io - seg->mark_header - seg->base) >> seg->mark_shift;
+    uint64_t *w = &seg->marks[g >> 6], bit = (uint64_t)1 << (g & 63);
+    if (!(*w & bit)) {
+      *w |= bit;
+      trace_grey(ss->trace, *ref_io);
+    }
+    ss->summary |= zone_of(*ref_io);
+    return KILN_OK;
+  }
   kiln_res_t res = seg->klass->fix(seg, pss, ref_io);
   ss->summary |= zone_of(*ref_io);
   return res;

@@ -154,6 +154,9 @@ static kiln_res_t mseg_new(ms_seg_t **s_o, ms_t *ms, size_t bytes, int large)
     }
     s->starts = s->alloc + words;
     s->mark = s->starts + words;
+    seg->marks = s->mark; /* exact fixes are mark_first, done by the trace (seg.h) */
+    seg->mark_header = ms->header;
+    seg->mark_shift = ms->shift;
     ring_append(&ms->avail, &s->avail);
   }
   *s_o = s;

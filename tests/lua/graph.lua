@@ -158,7 +158,7 @@ for _, p in ipairs(kiln.plans()) do
 end
 
 -- A Lua scan function and the descriptor's C scan: same survivors.
-for _, plan in ipairs({ "marksweep", "semispace", "gencopy", "genms" }) do
+for _, plan in ipairs({ "marksweep", "semispace", "gencopy", "genms", "sticky" }) do
   local hc, hl = assert(kiln.heap(plan)), assert(kiln.heap(plan))
   local a = experiment(hc, SEED + 1, false, plan .. "/C scan")
   local b = experiment(hl, SEED + 1, true, plan .. "/Lua scan")
@@ -168,7 +168,7 @@ for _, plan in ipairs({ "marksweep", "semispace", "gencopy", "genms" }) do
 end
 
 -- A Lua root scan function keeps objects alive until it is removed.
-for _, plan in ipairs({ "marksweep", "semispace", "gencopy", "genms" }) do
+for _, plan in ipairs({ "marksweep", "semispace", "gencopy", "genms", "sticky" }) do
   local h = assert(kiln.heap(plan))
   local Leaf = h:type{ name = "Leaf", bytes = 8 }
   local kept, calls = {}, 0

@@ -1,0 +1,11 @@
+-- sticky.lua -- generational without moving: mark-sweep with sticky mark bits.
+plan "sticky" {
+  extends = "marksweep",
+  doc = "Mark-sweep with a young generation marked in place (sticky mark bits): nothing moves.",
+  pools = {
+    -- Every young_size bytes, a minor collection marks the young objects
+    -- reachable from roots and dirty cards; they become old where they are.
+    main = ms { young_size = "8MB" },
+  },
+  barrier = "card",                   -- dirty cards over old objects are the remembered set
+}
