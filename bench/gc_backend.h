@@ -36,6 +36,8 @@ typedef struct gc_stats_s {
   double pause_max_ms, pause_p50_ms, pause_p99_ms;
   uint64_t copied_bytes; /* by moving collectors */
   double minor_p50_ms, minor_p99_ms; /* minor collections only (0 without any) */
+  double full_p50_ms, full_p99_ms;   /* the others; a backend without minor
+                                        collections may leave them 0 */
 } gc_stats_t;
 
 typedef struct gc_backend_s {

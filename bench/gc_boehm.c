@@ -89,6 +89,8 @@ static void b_stats(gc_stats_t *stats_o)
   stats_o->pause_max_ms = pauses.max_ms;
   stats_o->pause_p50_ms = bench_pauses_pct(&pauses, 50);
   stats_o->pause_p99_ms = bench_pauses_pct(&pauses, 99);
+  stats_o->full_p50_ms = stats_o->pause_p50_ms; /* every collection is a full one */
+  stats_o->full_p99_ms = stats_o->pause_p99_ms;
 }
 
 static void b_finish(void)
