@@ -125,13 +125,23 @@ static int seg_cards_dirty(kiln_arena_t arena, seg_t seg)
   return 0;
 }
 
-/* Scan the objects under each run of dirty cards, cleaning them. The cards
-   are the remembered set: a store through kiln_write dirtied them. */
+/* The dirty cards over a sticky pool's segments are also that pool's own
+   remembered set (scan_sticky_cards), which no collection that leaves the
+   pool uncondemned can judge: it sees only references into its white set,
+   so cleaning them would forget the pool's old-to-young references
+   (kiln_write's, or those of an object ms_promote made old) before its
+   next minor collection. Only the pool's own collections clean them. */
+static int cards_cleanable(seg_t seg) { return !seg->pool->sticky || seg->white; }
+
+/* Scan the objects under each run of dirty cards, cleaning them (see
+   cards_cleanable). The cards are the remembered set: a store through
+   kiln_write dirtied them. */
 static kiln_res_t scan_dirty_cards(kiln_arena_t arena, ss_t *ss, seg_t seg)
 {
   size_t n, i = 0;
   uint8_t *c = seg_cards(arena, seg, &n);
   unsigned shift = arena->head.card_shift;
+  int clean = cards_cleanable(seg);
   while (i < n) {
     if (!c[i]) {
       i++;
@@ -139,7 +149,9 @@ static kiln_res_t scan_dirty_cards(kiln_arena_t arena, ss_t *ss, seg_t seg)
     }
     size_t j = i;
     while (j < n && c[j])
-      c[j++] = 0;
+      j++;
+    if (clean)
+      memset(c + i, 0, j - i);
     uintptr_t lo = seg->base + (i << shift), hi = seg->base + (j << shift);
     uint64_t before = ss->summary;
     ss->summary = 0;
@@ -168,7 +180,8 @@ static kiln_res_t scan_other_seg(kiln_arena_t arena, ss_t *ss, seg_t seg)
   ss->rank = KILN_RANK_EXACT;
   kiln_res_t res;
   if (whole || seg->klass->scan_range == NULL) {
-    if (dirty) { /* before the scan, which may dirty some again (remember_young) */
+    if (dirty && cards_cleanable(seg)) { /* before the scan, which may dirty some
+                                             again (remember_young) */
       size_t n;
       uint8_t *cards = seg_cards(arena, seg, &n);
       memset(cards, 0, n);
