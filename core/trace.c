@@ -217,7 +217,10 @@ static kiln_res_t scan_other_pools(kiln_arena_t arena, ss_t *ss, pool_t only)
    survived earlier collections marked and unscanned: those written since,
    under the dirty cards of the pool's own segments, are its remembered
    set. Its scan_range of a white segment skips the young objects there
-   (they are scanned if reached, and freed if not). */
+   (they are scanned if reached, and freed if not). Cleaning those cards
+   forgets their references into other pools' segments that share this
+   pool's (white) zones, which reclaim's widening of the summary does not
+   restore: what the scan found goes into the segment's summary. */
 static kiln_res_t scan_sticky_cards(kiln_arena_t arena, ss_t *ss, pool_t pool)
 {
   if (!pool->sticky || !arena->barrier)
@@ -228,7 +231,9 @@ static kiln_res_t scan_sticky_cards(kiln_arena_t arena, ss_t *ss, pool_t pool)
     seg_t seg = SEG_OF_RING(sn);
     if (seg->klass->scan_range == NULL || !seg_cards_dirty(arena, seg))
       continue;
+    ss->summary = 0;
     kiln_res_t res = scan_dirty_cards(arena, ss, seg);
+    seg->summary |= ss->summary;
     if (res != KILN_OK)
       return res;
   }
