@@ -115,10 +115,16 @@ int in_pool(kiln_arena_t arena, const void *obj, kiln_pool_t pool)
   return seg != NULL && seg->pool == pool;
 }
 
+size_t card_of(kiln_arena_t arena, const void *p)
+{
+  const struct kiln_arena_head_s *h = (const struct kiln_arena_head_s *)(void *)arena;
+  return ((uintptr_t)p - h->base) >> h->card_shift;
+}
+
 int card_dirty(kiln_arena_t arena, const void *p)
 {
   const struct kiln_arena_head_s *h = (const struct kiln_arena_head_s *)(void *)arena;
-  return h->cards[((uintptr_t)p - h->base) >> h->card_shift] != 0;
+  return h->cards[card_of(arena, p)] != 0;
 }
 
 kiln_pool_t make_gen_aged(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t to, size_t nursery,

@@ -43,7 +43,9 @@ size_t pool_in_use(kiln_pool_t pool);
 uint64_t pool_live(kiln_pool_t pool); /* objects the last collection found live */
 /* Is obj in a segment of pool? */
 int in_pool(kiln_arena_t arena, const void *obj, kiln_pool_t pool);
-/* Is the card of the slot at p dirty? (the arena's public card table) */
+/* The card of the address p, and is it dirty? (the arena's public card
+   table) */
+size_t card_of(kiln_arena_t arena, const void *p);
 int card_dirty(kiln_arena_t arena, const void *p);
 
 /* A gen pool on fmt promoting into to, with this nursery and survivor_age. */
