@@ -135,13 +135,23 @@ static int seg_cards_dirty(kiln_arena_t arena, seg_t seg)
   return 0;
 }
 
-/* Scan the objects under each run of dirty cards, cleaning them. The cards
-   are the remembered set: a store through kiln_write dirtied them. */
+/* The dirty cards over a sticky pool's segments are also that pool's own
+   remembered set (scan_sticky_cards), which no collection that leaves the
+   pool uncondemned can judge: it sees only references into its white set,
+   so cleaning them would forget the pool's old-to-young references
+   (kiln_write's, or those of an object ms_promote made old) before its
+   next minor collection. Only the pool's own collections clean them. */
+static int cards_cleanable(seg_t seg) { return !seg->pool->sticky || seg->white; }
+
+/* Scan the objects under each run of dirty cards, cleaning them (see
+   cards_cleanable). The cards are the remembered set: a store through
+   kiln_write dirtied them. */
 static kiln_res_t scan_dirty_cards(kiln_arena_t arena, ss_t *ss, seg_t seg)
 {
   size_t n, i = 0;
   uint8_t *c = seg_cards(arena, seg, &n);
   unsigned shift = arena->head.card_shift;
+  int clean = cards_cleanable(seg);
   while (i < n) {
     if (!c[i]) {
       i++;
@@ -149,7 +159,9 @@ static kiln_res_t scan_dirty_cards(kiln_arena_t arena, ss_t *ss, seg_t seg)
     }
     size_t j = i;
     while (j < n && c[j])
-      c[j++] = 0;
+      j++;
+    if (clean)
+      memset(c + i, 0, j - i);
     uintptr_t lo = seg->base + (i << shift), hi = seg->base + (j << shift);
     uint64_t before = ss->summary;
     ss->summary = 0;
@@ -178,7 +190,8 @@ static kiln_res_t scan_other_seg(kiln_arena_t arena, ss_t *ss, seg_t seg)
   ss->rank = KILN_RANK_EXACT;
   kiln_res_t res;
   if (whole || seg->klass->scan_range == NULL) {
-    if (dirty) { /* before the scan, which may dirty some again (remember_young) */
+    if (dirty && cards_cleanable(seg)) { /* before the scan, which may dirty some
+                                             again (remember_young) */
       size_t n;
       uint8_t *cards = seg_cards(arena, seg, &n);
       memset(cards, 0, n);
@@ -214,7 +227,10 @@ static kiln_res_t scan_other_pools(kiln_arena_t arena, ss_t *ss, pool_t only)
    survived earlier collections marked and unscanned: those written since,
    under the dirty cards of the pool's own segments, are its remembered
    set. Its scan_range of a white segment skips the young objects there
-   (they are scanned if reached, and freed if not). */
+   (they are scanned if reached, and freed if not). Cleaning those cards
+   forgets their references into other pools' segments that share this
+   pool's (white) zones, which reclaim's widening of the summary does not
+   restore: what the scan found goes into the segment's summary. */
 static kiln_res_t scan_sticky_cards(kiln_arena_t arena, ss_t *ss, pool_t pool)
 {
   if (!pool->sticky || !arena->barrier)
@@ -225,7 +241,9 @@ static kiln_res_t scan_sticky_cards(kiln_arena_t arena, ss_t *ss, pool_t pool)
     seg_t seg = SEG_OF_RING(sn);
     if (seg->klass->scan_range == NULL || !seg_cards_dirty(arena, seg))
       continue;
+    ss->summary = 0;
     kiln_res_t res = scan_dirty_cards(arena, ss, seg);
+    seg->summary |= ss->summary;
     if (res != KILN_OK)
       return res;
   }

@@ -214,11 +214,8 @@ typedef struct run_s {
 static uint64_t live_objects(run_t *run)
 {
   uint64_t n = 0;
-  for (int i = 0; i < run->npools; i++) {
-    kiln_pool_stats_t ps;
-    kiln_pool_stats(run->pools[i], &ps);
-    n += ps.live_objects;
-  }
+  for (int i = 0; i < run->npools; i++)
+    n += pool_live(run->pools[i]);
   return n;
 }
 
@@ -345,6 +342,7 @@ graph_result_t graph_run(const graph_cfg_t *cfg)
   kiln_stats_t st;
   kiln_arena_stats(run.arena, &st);
   run.r.collections = st.collections;
+  run.r.minors = st.minor_collections;
   if (cfg->expect_moves)
     T_CHECK(run.r.moved > 0, "a moving configuration moved nothing");
   kiln_root_destroy(root);

@@ -38,6 +38,7 @@ typedef struct graph_cfg_s {
 
 typedef struct graph_result_s {
   size_t collections, verified, max_reachable, moved;
+  size_t minors; /* of collections */
 } graph_result_t;
 
 /* Run the test; fails the current Check test on any discrepancy. */

@@ -7,7 +7,8 @@ tests_libtestlib_la_SOURCES = %reldir%/testlib.c %reldir%/testlib.h \
 	%reldir%/graph.c %reldir%/graph.h
 tests_libtestlib_la_CFLAGS = $(TEST_CFLAGS_)
 
-KILN_CHECKS = tests/test_arena tests/test_ms tests/test_copy tests/test_gen tests/test_oom
+KILN_CHECKS = tests/test_arena tests/test_ms tests/test_copy tests/test_gen tests/test_sticky \
+	tests/test_oom
 check_PROGRAMS += $(KILN_CHECKS)
 TESTS += $(KILN_CHECKS)
 
@@ -22,6 +23,10 @@ tests_test_ms_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 tests_test_gen_SOURCES = %reldir%/test_gen.c
 tests_test_gen_CFLAGS = $(TEST_CFLAGS_)
 tests_test_gen_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
+tests_test_sticky_SOURCES = %reldir%/test_sticky.c
+tests_test_sticky_CFLAGS = $(TEST_CFLAGS_)
+tests_test_sticky_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 
 tests_test_copy_SOURCES = %reldir%/test_copy.c
 tests_test_copy_CFLAGS = $(TEST_CFLAGS_)

@@ -34,13 +34,6 @@ static void fixture_close(lua_fixture_t *f)
   kiln_arena_destroy(f->arena);
 }
 
-static size_t pool_in_use(kiln_pool_t pool)
-{
-  kiln_pool_stats_t st;
-  kiln_pool_stats(pool, &st);
-  return st.in_use;
-}
-
 /* Run chunk with nres results; returns the lua_pcall status, leaving the
    results (or the error message) on the stack. */
 static int run_chunk(lua_State *L, const char *chunk, int nres)

@@ -105,13 +105,6 @@ static void env_close(env_t *e)
   kiln_arena_destroy(e->arena);
 }
 
-static uint64_t pool_live(kiln_pool_t pool)
-{
-  kiln_pool_stats_t ps;
-  kiln_pool_stats(pool, &ps);
-  return ps.live_objects;
-}
-
 START_TEST(test_stack_reference_survives)
 {
   int cold;

@@ -1,5 +1,7 @@
-/* testlib.c -- seeds, PRNG and main() for the Check suites. */
+/* testlib.c -- seeds, PRNG, child processes, arena and pool figures, and
+ * main() for the Check suites. */
 #include "testlib.h"
+#include "seg.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -62,6 +64,78 @@ void test_expect_abort(void (*fn)(void), const char *want)
   int status = test_run_child(fn, out, sizeof out);
   ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "no abort; stderr: %s", out);
   ck_assert_msg(strstr(out, want) != NULL, "the report was '%s', wanted '%s'", out, want);
+}
+
+void test_expect_missing_barrier(void (*fn)(void))
+{
+  char out[2048];
+  int status = test_run_child(fn, out, sizeof out);
+#ifndef KILN_CHECKED
+  ck_assert_msg(WIFEXITED(status), "unchecked build: the run itself must not crash; output: %s",
+                out);
+#else
+  ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %d, output: %s",
+                status, out);
+  ck_assert_msg(strstr(out, "missing barrier: object ") != NULL &&
+                strstr(out, "did not go through kiln_write") != NULL, "output: %s", out);
+#endif
+}
+
+uint64_t minors_of(kiln_arena_t arena, uint64_t *collections_o)
+{
+  kiln_stats_t st;
+  kiln_arena_stats(arena, &st);
+  *collections_o = st.collections;
+  return st.minor_collections;
+}
+
+uint64_t minors(kiln_arena_t arena)
+{
+  uint64_t collections;
+  return minors_of(arena, &collections);
+}
+
+size_t pool_in_use(kiln_pool_t pool)
+{
+  kiln_pool_stats_t ps;
+  kiln_pool_stats(pool, &ps);
+  return ps.in_use;
+}
+
+uint64_t pool_live(kiln_pool_t pool)
+{
+  kiln_pool_stats_t ps;
+  kiln_pool_stats(pool, &ps);
+  return ps.live_objects;
+}
+
+int in_pool(kiln_arena_t arena, const void *obj, kiln_pool_t pool)
+{
+  seg_t seg = arena_seg_of(arena, obj);
+  return seg != NULL && seg->pool == pool;
+}
+
+size_t card_of(kiln_arena_t arena, const void *p)
+{
+  const struct kiln_arena_head_s *h = (const struct kiln_arena_head_s *)(void *)arena;
+  return ((uintptr_t)p - h->base) >> h->card_shift;
+}
+
+int card_dirty(kiln_arena_t arena, const void *p)
+{
+  const struct kiln_arena_head_s *h = (const struct kiln_arena_head_s *)(void *)arena;
+  return h->cards[card_of(arena, p)] != 0;
+}
+
+kiln_pool_t make_gen_aged(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t to, size_t nursery,
+                          size_t age)
+{
+  kiln_pool_t p;
+  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_PTR("promote_to", to),
+                       KILN_ARG_SIZE("nursery_size", nursery),
+                       KILN_ARG_SIZE("survivor_age", age), KILN_ARGS_END};
+  ck_assert_ok(kiln_pool_create(&p, arena, kiln_class_gen(), args));
+  return p;
 }
 
 int main(void)

@@ -28,6 +28,30 @@ int test_run_child(void (*fn)(void), char *out, size_t outlen);
 /* The child must abort (SIGABRT) and its report must contain want. */
 void test_expect_abort(void (*fn)(void), const char *want);
 
+/* fn stores a reference into an old object without kiln_write, then lets
+   a minor collection run (in a forked child): a checked build must abort
+   with the barrier verifier's "missing barrier" report; an unchecked build
+   cannot tell, but the child must not crash. */
+void test_expect_missing_barrier(void (*fn)(void));
+
+/* ---- arena and pool figures -------------------------------------------- */
+
+/* Minor collections so far; minors_of also gives all collections. */
+uint64_t minors(kiln_arena_t arena);
+uint64_t minors_of(kiln_arena_t arena, uint64_t *collections_o);
+size_t pool_in_use(kiln_pool_t pool);
+uint64_t pool_live(kiln_pool_t pool); /* objects the last collection found live */
+/* Is obj in a segment of pool? */
+int in_pool(kiln_arena_t arena, const void *obj, kiln_pool_t pool);
+/* The card of the address p, and is it dirty? (the arena's public card
+   table) */
+size_t card_of(kiln_arena_t arena, const void *p);
+int card_dirty(kiln_arena_t arena, const void *p);
+
+/* A gen pool on fmt promoting into to, with this nursery and survivor_age. */
+kiln_pool_t make_gen_aged(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t to, size_t nursery,
+                          size_t age);
+
 /* Each suite file defines this; main() in testlib.c runs it. */
 Suite *test_suite(void);
 
