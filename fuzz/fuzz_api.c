@@ -154,7 +154,9 @@ static void after_gc(fz_t *f, const char *where)
 
 /* ---- set-up ----------------------------------------------------------- */
 
-static kiln_res_t add_auto(fz_t *f, kiln_class_t klass, size_t seg, size_t large, kiln_pool_t to)
+/* young: an ms pool's young_size (sticky mark bits), 0 for none. */
+static kiln_res_t add_auto(fz_t *f, kiln_class_t klass, size_t seg, size_t large, size_t young,
+                           kiln_pool_t to)
 {
   kiln_arg_t args[5] = {KILN_ARG_PTR("format", f->fmt), KILN_ARGS_END, KILN_ARGS_END,
                         KILN_ARGS_END, KILN_ARGS_END};
@@ -165,16 +167,18 @@ static kiln_res_t add_auto(fz_t *f, kiln_class_t klass, size_t seg, size_t large
     memcpy(&args[n], a, sizeof a);
     n += 3;
   } else {
-    kiln_arg_t a[] = {KILN_ARG_SIZE("segment_size", seg), KILN_ARG_SIZE("large_size", large)};
+    kiln_arg_t a[] = {KILN_ARG_SIZE("segment_size", seg), KILN_ARG_SIZE("large_size", large),
+                      KILN_ARG_SIZE("young_size", young)};
     memcpy(&args[n], a, sizeof a);
-    n += 2;
+    n += klass == kiln_class_ms() ? 3 : 2;
   }
   kiln_pool_t pool;
   kiln_res_t res = kiln_pool_create(&pool, f->arena, klass, args);
   if (res != KILN_OK)
     return res;
-  TRACE("pool %d: %s segment/chunk %zu large %zu%s", f->npools, kiln_class_name(klass), seg,
-        large, to != NULL ? " (promoting into the previous pool)" : "");
+  TRACE("pool %d: %s segment/chunk %zu large %zu young %zu%s", f->npools,
+        kiln_class_name(klass), seg, large, young,
+        to != NULL ? " (promoting into the previous pool)" : "");
   f->pools[f->npools] = pool;
   f->aps[f->npools] = NULL;
   f->npools++;
@@ -186,12 +190,13 @@ static void add_pool(fz_t *f, input_t *in)
   unsigned c = next(in) % 6, b = next(in);
   size_t seg = (size_t)16384 << (b % 4);   /* 16KB..128KB: the classes' minimum up */
   size_t large = (size_t)64 << (b / 4 % 9); /* 64B..16KB */
+  size_t young = b / 36 % 2 ? seg * 2 : 0;  /* ms: sticky mark bits or not */
   kiln_res_t res = KILN_OK;
   if (c < 4 && f->npools + 2 <= MAX_POOLS) {
     kiln_class_t klass = c == 0 || c == 2 ? kiln_class_ms() : kiln_class_copy();
-    res = add_auto(f, klass, seg, large, NULL);
+    res = add_auto(f, klass, seg, large, young, NULL);
     if (res == KILN_OK && c >= 2) {
-      res = add_auto(f, kiln_class_gen(), seg, large, f->pools[f->npools - 1]);
+      res = add_auto(f, kiln_class_gen(), seg, large, 0, f->pools[f->npools - 1]);
     }
   } else if (c >= 4 && f->nmanual < MAX_MANUAL) {
     kiln_pool_t pool;
