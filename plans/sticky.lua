@@ -5,7 +5,7 @@ plan "sticky" {
   pools = {
     -- Every young_size bytes, a minor collection marks the young objects
     -- reachable from roots and dirty cards; they become old where they are.
-    main = ms { young_size = "8MB" },
+    main = ms { young_size = "10MB" },
   },
   barrier = "card",                   -- dirty cards over old objects are the remembered set
 }

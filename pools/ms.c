@@ -538,7 +538,8 @@ static kiln_res_t ms_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
     if (!s->large) {
       size_t g = ((uintptr_t)obj - ms->header - seg->base) >> ms->shift;
       size_t n = grains_of(ms, size);
-      bit_set(s->starts, g); /* it may be in an unparsed range, which the sweep drops */
+      if (s->nlazy > 0) /* it may be in an unparsed range, which the sweep drops */
+        bit_set(s->starts, g);
       if (n > 1)
         bits_set(s->mark, g, n, 1);
     }
