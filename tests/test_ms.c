@@ -165,6 +165,47 @@ START_TEST(test_ambiguous_area_ignores_junk)
 }
 END_TEST
 
+/* Start bits are parsed lazily: a returned AP buffer is an unparsed range,
+   and past 8 of them in one segment the next is parsed at once (ms.c,
+   Allocation). Holes of exactly one object's size make every object its
+   own buffer, so one segment gets dozens of ranges; each new object is then
+   held only by an interior ambiguous pointer, which finds its object
+   through the start bits. Every one must survive, intact. */
+START_TEST(test_many_buffers_per_segment_parsed)
+{
+  enum { N = 400 };
+  static void *keep[N], *inner[N / 2];
+  env_t e;
+  int cold;
+  env_open(&e, &cold);
+  kiln_root_t exact, ambig;
+  ck_assert_ok(kiln_root_create_area(&exact, e.arena, keep, keep + N, KILN_RANK_EXACT));
+  ck_assert_ok(kiln_root_create_area(&ambig, e.arena, inner, inner + N / 2, KILN_RANK_AMBIG));
+  for (size_t i = 0; i < N; i++)
+    keep[i] = gobj_new(e.ap, i, 1, 24);
+  for (size_t i = 0; i < N; i += 2)
+    keep[i] = NULL; /* every other object dies: holes of one object each */
+  kiln_arena_collect(e.arena);
+  for (size_t i = 0; i < N / 2; i++) {
+    gobj_t *o = gobj_new(e.ap, 10000 + i, 1, 24);
+    ck_assert_ptr_null(o->ref[0]);
+    inner[i] = (char *)o + 20;
+  }
+  kiln_arena_collect(e.arena);
+  kiln_arena_collect(e.arena);
+  for (size_t i = 0; i < N / 2; i++) {
+    gobj_t *o = (gobj_t *)(void *)((char *)inner[i] - 20);
+    ck_assert_msg(o->id == 10000 + i && gobj_payload_ok(o), "object %zu lost", i);
+    gobj_t *old = keep[2 * i + 1];
+    ck_assert(old->id == 2 * i + 1 && gobj_payload_ok(old));
+  }
+  ck_assert_uint_eq(pool_live(e.pool), N); /* the kept half and every new one */
+  kiln_root_destroy(ambig);
+  kiln_root_destroy(exact);
+  env_close(&e);
+}
+END_TEST
+
 /* ---- reclamation ------------------------------------------------------ */
 
 START_TEST(test_churn_bounded)
@@ -357,6 +398,7 @@ Suite *test_suite(void)
   tcase_add_test(a, test_stack_reference_survives);
   tcase_add_test(a, test_interior_stack_reference_survives);
   tcase_add_test(a, test_ambiguous_area_ignores_junk);
+  tcase_add_test(a, test_many_buffers_per_segment_parsed);
   suite_add_tcase(s, a);
   TCase *r = tcase_create("reclaim");
   tcase_set_timeout(r, 120);
