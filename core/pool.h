@@ -52,7 +52,9 @@ struct kiln_pool_s {
      a minor collection condemns this pool, but objects that survived an
      earlier collection stay marked (black) and are not traced again; the
      dirty cards over its segments are the remembered set (trace.c), and
-     its scan_range of a white segment visits only those old objects. What
+     its scan_range of a white segment visits only those old objects, and
+     its survivor method tells old from young before the minor collection
+     marks anything (the checked build's barrier verifier uses it). What
      its minor collections mark is growth of the old generation
      (trace->tenured), so its allocation is not counted toward the
      full-collection budget. */

@@ -39,8 +39,8 @@ struct seg_s {
      that marks an object by one bit at its first grain may publish that
      bitmap: the trace then fixes an exact reference itself -- bit
      ((ref - mark_header - base) >> mark_shift), and a grey push when it
-     was clear -- with no call into the class. Marking is most of a
-     collection, and this call was a third of marking (issue 4). */
+     was clear -- with no call into the class: one indirect call less per
+     reference (binary-trees under marksweep: GC 0.76 -> 0.70 s). */
   uint64_t *marks;
   size_t mark_header;
   unsigned mark_shift;

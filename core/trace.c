@@ -4,8 +4,10 @@
  * A collection: flush every AP (trapping outstanding reservations), condemn
  * the chosen pools' segments (white), scan roots (ambiguous first, so moving
  * pools learn what is pinned before they copy anything), scan the segments
- * of other automatic pools whose summary meets the white zones, drain the
- * grey stack, fix weak roots, then reclaim every white segment.
+ * of other automatic pools whose summary meets the white zones (and, in a
+ * sticky pool's minor collection, the old objects under the dirty cards of
+ * its own segments), drain the grey stack, fix weak roots, then reclaim
+ * every white segment.
  *
  * The engine knows segments through their class only (seg.h): it never asks
  * which pool a segment belongs to, so new pool classes plug in unchanged.
