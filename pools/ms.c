@@ -50,9 +50,10 @@
  * young objects of this pool.
  *
  * Invariants (outside a trace): starts is a subset of alloc; every
- * committed object's first grain is in starts or in an unparsed range; mark is all zero, or with
- * sticky mark bits a subset of alloc covering exactly the old objects'
- * grains.
+ * committed object's first grain is in starts or in an unparsed range;
+ * mark is all zero, or with sticky mark bits a subset of alloc covering
+ * exactly the old objects' grains; only a segment marked young holds
+ * unparsed ranges.
  */
 #include "config.h"
 #include "pool.h"
