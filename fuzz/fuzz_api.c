@@ -187,10 +187,14 @@ static kiln_res_t add_auto(fz_t *f, kiln_class_t klass, size_t seg, size_t large
 
 static void add_pool(fz_t *f, input_t *in)
 {
-  unsigned c = next(in) % 6, b = next(in);
+  unsigned r = next(in), c = r % 6, b = next(in);
   size_t seg = (size_t)16384 << (b % 4);   /* 16KB..128KB: the classes' minimum up */
   size_t large = (size_t)64 << (b / 4 % 9); /* 64B..16KB */
-  size_t young = b / 36 % 2 ? seg * 2 : 0;  /* ms: sticky mark bits or not */
+  /* ms: sticky mark bits for a choice byte of 192 or more (a quarter of
+     them). The saved inputs (fuzz/regress/api) have smaller ones there, so
+     they keep their plain ms pools and still replay the bugs they were
+     saved for. */
+  size_t young = r >= 192 ? seg * 2 : 0;
   kiln_res_t res = KILN_OK;
   if (c < 4 && f->npools + 2 <= MAX_POOLS) {
     kiln_class_t klass = c == 0 || c == 2 ? kiln_class_ms() : kiln_class_copy();
