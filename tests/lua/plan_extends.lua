@@ -81,6 +81,18 @@ else
   T.ok(select(2, kiln.check("genms")):find("is not built yet", 1, true), "genms fails clearly")
 end
 
+-- sticky: marksweep's pools and roles, its main space given a young generation.
+p = assert(kiln.resolve("sticky"))
+T.eq(pool(p, "main").class, "ms", "sticky keeps marksweep's ms space")
+T.eq(arg_of(pool(p, "main"), "young_size"), 10 << 20, "sticky sets young_size")
+T.eq(role(p, "objects"), "main", "sticky keeps marksweep's roles")
+p = assert(kiln.resolve("sticky", { ["main.young_size"] = "4MB" }))
+T.eq(arg_of(pool(p, "main"), "young_size"), 4 << 20, "young_size overrides like any parameter")
+-- kiln.check validates plans statically; the barrier rule is the pool's, at open.
+local hb, msgb = kiln.heap("sticky", { ["arena.barrier"] = "none" })
+T.ok(hb == nil and tostring(msgb):find("young_size", 1, true) ~= nil,
+     "sticky without a barrier is refused at open, naming young_size: " .. tostring(msgb))
+
 -- Overrides: dotted keys, sizes as strings or numbers, applied after extends.
 p = assert(kiln.resolve("manual", { ["arena.reserve"] = "64MB", ["cells.unit_size"] = 128 }))
 T.eq(arena(p, "reserve"), 64 << 20, "arena override")
