@@ -111,13 +111,23 @@ static inline seg_t arena_seg_of(kiln_arena_t arena, const void *p)
   return arena->page_table[off >> arena->page_shift];
 }
 
+/* The cards overlapping [lo, hi) (lo < hi, both in the arena): *n_o of
+   them, from the one returned. */
+static inline uint8_t *arena_cards(kiln_arena_t arena, uintptr_t lo, uintptr_t hi, size_t *n_o)
+{
+  unsigned shift = arena->head.card_shift;
+  size_t first = (lo - arena->base) >> shift, last = (hi - 1 - arena->base) >> shift;
+  *n_o = last - first + 1;
+  return arena->head.cards + first;
+}
+
 /* Dirty every card overlapping [lo, hi): the collector's own remembering
    of references it cannot otherwise find again (trace.c, ms.c). */
 static inline void arena_dirty_cards(kiln_arena_t arena, uintptr_t lo, uintptr_t hi)
 {
-  unsigned shift = arena->head.card_shift;
-  size_t first = (lo - arena->base) >> shift, last = (hi - 1 - arena->base) >> shift;
-  memset(arena->head.cards + first, 1, last - first + 1);
+  size_t n;
+  uint8_t *c = arena_cards(arena, lo, hi, &n);
+  memset(c, 1, n);
 }
 
 static inline uint64_t zone_of(const void *p)

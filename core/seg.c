@@ -60,9 +60,11 @@ kiln_res_t seg_alloc(seg_t *seg_o, pool_t pool, const seg_class_t *klass, size_t
   size_t first = (base - arena->base) >> arena->page_shift;
   for (size_t i = 0; i < npages; i++)
     arena->page_table[first + i] = seg;
-  if (pool->klass->attr & CLASS_AUTO)
-    cards_clear(arena->head.cards + ((base - arena->base) >> arena->head.card_shift),
-                seg_size(seg) >> arena->head.card_shift);
+  if (pool->klass->attr & CLASS_AUTO) {
+    size_t n;
+    uint8_t *cards = arena_cards(arena, seg->base, seg->limit, &n);
+    cards_clear(cards, n);
+  }
   ring_append(&pool->segs, &seg->pool_ring);
   pool->st.committed += seg_size(seg);
   pool->st.segments++;

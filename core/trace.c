@@ -116,8 +116,7 @@ static uint64_t remember_young(kiln_arena_t arena, seg_t seg, uintptr_t lo, uint
 
 static uint8_t *seg_cards(kiln_arena_t arena, seg_t seg, size_t *n_o)
 {
-  *n_o = seg_size(seg) >> arena->head.card_shift;
-  return arena->head.cards + ((seg->base - arena->base) >> arena->head.card_shift);
+  return arena_cards(arena, seg->base, seg->limit, n_o);
 }
 
 /* A word at a time: every minor collection asks this of every segment. */

@@ -37,10 +37,11 @@ static const char *seg_name(seg_t seg) { return seg ? seg->klass->name : "no seg
 static int obj_card_dirty(kiln_arena_t arena, seg_t seg, void *obj)
 {
   const kiln_format_t *f = &seg->pool->fmt->f;
-  uintptr_t lo = (uintptr_t)obj - f->header_size, hi = (uintptr_t)f->skip(obj);
-  unsigned shift = arena->head.card_shift;
-  for (uintptr_t c = (lo - arena->base) >> shift; c <= (hi - 1 - arena->base) >> shift; c++)
-    if (arena->head.cards[c])
+  size_t n;
+  const uint8_t *c = arena_cards(arena, (uintptr_t)obj - f->header_size,
+                                 (uintptr_t)f->skip(obj), &n);
+  for (size_t i = 0; i < n; i++)
+    if (c[i])
       return 1;
   return 0;
 }

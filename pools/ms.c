@@ -437,7 +437,6 @@ static void ms_condemn(pool_t pool, trace_t *trace)
     return;
   }
   kiln_arena_t arena = pool->arena;
-  unsigned shift = arena->head.card_shift;
   ring_t *node, *nxt;
   POOL_SEGS(node, pool, nxt) {
     ms_seg_t *s = mseg(SEG_OF_RING(node));
@@ -445,8 +444,9 @@ static void ms_condemn(pool_t pool, trace_t *trace)
       s->marked = 0;
     else
       memset(s->mark, 0, (s->grains + 63) / 64 * sizeof(uint64_t));
-    memset(arena->head.cards + ((s->seg.base - arena->base) >> shift), 0,
-           seg_size(&s->seg) >> shift);
+    size_t n;
+    uint8_t *cards = arena_cards(arena, s->seg.base, s->seg.limit, &n);
+    memset(cards, 0, n);
   }
 }
 
