@@ -513,7 +513,10 @@ static kiln_res_t ms_fix(seg_t seg, kiln_ss_t ss, void **ref_io)
     if (g == (size_t)-1)
       return KILN_OK;
   } else {
-    g = s->large ? 0 : ((uintptr_t)*ref_io - ms->header - seg->base) >> ms->shift;
+    /* The trace marks exact references into small segments itself
+       (seg->marks, published by mseg_new): only a large one's come here. */
+    KILN_ASSERT(s->large);
+    g = 0;
   }
   if (mark_first(s, g))
     trace_grey(ss_trace(ss), client_of(ms, s, g));
