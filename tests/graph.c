@@ -105,6 +105,25 @@ gobj_t *gobj_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay)
   return o;
 }
 
+gobj_t *gobj_rooted_old(kiln_arena_t arena, kiln_ap_t ap, void **slot)
+{
+  kiln_root_t r;
+  ck_assert_ok(kiln_root_create_area(&r, arena, slot, slot + 1, KILN_RANK_EXACT));
+  gobj_t *old = gobj_new(ap, 1, 2, 8);
+  *slot = old;
+  kiln_arena_collect(arena);
+  return old;
+}
+
+void gobj_garbage_until_minors(kiln_arena_t arena, kiln_ap_t ap, uint64_t n)
+{
+  uint64_t m0 = minors(arena);
+  for (uint64_t i = 0; minors(arena) < m0 + n; i++) {
+    T_CHECK(i < 2000000, "no minor collection after %llu allocations", (unsigned long long)i);
+    (void)gobj_new(ap, 1000000 + i, 1, 40);
+  }
+}
+
 /* ---- the model -------------------------------------------------------- */
 
 typedef struct model_s {

@@ -24,6 +24,12 @@ gobj_t *gobj_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay);
 gobj_t *gobj_try_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay, kiln_res_t *res_o);
 int gobj_payload_ok(const gobj_t *o);
 int gobj_is_forwarded(const gobj_t *o);
+/* An object of ap (id 1, 2 references) held by the exact root area *slot
+   and made old by a full collection. */
+gobj_t *gobj_rooted_old(kiln_arena_t arena, kiln_ap_t ap, void **slot);
+/* Allocate unreachable objects through ap until n more minor collections
+   have run (bounded: a collector that never collects fails, not hangs). */
+void gobj_garbage_until_minors(kiln_arena_t arena, kiln_ap_t ap, uint64_t n);
 
 typedef struct graph_cfg_s {
   /* Create the pools objects are allocated in (1..4) on fmt. */

@@ -168,23 +168,10 @@ static void env_close(env_t *e)
 
 /* A mature object held by the exact root *slot, its segment summarised by a
    full collection. */
-static gobj_t *rooted_old(env_t *e, void **slot)
-{
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e->arena, slot, slot + 1, KILN_RANK_EXACT));
-  gobj_t *old = gobj_new(e->ap_old, 1, 2, 8);
-  *slot = old;
-  kiln_arena_collect(e->arena);
-  return old;
-}
+static gobj_t *rooted_old(env_t *e, void **slot) { return gobj_rooted_old(e->arena, e->ap_old, slot); }
 
 /* Fill the nursery with garbage until n more minor collections have run. */
-static void run_minors(env_t *e, uint64_t n)
-{
-  uint64_t m0 = minors(e->arena);
-  for (uint64_t i = 0; minors(e->arena) < m0 + n; i++)
-    (void)gobj_new(e->ap_young, 1000 + i, 1, 40);
-}
+static void run_minors(env_t *e, uint64_t n) { gobj_garbage_until_minors(e->arena, e->ap_young, n); }
 
 START_TEST(test_barrier_keeps_young_alive)
 {

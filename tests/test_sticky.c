@@ -186,31 +186,11 @@ static uint64_t fulls_now(kiln_arena_t arena)
   return collections - m;
 }
 
-/* Allocate unreachable objects through ap until n more minor collections
-   have run (a bound turns a feature that never collects into a failure,
-   not a hang). */
-static void garbage_until_minors(env_t *e, kiln_ap_t ap, uint64_t n)
-{
-  uint64_t m0 = minors(e->arena);
-  for (uint64_t i = 0; minors(e->arena) < m0 + n; i++) {
-    T_CHECK(i < 2000000, "no minor collection after %llu allocations", (unsigned long long)i);
-    (void)gobj_new(ap, 1000000 + i, 1, 40);
-  }
-}
-
-static void run_minors(env_t *e, uint64_t n) { garbage_until_minors(e, e->ap, n); }
+static void run_minors(env_t *e, uint64_t n) { gobj_garbage_until_minors(e->arena, e->ap, n); }
 
 /* An old object (it survived a full collection) held by the exact root
    *slot. */
-static gobj_t *rooted_old(env_t *e, void **slot)
-{
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e->arena, slot, slot + 1, KILN_RANK_EXACT));
-  gobj_t *old = gobj_new(e->ap, 1, 2, 8);
-  *slot = old;
-  kiln_arena_collect(e->arena);
-  return old;
-}
+static gobj_t *rooted_old(env_t *e, void **slot) { return gobj_rooted_old(e->arena, e->ap, slot); }
 
 static void check_gobj(const gobj_t *o, uint64_t id)
 {
@@ -532,7 +512,7 @@ START_TEST(test_two_pools_remembered)
   ck_assert_msg(((uintptr_t)old_b >> 20) % 64 == ((uintptr_t)y2 >> 20) % 64,
                 "setup: %p and %p are in different zones", (void *)old_b, (void *)y2);
   uint64_t f0 = fulls_now(e.arena);
-  garbage_until_minors(&e, e.other_ap, 2); /* B's minors */
+  gobj_garbage_until_minors(e.arena, e.other_ap, 2); /* B's minors */
   ck_assert_uint_eq(pool_live(e.pool), 1); /* A has not collected since */
   run_minors(&e, 2);                        /* A's */
   ck_assert_uint_eq(fulls_now(e.arena), f0);
@@ -563,13 +543,13 @@ START_TEST(test_promoted_is_old_and_remembered)
   root[0] = a;
   a = NULL;
   ck_assert_uint_eq(pool_live(e.pool), 0);
-  garbage_until_minors(&e, e.other_ap, 1); /* the nursery's minor promotes a */
+  gobj_garbage_until_minors(e.arena, e.other_ap, 1); /* the nursery's minor promotes a */
   a = root[0];
   ck_assert(in_pool(e.arena, a, e.pool));
   ck_assert(a->ref[0] == b);
   ck_assert_uint_eq(pool_live(e.pool), 1);
   ck_assert_msg(card_dirty(e.arena, &a->ref[0]), "the promoted object's card is clean");
-  garbage_until_minors(&e, e.other_ap, 2); /* more nursery minors */
+  gobj_garbage_until_minors(e.arena, e.other_ap, 2); /* more nursery minors */
   ck_assert(root[0] == a && a->ref[0] == b);
   run_minors(&e, 2); /* the sticky pool's own */
   ck_assert(root[0] == a && a->ref[0] == b);
