@@ -66,6 +66,9 @@ struct kiln_arena_s {
   size_t held, headroom;         /* after the last full GC: committed, spare less copied */
   size_t stress_count;
   trace_t *trace;                /* the current trace, or NULL */
+  trace_t *inc;                  /* an incremental collection under way, or NULL */
+  struct kiln_pool_s *inc_pool;  /* the pool it collects */
+  double inc_carry;              /* seconds of its scanning not yet in a pause */
   void **grey;                   /* the grey stack, kept between traces */
   size_t grey_cap;
   arena_stats_t stats;

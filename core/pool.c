@@ -140,6 +140,7 @@ void kiln_pool_destroy(kiln_pool_t pool)
     return;
   KILN_ASSERT(pool_check(pool));
   KILN_ASSERT(!pool->arena->collecting);
+  trace_inc_finish(pool->arena);
   ap_destroy_for_pool(pool);
   pool->klass->finish(pool);
   /* finish frees what it knows; anything left is freed here. */

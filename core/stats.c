@@ -76,4 +76,6 @@ void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *s)
   s->full_pause_p50_ms = pause_percentile(&st->full, 0.50);
   s->full_pause_p99_ms = pause_percentile(&st->full, 0.99);
   s->full_pause_max_ms = st->full.max_ms;
+  s->pauses = st->all.count;
+  s->in_progress = arena->inc != NULL;
 }

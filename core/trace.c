@@ -141,8 +141,14 @@ static int seg_cards_dirty(kiln_arena_t arena, seg_t seg)
    pool uncondemned can judge: it sees only references into its white set,
    so cleaning them would forget the pool's old-to-young references
    (kiln_write's, or those of an object ms_promote made old) before its
-   next minor collection. Only the pool's own collections clean them. */
-static int cards_cleanable(seg_t seg) { return !seg->pool->sticky || seg->white; }
+   next minor collection. Only the pool's own collections clean them, and
+   not at an incremental one's final pause: objects allocated during it
+   stay young, and a store may have made an old or black object refer to
+   one (the next minor collection scans those cards again). */
+static int cards_cleanable(const ss_t *ss, seg_t seg)
+{
+  return !seg->pool->sticky || (seg->white && !ss->trace->keep_cards);
+}
 
 /* Scan the objects under each run of dirty cards, cleaning them (see
    cards_cleanable). The cards are the remembered set: a store through
@@ -152,7 +158,7 @@ static kiln_res_t scan_dirty_cards(kiln_arena_t arena, ss_t *ss, seg_t seg)
   size_t n, i = 0;
   uint8_t *c = seg_cards(arena, seg, &n);
   unsigned shift = arena->head.card_shift;
-  int clean = cards_cleanable(seg);
+  int clean = cards_cleanable(ss, seg);
   while (i < n) {
     if (!c[i]) {
       i++;
@@ -191,7 +197,7 @@ static kiln_res_t scan_other_seg(kiln_arena_t arena, ss_t *ss, seg_t seg)
   ss->rank = KILN_RANK_EXACT;
   kiln_res_t res;
   if (whole || seg->klass->scan_range == NULL) {
-    if (dirty && cards_cleanable(seg)) { /* before the scan, which may dirty some
+    if (dirty && cards_cleanable(ss, seg)) { /* before the scan, which may dirty some
                                              again (remember_young) */
       size_t n;
       uint8_t *cards = seg_cards(arena, seg, &n);
@@ -269,9 +275,11 @@ static kiln_res_t scan_grey(ss_t *ss, void *obj)
 
 /* Pop grey objects through a small FIFO that prefetches each one a few
    objects before it is scanned, so the cache miss of reading an object
-   overlaps the scanning of others (marking is bound by memory latency). */
+   overlaps the scanning of others (marking is bound by memory latency).
+   Stops once trace->scanned reaches until (an increment's budget; SIZE_MAX
+   drains all), putting what the FIFO holds back on the grey stack. */
 #define PREFETCH_DEPTH 8
-static kiln_res_t drain_grey(ss_t *ss)
+static kiln_res_t drain_grey(ss_t *ss, size_t until)
 {
   trace_t *trace = ss->trace;
   void *fifo[PREFETCH_DEPTH];
@@ -285,6 +293,11 @@ static kiln_res_t drain_grey(ss_t *ss)
     }
     if (n == 0)
       return KILN_OK;
+    if (trace->scanned >= until) {
+      while (n > 0) /* the stack has room: these came off it */
+        trace->grey[trace->ngrey++] = fifo[(head + --n) % PREFETCH_DEPTH];
+      return KILN_OK;
+    }
     void *obj = fifo[head];
     head = (head + 1) % PREFETCH_DEPTH;
     n--;
@@ -344,7 +357,15 @@ static void reclaim_pools(kiln_arena_t arena, trace_t *trace, pool_t only)
   }
 }
 
-static void record_stats(kiln_arena_t arena, trace_t *trace, double seconds)
+/* Every stop-the-world pause, whole collection or increment. */
+static void record_pause(kiln_arena_t arena, int minor, double seconds)
+{
+  arena_stats_t *st = &arena->stats;
+  pause_record(&st->all, seconds);
+  pause_record(minor ? &st->minor : &st->full, seconds);
+}
+
+static void record_stats(kiln_arena_t arena, trace_t *trace)
 {
   arena_stats_t *st = &arena->stats;
   st->collections++;
@@ -353,8 +374,6 @@ static void record_stats(kiln_arena_t arena, trace_t *trace, double seconds)
   st->marked += trace->marked;
   st->scanned += trace->scanned;
   st->copied += trace->copied;
-  pause_record(&st->all, seconds);
-  pause_record(trace->minor ? &st->minor : &st->full, seconds);
   /* The full-collection budget counts growth of the older generations:
      what minor collections promote, and what mature pools allocate; not
      what stays in a survivor space. */
@@ -372,53 +391,196 @@ static void record_stats(kiln_arena_t arena, trace_t *trace, double seconds)
   }
 }
 
-void trace_collect(kiln_arena_t arena, pool_t only, int minor)
+static void fail_scan(kiln_res_t res)
 {
-  if (arena->collecting)
-    return;
-  double t0 = vm_now();
-  arena->collecting = 1;
-  trace_t trace;
-  memset(&trace, 0, sizeof trace);
-  trace.arena = arena;
-  trace.minor = minor;
-  /* The grey stack of the last trace is reused: freeing it let malloc
-     return a large one to the OS, and growing it again cost a page fault
-     per 512 entries in every big minor collection (issue 4). */
-  trace.grey = arena->grey;
-  trace.grey_cap = arena->grey_cap;
-  arena->trace = &trace;
-  ap_flush_all(arena);
-  ring_t *pn, *px;
-  RING_FOR(pn, &arena->pools, px) {
-    pool_t pool = CONTAINER(pn, struct kiln_pool_s, arena_ring);
-    if (pool_condemned(pool, only))
-      condemn_pool(pool, &trace);
-  }
-  if (KILN_CHECKING && minor)
-    verify_barrier(arena, &trace, only);
-  ss_t ss = {{trace.white, ZONE_SHIFT}, arena, &trace, KILN_RANK_AMBIG, 0, 0, NULL};
+  KILN_FAILF("trace: a scan function returned %s; a collection cannot be abandoned halfway",
+             kiln_res_name(res));
+}
+
+/* Grey everything the roots and the remembered sets refer to in the white
+   set. An incremental collection does this at its start and again at its
+   final pause (roots are not barriered; cards dirtied since are rescanned). */
+static void scan_roots(kiln_arena_t arena, trace_t *trace, pool_t only)
+{
+  ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_AMBIG, 0, 0, NULL};
   kiln_res_t res = root_scan_rank(arena, &ss.pub, KILN_RANK_AMBIG);
   if (res == KILN_OK)
     res = root_scan_rank(arena, &ss.pub, KILN_RANK_EXACT);
   if (res == KILN_OK)
     res = scan_other_pools(arena, &ss, only);
-  if (res == KILN_OK && minor && only != NULL)
+  if (res == KILN_OK && trace->minor && only != NULL)
     res = scan_sticky_cards(arena, &ss, only);
-  if (res == KILN_OK)
-    res = drain_grey(&ss);
   if (res != KILN_OK)
-    KILN_FAILF("trace: a scan function returned %s; a collection cannot be abandoned halfway",
-               kiln_res_name(res));
+    fail_scan(res);
+}
+
+static void drain(kiln_arena_t arena, trace_t *trace, size_t until)
+{
+  ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_EXACT, 0, 0, NULL};
+  kiln_res_t res = drain_grey(&ss, until);
+  if (res != KILN_OK)
+    fail_scan(res);
+}
+
+/* The first half of a collection: flush the APs, condemn, check the
+   barrier (checked builds), grey what roots and remembered sets reach. */
+static void trace_open(kiln_arena_t arena, trace_t *trace, pool_t only, int minor,
+                       int incremental)
+{
+  memset(trace, 0, sizeof *trace);
+  trace->arena = arena;
+  trace->minor = minor;
+  trace->incremental = incremental;
+  /* The grey stack of the last trace is reused: freeing it let malloc
+     return a large one to the OS, and growing it again cost a page fault
+     per 512 entries in every big minor collection (issue 4). */
+  trace->grey = arena->grey;
+  trace->grey_cap = arena->grey_cap;
+  arena->grey = NULL;
+  arena->trace = trace;
+  ap_flush_all(arena);
+  ring_t *pn, *px;
+  RING_FOR(pn, &arena->pools, px) {
+    pool_t pool = CONTAINER(pn, struct kiln_pool_s, arena_ring);
+    if (pool_condemned(pool, only))
+      condemn_pool(pool, trace);
+  }
+  if (KILN_CHECKING && minor)
+    verify_barrier(arena, trace, only);
+  scan_roots(arena, trace, only);
+}
+
+/* The second half: drain, weak roots, reclaim, statistics. */
+static void trace_close(kiln_arena_t arena, trace_t *trace, pool_t only)
+{
+  drain(arena, trace, SIZE_MAX);
   fix_weak_roots(arena);
-  reclaim_pools(arena, &trace, only);
-  arena->grey = trace.grey; /* kept: see trace_collect */
-  arena->grey_cap = trace.grey_cap;
+  reclaim_pools(arena, trace, only);
+  arena->grey = trace->grey; /* kept: see trace_open */
+  arena->grey_cap = trace->grey_cap;
   arena->trace = NULL;
-  record_stats(arena, &trace, vm_now() - t0);
+  record_stats(arena, trace);
   if (KILN_CHECKING)
     verify_heap(arena);
+}
+
+void trace_collect(kiln_arena_t arena, pool_t only, int minor)
+{
+  if (arena->collecting)
+    return;
+  if (arena->inc != NULL) {
+    int same = minor && only == arena->inc_pool;
+    trace_inc_finish(arena);
+    if (same)
+      return;
+  }
+  double t0 = vm_now();
+  arena->collecting = 1;
+  trace_t trace;
+  trace_open(arena, &trace, only, minor, 0);
+  trace_close(arena, &trace, only);
+  record_pause(arena, minor, vm_now() - t0);
   arena->collecting = 0;
+}
+
+/* ---- incremental minor collections of a sticky pool --------------------
+ *
+ * The same trace, cut into pauses (pool.h, sticky; ms.c, young_step). The
+ * start is trace_open: roots and dirty cards grey the young objects they
+ * reach. Then each increment drains a budget of grey objects while the
+ * mutator runs. What the mutator may do meanwhile, and how the final pause
+ * catches it (incremental update, as Dijkstra's barrier does, with the
+ * card table as the barrier):
+ *  - store into an existing object: kiln_write dirties its card, and the
+ *    final pause rescans the marked objects under dirty cards;
+ *  - keep a reference in a root: the final pause rescans every root;
+ *  - allocate: the pool allocates only in segments created since the start
+ *    (never white, so neither marked nor swept by this collection), and
+ *    scans each buffer's objects when the AP gives it back (trace_scan_new),
+ *    once they are committed and initialised; stores into them after that
+ *    go through kiln_write. The final pause flushes the APs first, and
+ *    leaves the pool's cards dirty (cards_cleanable).
+ * Invariant (checked builds verify it at the final pause, after draining):
+ * an object of the pool that is marked or was allocated during the
+ * collection and refers to an unmarked white object lies on a dirty card.
+ * Anything else that wants a collection, or a parked or quiet heap, first
+ * finishes the incremental one (trace_inc_finish).
+ */
+
+void trace_inc_start(kiln_arena_t arena, pool_t pool)
+{
+  if (arena->collecting || arena->inc != NULL)
+    return;
+  trace_t *trace = malloc(sizeof *trace);
+  if (trace == NULL) { /* no memory for the state: stop the world instead */
+    trace_collect(arena, pool, 1);
+    return;
+  }
+  double t0 = vm_now();
+  arena->collecting = 1;
+  trace_open(arena, trace, pool, 1, 1);
+  arena->inc = trace;
+  arena->inc_pool = pool;
+  arena->inc_carry = 0;
+  record_pause(arena, 1, vm_now() - t0);
+  arena->collecting = 0;
+}
+
+/* The final pause, which began at t0 (an increment may end in it). */
+static void inc_finish(kiln_arena_t arena, double t0)
+{
+  trace_t *trace = arena->inc;
+  pool_t pool = arena->inc_pool;
+  arena->collecting = 1;
+  ap_flush_all(arena); /* the pool scans the last buffers (trace_scan_new) */
+  drain(arena, trace, SIZE_MAX);
+  if (KILN_CHECKING)
+    verify_barrier(arena, trace, pool);
+  trace->keep_cards = 1;
+  scan_roots(arena, trace, pool);
+  trace_close(arena, trace, pool);
+  arena->inc = NULL;
+  arena->inc_pool = NULL;
+  record_pause(arena, 1, vm_now() - t0 + arena->inc_carry);
+  free(trace);
+  arena->collecting = 0;
+}
+
+void trace_inc_finish(kiln_arena_t arena)
+{
+  if (arena->inc != NULL && !arena->collecting)
+    inc_finish(arena, vm_now());
+}
+
+void trace_inc_step(kiln_arena_t arena, size_t budget)
+{
+  trace_t *trace = arena->inc;
+  if (trace == NULL || arena->collecting)
+    return;
+  double t0 = vm_now();
+  arena->collecting = 1;
+  size_t until = trace->scanned + budget;
+  drain(arena, trace, until < trace->scanned ? SIZE_MAX : until);
+  arena->collecting = 0;
+  if (trace->ngrey == 0) {
+    inc_finish(arena, t0);
+    return;
+  }
+  record_pause(arena, 1, vm_now() - t0 + arena->inc_carry);
+  arena->inc_carry = 0;
+}
+
+void trace_scan_new(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi)
+{
+  trace_t *trace = arena->inc;
+  KILN_ASSERT(trace != NULL && !seg->white);
+  double t0 = vm_now();
+  ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_EXACT, 0, 0, NULL};
+  kiln_res_t res = seg->klass->scan_range(seg, &ss.pub, lo, hi);
+  seg->summary |= ss.summary;
+  if (res != KILN_OK)
+    fail_scan(res);
+  arena->inc_carry += vm_now() - t0;
 }
 
 void kiln_arena_collect(kiln_arena_t arena)
@@ -437,6 +599,7 @@ void kiln_pool_collect(kiln_pool_t pool)
 void kiln_arena_park(kiln_arena_t arena)
 {
   KILN_ASSERT(arena_check(arena));
+  trace_inc_finish(arena); /* parked: no collection under way */
   arena->park_depth++;
 }
 

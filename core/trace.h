@@ -13,6 +13,8 @@ struct trace_s {
   kiln_arena_t arena;
   uint64_t white;              /* zones of condemned segments */
   int minor;                   /* a minor (nursery-only) collection */
+  int incremental;             /* cut into pauses (trace_inc_start) */
+  int keep_cards;              /* its final pause: cards_cleanable */
   void **grey;                 /* grey stack of client pointers */
   size_t ngrey, grey_cap;
   int grey_overflow;           /* the grey stack could not grow */
@@ -55,8 +57,19 @@ kiln_res_t verify_fix(ss_t *ss, void **ref_io);
 void verify_heap(kiln_arena_t arena);
 void verify_barrier(kiln_arena_t arena, trace_t *trace, pool_t young);
 
-/* Collect the given pools (all automatic pools if pool == NULL). */
+/* Collect the given pools (all automatic pools if pool == NULL), first
+   finishing an incremental collection under way. */
 void trace_collect(kiln_arena_t arena, pool_t pool, int minor);
+
+/* Incremental minor collections of a sticky pool (trace.c): start one
+   (its first pause), run one increment of budget bytes of scanning (the
+   last one finishes it), finish one under way now (no-op if none), and,
+   for the pool, scan objects allocated in [lo, hi) of a segment that is
+   not white since the collection started. */
+void trace_inc_start(kiln_arena_t arena, pool_t pool);
+void trace_inc_step(kiln_arena_t arena, size_t budget);
+void trace_inc_finish(kiln_arena_t arena);
+void trace_scan_new(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi);
 
 /* Flush every AP of the arena (before a collection), trapping reservations. */
 void ap_flush_all(kiln_arena_t arena);

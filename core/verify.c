@@ -17,7 +17,8 @@
  * sees is then not in the heap).
  *
  * For a sticky pool (pool.h) the young objects are those its last
- * collection did not mark, and they share segments with the old ones: an
+ * collection did not mark (or, at an incremental collection's final pause,
+ * after draining, those this one has not marked either), and they share segments with the old ones: an
  * old object of the pool holding a young one must overlap a dirty card
  * (its segment's summary says nothing, as young objects live in the same
  * zones).
@@ -93,10 +94,14 @@ static void verify_obj(void *obj, void *closure)
   (void)f->scan(&ss->pub, obj, f->skip(obj));
 }
 
+/* Old objects, and at an incremental collection's final pause (trace.c)
+   also the black ones and those allocated since it started (in segments it
+   did not condemn). */
 static void verify_old_obj(void *obj, void *closure)
 {
   ss_t *ss = closure;
-  if (is_old(arena_seg_of(ss->arena, obj), obj))
+  seg_t seg = arena_seg_of(ss->arena, obj);
+  if (!seg->white || is_old(seg, obj))
     verify_obj(obj, closure);
 }
 

@@ -128,6 +128,9 @@ typedef struct kiln_stats_s {      /* may grow; these fields keep their names */
   size_t pools, segments;          /* how many now */
   double minor_pause_p50_ms, minor_pause_p99_ms, minor_pause_max_ms; /* minor collections only */
   double full_pause_p50_ms, full_pause_p99_ms, full_pause_max_ms;    /* full collections only */
+  uint64_t pauses;                 /* stop-the-world pauses: an incremental
+                                      collection has several (ms young_step) */
+  int in_progress;                 /* an incremental collection is under way */
 } kiln_stats_t;
 void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *stats_o);
 

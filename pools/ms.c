@@ -88,11 +88,14 @@ typedef struct ms_s {
   uint64_t promo_epoch;
   size_t promo_next, promo_limit;
   size_t young_size;                /* sticky mark bits: bytes between minor GCs (0: off) */
+  size_t young_step;                /* incremental minor GCs: bytes between increments */
   size_t young;                     /* bytes handed to APs since the last collection */
+  int inc;                          /* an incremental minor GC of this pool is under way */
+  size_t inc_in_use;                /* bytes committed since it started */
   size_t old_live, old_objects;     /* the old generation's figures, for minor GCs */
 } ms_t;
 
-enum { P_FORMAT, P_SEGMENT_SIZE, P_LARGE_SIZE, P_YOUNG_SIZE };
+enum { P_FORMAT, P_SEGMENT_SIZE, P_LARGE_SIZE, P_YOUNG_SIZE, P_YOUNG_STEP };
 static const kiln_param_t ms_params[] = {
   {"format", KILN_ARGT_PTR, NULL, 0, 0, "the object format (kiln_fmt_create)"},
   {"segment_size", KILN_ARGT_SIZE, "256KB", 16384, 1u << 30, "bytes per small-object segment"},
@@ -100,6 +103,10 @@ static const kiln_param_t ms_params[] = {
   {"young_size", KILN_ARGT_SIZE, "0", 0, 0,
    "bytes allocated between minor collections, which mark young objects in place "
    "(sticky mark bits; needs barrier = \"card\"); 0: full collections only"},
+  {"young_step", KILN_ARGT_SIZE, "0", 0, 0,
+   "makes minor collections incremental: at most this many bytes are allocated "
+   "between two of their pauses, each of which marks 4 times as many; needs young_size; "
+   "0: a minor collection is one pause"},
   {NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
 
 static ms_t *ms_of(pool_t pool) { return (ms_t *)pool; }
@@ -187,6 +194,12 @@ static kiln_res_t ms_init(pool_t pool, const pval_t *v)
                         "was created with barrier = \"none\"; create it with barrier = \"card\" "
                         "or leave young_size at 0");
   pool->sticky = ms->young_size > 0;
+  ms->young_step = v[P_YOUNG_STEP].size;
+  if (ms->young_step > 0 && ms->young_size == 0)
+    return arena_errorf(pool->arena, KILN_PARAM,
+                        "pool class 'ms': young_step makes minor collections incremental, but "
+                        "there are none: young_size is 0; set young_size too, or leave "
+                        "young_step at 0");
   if (ms->large_size > ms->seg_size / 2)
     return arena_errorf(pool->arena, KILN_PARAM,
                         "pool class 'ms': large_size (%zu) must be at most half of segment_size (%zu)",
@@ -244,6 +257,8 @@ static ms_seg_t *avail_hole(ms_t *ms, size_t n, size_t *first_o, size_t *len_o)
   ring_t *node, *nxt;
   RING_FOR(node, &ms->avail, nxt) {
     ms_seg_t *s = CONTAINER(node, ms_seg_t, avail);
+    if (ms->inc && s->seg.white)
+      continue; /* condemned by the minor collection under way: see ms_fill */
     if (find_hole(s, n, first_o, len_o))
       return s;
     ring_remove(&s->avail);
@@ -263,6 +278,11 @@ static kiln_res_t fill_small(char **base_o, char **limit_o, ms_t *ms, size_t siz
     if (!find_hole(s, n, &first, &len))
       return arena_errorf(pool->arena, KILN_FAIL, "ms: a new segment has no hole");
   }
+  size_t cap = grains_of(ms, ms->young_step);
+  if (ms->inc && len > n && len > cap) { /* one increment per young_step bytes */
+    len = n > cap ? n : cap;
+    s->cursor = first + len;
+  }
   bits_set(s->alloc, first, len, 1);
   s->young = 1;
   s->seg.summary = ZONES_ALL; /* new objects are written without a barrier */
@@ -272,14 +292,32 @@ static kiln_res_t fill_small(char **base_o, char **limit_o, ms_t *ms, size_t siz
 }
 
 /* With sticky mark bits, a minor collection once young_size bytes were
-   handed out since the last collection; young counts what APs keep. */
+   handed out since the last collection; young counts what APs keep. An
+   incremental one (young_step) runs an increment at every fill while it is
+   under way, marking STEP_WORK times the young_step bytes the fill may hand
+   out, so marking outpaces allocation and each collection ends; until it
+   does, new objects go only into segments it did not condemn (avail_hole),
+   which it neither marks nor sweeps, and an AP gets at most young_step
+   bytes at a time. Should allocation still reach young_size meanwhile, the
+   collection finishes at once. */
+#define STEP_WORK 4
 static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, size_t size)
 {
   ms_t *ms = ms_of(pool);
   kiln_arena_t arena = pool->arena;
   (void)ap;
-  if (pool->sticky && ms->young >= ms->young_size && arena->park_depth == 0 && !arena->collecting)
-    trace_collect(arena, pool, 1);
+  int may_collect = arena->park_depth == 0 && !arena->collecting;
+  if (ms->inc && may_collect) {
+    if (ms->young >= ms->young_size)
+      trace_inc_finish(arena);
+    else
+      trace_inc_step(arena, STEP_WORK * ms->young_step);
+  } else if (pool->sticky && ms->young >= ms->young_size && may_collect) {
+    if (ms->young_step > 0)
+      trace_inc_start(arena, pool);
+    else
+      trace_collect(arena, pool, 1);
+  }
   kiln_res_t res = size >= ms->large_size /* the new object is written without a barrier */
                        ? fill_large(base_o, limit_o, ms, size, ZONES_ALL)
                        : fill_small(base_o, limit_o, ms, size);
@@ -397,13 +435,18 @@ static void ms_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit)
   ms_seg_t *s = mseg(arena_seg_of(pool->arena, base));
   (void)ap;
   pool->st.in_use += (size_t)(init - base);
+  if (ms->inc)
+    ms->inc_in_use += (size_t)(init - base);
   size_t unused = (size_t)(limit - init);
   ms->young = ms->young > unused ? ms->young - unused : 0;
   if (s->large) {
     if (init == base)
       mseg_free(s); /* the reservation was never committed */
-    else
+    else {
       s->obj_size = (size_t)(init - base);
+      if (ms->inc)
+        trace_scan_new(pool->arena, &s->seg, (uintptr_t)base, (uintptr_t)init);
+    }
     return;
   }
   size_t g1 = ((uintptr_t)init - s->seg.base) >> ms->shift;
@@ -421,6 +464,8 @@ static void ms_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit)
     s->lazy[s->nlazy][0] = (uint32_t)g0;
     s->lazy[s->nlazy++][1] = (uint32_t)ge;
   }
+  if (ms->inc) /* committed, so initialised: see ms_fill */
+    trace_scan_new(pool->arena, &s->seg, (uintptr_t)base, (uintptr_t)init);
 }
 
 /* Sticky mark bits: a minor collection starts from the old generation's
@@ -434,6 +479,10 @@ static void ms_condemn(pool_t pool, trace_t *trace)
   if (trace->minor) {
     pool->st.live = ms->old_live;
     pool->st.live_objects = ms->old_objects;
+    ms->inc = trace->incremental;
+    ms->inc_in_use = 0;
+    if (ms->inc)
+      ms->young = 0; /* what is allocated from now on is the next one's young */
     return;
   }
   kiln_arena_t arena = pool->arena;
@@ -453,11 +502,15 @@ static void ms_condemn(pool_t pool, trace_t *trace)
 static void ms_reclaimed(pool_t pool, trace_t *trace)
 {
   ms_t *ms = ms_of(pool);
-  (void)trace;
-  pool->st.in_use = pool->st.live;
+  /* What an incremental collection let the mutator allocate is young,
+     unmarked and unswept: in use, and the next collection's young. */
+  pool->st.in_use = pool->st.live + ms->inc_in_use;
   ms->old_live = pool->st.live;
   ms->old_objects = pool->st.live_objects;
-  ms->young = 0;
+  if (!trace->incremental)
+    ms->young = 0;
+  ms->inc = 0;
+  ms->inc_in_use = 0;
 }
 
 /* ---- segment class ---------------------------------------------------- */
