@@ -96,6 +96,10 @@ struct kiln_class_s {
      reclaim. */
   void (*condemn)(pool_t pool, trace_t *trace);
   void (*reclaimed)(pool_t pool, trace_t *trace);
+  /* Optional (pools with incremental collections): the one under way is
+     dropped unfinished, its segments no longer white; a full collection
+     of the pool follows at once. */
+  void (*abandoned)(pool_t pool, trace_t *trace);
   /* Optional: room for size bytes (a block, header included) for an object
      another pool evacuates into this one during a trace (promotion). The
      caller copies the block in and greys it; the object counts as live. */

@@ -257,6 +257,64 @@ static kiln_res_t scan_sticky_cards(kiln_arena_t arena, ss_t *ss, pool_t pool)
   return KILN_OK;
 }
 
+/* An incremental collection's start does not scan the dirty cards of its
+   pool (a Populate-style workload dirties thousands: 1-4 ms of scanning);
+   it cleans them and notes their runs, which its increments then scan
+   like grey objects. A store meanwhile dirties a card again, for the
+   final pause. */
+struct card_run_s {
+  seg_t seg;
+  uintptr_t lo, hi;
+};
+
+static void note_run(trace_t *trace, seg_t seg, uintptr_t lo, uintptr_t hi)
+{
+  if (trace->nruns == trace->runs_cap) {
+    size_t cap = trace->runs_cap ? trace->runs_cap * 2 : 256;
+    struct card_run_s *r = realloc(trace->runs, cap * sizeof *r);
+    if (r == NULL)
+      KILN_FAILF("trace: no memory to note %zu runs of dirty cards", cap);
+    trace->runs = r;
+    trace->runs_cap = cap;
+  }
+  trace->runs[trace->nruns++] = (struct card_run_s){seg, lo, hi};
+}
+
+static void note_sticky_cards(kiln_arena_t arena, trace_t *trace, pool_t pool)
+{
+  unsigned shift = arena->head.card_shift;
+  ring_t *sn, *sx;
+  POOL_SEGS(sn, pool, sx) {
+    seg_t seg = SEG_OF_RING(sn);
+    if (seg->klass->scan_range == NULL || !seg_cards_dirty(arena, seg))
+      continue;
+    size_t n, i = 0;
+    uint8_t *c = seg_cards(arena, seg, &n);
+    while (i < n) {
+      if (!c[i]) {
+        i++;
+        continue;
+      }
+      size_t j = i;
+      while (j < n && c[j])
+        j++;
+      memset(c + i, 0, j - i);
+      note_run(trace, seg, seg->base + (i << shift), seg->base + (j << shift));
+      i = j;
+    }
+  }
+}
+
+/* As scan_sticky_cards does for one run (the segment is still white). */
+static kiln_res_t scan_run(ss_t *ss, const struct card_run_s *run)
+{
+  ss->summary = 0;
+  ss->rank = KILN_RANK_EXACT;
+  kiln_res_t res = run->seg->klass->scan_range(run->seg, &ss->pub, run->lo, run->hi);
+  run->seg->summary |= ss->summary;
+  return res;
+}
+
 /* A grey object adds the white zones it now refers to into its segment's
    summary: a promoted or copied object into its older segment's, a
    survivor in place (marked, pinned) into its white segment's, which
@@ -408,16 +466,25 @@ static void scan_roots(kiln_arena_t arena, trace_t *trace, pool_t only)
     res = root_scan_rank(arena, &ss.pub, KILN_RANK_EXACT);
   if (res == KILN_OK)
     res = scan_other_pools(arena, &ss, only);
-  if (res == KILN_OK && trace->minor && only != NULL)
-    res = scan_sticky_cards(arena, &ss, only);
+  if (res == KILN_OK && trace->minor && only != NULL) {
+    if (trace->incremental && !trace->keep_cards)
+      note_sticky_cards(arena, trace, only);
+    else
+      res = scan_sticky_cards(arena, &ss, only);
+  }
   if (res != KILN_OK)
     fail_scan(res);
 }
 
+/* Scan grey objects, and the noted card runs, until trace->scanned
+   reaches until or nothing is left. */
 static void drain(kiln_arena_t arena, trace_t *trace, size_t until)
 {
   ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_EXACT, 0, 0, NULL};
-  kiln_res_t res = drain_grey(&ss, until);
+  kiln_res_t res;
+  while ((res = drain_grey(&ss, until)) == KILN_OK && trace->scanned < until &&
+         trace->run_next < trace->nruns)
+    res = scan_run(&ss, &trace->runs[trace->run_next++]);
   if (res != KILN_OK)
     fail_scan(res);
 }
@@ -464,15 +531,21 @@ static void trace_close(kiln_arena_t arena, trace_t *trace, pool_t only)
     verify_heap(arena);
 }
 
+static void inc_abandon(kiln_arena_t arena);
+
 void trace_collect(kiln_arena_t arena, pool_t only, int minor)
 {
   if (arena->collecting)
     return;
   if (arena->inc != NULL) {
-    int same = minor && only == arena->inc_pool;
-    trace_inc_finish(arena);
-    if (same)
-      return;
+    pool_t inc = arena->inc_pool;
+    if (!minor && (only == NULL || only == inc))
+      inc_abandon(arena);
+    else {
+      trace_inc_finish(arena);
+      if (minor && only == inc)
+        return;
+    }
   }
   double t0 = vm_now();
   arena->collecting = 1;
@@ -503,8 +576,10 @@ void trace_collect(kiln_arena_t arena, pool_t only, int minor)
  * Invariant (checked builds verify it at the final pause, after draining):
  * an object of the pool that is marked or was allocated during the
  * collection and refers to an unmarked white object lies on a dirty card.
- * Anything else that wants a collection, or a parked or quiet heap, first
- * finishes the incremental one (trace_inc_finish).
+ * The start notes the pool's dirty cards (note_sticky_cards) for the
+ * increments to scan. A full collection of the pool abandons the
+ * incremental one (it marks everything again); anything else that wants a
+ * collection, or a parked or quiet heap, first finishes it.
  */
 
 void trace_inc_start(kiln_arena_t arena, pool_t pool)
@@ -542,8 +617,30 @@ static void inc_finish(kiln_arena_t arena, double t0)
   arena->inc = NULL;
   arena->inc_pool = NULL;
   record_pause(arena, 1, vm_now() - t0 + arena->inc_carry);
+  free(trace->runs);
   free(trace);
   arena->collecting = 0;
+}
+
+/* A full collection of the pool is about to mark everything from scratch:
+   the incremental one under way is dropped instead of finished. */
+static void inc_abandon(kiln_arena_t arena)
+{
+  trace_t *trace = arena->inc;
+  pool_t pool = arena->inc_pool;
+  ring_t *sn, *sx;
+  POOL_SEGS(sn, pool, sx)
+    SEG_OF_RING(sn)->white = 0;
+  if (pool->klass->abandoned != NULL)
+    pool->klass->abandoned(pool, trace);
+  arena->grey = trace->grey;
+  arena->grey_cap = trace->grey_cap;
+  arena->trace = NULL;
+  arena->inc = NULL;
+  arena->inc_pool = NULL;
+  arena->inc_carry = 0;
+  free(trace->runs);
+  free(trace);
 }
 
 void trace_inc_finish(kiln_arena_t arena)
@@ -562,7 +659,7 @@ void trace_inc_step(kiln_arena_t arena, size_t budget)
   size_t until = trace->scanned + budget;
   drain(arena, trace, until < trace->scanned ? SIZE_MAX : until);
   arena->collecting = 0;
-  if (trace->ngrey == 0) {
+  if (trace->ngrey == 0 && trace->run_next == trace->nruns) {
     inc_finish(arena, t0);
     return;
   }

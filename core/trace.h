@@ -24,6 +24,8 @@ struct trace_s {
   size_t tenured;              /* of marked: young bytes a sticky pool marked in a
                                   minor collection, so growth of its old generation */
   uint64_t objects;
+  struct card_run_s *runs;     /* incremental: dirty cards to scan (trace.c) */
+  size_t nruns, runs_cap, run_next;
 };
 
 /* The internal scan state; its public prefix is what KILN_FIX1 reads. */

@@ -513,6 +513,16 @@ static void ms_reclaimed(pool_t pool, trace_t *trace)
   ms->inc_in_use = 0;
 }
 
+/* A full collection follows: it clears the marks this one set, and counts
+   what is live again. */
+static void ms_abandoned(pool_t pool, trace_t *trace)
+{
+  ms_t *ms = ms_of(pool);
+  (void)trace;
+  ms->inc = 0;
+  ms->inc_in_use = 0;
+}
+
 /* ---- segment class ---------------------------------------------------- */
 
 static uint64_t ms_whiten(seg_t seg, trace_t *trace)
@@ -732,6 +742,6 @@ const struct kiln_class_s pool_class_ms = {
   .name = "ms", .doc = "automatic mark-sweep: non-moving, accepts ambiguous references",
   .size = sizeof(ms_t), .attr = CLASS_AUTO, .params = ms_params, .init = ms_init,
   .finish = ms_finish, .fill = ms_fill, .empty = ms_empty, .condemn = ms_condemn,
-  .reclaimed = ms_reclaimed, .promote = ms_promote};
+  .reclaimed = ms_reclaimed, .abandoned = ms_abandoned, .promote = ms_promote};
 
 kiln_class_t kiln_class_ms(void) { return &pool_class_ms; }
