@@ -144,7 +144,8 @@ static void k_check(kiln_res_t res, const char *what)
 }
 
 /* The built-in automatic plans; there is no C call that lists plans. */
-static const char *const k_plans[] = {"marksweep", "semispace", "gencopy", "genms", "sticky"};
+static const char *const k_plans[] = {"marksweep", "semispace", "gencopy", "genms", "sticky",
+                                            "sticky-inc"};
 
 static void k_list(void)
 {

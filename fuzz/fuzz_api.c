@@ -154,12 +154,13 @@ static void after_gc(fz_t *f, const char *where)
 
 /* ---- set-up ----------------------------------------------------------- */
 
-/* young: an ms pool's young_size (sticky mark bits), 0 for none. */
+/* young: an ms pool's young_size (sticky mark bits), 0 for none; step:
+   its young_step (incremental minor collections), 0 for none. */
 static kiln_res_t add_auto(fz_t *f, kiln_class_t klass, size_t seg, size_t large, size_t young,
-                           kiln_pool_t to)
+                           size_t step, kiln_pool_t to)
 {
-  kiln_arg_t args[5] = {KILN_ARG_PTR("format", f->fmt), KILN_ARGS_END, KILN_ARGS_END,
-                        KILN_ARGS_END, KILN_ARGS_END};
+  kiln_arg_t args[6] = {KILN_ARG_PTR("format", f->fmt), KILN_ARGS_END, KILN_ARGS_END,
+                        KILN_ARGS_END, KILN_ARGS_END, KILN_ARGS_END};
   int n = 1;
   if (klass == kiln_class_gen()) {
     kiln_arg_t a[] = {KILN_ARG_PTR("promote_to", to), KILN_ARG_SIZE("nursery_size", seg * 4),
@@ -168,16 +169,16 @@ static kiln_res_t add_auto(fz_t *f, kiln_class_t klass, size_t seg, size_t large
     n += 3;
   } else {
     kiln_arg_t a[] = {KILN_ARG_SIZE("segment_size", seg), KILN_ARG_SIZE("large_size", large),
-                      KILN_ARG_SIZE("young_size", young)};
+                      KILN_ARG_SIZE("young_size", young), KILN_ARG_SIZE("young_step", step)};
     memcpy(&args[n], a, sizeof a);
-    n += klass == kiln_class_ms() ? 3 : 2;
+    n += klass == kiln_class_ms() ? 4 : 2;
   }
   kiln_pool_t pool;
   kiln_res_t res = kiln_pool_create(&pool, f->arena, klass, args);
   if (res != KILN_OK)
     return res;
-  TRACE("pool %d: %s segment/chunk %zu large %zu young %zu%s", f->npools,
-        kiln_class_name(klass), seg, large, young,
+  TRACE("pool %d: %s segment/chunk %zu large %zu young %zu step %zu%s", f->npools,
+        kiln_class_name(klass), seg, large, young, step,
         to != NULL ? " (promoting into the previous pool)" : "");
   f->pools[f->npools] = pool;
   f->aps[f->npools] = NULL;
@@ -195,12 +196,13 @@ static void add_pool(fz_t *f, input_t *in)
      they keep their plain ms pools and still replay the bugs they were
      saved for. */
   size_t young = r >= 192 ? seg * 2 : 0;
+  size_t step = r >= 224 ? seg / 16 : 0; /* half of them incremental */
   kiln_res_t res = KILN_OK;
   if (c < 4 && f->npools + 2 <= MAX_POOLS) {
     kiln_class_t klass = c == 0 || c == 2 ? kiln_class_ms() : kiln_class_copy();
-    res = add_auto(f, klass, seg, large, young, NULL);
+    res = add_auto(f, klass, seg, large, young, step, NULL);
     if (res == KILN_OK && c >= 2) {
-      res = add_auto(f, kiln_class_gen(), seg, large, 0, f->pools[f->npools - 1]);
+      res = add_auto(f, kiln_class_gen(), seg, large, 0, 0, f->pools[f->npools - 1]);
     }
   } else if (c >= 4 && f->nmanual < MAX_MANUAL) {
     kiln_pool_t pool;

@@ -56,7 +56,7 @@ EOC
   build_one api $lib "$src/fuzz/fuzz_api.c"
   embed="$out/build/lua/plans_embed.c"
   (cd "$src" && sh lua/embed.sh "$embed.new" "$src" plans/manual.lua plans/marksweep.lua \
-    plans/semispace.lua plans/gencopy.lua plans/genms.lua plans/sticky.lua lua/dsl.lua lua/cli.lua)
+    plans/semispace.lua plans/gencopy.lua plans/genms.lua plans/sticky.lua plans/sticky-inc.lua lua/dsl.lua lua/cli.lua)
   if cmp -s "$embed.new" "$embed" 2>/dev/null; then rm -f "$embed.new"; else mv "$embed.new" "$embed"; fi
   lua_libs=$(pkg-config --libs lua5.4)
   # shellcheck disable=SC2086

@@ -3,7 +3,8 @@
 
 # Embedded into the library by lua/embed.sh (POSIX sh + od).
 KILN_PLAN_FILES = plans/manual.lua plans/marksweep.lua plans/semispace.lua \
-	plans/gencopy.lua plans/genms.lua plans/sticky.lua
+	plans/gencopy.lua plans/genms.lua plans/sticky.lua \
+	plans/sticky-inc.lua
 KILN_EMBED_FILES = $(KILN_PLAN_FILES) %reldir%/dsl.lua %reldir%/cli.lua
 EXTRA_DIST += $(KILN_EMBED_FILES) %reldir%/embed.sh
 

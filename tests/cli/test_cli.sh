@@ -16,7 +16,7 @@ done
 
 # plans: one line per built-in plan, name then doc
 expect 0 "$KILN" plans
-for p in manual marksweep semispace gencopy genms sticky; do has out "^$p +[A-Z]"; done
+for p in manual marksweep semispace gencopy genms sticky sticky-inc; do has out "^$p +[A-Z]"; done
 expect 2 "$KILN" plans extra;           has err 'takes no arguments'
 
 # describe: classes, the arena, plans; unknown names fail
@@ -53,7 +53,7 @@ cat >"$tmp/script.lua" <<'LUA'
 local kiln = require "kiln"
 print(arg[0]:match("script.lua$"), arg[1], arg[2], #kiln.plans())
 LUA
-expect 0 "$KILN" run "$tmp/script.lua" a b; has out '^script.lua	a	b	6$'
+expect 0 "$KILN" run "$tmp/script.lua" a b; has out '^script.lua	a	b	7$'
 echo 'error("boom")' >"$tmp/fail.lua"
 expect 1 "$KILN" run "$tmp/fail.lua";   has err 'boom'
 echo 'os.exit(3)' >"$tmp/exit.lua"

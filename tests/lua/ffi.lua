@@ -112,7 +112,7 @@ T.eq(tostring(ffi.load(nil)):find("the process", 1, true) ~= nil, true, "load(ni
 
 -- ---- a C workload on a heap from a plan the script names ---------------------------------
 local work = fn("workload", "int64(string, string, uint64, double)")
-for _, plan in ipairs({ "marksweep", "genms", "sticky" }) do
+for _, plan in ipairs({ "marksweep", "genms", "sticky", "sticky-inc" }) do
   local want = assert(kiln.workload("churn", plan, { seed = 7, scale = 0.02 }))
   T.eq(work(plan, "churn", 7, 0.02), want.check & math.maxinteger, "workload in C on " .. plan)
 end

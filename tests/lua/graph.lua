@@ -140,14 +140,22 @@ for _, p in ipairs(kiln.plans()) do
       -- minor: a 64 KB nursery and garbage between the graph's objects, so
       -- minor collections run mid-round and stores hit promoted objects
       -- (the write barrier); only plans with a `young` pool.
+      -- Sticky plans get a 64 KB young generation in their main space
+      -- instead, and sticky-inc 4 KB increments.
+      local sticky = p.name:find("^sticky") ~= nil
       local ov = v == "stress" and { ["arena.stress"] = 1 }
+                 or v == "minor" and sticky and { ["main.young_size"] = "64KB" }
                  or v == "minor" and { ["young.nursery_size"] = "64KB" } or nil
+      if v == "minor" and p.name == "sticky-inc" then ov["main.young_step"] = "4KB" end
       local h = kiln.heap(p.name, ov)
       if h then
         experiment(h, SEED, v == "scripted", p.name .. "/" .. v, v == "minor" and 200 or 0)
         local st = h:stats()
         if p.name ~= "manual" then T.ok(st.collections >= ROUNDS, p.name .. "/" .. v .. " collected") end
         if v == "minor" then T.ok(st.minor_collections >= ROUNDS, p.name .. ": minor collections ran") end
+        if v == "minor" and p.name == "sticky-inc" then
+          T.ok(st.pauses > st.collections + ROUNDS, p.name .. ": minor collections took several pauses")
+        end
         print(("%s/%s: %d collections (%d minor)"):format(p.name, v, st.collections, st.minor_collections))
         h:close()
       else
@@ -158,7 +166,7 @@ for _, p in ipairs(kiln.plans()) do
 end
 
 -- A Lua scan function and the descriptor's C scan: same survivors.
-for _, plan in ipairs({ "marksweep", "semispace", "gencopy", "genms", "sticky" }) do
+for _, plan in ipairs({ "marksweep", "semispace", "gencopy", "genms", "sticky", "sticky-inc" }) do
   local hc, hl = assert(kiln.heap(plan)), assert(kiln.heap(plan))
   local a = experiment(hc, SEED + 1, false, plan .. "/C scan")
   local b = experiment(hl, SEED + 1, true, plan .. "/Lua scan")
@@ -168,7 +176,7 @@ for _, plan in ipairs({ "marksweep", "semispace", "gencopy", "genms", "sticky" }
 end
 
 -- A Lua root scan function keeps objects alive until it is removed.
-for _, plan in ipairs({ "marksweep", "semispace", "gencopy", "genms", "sticky" }) do
+for _, plan in ipairs({ "marksweep", "semispace", "gencopy", "genms", "sticky", "sticky-inc" }) do
   local h = assert(kiln.heap(plan))
   local Leaf = h:type{ name = "Leaf", bytes = 8 }
   local kept, calls = {}, 0

@@ -88,6 +88,14 @@ T.eq(arg_of(pool(p, "main"), "young_size"), 10 << 20, "sticky sets young_size")
 T.eq(role(p, "objects"), "main", "sticky keeps marksweep's roles")
 p = assert(kiln.resolve("sticky", { ["main.young_size"] = "4MB" }))
 T.eq(arg_of(pool(p, "main"), "young_size"), 4 << 20, "young_size overrides like any parameter")
+-- sticky-inc: sticky's space with a smaller young generation, marked incrementally.
+p = assert(kiln.resolve("sticky-inc"))
+T.eq(arg_of(pool(p, "main"), "young_size"), 4 << 20, "sticky-inc sets its own young_size")
+T.eq(arg_of(pool(p, "main"), "young_step"), 32 << 10, "sticky-inc sets young_step")
+T.eq(role(p, "objects"), "main", "sticky-inc keeps marksweep's roles")
+local hi, msgi = kiln.heap("sticky-inc", { ["main.young_size"] = 0 })
+T.ok(hi == nil and tostring(msgi):find("young_step", 1, true) ~= nil,
+     "young_step without young_size is refused, naming young_step: " .. tostring(msgi))
 -- kiln.check validates plans statically; the barrier rule is the pool's, at open.
 local hb, msgb = kiln.heap("sticky", { ["arena.barrier"] = "none" })
 T.ok(hb == nil and tostring(msgb):find("young_size", 1, true) ~= nil,
