@@ -302,16 +302,16 @@ static void parse(int argc, char **argv, options_t *o)
 static void report(const workload_t *w, const options_t *o, int depth, double secs,
                    uint64_t check)
 {
-  gc_stats_t st = {0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, 0.0};
+  gc_stats_t st = {0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, 0.0, 0.0};
   B->stats(&st);
   printf("workload=%s backend=%s depth=%d seconds=%.6f peak_rss_kb=%ld collections=%llu "
          "minor=%llu gc_seconds=%.6f pause_max_ms=%.3f pause_p50_ms=%.3f pause_p99_ms=%.3f "
          "copied_bytes=%llu minor_p50_ms=%.3f minor_p99_ms=%.3f full_p50_ms=%.3f "
-         "full_p99_ms=%.3f check=%llu\n",
+         "full_p99_ms=%.3f minor_max_ms=%.3f check=%llu\n",
          w->name, o->label ? o->label : o->backend, depth, secs, bench_peak_rss_kb(),
          (unsigned long long)st.collections, (unsigned long long)st.minor, st.gc_seconds,
          st.pause_max_ms, st.pause_p50_ms, st.pause_p99_ms, (unsigned long long)st.copied_bytes,
-         st.minor_p50_ms, st.minor_p99_ms, st.full_p50_ms, st.full_p99_ms,
+         st.minor_p50_ms, st.minor_p99_ms, st.full_p50_ms, st.full_p99_ms, st.minor_max_ms,
          (unsigned long long)check);
 }
 

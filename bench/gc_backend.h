@@ -38,6 +38,7 @@ typedef struct gc_stats_s {
   double minor_p50_ms, minor_p99_ms; /* minor collections only (0 without any) */
   double full_p50_ms, full_p99_ms;   /* the others; a backend without minor
                                         collections may leave them 0 */
+  double minor_max_ms;               /* the longest minor pause (0 without any) */
 } gc_stats_t;
 
 typedef struct gc_backend_s {

@@ -306,6 +306,7 @@ static void k_stats(gc_stats_t *stats_o)
   stats_o->copied_bytes = s.copied;
   stats_o->minor_p50_ms = s.minor_pause_p50_ms;
   stats_o->minor_p99_ms = s.minor_pause_p99_ms;
+  stats_o->minor_max_ms = s.minor_pause_max_ms;
   stats_o->full_p50_ms = s.full_pause_p50_ms;
   stats_o->full_p99_ms = s.full_pause_p99_ms;
 }

@@ -66,7 +66,7 @@ static void m_drop_array(double *array)
 
 static void m_stats(gc_stats_t *stats_o)
 {
-  *stats_o = (gc_stats_t){0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, 0.0};
+  *stats_o = (gc_stats_t){0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, 0.0, 0.0};
 }
 
 static void m_finish(void)

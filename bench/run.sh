@@ -193,11 +193,12 @@ manual_table() {
 }
 
 gc_table() {
-  local j suite workload backend label secs base rss coll minor p50 p99 max mp50 mp99 fp50 fp99 copied lw
+  local j suite workload backend label secs base rss coll minor p50 p99 max mp50 mp99 mmax fp50 fp99
+  local copied lw
   lw=$(label_width)
   printf '\nGarbage collection (median of %s runs; x boehm = wall time relative to Boehm GC, lower is better)\n' "$RUNS"
-  printf "%-12s %-${lw}s %9s %8s %13s %13s %22s %16s %16s %11s\n" workload backend "wall s" "x boehm" \
-    "peak RSS MiB" "GCs min/full" "pause ms p50/p99/max" "minor ms p50/p99" "full ms p50/p99" \
+  printf "%-12s %-${lw}s %9s %8s %13s %13s %22s %22s %16s %11s\n" workload backend "wall s" "x boehm" \
+    "peak RSS MiB" "GCs min/full" "pause ms p50/p99/max" "minor ms p50/p99/max" "full ms p50/p99" \
     "copied MiB"
   for j in "${!plan[@]}"; do
     read -r suite workload backend label _ <<<"${plan[$j]}"
@@ -212,16 +213,17 @@ gc_table() {
     max=$(med "$workload" "$label" pause_max_ms)
     mp50=$(med "$workload" "$label" minor_p50_ms)
     mp99=$(med "$workload" "$label" minor_p99_ms)
+    mmax=$(med "$workload" "$label" minor_max_ms)
     fp50=$(med "$workload" "$label" full_p50_ms)
     fp99=$(med "$workload" "$label" full_p99_ms)
     copied=$(med "$workload" "$label" copied_bytes)
-    printf "%-12s %-${lw}s %9.3f %8s %13s %13s %22s %16s %16s %11s\n" "$workload" "$label" "$secs" \
+    printf "%-12s %-${lw}s %9.3f %8s %13s %13s %22s %22s %16s %11s\n" "$workload" "$label" "$secs" \
       "$(ratio "$secs" "$base")" "$(mib "$rss")" \
       "$(awk -v c="$coll" -v m="$minor" 'BEGIN { printf "%g/%g", m, c - m }')" \
       "$(awk -v c="$coll" -v a="$p50" -v b="$p99" -v x="$max" \
         'BEGIN { if (c + 0 == 0) print "-"; else printf "%.2f/%.2f/%.2f", a, b, x }')" \
-      "$(awk -v m="$minor" -v a="$mp50" -v b="$mp99" \
-        'BEGIN { if (m + 0 == 0) print "-"; else printf "%.2f/%.2f", a, b }')" \
+      "$(awk -v m="$minor" -v a="$mp50" -v b="$mp99" -v x="$mmax" \
+        'BEGIN { if (m + 0 == 0) print "-"; else printf "%.2f/%.2f/%.2f", a, b, x }')" \
       "$(awk -v c="$coll" -v m="$minor" -v a="$fp50" -v b="$fp99" \
         'BEGIN { if (c - m <= 0) print "-"; else printf "%.2f/%.2f", a, b }')" \
       "$(awk -v b="$copied" 'BEGIN { if (b == "-") print "-"; else printf "%.1f", b / 1048576 }')"
