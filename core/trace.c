@@ -584,8 +584,12 @@ void trace_collect(kiln_arena_t arena, pool_t only, int minor)
 
 void trace_inc_start(kiln_arena_t arena, pool_t pool)
 {
-  if (arena->collecting || arena->inc != NULL)
+  if (arena->collecting)
     return;
+  /* Another pool's, which advances only when that pool allocates: were
+     this one to wait for it, this pool's young generation could grow
+     without bound. */
+  trace_inc_finish(arena);
   trace_t *trace = malloc(sizeof *trace);
   if (trace == NULL) { /* no memory for the state: stop the world instead */
     trace_collect(arena, pool, 1);
