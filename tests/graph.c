@@ -9,6 +9,7 @@
  * count must equal the model's reachable count.
  */
 #include "graph.h"
+#include "vm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +73,24 @@ const kiln_format_t *graph_format(void)
   return &f;
 }
 
-gobj_t *gobj_try_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay, kiln_res_t *res_o)
+/* Make the size bytes reserved at p object id (refs NULL: no references). */
+static gobj_t *obj_init(void *p, size_t size, uint64_t id, uint32_t nrefs, uint32_t npay,
+                        gobj_t *const refs[])
+{
+  *(uint64_t *)p = ((uint64_t)size << 8) | TAG_OBJ;
+  gobj_t *o = (gobj_t *)(void *)((char *)p + 8);
+  o->nrefs = nrefs;
+  o->npay = npay;
+  o->id = id;
+  for (uint32_t i = 0; i < nrefs; i++)
+    o->ref[i] = refs != NULL ? refs[i] : NULL;
+  for (uint32_t i = 0; i < npay; i++)
+    payload(o)[i] = pay_byte(id, i);
+  return o;
+}
+
+static gobj_t *try_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay,
+                       gobj_t *const refs[], kiln_res_t *res_o)
 {
   size_t size = gobj_size(nrefs, npay);
   void *p;
@@ -83,26 +101,36 @@ gobj_t *gobj_try_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay, k
       *res_o = res;
       return NULL;
     }
-    *(uint64_t *)p = ((uint64_t)size << 8) | TAG_OBJ;
-    o = (gobj_t *)(void *)((char *)p + 8);
-    o->nrefs = nrefs;
-    o->npay = npay;
-    o->id = id;
-    for (uint32_t i = 0; i < nrefs; i++)
-      o->ref[i] = NULL;
-    for (uint32_t i = 0; i < npay; i++)
-      payload(o)[i] = pay_byte(id, i);
+    o = obj_init(p, size, id, nrefs, npay, refs);
   } while (!kiln_commit(ap, p, size));
   *res_o = KILN_OK;
   return o;
 }
 
-gobj_t *gobj_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay)
+gobj_t *gobj_try_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay, kiln_res_t *res_o)
+{
+  return try_new(ap, id, nrefs, npay, NULL, res_o);
+}
+
+gobj_t *gobj_new_refs(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay,
+                      gobj_t *const refs[])
 {
   kiln_res_t res;
-  gobj_t *o = gobj_try_new(ap, id, nrefs, npay, &res);
+  gobj_t *o = try_new(ap, id, nrefs, npay, refs, &res);
   T_CHECK(o != NULL, "reserve %zu bytes: %s", gobj_size(nrefs, npay), kiln_res_name(res));
   return o;
+}
+
+gobj_t *gobj_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay)
+{
+  return gobj_new_refs(ap, id, nrefs, npay, NULL);
+}
+
+void gobj_check(const gobj_t *o, uint64_t id)
+{
+  T_CHECK(o->id == id && gobj_payload_ok(o), "object %llu at %p: found id %llu%s",
+          (unsigned long long)id, (const void *)o, (unsigned long long)o->id,
+          gobj_payload_ok(o) ? "" : ", payload corrupted");
 }
 
 gobj_t *gobj_rooted_old(kiln_arena_t arena, kiln_ap_t ap, void **slot)
@@ -122,6 +150,47 @@ void gobj_garbage_until_minors(kiln_arena_t arena, kiln_ap_t ap, uint64_t n)
     T_CHECK(i < 2000000, "no minor collection after %llu allocations", (unsigned long long)i);
     (void)gobj_new(ap, 1000000 + i, 1, 40);
   }
+}
+
+/* ---- a heap around a sticky pool --------------------------------------- */
+
+void sticky_open(sticky_env_t *e, size_t young_size, size_t young_step,
+                 const kiln_arg_t arena_args[])
+{
+  memset(e, 0, sizeof *e);
+  e->young_size = young_size;
+  e->young_step = young_step;
+  ck_assert_ok(kiln_arena_create(&e->arena, arena_args));
+  ck_assert_ok(kiln_fmt_create(&e->fmt, e->arena, graph_format()));
+  e->pool = make_sticky(e->arena, e->fmt, young_size, young_step);
+  ck_assert_ok(kiln_ap_create(&e->ap, e->pool, NULL));
+}
+
+void sticky_add_gen(sticky_env_t *e, size_t nursery)
+{
+  e->other = make_gen_aged(e->arena, e->fmt, e->pool, nursery, 0);
+  ck_assert_ok(kiln_ap_create(&e->other_ap, e->other, NULL));
+}
+
+void sticky_add_sticky(sticky_env_t *e)
+{
+  e->other = make_sticky(e->arena, e->fmt, e->young_size, e->young_step);
+  ck_assert_ok(kiln_ap_create(&e->other_ap, e->other, NULL));
+}
+
+void sticky_scan_stack(sticky_env_t *e)
+{
+  ck_assert_ok(kiln_thread_reg(&e->thr, e->arena));
+  ck_assert_ok(kiln_root_create_thread(&e->stack, e->arena, e->thr, vm_stack_cold_end()));
+}
+
+void sticky_close(sticky_env_t *e)
+{
+  if (e->thr != NULL) {
+    kiln_root_destroy(e->stack);
+    kiln_thread_dereg(e->thr);
+  }
+  kiln_arena_destroy(e->arena); /* pools, APs, format, roots */
 }
 
 /* ---- the model -------------------------------------------------------- */
@@ -262,6 +331,37 @@ static void store(run_t *run, gobj_t *o, uint32_t k, gobj_t *v)
 
 static uint64_t random_reach(run_t *run) { return run->m.reach[test_rand(&run->rng) % run->m.nreach]; }
 
+/* A random target for a new object's field k: a reachable object, or
+   NULL. */
+static gobj_t *new_edge(run_t *run, uint64_t id, uint32_t k)
+{
+  model_t *m = &run->m;
+  int64_t e = m->nreach > 0 && test_rand(&run->rng) % 3 != 0 ? (int64_t)random_reach(run) : -1;
+  m->edge[id * GRAPH_MAX_REFS + k] = e;
+  return e < 0 ? NULL : m->addr[e];
+}
+
+/* Object id with its references stored while initialising it, before the
+   commit (no barrier). They are picked after the reservation, which may
+   have collected (and moved or freed objects), and again should the
+   commit fail. */
+static gobj_t *new_initialised(run_t *run, kiln_ap_t ap, uint64_t id)
+{
+  model_t *m = &run->m;
+  size_t size = gobj_size(m->nrefs[id], m->npay[id]);
+  gobj_t *refs[GRAPH_MAX_REFS], *o;
+  void *p;
+  do {
+    kiln_res_t res = kiln_reserve(&p, ap, size);
+    T_CHECK(res == KILN_OK, "reserve %zu bytes: %s", size, kiln_res_name(res));
+    after_gc(run, "after reserve");
+    for (uint32_t k = 0; k < m->nrefs[id]; k++)
+      refs[k] = new_edge(run, id, k);
+    o = obj_init(p, size, id, m->nrefs[id], m->npay[id], refs);
+  } while (!kiln_commit(ap, p, size));
+  return o;
+}
+
 static void op_alloc(run_t *run)
 {
   model_t *m = &run->m;
@@ -273,13 +373,16 @@ static void op_alloc(run_t *run)
   if (test_rand(&run->rng) % 50 == 0)
     m->npay[id] = (uint32_t)test_range(&run->rng, 1000, 40000); /* sometimes large */
   kiln_ap_t ap = run->aps[test_rand(&run->rng) % (uint64_t)run->npools];
-  gobj_t *o = gobj_new(ap, id, m->nrefs[id], m->npay[id]);
-  after_gc(run, "after reserve");
-  m->addr[id] = o;
-  for (uint32_t k = 0; k < m->nrefs[id]; k++) {
-    int64_t e = m->nreach > 0 && test_rand(&run->rng) % 3 != 0 ? (int64_t)random_reach(run) : -1;
-    m->edge[id * GRAPH_MAX_REFS + k] = e;
-    store(run, o, k, e < 0 ? NULL : m->addr[e]); /* o is committed: barrier */
+  gobj_t *o;
+  if (run->cfg->use_barrier == GRAPH_INIT_REFS && test_rand(&run->rng) % 2 == 0) {
+    o = new_initialised(run, ap, id);
+    m->addr[id] = o;
+  } else {
+    o = gobj_new(ap, id, m->nrefs[id], m->npay[id]);
+    after_gc(run, "after reserve");
+    m->addr[id] = o;
+    for (uint32_t k = 0; k < m->nrefs[id]; k++)
+      store(run, o, k, new_edge(run, id, k)); /* o is committed: barrier */
   }
   /* Link it: a root slot, or a field of a reachable object. */
   uint64_t parent = m->nreach > 0 ? random_reach(run) : 0;
@@ -362,6 +465,7 @@ graph_result_t graph_run(const graph_cfg_t *cfg)
   kiln_arena_stats(run.arena, &st);
   run.r.collections = st.collections;
   run.r.minors = st.minor_collections;
+  run.r.pauses = st.pauses;
   if (cfg->expect_moves)
     T_CHECK(run.r.moved > 0, "a moving configuration moved nothing");
   kiln_root_destroy(root);

@@ -22,7 +22,13 @@ size_t gobj_size(uint32_t nrefs, uint32_t npay);
 gobj_t *gobj_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay);
 /* The same, returning NULL and the result when the heap is out of memory. */
 gobj_t *gobj_try_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay, kiln_res_t *res_o);
+/* gobj_new whose first references are refs[0..nrefs) (NULL refs: none),
+   stored while initialising, before the commit: without kiln_write. */
+gobj_t *gobj_new_refs(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay,
+                      gobj_t *const refs[]);
 int gobj_payload_ok(const gobj_t *o);
+/* Fail the current test unless o is object id with its payload intact. */
+void gobj_check(const gobj_t *o, uint64_t id);
 int gobj_is_forwarded(const gobj_t *o);
 /* An object of ap (id 1, 2 references) held by the exact root area *slot
    and made old by a full collection. */
@@ -31,20 +37,49 @@ gobj_t *gobj_rooted_old(kiln_arena_t arena, kiln_ap_t ap, void **slot);
    have run (bounded: a collector that never collects fails, not hangs). */
 void gobj_garbage_until_minors(kiln_arena_t arena, kiln_ap_t ap, uint64_t n);
 
+/* A heap around one sticky ms pool (make_sticky), for the sticky and
+   incremental suites; the optional parts are NULL until added. */
+typedef struct sticky_env_s {
+  kiln_arena_t arena;
+  kiln_fmt_t fmt;
+  kiln_pool_t pool, other;   /* other: only after sticky_add_gen or sticky_add_sticky */
+  kiln_ap_t ap, other_ap;
+  kiln_thread_t thr;         /* only after sticky_scan_stack */
+  kiln_root_t stack;
+  size_t young_size, young_step;
+} sticky_env_t;
+
+void sticky_open(sticky_env_t *e, size_t young_size, size_t young_step,
+                 const kiln_arg_t arena_args[]);
+/* A nursery (survivor_age 0) promoting into the sticky pool, as other. */
+void sticky_add_gen(sticky_env_t *e, size_t nursery);
+/* A second sticky pool like the first, as other. */
+void sticky_add_sticky(sticky_env_t *e);
+/* The thread's stack as an ambiguous root (cold end: the stack's base). */
+void sticky_scan_stack(sticky_env_t *e);
+void sticky_close(sticky_env_t *e); /* destroys the arena and all in it */
+
 typedef struct graph_cfg_s {
   /* Create the pools objects are allocated in (1..4) on fmt. */
   int (*make_pools)(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools);
   const kiln_arg_t *arena_args;  /* may be NULL */
   size_t steps;                  /* mutator operations */
   size_t collect_every;          /* explicit full collection every N allocations (0: never) */
-  int use_barrier;               /* stores into old objects through kiln_write */
+  int use_barrier;               /* stores into old objects through kiln_write (or
+                                    GRAPH_INIT_REFS, below) */
   int expect_moves;              /* a moving configuration: some object must move */
   uint64_t seed;
 } graph_cfg_t;
 
+/* use_barrier GRAPH_INIT_REFS: stores through kiln_write, and half of the
+   new objects get their references while initialised, before the commit
+   (without kiln_write, as the contract allows). */
+#define GRAPH_INIT_REFS 2
+
 typedef struct graph_result_s {
   size_t collections, verified, max_reachable, moved;
   size_t minors; /* of collections */
+  size_t pauses; /* stop-the-world pauses (more than collections if incremental) */
 } graph_result_t;
 
 /* Run the test; fails the current Check test on any discrepancy. */

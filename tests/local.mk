@@ -8,7 +8,7 @@ tests_libtestlib_la_SOURCES = %reldir%/testlib.c %reldir%/testlib.h \
 tests_libtestlib_la_CFLAGS = $(TEST_CFLAGS_)
 
 KILN_CHECKS = tests/test_arena tests/test_ms tests/test_copy tests/test_gen tests/test_sticky \
-	tests/test_oom
+	tests/test_incremental tests/test_oom
 check_PROGRAMS += $(KILN_CHECKS)
 TESTS += $(KILN_CHECKS)
 
@@ -27,6 +27,10 @@ tests_test_gen_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 tests_test_sticky_SOURCES = %reldir%/test_sticky.c
 tests_test_sticky_CFLAGS = $(TEST_CFLAGS_)
 tests_test_sticky_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
+tests_test_incremental_SOURCES = %reldir%/test_incremental.c
+tests_test_incremental_CFLAGS = $(TEST_CFLAGS_)
+tests_test_incremental_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 
 tests_test_copy_SOURCES = %reldir%/test_copy.c
 tests_test_copy_CFLAGS = $(TEST_CFLAGS_)

@@ -7,7 +7,6 @@
  * old objects under dirty cards scanned; creation refused without a
  * barrier. */
 #include "graph.h"
-#include "vm.h"
 
 #include <string.h>
 
@@ -17,19 +16,9 @@
 #define GRAPH_YOUNG (16u << 10)
 #define ENV_YOUNG (128u << 10)
 
-static kiln_pool_t make_sticky(kiln_arena_t arena, kiln_fmt_t fmt, size_t young_size)
-{
-  kiln_pool_t p;
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_SIZE("young_size", young_size),
-                       KILN_ARG_SIZE("segment_size", 64 << 10),
-                       KILN_ARG_SIZE("large_size", 8 << 10), KILN_ARGS_END};
-  ck_assert_ok(kiln_pool_create(&p, arena, kiln_class_ms(), args));
-  return p;
-}
-
 static int one_sticky(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools)
 {
-  pools[0] = make_sticky(arena, fmt, GRAPH_YOUNG);
+  pools[0] = make_sticky(arena, fmt, GRAPH_YOUNG, 0);
   return 1;
 }
 
@@ -37,8 +26,8 @@ static int one_sticky(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools)
    other's segments as a mature space. */
 static int two_sticky(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools)
 {
-  pools[0] = make_sticky(arena, fmt, GRAPH_YOUNG);
-  pools[1] = make_sticky(arena, fmt, GRAPH_YOUNG / 2);
+  pools[0] = make_sticky(arena, fmt, GRAPH_YOUNG, 0);
+  pools[1] = make_sticky(arena, fmt, GRAPH_YOUNG / 2, 0);
   return 2;
 }
 
@@ -49,7 +38,7 @@ static size_t graph_age;
 /* A nursery promoting into a sticky pool; graph_run allocates in both. */
 static int gen_sticky(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools)
 {
-  pools[1] = make_sticky(arena, fmt, GRAPH_YOUNG);
+  pools[1] = make_sticky(arena, fmt, GRAPH_YOUNG, 0);
   pools[0] = make_gen_aged(arena, fmt, pools[1], 64 << 10, graph_age);
   return 2;
 }
@@ -63,10 +52,10 @@ static const uint64_t seeds[] = {21, 22, 23, 0x5717C4};
 static void check_collections(const graph_cfg_t *cfg, const graph_result_t *r,
                               size_t steps_per_minor)
 {
-  size_t fulls = r->collections - r->minors;
+  size_t nfull = r->collections - r->minors;
   ck_assert_msg(r->minors >= cfg->steps / steps_per_minor, "%zu minor collections in %zu steps",
                 r->minors, cfg->steps);
-  ck_assert_msg(fulls >= cfg->steps / 200, "%zu full collections in %zu steps", fulls,
+  ck_assert_msg(nfull >= cfg->steps / 200, "%zu full collections in %zu steps", nfull,
                 cfg->steps);
   ck_assert_uint_ge(2 * r->verified, r->collections); /* the heap was checked after most */
 }
@@ -130,74 +119,32 @@ END_TEST
 
 /* ---- one sticky pool ---------------------------------------------------- */
 
-typedef struct env_s {
-  kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_pool_t pool, other;   /* other: only with env_open_gen or env_open_two */
-  kiln_ap_t ap, other_ap;
-  kiln_thread_t thr;         /* only with env_scan_stack */
-  kiln_root_t stack;
-} env_t;
+typedef sticky_env_t env_t;
 
-static void env_open(env_t *e)
-{
-  memset(e, 0, sizeof *e);
-  ck_assert_ok(kiln_arena_create(&e->arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&e->fmt, e->arena, graph_format()));
-  e->pool = make_sticky(e->arena, e->fmt, ENV_YOUNG);
-  ck_assert_ok(kiln_ap_create(&e->ap, e->pool, NULL));
-}
+static void env_open(env_t *e) { sticky_open(e, ENV_YOUNG, 0, NULL); }
 
 /* ... with a nursery (survivor_age 0) promoting into the sticky pool. */
 static void env_open_gen(env_t *e)
 {
   env_open(e);
-  e->other = make_gen_aged(e->arena, e->fmt, e->pool, 256 << 10, 0);
-  ck_assert_ok(kiln_ap_create(&e->other_ap, e->other, NULL));
+  sticky_add_gen(e, 256 << 10);
 }
 
 /* ... with a second sticky pool. */
 static void env_open_two(env_t *e)
 {
   env_open(e);
-  e->other = make_sticky(e->arena, e->fmt, ENV_YOUNG);
-  ck_assert_ok(kiln_ap_create(&e->other_ap, e->other, NULL));
+  sticky_add_sticky(e);
 }
 
-/* The thread's stack as an ambiguous root (cold end: the stack's base). */
-static void env_scan_stack(env_t *e)
-{
-  ck_assert_ok(kiln_thread_reg(&e->thr, e->arena));
-  ck_assert_ok(kiln_root_create_thread(&e->stack, e->arena, e->thr, vm_stack_cold_end()));
-}
-
-static void env_close(env_t *e)
-{
-  if (e->thr != NULL) {
-    kiln_root_destroy(e->stack);
-    kiln_thread_dereg(e->thr);
-  }
-  kiln_arena_destroy(e->arena); /* pools, APs, format, roots */
-}
-
-static uint64_t fulls_now(kiln_arena_t arena)
-{
-  uint64_t collections, m = minors_of(arena, &collections);
-  return collections - m;
-}
+static void env_scan_stack(env_t *e) { sticky_scan_stack(e); }
+static void env_close(env_t *e) { sticky_close(e); }
 
 static void run_minors(env_t *e, uint64_t n) { gobj_garbage_until_minors(e->arena, e->ap, n); }
 
 /* An old object (it survived a full collection) held by the exact root
    *slot. */
 static gobj_t *rooted_old(env_t *e, void **slot) { return gobj_rooted_old(e->arena, e->ap, slot); }
-
-static void check_gobj(const gobj_t *o, uint64_t id)
-{
-  ck_assert_msg(o->id == id && gobj_payload_ok(o), "object %llu at %p: found id %llu%s",
-                (unsigned long long)id, (const void *)o, (unsigned long long)o->id,
-                gobj_payload_ok(o) ? "" : ", payload corrupted");
-}
 
 /* A young object referred to only by an old one, through kiln_write,
    survives minor collections in place; the first minor makes it old, so
@@ -213,22 +160,22 @@ START_TEST(test_barrier_keeps_young_alive)
   gobj_t *young = gobj_new(e.ap, 2, 0, 32);
   kiln_write(e.arena, old, (void **)&old->ref[0], young);
   ck_assert(card_dirty(e.arena, &old->ref[0]));
-  uint64_t f0 = fulls_now(e.arena);
+  uint64_t f0 = fulls(e.arena);
   run_minors(&e, 1);
   ck_assert(old->ref[0] == young);
-  check_gobj(young, 2);
+  gobj_check(young, 2);
   ck_assert_msg(!card_dirty(e.arena, &old->ref[0]), "the survivor is old: no card needed");
   run_minors(&e, 4);
   ck_assert(old->ref[0] == young);
-  check_gobj(young, 2);
+  gobj_check(young, 2);
   ck_assert_uint_eq(pool_live(e.pool), 2);
   kiln_write(e.arena, old, (void **)&old->ref[1], gobj_new(e.ap, 3, 0, 32));
-  ck_assert_uint_eq(fulls_now(e.arena), f0); /* minors only so far */
+  ck_assert_uint_eq(fulls(e.arena), f0); /* minors only so far */
   kiln_arena_collect(e.arena);
   ck_assert_msg(!card_dirty(e.arena, &old->ref[1]), "a full collection cleans the pool's cards");
   run_minors(&e, 2);
-  check_gobj(old->ref[1], 3);
-  check_gobj(old->ref[0], 2);
+  gobj_check(old->ref[1], 3);
+  gobj_check(old->ref[0], 2);
   env_close(&e);
 }
 END_TEST
@@ -261,7 +208,7 @@ START_TEST(test_minors_reclaim_young_garbage)
   for (int i = 0; i < 100; i++)
     live[i] = gobj_new(e.ap, (uint64_t)i, 1, 64);
   kiln_arena_collect(e.arena);
-  uint64_t f0 = fulls_now(e.arena), m0 = minors(e.arena);
+  uint64_t f0 = fulls(e.arena), m0 = minors(e.arena);
   uint64_t rng = test_seed(7);
   size_t bytes = 0, max_committed = 0;
   gobj_t *prev = NULL; /* not a root: the stack is not scanned here */
@@ -284,11 +231,11 @@ START_TEST(test_minors_reclaim_young_garbage)
   uint64_t m = minors(e.arena) - m0;
   ck_assert_msg(m >= bytes / ENV_YOUNG / 2, "%llu minors for %zu bytes", (unsigned long long)m,
                 bytes);
-  ck_assert_uint_eq(fulls_now(e.arena), f0);
+  ck_assert_uint_eq(fulls(e.arena), f0);
   ck_assert_msg(max_committed <= 4 * ENV_YOUNG + (128u << 10), "committed reached %zu bytes",
                 max_committed);
   for (int i = 0; i < 100; i++)
-    check_gobj(live[i], (uint64_t)i);
+    gobj_check(live[i], (uint64_t)i);
   env_close(&e);
 }
 END_TEST
@@ -318,7 +265,7 @@ START_TEST(test_objects_do_not_move)
     gobj_t *o = head[0];
     for (int i = N - 1; i >= 0; o = o->ref[0], i--) {
       ck_assert_msg((uintptr_t)o == addr[i], "round %d: object %d moved", round, i);
-      check_gobj(o, (uint64_t)i);
+      gobj_check(o, (uint64_t)i);
     }
     ck_assert(o == NULL);
   }
@@ -336,13 +283,13 @@ START_TEST(test_stack_reference_survives_minors)
   gobj_t *volatile held = gobj_new(e.ap, 7, 1, 40);
   /* reachable only through held */
   kiln_write(e.arena, held, (void **)&held->ref[0], gobj_new(e.ap, 8, 0, 24));
-  uint64_t f0 = fulls_now(e.arena);
+  uint64_t f0 = fulls(e.arena);
   run_minors(&e, 3);
-  check_gobj(held, 7);
-  check_gobj(held->ref[0], 8);
+  gobj_check(held, 7);
+  gobj_check(held->ref[0], 8);
   ck_assert_uint_ge(pool_live(e.pool), 2);
   ck_assert_uint_lt(pool_live(e.pool), 100); /* the garbage went */
-  ck_assert_uint_eq(fulls_now(e.arena), f0);
+  ck_assert_uint_eq(fulls(e.arena), f0);
   env_close(&e);
 }
 END_TEST
@@ -371,11 +318,11 @@ START_TEST(test_old_garbage_needs_full)
   kiln_pool_stats(e.pool, &ps);
   size_t committed = ps.committed;
   memset(root, 0, sizeof root); /* every old object dies */
-  uint64_t f0 = fulls_now(e.arena);
+  uint64_t f0 = fulls(e.arena);
   run_minors(&e, 5);
-  ck_assert_uint_eq(fulls_now(e.arena), f0);
+  ck_assert_uint_eq(fulls(e.arena), f0);
   for (int i = 0; i < N; i++)
-    check_gobj((gobj_t *)addr[i], (uint64_t)i);
+    gobj_check((gobj_t *)addr[i], (uint64_t)i);
   kiln_pool_stats(e.pool, &ps);
   ck_assert_msg(ps.in_use >= old_bytes && ps.committed >= committed,
                 "minors reclaimed old objects: in use %zu (was %zu), committed %zu (was %zu)",
@@ -411,7 +358,7 @@ START_TEST(test_minor_scans_little)
   ck_assert_msg(s1.scanned - s0.scanned < (64u << 10), "ten minors scanned %zu bytes",
                 s1.scanned - s0.scanned);
   for (int i = 0; i < N; i++)
-    check_gobj(root[i], (uint64_t)i);
+    gobj_check(root[i], (uint64_t)i);
   env_close(&e);
 }
 END_TEST
@@ -439,7 +386,7 @@ START_TEST(test_dirty_card_scans_old_only)
   run_minors(&e, 1);
   ck_assert_uint_eq(pool_live(e.pool), 2); /* old and young; not g's referent */
   ck_assert(old->ref[0] == young);
-  check_gobj(young, 4);
+  gobj_check(young, 4);
   env_close(&e);
 }
 END_TEST
@@ -463,7 +410,7 @@ START_TEST(test_large_old_to_young)
   kiln_write(e.arena, big, (void **)&big->ref[1], y_small);
   gobj_t *y_big = gobj_new(e.ap, 4, 0, 30000);
   kiln_write(e.arena, small, (void **)&small->ref[0], y_big);
-  uint64_t f0 = fulls_now(e.arena);
+  uint64_t f0 = fulls(e.arena);
   size_t committed0 = 0;
   for (int k = 0; k < 4; k++) {
     for (uint64_t m0 = minors(e.arena), i = 0; minors(e.arena) < m0 + 1; i++) {
@@ -471,9 +418,9 @@ START_TEST(test_large_old_to_young)
       (void)gobj_new(e.ap, 5000 + i, 1, i % 2 ? 20000 : 16); /* large and small garbage */
     }
     ck_assert(big->ref[1] == y_small && small->ref[0] == y_big);
-    check_gobj(big, 1);
-    check_gobj(y_small, 3);
-    check_gobj(y_big, 4);
+    gobj_check(big, 1);
+    gobj_check(y_small, 3);
+    gobj_check(y_big, 4);
     kiln_pool_stats_t ps;
     kiln_pool_stats(e.pool, &ps);
     if (k == 0)
@@ -482,7 +429,7 @@ START_TEST(test_large_old_to_young)
       ck_assert_msg(ps.committed <= committed0 + ENV_YOUNG, "minor %d: committed %zu, was %zu", k,
                     ps.committed, committed0);
   }
-  ck_assert_uint_eq(fulls_now(e.arena), f0);
+  ck_assert_uint_eq(fulls(e.arena), f0);
   ck_assert_uint_eq(pool_live(e.pool), 4);
   env_close(&e);
 }
@@ -511,14 +458,14 @@ START_TEST(test_two_pools_remembered)
   kiln_write(e.arena, old_b, (void **)&old_b->ref[0], y2);
   ck_assert_msg(((uintptr_t)old_b >> 20) % 64 == ((uintptr_t)y2 >> 20) % 64,
                 "setup: %p and %p are in different zones", (void *)old_b, (void *)y2);
-  uint64_t f0 = fulls_now(e.arena);
+  uint64_t f0 = fulls(e.arena);
   gobj_garbage_until_minors(e.arena, e.other_ap, 2); /* B's minors */
   ck_assert_uint_eq(pool_live(e.pool), 1); /* A has not collected since */
   run_minors(&e, 2);                        /* A's */
-  ck_assert_uint_eq(fulls_now(e.arena), f0);
+  ck_assert_uint_eq(fulls(e.arena), f0);
   ck_assert(old_a->ref[0] == y1 && old_b->ref[0] == y2);
-  check_gobj(y1, 3);
-  check_gobj(y2, 4);
+  gobj_check(y1, 3);
+  gobj_check(y2, 4);
   ck_assert_uint_eq(pool_live(e.pool), 3);
   env_close(&e);
 }
@@ -553,8 +500,8 @@ START_TEST(test_promoted_is_old_and_remembered)
   ck_assert(root[0] == a && a->ref[0] == b);
   run_minors(&e, 2); /* the sticky pool's own */
   ck_assert(root[0] == a && a->ref[0] == b);
-  check_gobj(a, 1);
-  check_gobj(b, 2);
+  gobj_check(a, 1);
+  gobj_check(b, 2);
   ck_assert_uint_eq(pool_live(e.pool), 2); /* a counted once, as old */
   env_close(&e);
 }

@@ -89,6 +89,12 @@ uint64_t minors_of(kiln_arena_t arena, uint64_t *collections_o)
   return st.minor_collections;
 }
 
+uint64_t fulls(kiln_arena_t arena)
+{
+  uint64_t collections, m = minors_of(arena, &collections);
+  return collections - m;
+}
+
 uint64_t minors(kiln_arena_t arena)
 {
   uint64_t collections;
@@ -115,6 +121,12 @@ int in_pool(kiln_arena_t arena, const void *obj, kiln_pool_t pool)
   return seg != NULL && seg->pool == pool;
 }
 
+int in_condemned(kiln_arena_t arena, const void *obj)
+{
+  seg_t seg = arena_seg_of(arena, obj);
+  return seg != NULL && seg->white;
+}
+
 size_t card_of(kiln_arena_t arena, const void *p)
 {
   const struct kiln_arena_head_s *h = (const struct kiln_arena_head_s *)(void *)arena;
@@ -125,6 +137,19 @@ int card_dirty(kiln_arena_t arena, const void *p)
 {
   const struct kiln_arena_head_s *h = (const struct kiln_arena_head_s *)(void *)arena;
   return h->cards[card_of(arena, p)] != 0;
+}
+
+kiln_pool_t make_sticky(kiln_arena_t arena, kiln_fmt_t fmt, size_t young_size, size_t young_step)
+{
+  kiln_pool_t p;
+  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_SIZE("young_size", young_size),
+                       KILN_ARG_SIZE("segment_size", 64 << 10),
+                       KILN_ARG_SIZE("large_size", 8 << 10),
+                       KILN_ARG_SIZE("young_step", young_step), KILN_ARGS_END};
+  if (young_step == 0)
+    args[4] = args[5]; /* the default, as the sticky suite has always made them */
+  ck_assert_ok(kiln_pool_create(&p, arena, kiln_class_ms(), args));
+  return p;
 }
 
 kiln_pool_t make_gen_aged(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t to, size_t nursery,

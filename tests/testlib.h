@@ -39,14 +39,22 @@ void test_expect_missing_barrier(void (*fn)(void));
 /* Minor collections so far; minors_of also gives all collections. */
 uint64_t minors(kiln_arena_t arena);
 uint64_t minors_of(kiln_arena_t arena, uint64_t *collections_o);
+uint64_t fulls(kiln_arena_t arena); /* collections that were not minor */
 size_t pool_in_use(kiln_pool_t pool);
 uint64_t pool_live(kiln_pool_t pool); /* objects the last collection found live */
 /* Is obj in a segment of pool? */
 int in_pool(kiln_arena_t arena, const void *obj, kiln_pool_t pool);
+/* Is obj in a segment condemned by the collection under way? */
+int in_condemned(kiln_arena_t arena, const void *obj);
 /* The card of the address p, and is it dirty? (the arena's public card
    table) */
 size_t card_of(kiln_arena_t arena, const void *p);
 int card_dirty(kiln_arena_t arena, const void *p);
+
+/* An ms pool on fmt with sticky mark bits: young_size, young_step (0:
+   stop-the-world minors; not passed then), segments of 64 KB, objects of
+   8 KB and more in their own. */
+kiln_pool_t make_sticky(kiln_arena_t arena, kiln_fmt_t fmt, size_t young_size, size_t young_step);
 
 /* A gen pool on fmt promoting into to, with this nursery and survivor_age. */
 kiln_pool_t make_gen_aged(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t to, size_t nursery,
