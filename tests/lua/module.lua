@@ -11,7 +11,7 @@ for _, p in ipairs(kiln.plans()) do
   names[#names + 1] = p.name
   T.ok(type(p.doc) == "string" and #p.doc > 0, "plan " .. p.name .. " has a doc line")
 end
-T.eq(table.concat(names, ","), "manual,marksweep,semispace,gencopy,genms,sticky", "built-in plans")
+T.eq(table.concat(names, ","), "manual,marksweep,semispace,gencopy,genms,sticky,sticky-inc", "built-in plans")
 
 local c = assert(kiln.describe("mfs"))
 T.eq(c.kind, "class", "describe class kind")
@@ -28,7 +28,7 @@ for _, cls in ipairs({ "ms", "copy", "gen" }) do
   T.ok(d ~= nil or why == ("pool class '%s' is not built yet"):format(cls), "describe " .. cls)
 end
 T.eq(select(2, kiln.describe("nosuch")),
-     "no built-in plan 'nosuch', and no plan file of that name (built-in plans: manual, marksweep, semispace, gencopy, genms, sticky)",
+     "no built-in plan 'nosuch', and no plan file of that name (built-in plans: manual, marksweep, semispace, gencopy, genms, sticky, sticky-inc)",
      "describe unknown")
 
 T.eq(#kiln.classes() >= 2, true, "classes")

@@ -134,7 +134,7 @@ case("no_file.lua", "", "FILE: defines no plan (expected plan \"name\" { ... })"
 T.eq(select(2, kiln.check(T.plan_file("x", "") .. ".missing.lua")):match("^cannot read plan file"),
      "cannot read plan file", "missing file")
 T.eq(select(2, kiln.check("gencopi")),
-     "no built-in plan 'gencopi' (did you mean 'gencopy'?), and no plan file of that name (built-in plans: manual, marksweep, semispace, gencopy, genms, sticky)",
+     "no built-in plan 'gencopi' (did you mean 'gencopy'?), and no plan file of that name (built-in plans: manual, marksweep, semispace, gencopy, genms, sticky, sticky-inc)",
      "unknown built-in")
 
 -- overrides are validated the same way
