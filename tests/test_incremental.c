@@ -13,8 +13,9 @@
  * after its buffer was scanned), or moved into a root (exact or the
  * stack); new objects kept by the collection that runs while they are
  * allocated and taken from segments it did not condemn, in buffers of at
- * most young_step bytes; every other collection,
- * park, and pool and arena destruction finishing a collection in progress;
+ * most young_step bytes; a full collection abandoning a collection in
+ * progress, and every other collection, park, and pool and arena
+ * destruction finishing it;
  * stores without kiln_write into black or new objects reported by checked
  * builds; the pause statistics; young_step refused without young_size.
  * One test, test_other_pool_minor_during_minor, asks that another
