@@ -38,7 +38,8 @@ the plan's pools, parameters and roles.
 ]],
   check = [[
 usage: kiln check FILE.lua [POOL.KEY=VALUE ...]
-Validate a plan file (with optional overrides such as young.nursery_size=8MB).
+Validate a plan file (with optional overrides such as young.nursery_size=8MB):
+it must load, and a heap built from it must open.
 Prints "FILE: ok" and exits 0, or prints the mistake and exits 1.
 ]],
   run = [[

@@ -192,7 +192,12 @@ static kiln_arg_t *to_overrides(lua_State *L, int idx)
   return args;
 }
 
-/* kiln.check(plan [, overrides]) -> true | nil, message */
+/* kiln.check(plan [, overrides]) -> true | nil, message
+   The plan must load, and a heap built from it must open: the rules that
+   tie parameters together (a generational pool needs barrier = "card", a
+   large_size of at most half a segment, ...) are the pool classes', which
+   apply them when a pool is created. The trial heap reserves address
+   space and commits little; it is closed at once. */
 static int l_check(lua_State *L)
 {
   const char *spec = luaL_checkstring(L, 1);
@@ -201,6 +206,10 @@ static int l_check(lua_State *L)
   if (lk_plan_load(&plan, spec, ov) != KILN_OK)
     return lk_fail_nil(L, lk_error());
   lk_plan_free(plan);
+  kiln_heap_t heap;
+  if (kiln_heap_open(&heap, spec, kiln_desc_format(), ov) != KILN_OK)
+    return lk_fail_nil(L, lk_error());
+  kiln_heap_close(heap);
   lua_pushboolean(L, 1);
   return 1;
 }

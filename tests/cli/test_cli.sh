@@ -45,6 +45,7 @@ expect 1 "$KILN" check "$tmp/bad.lua";  has err "bad.lua:2: pool 'm' \(mfs\): un
 expect 1 "$KILN" check "$tmp/missing.lua"; has err 'cannot read plan file'
 expect 0 "$KILN" check manual arena.reserve=1GB
 expect 1 "$KILN" check manual arena.reserv=1GB; has err "did you mean 'reserve'"
+expect 1 "$KILN" check sticky arena.barrier=none; has err "young_size makes a generational pool"
 expect 2 "$KILN" check manual notakeyvalue
 expect 2 "$KILN" check
 

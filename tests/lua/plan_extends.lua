@@ -96,10 +96,19 @@ T.eq(role(p, "objects"), "main", "sticky-inc keeps marksweep's roles")
 local hi, msgi = kiln.heap("sticky-inc", { ["main.young_size"] = 0 })
 T.ok(hi == nil and tostring(msgi):find("young_step", 1, true) ~= nil,
      "young_step without young_size is refused, naming young_step: " .. tostring(msgi))
--- kiln.check validates plans statically; the barrier rule is the pool's, at open.
+-- The barrier rule is the pool's, at open; kiln.check opens a trial heap too.
 local hb, msgb = kiln.heap("sticky", { ["arena.barrier"] = "none" })
 T.ok(hb == nil and tostring(msgb):find("young_size", 1, true) ~= nil,
      "sticky without a barrier is refused at open, naming young_size: " .. tostring(msgb))
+local okc, msgc = kiln.check("sticky", { ["arena.barrier"] = "none" })
+T.ok(okc == nil and tostring(msgc):find("young_size", 1, true) ~= nil,
+     "kiln.check refuses sticky without a barrier, naming young_size: " .. tostring(msgc))
+okc, msgc = kiln.check("genms", { ["arena.barrier"] = "none" })
+T.ok(okc == nil and tostring(msgc):find("barrier", 1, true) ~= nil,
+     "kiln.check refuses genms without a barrier: " .. tostring(msgc))
+okc, msgc = kiln.check("marksweep", { ["main.large_size"] = "200KB" })
+T.ok(okc == nil and tostring(msgc):find("large_size", 1, true) ~= nil,
+     "kiln.check applies the pool's rules between parameters: " .. tostring(msgc))
 
 -- Overrides: dotted keys, sizes as strings or numbers, applied after extends.
 p = assert(kiln.resolve("manual", { ["arena.reserve"] = "64MB", ["cells.unit_size"] = 128 }))
