@@ -110,6 +110,7 @@ void kiln_root_destroy(kiln_root_t root)
     return;
   KILN_ASSERT(root->sig == SIG_ROOT);
   KILN_ASSERT(!root->arena->collecting);
+  trace_inc_finish(root->arena); /* its words may be noted for an increment */
   ring_remove(&root->arena_ring);
   root->sig = SIG_DEAD;
   free(root);
@@ -169,12 +170,7 @@ static kiln_res_t scan_area(kiln_ss_t ss, kiln_root_t r)
 {
   if (r->rank == KILN_RANK_AMBIG)
     return scan_ambig_words(ss, r->base, r->limit);
-  for (void **p = r->base; p < r->limit; p++) {
-    kiln_res_t res = KILN_FIX12(ss, p);
-    if (res != KILN_OK)
-      return res;
-  }
-  return KILN_OK;
+  return root_scan_words(ss, r->base, r->limit);
 }
 
 typedef struct stack_scan_s {
@@ -209,12 +205,33 @@ static kiln_res_t scan_thread(kiln_ss_t ss, kiln_root_t r)
   return st.res;
 }
 
-kiln_res_t root_scan_rank(kiln_arena_t arena, kiln_ss_t ss, kiln_rank_t rank)
+kiln_res_t root_scan_words(kiln_ss_t ss, void **base, void **limit)
+{
+  for (void **p = base; p < limit; p++) {
+    kiln_res_t res = KILN_FIX12(ss, p);
+    if (res != KILN_OK)
+      return res;
+  }
+  return KILN_OK;
+}
+
+void root_each_exact_area(kiln_arena_t arena, void (*visit)(void *cl, void **base, void **limit),
+                          void *cl)
 {
   ring_t *node, *nxt;
   RING_FOR(node, &arena->roots, nxt) {
     kiln_root_t r = CONTAINER(node, struct kiln_root_s, arena_ring);
-    if (r->rank != rank)
+    if (r->rank == KILN_RANK_EXACT && r->kind == ROOT_AREA)
+      visit(cl, r->base, r->limit);
+  }
+}
+
+kiln_res_t root_scan_rank(kiln_arena_t arena, kiln_ss_t ss, kiln_rank_t rank, int skip_areas)
+{
+  ring_t *node, *nxt;
+  RING_FOR(node, &arena->roots, nxt) {
+    kiln_root_t r = CONTAINER(node, struct kiln_root_s, arena_ring);
+    if (r->rank != rank || (skip_areas && r->kind == ROOT_AREA))
       continue;
     ss_of(ss)->rank = rank;
     kiln_res_t res = KILN_OK;

@@ -24,7 +24,8 @@ struct trace_s {
   size_t tenured;              /* of marked: young bytes a sticky pool marked in a
                                   minor collection, so growth of its old generation */
   uint64_t objects;
-  struct card_run_s *runs;     /* incremental: dirty cards to scan (trace.c) */
+  size_t root_scanned;         /* bytes of root words scanned by increments */
+  struct card_run_s *runs;     /* incremental: dirty cards and roots to scan (trace.c) */
   size_t nruns, runs_cap, run_next;
 };
 
