@@ -25,6 +25,8 @@ struct trace_s {
                                   minor collection, so growth of its old generation */
   uint64_t objects;
   size_t root_scanned;         /* bytes of root words scanned by increments */
+  uint64_t new_zones;          /* zones of what was allocated since the start */
+  unsigned precleans;          /* passes over the dirty cards before the final pause */
   struct card_run_s *runs;     /* incremental: dirty cards and roots to scan (trace.c) */
   size_t nruns, runs_cap, run_next;
 };
@@ -38,6 +40,8 @@ typedef struct ss_s {
   uint64_t summary;            /* zones of references fixed since reset */
   int verify;                  /* checked builds: a verifier's scan (verify.c) */
   void *obj;                   /* verifier: the object being scanned */
+  int hit_new;                 /* fixed a reference to an object allocated during the
+                                  incremental collection under way (trace.c, scan_run) */
 } ss_t;
 
 static inline ss_t *ss_of(kiln_ss_t ss) { return (ss_t *)(void *)ss; }
@@ -73,6 +77,9 @@ void trace_inc_start(kiln_arena_t arena, pool_t pool);
 void trace_inc_step(kiln_arena_t arena, size_t budget);
 void trace_inc_finish(kiln_arena_t arena);
 void trace_scan_new(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi);
+/* The AP handed out [base, limit) of the pool of the incremental
+   collection under way (ap.c). */
+void trace_note_alloc(kiln_arena_t arena, uintptr_t base, uintptr_t limit);
 
 /* Flush every AP of the arena (before a collection), trapping reservations. */
 void ap_flush_all(kiln_arena_t arena);

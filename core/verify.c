@@ -122,13 +122,13 @@ static void verify_segs(kiln_arena_t arena, ss_t *ss, pool_t skip)
 
 void verify_heap(kiln_arena_t arena)
 {
-  ss_t ss = {{ZONES_ALL, ZONE_SHIFT}, arena, NULL, KILN_RANK_EXACT, 0, VERIFY_HEAP, NULL};
+  ss_t ss = {{ZONES_ALL, ZONE_SHIFT}, arena, NULL, KILN_RANK_EXACT, 0, VERIFY_HEAP, NULL, 0};
   verify_segs(arena, &ss, NULL);
 }
 
 void verify_barrier(kiln_arena_t arena, trace_t *trace, pool_t young)
 {
-  ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_EXACT, 0, VERIFY_BARRIER, NULL};
+  ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_EXACT, 0, VERIFY_BARRIER, NULL, 0};
   verify_segs(arena, &ss, young);
   if (young == NULL || !young->sticky)
     return;

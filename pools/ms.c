@@ -298,8 +298,10 @@ static kiln_res_t fill_small(char **base_o, char **limit_o, ms_t *ms, size_t siz
    out, so marking outpaces allocation and each collection ends; until it
    does, new objects go only into segments it did not condemn (avail_hole),
    which it neither marks nor sweeps, and an AP gets at most young_step
-   bytes at a time. Should allocation still reach young_size meanwhile, the
-   collection finishes at once. */
+   bytes at a time. Should allocation still reach twice young_size
+   meanwhile, the collection finishes at once (not at young_size: a single
+   large object, GCBench's 4 MB array, would then force a final pause that
+   drains half the young generation). */
 #define STEP_WORK 4
 static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, size_t size)
 {
@@ -308,7 +310,7 @@ static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, 
   (void)ap;
   int may_collect = arena->park_depth == 0 && !arena->collecting;
   if (ms->inc && may_collect) {
-    if (ms->young >= ms->young_size)
+    if (ms->young >= 2 * ms->young_size)
       trace_inc_finish(arena);
     else
       trace_inc_step(arena, STEP_WORK * ms->young_step);
