@@ -613,28 +613,38 @@ void trace_collect(kiln_arena_t arena, pool_t only, int minor)
 
 /* ---- incremental minor collections of a sticky pool --------------------
  *
- * The same trace, cut into pauses (pool.h, sticky; ms.c, young_step). The
- * start is trace_open: roots and dirty cards grey the young objects they
- * reach. Then each increment drains a budget of grey objects while the
- * mutator runs. What the mutator may do meanwhile, and how the final pause
- * catches it (incremental update, as Dijkstra's barrier does, with the
- * card table as the barrier):
- *  - store into an existing object: kiln_write dirties its card, and the
- *    final pause rescans the marked objects under dirty cards;
+ * The same trace, cut into pauses (pool.h, sticky; ms.c, young_step).
+ *  - The start is trace_open: ambiguous roots and roots other than exact
+ *    areas grey the young objects they reach; the pool's dirty cards are
+ *    cleaned and, with the exact area roots, noted as runs (card_run_s).
+ *  - Each increment scans a budget of grey objects and noted runs while
+ *    the mutator runs. When none are left it pre-cleans (twice at most):
+ *    it notes and cleans the cards written since, for the next increments.
+ *  - The final pause flushes the APs, rescans every root and the cards
+ *    written since they were last scanned, drains, and sweeps.
+ * What the mutator may do meanwhile, and how it is caught (incremental
+ * update, as with Dijkstra's barrier, the card table being the barrier):
+ *  - store into an existing object: kiln_write dirties its card, which a
+ *    pre-clean or the final pause rescans (marked objects only, in a white
+ *    segment);
  *  - keep a reference in a root: the final pause rescans every root;
  *  - allocate: the pool allocates only in segments created since the start
  *    (never white, so neither marked nor swept by this collection), and
  *    scans each buffer's objects when the AP gives it back (trace_scan_new),
  *    once they are committed and initialised; stores into them after that
- *    go through kiln_write. The final pause flushes the APs first, and
- *    leaves the pool's cards dirty (cards_cleanable).
+ *    go through kiln_write.
+ * Objects allocated meanwhile are young for the next minor collection, so
+ * an old object referring to one must stay remembered: the final pause
+ * leaves the pool's cards dirty (cards_cleanable), and a run scanned after
+ * its cards were cleaned marks them CARD_KEPT if it found such a reference
+ * (kiln_ss_fix's hit_new; the runs' filter admits the new zones, which
+ * ap.c reports through trace_note_alloc).
  * Invariant (checked builds verify it at the final pause, after draining):
  * an object of the pool that is marked or was allocated during the
  * collection and refers to an unmarked white object lies on a dirty card.
- * The start notes the pool's dirty cards (note_sticky_cards) for the
- * increments to scan. A full collection of the pool abandons the
- * incremental one (it marks everything again); anything else that wants a
- * collection, or a parked or quiet heap, first finishes it.
+ * A full collection of the pool abandons the incremental one (it marks
+ * everything again); anything else that wants a collection, or a parked or
+ * quiet heap, or the destruction of a root, first finishes it.
  */
 
 void trace_inc_start(kiln_arena_t arena, pool_t pool)
