@@ -169,23 +169,34 @@ static int fresh_only(const ss_t *ss, seg_t seg)
   return ss->trace->keep_cards && seg->pool == ss->arena->inc_pool;
 }
 
+/* The first run [*i_o, *j_o) of wanted cards at or after card from of
+   c[0..n); 0 if there is none. */
+static int card_run(const uint8_t *c, size_t n, size_t from, int fresh, size_t *i_o,
+                    size_t *j_o)
+{
+  size_t i = from;
+  while (i < n && !card_wanted(c[i], fresh))
+    i++;
+  if (i == n)
+    return 0;
+  size_t j = i;
+  while (j < n && card_wanted(c[j], fresh))
+    j++;
+  *i_o = i;
+  *j_o = j;
+  return 1;
+}
+
 /* Scan the objects under each run of dirty cards, cleaning them (see
    cards_cleanable). The cards are the remembered set: a store through
    kiln_write dirtied them. */
 static kiln_res_t scan_dirty_cards(kiln_arena_t arena, ss_t *ss, seg_t seg)
 {
-  size_t n, i = 0;
+  size_t n, i = 0, j = 0;
   uint8_t *c = seg_cards(arena, seg, &n);
   unsigned shift = arena->head.card_shift;
   int clean = cards_cleanable(ss, seg), fresh = fresh_only(ss, seg);
-  while (i < n) {
-    if (!card_wanted(c[i], fresh)) {
-      i++;
-      continue;
-    }
-    size_t j = i;
-    while (j < n && card_wanted(c[j], fresh))
-      j++;
+  for (size_t from = 0; card_run(c, n, from, fresh, &i, &j); from = j) {
     if (clean)
       memset(c + i, 0, j - i);
     uintptr_t lo = seg->base + (i << shift), hi = seg->base + (j << shift);
@@ -197,7 +208,6 @@ static kiln_res_t scan_dirty_cards(kiln_arena_t arena, ss_t *ss, seg_t seg)
     ss->summary = before | remember_young(arena, seg, lo, hi, ss->summary);
     if (res != KILN_OK)
       return res;
-    i = j;
   }
   return KILN_OK;
 }
@@ -323,19 +333,11 @@ static void note_sticky_cards(kiln_arena_t arena, trace_t *trace, pool_t pool, i
     seg_t seg = SEG_OF_RING(sn);
     if (seg->klass->scan_range == NULL || !seg_cards_dirty(arena, seg))
       continue;
-    size_t n, i = 0;
+    size_t n, i = 0, j = 0;
     uint8_t *c = seg_cards(arena, seg, &n);
-    while (i < n) {
-      if (!card_wanted(c[i], fresh)) {
-        i++;
-        continue;
-      }
-      size_t j = i;
-      while (j < n && card_wanted(c[j], fresh))
-        j++;
+    for (size_t from = 0; card_run(c, n, from, fresh, &i, &j); from = j) {
       memset(c + i, 0, j - i);
       note_run(trace, seg, seg->base + (i << shift), seg->base + (j << shift));
-      i = j;
     }
   }
 }
