@@ -81,7 +81,7 @@ void kiln_ap_destroy(kiln_ap_t pub)
   ap_t *ap = ap_of(pub);
   KILN_ASSERT(ap->sig == SIG_AP);
   KILN_ASSERT(!ap->pool->arena->collecting);
-  ap->pub.init = ap->pub.alloc; /* an outstanding reservation is abandoned */
+  ap->pub.alloc = ap->pub.init; /* an outstanding reservation is abandoned, not committed */
   ap_empty(ap);
   ap->pool->aps--;
   ring_remove(&ap->arena_ring);

@@ -404,8 +404,9 @@ static kiln_res_t drain_grey(ss_t *ss, size_t until)
     if (n == 0)
       return KILN_OK;
     if (trace_work(trace) >= until) {
-      while (n > 0) /* the stack has room: these came off it */
-        trace->grey[trace->ngrey++] = fifo[(head + --n) % PREFETCH_DEPTH];
+      while (n > 0) /* not a plain store: the scans since they came off it may
+                       have filled the stack (found by review) */
+        trace_grey(trace, fifo[(head + --n) % PREFETCH_DEPTH]);
       return KILN_OK;
     }
     void *obj = fifo[head];
@@ -540,8 +541,9 @@ static void drain(kiln_arena_t arena, trace_t *trace, size_t until)
              0, 0, NULL, 0};
   kiln_res_t res;
   while ((res = drain_grey(&ss, until)) == KILN_OK && trace_work(trace) < until &&
-         trace->run_next < trace->nruns)
-    res = scan_run(&ss, &trace->runs[trace->run_next++]);
+         trace->run_next < trace->nruns &&
+         (res = scan_run(&ss, &trace->runs[trace->run_next++])) == KILN_OK)
+    ;
   if (res != KILN_OK)
     fail_scan(res);
 }

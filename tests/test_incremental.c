@@ -23,6 +23,9 @@
 #include "graph.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <string.h>
 
 /* As in test_sticky.c: graph_run's explicit full collections come some
@@ -861,6 +864,122 @@ START_TEST(test_pause_stats)
 }
 END_TEST
 
+/* ---- regressions found by review ------------------------------------------ */
+
+/* An increment that runs out of budget puts its prefetched grey objects
+   back on the grey stack. Eight rooted young objects each refer to the same
+   WIDE leaves: scanning one of them fills the stack exactly, and the
+   put-back wrote past its end (ASan: heap-buffer-overflow in drain_grey;
+   checked build: a corrupted grey entry). */
+#define WIDE 4096
+static void *wide_roots[8];
+
+START_TEST(test_grey_putback_overflow)
+{
+  sticky_env_t e;
+  sticky_open(&e, 1u << 20, 1u << 10, NULL);
+  kiln_root_t r;
+  ck_assert_ok(kiln_root_create_area(&r, e.arena, wide_roots, wide_roots + 8, KILN_RANK_EXACT));
+  static gobj_t *leaves[WIDE];
+  for (int i = 0; i < WIDE; i++)
+    leaves[i] = gobj_new(e.ap, 100 + (uint64_t)i, 0, 8);
+  for (int k = 0; k < 8; k++)
+    wide_roots[k] = gobj_new_refs(e.ap, 10 + (uint64_t)k, WIDE, 0, leaves);
+  while (!in_progress(e.arena))
+    garbage(e.ap, 1);
+  uint64_t m0 = minors(e.arena);
+  while (in_progress(e.arena))
+    garbage(e.ap, 1024);
+  ck_assert_uint_eq(minors(e.arena), m0 + 1);
+  for (int i = 0; i < WIDE; i++)
+    gobj_check(leaves[i], 100 + (uint64_t)i);
+  for (int k = 0; k < 8; k++)
+    gobj_check(wide_roots[k], 10 + (uint64_t)k);
+  sticky_close(&e);
+  memset(wide_roots, 0, sizeof wide_roots);
+}
+END_TEST
+
+/* A scan function's error while an increment scans a noted card run must
+   abort as it does in a stop-the-world collection; it was dropped, and the
+   young object under the old one's card freed while referenced. The
+   format fails on the old object with id 777, which sits under a dirty
+   card. */
+static kiln_res_t (*base_scan)(kiln_ss_t, void *, void *);
+static int fail_on;
+static kiln_res_t fail_scan_fn(kiln_ss_t ss, void *base, void *limit)
+{
+  for (char *p = base; fail_on && p < (char *)limit; p = (char *)graph_format()->skip(p))
+    if (((gobj_t *)(void *)p)->id == 777)
+      return KILN_FAIL;
+  return base_scan(ss, base, limit);
+}
+static void *fail_roots[2];
+static size_t fail_step;
+
+static void scan_fail_child(void)
+{
+  kiln_arena_t arena;
+  kiln_fmt_t fmt;
+  kiln_format_t f = *graph_format();
+  base_scan = f.scan;
+  f.scan = fail_scan_fn;
+  ck_assert_ok(kiln_arena_create(&arena, NULL));
+  ck_assert_ok(kiln_fmt_create(&fmt, arena, &f));
+  kiln_pool_t pool = make_sticky(arena, fmt, 64u << 10, fail_step);
+  kiln_ap_t ap;
+  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
+  kiln_root_t r;
+  ck_assert_ok(kiln_root_create_area(&r, arena, fail_roots, fail_roots + 2, KILN_RANK_EXACT));
+  gobj_t *o = gobj_new(ap, 777, 1, 8);
+  fail_roots[0] = o;
+  kiln_arena_collect(arena); /* o is old */
+  fail_on = 1;
+  gobj_t *y = gobj_new(ap, 778, 0, 8);
+  kiln_write(arena, o, (void **)&o->ref[0], y); /* o's card is dirty */
+  garbage(ap, 4u << 20);                        /* minor collections */
+  fprintf(stderr, "no abort after %llu minor collections\n", (unsigned long long)minors(arena));
+  exit(0);
+}
+
+START_TEST(test_scan_error_in_run)
+{
+  char out[4096];
+  fail_step = _i == 0 ? 0 : 1024; /* stop-the-world, then incremental */
+  test_run_child(scan_fail_child, out, sizeof out);
+  ck_assert_msg(strstr(out, "a scan function returned KILN_FAIL") != NULL, "young_step %zu: %s",
+                fail_step, out);
+}
+END_TEST
+
+/* kiln_ap_destroy with a reservation outstanding abandons it. It used to
+   commit it, and during an incremental collection the pool then scanned
+   the uninitialised block at once (zeros: skip never advanced, a hang). */
+static void destroy_reserved_child(void)
+{
+  sticky_env_t e;
+  sticky_open(&e, 64u << 10, 1024, NULL);
+  while (!in_progress(e.arena))
+    garbage(e.ap, 1);
+  void *p;
+  ck_assert_ok(kiln_reserve(&p, e.ap, 64));
+  memset(p, 0, 64); /* not a valid object, never committed */
+  kiln_ap_destroy(e.ap);
+  e.ap = NULL;
+  fprintf(stderr, "ap destroyed\n");
+  sticky_close(&e);
+  exit(0);
+}
+
+START_TEST(test_ap_destroy_outstanding)
+{
+  char out[4096];
+  int st = test_run_child(destroy_reserved_child, out, sizeof out);
+  ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "ap destroyed") != NULL,
+                "status %d: %s", st, out);
+}
+END_TEST
+
 /* ---- parameters ----------------------------------------------------------- */
 
 /* young_step makes minor collections incremental: without young_size there
@@ -916,6 +1035,12 @@ Suite *test_suite(void)
   tcase_add_test(b, test_missing_barrier_marked);
   tcase_add_test(b, test_missing_barrier_new);
   suite_add_tcase(s, b);
+  TCase *rv = tcase_create("review");
+  tcase_set_timeout(rv, 60);
+  tcase_add_test(rv, test_grey_putback_overflow);
+  tcase_add_loop_test(rv, test_scan_error_in_run, 0, 2);
+  tcase_add_test(rv, test_ap_destroy_outstanding);
+  suite_add_tcase(s, rv);
   TCase *c = tcase_create("create");
   tcase_add_test(c, test_step_needs_young_size);
   suite_add_tcase(s, c);
