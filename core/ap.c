@@ -126,6 +126,14 @@ static kiln_res_t ap_refill(ap_t *ap, size_t size)
   kiln_arena_t arena = pool->arena;
   char *base, *limit;
   kiln_res_t res = pool->klass->fill(&base, &limit, pool, ap, size);
+  if (res == KILN_LIMIT && arena->park_depth == 0 && !arena->collecting && arena->inc != NULL) {
+    /* An incremental minor collection keeps its condemned segments' holes
+       until it ends: ending it may be enough, and a full collection would
+       abandon it (found by review: with a commit limit, incremental minors
+       turned into full collections). */
+    trace_inc_finish(arena);
+    res = pool->klass->fill(&base, &limit, pool, ap, size);
+  }
   if (res == KILN_LIMIT && arena->park_depth == 0 && !arena->collecting) {
     trace_collect(arena, NULL, 0);
     res = pool->klass->fill(&base, &limit, pool, ap, size);

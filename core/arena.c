@@ -197,7 +197,7 @@ void kiln_arena_destroy(kiln_arena_t arena)
   if (arena == NULL)
     return;
   KILN_ASSERT(arena_check(arena));
-  trace_inc_finish(arena);
+  (void)trace_inc_abandon(arena); /* no final pause (nor client scans) at teardown */
   arena_destroy_children(arena);
   for (freerun_t *r = arena->free_runs, *n; r != NULL; r = n) {
     n = r->next;

@@ -140,7 +140,10 @@ void kiln_pool_destroy(kiln_pool_t pool)
     return;
   KILN_ASSERT(pool_check(pool));
   KILN_ASSERT(!pool->arena->collecting);
-  trace_inc_finish(pool->arena);
+  if (pool->arena->inc_pool == pool) /* its segments are about to go */
+    (void)trace_inc_abandon(pool->arena);
+  else
+    trace_inc_finish(pool->arena);
   ap_destroy_for_pool(pool);
   pool->klass->finish(pool);
   /* finish frees what it knows; anything left is freed here. */

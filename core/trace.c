@@ -353,7 +353,7 @@ static kiln_res_t scan_run(ss_t *ss, const struct card_run_s *run)
   }
   ss->hit_new = 0;
   kiln_res_t res = run->seg->klass->scan_range(run->seg, &ss->pub, run->lo, run->hi);
-  run->seg->summary |= ss->summary;
+  run->seg->summary |= remember_young(ss->arena, run->seg, run->lo, run->hi, ss->summary);
   /* The cards were cleaned when noted. An old or black object under them
      that refers to a new object (young for the next minor collection)
      must stay remembered: CARD_KEPT, unless written again meanwhile. New
@@ -590,23 +590,15 @@ static void trace_close(kiln_arena_t arena, trace_t *trace, pool_t only)
     verify_heap(arena);
 }
 
-static void inc_abandon(kiln_arena_t arena);
-
 void trace_collect(kiln_arena_t arena, pool_t only, int minor)
 {
   if (arena->collecting)
     return;
-  if (arena->inc != NULL) {
-    pool_t inc = arena->inc_pool;
-    if (!minor && (only == NULL || only == inc))
-      inc_abandon(arena);
-    else {
-      trace_inc_finish(arena);
-      if (minor && only == inc)
-        return;
-    }
-  }
   double t0 = vm_now();
+  if (arena->inc != NULL && !minor && (only == NULL || only == arena->inc_pool))
+    t0 -= trace_inc_abandon(arena); /* its scanning not yet in a pause is in this one */
+  else
+    trace_inc_finish(arena);
   arena->collecting = 1;
   trace_t trace;
   trace_open(arena, &trace, only, minor, 0);
@@ -679,6 +671,7 @@ static void inc_finish(kiln_arena_t arena, double t0)
 {
   trace_t *trace = arena->inc;
   pool_t pool = arena->inc_pool;
+  double carry = arena->inc_carry; /* ap_flush_all's scans below are inside t0's pause */
   arena->collecting = 1;
   ap_flush_all(arena); /* the pool scans the last buffers (trace_scan_new) */
   drain(arena, trace, SIZE_MAX);
@@ -689,17 +682,19 @@ static void inc_finish(kiln_arena_t arena, double t0)
   trace_close(arena, trace, pool);
   arena->inc = NULL;
   arena->inc_pool = NULL;
-  record_pause(arena, 1, vm_now() - t0 + arena->inc_carry);
+  arena->inc_carry = 0;
+  record_pause(arena, 1, vm_now() - t0 + carry);
   free(trace->runs);
   free(trace);
   arena->collecting = 0;
 }
 
-/* A full collection of the pool is about to mark everything from scratch:
-   the incremental one under way is dropped instead of finished. */
-static void inc_abandon(kiln_arena_t arena)
+double trace_inc_abandon(kiln_arena_t arena)
 {
   trace_t *trace = arena->inc;
+  if (trace == NULL || arena->collecting)
+    return 0;
+  double carry = arena->inc_carry;
   pool_t pool = arena->inc_pool;
   ring_t *sn, *sx;
   POOL_SEGS(sn, pool, sx)
@@ -714,6 +709,7 @@ static void inc_abandon(kiln_arena_t arena)
   arena->inc_carry = 0;
   free(trace->runs);
   free(trace);
+  return carry;
 }
 
 void trace_inc_finish(kiln_arena_t arena)
@@ -783,7 +779,7 @@ void trace_scan_new(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi)
   }
   ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_EXACT, 0, 0, NULL, 0};
   kiln_res_t res = seg->klass->scan_range(seg, &ss.pub, lo, hi);
-  seg->summary |= ss.summary;
+  seg->summary |= remember_young(arena, seg, lo, hi, ss.summary);
   if (res != KILN_OK)
     fail_scan(res);
   arena->inc_carry += vm_now() - t0;

@@ -64,8 +64,9 @@ kiln_res_t verify_fix(ss_t *ss, void **ref_io);
 void verify_heap(kiln_arena_t arena);
 void verify_barrier(kiln_arena_t arena, trace_t *trace, pool_t young);
 
-/* Collect the given pools (all automatic pools if pool == NULL), first
-   finishing an incremental collection under way. */
+/* Collect the given pools (all automatic pools if pool == NULL). An
+   incremental collection under way is first abandoned if this is a full
+   collection of its pool, else finished. */
 void trace_collect(kiln_arena_t arena, pool_t pool, int minor);
 
 /* Incremental minor collections of a sticky pool (trace.c): start one
@@ -76,6 +77,11 @@ void trace_collect(kiln_arena_t arena, pool_t pool, int minor);
 void trace_inc_start(kiln_arena_t arena, pool_t pool);
 void trace_inc_step(kiln_arena_t arena, size_t budget);
 void trace_inc_finish(kiln_arena_t arena);
+/* Drop the incremental collection under way unfinished (its pool's
+   segments turn back from white; a full collection or the pool's or
+   arena's destruction follows). Returns the seconds of its scanning not
+   yet counted in a pause. */
+double trace_inc_abandon(kiln_arena_t arena);
 void trace_scan_new(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi);
 /* The AP handed out [base, limit) of the pool of the incremental
    collection under way (ap.c). */

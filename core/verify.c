@@ -6,10 +6,11 @@
  * forwarded (a reference left pointing into from-space).
  *
  * verify_barrier runs before every minor collection, after the nursery is
- * condemned: a reference from an older segment into the nursery must be
- * held by an object that overlaps a dirty card (the collector scans every
- * object overlapping a dirty card whole, and keeps a card dirty for an
- * object whose young referent survived in place, trace.c), or sit in a
+ * condemned, and at an incremental one's final pause, after draining: a
+ * reference from an older segment into the nursery must be held by an
+ * object that overlaps a dirty card (the collector scans every object
+ * overlapping a dirty card whole, and keeps a card dirty for an object
+ * whose young referent survived in place, trace.c), or sit in a
  * segment whose summary admits the nursery's zones (it was allocated into
  * or promoted into since it was last scanned). Anything else is a store
  * that bypassed kiln_write. The object, not the slot, is what is checked:
@@ -18,10 +19,10 @@
  *
  * For a sticky pool (pool.h) the young objects are those its last
  * collection did not mark (or, at an incremental collection's final pause,
- * after draining, those this one has not marked either), and they share segments with the old ones: an
- * old object of the pool holding a young one must overlap a dirty card
- * (its segment's summary says nothing, as young objects live in the same
- * zones).
+ * those this one has not marked either), and they share segments with the
+ * old ones: an old object of the pool holding a young one must overlap a
+ * dirty card (its segment's summary says nothing, as young objects live in
+ * the same zones).
  *
  * Both report the object, slot and target and abort (checked builds only).
  */

@@ -49,11 +49,11 @@
  * own collections is old at once; its cards are dirtied, as it may refer to
  * young objects of this pool.
  *
- * Invariants (outside a trace): starts is a subset of alloc; every
- * committed object's first grain is in starts or in an unparsed range;
- * mark is all zero, or with sticky mark bits a subset of alloc covering
- * exactly the old objects' grains; only a segment marked young holds
- * unparsed ranges.
+ * Invariants (outside a collection, an incremental one's increments
+ * included): starts is a subset of alloc; every committed object's first
+ * grain is in starts or in an unparsed range; mark is all zero, or with
+ * sticky mark bits a subset of alloc covering exactly the old objects'
+ * grains; only a segment marked young holds unparsed ranges.
  */
 #include "config.h"
 #include "pool.h"
@@ -200,6 +200,11 @@ static kiln_res_t ms_init(pool_t pool, const pval_t *v)
                         "pool class 'ms': young_step makes minor collections incremental, but "
                         "there are none: young_size is 0; set young_size too, or leave "
                         "young_step at 0");
+  if (ms->young_step > ms->young_size)
+    return arena_errorf(pool->arena, KILN_PARAM,
+                        "pool class 'ms': young_step (%zu) must be at most young_size (%zu): "
+                        "it is the allocation between two pauses of one minor collection",
+                        ms->young_step, ms->young_size);
   if (ms->large_size > ms->seg_size / 2)
     return arena_errorf(pool->arena, KILN_PARAM,
                         "pool class 'ms': large_size (%zu) must be at most half of segment_size (%zu)",
@@ -295,7 +300,8 @@ static kiln_res_t fill_small(char **base_o, char **limit_o, ms_t *ms, size_t siz
    handed out since the last collection; young counts what APs keep. An
    incremental one (young_step) runs an increment at every fill while it is
    under way, marking STEP_WORK times the young_step bytes the fill may hand
-   out, so marking outpaces allocation and each collection ends; until it
+   out (or the size asked for, if larger: a large object), so marking
+   outpaces allocation and each collection ends; until it
    does, new objects go only into segments it did not condemn (avail_hole),
    which it neither marks nor sweeps, and an AP gets at most young_step
    bytes at a time. Should allocation still reach twice young_size
@@ -313,7 +319,7 @@ static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, 
     if (ms->young >= 2 * ms->young_size)
       trace_inc_finish(arena);
     else
-      trace_inc_step(arena, STEP_WORK * ms->young_step);
+      trace_inc_step(arena, STEP_WORK * (size > ms->young_step ? size : ms->young_step));
   } else if (pool->sticky && ms->young >= ms->young_size && may_collect) {
     if (ms->young_step > 0)
       trace_inc_start(arena, pool);

@@ -660,10 +660,11 @@ START_TEST(test_gen_minor_during_minor)
 }
 END_TEST
 
-/* Destroying a pool (_i 0: another incremental pool, 1: the collecting
-   pool itself) finishes the collection in progress; destroying the arena
-   during one (_i 2) must leave nothing behind (the sanitizer and Valgrind
-   builds check). */
+/* Destroying another pool during a collection (_i 0) finishes it;
+   destroying the collecting pool itself (_i 1) abandons it (its segments
+   are about to go: nothing is counted); destroying the arena during one
+   (_i 2) abandons it too and must leave nothing behind (the sanitizer and
+   Valgrind builds check). */
 START_TEST(test_destroy_during_minor)
 {
   sticky_env_t e;
@@ -690,7 +691,7 @@ START_TEST(test_destroy_during_minor)
     kiln_pool_destroy(e.pool);
   }
   ck_assert_int_eq(in_progress(e.arena), 0);
-  ck_assert_uint_eq(minors(e.arena), m0 + 1);
+  ck_assert_uint_eq(minors(e.arena), _i == 0 ? m0 + 1 : m0);
   if (_i == 0) {
     chain_check(roots[R_CHAIN]);
     pair_check(y, 50);
@@ -980,6 +981,57 @@ START_TEST(test_ap_destroy_outstanding)
 }
 END_TEST
 
+/* Under a commit limit, allocation never fails while a collection would
+   free enough, and an incremental minor collection that runs out of
+   memory is finished and the allocation retried before anything resorts
+   to a full collection (which abandons it): with a 1.2 MB limit they had
+   turned 29 of 37 collections into full ones, against 5 of 37 stopping the
+   world. _i 0: stop-the-world minors, 1: incremental. */
+#define NLIVE 1000
+static void *live_objs[NLIVE];
+
+START_TEST(test_commit_limit_inc)
+{
+  sticky_env_t e;
+  kiln_arg_t aargs[] = {KILN_ARG_SIZE("commit_limit", 1200u << 10), KILN_ARG_SIZE("spare", 0),
+                        KILN_ARGS_END};
+  sticky_open(&e, 256u << 10, _i == 0 ? 0 : 4096, aargs);
+  kiln_root_t r;
+  ck_assert_ok(kiln_root_create_area(&r, e.arena, live_objs, live_objs + NLIVE, KILN_RANK_EXACT));
+  uint64_t rng = 5;
+  size_t limits = 0;
+  for (int j = 0; j < 100; j++)
+    live_objs[j] = gobj_new(e.ap, 7, 2, 8); /* anchors */
+  kiln_arena_collect(e.arena);
+  uint64_t f0 = fulls(e.arena);
+  for (uint64_t i = 0; i < test_scale(40000); i++) {
+    uint32_t npay = (uint32_t)test_range(&rng, 0, 400);
+    kiln_res_t res;
+    gobj_t *o = gobj_try_new(e.ap, i, 2, npay, &res);
+    if (o == NULL) {
+      limits++;
+      continue;
+    }
+    size_t k = (size_t)test_range(&rng, 100, NLIVE - 1), j = (size_t)test_range(&rng, 0, 99);
+    kiln_write(e.arena, o, (void **)&o->ref[1], live_objs[j]);
+    if (i % 4 == 0)
+      live_objs[k] = o;
+    else if (i % 8 == 1) {
+      gobj_t *a = live_objs[j];
+      kiln_write(e.arena, a, (void **)&a->ref[0], o);
+    }
+  }
+  for (int j = 0; j < 100; j++)
+    gobj_check(live_objs[j], 7);
+  ck_assert_uint_eq(limits, 0);
+  uint64_t f = fulls(e.arena) - f0, m = minors(e.arena);
+  ck_assert_msg(m > 0 && f * 2 <= m, "young_step %d: %llu full and %llu minor collections",
+                _i == 0 ? 0 : 4096, (unsigned long long)f, (unsigned long long)m);
+  sticky_close(&e);
+  memset(live_objs, 0, sizeof live_objs);
+}
+END_TEST
+
 /* ---- parameters ----------------------------------------------------------- */
 
 /* young_step makes minor collections incremental: without young_size there
@@ -1040,6 +1092,7 @@ Suite *test_suite(void)
   tcase_add_test(rv, test_grey_putback_overflow);
   tcase_add_loop_test(rv, test_scan_error_in_run, 0, 2);
   tcase_add_test(rv, test_ap_destroy_outstanding);
+  tcase_add_loop_test(rv, test_commit_limit_inc, 0, 2);
   suite_add_tcase(s, rv);
   TCase *c = tcase_create("create");
   tcase_add_test(c, test_step_needs_young_size);
