@@ -1049,6 +1049,13 @@ START_TEST(test_step_needs_young_size)
   const char *msg = kiln_arena_error(arena);
   ck_assert_msg(strstr(msg, "young_step") != NULL && strstr(msg, "young_size") != NULL, "%s",
                 msg);
+  /* Nor may one step be more than the whole young generation. */
+  kiln_arg_t big[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_SIZE("young_size", 4096),
+                      KILN_ARG_SIZE("young_step", 8192), KILN_ARGS_END};
+  ck_assert_res(kiln_pool_create(&p, arena, kiln_class_ms(), big), KILN_PARAM);
+  msg = kiln_arena_error(arena);
+  ck_assert_msg(strstr(msg, "young_step (8192) must be at most young_size (4096)") != NULL, "%s",
+                msg);
   kiln_arena_destroy(arena);
 }
 END_TEST
