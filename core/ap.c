@@ -141,8 +141,6 @@ static kiln_res_t ap_refill(ap_t *ap, size_t size)
   if (res != KILN_OK)
     return res;
   KILN_ASSERT((size_t)(limit - base) >= size);
-  if (arena->inc != NULL && pool == arena->inc_pool)
-    trace_note_alloc(arena, (uintptr_t)base, (uintptr_t)limit);
   if (!(pool->klass->attr & CLASS_NURSERY) && !pool->sticky)
     pool->arena->since_gc += (size_t)(limit - base);
   ap->base = ap->pub.init = ap->pub.alloc = base;

@@ -342,6 +342,19 @@ static void note_sticky_cards(kiln_arena_t arena, trace_t *trace, pool_t pool, i
   }
 }
 
+/* An object that will be old after the incremental collection under way
+   refers to one allocated during it (young for the next): remember it.
+   A run's scan (scan_run) finds such references in objects marked by
+   then; a young object under a card a pre-clean cleaned is skipped there
+   and may be reached, and scanned by scan_grey, only later
+   (fuzz/regress/api/inc-preclean-young-holder). */
+static void keep_card(kiln_arena_t arena, uintptr_t block)
+{
+  size_t n;
+  uint8_t *c = arena_cards(arena, block, block + 1, &n);
+  *c = *c ? *c : CARD_KEPT;
+}
+
 /* As scan_sticky_cards does for one run (the segment is still white). */
 static kiln_res_t scan_run(ss_t *ss, const struct card_run_s *run)
 {
@@ -376,10 +389,13 @@ static kiln_res_t scan_grey(ss_t *ss, void *obj)
   seg_t seg = arena_seg_of(ss->arena, obj);
   KILN_ASSERT_HOT(seg != NULL);
   ss->summary = 0;
+  ss->hit_new = 0;
   kiln_res_t res = seg->klass->scan_obj(seg, &ss->pub, obj);
   uintptr_t block = (uintptr_t)obj - seg->pool->fmt->f.header_size;
   ss->summary = remember_young(ss->arena, seg, block, block + 1, ss->summary);
   seg->summary |= ss->summary;
+  if (ss->hit_new && seg->white)
+    keep_card(ss->arena, block);
   return res;
 }
 

@@ -83,8 +83,8 @@ void trace_inc_finish(kiln_arena_t arena);
    yet counted in a pause. */
 double trace_inc_abandon(kiln_arena_t arena);
 void trace_scan_new(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi);
-/* The AP handed out [base, limit) of the pool of the incremental
-   collection under way (ap.c). */
+/* The pool of the incremental collection under way handed [base, limit)
+   to an AP (its fill method; a gen pool's pretenuring APs fill there too). */
 void trace_note_alloc(kiln_arena_t arena, uintptr_t base, uintptr_t limit);
 
 /* Flush every AP of the arena (before a collection), trapping reservations. */

@@ -329,8 +329,12 @@ static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, 
   kiln_res_t res = size >= ms->large_size /* the new object is written without a barrier */
                        ? fill_large(base_o, limit_o, ms, size, ZONES_ALL)
                        : fill_small(base_o, limit_o, ms, size);
-  if (res == KILN_OK)
-    ms->young += (size_t)(*limit_o - *base_o);
+  if (res != KILN_OK)
+    return res;
+  ms->young += (size_t)(*limit_o - *base_o);
+  if (ms->inc) /* here, not in ap.c: a gen pool's pretenuring APs fill here too
+                  (gen.c, fill_pretenured) */
+    trace_note_alloc(arena, (uintptr_t)*base_o, (uintptr_t)*limit_o);
   return res;
 }
 
