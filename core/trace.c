@@ -648,9 +648,10 @@ void trace_collect(kiln_arena_t arena, pool_t only, int minor)
  * Objects allocated meanwhile are young for the next minor collection, so
  * an old object referring to one must stay remembered: the final pause
  * leaves the pool's cards dirty (cards_cleanable), and a run scanned after
- * its cards were cleaned marks them CARD_KEPT if it found such a reference
- * (kiln_ss_fix's hit_new; the runs' filter admits the new zones, which
- * ap.c reports through trace_note_alloc).
+ * its cards were cleaned, or a grey object scanned, marks its cards
+ * CARD_KEPT if it found such a reference (kiln_ss_fix's hit_new; the
+ * drain's filter admits the new zones, which the pool reports through
+ * trace_note_alloc).
  * Invariant (checked builds verify it at the final pause, after draining):
  * an object of the pool that is marked or was allocated during the
  * collection and refers to an unmarked white object lies on a dirty card.
