@@ -397,16 +397,21 @@ START_TEST(test_stack_pin_children_move)
   env_open(&e, 1);
   gobj_t *volatile held = gobj_new(e.ap, 7, 1, 40);
   uintptr_t held_at = ~(uintptr_t)held;
-  make_children(&e, held);
   int moves = 0;
-  for (int round = 0; round < 4; round++) {
-    uintptr_t before = hidden_child(held);
-    scrub_stack();
-    kiln_arena_collect(e.arena);
-    ck_assert_uint_eq((uintptr_t)held, ~held_at); /* never moves */
-    ck_assert(held->id == 7 && gobj_payload_ok(held));
-    ck_assert(children_ok(held)); /* its field follows the moved child */
-    moves += hidden_child(held) != before;
+  /* A stale word that the scrub cannot reach (a register, a frame above
+     this one) may pin one particular child: under Valgrind one did, in
+     every round. Fresh children land elsewhere; give them three tries. */
+  for (int attempt = 0; attempt < 3 && moves == 0; attempt++) {
+    make_children(&e, held);
+    for (int round = 0; round < 4; round++) {
+      uintptr_t before = hidden_child(held);
+      scrub_stack();
+      kiln_arena_collect(e.arena);
+      ck_assert_uint_eq((uintptr_t)held, ~held_at); /* never moves */
+      ck_assert(held->id == 7 && gobj_payload_ok(held));
+      ck_assert(children_ok(held)); /* its field follows the moved child */
+      moves += hidden_child(held) != before;
+    }
   }
   ck_assert_int_gt(moves, 0);
   kiln_pool_stats_t ps;
