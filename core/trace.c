@@ -610,11 +610,12 @@ void trace_collect(kiln_arena_t arena, pool_t only, int minor)
 {
   if (arena->collecting)
     return;
-  double t0 = vm_now();
+  double carry = 0;
   if (arena->inc != NULL && !minor && (only == NULL || only == arena->inc_pool))
-    t0 -= trace_inc_abandon(arena); /* its scanning not yet in a pause is in this one */
+    carry = trace_inc_abandon(arena); /* its scanning not yet in a pause is in this one */
   else
-    trace_inc_finish(arena);
+    trace_inc_finish(arena); /* a pause of its own, recorded by it */
+  double t0 = vm_now() - carry;
   arena->collecting = 1;
   trace_t trace;
   trace_open(arena, &trace, only, minor, 0);
