@@ -342,17 +342,19 @@ static void note_sticky_cards(kiln_arena_t arena, trace_t *trace, pool_t pool, i
   }
 }
 
-/* An object that will be old after the incremental collection under way
-   refers to one allocated during it (young for the next): remember it.
-   A run's scan (scan_run) finds such references in objects marked by
-   then; a young object under a card a pre-clean cleaned is skipped there
-   and may be reached, and scanned by scan_grey, only later
+/* Objects overlapping [lo, hi) that will be old after the incremental
+   collection under way refer to ones allocated during it (young for the
+   next): remember them, CARD_KEPT unless written again meanwhile. A run's
+   scan (scan_run) finds such references in objects marked by then; a
+   young object under a card a pre-clean cleaned is skipped there and may
+   be reached, and scanned by scan_grey, only later
    (fuzz/regress/api/inc-preclean-young-holder). */
-static void keep_card(kiln_arena_t arena, uintptr_t block)
+static void keep_cards(kiln_arena_t arena, uintptr_t lo, uintptr_t hi)
 {
   size_t n;
-  uint8_t *c = arena_cards(arena, block, block + 1, &n);
-  *c = *c ? *c : CARD_KEPT;
+  uint8_t *c = arena_cards(arena, lo, hi, &n);
+  for (size_t i = 0; i < n; i++)
+    c[i] = c[i] ? c[i] : CARD_KEPT;
 }
 
 /* As scan_sticky_cards does for one run (the segment is still white). */
@@ -367,16 +369,9 @@ static kiln_res_t scan_run(ss_t *ss, const struct card_run_s *run)
   ss->hit_new = 0;
   kiln_res_t res = run->seg->klass->scan_range(run->seg, &ss->pub, run->lo, run->hi);
   run->seg->summary |= remember_young(ss->arena, run->seg, run->lo, run->hi, ss->summary);
-  /* The cards were cleaned when noted. An old or black object under them
-     that refers to a new object (young for the next minor collection)
-     must stay remembered: CARD_KEPT, unless written again meanwhile. New
-     objects need no remembering. */
-  if (ss->hit_new && run->seg->white) {
-    size_t n;
-    uint8_t *c = arena_cards(ss->arena, run->lo, run->hi, &n);
-    for (size_t i = 0; i < n; i++)
-      c[i] = c[i] ? c[i] : CARD_KEPT;
-  }
+  /* The cards were cleaned when noted; new objects need no remembering. */
+  if (ss->hit_new && run->seg->white)
+    keep_cards(ss->arena, run->lo, run->hi);
   return res;
 }
 
@@ -395,7 +390,7 @@ static kiln_res_t scan_grey(ss_t *ss, void *obj)
   ss->summary = remember_young(ss->arena, seg, block, block + 1, ss->summary);
   seg->summary |= ss->summary;
   if (ss->hit_new && seg->white)
-    keep_card(ss->arena, block);
+    keep_cards(ss->arena, block, block + 1);
   return res;
 }
 

@@ -301,10 +301,10 @@ static kiln_res_t fill_small(char **base_o, char **limit_o, ms_t *ms, size_t siz
    incremental one (young_step) runs an increment at every fill while it is
    under way, marking STEP_WORK times the young_step bytes the fill may hand
    out (or the size asked for, if larger: a large object), so marking
-   outpaces allocation and each collection ends; until it
-   does, new objects go only into segments it did not condemn (avail_hole),
-   which it neither marks nor sweeps, and an AP gets at most young_step
-   bytes at a time. Should allocation still reach twice young_size
+   outpaces allocation and each collection ends; until it does, new
+   objects go only into segments it did not condemn (avail_hole), which it
+   neither marks nor sweeps, and an AP gets at most young_step bytes at a
+   time. Should allocation still reach twice young_size
    meanwhile, the collection finishes at once (not at young_size: a single
    large object, GCBench's 4 MB array, would then force a final pause that
    drains half the young generation). */
