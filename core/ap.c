@@ -124,7 +124,7 @@ static kiln_res_t ap_refill(ap_t *ap, size_t size)
 {
   pool_t pool = ap->pool;
   kiln_arena_t arena = pool->arena;
-  char *base, *limit;
+  char *base = NULL, *limit = NULL; /* not stale words, should the fill collect */
   kiln_res_t res = pool->klass->fill(&base, &limit, pool, ap, size);
   if (res == KILN_LIMIT && arena->park_depth == 0 && !arena->collecting && arena->inc != NULL) {
     /* An incremental minor collection keeps its condemned segments' holes

@@ -47,13 +47,18 @@
  * collections tenure (trace->tenured), not what the pool allocates. An
  * object promoted into the pool by another (gen's promote_to) outside its
  * own collections is old at once; its cards are dirtied, as it may refer to
- * young objects of this pool.
+ * young objects of this pool. A stop-the-world minor collection marks from
+ * ambiguous references last (trace.c, scan_roots); the young objects only
+ * they reach may survive it young (keep_young: their marks are cleared
+ * after the sweep), since such references are often stale.
  *
  * Invariants (outside a collection, an incremental one's increments
  * included): starts is a subset of alloc; every committed object's first
  * grain is in starts or in an unparsed range; mark is all zero, or with
  * sticky mark bits a subset of alloc covering exactly the old objects'
- * grains; only a segment marked young holds unparsed ranges.
+ * grains; only a segment marked young holds unparsed ranges or objects a
+ * minor collection kept young (was_kept); no old object refers to one of
+ * those off a dirty card (keep_young keeps all of a collection's or none).
  */
 #include "config.h"
 #include "pool.h"
@@ -75,6 +80,9 @@ typedef struct ms_seg_s {
   size_t obj_size;                   /* large segments: the object's extent (0: none yet) */
   int marked;                        /* large segments */
   int young;                         /* small: handed to an AP since the last sweep */
+  uint64_t *kept, *was_kept;         /* small: grains kept young by this minor GC and
+                                        the last one (keep_young), or NULL */
+  int large_kept, large_was_kept;    /* large: the same */
   unsigned nlazy;                    /* unparsed ranges of committed objects */
   uint32_t lazy[LAZY_MAX][2];        /* [first grain, end grain) each */
 } ms_seg_t;
@@ -93,6 +101,8 @@ typedef struct ms_s {
   int inc;                          /* an incremental minor GC of this pool is under way */
   size_t inc_in_use;                /* bytes committed since it started */
   size_t old_live, old_objects;     /* the old generation's figures, for minor GCs */
+  size_t kept_live, kept_objects;   /* of a minor GC's survivors: those kept young */
+  int keep_failed;                  /* this minor GC keeps none young (keep_young) */
 } ms_t;
 
 enum { P_FORMAT, P_SEGMENT_SIZE, P_LARGE_SIZE, P_YOUNG_SIZE, P_YOUNG_STEP };
@@ -135,6 +145,8 @@ static void mseg_free(ms_seg_t *s)
   if (ms->promo_seg == s)
     ms->promo_seg = NULL;
   ring_remove(&s->avail);
+  free(s->kept);
+  free(s->was_kept);
   free(s->alloc);
   seg_free(&s->seg);
 }
@@ -517,10 +529,12 @@ static void ms_reclaimed(pool_t pool, trace_t *trace)
   /* What an incremental collection let the mutator allocate is young,
      unmarked and unswept: in use, and the next collection's young. */
   pool->st.in_use = pool->st.live + ms->inc_in_use;
-  ms->old_live = pool->st.live;
-  ms->old_objects = pool->st.live_objects;
+  ms->old_live = pool->st.live - ms->kept_live;
+  ms->old_objects = pool->st.live_objects - ms->kept_objects;
   if (!trace->incremental)
     ms->young = 0;
+  ms->kept_live = ms->kept_objects = 0;
+  ms->keep_failed = 0;
   ms->inc = 0;
   ms->inc_in_use = 0;
 }
@@ -605,6 +619,48 @@ static kiln_res_t scan_one(ms_t *ms, kiln_ss_t ss, void *obj, void *next)
   return ms->pool.fmt->f.scan(ss, obj, next);
 }
 
+/* A young object that only ambiguous references reach (trace.c,
+   scan_roots) may survive a minor collection without being tenured: the
+   sweep clears its marks again, and the next minor collection sees it
+   afresh. Such references are often stale (a dead variable's register):
+   in GCBench each one tenured a dead tree, which then lived until the next
+   full collection. All such objects of one collection are kept young, or
+   none (keep_failed), so that no old object refers to a young one off a
+   dirty card. None, if they add up to more than half of young_size (a live
+   structure that a local variable holds, as binary-trees builds: marking
+   it at every minor collection would cost more than tenuring it), or if
+   the last minor collection kept one of them young too (the reference
+   outlived a collection: likely a real one), or if there is no memory to
+   note them. Returns 0 to tenure obj. */
+static int keep_young(ms_t *ms, ms_seg_t *s, void *obj, size_t size, trace_t *trace)
+{
+  if (ms->keep_failed)
+    return 0;
+  int again;
+  size_t g = 0;
+  if (s->large) {
+    again = s->large_was_kept;
+  } else {
+    g = ((uintptr_t)obj - ms->header - s->seg.base) >> ms->shift;
+    again = s->was_kept != NULL && bit_get(s->was_kept, g);
+    if (!again && s->kept == NULL)
+      s->kept = calloc((s->grains + 63) / 64, sizeof(uint64_t));
+  }
+  if (again || ms->kept_live + size > ms->young_size / 2 || (!s->large && s->kept == NULL)) {
+    ms->keep_failed = 1; /* the ones kept so far are tenured after all (ms_reclaim) */
+    trace->tenured += ms->kept_live;
+    ms->kept_live = ms->kept_objects = 0;
+    return 0;
+  }
+  if (s->large)
+    s->large_kept = 1;
+  else
+    bits_set(s->kept, g, grains_of(ms, size), 1);
+  ms->kept_live += size;
+  ms->kept_objects++;
+  return 1;
+}
+
 /* A grey object: mark the rest of its extent (for the sweep), count it
    live, scan it. */
 static kiln_res_t ms_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
@@ -627,7 +683,9 @@ static kiln_res_t ms_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
     ms->pool.st.live_objects++;
     trace->marked += size;
     trace->objects++;
-    if (trace->minor) /* only a sticky pool is condemned by its own minor collection */
+    if (trace->keep_young && keep_young(ms, s, obj, size, trace))
+      ; /* survives this minor collection, stays young */
+    else if (trace->minor) /* only a sticky pool is condemned by its own minor collection */
       trace->tenured += size;
   }
   return scan_one(ms, ss, obj, next);
@@ -674,10 +732,14 @@ static void ms_reclaim(seg_t seg, trace_t *trace)
   ms_seg_t *s = mseg(seg);
   int sticky = ms->pool.sticky; /* marks stay: the survivors are the old generation */
   if (s->large) {
-    if (!s->marked && s->obj_size != 0)
+    if (!s->marked && s->obj_size != 0) {
       mseg_free(s);
-    else
-      s->marked = sticky && s->marked;
+      return;
+    }
+    int kept = s->large_kept && !ms->keep_failed;
+    s->marked = sticky && s->marked && !kept;
+    s->large_was_kept = kept;
+    s->large_kept = 0;
     return;
   }
   /* A sticky pool's minor collection changes nothing in a segment no AP
@@ -693,6 +755,16 @@ static void ms_reclaim(seg_t seg, trace_t *trace)
     s->starts[w] &= s->mark[w];
     live |= s->mark[w];
     s->mark[w] &= keep;
+  }
+  free(s->was_kept); /* those not kept again are old now, or dead */
+  s->was_kept = ms->keep_failed ? NULL : s->kept;
+  if (ms->keep_failed)
+    free(s->kept);
+  s->kept = NULL;
+  if (s->was_kept != NULL) { /* young again: the next minor collection sweeps them */
+    for (size_t w = 0; w < words; w++)
+      s->mark[w] &= ~s->was_kept[w];
+    s->young = 1;
   }
   if (live == 0) {
     mseg_free(s);

@@ -193,6 +193,8 @@ void sticky_close(sticky_env_t *e)
   kiln_arena_destroy(e->arena); /* pools, APs, format, roots */
 }
 
+int graph_ambig_roots;
+
 /* ---- the model -------------------------------------------------------- */
 
 typedef struct model_s {
@@ -442,9 +444,14 @@ graph_result_t graph_run(const graph_cfg_t *cfg)
   for (int i = 0; i < run.npools; i++)
     ck_assert_ok(kiln_ap_create(&run.aps[i], run.pools[i], NULL));
   model_init(&run.m, cfg->steps + 1);
-  kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, run.arena, run.m.roots, run.m.roots + NROOTS,
-                                     KILN_RANK_EXACT));
+  kiln_root_t root, amb;
+  int ambig = graph_ambig_roots;
+  graph_ambig_roots = 0;
+  void **split = run.m.roots + (ambig ? NROOTS / 2 : NROOTS);
+  ck_assert_ok(kiln_root_create_area(&root, run.arena, run.m.roots, split, KILN_RANK_EXACT));
+  if (ambig)
+    ck_assert_ok(kiln_root_create_area(&amb, run.arena, split, run.m.roots + NROOTS,
+                                       KILN_RANK_AMBIG));
   size_t allocs = 0;
   for (size_t step = 0; step < cfg->steps; step++) {
     uint64_t dice = test_rand(&run.rng) % 100;
@@ -469,6 +476,8 @@ graph_result_t graph_run(const graph_cfg_t *cfg)
   if (cfg->expect_moves)
     T_CHECK(run.r.moved > 0, "a moving configuration moved nothing");
   kiln_root_destroy(root);
+  if (ambig)
+    kiln_root_destroy(amb);
   for (int i = 0; i < run.npools; i++) {
     kiln_ap_destroy(run.aps[i]);
     kiln_pool_destroy(run.pools[i]);

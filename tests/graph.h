@@ -71,6 +71,11 @@ typedef struct graph_cfg_s {
   uint64_t seed;
 } graph_cfg_t;
 
+/* Nonzero: half the root slots of the next graph_run are an ambiguous
+   area (for non-moving pools: an ambiguous root pins a moving pool's
+   object). graph_run clears it. */
+extern int graph_ambig_roots;
+
 /* use_barrier GRAPH_INIT_REFS: stores through kiln_write, and half of the
    new objects get their references while initialised, before the commit
    (without kiln_write, as the contract allows). */

@@ -117,6 +117,30 @@ START_TEST(test_graph_gen_sticky_every_nth)
 }
 END_TEST
 
+/* Half the roots ambiguous: young objects only they reach are kept young
+   by a minor collection (ms.c, keep_young), all of them or none, while
+   others are tenured; the checked build's verifier finds any old object
+   then referring to a young one off a dirty card. */
+START_TEST(test_graph_ambig_roots)
+{
+  graph_cfg_t cfg = {one_sticky, NULL, test_scale(30000), 0, 1, 0, test_seed(seeds[_i] + 6)};
+  graph_ambig_roots = 1;
+  graph_result_t r = graph_run(&cfg);
+  check_collections(&cfg, &r, 300);
+}
+END_TEST
+
+START_TEST(test_graph_ambig_roots_gen)
+{
+  graph_age = (size_t)_i % 2;
+  graph_cfg_t cfg = {gen_sticky, NULL, test_scale(20000), 0, GRAPH_INIT_REFS, 0,
+                     test_seed(seeds[_i] + 7)};
+  graph_ambig_roots = 1;
+  graph_result_t r = graph_run(&cfg);
+  check_collections(&cfg, &r, 600);
+}
+END_TEST
+
 /* ---- one sticky pool ---------------------------------------------------- */
 
 typedef sticky_env_t env_t;
@@ -290,6 +314,114 @@ START_TEST(test_stack_reference_survives_minors)
   ck_assert_uint_ge(pool_live(e.pool), 2);
   ck_assert_uint_lt(pool_live(e.pool), 100); /* the garbage went */
   ck_assert_uint_eq(fulls(e.arena), f0);
+  env_close(&e);
+}
+END_TEST
+
+/* A chain of n young objects (ids base..base+n-1, the last one first),
+   each referring to the one made before it. */
+static gobj_t *young_chain(env_t *e, uint64_t base, int n)
+{
+  gobj_t *head = NULL;
+  for (int i = 0; i < n; i++) {
+    gobj_t *o = gobj_new(e->ap, base + (uint64_t)i, 1, 40);
+    kiln_write(e->arena, o, (void **)&o->ref[0], head);
+    head = o;
+  }
+  return head;
+}
+
+static void check_chain(const gobj_t *head, uint64_t base, int n)
+{
+  for (int i = n - 1; i >= 0; i--, head = head->ref[0])
+    gobj_check(head, base + (uint64_t)i);
+  ck_assert_ptr_null(head);
+}
+
+/* Young objects that only an ambiguous root reaches survive a minor
+   collection intact, but young: once the root lets go of them, the next
+   minor frees them, with no full collection. (A stale stack word used to
+   tenure a whole dead tree that way, until a full collection.) */
+START_TEST(test_ambiguous_only_stays_young)
+{
+  enum { N = 50 };
+  env_t e;
+  env_open(&e);
+  static void *amb[1];
+  kiln_root_t r;
+  ck_assert_ok(kiln_root_create_area(&r, e.arena, amb, amb + 1, KILN_RANK_AMBIG));
+  run_minors(&e, 1);
+  amb[0] = young_chain(&e, 100, N);
+  uint64_t f0 = fulls(e.arena);
+  run_minors(&e, 1);
+  check_chain(amb[0], 100, N);
+  uint64_t held = pool_live(e.pool);
+  ck_assert_uint_ge(held, N);
+  amb[0] = NULL;
+  run_minors(&e, 1);
+  ck_assert_msg(pool_live(e.pool) + N <= held, "the chain was tenured: %llu live, then %llu",
+                (unsigned long long)held, (unsigned long long)pool_live(e.pool));
+  ck_assert_uint_eq(fulls(e.arena), f0);
+  env_close(&e);
+}
+END_TEST
+
+/* Only once: objects an ambiguous root still holds at the next minor
+   collection are tenured (the reference is likely real), and then only a
+   full collection frees them. So is a structure over half of young_size,
+   at once. */
+START_TEST(test_ambiguous_held_twice_tenured)
+{
+  enum { N = 50, BIG = (ENV_YOUNG / 2) / 64 + 100 };
+  env_t e;
+  env_open(&e);
+  static void *amb[2];
+  kiln_root_t r;
+  ck_assert_ok(kiln_root_create_area(&r, e.arena, amb, amb + 2, KILN_RANK_AMBIG));
+  run_minors(&e, 1);
+  gobj_t *small = amb[0] = young_chain(&e, 100, N);
+  run_minors(&e, 2);
+  amb[0] = NULL;
+  run_minors(&e, 1);
+  check_chain(small, 100, N); /* tenured: not freed, not reused */
+  ck_assert_uint_ge(pool_live(e.pool), N);
+  kiln_arena_collect(e.arena);
+  ck_assert_uint_lt(pool_live(e.pool), N);
+
+  gobj_t *big = amb[1] = young_chain(&e, 1000, BIG);
+  run_minors(&e, 1);
+  amb[1] = NULL;
+  run_minors(&e, 1);
+  check_chain(big, 1000, BIG);
+  ck_assert_uint_ge(pool_live(e.pool), BIG);
+  env_close(&e);
+}
+END_TEST
+
+/* All or none: an object kept young once and held again at the next minor
+   collection is tenured, and so is the young object it was given since,
+   which only it reaches; were that one kept young, an old object would
+   refer to it off a dirty card (its card was cleaned by that collection,
+   when it was young), and the next minor would free it under the old
+   object (a checked build reports a missing barrier first). */
+START_TEST(test_ambiguous_kept_all_or_none)
+{
+  env_t e;
+  env_open(&e);
+  static void *amb[1];
+  kiln_root_t r;
+  ck_assert_ok(kiln_root_create_area(&r, e.arena, amb, amb + 1, KILN_RANK_AMBIG));
+  run_minors(&e, 1);
+  gobj_t *x = amb[0] = gobj_new(e.ap, 1, 2, 16);
+  kiln_write(e.arena, x, (void **)&x->ref[0], gobj_new(e.ap, 2, 0, 16));
+  run_minors(&e, 1); /* x and its child kept young */
+  kiln_write(e.arena, x, (void **)&x->ref[1], gobj_new(e.ap, 3, 0, 16));
+  run_minors(&e, 1); /* x held again: tenured, with both children */
+  amb[0] = NULL;
+  run_minors(&e, 3); /* x stays (old); its children must too */
+  gobj_check(x, 1);
+  gobj_check(x->ref[0], 2);
+  gobj_check(x->ref[1], 3);
   env_close(&e);
 }
 END_TEST
@@ -541,6 +673,8 @@ Suite *test_suite(void)
   tcase_add_loop_test(g, test_graph_two_sticky, 0, 2);
   tcase_add_loop_test(g, test_graph_gen_sticky, 0, 4);
   tcase_add_loop_test(g, test_graph_gen_sticky_every_nth, 0, 2);
+  tcase_add_loop_test(g, test_graph_ambig_roots, 0, 4);
+  tcase_add_loop_test(g, test_graph_ambig_roots_gen, 0, 2);
   suite_add_tcase(s, g);
   TCase *b = tcase_create("minor");
   tcase_set_timeout(b, 60);
@@ -549,6 +683,9 @@ Suite *test_suite(void)
   tcase_add_test(b, test_minors_reclaim_young_garbage);
   tcase_add_test(b, test_objects_do_not_move);
   tcase_add_test(b, test_stack_reference_survives_minors);
+  tcase_add_test(b, test_ambiguous_only_stays_young);
+  tcase_add_test(b, test_ambiguous_held_twice_tenured);
+  tcase_add_test(b, test_ambiguous_kept_all_or_none);
   tcase_add_test(b, test_old_garbage_needs_full);
   tcase_add_test(b, test_minor_scans_little);
   tcase_add_test(b, test_dirty_card_scans_old_only);
