@@ -650,6 +650,8 @@ static void from_mutator(kiln_arena_t arena, void (*body)(void *), void *args)
   vm_with_registers(entered, &e);
 }
 
+static double pause_start_finishing(kiln_arena_t arena);
+
 typedef struct collect_args_s {
   kiln_arena_t arena;
   pool_t only;
@@ -662,12 +664,11 @@ static void collect(void *closure)
   kiln_arena_t arena = a->arena;
   pool_t only = a->only;
   int minor = a->minor;
-  double carry = 0;
+  double t0;
   if (arena->inc != NULL && !minor && (only == NULL || only == arena->inc_pool))
-    carry = trace_inc_abandon(arena); /* its scanning not yet in a pause is in this one */
+    t0 = vm_now() - trace_inc_abandon(arena); /* its scanning not yet in a pause is in this one */
   else
-    trace_inc_finish(arena); /* a pause of its own, recorded by it */
-  double t0 = vm_now() - carry;
+    t0 = pause_start_finishing(arena);
   arena->collecting = 1;
   trace_t trace;
   trace_open(arena, &trace, only, minor, 0);
@@ -726,16 +727,15 @@ static void inc_start(void *closure)
   collect_args_t *a = closure;
   kiln_arena_t arena = a->arena;
   pool_t pool = a->only;
-  /* Another pool's, which advances only when that pool allocates: were
-     this one to wait for it, this pool's young generation could grow
-     without bound. */
-  trace_inc_finish(arena);
   trace_t *trace = malloc(sizeof *trace);
   if (trace == NULL) { /* no memory for the state: stop the world instead */
     trace_collect(arena, pool, 1);
     return;
   }
-  double t0 = vm_now();
+  /* Another pool's, which advances only when that pool allocates: were
+     this one to wait for it, this pool's young generation could grow
+     without bound. */
+  double t0 = pause_start_finishing(arena);
   arena->collecting = 1;
   trace_open(arena, trace, pool, 1, 1);
   arena->inc = trace;
@@ -756,6 +756,7 @@ void trace_inc_start(kiln_arena_t arena, pool_t pool)
 typedef struct finish_args_s {
   kiln_arena_t arena;
   double t0;
+  int record;                    /* 0: the caller's pause goes on (pause_start_finishing) */
 } finish_args_t;
 
 /* The final pause, which began at t0 (an increment may end in it). */
@@ -778,7 +779,8 @@ static void inc_finish_at(void *closure)
   arena->inc = NULL;
   arena->inc_pool = NULL;
   arena->inc_carry = 0;
-  record_pause(arena, 1, vm_now() - t0 + carry);
+  if (a->record)
+    record_pause(arena, 1, vm_now() - t0 + carry);
   free(trace->runs);
   free(trace);
   arena->collecting = 0;
@@ -786,8 +788,22 @@ static void inc_finish_at(void *closure)
 
 static void inc_finish(kiln_arena_t arena, double t0)
 {
-  finish_args_t a = {arena, t0};
+  finish_args_t a = {arena, t0, 1};
   from_mutator(arena, inc_finish_at, &a);
+}
+
+/* A collection that must first finish an incremental one makes one pause
+   of both: recorded apart, they understated the longest pause. Finishes
+   it, if any, and returns when the caller's pause began, counting the
+   incremental collection's scanning not yet in a pause. */
+static double pause_start_finishing(kiln_arena_t arena)
+{
+  if (arena->inc == NULL || arena->collecting)
+    return vm_now();
+  double t0 = vm_now() - arena->inc_carry;
+  finish_args_t a = {arena, t0, 0};
+  from_mutator(arena, inc_finish_at, &a);
+  return t0;
 }
 
 double trace_inc_abandon(kiln_arena_t arena)

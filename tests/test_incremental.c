@@ -738,6 +738,28 @@ START_TEST(test_other_pool_minor_during_minor)
 }
 END_TEST
 
+/* A collection that must first finish the incremental one in progress
+   (here: of another pool) is one pause, not two, and the longest pause
+   covers both: the finished collection's final pause is not recorded
+   apart. */
+START_TEST(test_finish_and_collect_one_pause)
+{
+  sticky_env_t e;
+  open_inc(&e, ENV_STEP);
+  sticky_add_sticky(&e);
+  (void)young_chain(&e, &roots[R_CHAIN], NULL, NULL);
+  start_minor(&e);
+  kiln_stats_t s0 = stats(e.arena);
+  kiln_pool_collect(e.other);
+  kiln_stats_t s1 = stats(e.arena);
+  ck_assert_int_eq(s1.in_progress, 0);
+  ck_assert_uint_eq(s1.collections - s0.collections, 2); /* the finished one, and other's */
+  ck_assert_uint_eq(s1.pauses - s0.pauses, 1);
+  chain_check(roots[R_CHAIN]);
+  sticky_close(&e);
+}
+END_TEST
+
 /* ---- checked builds: stores without kiln_write -------------------------- */
 
 /* Each child function moves the only reference to a young white object
@@ -1086,6 +1108,7 @@ Suite *test_suite(void)
   tcase_add_loop_test(f, test_collect_during_minor, 0, 2);
   tcase_add_test(f, test_gen_minor_during_minor);
   tcase_add_test(f, test_other_pool_minor_during_minor);
+  tcase_add_test(f, test_finish_and_collect_one_pause);
   tcase_add_loop_test(f, test_destroy_during_minor, 0, 3);
   suite_add_tcase(s, f);
   TCase *b = tcase_create("barrier");
