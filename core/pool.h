@@ -100,6 +100,13 @@ struct kiln_class_s {
      dropped unfinished, its segments no longer white; a full collection
      of the pool follows at once. */
   void (*abandoned)(pool_t pool, trace_t *trace);
+  /* Optional (sticky pools): a stop-the-world minor collection of the pool
+     has marked what exact roots and the remembered set reach and is about
+     to mark from ambiguous roots (keep_begin); it has marked that too and
+     is about to reclaim (keep_end). What only ambiguous roots reached may
+     be kept young (ms.c). */
+  void (*keep_begin)(pool_t pool, trace_t *trace);
+  void (*keep_end)(pool_t pool, trace_t *trace);
   /* Optional: room for size bytes (a block, header included) for an object
      another pool evacuates into this one during a trace (promotion). The
      caller copies the block in and greys it; the object counts as live. */

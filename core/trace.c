@@ -526,7 +526,7 @@ static void drain(kiln_arena_t arena, trace_t *trace, size_t until);
    final pause (roots are not barriered; cards dirtied since are rescanned).
    A sticky pool's stop-the-world minor collection marks from ambiguous
    roots last, after draining, so that it knows what only they reach: that
-   survives but stays young (keep_young). Such words are often stale -- a
+   survives but may stay young (keep_young; ms.c, ms_keep_begin). Such words are often stale -- a
    dead frame's slot, a register not yet overwritten -- and each tenured a
    whole dead tree until the next full collection: in GCBench the minors
    marked up to 6 MB where 4 MB were live, and the full collections came
@@ -551,7 +551,9 @@ static void scan_roots(kiln_arena_t arena, trace_t *trace, pool_t only)
   }
   if (res == KILN_OK && ambig_last) {
     drain(arena, trace, SIZE_MAX);
-    trace->keep_young = 1;
+    trace->keep_young = only->klass->keep_begin != NULL;
+    if (trace->keep_young)
+      only->klass->keep_begin(only, trace);
     res = root_scan_rank(arena, &ss.pub, KILN_RANK_AMBIG, 0);
   }
   if (res != KILN_OK)
@@ -606,6 +608,8 @@ static void trace_open(kiln_arena_t arena, trace_t *trace, pool_t only, int mino
 static void trace_close(kiln_arena_t arena, trace_t *trace, pool_t only)
 {
   drain(arena, trace, SIZE_MAX);
+  if (trace->keep_young)
+    only->klass->keep_end(only, trace);
   fix_weak_roots(arena);
   reclaim_pools(arena, trace, only);
   arena->grey = trace->grey; /* kept: see trace_open */

@@ -15,8 +15,8 @@ struct trace_s {
   int minor;                   /* a minor (nursery-only) collection */
   int incremental;             /* cut into pauses (trace_inc_start) */
   int keep_cards;              /* its final pause: cards_cleanable */
-  int keep_young;              /* marking from ambiguous roots in a sticky pool's
-                                  minor collection: what it marks survives young */
+  int keep_young;              /* a sticky pool's minor collection marks from ambiguous
+                                  roots last (pool class keep_begin, keep_end) */
   void **grey;                 /* grey stack of client pointers */
   size_t ngrey, grey_cap;
   int grey_overflow;           /* the grey stack could not grow */

@@ -49,7 +49,7 @@
  * own collections is old at once; its cards are dirtied, as it may refer to
  * young objects of this pool. A stop-the-world minor collection marks from
  * ambiguous references last (trace.c, scan_roots); the young objects only
- * they reach may survive it young (keep_young: their marks are cleared
+ * they reach may survive it young (ms_keep_begin: their marks are cleared
  * after the sweep), since such references are often stale.
  *
  * Invariants (outside a collection, an incremental one's increments
@@ -58,7 +58,7 @@
  * sticky mark bits a subset of alloc covering exactly the old objects'
  * grains; only a segment marked young holds unparsed ranges or objects a
  * minor collection kept young (was_kept); no old object refers to one of
- * those off a dirty card (keep_young keeps all of a collection's or none).
+ * those off a dirty card (a collection keeps all of them young or none).
  */
 #include "config.h"
 #include "pool.h"
@@ -70,6 +70,10 @@
 
 #define LAZY_MAX 8 /* unparsed ranges kept per segment (see Allocation) */
 
+/* A minor collection's decision on what only ambiguous roots reach
+   (ms_keep_begin, ms_keep_end). */
+enum { KEEP_NONE, KEEP_NOTED, KEEP_YES, KEEP_NO };
+
 typedef struct ms_seg_s {
   struct seg_s seg;
   int large;
@@ -80,9 +84,10 @@ typedef struct ms_seg_s {
   size_t obj_size;                   /* large segments: the object's extent (0: none yet) */
   int marked;                        /* large segments */
   int young;                         /* small: handed to an AP since the last sweep */
-  uint64_t *kept, *was_kept;         /* small: grains kept young by this minor GC and
-                                        the last one (keep_young), or NULL */
-  int large_kept, large_was_kept;    /* large: the same */
+  uint64_t *pre;                     /* small, young: mark before the ambiguous roots'
+                                        marking (ms_keep_begin), or NULL */
+  uint64_t *was_kept;                /* small: grains the last minor GC kept young, or NULL */
+  int pre_marked, large_was_kept;    /* large: the same */
   unsigned nlazy;                    /* unparsed ranges of committed objects */
   uint32_t lazy[LAZY_MAX][2];        /* [first grain, end grain) each */
 } ms_seg_t;
@@ -102,7 +107,7 @@ typedef struct ms_s {
   size_t inc_in_use;                /* bytes committed since it started */
   size_t old_live, old_objects;     /* the old generation's figures, for minor GCs */
   size_t kept_live, kept_objects;   /* of a minor GC's survivors: those kept young */
-  int keep_failed;                  /* this minor GC keeps none young (keep_young) */
+  int keep;                         /* this minor GC: KEEP_* (ms_keep_begin) */
 } ms_t;
 
 enum { P_FORMAT, P_SEGMENT_SIZE, P_LARGE_SIZE, P_YOUNG_SIZE, P_YOUNG_STEP };
@@ -145,7 +150,7 @@ static void mseg_free(ms_seg_t *s)
   if (ms->promo_seg == s)
     ms->promo_seg = NULL;
   ring_remove(&s->avail);
-  free(s->kept);
+  free(s->pre);
   free(s->was_kept);
   free(s->alloc);
   seg_free(&s->seg);
@@ -529,12 +534,13 @@ static void ms_reclaimed(pool_t pool, trace_t *trace)
   /* What an incremental collection let the mutator allocate is young,
      unmarked and unswept: in use, and the next collection's young. */
   pool->st.in_use = pool->st.live + ms->inc_in_use;
-  ms->old_live = pool->st.live - ms->kept_live;
+  /* kept_live counts whole grains: a few bytes more than the objects */
+  ms->old_live = pool->st.live > ms->kept_live ? pool->st.live - ms->kept_live : 0;
   ms->old_objects = pool->st.live_objects - ms->kept_objects;
   if (!trace->incremental)
     ms->young = 0;
   ms->kept_live = ms->kept_objects = 0;
-  ms->keep_failed = 0;
+  ms->keep = KEEP_NONE;
   ms->inc = 0;
   ms->inc_in_use = 0;
 }
@@ -619,46 +625,96 @@ static kiln_res_t scan_one(ms_t *ms, kiln_ss_t ss, void *obj, void *next)
   return ms->pool.fmt->f.scan(ss, obj, next);
 }
 
-/* A young object that only ambiguous references reach (trace.c,
+/* Young objects that only ambiguous references reach (trace.c,
    scan_roots) may survive a minor collection without being tenured: the
-   sweep clears its marks again, and the next minor collection sees it
+   sweep leaves them unmarked, and the next minor collection sees them
    afresh. Such references are often stale (a dead variable's register):
    in GCBench each one tenured a dead tree, which then lived until the next
    full collection. All such objects of one collection are kept young, or
-   none (keep_failed), so that no old object refers to a young one off a
-   dirty card. None, if they add up to more than half of young_size (a live
-   structure that a local variable holds, as binary-trees builds: marking
-   it at every minor collection would cost more than tenuring it), or if
-   the last minor collection kept one of them young too (the reference
-   outlived a collection: likely a real one), or if there is no memory to
-   note them. Returns 0 to tenure obj. */
-static int keep_young(ms_t *ms, ms_seg_t *s, void *obj, size_t size, trace_t *trace)
+   none, so that no old object refers to a young one off a dirty card.
+   None if they add up to more than half of young_size (a live structure
+   that a local variable holds, as binary-trees builds: marking it at every
+   minor collection would cost more than tenuring it), or if the last minor
+   collection kept one of them young too (the reference outlived a
+   collection: likely a real one), or if there is no memory to note them.
+   What they are is found word by word: the marks now, less the marks
+   before the ambiguous roots were marked from (pre). */
+static void ms_keep_begin(pool_t pool, trace_t *trace)
 {
-  if (ms->keep_failed)
-    return 0;
-  int again;
-  size_t g = 0;
-  if (s->large) {
-    again = s->large_was_kept;
-  } else {
-    g = ((uintptr_t)obj - ms->header - s->seg.base) >> ms->shift;
-    again = s->was_kept != NULL && bit_get(s->was_kept, g);
-    if (!again && s->kept == NULL)
-      s->kept = calloc((s->grains + 63) / 64, sizeof(uint64_t));
+  ms_t *ms = ms_of(pool);
+  (void)trace;
+  ms->keep = KEEP_NOTED;
+  ring_t *node, *nxt;
+  POOL_SEGS(node, pool, nxt) {
+    ms_seg_t *s = mseg(SEG_OF_RING(node));
+    if (s->large) {
+      s->pre_marked = s->marked;
+    } else if (s->young && ms->keep == KEEP_NOTED) {
+      size_t bytes = (s->grains + 63) / 64 * sizeof(uint64_t);
+      if ((s->pre = malloc(bytes)) == NULL)
+        ms->keep = KEEP_NO;
+      else
+        memcpy(s->pre, s->mark, bytes);
+    }
   }
-  if (again || ms->kept_live + size > ms->young_size / 2 || (!s->large && s->kept == NULL)) {
-    ms->keep_failed = 1; /* the ones kept so far are tenured after all (ms_reclaim) */
-    trace->tenured += ms->kept_live;
-    ms->kept_live = ms->kept_objects = 0;
-    return 0;
+}
+
+static void ms_keep_end(pool_t pool, trace_t *trace)
+{
+  ms_t *ms = ms_of(pool);
+  size_t bytes = 0, objects = 0, cap = ms->young_size / 2;
+  int again = 0;
+  ring_t *node, *nxt;
+  POOL_SEGS(node, pool, nxt) {
+    if (ms->keep == KEEP_NO || again || bytes > cap)
+      break;
+    ms_seg_t *s = mseg(SEG_OF_RING(node));
+    if (s->large) {
+      if (s->marked && !s->pre_marked && s->obj_size != 0) {
+        bytes += s->obj_size;
+        objects++;
+        again |= s->large_was_kept;
+      }
+    } else if (s->pre != NULL) {
+      size_t grains = 0;
+      for (size_t w = 0; w < (s->grains + 63) / 64; w++) {
+        uint64_t k = s->mark[w] & ~s->pre[w];
+        if (k == 0)
+          continue;
+        grains += bits_count(k);
+        objects += bits_count(k & s->starts[w]);
+        again |= s->was_kept != NULL && (k & s->was_kept[w]) != 0;
+      }
+      bytes += grains << ms->shift;
+    }
   }
-  if (s->large)
-    s->large_kept = 1;
-  else
-    bits_set(s->kept, g, grains_of(ms, size), 1);
-  ms->kept_live += size;
-  ms->kept_objects++;
-  return 1;
+  if (ms->keep == KEEP_NO || again || bytes > cap) {
+    ms->keep = KEEP_NO;
+    return;
+  }
+  ms->keep = KEEP_YES;
+  ms->kept_live = bytes;
+  ms->kept_objects = objects;
+  trace->tenured -= bytes < trace->tenured ? bytes : trace->tenured;
+}
+
+/* After the sweep: what this minor collection marked from ambiguous roots
+   alone is young again (its marks are pre's), and noted as kept (pre is
+   reused for it) for the next one. */
+static void unkeep(ms_seg_t *s)
+{
+  uint64_t any = 0;
+  for (size_t w = 0; w < (s->grains + 63) / 64; w++) {
+    uint64_t k = s->mark[w] & ~s->pre[w];
+    s->mark[w] = s->pre[w];
+    s->pre[w] = k;
+    any |= k;
+  }
+  if (any != 0) {
+    s->was_kept = s->pre;
+    s->pre = NULL;
+    s->young = 1; /* the next minor collection sweeps them */
+  }
 }
 
 /* A grey object: mark the rest of its extent (for the sweep), count it
@@ -683,9 +739,7 @@ static kiln_res_t ms_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
     ms->pool.st.live_objects++;
     trace->marked += size;
     trace->objects++;
-    if (trace->keep_young && keep_young(ms, s, obj, size, trace))
-      ; /* survives this minor collection, stays young */
-    else if (trace->minor) /* only a sticky pool is condemned by its own minor collection */
+    if (trace->minor) /* only a sticky pool is condemned by its own minor collection */
       trace->tenured += size;
   }
   return scan_one(ms, ss, obj, next);
@@ -736,10 +790,9 @@ static void ms_reclaim(seg_t seg, trace_t *trace)
       mseg_free(s);
       return;
     }
-    int kept = s->large_kept && !ms->keep_failed;
+    int kept = ms->keep == KEEP_YES && s->marked && !s->pre_marked;
     s->marked = sticky && s->marked && !kept;
     s->large_was_kept = kept;
-    s->large_kept = 0;
     return;
   }
   /* A sticky pool's minor collection changes nothing in a segment no AP
@@ -757,15 +810,11 @@ static void ms_reclaim(seg_t seg, trace_t *trace)
     s->mark[w] &= keep;
   }
   free(s->was_kept); /* those not kept again are old now, or dead */
-  s->was_kept = ms->keep_failed ? NULL : s->kept;
-  if (ms->keep_failed)
-    free(s->kept);
-  s->kept = NULL;
-  if (s->was_kept != NULL) { /* young again: the next minor collection sweeps them */
-    for (size_t w = 0; w < words; w++)
-      s->mark[w] &= ~s->was_kept[w];
-    s->young = 1;
-  }
+  s->was_kept = NULL;
+  if (s->pre != NULL && ms->keep == KEEP_YES)
+    unkeep(s);
+  free(s->pre);
+  s->pre = NULL;
   if (live == 0) {
     mseg_free(s);
     return;
@@ -826,6 +875,7 @@ const struct kiln_class_s pool_class_ms = {
   .name = "ms", .doc = "automatic mark-sweep: non-moving, accepts ambiguous references",
   .size = sizeof(ms_t), .attr = CLASS_AUTO, .params = ms_params, .init = ms_init,
   .finish = ms_finish, .fill = ms_fill, .empty = ms_empty, .condemn = ms_condemn,
-  .reclaimed = ms_reclaimed, .abandoned = ms_abandoned, .promote = ms_promote};
+  .reclaimed = ms_reclaimed, .abandoned = ms_abandoned, .promote = ms_promote,
+  .keep_begin = ms_keep_begin, .keep_end = ms_keep_end};
 
 kiln_class_t kiln_class_ms(void) { return &pool_class_ms; }
