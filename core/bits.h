@@ -22,6 +22,11 @@ static inline unsigned bits_count(uint64_t w)
 
 static inline void bits_set(uint64_t *m, size_t i, size_t n, int v)
 {
+  if (n != 0 && (i & 63) + n <= 64) { /* one word: a small object's grains (the mark loop) */
+    uint64_t mask = (~(uint64_t)0 >> (64 - n)) << (i & 63);
+    m[i >> 6] = v ? m[i >> 6] | mask : m[i >> 6] & ~mask;
+    return;
+  }
   for (size_t end = i + n; i < end;) {
     size_t w = i >> 6, b = i & 63, k = 64 - b < end - i ? 64 - b : end - i;
     uint64_t mask = (k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << k) - 1)) << b;
