@@ -84,7 +84,7 @@ end
 -- sticky: marksweep's pools and roles, its main space given a young generation.
 p = assert(kiln.resolve("sticky"))
 T.eq(pool(p, "main").class, "ms", "sticky keeps marksweep's ms space")
-T.eq(arg_of(pool(p, "main"), "young_size"), 10 << 20, "sticky sets young_size")
+T.eq(arg_of(pool(p, "main"), "young_size"), 12 << 20, "sticky sets young_size")
 T.eq(role(p, "objects"), "main", "sticky keeps marksweep's roles")
 p = assert(kiln.resolve("sticky", { ["main.young_size"] = "4MB" }))
 T.eq(arg_of(pool(p, "main"), "young_size"), 4 << 20, "young_size overrides like any parameter")
