@@ -318,6 +318,16 @@ START_TEST(test_stack_reference_survives_minors)
 }
 END_TEST
 
+/* env_open, with slots[0..n) an ambiguous root area, after a first minor
+   collection (what the tests allocate next is young). */
+static void env_open_ambig(env_t *e, void **slots, size_t n)
+{
+  env_open(e);
+  kiln_root_t r;
+  ck_assert_ok(kiln_root_create_area(&r, e->arena, slots, slots + n, KILN_RANK_AMBIG));
+  run_minors(e, 1);
+}
+
 /* A chain of n young objects (ids base..base+n-1, the last one first),
    each referring to the one made before it. */
 static gobj_t *young_chain(env_t *e, uint64_t base, int n)
@@ -346,11 +356,8 @@ START_TEST(test_ambiguous_only_stays_young)
 {
   enum { N = 50 };
   env_t e;
-  env_open(&e);
   static void *amb[1];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, amb, amb + 1, KILN_RANK_AMBIG));
-  run_minors(&e, 1);
+  env_open_ambig(&e, amb, 1);
   amb[0] = young_chain(&e, 100, N);
   uint64_t f0 = fulls(e.arena);
   run_minors(&e, 1);
@@ -374,11 +381,8 @@ START_TEST(test_ambiguous_held_twice_tenured)
 {
   enum { N = 50, BIG = (ENV_YOUNG / 2) / 64 + 100 };
   env_t e;
-  env_open(&e);
   static void *amb[2];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, amb, amb + 2, KILN_RANK_AMBIG));
-  run_minors(&e, 1);
+  env_open_ambig(&e, amb, 2);
   gobj_t *small = amb[0] = young_chain(&e, 100, N);
   run_minors(&e, 2);
   amb[0] = NULL;
@@ -407,11 +411,8 @@ END_TEST
 START_TEST(test_ambiguous_kept_all_or_none)
 {
   env_t e;
-  env_open(&e);
   static void *amb[1];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, amb, amb + 1, KILN_RANK_AMBIG));
-  run_minors(&e, 1);
+  env_open_ambig(&e, amb, 1);
   gobj_t *x = amb[0] = gobj_new(e.ap, 1, 2, 16);
   kiln_write(e.arena, x, (void **)&x->ref[0], gobj_new(e.ap, 2, 0, 16));
   run_minors(&e, 1); /* x and its child kept young */
