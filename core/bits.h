@@ -10,8 +10,8 @@
 static inline int bit_get(const uint64_t *m, size_t i) { return (int)(m[i >> 6] >> (i & 63)) & 1; }
 static inline void bit_set(uint64_t *m, size_t i) { m[i >> 6] |= (uint64_t)1 << (i & 63); }
 
-/* Set bits in a word. Not __builtin_popcountll: without -mpopcnt (not
-   every x86-64 has it) that is a libgcc call, 2% of binary-trees. */
+/* How many bits of w are set. Not __builtin_popcountll: without -mpopcnt
+   (not every x86-64 has it) that is a libgcc call, 2% of binary-trees. */
 static inline unsigned bits_count(uint64_t w)
 {
   w -= (w >> 1) & 0x5555555555555555u;

@@ -526,11 +526,11 @@ static void drain(kiln_arena_t arena, trace_t *trace, size_t until);
    final pause (roots are not barriered; cards dirtied since are rescanned).
    A sticky pool's stop-the-world minor collection marks from ambiguous
    roots last, after draining, so that it knows what only they reach: that
-   survives but may stay young (keep_young; ms.c, ms_keep_begin). Such words are often stale -- a
-   dead frame's slot, a register not yet overwritten -- and each tenured a
-   whole dead tree until the next full collection: in GCBench the minors
-   marked up to 6 MB where 4 MB were live, and the full collections came
-   sooner and the heap grew larger for it. */
+   survives but may stay young (keep_young; ms.c, ms_keep_begin). Such
+   words are often stale -- a dead frame's slot, a register not yet
+   overwritten -- and each tenured a whole dead tree until the next full
+   collection: in GCBench the minors marked up to 6 MB where 4 MB were
+   live, and the full collections came sooner and the heap grew larger. */
 static void scan_roots(kiln_arena_t arena, trace_t *trace, pool_t only)
 {
   ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_AMBIG, 0, 0, NULL, 0};
