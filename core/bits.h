@@ -10,16 +10,6 @@
 static inline int bit_get(const uint64_t *m, size_t i) { return (int)(m[i >> 6] >> (i & 63)) & 1; }
 static inline void bit_set(uint64_t *m, size_t i) { m[i >> 6] |= (uint64_t)1 << (i & 63); }
 
-/* How many bits of w are set. Not __builtin_popcountll: without -mpopcnt
-   (not every x86-64 has it) that is a libgcc call, 2% of binary-trees. */
-static inline unsigned bits_count(uint64_t w)
-{
-  w -= (w >> 1) & 0x5555555555555555u;
-  w = (w & 0x3333333333333333u) + ((w >> 2) & 0x3333333333333333u);
-  w = (w + (w >> 4)) & 0x0f0f0f0f0f0f0f0fu;
-  return (unsigned)((w * 0x0101010101010101u) >> 56);
-}
-
 static inline void bits_set(uint64_t *m, size_t i, size_t n, int v)
 {
   if (n != 0 && (i & 63) + n <= 64) { /* one word: a small object's grains (the mark loop) */

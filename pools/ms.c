@@ -534,8 +534,7 @@ static void ms_reclaimed(pool_t pool, trace_t *trace)
   /* What an incremental collection let the mutator allocate is young,
      unmarked and unswept: in use, and the next collection's young. */
   pool->st.in_use = pool->st.live + ms->inc_in_use;
-  /* kept_live counts whole grains: a few bytes more than the objects */
-  ms->old_live = pool->st.live > ms->kept_live ? pool->st.live - ms->kept_live : 0;
+  ms->old_live = pool->st.live - ms->kept_live;
   ms->old_objects = pool->st.live_objects - ms->kept_objects;
   if (!trace->incremental)
     ms->young = 0;
@@ -637,8 +636,8 @@ static kiln_res_t scan_one(ms_t *ms, kiln_ss_t ss, void *obj, void *next)
    minor collection would cost more than tenuring it), or if the last minor
    collection kept one of them young too (the reference outlived a
    collection: likely a real one), or if there is no memory to note them.
-   What they are is found word by word: the marks now, less the marks
-   before the ambiguous roots were marked from (pre). */
+   What they are is found word by word after the sweep: the marks then,
+   less the marks before the ambiguous roots were marked from (pre). */
 static void ms_keep_begin(pool_t pool, trace_t *trace)
 {
   ms_t *ms = ms_of(pool);
@@ -662,40 +661,26 @@ static void ms_keep_begin(pool_t pool, trace_t *trace)
 static void ms_keep_end(pool_t pool, trace_t *trace)
 {
   ms_t *ms = ms_of(pool);
-  size_t bytes = 0, objects = 0, cap = ms->young_size / 2;
   int again = 0;
   ring_t *node, *nxt;
   POOL_SEGS(node, pool, nxt) {
-    if (ms->keep == KEEP_NO || again || bytes > cap)
-      break;
     ms_seg_t *s = mseg(SEG_OF_RING(node));
     if (s->large) {
-      if (s->marked && !s->pre_marked && s->obj_size != 0) {
-        bytes += s->obj_size;
-        objects++;
-        again |= s->large_was_kept;
-      }
-    } else if (s->pre != NULL) {
-      size_t grains = 0;
-      for (size_t w = 0; w < (s->grains + 63) / 64; w++) {
-        uint64_t k = s->mark[w] & ~s->pre[w];
-        if (k == 0)
-          continue;
-        grains += bits_count(k);
-        objects += bits_count(k & s->starts[w]);
-        again |= s->was_kept != NULL && (k & s->was_kept[w]) != 0;
-      }
-      bytes += grains << ms->shift;
+      again |= s->large_was_kept && s->marked && !s->pre_marked;
+    } else if (s->pre != NULL && s->was_kept != NULL) {
+      for (size_t w = 0; w < (s->grains + 63) / 64 && !again; w++)
+        again = (s->mark[w] & ~s->pre[w] & s->was_kept[w]) != 0;
     }
+    if (again)
+      break;
   }
-  if (ms->keep == KEEP_NO || again || bytes > cap) {
-    ms->keep = KEEP_NO;
+  if (ms->keep == KEEP_NO || again || ms->kept_live > ms->young_size / 2) {
+    ms->keep = KEEP_NO; /* all tenured, as counted */
+    ms->kept_live = ms->kept_objects = 0;
     return;
   }
   ms->keep = KEEP_YES;
-  ms->kept_live = bytes;
-  ms->kept_objects = objects;
-  trace->tenured -= bytes < trace->tenured ? bytes : trace->tenured;
+  trace->tenured -= ms->kept_live; /* ms_scan_obj counted them in both */
 }
 
 /* After the sweep: what this minor collection marked from ambiguous roots
@@ -741,6 +726,10 @@ static kiln_res_t ms_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
     trace->objects++;
     if (trace->minor) /* only a sticky pool is condemned by its own minor collection */
       trace->tenured += size;
+    if (trace->keep_young) { /* reached from ambiguous roots alone (ms_keep_end) */
+      ms->kept_live += size;
+      ms->kept_objects++;
+    }
   }
   return scan_one(ms, ss, obj, next);
 }
