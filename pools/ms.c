@@ -70,9 +70,10 @@
 
 #define LAZY_MAX 8 /* unparsed ranges kept per segment (see Allocation) */
 
-/* A minor collection's decision on what only ambiguous roots reach
-   (ms_keep_begin, ms_keep_end). */
-enum { KEEP_NONE, KEEP_NOTED, KEEP_YES, KEEP_NO };
+/* A minor collection's decision on what only ambiguous roots reach:
+   none yet (ms_keep_end decides), keep them young, or tenure them (also
+   when ms_keep_begin ran out of memory). */
+enum { KEEP_NONE, KEEP_YES, KEEP_NO };
 
 typedef struct ms_seg_s {
   struct seg_s seg;
@@ -642,13 +643,12 @@ static void ms_keep_begin(pool_t pool, trace_t *trace)
 {
   ms_t *ms = ms_of(pool);
   (void)trace;
-  ms->keep = KEEP_NOTED;
   ring_t *node, *nxt;
   POOL_SEGS(node, pool, nxt) {
     ms_seg_t *s = mseg(SEG_OF_RING(node));
     if (s->large) {
       s->pre_marked = s->marked;
-    } else if (s->young && ms->keep == KEEP_NOTED) {
+    } else if (s->young && ms->keep != KEEP_NO) {
       size_t bytes = (s->grains + 63) / 64 * sizeof(uint64_t);
       if ((s->pre = malloc(bytes)) == NULL)
         ms->keep = KEEP_NO;
