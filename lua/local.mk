@@ -25,6 +25,20 @@ lua_kiln_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(LUA_CFLAGS)
 lua_kiln_la_LDFLAGS = -module -avoid-version -shared
 lua_kiln_la_LIBADD = libkiln_core.la
 
+# Lua finds the module by its shared object alone: its libtool .la is not
+# installed into Lua's module directory. Uninstalling then removes the
+# shared object by the name (dlname) the built .la gives it.
+install-data-hook: kiln-install-lua-module-no-la
+.PHONY: kiln-install-lua-module-no-la kiln-uninstall-lua-module
+kiln-install-lua-module-no-la:
+	rm -f "$(DESTDIR)$(luacmoddir)/kiln.la"
+uninstall-local: kiln-uninstall-lua-module
+kiln-uninstall-lua-module:
+	@dlname=kiln.so; \
+	if test -f %reldir%/kiln.la; then . ./%reldir%/kiln.la; fi; \
+	echo " rm -f '$(DESTDIR)$(luacmoddir)/'$$dlname"; \
+	rm -f "$(DESTDIR)$(luacmoddir)/$$dlname"
+
 # The program: the same module, preloaded, plus the command-line front end.
 bin_PROGRAMS += %reldir%/kiln
 lua_kiln_SOURCES = %reldir%/kiln_main.c $(KILN_LUA_SOURCES)

@@ -2,7 +2,8 @@
 # internals; testlib.c holds the shared seed handling and main().
 TEST_CFLAGS_ = $(AM_CFLAGS) $(CHECK_CFLAGS)
 TEST_LDADD_ = libkiln_core.la $(CHECK_LIBS)
-noinst_LTLIBRARIES += tests/libtestlib.la
+# Built by `make check` only, so `make` needs no Check.
+check_LTLIBRARIES += tests/libtestlib.la
 tests_libtestlib_la_SOURCES = %reldir%/testlib.c %reldir%/testlib.h \
 	%reldir%/graph.c %reldir%/graph.h
 tests_libtestlib_la_CFLAGS = $(TEST_CFLAGS_)
