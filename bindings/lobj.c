@@ -1,6 +1,6 @@
 /* lobj.c -- scripted objects: types, handles and roots of a kiln.heap.
  *
- * Owns what a script sees of a heap's objects (DESIGN §6):
+ * Owns what a script sees of a heap's objects (docs/design.md, §Bindings):
  *   local Node = h:type{ name = "Node", refs = 2, bytes = 16 }
  *   local n = Node:new(); n[1] = m; n.bytes = "abc"; h:root(n); h:collect()
  * Objects are in the descriptor format (bindings/desc.c); a Lua type is a

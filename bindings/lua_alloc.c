@@ -1,6 +1,6 @@
 /* lua_alloc.c -- Lua on Kiln: a lua_Alloc over a Kiln manual pool, and
  * kiln_lua_newstate, a Lua 5.4 state living wholly in such a pool
- * (issue 6, "Bindings"; DESIGN.md section 6).
+ * (docs/design.md, §Bindings).
  *
  * Owns no memory of its own: the allocator's userdata is the pool itself, so
  * a state needs nothing created beside it and nothing destroyed after

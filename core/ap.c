@@ -1,5 +1,5 @@
 /* ap.c -- allocation points: per-thread bump buffers with MPS's
- * reserve/commit protocol (DESIGN §2).
+ * reserve/commit protocol (docs/design.md, §Allocation points).
  *
  * The fast paths are inline in kiln.h; this file is the slow path. States:
  *  - empty:   base == NULL, init == alloc == limit == NULL;

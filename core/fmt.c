@@ -1,5 +1,6 @@
 /* fmt.c -- object formats: the client's description of its objects.
- * Kiln never guesses a layout; it calls these functions (DESIGN §2). */
+ * Kiln never guesses a layout; it calls these functions
+ * (docs/design.md, §Formats). */
 #include "config.h"
 #include "pool.h"
 

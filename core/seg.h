@@ -1,7 +1,7 @@
 /* seg.h -- the segment protocol: what the trace knows about memory.
  *
  * A segment is a run of arena pages owned by one pool. Its class says how
- * to trace it (DESIGN §2: the trace talks to segments, not pools), so one
+ * to trace it (docs/design.md, invariant 9: segments, not pools), so one
  * pool may own several kinds of segment and the trace never asks which pool
  * it is in. Segment descriptors live outside the segment (malloc'd, of the
  * class's `size`), so a segment's pages hold nothing but the client's data.

@@ -1,4 +1,4 @@
-/* verify.c -- the heap verifier of checked builds (DESIGN §8, issue 7).
+/* verify.c -- the checked build's heap verifier (docs/design.md, §Checked build).
  *
  * verify_heap runs after every collection: it walks every object of every
  * automatic segment and checks each reference it holds: a reference into

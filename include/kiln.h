@@ -8,7 +8,7 @@
  * The fast paths (kiln_alloc, kiln_free, kiln_reserve, kiln_commit,
  * kiln_write, KILN_FIX1) are inline here; they read the public prefixes of
  * the pool, arena, allocation point and scan state structures declared below
- * and nothing else. See DESIGN.md for the contract; docs/ for the user's
+ * and nothing else. See docs/design.md for the contract; docs/ for the user's
  * guide.
  */
 #ifndef KILN_H

@@ -1,9 +1,9 @@
 /* err.c -- the error slot of lua/ for failures that have no arena.
  *
  * Owns one thread-local sentence. kiln_heap_open and the plan loader fail
- * before (or without) an arena, so their sentence lives here; when the core
- * declares kiln_set_error in kiln.h (lua/NEEDS.md) it is also handed there so
- * kiln_arena_error(NULL) shows it.
+ * before (or without) an arena, so their sentence lives here; it is also
+ * handed to kiln_set_error (kiln.h), so kiln_arena_error(NULL) shows it
+ * (docs/design.md, §Errors and parameters).
  */
 #include <stdarg.h>
 #include <stdio.h>

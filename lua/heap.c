@@ -1,4 +1,4 @@
-/* heap.c -- heaps built from plans: kiln_heap_open and friends (DESIGN §3).
+/* heap.c -- heaps built from plans (docs/design.md, §Plans and heaps).
  *
  * Owns a heap: its arena, the format it was given, one pool per plan pool
  * (created so that a promote_to target exists before the pool naming it),

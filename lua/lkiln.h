@@ -18,8 +18,8 @@
 
 /* Record the sentence for a failure with no arena and return res, so callers
    can write `return lk_fail(KILN_PARAM, ...)`. lk_error() reads it back
-   (thread-local); kiln_arena_error(NULL) shows it once the core exposes
-   kiln_set_error (see lua/NEEDS.md). */
+   (thread-local); it goes to kiln_set_error too, so kiln_arena_error(NULL)
+   shows it (docs/design.md, §Errors and parameters). */
 kiln_res_t lk_fail(kiln_res_t res, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

@@ -1,4 +1,4 @@
-/* test_heap.c -- the kiln_heap_* C API (DESIGN §3, issue 5).
+/* test_heap.c -- the kiln_heap_* C API (docs/design.md, §Plans and heaps).
  *
  * Opens heaps from built-in plans and plan files through the public
  * header, checks roles, pools and allocation points (one per role per

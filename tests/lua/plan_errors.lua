@@ -20,7 +20,7 @@ plan "a" {
 }
 ]], "FILE:5: pool 'young' (mfs): unknown parameter 'unit_sise' (did you mean 'unit_size'?)")
 
--- DESIGN §4's example, once the generational class exists
+-- the example plan of docs/design.md, §Plans and heaps, with a misspelt key
 local gen_text = [[
 plan "my" {
   pools = {
