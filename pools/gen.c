@@ -40,7 +40,11 @@
  *
  * Out of memory. If no survivor chunk can be had (commit limit), a survivor
  * is promoted early; if promote_to cannot take it either, it is pinned in
- * place rather than lost: the collection still completes.
+ * place rather than lost: the collection still completes. If no nursery
+ * chunk can be had for an AP, its objects are allocated in promote_to as
+ * pretenured ones are (a copying promote_to may still have holes after a
+ * collection that could not copy); the nursery comes back when a
+ * collection frees enough memory for a chunk.
  *
  * Pinning is per object: an ambiguous reference marks its object in place
  * (an object-start bitmap for the chunk is built on the first ambiguous hit,
@@ -240,6 +244,19 @@ static kiln_res_t fill_pretenured(char **base_o, char **limit_o, gen_t *g, ap_t 
   return g->promote->klass->fill(base_o, limit_o, g->promote, ap, size);
 }
 
+/* No chunk can be had (commit limit): allocate in promote_to, whose free
+   space may be holes no chunk fits in (a copying pool's kept segments), as
+   for a pretenured object. The objects skip the nursery, which comes back
+   once a collection frees a chunk's worth of memory. */
+static kiln_res_t fill_instead(char **base_o, char **limit_o, gen_t *g, ap_t *ap, size_t size,
+                               kiln_res_t res)
+{
+  if (fill_pretenured(base_o, limit_o, g, ap, size) == KILN_OK)
+    return KILN_OK;
+  ap->priv[0] = 0;
+  return res;
+}
+
 static kiln_res_t gen_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, size_t size)
 {
   gen_t *g = gen_of(pool);
@@ -263,7 +280,7 @@ static kiln_res_t gen_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap,
   if (c == NULL) {
     kiln_res_t res = chunk_new(&c, g);
     if (res != KILN_OK)
-      return res;
+      return fill_instead(base_o, limit_o, g, ap, size, res);
   }
   ring_remove(&c->fresh);
   c->seg.summary = ZONES_ALL;
