@@ -106,6 +106,8 @@ typedef struct gen_s {
   chunk_t *cohort[AGE_MAX + 1]; /* during a trace: survivor chunk filled per age */
   int survivor_full;       /* this trace could not get a survivor chunk: stop asking */
   int prefault;            /* keep promotion memory faulted in (arena_prefault) */
+  int refused;             /* a chunk was refused (commit limit) and none had since */
+  uint64_t refused_at;     /* the arena's collection count when it was first refused */
   ring_t fresh;
 } gen_t;
 
@@ -244,13 +246,22 @@ static kiln_res_t fill_pretenured(char **base_o, char **limit_o, gen_t *g, ap_t 
   return g->promote->klass->fill(base_o, limit_o, g->promote, ap, size);
 }
 
-/* No chunk can be had (commit limit): allocate in promote_to, whose free
-   space may be holes no chunk fits in (a copying pool's kept segments), as
-   for a pretenured object. The objects skip the nursery, which comes back
-   once a collection frees a chunk's worth of memory. */
+/* No chunk can be had (commit limit, res). The first time, fail: the
+   allocation point's slow path then runs a full collection, which empties
+   the nursery. If a collection has run since and still no chunk can be
+   had, allocate in promote_to as for a pretenured object: its free space
+   may be holes no chunk fits in (a copying pool's kept segments). The
+   objects skip the nursery until a chunk is free again. */
 static kiln_res_t fill_instead(char **base_o, char **limit_o, gen_t *g, ap_t *ap, size_t size,
                                kiln_res_t res)
 {
+  uint64_t collections = g->pool.arena->stats.collections;
+  if (!g->refused) {
+    g->refused = 1;
+    g->refused_at = collections;
+  }
+  if (collections == g->refused_at)
+    return res;
   if (fill_pretenured(base_o, limit_o, g, ap, size) == KILN_OK)
     return KILN_OK;
   ap->priv[0] = 0;
@@ -282,6 +293,7 @@ static kiln_res_t gen_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap,
     if (res != KILN_OK)
       return fill_instead(base_o, limit_o, g, ap, size, res);
   }
+  g->refused = 0;
   ring_remove(&c->fresh);
   c->seg.summary = ZONES_ALL;
   *base_o = c->free;
