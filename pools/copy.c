@@ -26,8 +26,9 @@
  * voids every AP's claim: after a collection APs continue in the last
  * to-space segment, then in new ones, never in from-space or a pinned one.
  * A fill for another pool's AP (gen pretenuring into this pool) cannot use
- * ap->priv, which belongs to that pool: it gets an exact-size segment of its
- * own, treated as large.
+ * ap->priv, which belongs to that pool: it gets exactly its size, from a
+ * hole (below) if the object is small and a hole fits it, else from a
+ * segment of its own, treated as large.
  *
  * Collection. Every segment of the pool is condemned. Fix of an exact
  * reference to a white small object: if isfwd gives its new address, update
