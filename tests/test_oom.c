@@ -288,6 +288,87 @@ START_TEST(test_copy_full_nothing_died)
 }
 END_TEST
 
+/* Round after round at the limit: fill every free root slot with a pair
+   (a parent holding a child of random size) until KILN_LIMIT, check every
+   pair, drop a random half. Every round must allocate again, some from
+   holes and some from segments freed whole, and no object is damaged. */
+enum { CHURN_SLOTS = 12000 };
+
+static void *churn_slots[CHURN_SLOTS + 1]; /* the last: the child being paired */
+
+static size_t churn_fill(full_heap_t *h, uint64_t *rng, uint64_t *id, kiln_res_t *res_o)
+{
+  size_t pairs = 0;
+  *res_o = KILN_OK;
+  for (size_t i = 0; i < CHURN_SLOTS && *res_o == KILN_OK; i++) {
+    if (churn_slots[i] != NULL)
+      continue;
+    gobj_t *child = gobj_try_new(h->ap, ++*id, 0, (uint32_t)test_range(rng, 8, 600), res_o);
+    if (child == NULL)
+      break;
+    churn_slots[CHURN_SLOTS] = child;
+    gobj_t *parent = gobj_try_new(h->ap, ++*id, 1, (uint32_t)test_range(rng, 8, 200), res_o);
+    if (parent == NULL)
+      break;
+    kiln_write(h->arena, parent, (void **)&parent->ref[0], churn_slots[CHURN_SLOTS]);
+    churn_slots[i] = parent;
+    pairs++;
+  }
+  churn_slots[CHURN_SLOTS] = NULL;
+  return pairs;
+}
+
+static size_t churn_check(void)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < CHURN_SLOTS; i++) {
+    gobj_t *p = churn_slots[i];
+    if (p == NULL)
+      continue;
+    gobj_t *c = p->ref[0];
+    T_CHECK(gobj_payload_ok(p) && c != NULL && gobj_payload_ok(c) && c->id + 1 == p->id,
+            "pair in slot %zu corrupted (parent %llu)", i, (unsigned long long)p->id);
+    n++;
+  }
+  return n;
+}
+
+START_TEST(test_copy_full_churn)
+{
+  int config = _i;
+  uint64_t rng = test_seed(0xC0FFEE + (uint64_t)config), id = 0;
+  full_heap_t h;
+  full_open(&h, config); /* its lists fill the heap: drop them */
+  memset(h.lists, 0, sizeof h.lists);
+  memset(churn_slots, 0, sizeof churn_slots);
+  kiln_root_t r;
+  ck_assert_ok(kiln_root_create_area(&r, h.arena, churn_slots, churn_slots + CHURN_SLOTS + 1,
+                                     KILN_RANK_EXACT));
+  kiln_res_t res;
+  size_t live = churn_fill(&h, &rng, &id, &res);
+  ck_assert_msg(res == KILN_LIMIT, "%s: %s", full_names[config], kiln_res_name(res));
+  size_t rounds = test_scale(8);
+  for (size_t round = 0; round < rounds; round++) {
+    ck_assert_uint_eq(churn_check(), live);
+    size_t dropped = 0;
+    for (size_t i = 0; i < CHURN_SLOTS; i++)
+      if (churn_slots[i] != NULL && test_rand(&rng) % 2) {
+        churn_slots[i] = NULL;
+        dropped++;
+      }
+    live -= dropped;
+    size_t more = churn_fill(&h, &rng, &id, &res);
+    ck_assert_msg(res == KILN_LIMIT && more >= dropped / 3,
+                  "%s round %zu: %zu pairs after dropping %zu (%s: %s)", full_names[config],
+                  round, more, dropped, kiln_res_name(res), kiln_arena_error(h.arena));
+    live += more;
+  }
+  ck_assert_uint_eq(churn_check(), live);
+  kiln_root_destroy(r);
+  full_close(&h);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
   Suite *s = suite_create("oom");
@@ -299,6 +380,7 @@ Suite *test_suite(void)
   tcase_set_timeout(full, 120);
   tcase_add_loop_test(full, test_copy_full_recovers, 0, FULL_CONFIGS);
   tcase_add_loop_test(full, test_copy_full_nothing_died, 0, FULL_CONFIGS);
+  tcase_add_loop_test(full, test_copy_full_churn, 0, FULL_CONFIGS);
   suite_add_tcase(s, full);
   return s;
 }
