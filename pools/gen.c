@@ -246,21 +246,23 @@ static kiln_res_t fill_pretenured(char **base_o, char **limit_o, gen_t *g, ap_t 
   return g->promote->klass->fill(base_o, limit_o, g->promote, ap, size);
 }
 
-/* No chunk can be had (commit limit, res). The first time, fail: the
-   allocation point's slow path then runs a full collection, which empties
-   the nursery. If a collection has run since and still no chunk can be
-   had, allocate in promote_to as for a pretenured object: its free space
-   may be holes no chunk fits in (a copying pool's kept segments). The
-   objects skip the nursery until a chunk is free again. */
+/* No chunk can be had (commit limit, res). The first time, fail if a
+   collection may run: the allocation point's slow path then runs a full
+   collection, which empties the nursery. If a collection has run since
+   (or none may) and still no chunk can be had, allocate in promote_to as
+   for a pretenured object: its free space may be holes no chunk fits in
+   (a copying pool's kept segments). The objects skip the nursery until a
+   chunk is free again. */
 static kiln_res_t fill_instead(char **base_o, char **limit_o, gen_t *g, ap_t *ap, size_t size,
                                kiln_res_t res)
 {
-  uint64_t collections = g->pool.arena->stats.collections;
+  kiln_arena_t arena = g->pool.arena;
+  uint64_t collections = arena->stats.collections;
   if (!g->refused) {
     g->refused = 1;
     g->refused_at = collections;
   }
-  if (collections == g->refused_at)
+  if (collections == g->refused_at && arena->park_depth == 0 && !arena->collecting)
     return res;
   if (fill_pretenured(base_o, limit_o, g, ap, size) == KILN_OK)
     return KILN_OK;

@@ -261,6 +261,31 @@ START_TEST(test_copy_full_recovers)
 }
 END_TEST
 
+/* The same with the arena parked once the dead are found: no collection
+   may run, yet the holes take new objects (a gen pool too, though it
+   cannot first try a collection to empty its nursery). */
+START_TEST(test_copy_full_recovers_parked)
+{
+  int config = _i;
+  full_heap_t h;
+  full_open(&h, config);
+  size_t dropped = drop_every_other(&h);
+  kiln_arena_collect(h.arena);
+  kiln_stats_t before, after;
+  kiln_arena_stats(h.arena, &before);
+  kiln_arena_park(h.arena);
+  kiln_res_t res;
+  size_t more = alloc_more(&h, 10000000, &res);
+  kiln_arena_stats(h.arena, &after);
+  ck_assert_msg(more >= dropped / 3, "%s: only %zu new objects after dropping %zu (%s)",
+                full_names[config], more, dropped, kiln_res_name(res));
+  ck_assert_uint_eq(after.collections, before.collections);
+  kiln_arena_release(h.arena);
+  ck_assert_uint_eq(lists_ok(&h), h.filled - dropped);
+  full_close(&h);
+}
+END_TEST
+
 /* Nothing died: KILN_LIMIT again, cleanly, every time, the heap intact and
    still collectable; then dropping everything recovers. */
 START_TEST(test_copy_full_nothing_died)
@@ -379,6 +404,7 @@ Suite *test_suite(void)
   TCase *full = tcase_create("copying_full");
   tcase_set_timeout(full, 120);
   tcase_add_loop_test(full, test_copy_full_recovers, 0, FULL_CONFIGS);
+  tcase_add_loop_test(full, test_copy_full_recovers_parked, 0, FULL_CONFIGS);
   tcase_add_loop_test(full, test_copy_full_nothing_died, 0, FULL_CONFIGS);
   tcase_add_loop_test(full, test_copy_full_churn, 0, FULL_CONFIGS);
   suite_add_tcase(s, full);
