@@ -5,10 +5,11 @@
  * Layout. Small objects are bump-allocated from the bottom of "small"
  * segments of `segment_size` bytes; a small segment's objects are packed
  * from its base up to `used` with no gaps, so it can be walked with the
- * format's skip, except in a kept segment (below), which is walked through
- * its starts bitmap only. Objects of at least `large_size` bytes get a segment of their own
- * and are never copied: marked, then kept or freed in place. Each small
- * segment has two bitmaps outside it, one bit per format grain (align):
+ * format's skip, except a kept segment (below), which is walked through
+ * its starts bitmap only. Objects of at least `large_size` bytes get a
+ * segment of their own and are never copied: marked, then kept or freed
+ * in place. Each small segment has two bitmaps outside it, one bit per
+ * format grain (align):
  *   starts -- first grain of each object, exact below `starts_to` and built
  *             lazily (by walking) only when an ambiguous reference or a walk
  *             needs it; every copy sets its own bit, so to-space is current;
@@ -24,7 +25,10 @@
  * (used := init), which works because a segment has at most one buffer out
  * and it is always the segment's tail. Condemning bumps the epoch, which
  * voids every AP's claim: after a collection APs continue in the last
- * to-space segment, then in new ones, never in from-space or a pinned one.
+ * to-space segment, then in new ones, never in from-space or a pinned one
+ * while a new segment can be had; when none can, a fill (for an object of
+ * any size) takes a buffer from a hole of a kept segment instead, which
+ * may hold several such buffers at once and is never claimed (Holes).
  * A fill for another pool's AP (gen pretenuring into this pool) cannot use
  * ap->priv, which belongs to that pool: it gets exactly its size, from a
  * hole (below) if the object is small and a hole fits it, else from a
@@ -107,11 +111,11 @@
  * base+top) is the one outstanding AP buffer if any, and starts is exact
  * below starts_to <= used. For a kept segment, used = top = starts_to =
  * the segment's size, starts marks exactly its committed objects, and
- * every byte outside them lies in a pad or in an outstanding AP buffer
- * taken from a hole below hole_from (a trapped reservation may have
- * written over a pad, so nothing reads them).
- * starts never marks a pad, mark is all zero, and seg.nailed is zero. A
- * kept segment not on cp->kept offers no hole until the next collection.
+ * every other byte lies in a pad (whose contents a trapped reservation
+ * may have overwritten, so nothing reads them) or in an outstanding AP
+ * buffer taken from a hole below hole_from. starts never marks a pad,
+ * mark is all zero, and seg.nailed is zero. A kept segment not on
+ * cp->kept offers no hole until the next collection.
  */
 #include "config.h"
 #include "pool.h"
@@ -376,11 +380,10 @@ static kiln_res_t copy_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap
 {
   copy_t *cp = copy_of(pool);
   /* An AP of another pool (gen pretenuring into this one) has priv slots
-     that are not ours: give it an exact-size segment of its own. */
+     that are not ours: its buffer holds its one object, in a hole if the
+     object is small and a hole fits it (a segment of its own would be
+     mostly waste), else in a segment of its own. */
   if (size >= cp->large_size || ap->pool != pool) {
-    /* A small object for another pool's AP goes in a hole first, if there
-       is one: a segment of its own would be mostly waste. Either way its
-       buffer holds that object only. */
     if (size < cp->large_size && fill_hole(base_o, limit_o, cp, size, size))
       return KILN_OK;
     kiln_res_t res = fill_large(base_o, limit_o, cp, size);
