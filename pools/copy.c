@@ -4,11 +4,12 @@
  *
  * Layout. Small objects are bump-allocated from the bottom of "small"
  * segments of `segment_size` bytes; a small segment's objects are packed
- * from its base up to `used` with no gaps except the padding left by a
- * pinned collection (below), so it can always be walked with the format's
- * skip. Objects of at least `large_size` bytes get a segment of their own
- * and are never copied: marked, then kept or freed in place. Each small
- * segment has two bitmaps outside it, one bit per format grain (align):
+ * from its base up to `used` with no gaps, so it can be walked with the
+ * format's skip, except a kept segment (below), which is walked through
+ * its starts bitmap only. Objects of at least `large_size` bytes get a
+ * segment of their own and are never copied: marked, then kept or freed
+ * in place. Each small segment has two bitmaps outside it, one bit per
+ * format grain (align):
  *   starts -- first grain of each object, exact below `starts_to` and built
  *             lazily (by walking) only when an ambiguous reference or a walk
  *             needs it; every copy sets its own bit, so to-space is current;
@@ -24,10 +25,14 @@
  * (used := init), which works because a segment has at most one buffer out
  * and it is always the segment's tail. Condemning bumps the epoch, which
  * voids every AP's claim: after a collection APs continue in the last
- * to-space segment, then in new ones, never in from-space or a pinned one.
+ * to-space segment, then in new ones, never in from-space or a pinned one
+ * while a new segment can be had; when none can, a fill (for an object of
+ * any size) takes a buffer from a hole of a kept segment instead, which
+ * may hold several such buffers at once and is never claimed (Holes).
  * A fill for another pool's AP (gen pretenuring into this pool) cannot use
- * ap->priv, which belongs to that pool: it gets an exact-size segment of its
- * own, treated as large.
+ * ap->priv, which belongs to that pool: it gets exactly its size, from a
+ * hole (below) if the object is small and a hole fits it, else from a
+ * segment of its own, treated as large.
  *
  * Collection. Every segment of the pool is condemned. Fix of an exact
  * reference to a white small object: if isfwd gives its new address, update
@@ -51,11 +56,11 @@
  * into an object of a white small segment nails the segment: the object is
  * marked in place (mark bitmap) and greyed, and so is every object of that
  * segment reached later, by exact references too, which are left unchanged.
- * At reclaim a nailed segment survives: the dead runs between its marked
- * objects become format pads (so walks and scans still work), its tail past
- * the last survivor is cut off, and its starts bitmap becomes the mark
- * bitmap. It is never allocated into again; at the first collection that
- * does not nail it, its survivors are copied out and it is freed.
+ * At reclaim a nailed segment survives as a kept segment: the dead runs
+ * between its marked objects and after the last one become format pads,
+ * its starts bitmap becomes the mark bitmap, and `used` is the whole
+ * segment. The pads are holes (below); at the first collection that does
+ * not nail it, its survivors are copied out and it is freed.
  * The trace scans ambiguous roots before anything else, so every nail is
  * known before the first copy; an ambiguous reference to an object already
  * copied cannot happen (asserted).
@@ -84,12 +89,33 @@
  * Out of to-space. If no segment can be had for a copy (commit limit, or the
  * OS refuses), the object's segment is nailed as if pinned and the object
  * marked in place; the rest of the trace stops trying to copy. A collection
- * therefore never fails for want of memory; it just compacts less.
+ * therefore never fails for want of memory; it just compacts less, and
+ * still frees what died: segments with no survivor go back to the arena,
+ * and the dead objects of the others become holes.
  *
- * Invariants (outside a trace): for a small segment, [base, base+used) is a
- * sequence of committed objects and pads, [base+used, base+top) is the one
- * outstanding AP buffer if any, starts is exact below starts_to <= used and
- * marks no pad, and mark is all zero; seg.nailed is zero.
+ * Holes. Kept segments with free space are listed (cp->kept, rebuilt by
+ * every reclaim of the pool). When no new segment can be had, an AP's fill
+ * takes a buffer from the first hole big enough (first fit, a cursor per
+ * segment so each is searched once between collections), and the promote
+ * hook puts an object in one; so a pool full of segments that are each
+ * half dead keeps allocating, like a mark-sweep pool, until a collection
+ * frees whole segments and copying resumes: new segments are always
+ * preferred to holes, and to-space is asked for afresh by every collection.
+ * A hole buffer's objects enter starts when the AP gives it back, and its
+ * unused rest becomes a pad again. A kept segment is scanned object by
+ * object through starts and its pads are never read, because an AP
+ * reservation that a collection trapped may still be written over one.
+ *
+ * Invariants (outside a trace): for a small segment that is not kept,
+ * [base, base+used) is a sequence of committed objects, [base+used,
+ * base+top) is the one outstanding AP buffer if any, and starts is exact
+ * below starts_to <= used. For a kept segment, used = top = starts_to =
+ * the segment's size, starts marks exactly its committed objects, and
+ * every other byte lies in a pad (whose contents a trapped reservation
+ * may have overwritten, so nothing reads them) or in an outstanding AP
+ * buffer taken from a hole below hole_from. starts never marks a pad,
+ * mark is all zero, and seg.nailed is zero. A kept segment not on
+ * cp->kept offers no hole until the next collection.
  */
 #include "config.h"
 #include "pool.h"
@@ -109,6 +135,10 @@ typedef struct copy_seg_s {
   uint64_t *starts, *mark; /* small segments; one allocation */
   size_t obj_size;       /* large segments: the object's extent (0: none yet) */
   int marked;            /* large segments */
+  int kept;              /* small, kept by a nailing collection: its free space is
+                            holes between objects, found through starts */
+  size_t hole_from;      /* kept: no hole below this offset is offered again */
+  struct copy_seg_s *next_kept; /* kept with holes: the pool's list */
 } cseg_t;
 
 typedef struct copy_s {
@@ -120,6 +150,7 @@ typedef struct copy_s {
   cseg_t *to;            /* copies and promotions append here; never white */
   cseg_t *tail;          /* after a trace: `to`, offered to the first AP that fills */
   int no_to;             /* this trace could not get to-space: copy nothing more */
+  cseg_t *kept;          /* kept segments that may still have holes (last reclaim) */
 } copy_t;
 
 enum { AP_SEG, AP_EPOCH }; /* ap->priv slots */
@@ -201,6 +232,101 @@ static void starts_extend(copy_t *cp, cseg_t *s)
   s->starts_to = s->used;
 }
 
+/* ---- holes of kept segments ------------------------------------------ */
+
+/* The first hole of at least size bytes at or after s->hole_from, as
+   [*lo_o, *hi_o); 0 if there is none. A kept segment's starts mark every
+   object and no pad, so a hole is the run of grains from the end of one
+   object to the next start. The search moves hole_from past what it passes
+   over, holes too small for this request included, so a segment is walked
+   at most once between collections. */
+static int find_hole(copy_t *cp, cseg_t *s, size_t size, size_t *lo_o, size_t *hi_o)
+{
+  size_t n = s->grains, g = s->hole_from >> cp->shift;
+  while (g < n) {
+    s->hole_from = g << cp->shift;
+    if (bit_get(s->starts, g)) {
+      g += obj_size(cp, client_at(cp, s, g << cp->shift)) >> cp->shift;
+      continue;
+    }
+    size_t end = bits_find(s->starts, g, n, 1);
+    if (end > n)
+      end = n;
+    if ((end - g) << cp->shift >= size) {
+      *lo_o = g << cp->shift;
+      *hi_o = end << cp->shift;
+      return 1;
+    }
+    g = end;
+  }
+  s->hole_from = seg_size(&s->seg);
+  return 0;
+}
+
+/* A hole of at least size bytes in some kept segment, or NULL. Segments
+   found to have none left leave the list until the next collection. */
+static cseg_t *take_hole(copy_t *cp, size_t size, size_t *lo_o, size_t *hi_o)
+{
+  cseg_t **link = &cp->kept;
+  while (*link != NULL) {
+    cseg_t *s = *link;
+    if (find_hole(cp, s, size, lo_o, hi_o))
+      return s;
+    if (s->hole_from >= seg_size(&s->seg))
+      *link = s->next_kept;
+    else
+      link = &s->next_kept;
+  }
+  return NULL;
+}
+
+/* Take [lo, at) of the hole [lo, hi): what remains becomes a pad. */
+static void hole_shrink(copy_t *cp, cseg_t *s, size_t at, size_t hi)
+{
+  if (at < hi)
+    fmt_of(cp)->pad(client_at(cp, s, at), hi - at);
+  s->hole_from = at;
+}
+
+/* An AP buffer in a hole: at least size bytes and at most max (>= size). */
+static int fill_hole(char **base_o, char **limit_o, copy_t *cp, size_t size, size_t max)
+{
+  size_t lo, hi;
+  cseg_t *s = take_hole(cp, size, &lo, &hi);
+  if (s == NULL)
+    return 0;
+  size_t len = hi - lo < max ? hi - lo : max;
+  hole_shrink(cp, s, lo + len, hi);
+  s->seg.summary = ZONES_ALL; /* new objects are written without a barrier */
+  *base_o = (char *)s->seg.base + lo;
+  *limit_o = *base_o + len;
+  return 1;
+}
+
+/* The block of one object of size bytes put in a hole by the collector
+   (promotion), or NULL. */
+static char *hole_alloc(copy_t *cp, size_t size, trace_t *trace)
+{
+  size_t lo, hi;
+  cseg_t *s = take_hole(cp, size, &lo, &hi);
+  if (s == NULL)
+    return NULL;
+  bit_set(s->starts, lo >> cp->shift);
+  hole_shrink(cp, s, lo + size, hi);
+  s->seg.summary |= ~trace->white; /* as in to_alloc */
+  return (char *)s->seg.base + lo;
+}
+
+/* An AP gives back a buffer [base, limit) taken from a hole: record the
+   objects committed in [base, init) in starts and pad the rest. */
+static void empty_hole(copy_t *cp, cseg_t *s, char *base, char *init, char *limit)
+{
+  for (char *p = base; p < init; p += obj_size(cp, p + cp->header))
+    bit_set(s->starts, ((uintptr_t)p - s->seg.base) >> cp->shift);
+  if (init < limit)
+    fmt_of(cp)->pad(init + cp->header, (size_t)(limit - init));
+}
+
 /* ---- pool ------------------------------------------------------------- */
 
 static kiln_res_t copy_init(pool_t pool, const pval_t *v)
@@ -254,9 +380,15 @@ static kiln_res_t copy_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap
 {
   copy_t *cp = copy_of(pool);
   /* An AP of another pool (gen pretenuring into this one) has priv slots
-     that are not ours: give it an exact-size segment of its own. */
-  if (size >= cp->large_size || ap->pool != pool)
-    return fill_large(base_o, limit_o, cp, size);
+     that are not ours: its buffer holds its one object, in a hole if the
+     object is small and a hole fits it (a segment of its own would be
+     mostly waste), else in a segment of its own. */
+  if (size >= cp->large_size || ap->pool != pool) {
+    if (size < cp->large_size && fill_hole(base_o, limit_o, cp, size, size))
+      return KILN_OK;
+    kiln_res_t res = fill_large(base_o, limit_o, cp, size);
+    return res == KILN_OK || fill_hole(base_o, limit_o, cp, size, size) ? KILN_OK : res;
+  }
   cseg_t *s = ap_seg(cp, ap, size);
   if (s == NULL) {
     s = cp->tail;
@@ -264,7 +396,7 @@ static kiln_res_t copy_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap
     if (s == NULL || seg_size(&s->seg) - s->top < size) {
       kiln_res_t res = cseg_new(&s, cp, cp->seg_size, 0);
       if (res != KILN_OK)
-        return res;
+        return fill_hole(base_o, limit_o, cp, size, cp->buf_max) ? KILN_OK : res;
     }
     ap->priv[AP_SEG] = (uintptr_t)s;
     ap->priv[AP_EPOCH] = cp->epoch;
@@ -293,6 +425,10 @@ static void copy_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limi
       s->obj_size = (size_t)(init - base);
     return;
   }
+  if (s->kept) {
+    empty_hole(copy_of(pool), s, base, init, limit);
+    return;
+  }
   /* The buffer is the segment's tail, so its unused part is simply free. */
   KILN_ASSERT((uintptr_t)limit == s->seg.base + s->top);
   s->used = s->top = (size_t)((uintptr_t)init - s->seg.base);
@@ -304,6 +440,7 @@ static void copy_condemn(pool_t pool, trace_t *trace)
   (void)trace;
   cp->epoch++;
   cp->to = cp->tail = NULL;
+  cp->kept = NULL; /* every segment is white now; reclaim lists the kept ones again */
   cp->no_to = 0;
 }
 
@@ -463,12 +600,16 @@ static kiln_res_t copy_promote(void **block_o, pool_t pool, size_t size, trace_t
   if (size >= cp->large_size) {
     cseg_t *s;
     kiln_res_t res = cseg_new(&s, cp, size, 1);
-    if (res != KILN_OK)
-      return res;
-    s->obj_size = size;
-    s->seg.summary = ~trace->white; /* as in to_alloc */
-    block = (char *)s->seg.base;
-  } else if ((block = to_alloc(cp, size, 1)) == NULL) {
+    if (res != KILN_OK) {
+      if ((block = hole_alloc(cp, size, trace)) == NULL)
+        return res;
+    } else {
+      s->obj_size = size;
+      s->seg.summary = ~trace->white; /* as in to_alloc */
+      block = (char *)s->seg.base;
+    }
+  } else if ((block = to_alloc(cp, size, 1)) == NULL &&
+             (block = hole_alloc(cp, size, trace)) == NULL) {
     return KILN_LIMIT; /* the arena's error says why */
   }
   count_live(cp, size);
@@ -485,12 +626,30 @@ static kiln_res_t copy_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
   return fmt_of(cp)->scan(ss, obj, next);
 }
 
+/* The objects of a kept segment that start in grains [g, end), one format
+   scan each: its holes are never read, as an AP's reservation trapped by a
+   collection may have written over the pad that fills one. */
+static kiln_res_t scan_kept(copy_t *cp, cseg_t *s, kiln_ss_t ss, size_t g, size_t end)
+{
+  for (g = bits_find(s->starts, g, end, 1); g < end; g = bits_find(s->starts, g + 1, end, 1)) {
+    void *obj = client_at(cp, s, g << cp->shift);
+    void *next = fmt_of(cp)->skip(obj);
+    ss_trace(ss)->scanned += (size_t)((char *)next - (char *)obj);
+    kiln_res_t res = fmt_of(cp)->scan(ss, obj, next);
+    if (res != KILN_OK)
+      return res;
+  }
+  return KILN_OK;
+}
+
 /* A segment that is not condemned: one format scan over all its objects
-   (the format's scan steps over pads). */
+   (the format's scan steps over pads); a kept one object by object. */
 static kiln_res_t copy_scan(seg_t seg, kiln_ss_t ss)
 {
   copy_t *cp = copy_of_seg(seg);
   cseg_t *s = cseg(seg);
+  if (s->kept)
+    return scan_kept(cp, s, ss, 0, s->grains);
   size_t bytes = s->large ? s->obj_size : s->used;
   if (bytes == 0)
     return KILN_OK;
@@ -514,7 +673,10 @@ static kiln_res_t copy_scan_range(seg_t seg, kiln_ss_t ss, uintptr_t lo, uintptr
     starts_extend(cp, s);
   size_t n = s->used >> cp->shift;
   size_t first = bits_find_back(s->starts, (lo - seg->base) >> cp->shift);
-  size_t last = bits_find(s->starts, (hi - seg->base + cp->grain - 1) >> cp->shift, n, 1);
+  size_t hi_grain = (hi - seg->base + cp->grain - 1) >> cp->shift;
+  if (s->kept)
+    return scan_kept(cp, s, ss, first == (size_t)-1 ? 0 : first, hi_grain < n ? hi_grain : n);
+  size_t last = bits_find(s->starts, hi_grain, n, 1);
   size_t from = first == (size_t)-1 ? 0 : first << cp->shift;
   size_t to = last < n ? last << cp->shift : s->used;
   ss_trace(ss)->scanned += to - from;
@@ -528,22 +690,32 @@ static uint64_t copy_whiten(seg_t seg, trace_t *trace)
   return zones_of_range(seg->base, seg->limit);
 }
 
-/* A nailed segment survives: pad the dead runs between its marked objects,
-   cut the tail after the last one, and keep exactly the survivors' starts.
+/* A nailed segment survives, kept: pad the dead runs between its marked
+   objects and after the last one, keep exactly the survivors' starts, and
+   list it so that its holes can take objects while no segment can be had.
    O(segment bytes / grain / 64) words plus one skip per survivor. */
 static void keep_nailed(copy_t *cp, cseg_t *s)
 {
-  size_t end = 0, words = (s->grains + 63) / 64;
+  size_t end = 0, live = 0, words = (s->grains + 63) / 64, size = seg_size(&s->seg);
   for (size_t g = bits_find(s->mark, 0, s->grains, 1); g < s->grains;
        g = bits_find(s->mark, g + 1, s->grains, 1)) {
     size_t off = g << cp->shift;
     if (off > end)
       fmt_of(cp)->pad(client_at(cp, s, end), off - end);
     end = off + obj_size(cp, client_at(cp, s, off));
+    live += end - off;
   }
+  if (end < size)
+    fmt_of(cp)->pad(client_at(cp, s, end), size - end);
   memcpy(s->starts, s->mark, words * sizeof(uint64_t));
   memset(s->mark, 0, words * sizeof(uint64_t));
-  s->used = s->top = s->starts_to = end;
+  s->used = s->top = s->starts_to = size;
+  s->kept = 1;
+  s->hole_from = 0;
+  if (live < size) {
+    s->next_kept = cp->kept;
+    cp->kept = s;
+  }
 }
 
 static void copy_reclaim(seg_t seg, trace_t *trace)

@@ -40,7 +40,11 @@
  *
  * Out of memory. If no survivor chunk can be had (commit limit), a survivor
  * is promoted early; if promote_to cannot take it either, it is pinned in
- * place rather than lost: the collection still completes.
+ * place rather than lost: the collection still completes. If no nursery
+ * chunk can be had for an AP, its objects are allocated in promote_to as
+ * pretenured ones are (a copying promote_to may still have holes after a
+ * collection that could not copy); the nursery comes back when a
+ * collection frees enough memory for a chunk.
  *
  * Pinning is per object: an ambiguous reference marks its object in place
  * (an object-start bitmap for the chunk is built on the first ambiguous hit,
@@ -102,6 +106,8 @@ typedef struct gen_s {
   chunk_t *cohort[AGE_MAX + 1]; /* during a trace: survivor chunk filled per age */
   int survivor_full;       /* this trace could not get a survivor chunk: stop asking */
   int prefault;            /* keep promotion memory faulted in (arena_prefault) */
+  int refused;             /* a chunk was refused (commit limit) and none had since */
+  uint64_t refused_at;     /* the arena's collection count when it was first refused */
   ring_t fresh;
 } gen_t;
 
@@ -240,6 +246,30 @@ static kiln_res_t fill_pretenured(char **base_o, char **limit_o, gen_t *g, ap_t 
   return g->promote->klass->fill(base_o, limit_o, g->promote, ap, size);
 }
 
+/* No chunk can be had (commit limit, res). The first time, fail if a
+   collection may run: the allocation point's slow path then runs a full
+   collection, which empties the nursery. If a collection has run since
+   (or none may) and still no chunk can be had, allocate in promote_to as
+   for a pretenured object: its free space may be holes no chunk fits in
+   (a copying pool's kept segments). The objects skip the nursery until a
+   chunk is free again. */
+static kiln_res_t fill_instead(char **base_o, char **limit_o, gen_t *g, ap_t *ap, size_t size,
+                               kiln_res_t res)
+{
+  kiln_arena_t arena = g->pool.arena;
+  uint64_t collections = arena->stats.collections;
+  if (!g->refused) {
+    g->refused = 1;
+    g->refused_at = collections;
+  }
+  if (collections == g->refused_at && arena->park_depth == 0 && !arena->collecting)
+    return res;
+  if (fill_pretenured(base_o, limit_o, g, ap, size) == KILN_OK)
+    return KILN_OK;
+  ap->priv[0] = 0;
+  return res;
+}
+
 static kiln_res_t gen_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, size_t size)
 {
   gen_t *g = gen_of(pool);
@@ -263,8 +293,9 @@ static kiln_res_t gen_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap,
   if (c == NULL) {
     kiln_res_t res = chunk_new(&c, g);
     if (res != KILN_OK)
-      return res;
+      return fill_instead(base_o, limit_o, g, ap, size, res);
   }
+  g->refused = 0;
   ring_remove(&c->fresh);
   c->seg.summary = ZONES_ALL;
   *base_o = c->free;

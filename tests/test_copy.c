@@ -3,7 +3,8 @@
  * memory, pinning by ambiguous references (stack and areas, interior
  * pointers, segment granularity), large objects staying put, weak roots,
  * collections of one pool beside another, from-space returned, running out
- * of to-space, and parameter errors. */
+ * of to-space, allocation in the holes of kept segments, and parameter
+ * errors. */
 #include "graph.h"
 #include "arena.h"
 #include "pool.h"
@@ -845,6 +846,98 @@ START_TEST(test_out_of_to_space)
 }
 END_TEST
 
+/* ---- holes of kept segments ------------------------------------------ */
+
+/* A gen pool (large_size 1 KB) over a copy pool, with an ambiguous and an
+   exact root area. */
+typedef struct holes_env_s {
+  kiln_arena_t arena;
+  kiln_pool_t copy, gen;
+  kiln_ap_t copy_ap, gen_ap, gen_ap2;
+  kiln_root_t ramb, rexact;
+  void *amb[2], *roots[4];
+} holes_env_t;
+
+static void holes_open(holes_env_t *h)
+{
+  kiln_fmt_t fmt;
+  memset(h, 0, sizeof *h);
+  ck_assert_ok(kiln_arena_create(&h->arena, NULL));
+  ck_assert_ok(kiln_fmt_create(&fmt, h->arena, graph_format()));
+  h->copy = make_copy(h->arena, fmt, 64 << 10, 32 << 10);
+  kiln_arg_t gargs[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_PTR("promote_to", h->copy),
+                        KILN_ARG_SIZE("nursery_size", 256 << 10),
+                        KILN_ARG_SIZE("large_size", 1 << 10), KILN_ARGS_END};
+  ck_assert_ok(kiln_pool_create(&h->gen, h->arena, kiln_class_gen(), gargs));
+  ck_assert_ok(kiln_ap_create(&h->copy_ap, h->copy, NULL));
+  ck_assert_ok(kiln_ap_create(&h->gen_ap, h->gen, NULL));
+  ck_assert_ok(kiln_ap_create(&h->gen_ap2, h->gen, NULL));
+  ck_assert_ok(kiln_root_create_area(&h->ramb, h->arena, h->amb, h->amb + 2, KILN_RANK_AMBIG));
+  ck_assert_ok(kiln_root_create_area(&h->rexact, h->arena, h->roots, h->roots + 4,
+                                     KILN_RANK_EXACT));
+}
+
+/* A segment kept by a pin has its dead objects as holes, and another
+   pool's AP (gen pretenuring) allocates in them. A reservation there that
+   a collection traps is written over the pad that replaced it, as a
+   client finishing its initialisation does, with a reference into the
+   middle of a young object: no later scan reads it, even when the segment
+   is scanned again whole. */
+START_TEST(test_copy_hole_trapped_reservation_not_scanned)
+{
+  holes_env_t h;
+  holes_open(&h);
+  gobj_t *pinned = NULL;
+  for (uint64_t i = 0; i < 50; i++) { /* 50 x 1 KB in one 64 KB segment */
+    gobj_t *o = gobj_new(h.copy_ap, 100 + i, 1, 1000);
+    if (i == 25)
+      pinned = o;
+  }
+  h.amb[0] = pinned;
+  kiln_arena_collect(h.arena); /* the segment is kept: 25 dead objects before the pin */
+  seg_t kept = arena_seg_of(h.arena, pinned);
+  ck_assert_ptr_nonnull(kept);
+  /* The pool's own APs take new segments while they can be had. */
+  ck_assert_ptr_ne(arena_seg_of(h.arena, gobj_new(h.copy_ap, 9, 0, 8)), kept);
+  /* A pretenured object goes in the first hole, at the segment's base. */
+  size_t size = gobj_size(1, 2000);
+  void *p;
+  ck_assert_ok(kiln_reserve(&p, h.gen_ap, size));
+  ck_assert_ptr_eq(arena_seg_of(h.arena, p), kept);
+  ck_assert_ptr_eq(p, (void *)kept->base);
+  kiln_pool_collect(h.gen); /* traps the reservation: its block becomes a pad */
+  gobj_t *young = gobj_new(h.gen_ap2, 7, 1, 64);
+  h.roots[0] = young;
+  *(uint64_t *)p = ((uint64_t)size << 8) | TAG_OBJ;
+  gobj_t *o = (gobj_t *)(void *)((char *)p + 8);
+  o->nrefs = 1;
+  o->npay = 2000;
+  o->id = 1;
+  o->ref[0] = (gobj_t *)(void *)((char *)young + 8);
+  ck_assert_int_eq(kiln_commit(h.gen_ap, p, size), 0);
+  /* Another pretenured object in the same segment: it is scanned whole at
+     the next minor collection. */
+  gobj_t *next = gobj_new(h.gen_ap, 8, 1, 2000);
+  ck_assert_ptr_eq(arena_seg_of(h.arena, next), kept);
+  h.roots[1] = next;
+  kiln_pool_collect(h.gen);
+  kiln_arena_collect(h.arena);
+  gobj_check(h.roots[0], 7);
+  gobj_check(h.roots[1], 8);
+  gobj_check(pinned, 125);
+  kiln_pool_stats_t ps;
+  kiln_pool_stats(h.copy, &ps);
+  ck_assert_uint_eq(ps.live_objects, 3); /* the pinned, the young, the pretenured */
+  /* Unpinned, everything moves out and the kept segment goes back. */
+  h.amb[0] = NULL;
+  kiln_arena_collect(h.arena);
+  ck_assert_ptr_eq(arena_seg_of(h.arena, pinned), NULL);
+  gobj_check(h.roots[0], 7);
+  gobj_check(h.roots[1], 8);
+  kiln_arena_destroy(h.arena);
+}
+END_TEST
+
 /* ---- protocol and parameters ------------------------------------------ */
 
 START_TEST(test_commit_after_collection_fails_then_retry_works)
@@ -937,6 +1030,7 @@ Suite *test_suite(void)
   tcase_add_test(r, test_churn_bounded);
   tcase_add_test(r, test_everything_freed_when_unrooted);
   tcase_add_test(r, test_out_of_to_space);
+  tcase_add_test(r, test_copy_hole_trapped_reservation_not_scanned);
   suite_add_tcase(s, r);
   TCase *pr = tcase_create("protocol");
   tcase_add_test(pr, test_commit_after_collection_fails_then_retry_works);
