@@ -134,7 +134,6 @@ static void type_scan_handler(ffi_cif *cif, void *ret, void **args, void *ud)
 
 kiln_scan_fn lk_scan_type_fn(lua_State *L, ltype_t *t, int fn_idx)
 {
-  luaL_checktype(L, fn_idx, LUA_TFUNCTION);
   prepare_cifs(t->objs);
   if (!t->objs->cif_ready)
     luaL_error(L, "kiln: libffi could not prepare the scan function's signature");
@@ -158,9 +157,10 @@ static void root_scan_handler(ffi_cif *cif, void *ret, void **args, void *ud)
 /* h:rootscan(fn) -> root (root:remove() stops it) */
 static int h_rootscan(lua_State *L)
 {
-  lheap_t *h = lk_check_heap(L, 1);
-  lk_objs_check_idle(L, h);
-  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lheap_t *h = lk_check_heap(L, 1, "h:rootscan(fn)");
+  if (!lua_isfunction(L, 2))
+    return luaL_error(L, "kiln: h:rootscan(fn): fn must be a function (ss), got %s",
+                      luaL_typename(L, 2));
   lk_objs_t *o = lk_objs_get(L, h);
   prepare_cifs(o);
   lrootfn_t *r = calloc(1, sizeof *r);
@@ -189,11 +189,15 @@ static int h_rootscan(lua_State *L)
 
 static int rootfn_remove(lua_State *L)
 {
-  lrootfn_t *r = *(lrootfn_t **)luaL_checkudata(L, 1, LK_ROOTFN_MT);
+  lrootfn_t **ud = luaL_testudata(L, 1, LK_ROOTFN_MT);
+  if (ud == NULL)
+    return luaL_error(L, "kiln: root:remove(): expected a root scan function (from h:rootscan), "
+                         "got %s; call it with a colon, as r:remove()", luaL_typename(L, 1));
+  lrootfn_t *r = *ud;
   lua_getiuservalue(L, 1, 1);
   lheap_t *h = lua_touserdata(L, -1);
   if (h->heap != NULL)
-    lk_objs_check_idle(L, h);
+    lk_objs_check_idle(L, h, "root:remove()");
   if (h->heap != NULL && r->root != NULL)
     kiln_root_destroy(r->root);
   r->root = NULL;
@@ -231,7 +235,10 @@ void lk_scan_free(lua_State *L, lk_objs_t *o)
 
 static lss_t *check_ss(lua_State *L)
 {
-  lss_t *s = luaL_checkudata(L, 1, LK_SS_MT);
+  lss_t *s = luaL_testudata(L, 1, LK_SS_MT);
+  if (s == NULL)
+    luaL_error(L, "kiln: ss:fix: expected the scan state as self, got %s; call it with a colon, "
+                  "as ss:fix(obj, i)", luaL_typename(L, 1));
   if (s->ss == NULL)
     luaL_error(L, "kiln: a scan state is used outside its scan callback");
   return s;
@@ -239,7 +246,11 @@ static lss_t *check_ss(lua_State *L)
 
 static void **view_slot(lua_State *L, lview_t *v)
 {
-  lua_Integer i = luaL_checkinteger(L, 3);
+  int whole = 0;
+  lua_Integer i = lua_type(L, 3) == LUA_TNUMBER ? lua_tointegerx(L, 3, &whole) : 0;
+  if (!whole)
+    luaL_error(L, "kiln: ss:fix(obj, i): i must be a slot number of the scanned object, got %s",
+               luaL_typename(L, 3));
   void **slot = v->obj != NULL && i >= 1 ? kiln_desc_slot(v->obj, (size_t)i - 1) : NULL;
   if (slot == NULL)
     luaL_error(L, "kiln: ss:fix(obj, %I): no such reference slot in the scanned object", i);
@@ -255,7 +266,10 @@ static int ss_fix(lua_State *L)
   if (v != NULL) {
     slot = view_slot(L, v);
   } else {
-    lobj_t *hd = luaL_checkudata(L, 2, LK_OBJ_MT);
+    lobj_t *hd = luaL_testudata(L, 2, LK_OBJ_MT);
+    if (hd == NULL)
+      return luaL_error(L, "kiln: ss:fix: expected the scanned object and a slot number, or an "
+                           "object handle, got %s", luaL_typename(L, 2));
     if (hd->lh->objs != s->objs)
       return luaL_error(L, "kiln: ss:fix: the handle belongs to another heap");
     slot = hd->slot;
@@ -279,7 +293,11 @@ static void *check_view(lua_State *L, int idx)
 
 static int view_index(lua_State *L)
 {
-  return lk_obj_field(L, check_view(L, 1), luaL_checkstring(L, 2));
+  void *obj = check_view(L, 1);
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return luaL_error(L, "kiln: a scanned object has fields bytes, type and length, and its slots "
+                         "are read with ss:fix(obj, i), not obj[%s]", luaL_tolstring(L, 2, NULL));
+  return lk_obj_field(L, obj, lua_tostring(L, 2));
 }
 
 static int view_len(lua_State *L)

@@ -67,11 +67,11 @@ fails("cannot be set", "setting a read-only field", function() a.type = "x" end)
 fails("unknown field 'refz'", "type spec typo", function() h:type{ name = "X", refz = 1 } end)
 fails("a type needs a name", "nameless type", function() h:type{ refs = 1 } end)
 fails("has no role 'leafy'", "unknown role", function() h:type{ name = "X", role = "leafy" } end)
-fails("refs must be a whole number", "negative refs", function() h:type{ name = "X", refs = -1 } end)
+fails("field 'refs' must be a whole number from 0 to 16777216, got -1", "negative refs", function() h:type{ name = "X", refs = -1 } end)
 fails("takes no length", "length for a fixed type", function() Node:new(3) end)
 fails("not a root", "unroot of a non-root", function() h:unroot(b) end)
 fails("collected, not freed", "free on an automatic heap", function() h:free(b) end)
-fails("bad argument", "storing a non-object", function() a[1] = "str" end)
+fails("obj[i] = v: v must be an object of this heap or nil, got string", "storing a non-object", function() a[1] = "str" end)
 local h2 = assert(kiln.heap("marksweep"))
 local Other = h2:type{ name = "Other", refs = 1 }
 local o = Other:new()
@@ -101,7 +101,7 @@ local Sneaky = h:type{ name = "Sneaky", refs = 1, scan = function(ss, obj)
   Node:new() -- not allowed inside a collection
 end }
 h:root(Sneaky:new())
-fails("may not use the heap", "allocating in a scan callback", function() h:collect() end)
+fails("Type:new() was called inside a scan or root scan function of the same heap's collection", "allocating in a scan callback", function() h:collect() end)
 fails("outside its scan callback", "a kept scan state", function() stash:fix(a) end)
 
 -- A manual plan: the script frees, and handles to a freed object say so.
