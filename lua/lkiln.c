@@ -376,9 +376,10 @@ static size_t size_field(lua_State *L, int t, const char *key, size_t def)
                     "(such as 4096, \"64KB\" or \"16MB\")", key, lua_tostring(L, -1));
     v = (size_t)(x * m);
   } else if (!lua_isnil(L, -1)) {
+    const char *type = luaL_typename(L, -1);
     luaL_error(L, "kiln: kiln.workload: parameter '%s' must be a size from 0 to 256TB (a whole "
-                  "number of bytes or a string such as \"16MB\"), got %s %s", key,
-               luaL_typename(L, -1), luaL_tolstring(L, -1, NULL));
+                  "number of bytes or a string such as \"16MB\"), got %s %s", key, type,
+               luaL_tolstring(L, -1, NULL));
   }
   lua_pop(L, 1);
   return v;
