@@ -422,11 +422,13 @@ typedef struct type_req_s {
   int array, scan_idx;   /* scan_idx: stack index of the scan function, or 0 */
 } type_req_t;
 
-/* Field key of the spec table at 2, pushed; an error naming the field
-   unless it is nil or of Lua type `type` (`what` describes it). */
+/* Field key of the spec table at 2, pushed (read raw: no metamethod runs);
+   an error naming the field unless it is nil or of Lua type `type` (`what`
+   describes it). Returns whether it is there. */
 static int type_field(lua_State *L, const char *name, const char *key, int type, const char *what)
 {
-  int got = lua_getfield(L, 2, key);
+  lua_pushstring(L, key);
+  int got = lua_rawget(L, 2);
   if (got != LUA_TNIL && got != type)
     luaL_error(L, "kiln: h:type '%s': field '%s' must be %s, got %s", name, key, what,
                luaL_typename(L, -1));
@@ -462,7 +464,8 @@ static void check_type_keys(lua_State *L, const char *name)
    role and scan values on the stack (they must stay alive). */
 static void read_type_req(lua_State *L, type_req_t *rq)
 {
-  if (lua_getfield(L, 2, "name") != LUA_TSTRING || lua_rawlen(L, -1) == 0)
+  lua_pushliteral(L, "name");
+  if (lua_rawget(L, 2) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
     luaL_error(L, "kiln: h:type: field 'name' must be a non-empty string (a type needs a name), "
                   "got %s", luaL_typename(L, -1));
   rq->name = lua_tostring(L, -1);
@@ -516,19 +519,31 @@ static int h_type(lua_State *L)
   lua_settop(L, 2);
   type_req_t rq;
   read_type_req(L, &rq);
-  ltype_t *t = type_record(L, h, &rq);
-  kiln_type_spec_t spec = {rq.name, t->nrefs * sizeof(void *) + t->nbytes, t->nrefs, NULL,
-                           t->array ? sizeof(void *) : 0, t->array ? 1 : 0, NULL, t};
-  if (rq.scan_idx != 0)
-    spec.scan = lk_scan_type_fn(L, t, rq.scan_idx);
-  if (kiln_type_create(&t->t, &spec) != KILN_OK)
-    return luaL_error(L, "kiln: h:type '%s': %s", rq.name, kiln_arena_error(NULL));
+  /* Lua allocations first: a finalizer they run may close the heap, so it
+     is checked again before the type is made. */
   ltype_ud_t *ud = lua_newuserdatauv(L, sizeof *ud, 1);
-  ud->t = t;
+  ud->t = NULL;
   ud->lh = h;
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1);
   luaL_setmetatable(L, LK_TYPE_MT);
+  int scan_ref = LUA_NOREF;
+  if (rq.scan_idx != 0) {
+    lua_pushvalue(L, rq.scan_idx);
+    scan_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  if (h->heap == NULL) {
+    luaL_unref(L, LUA_REGISTRYINDEX, scan_ref);
+    return luaL_error(L, "kiln: h:type{...}: the heap is closed");
+  }
+  ltype_t *t = type_record(L, h, &rq);
+  kiln_type_spec_t spec = {rq.name, t->nrefs * sizeof(void *) + t->nbytes, t->nrefs, NULL,
+                           t->array ? sizeof(void *) : 0, t->array ? 1 : 0, NULL, t};
+  if (scan_ref != LUA_NOREF)
+    spec.scan = lk_scan_type_fn(L, t, scan_ref);
+  if (kiln_type_create(&t->t, &spec) != KILN_OK)
+    return luaL_error(L, "kiln: h:type '%s': %s", rq.name, kiln_arena_error(NULL));
+  ud->t = t;
   return 1;
 }
 
@@ -538,7 +553,7 @@ static ltype_t *check_type(lua_State *L, int idx, lheap_t **h_o, const char *wha
   if (ud == NULL)
     luaL_error(L, "kiln: %s: expected a type (from h:type), got %s; call it with a colon, as "
                   "Node:new()", what, luaL_typename(L, idx));
-  if (ud->lh->heap == NULL)
+  if (ud->lh->heap == NULL || ud->t == NULL)
     luaL_error(L, "kiln: %s: the type's heap is closed", what);
   lk_objs_check_idle(L, ud->lh, what);
   *h_o = ud->lh;
@@ -574,6 +589,7 @@ static int type_new(lua_State *L)
                       kiln_type_name(t->t));
   lua_getiuservalue(L, 1, 1); /* the heap userdata */
   lobj_t *hd = handle_new(L, -1, 0);
+  t = check_type(L, 1, &h, "Type:new()"); /* a finalizer may have closed the heap */
   lk_objs_enter(L, h);
   void *p;
   kiln_res_t res = alloc_obj(t, h->heap, (size_t)n, &p);
@@ -593,7 +609,7 @@ static int type_index(lua_State *L)
   ltype_ud_t *ud = luaL_checkudata(L, 1, LK_TYPE_MT);
   if (strcmp(k, "new") == 0)
     lua_pushcfunction(L, type_new);
-  else if (strcmp(k, "name") == 0 && ud->lh->heap != NULL)
+  else if (strcmp(k, "name") == 0 && ud->lh->heap != NULL && ud->t != NULL)
     lua_pushstring(L, kiln_type_name(ud->t->t));
   else
     lua_pushnil(L);
@@ -655,10 +671,16 @@ static int h_unroot(lua_State *L)
 static int h_roots(lua_State *L)
 {
   lheap_t *h = lk_check_heap(L, 1, "h:roots()");
-  lk_objs_t *o = lk_objs_get(L, h);
-  lua_createtable(L, (int)o->nroots, 0);
-  for (size_t i = 0; i < o->nroots; i++) {
+  lua_createtable(L, (int)lk_objs_get(L, h)->nroots, 0);
+  /* Each handle is a Lua allocation, whose finalizers may close the heap
+     or unroot: check again, and reread the roots, after each. */
+  for (size_t i = 0; i < lk_objs_get(L, lk_check_heap(L, 1, "h:roots()"))->nroots; i++) {
     lobj_t *hd = handle_new(L, 1, 0);
+    lk_objs_t *o = lk_objs_get(L, lk_check_heap(L, 1, "h:roots()"));
+    if (i >= o->nroots) {
+      lua_pop(L, 1);
+      break;
+    }
     handle_set(L, hd, *o->roots[i]);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }

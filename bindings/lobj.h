@@ -105,7 +105,9 @@ int lk_obj_field(lua_State *L, void *obj, const char *k);
 
 /* lscan.c */
 void lk_scan_open(lua_State *L);
-kiln_scan_fn lk_scan_type_fn(lua_State *L, ltype_t *t, int fn_idx);
+/* The C scan function of type t calling the Lua function fn_ref (a registry
+   reference the type now owns). */
+kiln_scan_fn lk_scan_type_fn(lua_State *L, ltype_t *t, int fn_ref);
 void lk_scan_detach(lk_objs_t *o);
 void lk_scan_free(lua_State *L, lk_objs_t *o);
 

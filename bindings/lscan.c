@@ -132,13 +132,12 @@ static void type_scan_handler(ffi_cif *cif, void *ret, void **args, void *ud)
   *(ffi_arg *)ret = (ffi_arg)res;
 }
 
-kiln_scan_fn lk_scan_type_fn(lua_State *L, ltype_t *t, int fn_idx)
+kiln_scan_fn lk_scan_type_fn(lua_State *L, ltype_t *t, int fn_ref)
 {
+  t->scan_ref = fn_ref;
   prepare_cifs(t->objs);
   if (!t->objs->cif_ready)
     luaL_error(L, "kiln: libffi could not prepare the scan function's signature");
-  lua_pushvalue(L, fn_idx);
-  t->scan_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   void *code;
   t->closure = make_closure(L, &t->objs->scan_cif, type_scan_handler, t, &code);
   kiln_scan_fn fn;
@@ -157,33 +156,45 @@ static void root_scan_handler(ffi_cif *cif, void *ret, void **args, void *ud)
 /* h:rootscan(fn) -> root (root:remove() stops it) */
 static int h_rootscan(lua_State *L)
 {
-  lheap_t *h = lk_check_heap(L, 1, "h:rootscan(fn)");
+  lk_check_heap(L, 1, "h:rootscan(fn)");
   if (!lua_isfunction(L, 2))
     return luaL_error(L, "kiln: h:rootscan(fn): fn must be a function (ss), got %s",
                       luaL_typename(L, 2));
+  lua_settop(L, 2);
+  /* Lua allocations first: a finalizer they run may close the heap, so it
+     is checked again before anything is made. */
+  lrootfn_t **ud = lua_newuserdatauv(L, sizeof *ud, 1);
+  *ud = NULL;
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  luaL_setmetatable(L, LK_ROOTFN_MT);
+  lua_pushvalue(L, 2);
+  int fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lheap_t *h = lua_touserdata(L, 1);
+  if (h->heap == NULL) {
+    luaL_unref(L, LUA_REGISTRYINDEX, fn_ref);
+    return luaL_error(L, "kiln: h:rootscan(fn): the heap is closed");
+  }
   lk_objs_t *o = lk_objs_get(L, h);
   prepare_cifs(o);
   lrootfn_t *r = calloc(1, sizeof *r);
   if (r == NULL || !o->cif_ready) {
     free(r);
+    luaL_unref(L, LUA_REGISTRYINDEX, fn_ref);
     return luaL_error(L, "kiln: cannot make a root scan function (out of memory or libffi)");
   }
   r->objs = o;
   r->next = o->rootfns;
   o->rootfns = r;
-  lua_pushvalue(L, 2);
-  r->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  r->fn_ref = fn_ref;
   void *code;
   r->closure = make_closure(L, &o->root_cif, root_scan_handler, r, &code);
   kiln_root_scan_fn fn;
   memcpy(&fn, &code, sizeof fn);
   if (kiln_root_create_scan(&r->root, o->arena, KILN_RANK_EXACT, fn, NULL) != KILN_OK)
-    return luaL_error(L, "kiln: rootscan: %s", kiln_arena_error(o->arena));
-  lrootfn_t **ud = lua_newuserdatauv(L, sizeof *ud, 1);
+    return luaL_error(L, "kiln: h:rootscan(fn): %s", kiln_arena_error(o->arena));
   *ud = r;
-  lua_pushvalue(L, 1);
-  lua_setiuservalue(L, -2, 1);
-  luaL_setmetatable(L, LK_ROOTFN_MT);
+  lua_settop(L, 3);
   return 1;
 }
 
@@ -198,9 +209,10 @@ static int rootfn_remove(lua_State *L)
   lheap_t *h = lua_touserdata(L, -1);
   if (h->heap != NULL)
     lk_objs_check_idle(L, h, "root:remove()");
-  if (h->heap != NULL && r->root != NULL)
+  if (h->heap != NULL && r != NULL && r->root != NULL) {
     kiln_root_destroy(r->root);
-  r->root = NULL;
+    r->root = NULL;
+  }
   return 0;
 }
 
@@ -219,7 +231,8 @@ void lk_scan_free(lua_State *L, lk_objs_t *o)
     lrootfn_t *r = o->rootfns;
     o->rootfns = r->next;
     luaL_unref(L, LUA_REGISTRYINDEX, r->fn_ref);
-    ffi_closure_free(r->closure);
+    if (r->closure != NULL)
+      ffi_closure_free(r->closure);
     free(r);
   }
   for (ltype_t *t = o->types; t != NULL; t = t->next) {

@@ -309,6 +309,7 @@ static int h_collect(lua_State *L)
 {
   lheap_t *h = lk_check_heap(L, 1, "h:collect()");
   lk_objs_before_collect(L, h);
+  h = lk_check_heap(L, 1, "h:collect()"); /* a finalizer Lua's collection ran may have closed it */
   kiln_arena_collect(kiln_heap_arena(h->heap));
   lk_objs_after(L, h);
   return 0;
@@ -466,16 +467,19 @@ static const char *read_wparams(lua_State *L, const char *name, int t, lk_wparam
   return NULL;
 }
 
+/* Everything is read from the heap before the first Lua allocation, whose
+   finalizers could close it. */
 static void push_result(lua_State *L, const char *name, kiln_heap_t heap, const lk_wresult_t *r)
 {
   kiln_stats_t st;
   memset(&st, 0, sizeof st);
   kiln_arena_stats(kiln_heap_arena(heap), &st);
+  lua_pushstring(L, kiln_heap_plan_name(heap));
   lua_newtable(L);
   push_stats(L, &st);
   lua_pushstring(L, name);
   lua_setfield(L, -2, "workload");
-  lua_pushstring(L, kiln_heap_plan_name(heap));
+  lua_rotate(L, -2, 1); /* the plan name above the table */
   lua_setfield(L, -2, "plan");
   SET_NUM(L, r, seconds);
   SET_INT(L, r, objects);

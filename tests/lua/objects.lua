@@ -401,6 +401,26 @@ for _, p in ipairs(kiln.plans()) do
   end
 end
 
+-- A Lua finalizer may close a heap while a call on it allocates Lua memory
+-- (the finalizer runs inside that allocation): the call then fails with
+-- "the heap is closed", never touching the freed heap.
+for _, c in ipairs({ { "h:collect()", function(hh) hh:collect() end },
+                     { "h:roots()", function(hh) hh:roots() end },
+                     { "Type:new()", function(hh, T) T:new() end },
+                     { "h:type{...}", function(hh, T, spec) hh:type(spec) end },
+                     { "h:rootscan(fn)", function(hh, T, spec, fn) hh:rootscan(fn) end },
+                     { "kiln.workload", function(hh, T, spec, fn, params) kiln.workload("churn", hh, params) end } }) do
+  local hh = assert(kiln.heap("marksweep"))
+  local F = hh:type{ name = "F", refs = 1 }
+  for _ = 1, 3 do hh:root(F:new()) end
+  local spec, fn = { name = "G", scan = function() end }, function() end
+  local params = { live_bytes = 1000, alloc_bytes = 10000 }
+  for _ = 1, 20 do setmetatable({}, { __gc = function() hh:close() end }) end
+  local ok, e = pcall(function() for _ = 1, 1e6 do c[2](hh, F, spec, fn, params) end end)
+  T.ok(not ok and tostring(e):find(c[1] .. ": the", 1, true) and tostring(e):find("heap is closed", 1, true),
+       c[1] .. " with a finalizer closing the heap: " .. tostring(e))
+end
+
 -- Reading the scanned object inside a scan function is allowed; misuse of
 -- ss and the scanned object is a sentence.
 do
