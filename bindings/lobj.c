@@ -301,10 +301,21 @@ static int push_slot(lua_State *L, lua_Integer i)
   return 1;
 }
 
+/* A numeric key as a slot number (1.0 is slot 1); a fraction is an error. */
+static lua_Integer slot_key(lua_State *L, void *obj)
+{
+  int whole;
+  lua_Integer i = lua_tointegerx(L, 2, &whole);
+  if (!whole)
+    luaL_error(L, "kiln: %s has no reference slot %s (slots are whole numbers from 1 to #obj)",
+               kiln_type_name(kiln_desc_type(obj)), luaL_tolstring(L, 2, NULL));
+  return i;
+}
+
 static int obj_index(lua_State *L)
 {
-  if (lua_isinteger(L, 2))
-    return push_slot(L, lua_tointeger(L, 2));
+  if (lua_type(L, 2) == LUA_TNUMBER)
+    return push_slot(L, slot_key(L, lk_check_obj(L, 1, NULL, "obj[i]")));
   void *obj = lk_check_obj(L, 1, NULL, "obj.field");
   if (lua_type(L, 2) != LUA_TSTRING)
     return luaL_error(L, "kiln: %s has no field %s (fields: bytes, type, length, 1..#obj)",
@@ -369,7 +380,7 @@ static int obj_newindex(lua_State *L)
 {
   lobj_t *hd;
   void *obj = lk_check_obj(L, 1, &hd, "obj[k] = v");
-  if (!lua_isinteger(L, 2)) {
+  if (lua_type(L, 2) != LUA_TNUMBER) {
     const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
     if (strcmp(k, "bytes") != 0)
       return luaL_error(L, "kiln: %s field %s cannot be set (only bytes and 1..#obj)",
@@ -377,7 +388,7 @@ static int obj_newindex(lua_State *L)
     set_bytes(L, obj);
     return 0;
   }
-  void **slot = check_slot(L, obj, lua_tointeger(L, 2));
+  void **slot = check_slot(L, obj, slot_key(L, obj));
   void *v = storable(L, obj, hd);
   if (type_of(obj)->manual)
     store_manual(L, hd->lh->objs, slot, v);

@@ -131,6 +131,11 @@ for _, c in ipairs(ARGS) do
   fails(c[1], "argument check: " .. c[1], table.unpack(c, 2))
 end
 fails("Node.bytes takes a string, got number", "bytes = a number", function() a.bytes = 5 end)
+fails("Node has no reference slot 1.5 (slots are whole numbers from 1 to #obj)", "a fractional slot",
+      function() return a[1.5] end)
+fails("Node has no reference slot 1.5", "storing to a fractional slot", function() a[1.5] = nil end)
+T.ok(a[1.0] == a[1], "slot 1.0 is slot 1")
+fails("Node field true cannot be set (only bytes and 1..#obj)", "a boolean key", function() a[true] = nil end)
 T.ok(not (a == Node), "an object is not equal to a non-object (no error)")
 
 -- Workload parameters out of range: refused before anything runs, naming
