@@ -121,6 +121,15 @@ echo keep >"$tmp/old.csv"
 expect 1 "$KILN" compare --plans manual --workload churn --runs 1 --csv "$tmp/old.csv" --svg /nonexistent/x.svg
 [ "$(cat "$tmp/old.csv")" = keep ] || fail "compare truncated an existing --csv file while refusing --svg"
 
+# a write that fails after the runs is reported, and the other outputs are
+# still written
+if [ -w /dev/full ]; then
+  expect 1 "$KILN" compare --plans manual --workload churn --runs 1 --scale 0.01 --csv /dev/full \
+    --json "$tmp/after.json"
+  has err '^kiln compare: --csv /dev/full: No space left on device$'
+  grep -q '"plan": "manual"' "$tmp/after.json" || fail "--json written after --csv failed"
+fi
+
 if command -v gnuplot >/dev/null 2>&1; then
   expect 0 "$KILN" compare --plans manual --workload churn --runs 1 --scale 0.01 --svg "$tmp/c.svg" \
     --csv "$tmp/d.csv"
