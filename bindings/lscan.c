@@ -13,6 +13,11 @@
  * against a few instructions for the descriptor's own scan; bench/ measures
  * it (bench/scripted_scan.lua).
  *
+ * While a callback runs, its heap's in_scan count is raised, and every
+ * heap method, object access and kiln.workload on that heap refuses to run
+ * (lk_objs_check_idle): a collection cannot survive its heap being closed,
+ * allocated from or collected under it.
+ *
  * Failure: a collection cannot unwind, so the Lua call is protected. If a
  * type's scan function fails, the object is scanned by its descriptor
  * instead, the collection completes correctly, and the first message is

@@ -25,7 +25,11 @@ int lk_fail_nil(lua_State *L, const char *msg)
   return 2;
 }
 
-void lk_check_arg(lua_State *L, int idx, int type, int optional, const char *fn, const char *arg)
+/* Argument idx of the call `fn` ("kiln.heap") must have Lua type `type`
+   (nil too when optional): else an error naming the call, the argument
+   (`arg`, such as "argument 1 (the plan)") and both types. */
+static void check_arg(lua_State *L, int idx, int type, int optional, const char *fn,
+                      const char *arg)
 {
   int got = lua_type(L, idx);
   if (got == type || (optional && got <= LUA_TNIL))
@@ -37,7 +41,7 @@ void lk_check_arg(lua_State *L, int idx, int type, int optional, const char *fn,
 /* The string argument idx of fn: a real string, never a number. */
 static const char *check_string(lua_State *L, int idx, const char *fn, const char *arg)
 {
-  lk_check_arg(L, idx, LUA_TSTRING, 0, fn, arg);
+  check_arg(L, idx, LUA_TSTRING, 0, fn, arg);
   return lua_tostring(L, idx);
 }
 
@@ -62,7 +66,7 @@ static int sandbox_query(lua_State *L, const char *fn, const char *arg)
 static int l_resolve(lua_State *L)
 {
   const char *spec = check_string(L, 1, "kiln.resolve", "argument 1 (the plan)");
-  lk_check_arg(L, 2, LUA_TTABLE, 1, "kiln.resolve", "argument 2 (the overrides)");
+  check_arg(L, 2, LUA_TTABLE, 1, "kiln.resolve", "argument 2 (the overrides)");
   lua_State *S = lk_sandbox_open();
   if (S == NULL)
     return lk_fail_nil(L, lk_error());
@@ -178,7 +182,7 @@ static kiln_arg_t *to_overrides(lua_State *L, int idx, const char *fn, const cha
     memset(none, 0, sizeof *none);
     return none;
   }
-  lk_check_arg(L, idx, LUA_TTABLE, 1, fn, arg);
+  check_arg(L, idx, LUA_TTABLE, 1, fn, arg);
   for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1))
     n++;
   kiln_arg_t *args = lua_newuserdatauv(L, (n + 1) * sizeof *args, 0);
@@ -266,7 +270,7 @@ static int l_heap(lua_State *L)
 {
   int stack = 0;
   check_string(L, 1, "kiln.heap", "argument 1 (the plan)");
-  lk_check_arg(L, 3, LUA_TTABLE, 1, "kiln.heap", "argument 3 (the options)");
+  check_arg(L, 3, LUA_TTABLE, 1, "kiln.heap", "argument 3 (the options)");
   if (!lua_isnoneornil(L, 3)) {
     lua_getfield(L, 3, "stack");
     if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
@@ -496,7 +500,7 @@ static int l_workload(lua_State *L)
   if (!opened && !luaL_testudata(L, 2, HEAP_MT))
     return luaL_error(L, "kiln: kiln.workload: argument 2 must be a plan (a string) or a heap "
                          "(from kiln.heap), got %s", luaL_typename(L, 2));
-  lk_check_arg(L, 3, LUA_TTABLE, 1, "kiln.workload", "argument 3 (the parameters)");
+  check_arg(L, 3, LUA_TTABLE, 1, "kiln.workload", "argument 3 (the parameters)");
   lua_settop(L, 3);
   lk_wparams_t wp;
   const char *bad = read_wparams(L, name, 3, &wp);

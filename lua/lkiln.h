@@ -130,10 +130,6 @@ lheap_t *lk_check_heap(lua_State *L, int idx, const char *what);
 void lk_new_metatable(lua_State *L, const char *name, const luaL_Reg *methods,
                       const luaL_Reg *meta);
 int lk_fail_nil(lua_State *L, const char *msg); /* push nil, msg; return 2 */
-/* Argument idx of the call `fn` ("kiln.heap") must have Lua type `type`
-   (nil too when optional): else an error naming the call, the argument
-   (`arg`, such as "argument 1 (the plan)") and both types. */
-void lk_check_arg(lua_State *L, int idx, int type, int optional, const char *fn, const char *arg);
 
 /* ---- scripted objects (bindings/lobj.c) ------------------------------------- */
 
