@@ -229,7 +229,7 @@ void *lk_check_obj(lua_State *L, int idx, lobj_t **hd_o, const char *what)
   lk_objs_check_idle(L, hd->lh, what);
   void *obj = hd->slot != NULL ? *hd->slot : NULL;
   if (obj == NULL)
-    luaL_error(L, hd->weak ? "kiln: %s: the object was collected (a weak handle)"
+    luaL_error(L, hd->weak ? "kiln: %s: the object was collected or freed (a weak handle)"
                            : "kiln: %s: the object was freed", what);
   if (hd_o != NULL)
     *hd_o = hd;
@@ -698,11 +698,20 @@ static int h_roots(lua_State *L)
   return 1;
 }
 
+/* h:weak(obj) -> a weak handle. Of an object already gone (freed, or a
+   dead weak handle's) it is a weak handle that is not alive: h:weak is a
+   way to watch for reclamation, and that object is reclaimed. */
 static int h_weak(lua_State *L)
 {
-  own_obj(L, lk_check_heap(L, 1, "h:weak(obj)"), 2, "h:weak(obj)");
+  lheap_t *h = lk_check_heap(L, 1, "h:weak(obj)");
+  lobj_t *of = check_handle(L, 2, "h:weak(obj)");
+  if (of->lh != h)
+    return luaL_error(L, "kiln: h:weak(obj): the object belongs to another heap");
   lobj_t *hd = handle_new(L, 1, 1);
-  handle_set(L, hd, lk_check_obj(L, 2, NULL, "h:weak(obj)"));
+  lk_check_heap(L, 1, "h:weak(obj)"); /* a finalizer may have closed it */
+  void *obj = of->slot != NULL ? *of->slot : NULL;
+  if (obj != NULL)
+    handle_set(L, hd, obj);
   return 1;
 }
 

@@ -221,7 +221,10 @@ do
   fails("obj.field: the object was freed", "x.bytes on a freed object", function() return b2.bytes end)
   fails("obj[k] = v: the object was freed", "storing into a freed object", function() b2.bytes = "x" end)
   fails("h:free(obj): the object was freed", "freeing it twice", function() m:free(b2) end)
-  fails("h:weak(obj): the object was freed", "a weak handle of a freed object", function() m:weak(b2) end)
+  T.eq(m:alive(m:weak(b2)), false, "h:alive(h:weak(x)) is false for a freed x")
+  T.eq(m:alive(m:weak(wb)), false, "and for a weak handle of it")
+  fails("obj.field: the object was collected or freed (a weak handle)", "a weak handle of a freed object",
+        function() return m:weak(b2).bytes end)
   fails("h:root(obj): the object was freed", "rooting a freed object", function() m:root(b2) end)
   fails("obj[i] = v: the object was freed", "storing a freed object", function() a[1] = b2 end)
   -- New objects may reuse the freed memory; the old slots never reach them.
