@@ -402,9 +402,31 @@ typedef struct llib_s {
   char name[];  /* the path given, or "the process" */
 } llib_t;
 
+/* The userdata of metatable mt at idx for the call `call` ("lib:fn"), or
+   an error saying what was expected. */
+static void *check_self(lua_State *L, int idx, const char *mt, const char *call)
+{
+  void *p = luaL_testudata(L, idx, mt);
+  if (p == NULL)
+    luaL_error(L, "kiln.ffi: %s: expected a %s, got %s (call methods with a colon, as %s(...))",
+               call, mt, luaL_typename(L, idx), call);
+  return p;
+}
+
+/* A whole-number argument of `call`, or an error naming it (`what`). */
+static lua_Integer check_whole(lua_State *L, int idx, const char *call, const char *what)
+{
+  int whole = 0;
+  lua_Integer v = lua_type(L, idx) == LUA_TNUMBER ? lua_tointegerx(L, idx, &whole) : 0;
+  if (!whole)
+    luaL_error(L, "kiln.ffi: %s: %s must be a whole number, got %s", call, what,
+               luaL_typename(L, idx));
+  return v;
+}
+
 static llib_t *check_lib(lua_State *L, int idx)
 {
-  llib_t *lib = luaL_checkudata(L, idx, LIB_MT);
+  llib_t *lib = check_self(L, idx, LIB_MT, "lib:fn");
   if (lib->handle == NULL)
     luaL_error(L, "kiln.ffi: library %s is closed", lib->name);
   return lib;
@@ -430,7 +452,10 @@ static int open_lib(lua_State *L, const char *path)
 /* kiln.ffi.load(path) -> lib | nil, message; load(nil) is kiln.ffi.self() */
 static int l_load(lua_State *L)
 {
-  return open_lib(L, lua_isnoneornil(L, 1) ? NULL : luaL_checkstring(L, 1));
+  if (!lua_isnoneornil(L, 1) && lua_type(L, 1) != LUA_TSTRING)
+    return luaL_error(L, "kiln.ffi: load(path): path must be a string (or nil for the process), "
+                         "got %s", luaL_typename(L, 1));
+  return open_lib(L, lua_isnoneornil(L, 1) ? NULL : lua_tostring(L, 1));
 }
 
 static int l_self(lua_State *L)
@@ -440,7 +465,7 @@ static int l_self(lua_State *L)
 
 static int lib_close(lua_State *L)
 {
-  llib_t *lib = luaL_checkudata(L, 1, LIB_MT);
+  llib_t *lib = check_self(L, 1, LIB_MT, "lib:close");
   if (lib->handle != NULL)
     dlclose(lib->handle);
   lib->handle = NULL;
@@ -449,7 +474,7 @@ static int lib_close(lua_State *L)
 
 static int lib_tostring(lua_State *L)
 {
-  llib_t *lib = luaL_checkudata(L, 1, LIB_MT);
+  llib_t *lib = check_self(L, 1, LIB_MT, "tostring");
   lua_pushfstring(L, "kiln.ffi.lib (%s%s)", lib->name, lib->handle == NULL ? ", closed" : "");
   return 1;
 }
@@ -548,7 +573,7 @@ static void check_count(lua_State *L, const lfn_t *f, int got)
 
 static int fn_call(lua_State *L)
 {
-  lfn_t *f = luaL_checkudata(L, 1, FN_MT);
+  lfn_t *f = check_self(L, 1, FN_MT, "a kiln.ffi function call");
   lua_getiuservalue(L, 1, 1);
   llib_t *lib = lua_touserdata(L, -1);
   lua_pop(L, 1);
@@ -581,7 +606,7 @@ static int fn_call(lua_State *L)
 
 static int fn_tostring(lua_State *L)
 {
-  lfn_t *f = luaL_checkudata(L, 1, FN_MT);
+  lfn_t *f = check_self(L, 1, FN_MT, "tostring");
   lua_pushfstring(L, "kiln.ffi.fn (%s)", f->name);
   return 1;
 }
@@ -591,9 +616,9 @@ static int fn_tostring(lua_State *L)
 /* kiln.ffi.buffer(n) -> n zeroed bytes owned by Lua */
 static int l_buffer(lua_State *L)
 {
-  lua_Integer n = luaL_checkinteger(L, 1);
+  lua_Integer n = check_whole(L, 1, "buffer(n)", "n");
   if (n < 0 || (uint64_t)n > SIZE_MAX / 2)
-    luaL_error(L, "kiln.ffi: buffer size %d is negative or too large", (int)n);
+    luaL_error(L, "kiln.ffi: buffer size %I is negative or too large", n);
   lbuf_t *b = lua_newuserdatauv(L, sizeof *b + (size_t)n, 0);
   b->size = (size_t)n;
   memset(b->data, 0, (size_t)n);
@@ -603,8 +628,11 @@ static int l_buffer(lua_State *L)
 
 static const ctype_t *check_ctype(lua_State *L, int idx)
 {
+  if (lua_type(L, idx) != LUA_TSTRING)
+    luaL_error(L, "kiln.ffi: buffer: the type must be a string such as \"int\" or \"double\", "
+                  "got %s", luaL_typename(L, idx));
   size_t len;
-  const char *name = luaL_checklstring(L, idx, &len);
+  const char *name = lua_tolstring(L, idx, &len);
   const ctype_t *t = ctype_find(name, len);
   if (t == NULL || t->kind == K_VOID || t->kind == K_STR)
     luaL_error(L, "kiln.ffi: buffer: '%s' is not a type a buffer holds (use an integer, float, "
@@ -615,17 +643,17 @@ static const ctype_t *check_ctype(lua_State *L, int idx)
 /* Check that [offset, offset + len) lies in b; offsets count bytes from 0. */
 static size_t check_range(lua_State *L, lbuf_t *b, int idx, size_t len)
 {
-  lua_Integer off = luaL_optinteger(L, idx, 0);
+  lua_Integer off = lua_isnoneornil(L, idx) ? 0 : check_whole(L, idx, "buffer", "the offset");
   if (off < 0 || (size_t)off > b->size || len > b->size - (size_t)off)
-    luaL_error(L, "kiln.ffi: buffer: %d bytes at offset %d are outside a buffer of %d bytes",
-               (int)len, (int)off, (int)b->size);
+    luaL_error(L, "kiln.ffi: buffer: %I bytes at offset %I are outside a buffer of %I bytes",
+               (lua_Integer)len, off, (lua_Integer)b->size);
   return (size_t)off;
 }
 
 /* buf:get(type [, offset]) -> value */
 static int buf_get(lua_State *L)
 {
-  lbuf_t *b = luaL_checkudata(L, 1, BUF_MT);
+  lbuf_t *b = check_self(L, 1, BUF_MT, "buf:get");
   const ctype_t *t = check_ctype(L, 2);
   size_t off = check_range(L, b, 3, t->size);
   cval_t v;
@@ -637,9 +665,9 @@ static int buf_get(lua_State *L)
 /* buf:set(type, offset, value) */
 static int buf_set(lua_State *L)
 {
-  lbuf_t *b = luaL_checkudata(L, 1, BUF_MT);
+  lbuf_t *b = check_self(L, 1, BUF_MT, "buf:set");
   const ctype_t *t = check_ctype(L, 2);
-  luaL_checkinteger(L, 3);
+  check_whole(L, 3, "buf:set", "the offset");
   size_t off = check_range(L, b, 3, t->size);
   cval_t v;
   to_c(L, 4, t, &v, "buffer:set", 3);
@@ -650,17 +678,17 @@ static int buf_set(lua_State *L)
 /* buf:string([offset [, len]]) -> bytes; without len, up to the first NUL */
 static int buf_string(lua_State *L)
 {
-  lbuf_t *b = luaL_checkudata(L, 1, BUF_MT);
+  lbuf_t *b = check_self(L, 1, BUF_MT, "buf:string");
   size_t off = check_range(L, b, 2, 0);
   size_t len = b->size - off;
   if (lua_isnoneornil(L, 3)) {
     const unsigned char *nul = memchr(b->data + off, 0, len);
     len = nul != NULL ? (size_t)(nul - (b->data + off)) : len;
   } else {
-    lua_Integer n = luaL_checkinteger(L, 3);
+    lua_Integer n = check_whole(L, 3, "buf:string", "the length");
     if (n < 0 || (size_t)n > len)
-      luaL_error(L, "kiln.ffi: buffer: %d bytes at offset %d are outside a buffer of %d bytes",
-                 (int)n, (int)off, (int)b->size);
+      luaL_error(L, "kiln.ffi: buffer: %I bytes at offset %I are outside a buffer of %I bytes",
+                 n, (lua_Integer)off, (lua_Integer)b->size);
     len = (size_t)n;
   }
   lua_pushlstring(L, (const char *)b->data + off, len);
@@ -670,9 +698,12 @@ static int buf_string(lua_State *L)
 /* buf:write(bytes [, offset]) copies a string's bytes (no NUL added) */
 static int buf_write(lua_State *L)
 {
-  lbuf_t *b = luaL_checkudata(L, 1, BUF_MT);
+  lbuf_t *b = check_self(L, 1, BUF_MT, "buf:write");
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return luaL_error(L, "kiln.ffi: buf:write: the bytes must be a string, got %s",
+                      luaL_typename(L, 2));
   size_t len;
-  const char *s = luaL_checklstring(L, 2, &len);
+  const char *s = lua_tolstring(L, 2, &len);
   size_t off = check_range(L, b, 3, len);
   memcpy(b->data + off, s, len);
   return 0;
@@ -680,14 +711,14 @@ static int buf_write(lua_State *L)
 
 static int buf_ptr(lua_State *L)
 {
-  lbuf_t *b = luaL_checkudata(L, 1, BUF_MT);
+  lbuf_t *b = check_self(L, 1, BUF_MT, "buf:ptr");
   lua_pushlightuserdata(L, b->data);
   return 1;
 }
 
 static int buf_len(lua_State *L)
 {
-  lua_pushinteger(L, (lua_Integer)((lbuf_t *)luaL_checkudata(L, 1, BUF_MT))->size);
+  lua_pushinteger(L, (lua_Integer)((lbuf_t *)check_self(L, 1, BUF_MT, "buf:size"))->size);
   return 1;
 }
 

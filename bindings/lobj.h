@@ -1,6 +1,6 @@
-/* lobj.h -- private interface between lobj.c (scripted objects) and lscan.c
- * (scripted scan functions). Both are part of the Lua module, clients of
- * kiln.h and lua/lkiln.h only.
+/* lobj.h -- private interface between lobj.c (scripted objects), lscan.c
+ * (scripted scan functions) and lrefs.c (references to manual objects).
+ * All are part of the Lua module, clients of kiln.h and lua/lkiln.h only.
  */
 #ifndef LOBJ_H
 #define LOBJ_H
@@ -31,6 +31,22 @@ typedef struct htable_s {
   kiln_rank_t rank;
 } htable_t;
 
+/* The slots referring to one manual object (lrefs.c). */
+typedef struct lref_s {
+  void *target;          /* NULL: an empty entry */
+  void ***slots;
+  size_t n, cap;
+} lref_t;
+
+typedef struct lrefs_s {
+  lref_t *tab;           /* cap entries, a power of two; at most half used */
+  size_t cap, count;
+} lrefs_t;
+
+/* What a manual object's slot holds once the object it referred to is freed. */
+extern const char lk_freed_mark;
+#define LK_FREED ((void *)&lk_freed_mark)
+
 /* A script's type: the descriptor type and what Lua needs to use it. */
 typedef struct ltype_s {
   struct ltype_s *next;
@@ -60,6 +76,7 @@ struct lk_objs_s {
   size_t nroots, caproots;
   ltype_t *types;
   lrootfn_t *rootfns;
+  lrefs_t refs;          /* manual objects' slots, by the object they hold */
   lua_State *L;          /* the Lua thread that last entered the heap */
   int in_scan;           /* > 0 while a script's scan callback runs */
   char *error;           /* a callback's failure, raised by lk_objs_after */
@@ -81,14 +98,24 @@ typedef struct ltype_ud_s {
 } ltype_ud_t;
 
 lk_objs_t *lk_objs_get(lua_State *L, lheap_t *h);
-void lk_objs_check_idle(lua_State *L, lheap_t *h);
-void *lk_check_obj(lua_State *L, int idx, lobj_t **hd_o);
+/* The object behind the handle at idx for the operation `what`: the heap
+   open and idle, the object alive (else a Lua error naming `what`). */
+void *lk_check_obj(lua_State *L, int idx, lobj_t **hd_o, const char *what);
 int lk_obj_field(lua_State *L, void *obj, const char *k);
 
 /* lscan.c */
 void lk_scan_open(lua_State *L);
-kiln_scan_fn lk_scan_type_fn(lua_State *L, ltype_t *t, int fn_idx);
+/* The C scan function of type t calling the Lua function fn_ref (a registry
+   reference the type now owns). */
+kiln_scan_fn lk_scan_type_fn(lua_State *L, ltype_t *t, int fn_ref);
 void lk_scan_detach(lk_objs_t *o);
 void lk_scan_free(lua_State *L, lk_objs_t *o);
+
+/* lrefs.c: record that slot holds target (0: out of memory, nothing
+   recorded), forget it, set every slot holding target to LK_FREED. */
+int lk_refs_add(lrefs_t *r, void *target, void **slot);
+void lk_refs_remove(lrefs_t *r, void *target, void **slot);
+void lk_refs_kill(lrefs_t *r, void *target);
+void lk_refs_free(lrefs_t *r);
 
 #endif

@@ -5,7 +5,7 @@
 libkiln_core_la_SOURCES += %reldir%/desc.c
 
 # Scripted objects and scan callbacks: part of the Lua module (lua/local.mk).
-KILN_LUA_SOURCES += %reldir%/lobj.h %reldir%/lobj.c %reldir%/lscan.c
+KILN_LUA_SOURCES += %reldir%/lobj.h %reldir%/lobj.c %reldir%/lscan.c %reldir%/lrefs.c
 
 # kiln.ffi (lffi.c): part of the `kiln` Lua module, so it joins
 # KILN_LUA_SOURCES; everything that compiles those (lobj/lscan included)

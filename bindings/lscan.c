@@ -13,6 +13,11 @@
  * against a few instructions for the descriptor's own scan; bench/ measures
  * it (bench/scripted_scan.lua).
  *
+ * While a callback runs, its heap's in_scan count is raised, and every
+ * heap method, object access and kiln.workload on that heap refuses to run
+ * (lk_objs_check_idle): a collection cannot survive its heap being closed,
+ * allocated from or collected under it.
+ *
  * Failure: a collection cannot unwind, so the Lua call is protected. If a
  * type's scan function fails, the object is scanned by its descriptor
  * instead, the collection completes correctly, and the first message is
@@ -132,14 +137,12 @@ static void type_scan_handler(ffi_cif *cif, void *ret, void **args, void *ud)
   *(ffi_arg *)ret = (ffi_arg)res;
 }
 
-kiln_scan_fn lk_scan_type_fn(lua_State *L, ltype_t *t, int fn_idx)
+kiln_scan_fn lk_scan_type_fn(lua_State *L, ltype_t *t, int fn_ref)
 {
-  luaL_checktype(L, fn_idx, LUA_TFUNCTION);
+  t->scan_ref = fn_ref;
   prepare_cifs(t->objs);
   if (!t->objs->cif_ready)
     luaL_error(L, "kiln: libffi could not prepare the scan function's signature");
-  lua_pushvalue(L, fn_idx);
-  t->scan_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   void *code;
   t->closure = make_closure(L, &t->objs->scan_cif, type_scan_handler, t, &code);
   kiln_scan_fn fn;
@@ -158,45 +161,63 @@ static void root_scan_handler(ffi_cif *cif, void *ret, void **args, void *ud)
 /* h:rootscan(fn) -> root (root:remove() stops it) */
 static int h_rootscan(lua_State *L)
 {
-  lheap_t *h = lk_check_heap(L, 1);
-  lk_objs_check_idle(L, h);
-  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lk_check_heap(L, 1, "h:rootscan(fn)");
+  if (!lua_isfunction(L, 2))
+    return luaL_error(L, "kiln: h:rootscan(fn): fn must be a function (ss), got %s",
+                      luaL_typename(L, 2));
+  lua_settop(L, 2);
+  /* Lua allocations first: a finalizer they run may close the heap, so it
+     is checked again before anything is made. */
+  lrootfn_t **ud = lua_newuserdatauv(L, sizeof *ud, 1);
+  *ud = NULL;
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  luaL_setmetatable(L, LK_ROOTFN_MT);
+  lua_pushvalue(L, 2);
+  int fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lheap_t *h = lua_touserdata(L, 1);
+  if (h->heap == NULL) {
+    luaL_unref(L, LUA_REGISTRYINDEX, fn_ref);
+    return luaL_error(L, "kiln: h:rootscan(fn): the heap is closed");
+  }
   lk_objs_t *o = lk_objs_get(L, h);
   prepare_cifs(o);
   lrootfn_t *r = calloc(1, sizeof *r);
   if (r == NULL || !o->cif_ready) {
     free(r);
+    luaL_unref(L, LUA_REGISTRYINDEX, fn_ref);
     return luaL_error(L, "kiln: cannot make a root scan function (out of memory or libffi)");
   }
   r->objs = o;
   r->next = o->rootfns;
   o->rootfns = r;
-  lua_pushvalue(L, 2);
-  r->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  r->fn_ref = fn_ref;
   void *code;
   r->closure = make_closure(L, &o->root_cif, root_scan_handler, r, &code);
   kiln_root_scan_fn fn;
   memcpy(&fn, &code, sizeof fn);
   if (kiln_root_create_scan(&r->root, o->arena, KILN_RANK_EXACT, fn, NULL) != KILN_OK)
-    return luaL_error(L, "kiln: rootscan: %s", kiln_arena_error(o->arena));
-  lrootfn_t **ud = lua_newuserdatauv(L, sizeof *ud, 1);
+    return luaL_error(L, "kiln: h:rootscan(fn): %s", kiln_arena_error(o->arena));
   *ud = r;
-  lua_pushvalue(L, 1);
-  lua_setiuservalue(L, -2, 1);
-  luaL_setmetatable(L, LK_ROOTFN_MT);
+  lua_settop(L, 3);
   return 1;
 }
 
 static int rootfn_remove(lua_State *L)
 {
-  lrootfn_t *r = *(lrootfn_t **)luaL_checkudata(L, 1, LK_ROOTFN_MT);
+  lrootfn_t **ud = luaL_testudata(L, 1, LK_ROOTFN_MT);
+  if (ud == NULL)
+    return luaL_error(L, "kiln: root:remove(): expected a root scan function (from h:rootscan), "
+                         "got %s; call it with a colon, as r:remove()", luaL_typename(L, 1));
+  lrootfn_t *r = *ud;
   lua_getiuservalue(L, 1, 1);
   lheap_t *h = lua_touserdata(L, -1);
   if (h->heap != NULL)
-    lk_objs_check_idle(L, h);
-  if (h->heap != NULL && r->root != NULL)
+    lk_objs_check_idle(L, h, "root:remove()");
+  if (h->heap != NULL && r != NULL && r->root != NULL) {
     kiln_root_destroy(r->root);
-  r->root = NULL;
+    r->root = NULL;
+  }
   return 0;
 }
 
@@ -215,7 +236,8 @@ void lk_scan_free(lua_State *L, lk_objs_t *o)
     lrootfn_t *r = o->rootfns;
     o->rootfns = r->next;
     luaL_unref(L, LUA_REGISTRYINDEX, r->fn_ref);
-    ffi_closure_free(r->closure);
+    if (r->closure != NULL)
+      ffi_closure_free(r->closure);
     free(r);
   }
   for (ltype_t *t = o->types; t != NULL; t = t->next) {
@@ -231,7 +253,10 @@ void lk_scan_free(lua_State *L, lk_objs_t *o)
 
 static lss_t *check_ss(lua_State *L)
 {
-  lss_t *s = luaL_checkudata(L, 1, LK_SS_MT);
+  lss_t *s = luaL_testudata(L, 1, LK_SS_MT);
+  if (s == NULL)
+    luaL_error(L, "kiln: ss:fix: expected the scan state as self, got %s; call it with a colon, "
+                  "as ss:fix(obj, i)", luaL_typename(L, 1));
   if (s->ss == NULL)
     luaL_error(L, "kiln: a scan state is used outside its scan callback");
   return s;
@@ -239,7 +264,11 @@ static lss_t *check_ss(lua_State *L)
 
 static void **view_slot(lua_State *L, lview_t *v)
 {
-  lua_Integer i = luaL_checkinteger(L, 3);
+  int whole = 0;
+  lua_Integer i = lua_type(L, 3) == LUA_TNUMBER ? lua_tointegerx(L, 3, &whole) : 0;
+  if (!whole)
+    luaL_error(L, "kiln: ss:fix(obj, i): i must be a slot number of the scanned object, got %s",
+               luaL_typename(L, 3));
   void **slot = v->obj != NULL && i >= 1 ? kiln_desc_slot(v->obj, (size_t)i - 1) : NULL;
   if (slot == NULL)
     luaL_error(L, "kiln: ss:fix(obj, %I): no such reference slot in the scanned object", i);
@@ -255,7 +284,10 @@ static int ss_fix(lua_State *L)
   if (v != NULL) {
     slot = view_slot(L, v);
   } else {
-    lobj_t *hd = luaL_checkudata(L, 2, LK_OBJ_MT);
+    lobj_t *hd = luaL_testudata(L, 2, LK_OBJ_MT);
+    if (hd == NULL)
+      return luaL_error(L, "kiln: ss:fix: expected the scanned object and a slot number, or an "
+                           "object handle, got %s", luaL_typename(L, 2));
     if (hd->lh->objs != s->objs)
       return luaL_error(L, "kiln: ss:fix: the handle belongs to another heap");
     slot = hd->slot;
@@ -279,7 +311,11 @@ static void *check_view(lua_State *L, int idx)
 
 static int view_index(lua_State *L)
 {
-  return lk_obj_field(L, check_view(L, 1), luaL_checkstring(L, 2));
+  void *obj = check_view(L, 1);
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return luaL_error(L, "kiln: a scanned object has fields bytes, type and length, and its slots "
+                         "are read with ss:fix(obj, i), not obj[%s]", luaL_tolstring(L, 2, NULL));
+  return lk_obj_field(L, obj, lua_tostring(L, 2));
 }
 
 static int view_len(lua_State *L)

@@ -59,7 +59,11 @@ usage: kiln compare [--plans a,b,...] [--workload w[,w...]] [--runs n]
 Run each workload under each plan, every run in a fresh process, and print a
 table per workload: median time, ratio to the fastest plan, peak RSS,
 collections (minor/full), GC time, p50/p99/max pause and bytes copied.
-Defaults: every built-in automatic plan, every workload, 3 runs, scale 1.
+Defaults: every built-in automatic plan, every workload, 3 runs, scale 1,
+each workload's own depth. Ranges: --runs 1 to 1000, --depth 1 to 30
+(binarytrees: 6 to 30), --seed 0 to 2^63-1, --scale above 0 up to 1000.
+--csv, --json and --svg files are opened before the first run, so a path
+that cannot be written stops compare at once (exit 1).
 --svg draws time and pauses with gnuplot (Debian: gnuplot-nox).
 Progress goes to stderr. Exits 1 if any run failed.
 ]==],
@@ -259,6 +263,24 @@ local function split_list(s)
   return t
 end
 
+-- The numeric options of compare: their ranges, checked before anything
+-- runs, so no value is silently replaced (the workloads' own limits).
+local NUMERIC = {
+  ["--runs"] = { whole = true, min = 1, max = 1000, text = "a whole number from 1 to 1000" },
+  ["--depth"] = { whole = true, min = 1, max = 30, text = "a whole number from 1 to 30" },
+  ["--seed"] = { whole = true, min = 0, max = math.maxinteger, text = "a whole number from 0 to 2^63-1" },
+  ["--scale"] = { above = 0, max = 1000, text = "a number above 0 and at most 1000" },
+}
+
+local function check_number(k, v)
+  local r, x = NUMERIC[k], tonumber(v)
+  if r.whole then x = x and math.tointeger(x) end
+  if not x or x ~= x or (r.min and x < r.min) or (r.above and x <= r.above) or x > r.max then
+    return nil, fmt("%s expects %s, got '%s'", k, r.text, v)
+  end
+  return x
+end
+
 local function parse_compare(args)
   local o = { runs = 3, params = {} }
   local takes = { ["--plans"] = true, ["--workload"] = true, ["--runs"] = true, ["--csv"] = true,
@@ -271,14 +293,17 @@ local function parse_compare(args)
     if not k then k, v = a, args[i + 1]; if takes[a] then i = i + 1 end end
     if not takes[k] then return nil, fmt("unknown option '%s'", a) end
     if v == nil or v == "" then return nil, fmt("option %s needs a value", k) end
-    if k == "--plans" then o.plans = split_list(v)
-    elseif k == "--workload" then o.workloads = split_list(v)
-    elseif k == "--runs" then
-      o.runs = math.tointeger(tonumber(v))
-      if not o.runs or o.runs < 1 or o.runs > 1000 then return nil, "--runs expects a whole number from 1 to 1000" end
-    elseif k == "--scale" or k == "--depth" or k == "--seed" then
-      if not tonumber(v) then return nil, fmt("%s expects a number, got '%s'", k, v) end
-      o.params[k:sub(3)] = v
+    if v:find("^%-%-%a") and not a:find("=", 1, true) then
+      return nil, fmt("option %s needs a value, got the option '%s'", k, v)
+    end
+    if NUMERIC[k] then
+      local x, why = check_number(k, v)
+      if not x then return nil, why end
+      if k == "--runs" then o.runs = x else o.params[k:sub(3)] = tostring(x) end
+    elseif k == "--plans" or k == "--workload" then
+      local list = split_list(v)
+      if #list == 0 then return nil, fmt("option %s needs at least one name, got '%s'", k, v) end
+      o[k == "--plans" and "plans" or "workloads"] = list
     else o[k:sub(3)] = v end
     i = i + 1
   end
@@ -393,15 +418,14 @@ local function csv_cell(v)
   return v
 end
 
-local function write_csv(path, rows)
-  local f = assert(io.open(path, "w"))
-  f:write(concat(CSV_COLS, ","), "\n")
+local function csv_text(rows)
+  local lines = { concat(CSV_COLS, ",") }
   for _, r in ipairs(rows) do
     local cells = {}
     for i, c in ipairs(CSV_COLS) do cells[i] = csv_cell(r[c]) end
-    f:write(concat(cells, ","), "\n")
+    lines[#lines + 1] = concat(cells, ",")
   end
-  f:close()
+  return concat(lines, "\n") .. "\n"
 end
 
 local function json_value(v)
@@ -410,18 +434,17 @@ local function json_value(v)
   return '"' .. tostring(v):gsub('[%c"\\]', function(c) return fmt("\\u%04x", c:byte()) end) .. '"'
 end
 
-local function write_json(path, rows)
-  local f = assert(io.open(path, "w"))
-  f:write("[\n")
+local function json_text(rows)
+  local out = { "[\n" }
   for i, r in ipairs(rows) do
     local cells = {}
     for _, c in ipairs(CSV_COLS) do
       if r[c] ~= nil then cells[#cells + 1] = fmt('"%s": %s', c, json_value(r[c])) end
     end
-    f:write("  {", concat(cells, ", "), "}", i < #rows and ",\n" or "\n")
+    out[#out + 1] = "  {" .. concat(cells, ", ") .. "}" .. (i < #rows and ",\n" or "\n")
   end
-  f:write("]\n")
-  f:close()
+  out[#out + 1] = "]\n"
+  return concat(out)
 end
 
 local function have_gnuplot()
@@ -431,20 +454,23 @@ local function have_gnuplot()
   return path ~= ""
 end
 
--- Two panels: median time per plan and workload; p50/p99/max pause.
-local function write_svg(path, rows, workloads)
-  local data = os.tmpname()
-  local f = assert(io.open(data, "w"))
+-- Two panels: median time per plan and workload; p50/p99/max pause. The
+-- SVG is gnuplot's standard output, copied into f (opened before the runs).
+-- Returns true, or nil and why.
+local function svg_to(f, rows, workloads)
+  local data, script = os.tmpname(), os.tmpname()
+  local d = assert(io.open(data, "w"))
   for _, r in ipairs(rows) do
     if r.status == "ok" then
-      f:write(fmt("%s/%s\t%g\t%g\t%g\t%g\n", r.workload, r.plan, r.seconds, r.pause_p50_ms,
+      d:write(fmt("%s/%s\t%g\t%g\t%g\t%g\n", r.workload, r.plan, r.seconds, r.pause_p50_ms,
                   r.pause_p99_ms, r.pause_max_ms))
     end
   end
-  f:close()
-  local script = fmt([[
+  d:close()
+  local g = assert(io.open(script, "w"))
+  g:write(fmt([[
 set terminal svg size 1000,800 dynamic
-set output %q
+set output
 set multiplot layout 2,1 title "kiln compare: %s"
 set style data histograms
 set style histogram clustered gap 1
@@ -455,11 +481,75 @@ plot %q using 2:xtic(1) title "time"
 set ylabel "pause (ms)"
 plot %q using 3:xtic(1) title "p50", '' using 4 title "p99", '' using 5 title "max"
 unset multiplot
-]], path, concat(workloads, ", "), data, data)
-  local p = io.popen("gnuplot", "w")
-  p:write(script)
+]], concat(workloads, ", "), data, data))
+  g:close()
+  local p = io.popen("gnuplot " .. shell_quote(script), "r")
+  local svg = p:read("a")
   local ok = p:close()
   os.remove(data)
+  os.remove(script)
+  if not ok or not svg:find("<svg", 1, true) then return nil, "gnuplot failed to draw it" end
+  return f:write(svg)
+end
+
+-- Open every output file for writing before any run, so a bad path is
+-- found at once. Until all can be opened none is truncated, and a file
+-- this check created is removed again. Returns { option = {path=, f=} },
+-- or nil and a sentence.
+local OUTPUTS = { "csv", "json", "svg" }
+
+local function open_outputs(o)
+  local seen, created = {}, {}
+  local function undo()
+    for _, path in ipairs(created) do os.remove(path) end
+  end
+  for _, k in ipairs(OUTPUTS) do
+    local path = o[k]
+    if path and seen[path] then
+      return nil, fmt("--%s and --%s name the same file %s", seen[path], k, path)
+    end
+    if path then seen[path] = k end
+  end
+  for _, k in ipairs(OUTPUTS) do
+    local path = o[k]
+    if path then
+      local existed = io.open(path, "r")
+      if existed then existed:close() end
+      local f, why = io.open(path, "a")
+      if not f then
+        undo()
+        return nil, fmt("--%s %s: cannot open it for writing (%s)", k, path, why)
+      end
+      f:close()
+      if not existed then created[#created + 1] = path end
+    end
+  end
+  local files = {}
+  for _, k in ipairs(OUTPUTS) do
+    if o[k] then files[k] = { path = o[k], f = assert(io.open(o[k], "w")) } end
+  end
+  return files
+end
+
+-- Write each output; a failure is reported and the others still written.
+local function write_outputs(files, rows, workloads)
+  local ok = true
+  local writers = {
+    csv = function(f) return f:write(csv_text(rows)) end,
+    json = function(f) return f:write(json_text(rows)) end,
+    svg = function(f) return svg_to(f, rows, workloads) end,
+  }
+  for _, k in ipairs(OUTPUTS) do
+    local x = files[k]
+    if x then
+      local done, why = writers[k](x.f)
+      local closed, cwhy = x.f:close()
+      if not done or not closed then
+        err("kiln compare: --%s %s: %s\n", k, x.path, tostring(why or cwhy))
+        ok = false
+      end
+    end
+  end
   return ok
 end
 
@@ -479,7 +569,15 @@ function cmd.compare(args)
     for _, k in ipairs(kiln.workloads()) do known = known or k == w end
     if not known then return usage_error("compare", fmt("unknown workload '%s' (workloads: %s)", w, concat(kiln.workloads(), ", "))) end
   end
+  local depth = tonumber(o.params.depth)
+  for _, w in ipairs(workloads) do
+    if w == "binarytrees" and depth and depth < 6 then
+      return usage_error("compare", fmt("--depth %d is too shallow for binarytrees, which needs a whole number from 6 to 30", depth))
+    end
+  end
   if #plans == 0 then err("kiln compare: no plan can run in this build\n"); return 1 end
+  local files, ferr = open_outputs(o)
+  if not files then err("kiln compare: %s; nothing was run\n", ferr); return 1 end
   local rows, total, n, failed = {}, #plans * #workloads * o.runs, 0, false
   for _, w in ipairs(workloads) do
     for _, p in ipairs(plans) do
@@ -498,12 +596,7 @@ function cmd.compare(args)
     end
   end
   print_compare(rows, workloads)
-  if o.csv then write_csv(o.csv, rows) end
-  if o.json then write_json(o.json, rows) end
-  if o.svg and not write_svg(o.svg, rows, workloads) then
-    err("kiln compare: gnuplot failed to draw %s\n", o.svg)
-    failed = true
-  end
+  if not write_outputs(files, rows, workloads) then failed = true end
   return failed and 1 or 0
 end
 

@@ -25,6 +25,26 @@ int lk_fail_nil(lua_State *L, const char *msg)
   return 2;
 }
 
+/* Argument idx of the call `fn` ("kiln.heap") must have Lua type `type`
+   (nil too when optional): else an error naming the call, the argument
+   (`arg`, such as "argument 1 (the plan)") and both types. */
+static void check_arg(lua_State *L, int idx, int type, int optional, const char *fn,
+                      const char *arg)
+{
+  int got = lua_type(L, idx);
+  if (got == type || (optional && got <= LUA_TNIL))
+    return;
+  luaL_error(L, "kiln: %s: %s must be a %s%s, got %s", fn, arg, lua_typename(L, type),
+             optional ? " or nil" : "", luaL_typename(L, idx));
+}
+
+/* The string argument idx of fn: a real string, never a number. */
+static const char *check_string(lua_State *L, int idx, const char *fn, const char *arg)
+{
+  check_arg(L, idx, LUA_TSTRING, 0, fn, arg);
+  return lua_tostring(L, idx);
+}
+
 /* Call the DSL's api[fn](arg) in a fresh sandbox and copy its result to L.
    Returns 1 (the value) or 2 (nil, message). */
 static int sandbox_query(lua_State *L, const char *fn, const char *arg)
@@ -45,9 +65,8 @@ static int sandbox_query(lua_State *L, const char *fn, const char *arg)
 /* kiln.resolve(plan [, overrides]) -> the validated plan as a table | nil, message */
 static int l_resolve(lua_State *L)
 {
-  const char *spec = luaL_checkstring(L, 1);
-  if (!lua_isnoneornil(L, 2))
-    luaL_checktype(L, 2, LUA_TTABLE);
+  const char *spec = check_string(L, 1, "kiln.resolve", "argument 1 (the plan)");
+  check_arg(L, 2, LUA_TTABLE, 1, "kiln.resolve", "argument 2 (the overrides)");
   lua_State *S = lk_sandbox_open();
   if (S == NULL)
     return lk_fail_nil(L, lk_error());
@@ -127,7 +146,8 @@ static int l_classes(lua_State *L)
 /* kiln.describe(name): a class, "arena", or a plan (built-in or file). */
 static int l_describe(lua_State *L)
 {
-  const char *name = luaL_checkstring(L, 1);
+  const char *name =
+      check_string(L, 1, "kiln.describe", "argument 1 (a class, \"arena\" or a plan)");
   kiln_class_t k = kiln_class_lookup(name);
   if (k != NULL) {
     push_class(L, k);
@@ -153,7 +173,7 @@ static int l_describe(lua_State *L)
 }
 
 /* Lua overrides table -> kiln_arg_t[] in a userdata kept on the stack. */
-static kiln_arg_t *to_overrides(lua_State *L, int idx)
+static kiln_arg_t *to_overrides(lua_State *L, int idx, const char *fn, const char *arg)
 {
   size_t n = 0;
   idx = lua_absindex(L, idx);
@@ -162,7 +182,7 @@ static kiln_arg_t *to_overrides(lua_State *L, int idx)
     memset(none, 0, sizeof *none);
     return none;
   }
-  luaL_checktype(L, idx, LUA_TTABLE);
+  check_arg(L, idx, LUA_TTABLE, 1, fn, arg);
   for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1))
     n++;
   kiln_arg_t *args = lua_newuserdatauv(L, (n + 1) * sizeof *args, 0);
@@ -170,7 +190,8 @@ static kiln_arg_t *to_overrides(lua_State *L, int idx)
   size_t i = 0;
   for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1), i++) {
     if (lua_type(L, -2) != LUA_TSTRING)
-      luaL_error(L, "overrides are keyed by strings such as \"young.nursery_size\"");
+      luaL_error(L, "kiln: %s: overrides are keyed by strings such as \"young.nursery_size\", "
+                    "got a %s key", fn, luaL_typename(L, -2));
     args[i].key = lua_tostring(L, -2); /* kept alive by the table */
     if (lua_isinteger(L, -1)) {
       args[i].type = KILN_ARGT_SIZE;
@@ -185,7 +206,7 @@ static kiln_arg_t *to_overrides(lua_State *L, int idx)
       args[i].type = KILN_ARGT_STR;
       args[i].str = lua_tostring(L, -1);
     } else {
-      luaL_error(L, "override '%s': expected a number, boolean or string, got %s",
+      luaL_error(L, "kiln: %s: override '%s': expected a number, boolean or string, got %s", fn,
                  args[i].key, luaL_typename(L, -1));
     }
   }
@@ -200,8 +221,8 @@ static kiln_arg_t *to_overrides(lua_State *L, int idx)
    space and commits little; it is closed at once. */
 static int l_check(lua_State *L)
 {
-  const char *spec = luaL_checkstring(L, 1);
-  kiln_arg_t *ov = to_overrides(L, 2);
+  const char *spec = check_string(L, 1, "kiln.check", "argument 1 (the plan)");
+  kiln_arg_t *ov = to_overrides(L, 2, "kiln.check", "argument 2 (the overrides)");
   lk_plan_t *plan;
   if (lk_plan_load(&plan, spec, ov) != KILN_OK)
     return lk_fail_nil(L, lk_error());
@@ -216,17 +237,21 @@ static int l_check(lua_State *L)
 
 /* ---- heaps -------------------------------------------------------------------- */
 
-lheap_t *lk_check_heap(lua_State *L, int idx)
+lheap_t *lk_check_heap(lua_State *L, int idx, const char *what)
 {
-  lheap_t *h = luaL_checkudata(L, idx, HEAP_MT);
+  lheap_t *h = luaL_testudata(L, idx, HEAP_MT);
+  if (h == NULL)
+    luaL_error(L, "kiln: %s: expected a heap (from kiln.heap), got %s; call heap methods with a "
+                  "colon, as h:collect()", what, luaL_typename(L, idx));
   if (h->heap == NULL)
-    luaL_error(L, "the heap is closed");
+    luaL_error(L, "kiln: %s: the heap is closed", what);
+  lk_objs_check_idle(L, h, what);
   return h;
 }
 
-static int open_heap(lua_State *L, const char *spec, int ov_idx)
+static int open_heap(lua_State *L, const char *spec, int ov_idx, const char *fn, const char *arg)
 {
-  kiln_arg_t *ov = to_overrides(L, ov_idx);
+  kiln_arg_t *ov = to_overrides(L, ov_idx, fn, arg);
   lheap_t *h = lua_newuserdatauv(L, sizeof *h, 0);
   h->heap = NULL;
   h->objs = NULL;
@@ -244,14 +269,22 @@ static int open_heap(lua_State *L, const char *spec, int ov_idx)
 static int l_heap(lua_State *L)
 {
   int stack = 0;
+  check_string(L, 1, "kiln.heap", "argument 1 (the plan)");
+  check_arg(L, 3, LUA_TTABLE, 1, "kiln.heap", "argument 3 (the options)");
   if (!lua_isnoneornil(L, 3)) {
-    luaL_checktype(L, 3, LUA_TTABLE);
     lua_getfield(L, 3, "stack");
+    if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+      return luaL_error(L, "kiln: kiln.heap: option 'stack' must be a boolean, got %s",
+                        luaL_typename(L, -1));
     stack = lua_toboolean(L, -1);
     lua_pop(L, 1);
+    for (lua_pushnil(L); lua_next(L, 3); lua_pop(L, 1))
+      if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), "stack") != 0)
+        return luaL_error(L, "kiln: kiln.heap: unknown option '%s' (options: stack)",
+                          luaL_tolstring(L, -2, NULL));
   }
   lua_settop(L, 2);
-  if (open_heap(L, luaL_checkstring(L, 1), 2) != 1)
+  if (open_heap(L, lua_tostring(L, 1), 2, "kiln.heap", "argument 2 (the overrides)") != 1)
     return 2;
   lheap_t *h = lua_touserdata(L, -1);
   if (kiln_heap_scan_stack(h->heap, stack) != KILN_OK)
@@ -259,9 +292,13 @@ static int l_heap(lua_State *L)
   return 1;
 }
 
+/* h:close(), and the heap's __close and __gc: closing twice is harmless;
+   closing from inside the heap's own collection is refused. */
 static int h_close(lua_State *L)
 {
-  lheap_t *h = luaL_checkudata(L, 1, HEAP_MT);
+  lheap_t *h = luaL_testudata(L, 1, HEAP_MT);
+  if (h == NULL || h->heap != NULL)
+    h = lk_check_heap(L, 1, "h:close()");
   lk_objs_detach(h);
   if (h->heap != NULL)
     kiln_heap_close(h->heap);
@@ -274,8 +311,9 @@ static int h_close(lua_State *L)
    no longer hold their objects, then a full Kiln collection. */
 static int h_collect(lua_State *L)
 {
-  lheap_t *h = lk_check_heap(L, 1);
+  lheap_t *h = lk_check_heap(L, 1, "h:collect()");
   lk_objs_before_collect(L, h);
+  h = lk_check_heap(L, 1, "h:collect()"); /* a finalizer Lua's collection ran may have closed it */
   kiln_arena_collect(kiln_heap_arena(h->heap));
   lk_objs_after(L, h);
   return 0;
@@ -283,7 +321,7 @@ static int h_collect(lua_State *L)
 
 static int h_plan(lua_State *L)
 {
-  lua_pushstring(L, kiln_heap_plan_name(lk_check_heap(L, 1)->heap));
+  lua_pushstring(L, kiln_heap_plan_name(lk_check_heap(L, 1, "h:plan()")->heap));
   return 1;
 }
 
@@ -310,7 +348,7 @@ static int h_stats(lua_State *L)
 {
   kiln_stats_t st;
   memset(&st, 0, sizeof st);
-  kiln_arena_stats(kiln_heap_arena(lk_check_heap(L, 1)->heap), &st);
+  kiln_arena_stats(kiln_heap_arena(lk_check_heap(L, 1, "h:stats()")->heap), &st);
   lua_newtable(L);
   push_stats(L, &st);
   return 1;
@@ -318,11 +356,19 @@ static int h_stats(lua_State *L)
 
 /* ---- workloads ------------------------------------------------------------------ */
 
+/* Workload parameters: a wrong type is an error; a value out of range is
+   refused (nil, message) before anything runs, naming the parameter and
+   its range, so no value is silently replaced by a default. */
+
+enum { MAX_DEPTH = 30 };
+#define MAX_SIZE_FIELD 0x1p48 /* bytes: far past any heap, and exact in a double */
+
 static size_t size_field(lua_State *L, int t, const char *key, size_t def)
 {
   lua_getfield(L, t, key);
   size_t v = def;
-  if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0) {
+  if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0
+      && (double)lua_tointeger(L, -1) <= MAX_SIZE_FIELD) {
     v = (size_t)lua_tointeger(L, -1);
   } else if (lua_type(L, -1) == LUA_TSTRING) {
     char unit[4] = "";
@@ -330,11 +376,15 @@ static size_t size_field(lua_State *L, int t, const char *key, size_t def)
     int n = sscanf(lua_tostring(L, -1), "%lf%3s", &x, unit);
     double m = n == 1 || strcmp(unit, "B") == 0 ? 1 : strcmp(unit, "KB") == 0 ? 1024.0
                : strcmp(unit, "MB") == 0 ? 1048576.0 : strcmp(unit, "GB") == 0 ? 1073741824.0 : -1;
-    if (n < 1 || m < 0 || x < 0)
-      luaL_error(L, "workload parameter '%s': '%s' is not a size", key, lua_tostring(L, -1));
+    if (n < 1 || m < 0 || !(x >= 0 && x * m <= MAX_SIZE_FIELD))
+      luaL_error(L, "kiln: kiln.workload: parameter '%s': '%s' is not a size from 0 to 256TB "
+                    "(such as 4096, \"64KB\" or \"16MB\")", key, lua_tostring(L, -1));
     v = (size_t)(x * m);
   } else if (!lua_isnil(L, -1)) {
-    luaL_error(L, "workload parameter '%s' expects a size, got %s", key, luaL_typename(L, -1));
+    const char *type = luaL_typename(L, -1);
+    luaL_error(L, "kiln: kiln.workload: parameter '%s' must be a size from 0 to 256TB (a whole "
+                  "number of bytes or a string such as \"16MB\"), got %s %s", key, type,
+               luaL_tolstring(L, -1, NULL));
   }
   lua_pop(L, 1);
   return v;
@@ -347,8 +397,26 @@ static double num_field(lua_State *L, int t, const char *key, double def)
   if (lua_type(L, -1) == LUA_TNUMBER)
     v = lua_tonumber(L, -1);
   else if (!lua_isnil(L, -1))
-    luaL_error(L, "workload parameter '%s' expects a number, got %s", key, luaL_typename(L, -1));
+    luaL_error(L, "kiln: kiln.workload: parameter '%s' must be a number, got %s", key,
+               luaL_typename(L, -1));
   lua_pop(L, 1);
+  return v;
+}
+
+/* A whole-number parameter, or def when absent; *ok_o = 0 if it is a
+   number that is not whole. */
+static lua_Integer int_field(lua_State *L, int t, const char *key, lua_Integer def, int *ok_o)
+{
+  lua_getfield(L, t, key);
+  lua_Integer v = def;
+  int whole = 1;
+  if (lua_type(L, -1) == LUA_TNUMBER)
+    v = lua_tointegerx(L, -1, &whole);
+  else if (!lua_isnil(L, -1))
+    luaL_error(L, "kiln: kiln.workload: parameter '%s' must be a whole number, got %s", key,
+               luaL_typename(L, -1));
+  lua_pop(L, 1);
+  *ok_o = whole;
   return v;
 }
 
@@ -363,40 +431,59 @@ static void check_wkeys(lua_State *L, int t)
                                 && strcmp(keys[i], lua_tostring(L, -2)) == 0))
       i++;
     if (keys[i] == NULL)
-      luaL_error(L, "unknown workload parameter '%s' (known: seed, scale, depth, live_bytes, "
-                    "alloc_bytes, min_obj, max_obj, ptr_density, mutation_rate, overrides)",
-                 lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
+      luaL_error(L, "kiln: kiln.workload: unknown parameter '%s' (known: seed, scale, depth, "
+                    "live_bytes, alloc_bytes, min_obj, max_obj, ptr_density, mutation_rate, "
+                    "overrides)", luaL_tolstring(L, -2, NULL));
   }
 }
 
-static void read_wparams(lua_State *L, int t, lk_wparams_t *wp)
+/* Reads the parameters table at t into wp. Returns NULL, or the sentence
+   for a value out of range (pushed on the stack). */
+static const char *read_wparams(lua_State *L, const char *name, int t, lk_wparams_t *wp)
 {
   lk_wparams_default(wp);
   if (lua_isnoneornil(L, t))
-    return;
-  luaL_checktype(L, t, LUA_TTABLE);
+    return NULL;
   check_wkeys(L, t);
-  wp->seed = (uint64_t)num_field(L, t, "seed", (double)wp->seed);
+  int seed_ok, depth_ok;
+  lua_Integer seed = int_field(L, t, "seed", (lua_Integer)wp->seed, &seed_ok);
+  lua_Integer depth = int_field(L, t, "depth", -1, &depth_ok);
   wp->scale = num_field(L, t, "scale", wp->scale);
-  wp->depth = (int)num_field(L, t, "depth", wp->depth);
   wp->live_bytes = size_field(L, t, "live_bytes", wp->live_bytes);
   wp->alloc_bytes = size_field(L, t, "alloc_bytes", wp->alloc_bytes);
   wp->min_obj = size_field(L, t, "min_obj", wp->min_obj);
   wp->max_obj = size_field(L, t, "max_obj", wp->max_obj);
   wp->ptr_density = num_field(L, t, "ptr_density", wp->ptr_density);
   wp->mutation_rate = num_field(L, t, "mutation_rate", wp->mutation_rate);
+  /* binarytrees builds trees from depth 4 up to its maximum plus 2 */
+  int min_depth = strcmp(name, "binarytrees") == 0 ? 6 : 1;
+  if (!seed_ok || seed < 0)
+    return lua_pushfstring(L, "workload %s: seed must be a whole number from 0 to 2^63-1", name);
+  if (depth != -1 && (!depth_ok || depth < min_depth || depth > MAX_DEPTH))
+    return lua_pushfstring(L, "workload %s: depth must be a whole number from %d to %d "
+                              "(leave it out for the workload's default)", name, min_depth,
+                           (int)MAX_DEPTH);
+  if (!(wp->scale > 0 && wp->scale <= 1000))
+    return lua_pushfstring(L, "workload %s: scale must be a number above 0 and at most 1000",
+                           name);
+  wp->seed = (uint64_t)seed;
+  wp->depth = depth == -1 ? 0 : (int)depth;
+  return NULL;
 }
 
+/* Everything is read from the heap before the first Lua allocation, whose
+   finalizers could close it. */
 static void push_result(lua_State *L, const char *name, kiln_heap_t heap, const lk_wresult_t *r)
 {
   kiln_stats_t st;
   memset(&st, 0, sizeof st);
   kiln_arena_stats(kiln_heap_arena(heap), &st);
+  lua_pushstring(L, kiln_heap_plan_name(heap));
   lua_newtable(L);
   push_stats(L, &st);
   lua_pushstring(L, name);
   lua_setfield(L, -2, "workload");
-  lua_pushstring(L, kiln_heap_plan_name(heap));
+  lua_rotate(L, -2, 1); /* the plan name above the table */
   lua_setfield(L, -2, "plan");
   SET_NUM(L, r, seconds);
   SET_INT(L, r, objects);
@@ -408,20 +495,27 @@ static void push_result(lua_State *L, const char *name, kiln_heap_t heap, const 
 /* kiln.workload(name, heap_or_plan [, params]) -> results | nil, message */
 static int l_workload(lua_State *L)
 {
-  const char *name = luaL_checkstring(L, 1);
-  lk_wparams_t wp;
-  read_wparams(L, 3, &wp);
+  const char *name = check_string(L, 1, "kiln.workload", "argument 1 (the workload)");
   int opened = lua_type(L, 2) == LUA_TSTRING;
+  if (!opened && !luaL_testudata(L, 2, HEAP_MT))
+    return luaL_error(L, "kiln: kiln.workload: argument 2 must be a plan (a string) or a heap "
+                         "(from kiln.heap), got %s", luaL_typename(L, 2));
+  check_arg(L, 3, LUA_TTABLE, 1, "kiln.workload", "argument 3 (the parameters)");
+  lua_settop(L, 3);
+  lk_wparams_t wp;
+  const char *bad = read_wparams(L, name, 3, &wp);
+  if (bad != NULL)
+    return lk_fail_nil(L, bad);
   if (opened) {
     if (lua_istable(L, 3))
       lua_getfield(L, 3, "overrides");
     else
       lua_pushnil(L);
-    if (open_heap(L, lua_tostring(L, 2), -1) != 1)
+    if (open_heap(L, lua_tostring(L, 2), -1, "kiln.workload", "parameter 'overrides'") != 1)
       return 2;
     lua_replace(L, 2);
   }
-  lheap_t *h = lk_check_heap(L, 2);
+  lheap_t *h = lk_check_heap(L, 2, "kiln.workload");
   lk_wresult_t r;
   lk_objs_enter(L, h);
   kiln_res_t res = lk_workload_run(name, h->heap, &wp, &r);

@@ -121,7 +121,10 @@ typedef struct lheap_s {
   kiln_heap_t heap;  /* NULL once closed */
   lk_objs_t *objs;   /* NULL until the script makes a type */
 } lheap_t;
-lheap_t *lk_check_heap(lua_State *L, int idx); /* errors if closed */
+/* The heap at idx for the call named `what` ("h:collect()", "kiln.workload"):
+   a Lua error unless it is a heap, open, and not inside one of its own
+   collection callbacks (lk_objs_check_idle). */
+lheap_t *lk_check_heap(lua_State *L, int idx, const char *what);
 /* Register metatable name with the functions of meta and, unless methods
    is NULL, an __index table of methods. Leaves the stack as it was. */
 void lk_new_metatable(lua_State *L, const char *name, const luaL_Reg *methods,
@@ -133,6 +136,10 @@ int lk_fail_nil(lua_State *L, const char *msg); /* push nil, msg; return 2 */
 /* Add the object methods (type, root, unroot, roots, weak, alive, free) to
    the heap method table on the stack top, and make the handle metatables. */
 void lk_objs_open(lua_State *L);
+/* A Lua error naming `what` if a scan or root scan function of h's
+   collection is running: the collector cannot survive its heap being used
+   (or closed) under it. */
+void lk_objs_check_idle(lua_State *L, lheap_t *h, const char *what);
 /* Entering code that may collect (callbacks run on this Lua thread). */
 void lk_objs_enter(lua_State *L, lheap_t *h);
 /* Before a collection the script asked for: release handles Lua dropped. */

@@ -78,9 +78,64 @@ expect 2 "$KILN" compare --bogus;          has err "unknown option '--bogus'"
 expect 2 "$KILN" compare --runs 0;         has err 'whole number'
 expect 2 "$KILN" compare --runs;           has err 'needs a value'
 expect 2 "$KILN" compare --workload nope;  has err "unknown workload 'nope'"
+
+# compare: numeric options out of range are refused, naming the option and
+# its range, before anything runs (no progress line on stderr)
+for bad in "--runs -3:--runs expects a whole number from 1 to 1000, got '-3'" \
+           "--runs 1.5:--runs expects a whole number from 1 to 1000, got '1.5'" \
+           "--depth 0:--depth expects a whole number from 1 to 30, got '0'" \
+           "--depth 31:--depth expects a whole number from 1 to 30, got '31'" \
+           "--seed -1:--seed expects a whole number from 0 to 2\^63-1, got '-1'" \
+           "--seed x:--seed expects a whole number from 0 to 2\^63-1, got 'x'" \
+           "--scale 0:--scale expects a number above 0 and at most 1000, got '0'" \
+           "--scale -1:--scale expects a number above 0 and at most 1000, got '-1'" \
+           "--scale 1e9:--scale expects a number above 0 and at most 1000, got '1e9'"; do
+  opt=${bad%%:*}
+  expect 2 "$KILN" compare --plans manual --workload churn $opt
+  has err "^kiln compare: ${bad#*:}$"
+  if grep -q '^\[1/' "$tmp/err"; then fail "compare $opt ran before refusing"; fi
+done
+expect 2 "$KILN" compare --plans manual --workload binarytrees --depth 4
+has err 'depth 4 is too shallow for binarytrees, which needs a whole number from 6 to 30'
+expect 2 "$KILN" compare --plans , --workload churn;  has err "option --plans needs at least one name, got ','"
+expect 2 "$KILN" compare --workload , ;               has err "option --workload needs at least one name"
+expect 2 "$KILN" compare --csv --json "$tmp/j.json";  has err "option --csv needs a value, got the option '--json'"
+
+# compare: output files are opened before the first run; a bad path stops it
+# at once with a sentence naming the option and the path, and nothing runs
+for o in csv json svg; do
+  expect 1 "$KILN" compare --plans manual --workload churn --runs 1 --scale 0.01 --$o /nonexistent/x.$o
+  has err "^kiln compare: --$o /nonexistent/x.$o: cannot open it for writing \(/nonexistent/x.$o: No such file or directory\); nothing was run$"
+  if grep -q '^\[1/' "$tmp/err"; then fail "compare --$o ran before refusing a bad path"; fi
+  [ -s "$tmp/out" ] && fail "compare --$o with a bad path printed to stdout"
+done
+expect 1 "$KILN" compare --plans manual --workload churn --runs 1 --svg "$tmp"
+has err "^kiln compare: --svg $tmp: cannot open it for writing \($tmp: Is a directory\); nothing was run$"
+expect 1 "$KILN" compare --plans manual --workload churn --runs 1 --csv "$tmp/same" --json "$tmp/same"
+has err "^kiln compare: --csv and --json name the same file $tmp/same; nothing was run$"
+[ -e "$tmp/same" ] && fail "compare created an output file while refusing"
+expect 1 "$KILN" compare --plans manual --workload churn --runs 1 --csv "$tmp/new.csv" --json /nonexistent/x.json
+has err "^kiln compare: --json /nonexistent/x.json: cannot open it for writing"
+[ -e "$tmp/new.csv" ] && fail "compare left the --csv file it created while refusing --json"
+echo keep >"$tmp/old.csv"
+expect 1 "$KILN" compare --plans manual --workload churn --runs 1 --csv "$tmp/old.csv" --svg /nonexistent/x.svg
+[ "$(cat "$tmp/old.csv")" = keep ] || fail "compare truncated an existing --csv file while refusing --svg"
+
+# a write that fails after the runs is reported, and the other outputs are
+# still written
+if [ -w /dev/full ]; then
+  expect 1 "$KILN" compare --plans manual --workload churn --runs 1 --scale 0.01 --csv /dev/full \
+    --json "$tmp/after.json"
+  has err '^kiln compare: --csv /dev/full: No space left on device$'
+  grep -q '"plan": "manual"' "$tmp/after.json" || fail "--json written after --csv failed"
+fi
+
 if command -v gnuplot >/dev/null 2>&1; then
-  expect 0 "$KILN" compare --plans manual --workload churn --runs 1 --scale 0.01 --svg "$tmp/c.svg"
+  expect 0 "$KILN" compare --plans manual --workload churn --runs 1 --scale 0.01 --svg "$tmp/c.svg" \
+    --csv "$tmp/d.csv"
   grep -q '<svg' "$tmp/c.svg" || fail "svg"
+  grep -q '<svg' "$tmp/out" && fail "the SVG went to stdout"
+  [ "$(wc -l <"$tmp/d.csv")" -eq 2 ] || fail "csv written along with the svg"
 else
   expect 1 "$KILN" compare --plans manual --workload churn --runs 1 --scale 0.01 --svg "$tmp/c.svg"
   has err 'needs gnuplot, which is not on PATH'

@@ -169,6 +169,30 @@ fails("kiln.ffi: buffer: 'string' is not a type a buffer holds", "buffer type",
 fails("kiln.ffi: argument 3 of buffer:set: 256 does not fit uint8", "buffer:set range",
       buf.set, buf, "uint8", 0, 256)
 
+-- wrong argument types: a sentence naming the call, never "bad argument #n to '?'"
+fails("kiln.ffi: load(path): path must be a string (or nil for the process), got number",
+      "load(5)", ffi.load, 5)
+fails("kiln.ffi: buffer(n): n must be a whole number, got string", "buffer('x')", ffi.buffer, "x")
+fails("kiln.ffi: buffer(n): n must be a whole number, got number", "buffer(1.5)", ffi.buffer, 1.5)
+fails("kiln.ffi: buffer size -5 is negative or too large", "a negative buffer size", ffi.buffer, -5)
+fails("kiln.ffi: lib:fn: expected a kiln.ffi.lib, got number (call methods with a colon, as lib:fn(...))",
+      "lib.fn without self", lib.fn, 5, "ffitest_get", "int()")
+fails("kiln.ffi: lib:close: expected a kiln.ffi.lib, got string", "lib.close without self", lib.close, "x")
+fails("kiln.ffi: buf:get: expected a kiln.ffi.buffer, got number", "buf.get without self", buf.get, 5, "int")
+fails("kiln.ffi: buffer: the type must be a string such as \"int\" or \"double\", got number",
+      "buffer type not a string", buf.get, buf, 5)
+fails("kiln.ffi: buffer: the offset must be a whole number, got string", "buffer offset not a number",
+      buf.get, buf, "int", "x")
+fails("kiln.ffi: buf:set: the offset must be a whole number, got nil", "buf:set without offset",
+      buf.set, buf, "int", nil, 1)
+fails("kiln.ffi: buffer: the offset must be a whole number, got string", "buf:string offset",
+      buf.string, buf, "x")
+fails("kiln.ffi: buf:string: the length must be a whole number, got table", "buf:string length",
+      buf.string, buf, 0, {})
+fails("kiln.ffi: buf:write: the bytes must be a string, got number", "buf:write a number",
+      buf.write, buf, 5)
+fails("kiln.ffi: buf:ptr: expected a kiln.ffi.buffer, got no value", "buf.ptr without self", buf.ptr)
+
 -- a closed library: no new functions, and its functions refuse to run
 local lib2 = assert(ffi.load(path))
 local get2 = lib2:fn("ffitest_get", "int(void)")
