@@ -6,4 +6,5 @@ libkiln_core_la_SOURCES += \
 	%reldir%/param.h %reldir%/root.h %reldir%/bits.h \
 	%reldir%/vm.c %reldir%/arena.c %reldir%/param.c %reldir%/pool.c \
 	%reldir%/seg.c %reldir%/stats.c %reldir%/misc.c %reldir%/fmt.c \
-	%reldir%/root.c %reldir%/ap.c %reldir%/trace.c %reldir%/verify.c
+	%reldir%/root.c %reldir%/ap.c %reldir%/trace.c %reldir%/verify.c \
+	%reldir%/handle.c
