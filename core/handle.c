@@ -101,7 +101,8 @@ void arena_bury(kiln_arena_t arena, void *block)
   }
   g->block = block;
   ring_append(&arena->graves, &g->ring);
-  if (!KILN_CHECKING && ++arena->ngraves > GRAVES_MAX) {
+  arena->ngraves++;
+  if (!KILN_CHECKING && arena->ngraves > GRAVES_MAX) {
     grave_t *old = CONTAINER(arena->graves.next, grave_t, ring);
     ring_remove(&old->ring);
     free(old->block);

@@ -9,7 +9,7 @@
  * only the checked build catches") runs on the checked build alone.
  */
 #include "testlib.h"
-#include "checking.h"
+#include "arena.h"
 #include "graph.h"
 
 #include <pthread.h>
@@ -687,6 +687,60 @@ START_TEST(test_ap_destroyed_twice)
 }
 END_TEST
 
+static void fmt_destroyed_twice(void)
+{
+  kiln_arena_t a;
+  kiln_fmt_t f;
+  ck_assert_ok(kiln_arena_create(&a, NULL));
+  ck_assert_ok(kiln_fmt_create(&f, a, &m_format));
+  kiln_fmt_destroy(f);
+  kiln_fmt_destroy(f);
+  say_error();
+  kiln_arena_destroy(a);
+}
+
+static void thread_dereg_twice(void)
+{
+  kiln_arena_t a;
+  kiln_thread_t t;
+  ck_assert_ok(kiln_arena_create(&a, NULL));
+  ck_assert_ok(kiln_thread_reg(&t, a));
+  kiln_thread_dereg(t);
+  kiln_thread_dereg(t);
+  say_error();
+  kiln_arena_destroy(a);
+}
+
+START_TEST(test_fmt_and_thread_destroyed_twice)
+{
+  expect_misuse(fmt_destroyed_twice, "kiln_fmt_destroy: format 0x",
+                "was destroyed; a destroyed format must not be used again");
+  expect_misuse(thread_dereg_twice, "kiln_thread_dereg: thread 0x",
+                "was destroyed; a destroyed thread must not be used again");
+}
+END_TEST
+
+/* The default build keeps the last 64 destroyed handles of an arena, the
+   checked build all of them, until the arena goes. */
+START_TEST(test_graves_bounded)
+{
+  kiln_arena_t a;
+  static void *slots[4];
+  ck_assert_ok(kiln_arena_create(&a, NULL));
+  for (int i = 0; i < 1000; i++) {
+    kiln_root_t r;
+    ck_assert_ok(kiln_root_create_area(&r, a, slots, slots + 4, KILN_RANK_EXACT));
+    kiln_root_destroy(r);
+  }
+  ck_assert_uint_eq(a->ngraves, KILN_CHECKING ? 1000 : 64);
+  size_t kept = 0;
+  for (ring_t *n = a->graves.next; n != &a->graves; n = n->next)
+    kept++;
+  ck_assert_uint_eq(kept, KILN_CHECKING ? 1000 : 64);
+  kiln_arena_destroy(a);
+}
+END_TEST
+
 /* The default build orphans the point: refused, and it may be destroyed. */
 static void pool_destroyed_with_live_ap(void)
 {
@@ -777,6 +831,8 @@ Suite *test_suite(void)
   tcase_add_test(handles, test_wrong_class_refused);
   tcase_add_test(handles, test_root_destroyed_twice);
   tcase_add_test(handles, test_ap_destroyed_twice);
+  tcase_add_test(handles, test_fmt_and_thread_destroyed_twice);
+  tcase_add_test(handles, test_graves_bounded);
   tcase_add_test(handles, test_pool_destroyed_with_live_ap);
   tcase_add_test(handles, test_alloc_after_pool_destroy);
   suite_add_tcase(s, handles);
