@@ -2,7 +2,8 @@
  *
  * Owns: the reservation, the page table (page -> segment, O(1)), the card
  * table, the free-page runs and commit accounting, the list of pools, the last
- * error sentence, and the collection state (trace.h) and statistics.
+ * error sentence, the graves of destroyed handles (handle.c), and the
+ * collection state (trace.h) and statistics.
  *
  * Invariants:
  *  - base and limit are page aligned; every page is either in exactly one

@@ -1,5 +1,6 @@
 # core/: arena, VM layer, segments, pool protocol, formats, roots, threads,
-# scan state, trace engine, allocation points, stats.
+# scan state, trace engine, allocation points, stats, checks of the public
+# entry points' handles (handle.c).
 libkiln_core_la_SOURCES += \
 	%reldir%/checking.h %reldir%/ring.h %reldir%/stats.h %reldir%/vm.h \
 	%reldir%/arena.h %reldir%/seg.h %reldir%/pool.h %reldir%/trace.h \

@@ -169,7 +169,7 @@ void kiln_pool_destroy(kiln_pool_t pool)
   arena_bury(pool->arena, pool);
 }
 
-/* NULL answers NULL, as before a pool exists; anything else must be a pool. */
+/* NULL answers NULL (no pool, no class); anything else must be a pool. */
 kiln_class_t kiln_pool_class(kiln_pool_t pool)
 {
   if (pool == NULL ||

@@ -67,7 +67,8 @@ static int bad_range(kiln_arena_t arena, void *base, void *limit, const char *wh
 kiln_res_t kiln_root_create_area(kiln_root_t *root_o, kiln_arena_t arena, void **base,
                                  void **limit, kiln_rank_t rank)
 {
-  if (arena != NULL && arena->sig == SIG_ARENA && bad_range(arena, base, limit, "kiln_root_create_area"))
+  if (arena != NULL && arena->sig == SIG_ARENA &&
+      bad_range(arena, base, limit, "kiln_root_create_area"))
     return KILN_PARAM;
   kiln_res_t res = root_new(root_o, arena, ROOT_AREA, rank);
   if (res == KILN_OK) {
