@@ -6,7 +6,9 @@
  *  - buffer:  base <= init <= alloc <= limit, limit != NULL;
  *  - trapped: a collection flushed the buffer while a reservation was
  *             outstanding (alloc != init): limit == NULL, base == NULL, so
- *             the next kiln_commit calls kiln_ap_trip and fails.
+ *             the next kiln_commit calls kiln_ap_trip and fails;
+ *  - orphan:  its pool was destroyed (pool == NULL, pointers NULL): every
+ *             reserve and commit is refused; the client may only destroy it.
  * Invariant 5 (no collection between reserve and a successful commit) holds
  * because every collection starts with ap_flush_all, which traps any AP
  * whose reservation is outstanding.
@@ -14,6 +16,16 @@
  * Stress mode (arena "stress" = N): the AP exposes only one object of its
  * buffer at a time (limit = alloc), so every reserve takes the slow path and
  * arena_poll collects at every Nth one; the pool still sees its real buffer.
+ *
+ * Checked build: the AP exposes no buffer at all (limit stays NULL), so
+ * every kiln_reserve and kiln_commit comes here and is checked: the size's
+ * alignment, a second reservation before the commit, a commit without a
+ * reservation or of another size or address. res_p and res_size record the
+ * reservation. Collections still happen where the default build's would.
+ *
+ * The thread rule: the slow paths refuse a thread that is not the arena's
+ * registered mutator thread (arena_thread_ok), whose stack is the one a
+ * collection scans. The fast paths cannot check; a buffer runs out soon.
  */
 #include "config.h"
 #include "pool.h"
@@ -23,6 +35,8 @@
 
 kiln_res_t kiln_ap_create(kiln_ap_t *ap_o, kiln_pool_t pool, const kiln_arg_t args[])
 {
+  if (pool != NULL && pool->sig == SIG_DEAD)
+    return api_handle(pool, pool->sig, SIG_POOL, "kiln_ap_create", "pool", 0);
   if (pool == NULL || pool->sig != SIG_POOL)
     return kiln_set_error(KILN_PARAM, "kiln_ap_create: not a pool");
   if (ap_o == NULL)
@@ -40,6 +54,7 @@ kiln_res_t kiln_ap_create(kiln_ap_t *ap_o, kiln_pool_t pool, const kiln_arg_t ar
     return arena_errorf(pool->arena, KILN_MEMORY, "kiln_ap_create: no memory");
   ap->sig = SIG_AP;
   ap->pool = pool;
+  ap->arena = pool->arena;
   pool->aps++;
   ring_append(&pool->arena->aps, &ap->arena_ring);
   *ap_o = &ap->pub;
@@ -79,23 +94,36 @@ void kiln_ap_destroy(kiln_ap_t pub)
   if (pub == NULL)
     return;
   ap_t *ap = ap_of(pub);
-  KILN_ASSERT(ap->sig == SIG_AP);
-  KILN_ASSERT(!ap->pool->arena->collecting);
+  if (api_handle(ap, ap->sig, SIG_AP, "kiln_ap_destroy", "allocation point", 1) != KILN_OK)
+    return;
+  if (ap->arena->collecting) {
+    api_misuse("kiln_ap_destroy: allocation point %p: its arena is collecting; destroy it "
+               "after the collection, not from a scan or skip function", (void *)ap);
+    return;
+  }
   ap->pub.alloc = ap->pub.init; /* an outstanding reservation is abandoned, not committed */
   ap_empty(ap);
-  ap->pool->aps--;
+  if (ap->pool != NULL)
+    ap->pool->aps--;
   ring_remove(&ap->arena_ring);
   ap->sig = SIG_DEAD;
-  free(ap);
+  ap->pub.init = ap->pub.alloc = ap->pub.limit = NULL; /* a later use reaches the checks */
+  arena_bury(ap->arena, ap);
 }
 
-void ap_destroy_for_pool(pool_t pool)
+void ap_orphan_for_pool(pool_t pool)
 {
   ring_t *node, *nxt;
   RING_FOR(node, &pool->arena->aps, nxt) {
     ap_t *ap = CONTAINER(node, ap_t, arena_ring);
-    if (ap->pool == pool)
-      kiln_ap_destroy(&ap->pub);
+    if (ap->pool != pool)
+      continue;
+    ap->pub.alloc = ap->pub.init;
+    ap_empty(ap);
+    ap->pub.init = ap->pub.alloc = ap->pub.limit = NULL;
+    ap->res_p = NULL;
+    ap->pool = NULL;
+    pool->aps--;
   }
 }
 
@@ -148,15 +176,86 @@ static kiln_res_t ap_refill(ap_t *ap, size_t size)
   return KILN_OK;
 }
 
+#define AP_ORPHAN "%s: allocation point %p belongs to a pool that was destroyed; destroy " \
+  "the allocation point (kiln_ap_destroy) before its pool"
+
+/* May ap's slow paths run for this call from this thread? */
+static kiln_res_t ap_usable(ap_t *ap, const char *call)
+{
+  kiln_res_t res = api_handle(ap, API_SIG(ap), SIG_AP, call, "allocation point", 0);
+  if (res != KILN_OK)
+    return res;
+  if (ap->pool == NULL) {
+    if (KILN_CHECKING)
+      KILN_FAILF(AP_ORPHAN, call, (void *)ap);
+    return arena_errorf(ap->arena, KILN_PARAM, AP_ORPHAN, call, (void *)ap);
+  }
+  if (!arena_thread_ok(ap->arena))
+    return arena_errorf(ap->arena, KILN_PARAM,
+                        "%s: allocation point %p used by a thread that is not its arena's "
+                        "mutator thread; an arena has one registered mutator thread "
+                        "(kiln_thread_reg), the one whose stack a collection scans: allocate "
+                        "from that thread (for a heap, the thread that opened it)",
+                        call, (void *)ap);
+  return KILN_OK;
+}
+
+/* A reservation on the fast path whose size was not a multiple of the
+   format's alignment left alloc misaligned (the checked build refuses the
+   reservation itself). Say so once, and give the buffer back with init
+   rounded up to the alignment, so the pool keeps every byte of the
+   misaligned object; the next reserve starts an aligned buffer. */
+static kiln_res_t misaligned(ap_t *ap)
+{
+  pool_t pool = ap->pool;
+  size_t align = pool->fmt != NULL ? pool->fmt->f.align : 1;
+  uintptr_t alloc = (uintptr_t)ap->pub.alloc;
+  if (ap->base == NULL || (alloc & (align - 1)) == 0)
+    return KILN_OK;
+  uintptr_t up = addr_align_up(alloc, align);
+  ap->pub.init = ap->pub.alloc = up < (uintptr_t)ap->real_limit ? (char *)up : ap->real_limit;
+  ap_empty(ap);
+  ap->pub.init = ap->pub.alloc = ap->pub.limit = NULL;
+  return arena_errorf(pool->arena, KILN_PARAM,
+                      "kiln_reserve: allocation point %p (pool class '%s') was left at %p, %zu "
+                      "byte(s) past a multiple of the format's alignment %zu, by an earlier "
+                      "kiln_reserve whose size was not a multiple of %zu; reserve sizes rounded "
+                      "up to the alignment", (void *)ap, pool->klass->name, (void *)alloc,
+                      (size_t)(alloc & (align - 1)), align, align);
+}
+
+/* Hand out size bytes of the buffer, which has room. */
+static void ap_hand_out(void **p_o, ap_t *ap, size_t size)
+{
+  *p_o = ap->pub.alloc;
+  ap->pub.alloc += size;
+  ap->pub.limit = KILN_CHECKING ? NULL : ap->arena->stress ? ap->pub.alloc : ap->real_limit;
+  if (KILN_CHECKING) {
+    ap->res_p = *p_o;
+    ap->res_size = size;
+  }
+}
+
 kiln_res_t kiln_ap_fill(void **p_o, kiln_ap_t pub, size_t size)
 {
   ap_t *ap = ap_of(pub);
-  KILN_ASSERT(ap != NULL && ap->sig == SIG_AP);
-  KILN_ASSERT(ap->pub.alloc == ap->pub.init); /* reserve twice without commit */
-  kiln_res_t res = bad_size(ap, size);
+  kiln_res_t res = ap_usable(ap, "kiln_reserve");
   if (res != KILN_OK)
     return res;
-  kiln_arena_t arena = ap->pool->arena;
+  if (p_o == NULL)
+    return arena_errorf(ap->arena, KILN_PARAM, "kiln_reserve: p_o is NULL");
+  if (KILN_CHECKING && ap->res_p != NULL)
+    KILN_FAILF("kiln_reserve: allocation point %p (pool class '%s') still holds a reservation "
+               "of %zu bytes at %p; commit it (kiln_commit) before reserving again",
+               (void *)ap, ap->pool->klass->name, ap->res_size, (void *)ap->res_p);
+  if ((res = bad_size(ap, size)) != KILN_OK || (res = misaligned(ap)) != KILN_OK)
+    return res;
+  kiln_arena_t arena = ap->arena;
+  if (KILN_CHECKING && ap->base != NULL && !arena->stress &&
+      size <= (size_t)(ap->real_limit - ap->pub.alloc)) {
+    ap_hand_out(p_o, ap, size); /* what the default build's fast path does */
+    return KILN_OK;
+  }
   if (ap->base == NULL || ap->pub.alloc + size > ap->real_limit) {
     ap_empty(ap);
     ap->pub.init = ap->pub.alloc = ap->pub.limit = NULL;
@@ -166,18 +265,44 @@ kiln_res_t kiln_ap_fill(void **p_o, kiln_ap_t pub, size_t size)
   arena_poll(arena);
   if (ap->base == NULL && (res = ap_refill(ap, size)) != KILN_OK)
     return res;
-  *p_o = ap->pub.alloc;
-  ap->pub.alloc += size;
-  ap->pub.limit = arena->stress ? ap->pub.alloc : ap->real_limit;
+  ap_hand_out(p_o, ap, size);
   return KILN_OK;
+}
+
+/* A commit that fails: the reservation is dropped, not committed. */
+static int ap_commit_fails(ap_t *ap)
+{
+  if (KILN_CHECKING && ap->base != NULL && ap->res_p != NULL)
+    ap->pub.init = ap->pub.alloc = ap->res_p; /* the buffer stays; the object goes */
+  else
+    ap->pub.init = ap->pub.alloc = ap->pub.limit = NULL;
+  ap->res_p = NULL;
+  return 0;
 }
 
 int kiln_ap_trip(kiln_ap_t pub, void *p, size_t size)
 {
   ap_t *ap = ap_of(pub);
-  (void)p;
-  (void)size;
-  KILN_ASSERT(ap != NULL && ap->sig == SIG_AP);
+  if (ap_usable(ap, "kiln_commit") != KILN_OK)
+    return ap != NULL && ap->sig == SIG_AP ? ap_commit_fails(ap) : 0;
+  if (KILN_CHECKING) {
+    if (ap->res_p == NULL)
+      KILN_FAILF("kiln_commit(%p, %zu): allocation point %p (pool class '%s') holds no "
+                 "reservation; call kiln_reserve first, and kiln_commit once per reservation",
+                 p, size, (void *)ap, ap->pool->klass->name);
+    if (p != ap->res_p || size != ap->res_size)
+      KILN_FAILF("kiln_commit(%p, %zu): allocation point %p (pool class '%s') reserved %zu "
+                 "bytes at %p; commit the address and size kiln_reserve gave",
+                 p, size, (void *)ap, ap->pool->klass->name, ap->res_size, (void *)ap->res_p);
+    ap->res_p = NULL;
+    if (ap->base != NULL) /* no collection trapped it: committed */
+      return 1;
+  }
+  if (ap->pub.alloc == NULL) /* nothing was reserved: not even a trapped reservation */
+    arena_errorf(ap->arena, KILN_PARAM,
+                 "kiln_commit(%p, %zu): allocation point %p (pool class '%s') holds no "
+                 "reservation; call kiln_reserve first, and kiln_commit once per reservation",
+                 p, size, (void *)ap, ap->pool->klass->name);
   /* Only a collection's flush leaves limit NULL after a reservation. */
   ap->pub.init = ap->pub.alloc = ap->pub.limit = NULL;
   return 0;

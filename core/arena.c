@@ -68,6 +68,8 @@ const char *kiln_arena_error(kiln_arena_t arena)
 {
   if (arena == NULL)
     return tls_error;
+  if (arena->sig != SIG_ARENA)
+    return "kiln_arena_error: not an arena (destroyed, or not made by kiln_arena_create)";
   return arena->error;
 }
 
@@ -180,7 +182,7 @@ kiln_res_t kiln_arena_create(kiln_arena_t *arena_o, const kiln_arg_t args[])
   a->free_runs->first = 0;
   a->free_runs->count = a->pages;
   ring_init(&a->pools); ring_init(&a->fmts); ring_init(&a->roots);
-  ring_init(&a->threads); ring_init(&a->aps);
+  ring_init(&a->threads); ring_init(&a->aps); ring_init(&a->graves);
   a->sig = SIG_ARENA;
   *arena_o = a;
   return KILN_OK;
@@ -196,9 +198,16 @@ void kiln_arena_destroy(kiln_arena_t arena)
 {
   if (arena == NULL)
     return;
-  KILN_ASSERT(arena_check(arena));
+  if (api_handle(arena, arena->sig, SIG_ARENA, "kiln_arena_destroy", "arena", 1) != KILN_OK)
+    return;
+  if (arena->collecting) {
+    api_misuse("kiln_arena_destroy: arena %p is collecting; destroy it after the collection, "
+               "not from a scan or skip function", (void *)arena);
+    return;
+  }
   (void)trace_inc_abandon(arena); /* no final pause (nor client scans) at teardown */
   arena_destroy_children(arena);
+  arena_free_graves(arena);
   for (freerun_t *r = arena->free_runs, *n; r != NULL; r = n) {
     n = r->next;
     free(r);

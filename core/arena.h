@@ -2,7 +2,8 @@
  *
  * Owns: the reservation, the page table (page -> segment, O(1)), the card
  * table, the free-page runs and commit accounting, the list of pools, the last
- * error sentence, and the collection state (trace.h) and statistics.
+ * error sentence, the graves of destroyed handles (handle.c), and the
+ * collection state (trace.h) and statistics.
  *
  * Invariants:
  *  - base and limit are page aligned; every page is either in exactly one
@@ -57,6 +58,8 @@ struct kiln_arena_s {
 
   ring_t pools;                  /* every pool of the arena */
   ring_t fmts, roots, threads, aps;
+  ring_t graves;                 /* destroyed handles, kept (handle.c) */
+  size_t ngraves;
   size_t segments;
 
   /* collection */
@@ -86,6 +89,35 @@ kiln_res_t arena_errorf(kiln_arena_t arena, kiln_res_t res, const char *fmt, ...
 #endif
     ;
 /* kiln_set_error (kiln.h) fills the thread's arena-less slot. */
+
+/* handle.c: checks of public entry points' handles. api_handle checks
+   that h (signature sig) is a live `what` (signature want): KILN_OK, else
+   a sentence naming call and KILN_PARAM -- or, for a void entry point
+   (is_void) and for a destroyed handle, the checked build's report.
+   api_misuse reports any other misuse of a void entry point (checked
+   build) or records it (kiln_arena_error(NULL)); api_refuse does the same
+   for a kiln_res_t entry point, reporting it in the checked build only if
+   contract, and returns KILN_PARAM. */
+kiln_res_t api_handle(const void *h, unsigned sig, unsigned want, const char *call,
+                      const char *what, int is_void);
+void api_misuse(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+kiln_res_t api_refuse(int contract, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+#define API_SIG(h) ((h) != NULL ? (h)->sig : 0U)
+/* Keep a destroyed handle's memory (signed SIG_DEAD) until the arena goes:
+   see handle.c. */
+void arena_bury(kiln_arena_t arena, void *block);
+void arena_free_graves(kiln_arena_t arena);
+/* Is the calling thread allowed to allocate in the arena (root.c)? Yes
+   when it is the registered mutator thread or none is registered. */
+int arena_thread_ok(kiln_arena_t arena);
 
 /* Pages: allocate a run of npages committed pages, first fit by address,
    inside the zones of allow if possible (else anywhere). */

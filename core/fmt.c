@@ -36,10 +36,26 @@ void kiln_fmt_destroy(kiln_fmt_t fmt)
 {
   if (fmt == NULL)
     return;
-  KILN_ASSERT(fmt->sig == SIG_FMT);
+  if (api_handle(fmt, fmt->sig, SIG_FMT, "kiln_fmt_destroy", "format", 1) != KILN_OK)
+    return;
   if (KILN_CHECKING && fmt->pools != 0)
-    KILN_FAILF("kiln_fmt_destroy: format %p is still used by %zu pool(s)", (void *)fmt, fmt->pools);
+    KILN_FAILF("kiln_fmt_destroy: format %p is still used by %zu pool(s); destroy them first",
+               (void *)fmt, fmt->pools);
   ring_remove(&fmt->arena_ring);
   fmt->sig = SIG_DEAD;
-  free(fmt);
+  arena_bury(fmt->arena, fmt);
+}
+
+void fmt_skip_fail(pool_t pool, void *obj, void *next)
+{
+  seg_t seg = arena_seg_of(pool->arena, obj);
+  if (seg == NULL)
+    KILN_FAILF("format skip: pool %p (%s) asked for the size of %p, which is in none of its "
+               "segments", (void *)pool, pool->klass->name, obj);
+  KILN_FAILF("format skip: object %p of pool %p (%s) says the next object starts at %p, %s; "
+             "skip must return the client pointer just past the object, inside its segment "
+             "%p..%p", obj, (void *)pool, pool->klass->name, next,
+             (uintptr_t)next <= (uintptr_t)obj ? "which does not advance"
+                                               : "past the end of its segment",
+             (void *)seg->base, (void *)seg->limit);
 }

@@ -1,9 +1,11 @@
 # core/: arena, VM layer, segments, pool protocol, formats, roots, threads,
-# scan state, trace engine, allocation points, stats.
+# scan state, trace engine, allocation points, stats, checks of the public
+# entry points' handles (handle.c).
 libkiln_core_la_SOURCES += \
 	%reldir%/checking.h %reldir%/ring.h %reldir%/stats.h %reldir%/vm.h \
 	%reldir%/arena.h %reldir%/seg.h %reldir%/pool.h %reldir%/trace.h \
 	%reldir%/param.h %reldir%/root.h %reldir%/bits.h \
 	%reldir%/vm.c %reldir%/arena.c %reldir%/param.c %reldir%/pool.c \
 	%reldir%/seg.c %reldir%/stats.c %reldir%/misc.c %reldir%/fmt.c \
-	%reldir%/root.c %reldir%/ap.c %reldir%/trace.c %reldir%/verify.c
+	%reldir%/root.c %reldir%/ap.c %reldir%/trace.c %reldir%/verify.c \
+	%reldir%/handle.c

@@ -44,6 +44,8 @@ kiln_class_t kiln_class_lookup(const char *name)
   return NULL;
 }
 
+/* A class has no signature (internal code may define classes): NULL is
+   the one class these can tell is wrong. */
 const char *kiln_class_name(kiln_class_t klass) { return klass ? klass->name : NULL; }
 const char *kiln_class_doc(kiln_class_t klass) { return klass ? klass->doc : NULL; }
 int kiln_class_is_automatic(kiln_class_t klass) { return klass && (klass->attr & CLASS_AUTO); }
@@ -138,13 +140,22 @@ void kiln_pool_destroy(kiln_pool_t pool)
 {
   if (pool == NULL)
     return;
-  KILN_ASSERT(pool_check(pool));
-  KILN_ASSERT(!pool->arena->collecting);
+  if (api_handle(pool, pool->sig, SIG_POOL, "kiln_pool_destroy", "pool", 1) != KILN_OK)
+    return;
+  if (pool->arena->collecting) {
+    api_misuse("kiln_pool_destroy: pool %p (%s): its arena is collecting; destroy it after "
+               "the collection, not from a scan or skip function", (void *)pool, pool->klass->name);
+    return;
+  }
+  if (pool->aps != 0)
+    api_misuse("kiln_pool_destroy: pool %p (%s) still has %zu allocation point(s); destroy "
+               "them first (kiln_ap_destroy): an allocation point of a destroyed pool can "
+               "only be destroyed", (void *)pool, pool->klass->name, pool->aps);
   if (pool->arena->inc_pool == pool) /* its segments are about to go */
     (void)trace_inc_abandon(pool->arena);
   else
     trace_inc_finish(pool->arena);
-  ap_destroy_for_pool(pool);
+  ap_orphan_for_pool(pool);
   pool->klass->finish(pool);
   /* finish frees what it knows; anything left is freed here. */
   ring_t *node, *nxt;
@@ -154,11 +165,26 @@ void kiln_pool_destroy(kiln_pool_t pool)
     pool->fmt->pools--;
   ring_remove(&pool->arena_ring);
   pool->sig = SIG_DEAD;
-  free(pool);
+  memset(&pool->head, 0, sizeof pool->head); /* the inline paths now call the slow ones */
+  arena_bury(pool->arena, pool);
 }
 
-kiln_class_t kiln_pool_class(kiln_pool_t pool) { return pool ? pool->klass : NULL; }
-kiln_arena_t kiln_pool_arena(kiln_pool_t pool) { return pool ? pool->arena : NULL; }
+/* NULL answers NULL (no pool, no class); anything else must be a pool. */
+kiln_class_t kiln_pool_class(kiln_pool_t pool)
+{
+  if (pool == NULL ||
+      api_handle(pool, pool->sig, SIG_POOL, "kiln_pool_class", "pool", 1) != KILN_OK)
+    return NULL;
+  return pool->klass;
+}
+
+kiln_arena_t kiln_pool_arena(kiln_pool_t pool)
+{
+  if (pool == NULL ||
+      api_handle(pool, pool->sig, SIG_POOL, "kiln_pool_arena", "pool", 1) != KILN_OK)
+    return NULL;
+  return pool->arena;
+}
 
 void pool_sync(pool_t pool)
 {
@@ -168,7 +194,13 @@ void pool_sync(pool_t pool)
 
 void kiln_pool_stats(kiln_pool_t pool, kiln_pool_stats_t *stats_o)
 {
-  KILN_ASSERT(pool_check(pool));
+  if (stats_o == NULL) {
+    api_misuse("kiln_pool_stats: stats_o is NULL; pass a kiln_pool_stats_t to fill");
+    return;
+  }
+  memset(stats_o, 0, sizeof *stats_o);
+  if (api_handle(pool, API_SIG(pool), SIG_POOL, "kiln_pool_stats", "pool", 1) != KILN_OK)
+    return;
   pool_sync(pool);
   *stats_o = pool->st;
 }
@@ -180,6 +212,8 @@ extern void kiln_free(kiln_pool_t pool, void *p, size_t size);
 
 kiln_res_t kiln_alloc_slow(void **p_o, kiln_pool_t pool, size_t size)
 {
+  if (pool != NULL && pool->sig == SIG_DEAD)
+    return api_handle(pool, pool->sig, SIG_POOL, "kiln_alloc", "pool", 0);
   if (pool == NULL || pool->sig != SIG_POOL)
     return kiln_set_error(KILN_PARAM, "kiln_alloc: not a pool");
   if (p_o == NULL)
@@ -198,9 +232,13 @@ kiln_res_t kiln_alloc_slow(void **p_o, kiln_pool_t pool, size_t size)
 
 void kiln_free_slow(kiln_pool_t pool, void *p, size_t size)
 {
-  KILN_ASSERT(pool_check(pool));
-  if (p == NULL)
+  if (api_handle(pool, API_SIG(pool), SIG_POOL, "kiln_free", "pool", 1) != KILN_OK || p == NULL)
     return;
-  KILN_ASSERT(pool->klass->free != NULL);
+  if (pool->klass->free == NULL) {
+    api_misuse("kiln_free(%p): pool %p (%s) is automatic; its objects die when nothing "
+               "refers to them, and kiln_free is for manual pools only", p, (void *)pool,
+               pool->klass->name);
+    return;
+  }
   pool->klass->free(pool, p, size);
 }

@@ -65,10 +65,13 @@ struct kiln_pool_s {
 typedef struct ap_s {
   struct kiln_ap_s pub;  /* init, alloc, limit */
   unsigned sig;
-  pool_t pool;
+  pool_t pool;           /* NULL once the pool is destroyed (ap.c, orphans) */
+  kiln_arena_t arena;
   ring_t arena_ring;
   char *base;            /* start of the current buffer */
   char *real_limit;      /* the buffer's limit while pub.limit is trapped */
+  char *res_p;           /* checked builds: the outstanding reservation, or NULL */
+  size_t res_size;
   uintptr_t priv[4];     /* the pool class's per-AP state */
 } ap_t;
 
@@ -132,6 +135,22 @@ void pool_misuse(pool_t pool, const char *fmt, ...)
 static inline uint64_t pool_seg_zones(pool_t pool)
 {
   return pool->zones != 0 ? pool->zones : ~pool->arena->nursery_zones;
+}
+
+/* The format's skip of obj, a client pointer in a segment of pool. The
+   checked build reports a skip that does not advance or whose next object
+   would start past the end of obj's segment (fmt.c). */
+void fmt_skip_fail(pool_t pool, void *obj, void *next);
+static inline void *pool_skip(pool_t pool, void *obj)
+{
+  void *next = pool->fmt->f.skip(obj);
+  if (KILN_CHECKING) {
+    seg_t seg = arena_seg_of(pool->arena, obj);
+    if ((uintptr_t)next <= (uintptr_t)obj || seg == NULL ||
+        (uintptr_t)next - pool->fmt->f.header_size > seg->limit)
+      fmt_skip_fail(pool, obj, next);
+  }
+  return next;
 }
 
 /* Round up to a power-of-two alignment. */

@@ -38,19 +38,37 @@ static kiln_res_t root_new(kiln_root_t *root_o, kiln_arena_t arena, root_kind_t 
   return KILN_OK;
 }
 
+/* The checked build refuses an area that overlaps one already registered
+   (area and formatted roots): its references would be fixed twice. */
+static void check_overlap(kiln_arena_t arena, void *base, void *limit, const char *call)
+{
+  ring_t *node, *nxt;
+  RING_FOR(node, &arena->roots, nxt) {
+    kiln_root_t r = CONTAINER(node, struct kiln_root_s, arena_ring);
+    if ((r->kind == ROOT_AREA || r->kind == ROOT_FMT) &&
+        (uintptr_t)base < (uintptr_t)r->limit && (uintptr_t)r->base < (uintptr_t)limit)
+      KILN_FAILF("%s: the area %p..%p overlaps root %p (%p..%p), already registered with "
+                 "arena %p; register each area once", call, base, limit, (void *)r,
+                 (void *)r->base, (void *)r->limit, (void *)arena);
+  }
+}
+
 static int bad_range(kiln_arena_t arena, void *base, void *limit, const char *what)
 {
   if (base == NULL || limit == NULL || (uintptr_t)limit < (uintptr_t)base) {
     arena_errorf(arena, KILN_PARAM, "%s: bad range %p..%p", what, base, limit);
     return 1;
   }
+  if (KILN_CHECKING && base != limit)
+    check_overlap(arena, base, limit, what);
   return 0;
 }
 
 kiln_res_t kiln_root_create_area(kiln_root_t *root_o, kiln_arena_t arena, void **base,
                                  void **limit, kiln_rank_t rank)
 {
-  if (arena != NULL && arena->sig == SIG_ARENA && bad_range(arena, base, limit, "root area"))
+  if (arena != NULL && arena->sig == SIG_ARENA &&
+      bad_range(arena, base, limit, "kiln_root_create_area"))
     return KILN_PARAM;
   kiln_res_t res = root_new(root_o, arena, ROOT_AREA, rank);
   if (res == KILN_OK) {
@@ -64,7 +82,7 @@ kiln_res_t kiln_root_create_fmt(kiln_root_t *root_o, kiln_arena_t arena, kiln_sc
                                 void *base, void *limit)
 {
   if (arena != NULL && arena->sig == SIG_ARENA &&
-      (scan == NULL || bad_range(arena, base, limit, "formatted root")))
+      (scan == NULL || bad_range(arena, base, limit, "kiln_root_create_fmt")))
     return scan == NULL ? arena_errorf(arena, KILN_PARAM, "formatted root: scan is NULL") : KILN_PARAM;
   kiln_res_t res = root_new(root_o, arena, ROOT_FMT, KILN_RANK_EXACT);
   if (res == KILN_OK) {
@@ -108,12 +126,17 @@ void kiln_root_destroy(kiln_root_t root)
 {
   if (root == NULL)
     return;
-  KILN_ASSERT(root->sig == SIG_ROOT);
-  KILN_ASSERT(!root->arena->collecting);
+  if (api_handle(root, root->sig, SIG_ROOT, "kiln_root_destroy", "root", 1) != KILN_OK)
+    return;
+  if (root->arena->collecting) {
+    api_misuse("kiln_root_destroy: root %p: its arena is collecting; destroy it after the "
+               "collection, not from a scan function", (void *)root);
+    return;
+  }
   trace_inc_finish(root->arena); /* its words may be noted for an increment */
   ring_remove(&root->arena_ring);
   root->sig = SIG_DEAD;
-  free(root);
+  arena_bury(root->arena, root);
 }
 
 kiln_res_t kiln_thread_reg(kiln_thread_t *thr_o, kiln_arena_t arena)
@@ -145,10 +168,22 @@ void kiln_thread_dereg(kiln_thread_t thread)
 {
   if (thread == NULL)
     return;
-  KILN_ASSERT(thread->sig == SIG_THREAD);
+  if (api_handle(thread, thread->sig, SIG_THREAD, "kiln_thread_dereg", "thread", 1) != KILN_OK)
+    return;
   ring_remove(&thread->arena_ring);
   thread->sig = SIG_DEAD;
-  free(thread);
+  arena_bury(thread->arena, thread);
+}
+
+/* No registered thread: the client keeps every reference in its own
+   roots, no stack is scanned, and any thread may allocate (one at a
+   time: an arena is not thread-safe). */
+int arena_thread_ok(kiln_arena_t arena)
+{
+  if (ring_empty(&arena->threads))
+    return 1;
+  kiln_thread_t t = CONTAINER(arena->threads.next, struct kiln_thread_s, arena_ring);
+  return pthread_equal(t->id, pthread_self());
 }
 
 /* ---- scanning --------------------------------------------------------- */

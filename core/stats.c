@@ -44,8 +44,13 @@ double pause_percentile(const pause_hist_t *h, double p)
 
 void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *s)
 {
-  KILN_ASSERT(arena_check(arena));
+  if (s == NULL) {
+    api_misuse("kiln_arena_stats: stats_o is NULL; pass a kiln_stats_t to fill");
+    return;
+  }
   memset(s, 0, sizeof *s);
+  if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_arena_stats", "arena", 1) != KILN_OK)
+    return;
   /* First, as syncing may release a segment and count allocations. */
   ring_t *node, *nxt;
   RING_FOR(node, &arena->pools, nxt) {

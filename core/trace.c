@@ -38,6 +38,9 @@ void trace_grey_grow(trace_t *trace)
 kiln_res_t kiln_ss_fix(kiln_ss_t pss, void **ref_io)
 {
   ss_t *ss = ss_of(pss);
+  if (KILN_CHECKING && (pss == NULL || ref_io == NULL))
+    api_misuse("kiln_ss_fix: %s is NULL; call it from a scan with the scan state it was given "
+               "and the address of a reference", pss == NULL ? "the scan state" : "ref_io");
   if (ss->verify)
     return verify_fix(ss, ref_io);
   seg_t seg = arena_seg_of(ss->arena, *ref_io);
@@ -908,30 +911,35 @@ void trace_scan_new(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi)
 
 void kiln_arena_collect(kiln_arena_t arena)
 {
-  KILN_ASSERT(arena_check(arena));
-  trace_collect(arena, NULL, 0);
+  if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_arena_collect", "arena", 1) == KILN_OK)
+    trace_collect(arena, NULL, 0);
 }
 
 void kiln_pool_collect(kiln_pool_t pool)
 {
-  KILN_ASSERT(pool_check(pool));
+  if (api_handle(pool, API_SIG(pool), SIG_POOL, "kiln_pool_collect", "pool", 1) != KILN_OK)
+    return;
   if (pool->klass->attr & CLASS_AUTO)
     trace_collect(pool->arena, pool, 0);
 }
 
 void kiln_arena_park(kiln_arena_t arena)
 {
-  KILN_ASSERT(arena_check(arena));
+  if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_arena_park", "arena", 1) != KILN_OK)
+    return;
   trace_inc_finish(arena); /* parked: no collection under way */
   arena->park_depth++;
 }
 
 void kiln_arena_release(kiln_arena_t arena)
 {
-  KILN_ASSERT(arena_check(arena));
-  KILN_ASSERT(arena->park_depth > 0); /* release without park */
+  if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_arena_release", "arena", 1) != KILN_OK)
+    return;
   if (arena->park_depth > 0)
     arena->park_depth--;
+  else
+    api_misuse("kiln_arena_release: arena %p is not parked; call it once per kiln_arena_park",
+               (void *)arena);
 }
 
 /* The budget: collect when allocation since the last collection exceeds

@@ -18,8 +18,22 @@
  * more, the upper half of the root slots is an ambiguous area (a sticky
  * pool's minor collection keeps young what only those reach).
  *
+ * Misuse. An opcode byte from MISUSE_FIRST to MISUSE_LAST (instead of its
+ * low four bits; the saved inputs of fuzz/regress/api use none of these as
+ * opcodes, so they still replay the same program) misuses the API in a way
+ * whose outcome is defined: a bad handle, an
+ * automatic pool where a manual one is wanted, a reservation size that is
+ * zero or not a multiple of the alignment, a commit without a
+ * reservation. Each must be refused (KILN_PARAM, or ignored with a
+ * sentence) and leave the heap as the model says. Misuse that a checked
+ * build reports by aborting (void functions' bad handles, kiln_free on an
+ * automatic pool) is done only by a harness built without KILN_CHECKED,
+ * such as the replay test's on the default build.
+ *
  * A failed check prints what broke and aborts (libFuzzer records the input).
  */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +46,8 @@
 #define MAX_POOLS 8      /* auto pools, promotion targets included */
 #define MAX_MANUAL 2
 #define MAX_BLOCKS 32
+#define MISUSE_FIRST 0xF4
+#define MISUSE_LAST 0xFE
 
 typedef struct input_s {
   const uint8_t *p;
@@ -173,13 +189,15 @@ static kiln_res_t add_auto(fz_t *f, kiln_class_t klass, size_t seg, size_t large
   } else {
     kiln_arg_t a[] = {KILN_ARG_SIZE("segment_size", seg), KILN_ARG_SIZE("large_size", large),
                       KILN_ARG_SIZE("young_size", young), KILN_ARG_SIZE("young_step", step)};
-    memcpy(&args[n], a, sizeof a);
-    n += klass == kiln_class_ms() ? 4 : 2;
+    n += klass == kiln_class_ms() ? 4 : 2; /* copy takes no young_size, young_step */
+    memcpy(&args[1], a, (size_t)(n - 1) * sizeof a[0]);
   }
   kiln_pool_t pool;
   kiln_res_t res = kiln_pool_create(&pool, f->arena, klass, args);
-  if (res != KILN_OK)
+  if (res != KILN_OK) {
+    TRACE("pool %s refused: %s", kiln_class_name(klass), kiln_arena_error(f->arena));
     return res;
+  }
   TRACE("pool %d: %s segment/chunk %zu large %zu young %zu step %zu%s", f->npools,
         kiln_class_name(klass), seg, large, young, step,
         to != NULL ? " (promoting into the previous pool)" : "");
@@ -477,6 +495,143 @@ static void op_manual_free(fz_t *f, input_t *in)
   b->pool = NULL;
 }
 
+/* ---- misuse ------------------------------------------------------------ */
+
+static void expect_refused(fz_t *f, kiln_res_t res, const char *what)
+{
+  const char *why = kiln_arena_error(NULL);
+  TRACE("op %zu: misuse: %s: %s (%s)", f->ops, what, kiln_res_name(res), why);
+  if (res != KILN_PARAM || why[0] == '\0')
+    FAIL("op %zu: misuse '%s' returned %s with the sentence '%s', not KILN_PARAM with one",
+         f->ops, what, kiln_res_name(res), why);
+}
+
+/* A reserve that must reach the slow path and be refused: a size that is
+   not a multiple of the alignment and more than the buffer has left. */
+static void misuse_misaligned_reserve(fz_t *f, kiln_ap_t ap, unsigned b)
+{
+  size_t left = ap->limit != NULL ? (size_t)(ap->limit - ap->alloc) : 0;
+  size_t size = (left / 8 + 1 + b % 64) * 8 + 1 + b % 7;
+  void *p;
+  expect_refused(f, kiln_reserve(&p, ap, size), "kiln_reserve of a misaligned size");
+}
+
+/* Misuse whose outcome is the same in every build. */
+static void misuse_refused(fz_t *f, unsigned kind, unsigned b)
+{
+  kiln_pool_t pool = f->npools > 0 ? f->pools[b % (unsigned)f->npools] : NULL;
+  kiln_ap_t ap = f->npools > 0 ? f->aps[b % (unsigned)f->npools] : NULL;
+  void *p, *area[2];
+  kiln_ap_t made;
+  kiln_root_t root;
+  kiln_set_error(KILN_OK, "%s", ""); /* each refusal must say why */
+  switch (kind) {
+  case 0:
+    if (pool != NULL)
+      expect_refused(f, kiln_alloc(&p, pool, 8 + b % 64), "kiln_alloc from an automatic pool");
+    break;
+  case 1:
+    expect_refused(f, kiln_alloc(&p, NULL, 8), "kiln_alloc from a NULL pool");
+    break;
+  case 2:
+    if (f->nmanual > 0)
+      expect_refused(f, kiln_ap_create(&made, f->manual[b % (unsigned)f->nmanual], NULL),
+                     "kiln_ap_create on a manual pool");
+    break;
+  case 3:
+    if (ap != NULL)
+      misuse_misaligned_reserve(f, ap, b);
+    break;
+  case 4:
+    if (ap != NULL)
+      expect_refused(f, kiln_ap_fill(&p, ap, 0), "kiln_reserve of 0 bytes");
+    break;
+  case 5:
+    expect_refused(f, kiln_ap_fill(&p, NULL, 8), "kiln_reserve on a NULL allocation point");
+    break;
+  case 6:
+    expect_refused(f, kiln_root_create_area(&root, f->arena, area + 1, area, KILN_RANK_EXACT),
+                   "kiln_root_create_area with limit below base");
+    break;
+  default:
+    if (kiln_pool_class(NULL) != NULL || kiln_pool_arena(NULL) != NULL)
+      FAIL("op %zu: kiln_pool_class or kiln_pool_arena of NULL is not NULL", f->ops);
+    break;
+  }
+}
+
+#ifndef KILN_CHECKED
+/* Misuse a checked build reports by aborting; the default build ignores
+   it and says why. */
+static void expect_ignored(fz_t *f, const char *what)
+{
+  const char *why = kiln_arena_error(NULL);
+  TRACE("op %zu: misuse: %s: ignored (%s)", f->ops, what, why);
+  if (why[0] == '\0')
+    FAIL("op %zu: misuse '%s' was ignored without a sentence", f->ops, what);
+}
+
+static void misuse_ignored(fz_t *f, input_t *in, unsigned kind)
+{
+  kiln_set_error(KILN_OK, "%s", "");
+  switch (kind) {
+  case 0:
+    if (f->npools > 0 && f->nusable > 0) {
+      uint32_t id = pick_usable(f, in);
+      kiln_pool_t pool = f->pools[id % (unsigned)f->npools];
+      kiln_free(pool, f->addr[id], fz_obj_size(f->nrefs[id], f->npay[id]));
+      expect_ignored(f, "kiln_free on an automatic pool");
+    }
+    break;
+  case 1:
+    kiln_free(NULL, f->roots, sizeof f->roots);
+    expect_ignored(f, "kiln_free on a NULL pool");
+    break;
+  case 2:
+    kiln_arena_collect(NULL);
+    expect_ignored(f, "kiln_arena_collect(NULL)");
+    break;
+  case 3:
+    kiln_pool_collect(NULL);
+    expect_ignored(f, "kiln_pool_collect(NULL)");
+    break;
+  case 4:
+    kiln_arena_release(f->arena); /* never parked */
+    expect_ignored(f, "kiln_arena_release without kiln_arena_park");
+    break;
+  case 5: {
+    kiln_ap_t ap = f->npools > 0 ? f->aps[in->i % (unsigned)f->npools] : NULL;
+    if (ap != NULL && ap->limit == NULL) { /* no buffer: the commit reaches its slow path */
+      if (kiln_commit(ap, f->roots, 16) != 0)
+        FAIL("op %zu: kiln_commit without a reservation succeeded", f->ops);
+      expect_ignored(f, "kiln_commit without kiln_reserve");
+    }
+    break;
+  }
+  default: {
+    kiln_stats_t st;
+    kiln_arena_stats(NULL, &st);
+    expect_ignored(f, "kiln_arena_stats(NULL)");
+    break;
+  }
+  }
+}
+#endif
+
+static void op_misuse(fz_t *f, input_t *in)
+{
+  unsigned kind = next(in), b = next(in);
+#ifndef KILN_CHECKED
+  if (kind >= 128) {
+    misuse_ignored(f, in, kind % 8);
+    after_gc(f, "after a misuse");
+    return;
+  }
+#endif
+  misuse_refused(f, kind % 8, b);
+  after_gc(f, "after a misuse");
+}
+
 int fuzz_api_one(const uint8_t *data, size_t size)
 {
   static fz_t f;   /* big: kept off the stack, cleared per input */
@@ -488,8 +643,10 @@ int fuzz_api_one(const uint8_t *data, size_t size)
     return 0;
   }
   for (f.ops = 0; in.i < in.n && f.ops < MAX_OPS; f.ops++) {
-    unsigned op = next(&in) % 16;
-    if (op < 5)
+    unsigned raw = next(&in), op = raw % 16;
+    if (raw >= MISUSE_FIRST && raw <= MISUSE_LAST)
+      op_misuse(&f, &in);
+    else if (op < 5)
       op_alloc(&f, &in);
     else if (op < 8)
       op_store(&f, &in);

@@ -10,6 +10,18 @@
  * the pool, arena, allocation point and scan state structures declared below
  * and nothing else. See docs/design.md for the contract; docs/ for the user's
  * guide.
+ *
+ * Misuse. Every entry point checks its handles: a NULL, foreign or
+ * destroyed handle makes a kiln_res_t function return KILN_PARAM with a
+ * sentence naming the call, and makes a void function do nothing and
+ * leave the sentence in kiln_arena_error(NULL). Destroying a NULL handle
+ * does nothing, as free(NULL) does. A checked build (--enable-checked)
+ * aborts instead on every contract break, void functions' bad handles and
+ * any use of a destroyed handle included, printing "kiln: checked build: "
+ * and a sentence. Destroyed handles are kept, marked dead, until their
+ * arena is destroyed (the default build keeps the last 64 of each arena),
+ * so a second destroy or a later use is refused rather than reading freed
+ * memory. docs/misuse.md lists what only the checked build catches.
  */
 #ifndef KILN_H
 #define KILN_H
@@ -151,6 +163,7 @@ const kiln_class_t *kiln_classes(void);
 
 kiln_res_t kiln_pool_create(kiln_pool_t *pool_o, kiln_arena_t arena, kiln_class_t klass,
                             const kiln_arg_t args[]);
+/* Destroy its allocation points first (see kiln_ap_destroy). */
 void kiln_pool_destroy(kiln_pool_t pool);
 kiln_class_t kiln_pool_class(kiln_pool_t pool);
 kiln_arena_t kiln_pool_arena(kiln_pool_t pool);
@@ -221,7 +234,9 @@ KILN_INLINE kiln_res_t kiln_alloc(void **p_o, kiln_pool_t pool, size_t size)
 }
 
 /* Free block p of size bytes (the size it was allocated with) to its pool;
-   NULL does nothing. The fast path pushes a block of the list's range. */
+   NULL does nothing. The fast path pushes a block of the list's range.
+   A NULL pool or an automatic one is a misuse: ignored, with a sentence
+   in kiln_arena_error(NULL) (the checked build aborts). */
 KILN_INLINE void kiln_free(kiln_pool_t pool, void *p, size_t size)
 {
   struct kiln_pool_head_s *h = (struct kiln_pool_head_s *)(void *)pool;
@@ -244,7 +259,9 @@ KILN_INLINE void kiln_free(kiln_pool_t pool, void *p, size_t size)
 
 /* With header_size h, every format method and root receives and returns client
    pointers (block start + h): scan gets the client pointers of the first object
-   and of the end, skip returns the client pointer of the next object. */
+   and of the end, skip returns the client pointer of the next object (the
+   checked build reports a skip that does not advance or runs past the
+   object's segment). */
 typedef kiln_res_t (*kiln_scan_fn)(kiln_ss_t ss, void *base, void *limit);
 typedef void *(*kiln_skip_fn)(void *obj);            /* address just past obj */
 typedef void (*kiln_fwd_fn)(void *old, void *new_);  /* leave a forwarding marker */
@@ -270,6 +287,7 @@ struct kiln_ss_s {
   unsigned zone_shift;  /* zone of an address: (addr >> zone_shift) & 63 */
 };
 
+/* Hot: only the checked build checks its arguments. */
 kiln_res_t kiln_ss_fix(kiln_ss_t ss, void **ref_io);
 
 #define KILN_SCAN_BEGIN(ss) do { kiln_ss_t kiln_ss_ = (ss); (void)kiln_ss_;
@@ -284,6 +302,9 @@ kiln_res_t kiln_ss_fix(kiln_ss_t ss, void **ref_io);
 /* ---- roots ------------------------------------------------------------ */
 
 typedef enum { KILN_RANK_AMBIG, KILN_RANK_EXACT, KILN_RANK_WEAK } kiln_rank_t;
+/* Register each area once: the checked build refuses an area or
+   formatted root overlapping one already registered (the default build
+   scans the overlap twice, which does no harm). */
 kiln_res_t kiln_root_create_area(kiln_root_t *root_o, kiln_arena_t arena, void **base,
                                  void **limit, kiln_rank_t rank);
 kiln_res_t kiln_root_create_fmt(kiln_root_t *root_o, kiln_arena_t arena, kiln_scan_fn scan,
@@ -297,6 +318,16 @@ void kiln_root_destroy(kiln_root_t root);
 
 /* ---- threads ---------------------------------------------------------- */
 
+/* The thread rule: an arena has one registered mutator thread, the one
+   whose stack (kiln_root_create_thread) a collection scans; registering a
+   second one is refused (KILN_UNIMPL). Once a thread is registered, the
+   slow paths of every allocation point of the arena (kiln_ap_fill,
+   kiln_ap_trip) refuse any other thread with KILN_PARAM and a sentence,
+   and kiln_heap_ap answers NULL to a thread that did not open the heap:
+   that thread's stack would never be scanned, so objects only it refers
+   to could be freed or moved under it. An arena with no registered thread
+   scans no stack and keeps every reference in the client's own roots, so
+   any thread may allocate, one at a time (an arena is not thread-safe). */
 kiln_res_t kiln_thread_reg(kiln_thread_t *thr_o, kiln_arena_t arena);
 void kiln_thread_dereg(kiln_thread_t thread);
 
@@ -310,12 +341,29 @@ struct kiln_ap_s {
 };
 
 kiln_res_t kiln_ap_create(kiln_ap_t *ap_o, kiln_pool_t pool, const kiln_arg_t args[]);
+/* Destroy allocation points before their pool. kiln_pool_destroy leaves a
+   live one orphaned: every reserve is refused (KILN_PARAM), every commit
+   fails, and kiln_ap_destroy still frees it (the checked build aborts at
+   the kiln_pool_destroy). */
 void kiln_ap_destroy(kiln_ap_t ap);
+/* The slow paths. kiln_ap_fill returns KILN_PARAM, and kiln_ap_trip makes
+   the commit fail (returns 0, the reservation dropped) with a sentence in
+   kiln_arena_error, for a thread other than the arena's registered one
+   (see threads) and for an orphaned point. */
 kiln_res_t kiln_ap_fill(void **p_o, kiln_ap_t ap, size_t size); /* slow path of reserve */
 int kiln_ap_trip(kiln_ap_t ap, void *p, size_t size);            /* slow path of commit */
 
 /* Reserve size bytes (a multiple of the format's alignment) for one object.
-   The memory is uninitialised; make it a valid object, then kiln_commit. */
+   The memory is uninitialised; make it a valid object, then kiln_commit.
+   A size that is not a multiple of the alignment gets KILN_PARAM on the
+   slow path. The fast path cannot tell: the next reserve that reaches the
+   slow path returns KILN_PARAM, saying the point was left misaligned, and
+   starts a fresh, aligned buffer (the misaligned object stays in the heap;
+   the bytes up to the next alignment boundary hold no object). The checked
+   build exposes no buffer (limit stays NULL), so every kiln_reserve and
+   kiln_commit takes its slow path and is checked: a misaligned size is
+   refused at once, and a second reserve before the commit, or a commit
+   without a reservation or of another address or size, aborts. */
 static inline kiln_res_t kiln_reserve(void **p_o, kiln_ap_t ap, size_t size)
 {
   uintptr_t alloc = (uintptr_t)ap->alloc, next = alloc + size;
@@ -328,7 +376,9 @@ static inline kiln_res_t kiln_reserve(void **p_o, kiln_ap_t ap, size_t size)
 }
 
 /* Returns 1 if the object reserved at p is now part of the heap, 0 if a
-   collection intervened: then reserve again and rebuild the object. */
+   collection intervened: then reserve again and rebuild the object. A
+   commit without a reservation fails (0, with a sentence) when the point
+   has no buffer; with one, only the checked build can tell. */
 static inline int kiln_commit(kiln_ap_t ap, void *p, size_t size)
 {
   ap->init = ap->alloc;
@@ -413,6 +463,9 @@ kiln_res_t kiln_heap_open(kiln_heap_t *heap_o, const char *plan, const kiln_form
 void kiln_heap_close(kiln_heap_t heap);
 kiln_arena_t kiln_heap_arena(kiln_heap_t heap);
 kiln_pool_t kiln_heap_pool(kiln_heap_t heap, const char *role);
+/* The calling thread's allocation point for role; NULL (the sentence in
+   kiln_arena_error(NULL)) for a manual or unknown role, and for a thread
+   other than the one that opened the heap (see threads). */
 kiln_ap_t kiln_heap_ap(kiln_heap_t heap, const char *role);
 const char *kiln_heap_plan_name(kiln_heap_t heap);
 /* The opening thread's stack is an ambiguous root from kiln_heap_open on.

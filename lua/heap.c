@@ -27,6 +27,7 @@ struct kiln_heap_s {
   kiln_pool_t *pools;        /* plan->npools, in plan order */
   size_t made;               /* pools created so far (for unwinding) */
   kiln_thread_t thread;
+  pthread_t opener;          /* the registered thread: the only one that may allocate */
   kiln_root_t root;
   pthread_key_t key;         /* -> this thread's heap_tls_t */
   pthread_mutex_t lock;      /* guards tls_all and AP creation */
@@ -122,6 +123,7 @@ static kiln_res_t stack_root(kiln_heap_t h)
 static kiln_res_t register_thread(kiln_heap_t h)
 {
   kiln_res_t res = kiln_thread_reg(&h->thread, h->arena);
+  h->opener = pthread_self();
   if (res != KILN_OK)
     return lk_fail(res, "plan '%s': registering this thread: %s", h->plan->name, why(h->arena, res));
   res = stack_root(h);
@@ -278,7 +280,9 @@ static heap_tls_t *thread_table(kiln_heap_t heap)
 }
 
 /* This thread's AP for role: NULL if the role is unknown, its pool is manual,
-   or the AP cannot be made (the sentence is then in lk_error()). */
+   the calling thread is not the one that opened the heap (the arena's one
+   registered mutator thread, whose stack is scanned), or the AP cannot be
+   made (the sentence is then in lk_error()). */
 kiln_ap_t kiln_heap_ap(kiln_heap_t heap, const char *role)
 {
   if (heap == NULL)
@@ -287,6 +291,13 @@ kiln_ap_t kiln_heap_ap(kiln_heap_t heap, const char *role)
   kiln_pool_t pool = kiln_heap_pool(heap, role);
   if (pool == NULL || !kiln_class_is_automatic(kiln_pool_class(pool)))
     return NULL;
+  if (!pthread_equal(pthread_self(), heap->opener)) {
+    lk_fail(KILN_PARAM, "plan '%s': kiln_heap_ap(\"%s\"): this thread did not open the heap; "
+            "an arena has one registered mutator thread (kiln_thread_reg), the one whose stack "
+            "a collection scans: allocate from the thread that opened the heap",
+            heap->plan->name, role);
+    return NULL;
+  }
   heap_tls_t *t = thread_table(heap);
   if (t == NULL)
     return NULL;

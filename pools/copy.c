@@ -174,7 +174,7 @@ static copy_t *copy_of_seg(seg_t seg) { return copy_of(seg->pool); }
 static const kiln_format_t *fmt_of(copy_t *cp) { return &cp->pool.fmt->f; }
 static size_t obj_size(copy_t *cp, void *obj)
 {
-  return (size_t)((char *)fmt_of(cp)->skip(obj) - (char *)obj);
+  return (size_t)((char *)pool_skip(&cp->pool, obj) - (char *)obj);
 }
 /* Client pointer of the object whose block starts at offset off. */
 static void *client_at(copy_t *cp, cseg_t *s, size_t off)
@@ -621,7 +621,7 @@ static kiln_res_t copy_promote(void **block_o, pool_t pool, size_t size, trace_t
 static kiln_res_t copy_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
 {
   copy_t *cp = copy_of_seg(seg);
-  void *next = fmt_of(cp)->skip(obj);
+  void *next = pool_skip(&cp->pool, obj);
   ss_trace(ss)->scanned += (size_t)((char *)next - (char *)obj);
   return fmt_of(cp)->scan(ss, obj, next);
 }

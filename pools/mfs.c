@@ -29,11 +29,11 @@
  * of units. Statistics are exact after mfs_sync, which kiln_pool_stats and
  * kiln_arena_stats call.
  *
- * Checked build: a bitmap per segment records which units are live, so a
- * double free, a pointer that is not the start of a unit, a pointer from
- * another pool and a size no allocation could have asked for (0, or more
- * than unit_size: kiln_alloc serves any size up to the unit, so smaller
- * sizes are all valid) are reported. It
+ * Checked build: a bitmap per segment records which units are live, and an
+ * array the size each live unit was allocated with, so a double free, a
+ * pointer that is not the start of a unit, a pointer from another pool, a
+ * size no allocation could have asked for (0, or more than unit_size) and a
+ * size that is neither the allocation's nor the unit size are reported. It
  * carves one unit at a time, so `bump` marks exactly the units ever handed
  * out and a pointer past it is reported as never allocated.
  */
@@ -50,6 +50,7 @@ typedef struct mfs_seg_s {
   size_t live;           /* units handed out and not freed (current: see above) */
   ring_t partial;        /* in mfs->partial while it has a free unit, unless current */
   uint64_t *livemap;     /* checked builds only: one bit per unit */
+  uint32_t *sizes;       /* checked builds only: each live unit's requested size */
 } mfs_seg_t;
 
 typedef struct mfs_s {
@@ -93,6 +94,7 @@ static void mseg_release(mfs_seg_t *ms)
 {
   ring_remove(&ms->partial);
   free(ms->livemap);
+  free(ms->sizes);
   seg_free(&ms->seg);
 }
 
@@ -177,7 +179,9 @@ static kiln_res_t mfs_grow(mfs_t *mfs, mfs_seg_t **ms_o)
   ms->bump = (char *)seg->base;
   ms->end = ms->bump + units * mfs->unit;
   ring_init(&ms->partial);
-  if (KILN_CHECKING && (ms->livemap = calloc((units + 63) / 64, 8)) == NULL) {
+  if (KILN_CHECKING && ((ms->livemap = calloc((units + 63) / 64, 8)) == NULL ||
+                        (ms->sizes = calloc(units, sizeof *ms->sizes)) == NULL)) {
+    free(ms->livemap);
     seg_free(seg);
     return arena_errorf(mfs->pool.arena, KILN_MEMORY, "mfs: no memory for the checking map");
   }
@@ -232,9 +236,12 @@ static kiln_res_t mfs_refill(mfs_t *mfs)
   return KILN_OK;
 }
 
-static void mark_live(mfs_t *mfs, mfs_seg_t *ms, void *p, int live)
+/* Checked builds: record that unit p is live (allocated with size bytes)
+   or free. */
+static void mark_live(mfs_t *mfs, mfs_seg_t *ms, void *p, int live, size_t size)
 {
   size_t i = ((uintptr_t)p - ms->seg.base) / mfs->unit;
+  ms->sizes[i] = (uint32_t)size;
   if (live)
     ms->livemap[i / 64] |= (uint64_t)1 << (i % 64);
   else
@@ -259,7 +266,7 @@ static kiln_res_t mfs_alloc(void **p_o, pool_t pool, size_t size)
   h->free = *(void **)p;
   h->allocs++; /* counted as the inline path counts */
   if (KILN_CHECKING)
-    mark_live(mfs, mfs->cur, p, 1);
+    mark_live(mfs, mfs->cur, p, 1, size);
   *p_o = p;
   return KILN_OK;
 }
@@ -279,6 +286,10 @@ static void mfs_check_free(mfs_t *mfs, seg_t seg, void *p, size_t size)
   if (size == 0 || size > mfs->unit) /* the same rule as mfs_alloc's */
     pool_misuse(pool, "kiln_free(%p, %zu): no block of this pool has that size (1 to %zu bytes)",
                 p, size, mfs->unit);
+  if (size != ms->sizes[i] && size != mfs->requested && size != mfs->unit)
+    pool_misuse(pool, "kiln_free(%p, %zu): the block was allocated with %zu bytes; free it "
+                "with that size (or the unit size, %zu)", p, size, (size_t)ms->sizes[i],
+                mfs->requested);
 }
 
 /* The slow path of kiln_free: a unit of another segment than the current
@@ -293,7 +304,7 @@ static void mfs_free(pool_t pool, void *p, size_t size)
     return; /* not ours: ignoring it is safer than corrupting a free list */
   mfs_seg_t *ms = mseg_of(seg);
   if (KILN_CHECKING) {
-    mark_live(mfs, ms, p, 0);
+    mark_live(mfs, ms, p, 0, 0);
     memset(p, KILN_POISON_BYTE, mfs->unit);
   }
   if (ms == mfs->cur) { /* checked builds only: the inline path takes these */

@@ -133,7 +133,7 @@ static ms_t *ms_of_seg(seg_t seg) { return ms_of(seg->pool); }
 
 static size_t obj_size(ms_t *ms, void *obj)
 {
-  return (size_t)((char *)ms->pool.fmt->f.skip(obj) - (char *)obj);
+  return (size_t)((char *)pool_skip(&ms->pool, obj) - (char *)obj);
 }
 static size_t grains_of(ms_t *ms, size_t bytes) { return (bytes + ms->grain - 1) >> ms->shift; }
 static void *client_of(ms_t *ms, ms_seg_t *s, size_t g)
@@ -447,7 +447,7 @@ static kiln_res_t ms_promote(void **block_o, pool_t pool, size_t size, trace_t *
 static void parse_range(ms_t *ms, ms_seg_t *s, size_t g, size_t end)
 {
   char *limit = (char *)s->seg.base + (end << ms->shift);
-  for (char *obj = client_of(ms, s, g); obj - ms->header < limit; obj = ms->pool.fmt->f.skip(obj))
+  for (char *obj = client_of(ms, s, g); obj - ms->header < limit; obj = pool_skip(&ms->pool, obj))
     bit_set(s->starts, (size_t)((uintptr_t)(obj - ms->header) - s->seg.base) >> ms->shift);
 }
 
@@ -708,7 +708,7 @@ static kiln_res_t ms_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
 {
   ms_t *ms = ms_of_seg(seg);
   ms_seg_t *s = mseg(seg);
-  void *next = ms->pool.fmt->f.skip(obj);
+  void *next = pool_skip(&ms->pool, obj);
   size_t size = (size_t)((char *)next - (char *)obj);
   if (seg->white) {
     if (!s->large) {
@@ -759,7 +759,7 @@ static void scan_visit(void *obj, void *closure)
   scan_cl_t *cl = closure;
   ms_t *ms = ms_of_seg(arena_seg_of(ss_of(cl->ss)->arena, obj));
   if (cl->res == KILN_OK)
-    cl->res = scan_one(ms, cl->ss, obj, ms->pool.fmt->f.skip(obj));
+    cl->res = scan_one(ms, cl->ss, obj, pool_skip(&ms->pool, obj));
 }
 
 static kiln_res_t ms_scan(seg_t seg, kiln_ss_t ss)
@@ -846,7 +846,7 @@ static kiln_res_t ms_scan_range(seg_t seg, kiln_ss_t ss, uintptr_t lo, uintptr_t
     end = s->grains;
   while (g < end) {
     void *obj = client_of(ms, s, g);
-    kiln_res_t res = scan_one(ms, ss, obj, ms->pool.fmt->f.skip(obj));
+    kiln_res_t res = scan_one(ms, ss, obj, pool_skip(&ms->pool, obj));
     if (res != KILN_OK)
       return res;
     g = old_only ? bits_find_both(s->starts, s->mark, g + 1, end)

@@ -56,6 +56,12 @@ tests_test_oom_SOURCES = %reldir%/test_oom.c
 tests_test_oom_CFLAGS = $(TEST_CFLAGS_)
 tests_test_oom_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 
+# Misuse of the C API: bad handles, the thread rule, protocol breaks.
+KILN_CHECKS += tests/test_misuse
+tests_test_misuse_SOURCES = %reldir%/test_misuse.c
+tests_test_misuse_CFLAGS = $(TEST_CFLAGS_)
+tests_test_misuse_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
 # The descriptor format (bindings/desc.c) under every automatic pool class.
 KILN_CHECKS += tests/test_desc
 tests_test_desc_SOURCES = %reldir%/test_desc.c

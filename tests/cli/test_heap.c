@@ -44,9 +44,19 @@ static void test_manual(void)
   kiln_heap_close(h);
 }
 
-static void *other_thread(void *heap)
+/* Another thread's view: its kiln_heap_ap answer and the sentence. */
+typedef struct other_s {
+  kiln_heap_t heap;
+  kiln_ap_t ap;
+  char error[512];
+} other_t;
+
+static void *other_thread(void *arg)
 {
-  return kiln_heap_ap(heap, "objects");
+  other_t *o = arg;
+  o->ap = kiln_heap_ap(o->heap, "objects");
+  snprintf(o->error, sizeof o->error, "%s", kiln_arena_error(NULL));
+  return NULL;
 }
 
 static void test_auto(void)
@@ -59,11 +69,15 @@ static void test_auto(void)
   CHECK(ap != NULL);
   CHECK(kiln_heap_ap(h, "objects") == ap);       /* one per role per thread */
   CHECK(kiln_heap_ap(h, "leaf") != ap);          /* another role, another AP */
+  /* One registered mutator thread per arena: the one that opened the heap. */
   pthread_t t;
-  void *theirs = NULL;
-  CHECK(pthread_create(&t, NULL, other_thread, h) == 0);
-  pthread_join(t, &theirs);
-  CHECK(theirs != NULL && theirs != ap);         /* another thread, another AP */
+  other_t theirs = {h, ap, ""};
+  CHECK(pthread_create(&t, NULL, other_thread, &theirs) == 0);
+  pthread_join(t, NULL);
+  CHECK(theirs.ap == NULL);
+  CHECK(strstr(theirs.error, "plan 'marksweep': kiln_heap_ap(\"objects\"): this thread did not "
+                             "open the heap; an arena has one registered mutator thread") != NULL);
+  CHECK(kiln_heap_ap(h, "objects") == ap);       /* the opening thread still allocates */
   lk_wparams_t wp;
   lk_wresult_t r;
   lk_wparams_default(&wp);
