@@ -7,7 +7,8 @@
  * per-thread table (a pthread key per heap) until kiln_heap_close.
  *
  * It is a client of kiln.h only. Everything is undone in reverse order on a
- * failed open, and a failure's sentence names the plan and the pool.
+ * failed open, and a failure's sentence names the plan and the pool, and
+ * starts where the plan set what the arena or the pool class refused.
  */
 #include <pthread.h>
 #include <stdlib.h>
