@@ -157,7 +157,7 @@ local n, unit = ("64KB"):match("^(%d+)(%a+)$")
 local parts = {}
 for w in ("a, b,c"):gmatch("%s*([^,]+)") do parts[#parts + 1] = w end
 local s = (" x "):gsub("^%s*(.-)%s*$", "%1")
-local at = ("y"):rep(5000):find(".-z")
+local at = ("y"):rep(1000):find(".-z")
 plan "ok" {
   doc = s .. #parts .. tostring(at),
   pools = { a = mvff { extend_by = n .. unit } },
