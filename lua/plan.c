@@ -294,26 +294,38 @@ static int bounded_match(lua_State *S, const char *fn, int anchor, int plain)
   return call_original(S);
 }
 
+/* The subject and the pattern are checked first, as the library does, so
+   a wrong argument gets the library's own message. */
+static void check_subject_pattern(lua_State *S)
+{
+  luaL_checkstring(S, 1);
+  luaL_checkstring(S, 2);
+}
+
 static int bounded_find(lua_State *S)
 {
+  check_subject_pattern(S);
   luaL_optinteger(S, 3, 1);
   return bounded_match(S, "string.find", 1, lua_toboolean(S, 4));
 }
 
 static int bounded_strmatch(lua_State *S)
 {
+  check_subject_pattern(S);
   luaL_optinteger(S, 3, 1);
   return bounded_match(S, "string.match", 1, 0);
 }
 
 static int bounded_gmatch(lua_State *S)
 {
+  check_subject_pattern(S);
   luaL_optinteger(S, 3, 1);
   return bounded_match(S, "string.gmatch", 0, 0);
 }
 
 static int bounded_gsub(lua_State *S)
 {
+  check_subject_pattern(S);
   int t = lua_type(S, 3);
   luaL_argexpected(S, t == LUA_TNUMBER || t == LUA_TSTRING || t == LUA_TFUNCTION
                    || t == LUA_TTABLE, 3, "string/function/table");

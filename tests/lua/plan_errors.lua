@@ -165,6 +165,10 @@ plan "ok" {
 ]], "ok")
 case("pattern_malformed.lua", 'local x = 1\nlocal i = string.find("x", "[")\n',
      "FILE:2: malformed pattern (missing ']')")
+case("pattern_bad_argument.lua", 'local x = 1\nlocal i = string.find(nil, "x")\n',
+     "FILE:2: bad argument #1 to 'find' (string expected, got nil)")
+case("gsub_bad_argument.lua", 'local x = 1\nlocal s = ("x"):gsub("x", true)\n',
+     "FILE:2: bad argument #2 to 'gsub' (string/function/table expected, got boolean)")
 case("gsub_callback_error.lua", 'local x = 1\nlocal s = ("x"):gsub("x", function() error("boom") end)\n',
      "FILE:2: boom")
 
