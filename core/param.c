@@ -124,11 +124,17 @@ int param_parse_size(const char *s, size_t *size_o)
   return 0;
 }
 
-/* Levenshtein distance, bounded to short keys (parameter names are short). */
-static size_t edit_distance(const char *a, const char *b)
+/* Keys longer than this get no suggestion (parameter names are short), so
+   the suggestion's work is bounded whatever key a caller passes; a message
+   repeats at most this many bytes of a key. */
+#define KEY_COMPARED_MAX 62
+
+/* Levenshtein distance of a (la bytes) and b, both at most KEY_COMPARED_MAX
+   bytes long (else 99). */
+static size_t edit_distance(const char *a, size_t la, const char *b)
 {
-  size_t la = strlen(a), lb = strlen(b), row[64];
-  if (la >= 63 || lb >= 63)
+  size_t lb = strlen(b), row[KEY_COMPARED_MAX + 2];
+  if (la > KEY_COMPARED_MAX || lb > KEY_COMPARED_MAX)
     return 99;
   for (size_t j = 0; j <= lb; j++)
     row[j] = j;
@@ -149,9 +155,11 @@ static size_t edit_distance(const char *a, const char *b)
 const char *param_nearest(const char *key, const char *const *names, size_t n)
 {
   const char *best = NULL;
-  size_t best_d = (size_t)-1, klen = strlen(key);
+  size_t best_d = (size_t)-1, klen = strnlen(key, KEY_COMPARED_MAX + 1);
+  if (klen > KEY_COMPARED_MAX)
+    return NULL;
   for (size_t i = 0; i < n; i++) {
-    size_t d = edit_distance(key, names[i]);
+    size_t d = edit_distance(key, klen, names[i]);
     if (d < best_d) {
       best_d = d;
       best = names[i];
@@ -170,12 +178,18 @@ static kiln_res_t unknown_key(const kiln_param_t *params, const char *key, who_t
   for (size_t i = 0; i < n && i < 64; i++)
     names[i] = params[i].key;
   const char *near = param_nearest(key, names, n < 64 ? n : 64);
+  int shown = (int)strnlen(key, KEY_COMPARED_MAX + 1);
+  const char *cut = shown > KEY_COMPARED_MAX ? "..." : "";
+  if (shown > KEY_COMPARED_MAX)
+    shown = KEY_COMPARED_MAX;
   if (near != NULL)
-    return fail(err, errlen, what, "unknown parameter '%s' (did you mean '%s'?)", key, near);
+    return fail(err, errlen, what, "unknown parameter '%.*s%s' (did you mean '%s'?)", shown,
+                key, cut, near);
   if (n == 0)
-    return fail(err, errlen, what, "unknown parameter '%s' (it takes no parameters)", key);
-  return fail(err, errlen, what, "unknown parameter '%s' (valid: %s%s)", key, params[0].key,
-              n > 1 ? ", ..." : "");
+    return fail(err, errlen, what, "unknown parameter '%.*s%s' (it takes no parameters)", shown,
+                key, cut);
+  return fail(err, errlen, what, "unknown parameter '%.*s%s' (valid: %s%s)", shown, key, cut,
+              params[0].key, n > 1 ? ", ..." : "");
 }
 
 static kiln_res_t check_range(const kiln_param_t *p, double v, who_t what, char *err,
@@ -218,7 +232,7 @@ static kiln_res_t set_value(pval_t *v, const kiln_param_t *p, const kiln_arg_t *
   case KILN_ARGT_SIZE: v->size = a->size; return check_range(p, (double)a->size, what, err, errlen);
   case KILN_ARGT_NUM:
     if (a->num != a->num)
-      return fail(err, errlen, what, "parameter '%s' is not a number (NaN)", p->key);
+      return fail(err, errlen, what, "parameter '%s' is not a number (nan)", p->key);
     v->num = a->num;
     return check_range(p, a->num, what, err, errlen);
   case KILN_ARGT_BOOL: v->b = a->b; return KILN_OK;

@@ -5,6 +5,9 @@
  * gets a few objects in each of the usual roles, one collection and a close.
  * Any crash, sanitizer report, leak or hang is a bug; a refused plan
  * (KILN_PARAM, KILN_LIMIT, ...) is the expected outcome for most inputs.
+ * The plan sandbox's budgets (lua/plan.c: instructions, CPU time, memory,
+ * and the work of one string library call) bound every input, so an input
+ * that runs for more than the CPU-time budget is a hang, and a bug.
  *
  * Built with -DKILN_FUZZ_REPLAY, the file provides fuzz_plan_one only, for
  * tests/test_fuzz_replay.c.

@@ -8,8 +8,12 @@
 -- Runs inside the sandboxed lua_State built by plan.c. This chunk is loaded
 -- while the state still has `debug` and `load`; it keeps private references
 -- to them and plan.c removes them from the globals before any plan runs, so
--- plan code can reach neither. Every error is raised as a finished sentence
--- (error(msg, 0)); plan.c turns it into KILN_PARAM.
+-- plan code can reach neither. It keeps the string library's own functions
+-- too: plan.c then replaces string.find and its kin by bounded versions for
+-- the plans. Whatever a plan hands over (its plan table, what a constructor
+-- returned) is data to check, never trusted: the plan may have changed it.
+-- Every error is raised as a finished sentence (error(msg, 0)); plan.c turns
+-- it into KILN_PARAM.
 --
 -- Called as dsl(host) where host holds the C helpers:
 --   host.params(name)   parameter list of a built class ("arena": the arena's),
@@ -17,13 +21,14 @@
 --   host.classes()      names of the built classes
 --   host.builtin(name)  source of a built-in plan, or nil
 --   host.builtins()     names of the built-in plans
---   host.readfile(path) source of a plan file, or nil, message
+--   host.readfile(path) source of a plan file, or nil, message, missing
+--                       (missing: true when there is no such file)
 -- Returns the api table (see the end of the file).
 
 local host = ...
 local getinfo, load = debug.getinfo, load
 local fmt, sfind, ssub, smatch = string.format, string.find, string.sub, string.match
-local slower, srep, gsub = string.lower, string.rep, string.gsub
+local slower, srep, gsub, gmatch = string.lower, string.rep, string.gsub, string.gmatch
 local concat, sort, insert = table.concat, table.sort, table.insert
 local type, pairs, ipairs, error, tostring = type, pairs, ipairs, error, tostring
 local setmetatable, getmetatable, rawget, select = setmetatable, getmetatable, rawget, select
@@ -37,6 +42,9 @@ local TRIGGER_KEYS = { growth = "growth" }   -- trigger key -> arena parameter
 local BARRIERS = { "card", "none" }
 local LATER_BARRIERS = { protect = true }
 local MAX_SIZE = 2 ^ 53
+local ECHO_MAX = 64          -- bytes of a plan's own text a message repeats
+local SUGGEST_MAX = 32       -- longest word or candidate did-you-mean compares
+local SUGGEST_CANDIDATES = 200  -- most candidates did-you-mean compares
 local SANDBOXED = { io = true, os = true, require = true, load = true, loadfile = true,
                     dofile = true, debug = true, collectgarbage = true, package = true,
                     loadstring = true }
@@ -46,6 +54,13 @@ local SANDBOXED = { io = true, os = true, require = true, load = true, loadfile 
 
 local function fail(...) error(fmt(...), 0) end
 
+-- s, cut to ECHO_MAX bytes for a message.
+local function clip(s)
+  s = tostring(s)
+  if #s <= ECHO_MAX then return s end
+  return ssub(s, 1, ECHO_MAX) .. "..."
+end
+
 local function keys_of(t)
   local ks = {}
   for k in pairs(t) do ks[#ks + 1] = k end
@@ -53,7 +68,8 @@ local function keys_of(t)
   return ks
 end
 
--- Edit distance, O(#a * #b): names here are short.
+-- Edit distance, O(#a * #b): suggest only compares words of at most
+-- SUGGEST_MAX bytes.
 local function distance(a, b)
   local prev = {}
   for j = 0, #b do prev[j] = j end
@@ -72,13 +88,16 @@ local function distance(a, b)
 end
 
 -- " (did you mean 'x'?)" for the nearest candidate, or "" if none is near.
+-- The work is bounded: no suggestion for a word longer than SUGGEST_MAX,
+-- longer candidates are skipped, and at most SUGGEST_CANDIDATES are compared.
 local function suggest(word, candidates)
-  if type(word) ~= "string" then return "" end
+  if type(word) ~= "string" or #word > SUGGEST_MAX then return "" end
   local best, bestd = nil, huge
   local lw = slower(word)
-  for _, c in ipairs(candidates) do
-    local d = distance(lw, slower(c))
-    if sfind(slower(c), lw, 1, true) == 1 or sfind(lw, slower(c), 1, true) == 1 then
+  for i, c in ipairs(candidates) do
+    if i > SUGGEST_CANDIDATES then break end
+    local d = type(c) == "string" and #c <= SUGGEST_MAX and distance(lw, slower(c)) or huge
+    if d < huge and (sfind(slower(c), lw, 1, true) == 1 or sfind(lw, slower(c), 1, true) == 1) then
       d = d - 0.5
     end
     if d < bestd then best, bestd = c, d end
@@ -89,8 +108,18 @@ local function suggest(word, candidates)
   return ""
 end
 
+-- v as a message shows it: a string quoted (and clipped), NaN as "nan"
+-- whatever its sign bit, infinities as "inf" and "-inf", a whole float
+-- without ".0".
 local function show(v)
-  if type(v) == "string" then return fmt("%q", v) end
+  if type(v) == "string" then
+    if #v > ECHO_MAX then return fmt("%q", ssub(v, 1, ECHO_MAX)) .. "..." end
+    return fmt("%q", v)
+  end
+  if v ~= v then return "nan" end
+  if v == huge then return "inf" end
+  if v == -huge then return "-inf" end
+  if mtype(v) == "float" and v == floor(v) and v > -MAX_SIZE and v < MAX_SIZE then return fmt("%d", v) end
   return tostring(v)
 end
 
@@ -121,6 +150,7 @@ local function parse_size(v)
   else
     return nil, fmt("expects a size, got %s (%s)", typename(v), SIZE_HELP)
   end
+  if n ~= n then return nil, fmt("size %s is not a number", show(v)) end
   if n < 0 then return nil, fmt("size %s is negative", show(v)) end
   if n ~= floor(n) then return nil, fmt("size %s is not a whole number of bytes", show(v)) end
   if n >= MAX_SIZE then return nil, fmt("size %s is absurdly large", show(v)) end
@@ -141,15 +171,20 @@ local sources = {}   -- file -> array of lines
 
 local function split_lines(src)
   local lines = {}
-  for l in string.gmatch(src .. "\n", "([^\n]*)\n") do lines[#lines + 1] = l end
+  for l in gmatch(src .. "\n", "([^\n]*)\n") do lines[#lines + 1] = l end
   return lines
 end
 
 -- The line of `key = ...` at or after line `from` in `file` (a table field
 -- has no line of its own in Lua; the source text has it). Falls back to from.
+-- Only a name (at most ECHO_MAX bytes) is looked for, so each search is
+-- linear in the lines it reads.
 local function key_line(file, from, key)
   local lines = sources[file]
-  if not lines or type(key) ~= "string" then return from end
+  if not lines or type(key) ~= "string" or #key > ECHO_MAX or not smatch(key, "^[%a_][%w_]*$")
+     or mtype(from) ~= "integer" then
+    return from
+  end
   local pat = "%f[%w_]" .. gsub(key, "%p", "%%%0") .. "%f[^%w_]%s*=[^=]"
   for i = from, math.min(#lines, from + 200) do
     if sfind(lines[i] .. " ", pat) then return i end
@@ -203,8 +238,9 @@ local function check_value(p, v)
     return n
   elseif t == "num" then
     if type(v) ~= "number" then return nil, fmt("expects a number, got %s", typename(v)) end
-    if v ~= v or (p.min and v < p.min) then return nil, fmt("%s is below the minimum %s", show(v), p.min) end
-    if p.max and p.max > 0 and v > p.max then return nil, fmt("%s is above the maximum %s", show(v), p.max) end
+    if v ~= v then return nil, "the value is not a number (nan)" end
+    if p.min and v < p.min then return nil, fmt("%s is below the minimum %s", show(v), show(p.min)) end
+    if p.max and p.max > 0 and v > p.max then return nil, fmt("%s is above the maximum %s", show(v), show(p.max)) end
     return v
   elseif t == "bool" then
     if type(v) ~= "boolean" then return nil, fmt("expects true or false, got %s", typename(v)) end
@@ -233,7 +269,7 @@ local function check_params(cls, given, where)
       if type(k) ~= "string" then
         fail("%sparameters are named (key = value), got a positional value %s", where(nil), show(v))
       end
-      fail("%sunknown parameter '%s'%s", where(k), k, suggest(k, ps.keys))
+      fail("%sunknown parameter '%s'%s", where(k), clip(k), suggest(k, ps.keys))
     end
     local nv, why = check_value(p, v)
     if nv == nil then fail("%sparameter '%s': %s", where(k), k, why) end
@@ -269,8 +305,9 @@ local function plan_fn(name)
     fail('%splan expects a name first: plan "name" { ... }, got %s', at(file, line), typename(name))
   end
   return function(t)
-    if type(t) ~= "table" then
-      fail('%splan \'%s\' expects a table: plan "%s" { ... }, got %s', at(file, line), name, name, typename(t))
+    if type(t) ~= "table" or getmetatable(t) then
+      fail('%splan \'%s\' expects a table: plan "%s" { ... }, got %s', at(file, line), clip(name), clip(name),
+           typename(t))
     end
     for _, d in ipairs(defs) do
       if d.name == name then fail("%splan '%s' is defined twice (first at line %d)", at(file, line), name, d.line) end
@@ -301,12 +338,15 @@ local function new_env()
     if SANDBOXED[k] then
       hint = " (plans run in a sandbox without io, os, require, load, dofile or debug)"
     end
-    fail("%sunknown name '%s'%s", where, tostring(k), hint)
+    fail("%sunknown name '%s'%s", where, clip(k), hint)
   end })
 end
 
 -- Evaluate one plan source; returns its definitions in order.
 local function evaluate(src, file)
+  if ssub(src, 1, 1) == "\27" then
+    fail("%s: is compiled Lua (a binary chunk); a plan file is Lua source text", file)
+  end
   sources[file] = split_lines(src)
   local chunk, msg = load(src, "@" .. file, "t", new_env())
   if not chunk then error(msg, 0) end
@@ -328,7 +368,7 @@ local function check_top(d)
     if type(k) ~= "string" then fail("%sfields are named (key = value), got a positional value", where) end
     local found = false
     for _, tk in ipairs(TOP_KEYS) do found = found or tk == k end
-    if not found then fail("%sunknown key '%s'%s", where, k, suggest(k, TOP_KEYS)) end
+    if not found then fail("%sunknown key '%s'%s", where, clip(k), suggest(k, TOP_KEYS)) end
     local v = t[k]
     local want = (k == "doc" or k == "barrier" or k == "extends") and "string" or "table"
     if type(v) ~= want or (want == "table" and getmetatable(v)) then
@@ -351,29 +391,66 @@ local function check_arena(d, out)
     for _, x in ipairs(BARRIERS) do ok = ok or x == b end
     if not ok then
       local hint = suggest(b, BARRIERS)
-      fail("%sunknown barrier '%s'%s", w, b, hint ~= "" and hint or " (valid: card, none)")
+      fail("%sunknown barrier '%s'%s", w, clip(b), hint ~= "" and hint or " (valid: card, none)")
     end
     if ps.by_key.barrier then out.barrier = { value = b, file = d.file, line = key_line(d.file, d.line, "barrier") } end
   end
   for _, k in ipairs(keys_of(d.t.trigger or {})) do
     local ap = TRIGGER_KEYS[k]
     local w = at(d.file, sub_line(d, "trigger", k)) .. fmt("plan '%s': trigger: ", d.name)
-    if not ap then fail("%sunknown key '%s'%s", w, tostring(k), suggest(k, keys_of(TRIGGER_KEYS))) end
+    if not ap then fail("%sunknown key '%s'%s", w, clip(k), suggest(k, keys_of(TRIGGER_KEYS))) end
     local nv, why = check_value(ps.by_key[ap], d.t.trigger[k])
     if nv == nil then fail("%s'%s': %s", w, k, why) end
     out[ap] = { value = nv, file = d.file, line = sub_line(d, "trigger", k) }
   end
 end
 
+-- v for a message about a field: a string or number shown, else its type.
+local function value_text(v)
+  if type(v) == "string" or type(v) == "number" then return show(v) end
+  return typename(v)
+end
+
+local CONSTRUCTED = { class = true, params = true, file = true, line = true }
+
+-- What is wrong with constructor result c, or nil: the plan holds c and may
+-- have changed any of its fields, so each is checked as data.
+local function constructed_problem(c)
+  for _, k in ipairs(keys_of(c)) do
+    if not CONSTRUCTED[k] then return fmt("it has a field '%s' no constructor makes", clip(k)) end
+  end
+  local known = false
+  for _, n in ipairs(known_classes()) do known = known or n == c.class end
+  if not known then
+    return fmt("its 'class' is %s, expected the name of a pool class", value_text(c.class))
+  end
+  if type(c.params) ~= "table" or getmetatable(c.params) then
+    return fmt("its 'params' is %s, expected a table of parameters", value_text(c.params))
+  end
+  if type(c.file) ~= "string" then
+    return fmt("its 'file' is %s, expected the name of the plan file", value_text(c.file))
+  end
+  if mtype(c.line) ~= "integer" or c.line < 0 then
+    return fmt("its 'line' is %s, expected a line number", value_text(c.line))
+  end
+  return nil
+end
+
 local function check_pool(d, name, c)
-  local line = type(c) == "table" and c.line or sub_line(d, "pools", name)
-  local pre = at(d.file, line) .. fmt("pool '%s'", tostring(name))
+  local line = type(name) == "string" and sub_line(d, "pools", name)
+               or type(c) == "table" and mtype(c.line) == "integer" and c.line or d.line
+  local pre = at(d.file, line) .. fmt("pool '%s'", clip(name))
   if type(name) ~= "string" then fail("%s: pools are named (name = class { ... })", pre) end
   if c == false then return false end
   if getmetatable(c) ~= POOL_MT then
     fail("%s: expected a pool constructor such as mvff { ... }, got %s", pre, typename(c))
   end
-  pre = fmt("%s (%s): ", pre, c.class)
+  local problem = constructed_problem(c)
+  if problem then
+    fail("%s: the pool constructor's result was changed: %s (use what the constructor returns as it is)",
+         pre, problem)
+  end
+  pre = fmt("%s (%s): ", at(d.file, c.line) .. fmt("pool '%s'", name), c.class)
   if not params_of(c.class) then -- fails in resolve unless a derived plan replaces it
     return { name = name, class = c.class, params = {}, file = c.file, line = c.line,
              unbuilt = fmt("%spool class '%s' is not built yet", pre, c.class) }
@@ -446,7 +523,7 @@ function load_plan(d, local_defs, chain)
   chain[#chain + 1] = { id = id, name = d.name }
   check_top(d)
   local p = { name = d.name, doc = d.t.doc, file = d.file, line = d.line,
-              arena = {}, pools = {}, roles = {} }
+              arena = {}, pools = {}, roles = {}, arena_where = at(d.file, d.line) }
   if d.t.extends then
     local bd, bdefs = find_def(d.t.extends, local_defs, d)
     if not bd then
@@ -455,14 +532,18 @@ function load_plan(d, local_defs, chain)
         if x ~= d then names[#names + 1] = x.name end
       end
       fail("%splan '%s': extends '%s', which is not a plan%s", at(d.file, key_line(d.file, d.line, "extends")),
-           d.name, d.t.extends, suggest(d.t.extends, names))
+           clip(d.name), clip(d.t.extends), suggest(d.t.extends, names))
     end
     local base = load_plan(bd, bdefs, chain)
     p.doc = p.doc or base.doc
     p.extends = base.name
+    if base.arena_set then p.arena_where, p.arena_set = base.arena_where, true end
     merge(p.arena, base.arena); merge(p.pools, base.pools); merge(p.roles, base.roles)
   end
   chain[#chain] = nil
+  if d.t.arena then
+    p.arena_where, p.arena_set = at(d.file, key_line(d.file, d.line, "arena")), true
+  end
   check_arena(d, p.arena)
   for _, n in ipairs(keys_of(d.t.pools or {})) do
     local np = check_pool(d, n, d.t.pools[n])
@@ -491,7 +572,7 @@ local function apply_overrides(p, ov)
     if not head then fail("%sexpected 'arena.<parameter>' or '<pool>.<parameter>'", w) end
     if head == "arena" then
       local got = check_params("arena", { [k] = v }, function() return w .. "arena: " end)
-      p.arena[k] = { value = got[k], file = "override", line = 0 }
+      p.arena[k] = { value = got[k], file = "override", line = 0, where = w }
     else
       local pool = p.pools[head]
       if not pool then
@@ -499,11 +580,13 @@ local function apply_overrides(p, ov)
       end
       local got = check_params(pool.class, { [k] = v },
                                function() return fmt("%spool '%s' (%s): ", w, head, pool.class) end)
-      local params = {}
+      local params, overrides = {}, {}
       merge(params, pool.params)
       params[k] = got[k]
+      merge(overrides, pool.overrides or {})
+      overrides[k] = w
       p.pools[head] = { name = head, class = pool.class, params = params, file = pool.file,
-                        line = pool.line, overridden = true }
+                        line = pool.line, overrides = overrides }
     end
   end
 end
@@ -585,21 +668,28 @@ local function creation_order(p)
   return order
 end
 
--- The shape plan.c reads: arrays only, values already normalised.
+-- The shape plan.c reads: arrays only, values already normalised. Each
+-- argument and pool carries `where`, the prefix of a message about it (the
+-- heap's, when the pool class or the arena refuses it).
 local function finish(p)
   local out = { name = p.name, doc = p.doc or "", file = p.file, extends = p.extends,
-                arena = {}, pools = {}, roles = {} }
+                where = p.arena_where, arena = {}, pools = {}, roles = {} }
   for _, k in ipairs(keys_of(p.arena)) do
-    out.arena[#out.arena + 1] = { key = k, type = params_of("arena").by_key[k].type, value = p.arena[k].value }
+    local a = p.arena[k]
+    out.arena[#out.arena + 1] = { key = k, type = params_of("arena").by_key[k].type, value = a.value,
+                                  where = a.where or at(a.file, a.line) }
   end
   for _, n in ipairs(creation_order(p)) do
     local pool, ps = p.pools[n], params_of(p.pools[n].class)
     local args = {}
     for _, k in ipairs(keys_of(pool.params)) do
-      args[#args + 1] = { key = k, type = ps.by_key[k].type, value = pool.params[k] }
+      local where = pool.overrides and pool.overrides[k]
+                    or at(pool.file, key_line(pool.file, pool.line, k))
+      args[#args + 1] = { key = k, type = ps.by_key[k].type, value = pool.params[k], where = where }
     end
     out.pools[#out.pools + 1] = { name = n, class = pool.class, args = args,
-                                  promote_to = pool.params.promote_to }
+                                  promote_to = pool.params.promote_to,
+                                  where = at(pool.file, pool.line) }
   end
   for _, r in ipairs(keys_of(p.roles)) do
     out.roles[#out.roles + 1] = { role = r, pool = p.roles[r].pool }
@@ -623,9 +713,9 @@ local function defs_of(spec)
     local d = builtin_defs(spec)
     if d then return d end
   end
-  local src, why = host.readfile(spec)
+  local src, why, missing = host.readfile(spec)
   if src then return evaluate(src, spec) end
-  if is_path(spec) then fail("%s", why) end
+  if is_path(spec) or not missing then fail("%s", why) end
   fail("no built-in plan '%s'%s, and no plan file of that name (built-in plans: %s)", spec,
        suggest(spec, host.builtins()), concat(host.builtins(), ", "))
 end

@@ -7,7 +7,8 @@
  * per-thread table (a pthread key per heap) until kiln_heap_close.
  *
  * It is a client of kiln.h only. Everything is undone in reverse order on a
- * failed open, and a failure's sentence names the plan and the pool.
+ * failed open, and a failure's sentence names the plan and the pool, and
+ * starts where the plan set what the arena or the pool class refused.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -49,6 +50,28 @@ static const char *why(kiln_arena_t arena, kiln_res_t res)
   return msg != NULL && msg[0] != '\0' ? msg : kiln_res_name(res);
 }
 
+/* msg without a leading prefix: the heap's own sentence already names the
+   arena or the pool, so the core's "arena: " is not said twice. */
+static const char *unprefixed(const char *msg, const char *prefix)
+{
+  size_t len = strlen(prefix);
+  return strncmp(msg, prefix, len) == 0 ? msg + len : msg;
+}
+
+/* Where the plan set the argument msg names in quotes ('key'), else
+   fallback: the failure's sentence then starts at the plan's own line. */
+static const char *where_named(const char *msg, const kiln_arg_t *args, char *const *where,
+                               size_t n, const char *fallback)
+{
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(args[i].key);
+    for (const char *p = strstr(msg, args[i].key); p != NULL; p = strstr(p + 1, args[i].key))
+      if (p > msg && p[-1] == '\'' && p[len] == '\'')
+        return where[i];
+  }
+  return fallback;
+}
+
 /* Arguments of pool i: the plan's, plus the format and promote_to pointers. */
 static kiln_arg_t *pool_args(kiln_heap_t h, size_t i, kiln_class_t klass)
 {
@@ -74,8 +97,8 @@ static kiln_res_t make_pool(kiln_heap_t h, size_t i)
   const lk_pool_t *lp = &h->plan->pools[i];
   kiln_class_t klass = kiln_class_lookup(lp->klass);
   if (klass == NULL)
-    return lk_fail(KILN_PARAM, "plan '%s': pool '%s': pool class '%s' is not built yet",
-                   h->plan->name, lp->name, lp->klass);
+    return lk_fail(KILN_PARAM, "%splan '%s': pool '%s': pool class '%s' is not built yet",
+                   lp->where, h->plan->name, lp->name, lp->klass);
   if (kiln_class_is_automatic(klass) && h->fmt == NULL)
     return lk_fail(KILN_PARAM, "plan '%s': pool '%s' (%s) is garbage collected and needs an "
                    "object format: pass one to kiln_heap_open",
@@ -85,9 +108,15 @@ static kiln_res_t make_pool(kiln_heap_t h, size_t i)
     return lk_fail(KILN_MEMORY, "plan '%s': out of memory", h->plan->name);
   kiln_res_t res = kiln_pool_create(&h->pools[i], h->arena, klass, args);
   free(args);
-  if (res != KILN_OK)
-    return lk_fail(res, "plan '%s': pool '%s' (%s): %s", h->plan->name, lp->name, lp->klass,
-                   why(h->arena, res));
+  if (res != KILN_OK) {
+    char prefix[128];
+    const char *msg = why(h->arena, res);
+    if ((size_t)snprintf(prefix, sizeof prefix, "pool class '%s': ", lp->klass) < sizeof prefix)
+      msg = unprefixed(msg, prefix);
+    return lk_fail(res, "%splan '%s': pool '%s' (%s): %s",
+                   where_named(msg, lp->args, lp->arg_where, lp->nargs, lp->where),
+                   h->plan->name, lp->name, lp->klass, msg);
+  }
   return KILN_OK;
 }
 
@@ -154,8 +183,12 @@ static kiln_res_t make_arena(kiln_heap_t h, const kiln_format_t *format)
 {
   kiln_res_t res = kiln_arena_create(&h->arena, h->plan->arena_args);
   if (res != KILN_OK) {
+    const lk_plan_t *p = h->plan;
+    const char *msg = unprefixed(why(NULL, res), "arena: ");
     h->arena = NULL;
-    return lk_fail(res, "plan '%s': arena: %s", h->plan->name, why(NULL, res));
+    return lk_fail(res, "%splan '%s': arena: %s",
+                   where_named(msg, p->arena_args, p->arena_where, p->narena, p->where),
+                   p->name, msg);
   }
   if (format != NULL) {
     res = kiln_fmt_create(&h->fmt, h->arena, format);

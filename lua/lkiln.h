@@ -58,6 +58,9 @@ typedef struct lk_pool_s {
   char *promote_to;      /* pool name or NULL; the heap turns it into a pointer */
   kiln_arg_t *args;      /* nargs entries then KILN_ARGS_END; promote_to excluded */
   size_t nargs;
+  /* Where the plan set things, as message prefixes ("FILE:LINE: ", or
+     "override 'POOL.KEY': "): the pool, and each of args. */
+  char *where, **arg_where;
 } lk_pool_t;
 
 typedef struct lk_role_s {
@@ -68,6 +71,8 @@ typedef struct lk_plan_s {
   char *name, *doc, *file;
   kiln_arg_t *arena_args; /* narena entries then KILN_ARGS_END */
   size_t narena;
+  char *where;            /* where the plan sets up its arena, as a message prefix */
+  char **arena_where;     /* where each of arena_args was set */
   lk_pool_t *pools;       /* creation order: a promote_to target comes first */
   size_t npools;
   lk_role_t *roles;

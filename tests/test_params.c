@@ -1,8 +1,8 @@
 /* test_params.c -- parameter validation through kiln_pool_create for the
  * manual pools (unknown keys with a suggestion, wrong types, ranges, keys
- * given twice, relations checked by the classes), the class tables, and
- * kiln_alloc's answers to bad pools and sizes. Every error is asserted on
- * its exact text: it is what a user reads. */
+ * given twice, relations checked by the classes; a huge unknown key, a
+ * NaN), the class tables, and kiln_alloc's answers to bad pools and sizes.
+ * Every error is asserted on its exact text: it is what a user reads. */
 #include "config.h"
 #include "testlib.h"
 #include "param.h"
@@ -89,6 +89,39 @@ START_TEST(test_bad_args)
   kiln_arena_stats(arena, &s);
   ck_assert_uint_eq(s.pools, 0); /* a failed create leaves nothing behind */
   ck_assert_uint_eq(s.committed, 0);
+}
+END_TEST
+
+/* An unknown key of any length: the suggestion search skips it, and the
+   sentence repeats only its first 62 bytes. */
+START_TEST(test_long_unknown_key)
+{
+  size_t len = 300000;
+  char *key = malloc(len + 1);
+  ck_assert_ptr_nonnull(key);
+  memset(key, 'x', len);
+  key[len] = '\0';
+  kiln_arg_t args[] = {KILN_ARG_SIZE(key, 64), KILN_ARGS_END};
+  kiln_pool_t pool = NULL;
+  ck_assert_res(kiln_pool_create(&pool, arena, kiln_class_mfs(), args), KILN_PARAM);
+  char want[160];
+  snprintf(want, sizeof want, "pool class 'mfs': unknown parameter '%.62s...' (valid: unit_size, ...)",
+           key);
+  ck_assert_str_eq(kiln_arena_error(arena), want);
+  free(key);
+}
+END_TEST
+
+/* A NaN reads "nan" whatever its sign bit (printf says "-nan" for 0.0/0.0
+   on x86-64). */
+START_TEST(test_nan_number)
+{
+  volatile double zero = 0.0;
+  kiln_arg_t args[] = {KILN_ARG_NUM("growth", zero / zero), KILN_ARGS_END};
+  kiln_arena_t a = NULL;
+  ck_assert_res(kiln_arena_create(&a, args), KILN_PARAM);
+  ck_assert_ptr_null(a);
+  ck_assert_str_eq(kiln_arena_error(NULL), "arena: parameter 'growth' is not a number (nan)");
 }
 END_TEST
 
@@ -324,6 +357,8 @@ Suite *test_suite(void)
   TCase *tc = tcase_create("pool parameters");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_loop_test(tc, test_bad_args, 0, (int)(sizeof bad / sizeof bad[0]));
+  tcase_add_test(tc, test_long_unknown_key);
+  tcase_add_test(tc, test_nan_number);
   tcase_add_test(tc, test_good_args);
   tcase_add_test(tc, test_create_misuse);
   tcase_add_test(tc, test_class_tables);

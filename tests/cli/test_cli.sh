@@ -49,6 +49,39 @@ expect 1 "$KILN" check sticky arena.barrier=none; has err "young_size makes a ge
 expect 2 "$KILN" check manual notakeyvalue
 expect 2 "$KILN" check
 
+# check and describe end on any plan: a FIFO is refused, not read (which
+# would wait for a writer), and a plan that would run a C library function
+# for ages, or loop past its time, ends with a sentence naming the limit
+mkfifo "$tmp/fifo.lua"
+expect 1 timeout 20 "$KILN" check "$tmp/fifo.lua"
+has err "^cannot read plan file '.*/fifo.lua': it is not a regular file \(a FIFO, socket or device\); plans are read from regular files$"
+budget='plan exceeded its pattern-matching budget \(100 million steps\): this pattern may take more on a string of'
+bomb() {  # bomb NAME PLAN-TEXT: `check` ends with the pattern budget at line 2
+  printf 'local x = 1\n%s\nplan "p" { pools = { a = mvff { } } }\n' "$2" >"$tmp/$1.lua"
+  expect 1 timeout 20 "$KILN" check "$tmp/$1.lua"
+}
+bomb stars 'local s = string.rep("a", 40); string.find(s, string.rep("a*", 40) .. "b")'
+has err "stars.lua:2: string.find: $budget 40 bytes"
+bomb lazy3 'local s = string.rep("a", 25000):find(".-.-.-b")'
+has err "lazy3.lua:2: string.find: $budget 25000 bytes"
+bomb lazy1 'local s = string.rep("a", 1000000); local i = s:find(".-b")'
+has err "lazy1.lua:2: string.find: $budget 1000000 bytes"
+bomb match 'local s = string.rep("a", 40); local m = s:match(string.rep("a-", 40) .. "b")'
+has err "match.lua:2: string.match: $budget 40 bytes"
+bomb gmatch 'for w in string.rep("a", 40):gmatch(string.rep("a*", 40) .. "b") do end'
+has err "gmatch.lua:2: string.gmatch: $budget 40 bytes"
+bomb gsub 'local s = string.rep("a", 40):gsub(string.rep("a?", 40) .. string.rep("a*", 40) .. "b", "")'
+has err "gsub.lua:2: string.gsub: $budget 40 bytes"
+expect 1 timeout 20 "$KILN" describe "$tmp/stars.lua"
+has err "stars.lua:2: string.find: $budget 40 bytes"
+bomb rep0 'local s = string.rep("", 1e15) .. string.rep("", 1e15, "") .. nil'
+has err "rep0.lua:2: attempt to concatenate a nil value"
+bomb move 'table.move({}, 1, 1e15, 1)'
+has err "move.lua:2: table.move: plan exceeded its memory budget \(32 MB\): 1e\+15 elements are more than any table of a plan can hold"
+printf 'local s = string.rep("a", 5e6)\nlocal t = string.rep("a", 5e6)\nwhile s == t do end\n' >"$tmp/slow.lua"
+expect 1 timeout 120 "$KILN" check "$tmp/slow.lua"
+has err "slow.lua:3: plan exceeded its time budget \(10 seconds of CPU time\)$"
+
 # run: arg, require "kiln", failures and os.exit
 cat >"$tmp/script.lua" <<'LUA'
 local kiln = require "kiln"

@@ -137,6 +137,97 @@ T.eq(select(2, kiln.check("gencopi")),
      "no built-in plan 'gencopi' (did you mean 'gencopy'?), and no plan file of that name (built-in plans: manual, marksweep, semispace, gencopy, genms, sticky, sticky-inc)",
      "unknown built-in")
 
+-- plan paths that are no plan source: a directory, compiled Lua
+local dir_path = T.plan_file("probe.lua", ""):gsub("probe%.lua$", "a_directory.lua")
+assert(os.execute("mkdir -p '" .. dir_path .. "'"))
+T.eq(select(2, kiln.check(dir_path)), ("cannot read plan file '%s': it is a directory"):format(dir_path),
+     "directory")
+case("bytecode.lua", string.dump(load('plan "b" { pools = { a = mvff { } } }')),
+     "FILE: is compiled Lua (a binary chunk); a plan file is Lua source text")
+
+-- the library's own functions stay bounded: string.rep past the memory
+-- budget says so where it is called; patterns within the budget work and
+-- keep their location on errors
+case("rep_huge.lua", 'local x = 1\nlocal s = string.rep("ab", 1e10)\n',
+     "FILE:2: string.rep: plan exceeded its memory budget (32 MB): the result would be 2e+10 bytes")
+case("rep_method.lua", 'local s = ("x"):rep(1e6)\nlocal t = s:rep(40)\n',
+     "FILE:2: string.rep: plan exceeded its memory budget (32 MB): the result would be 4e+07 bytes")
+case("patterns_ok.lua", [[
+local n, unit = ("64KB"):match("^(%d+)(%a+)$")
+local parts = {}
+for w in ("a, b,c"):gmatch("%s*([^,]+)") do parts[#parts + 1] = w end
+local s = (" x "):gsub("^%s*(.-)%s*$", "%1")
+local at = ("y"):rep(1000):find(".-z")
+plan "ok" {
+  doc = s .. #parts .. tostring(at),
+  pools = { a = mvff { extend_by = n .. unit } },
+}
+]], "ok")
+case("pattern_malformed.lua", 'local x = 1\nlocal i = string.find("x", "[")\n',
+     "FILE:2: malformed pattern (missing ']')")
+case("pattern_bad_argument.lua", 'local x = 1\nlocal i = string.find(nil, "x")\n',
+     "FILE:2: bad argument #1 to 'find' (string expected, got nil)")
+case("gsub_bad_argument.lua", 'local x = 1\nlocal s = ("x"):gsub("x", true)\n',
+     "FILE:2: bad argument #2 to 'gsub' (string/function/table expected, got boolean)")
+case("gsub_callback_error.lua", 'local x = 1\nlocal s = ("x"):gsub("x", function() error("boom") end)\n',
+     "FILE:2: boom")
+
+-- constructor results are data: a changed field is named, never the DSL's insides
+local function tampered(name, change, want)
+  case(name, "local p = mvff { }\n" .. change .. "\nplan \"t\" {\n  pools = { a = p },\n}\n",
+       "FILE:4: pool 'a': the pool constructor's result was changed: " .. want
+         .. " (use what the constructor returns as it is)")
+end
+tampered("tamper_class.lua", 'p.class = "zzz"', [[its 'class' is "zzz", expected the name of a pool class]])
+tampered("tamper_class_type.lua", "p.class = 5", "its 'class' is 5, expected the name of a pool class")
+tampered("tamper_params.lua", "p.params = 5", "its 'params' is 5, expected a table of parameters")
+tampered("tamper_params_pool.lua", "p.params = mvff { }",
+         "its 'params' is a pool constructor, expected a table of parameters")
+tampered("tamper_file.lua", "p.file = {}", "its 'file' is a table, expected the name of the plan file")
+tampered("tamper_line.lua", 'p.line = "x"', [[its 'line' is "x", expected a line number]])
+tampered("tamper_extra.lua", "p.colour = 1", "it has a field 'colour' no constructor makes")
+case("plan_of_constructor.lua", 'plan "c" (mvff { })\n',
+     'FILE:1: plan \'c\' expects a table: plan "c" { ... }, got a pool constructor')
+
+-- huge unknown keys and names: no suggestion search, a clipped echo
+local x64, y64, z64 = ("x"):rep(64), ("y"):rep(64), ("z"):rep(64)
+case("huge_key.lua", 'local k = string.rep("x", 300000)\nplan "k" {\n  pools = { a = mvff { [k] = 1 } },\n}\n',
+     "FILE:3: pool 'a' (mvff): unknown parameter '" .. x64 .. "...'")
+case("huge_top_key.lua", 'plan "k" {\n  [string.rep("y", 300000)] = 1,\n  pools = { a = mvff { } },\n}\n',
+     "FILE:1: plan 'k': unknown key '" .. y64 .. "...'")
+case("huge_name.lua", "local x = " .. ("z"):rep(300000) .. "\n", "FILE:1: unknown name '" .. z64 .. "...'")
+case("huge_extends.lua", 'plan (string.rep("p", 300000)) { pools = { a = mvff { } } }\n'
+     .. 'plan "q" { extends = string.rep("p", 299999) .. "q" }\n',
+     "FILE:2: plan 'q': extends '" .. ("p"):rep(64) .. "...', which is not a plan")
+
+-- NaN and infinities read as nan and inf
+case("nan_growth.lua", 'plan "n" {\n  arena = { growth = 0/0 },\n  pools = { a = mvff { } },\n}\n',
+     "FILE:2: plan 'n': arena: parameter 'growth': the value is not a number (nan)")
+case("inf_growth.lua", 'plan "n" {\n  arena = { growth = math.huge },\n  pools = { a = mvff { } },\n}\n',
+     "FILE:2: plan 'n': arena: parameter 'growth': inf is above the maximum 1000")
+case("nan_size.lua", 'plan "n" {\n  pools = { a = mfs { unit_size = 0/0 } },\n}\n',
+     "FILE:2: pool 'a' (mfs): parameter 'unit_size': size nan is not a number")
+case("neg_inf_size.lua", 'plan "n" {\n  pools = { a = mfs { unit_size = -math.huge } },\n}\n',
+     "FILE:2: pool 'a' (mfs): parameter 'unit_size': size -inf is negative")
+
+-- what the arena or a pool class refuses when the heap opens: said once,
+-- at the line that set it (or the override that did)
+local function check_paged(spec, want, overrides)
+  local ok, got = kiln.check(spec, overrides)
+  T.eq(ok and "ok" or got:gsub("one page %(%d+%)$", "one page (PAGE)"), want, "check " .. spec)
+end
+local limit_path = T.plan_file("commit_limit.lua", 'plan "c" {\n  doc = "x",\n  arena = {\n    commit_limit = 1,\n  },\n'
+                                 .. '  pools = { a = mvff { } },\n}\n')
+check_paged(limit_path, limit_path .. ":4: plan 'c': arena: parameter 'commit_limit' is 1, less than one page (PAGE)")
+check_paged("manual", "override 'arena.commit_limit': plan 'manual': arena: parameter 'commit_limit' is 1, "
+              .. "less than one page (PAGE)", { ["arena.commit_limit"] = 1 })
+case("pool_refused.lua", 'plan "r" {\n  pools = {\n    a = mvff { large_size = "64MB" },\n  },\n}\n',
+     "FILE:3: plan 'r': pool 'a' (mvff): large_size (67108864) is larger than extend_by (65536); "
+       .. "every small block must fit in one segment")
+T.ok(select(2, kiln.check("sticky", { ["arena.barrier"] = "none" }))
+       :match("^plans/sticky%.lua:%d+: plan 'sticky': pool 'main' %(ms%): young_size makes a generational pool"),
+     "built-in plan's pool refused: its file and line, one prefix")
+
 -- overrides are validated the same way
 T.eq(select(2, kiln.check("manual", { ["cells.unit_sise"] = 32 })),
      "override 'cells.unit_sise': pool 'cells' (mfs): unknown parameter 'unit_sise' (did you mean 'unit_size'?)",
