@@ -64,6 +64,15 @@ kiln_res_t arena_errorf(kiln_arena_t arena, kiln_res_t res, const char *fmt, ...
   return res;
 }
 
+kiln_res_t kiln_arena_set_error(kiln_arena_t arena, kiln_res_t res, const char *sentence)
+{
+  if (sentence == NULL)
+    sentence = "(no sentence given)";
+  if (arena == NULL || arena->sig != SIG_ARENA)
+    return kiln_set_error(res, "%s", sentence);
+  return arena_errorf(arena, res, "%s", sentence);
+}
+
 const char *kiln_arena_error(kiln_arena_t arena)
 {
   if (arena == NULL)

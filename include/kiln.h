@@ -122,6 +122,9 @@ kiln_res_t kiln_set_error(kiln_res_t res, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Record sentence as arena's error (and kiln_arena_error(NULL)'s) and return
+   res: for layers above the core (plan heaps) that fail on an arena's behalf. */
+kiln_res_t kiln_arena_set_error(kiln_arena_t arena, kiln_res_t res, const char *sentence);
 const kiln_param_t *kiln_arena_params(void);   /* the arena's own parameter table */
 
 typedef struct kiln_stats_s {      /* may grow; these fields keep their names */

@@ -312,6 +312,24 @@ static heap_tls_t *thread_table(kiln_heap_t heap)
   return t;
 }
 
+/* Say why role has no allocation point, in the heap's arena and in
+   kiln_arena_error(NULL), and return NULL. */
+static kiln_ap_t heap_ap_refused(kiln_heap_t heap, const char *role, kiln_pool_t pool)
+{
+  if (role == NULL)
+    lk_fail(KILN_PARAM, "plan '%s': kiln_heap_ap: role is NULL", heap->plan->name);
+  else if (pool == NULL)
+    lk_fail(KILN_PARAM, "plan '%s': kiln_heap_ap(\"%s\"): the plan has no role '%.64s' "
+            "(`kiln describe %s` lists its roles)", heap->plan->name, role, role, heap->plan->name);
+  else
+    lk_fail(KILN_PARAM, "plan '%s': kiln_heap_ap(\"%s\"): the role's pool is of manual class "
+            "'%s', which has no allocation points; allocate with kiln_alloc on "
+            "kiln_heap_pool(heap, \"%s\"), or use a plan with an automatic pool for this role",
+            heap->plan->name, role, kiln_class_name(kiln_pool_class(pool)), role);
+  kiln_arena_set_error(heap->arena, KILN_PARAM, lk_error());
+  return NULL;
+}
+
 /* This thread's AP for role: NULL if the role is unknown, its pool is manual,
    the calling thread is not the one that opened the heap (the arena's one
    registered mutator thread, whose stack is scanned), or the AP cannot be
@@ -323,7 +341,7 @@ kiln_ap_t kiln_heap_ap(kiln_heap_t heap, const char *role)
   size_t r = role_index(heap, role);
   kiln_pool_t pool = kiln_heap_pool(heap, role);
   if (pool == NULL || !kiln_class_is_automatic(kiln_pool_class(pool)))
-    return NULL;
+    return heap_ap_refused(heap, role, pool);
   if (!pthread_equal(pthread_self(), heap->opener)) {
     lk_fail(KILN_PARAM, "plan '%s': kiln_heap_ap(\"%s\"): this thread did not open the heap; "
             "an arena has one registered mutator thread (kiln_thread_reg), the one whose stack "

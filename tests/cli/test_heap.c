@@ -35,6 +35,14 @@ static void test_manual(void)
   CHECK(kiln_heap_pool(h, "objects") == kiln_heap_pool(h, "manual"));
   CHECK(kiln_heap_pool(h, "nosuchrole") == NULL);
   CHECK(kiln_heap_ap(h, "manual") == NULL); /* manual pools take no APs */
+  /* ... and both error slots say which role and why. */
+  CHECK(kiln_heap_ap(h, "objects") == NULL);
+  CHECK(strstr(kiln_arena_error(NULL), "plan 'manual': kiln_heap_ap(\"objects\"): the role's pool "
+                                       "is of manual class 'mvff'") != NULL);
+  CHECK(strstr(kiln_arena_error(kiln_heap_arena(h)), "use a plan with an automatic pool") != NULL);
+  CHECK(kiln_heap_ap(h, "nosuchrole") == NULL);
+  CHECK(strstr(kiln_arena_error(NULL), "the plan has no role 'nosuchrole'") != NULL);
+  CHECK(strstr(kiln_arena_error(kiln_heap_arena(h)), "no role 'nosuchrole'") != NULL);
   void *p = NULL;
   CHECK(kiln_alloc(&p, cells, 32) == KILN_OK && p != NULL);
   kiln_free(cells, p, 32);
