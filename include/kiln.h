@@ -112,7 +112,10 @@ struct kiln_arena_head_s {
 kiln_res_t kiln_arena_create(kiln_arena_t *arena_o, const kiln_arg_t args[]);
 void kiln_arena_destroy(kiln_arena_t arena);
 void kiln_arena_collect(kiln_arena_t arena);   /* full collection now */
-void kiln_arena_park(kiln_arena_t arena);      /* no collection until release */
+/* Park: no collection starts by itself (allocation, stress, out of memory)
+   until the matching release; kiln_arena_collect and kiln_pool_collect
+   still collect when called. */
+void kiln_arena_park(kiln_arena_t arena);
 void kiln_arena_release(kiln_arena_t arena);
 const char *kiln_arena_error(kiln_arena_t arena);
 /* Record the sentence kiln_arena_error(NULL) returns (for failures that have
