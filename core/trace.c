@@ -35,6 +35,8 @@ void trace_grey_grow(trace_t *trace)
   trace->grey_cap = cap;
 }
 
+static kiln_res_t weak_fix(kiln_ss_t pss, void **ref_io);
+
 kiln_res_t kiln_ss_fix(kiln_ss_t pss, void **ref_io)
 {
   ss_t *ss = ss_of(pss);
@@ -43,6 +45,8 @@ kiln_res_t kiln_ss_fix(kiln_ss_t pss, void **ref_io)
                "and the address of a reference", pss == NULL ? "the scan state" : "ref_io");
   if (ss->verify)
     return verify_fix(ss, ref_io);
+  if (ss->rank == KILN_RANK_WEAK)
+    return weak_fix(pss, ref_io);
   seg_t seg = arena_seg_of(ss->arena, *ref_io);
   if (seg == NULL)
     return KILN_OK;
@@ -444,16 +448,26 @@ static kiln_res_t weak_fix(kiln_ss_t pss, void **ref_io)
   return KILN_OK;
 }
 
-static void fix_weak_roots(kiln_arena_t arena)
+static void fail_scan(kiln_res_t res);
+
+/* Weak areas word by word; weak scan functions with a weak scan state,
+   whose kiln_ss_fix is weak_fix. */
+static void fix_weak_roots(kiln_arena_t arena, trace_t *trace)
 {
   ring_t *node, *nxt;
-  ss_t ss = {{0, ZONE_SHIFT}, arena, NULL, KILN_RANK_WEAK, 0, 0, NULL, 0};
+  ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_WEAK, 0, 0, NULL, 0};
   RING_FOR(node, &arena->roots, nxt) {
     kiln_root_t r = CONTAINER(node, struct kiln_root_s, arena_ring);
-    if (r->rank != KILN_RANK_WEAK || r->kind != ROOT_AREA)
+    if (r->rank != KILN_RANK_WEAK)
       continue;
-    for (void **p = r->base; p < r->limit; p++)
-      weak_fix(&ss.pub, p);
+    if (r->kind == ROOT_AREA) {
+      for (void **p = r->base; p < r->limit; p++)
+        weak_fix(&ss.pub, p);
+    } else if (r->kind == ROOT_SCAN) {
+      kiln_res_t res = r->scan(&ss.pub, r->closure);
+      if (res != KILN_OK)
+        fail_scan(res);
+    }
   }
 }
 
@@ -613,7 +627,7 @@ static void trace_close(kiln_arena_t arena, trace_t *trace, pool_t only)
   drain(arena, trace, SIZE_MAX);
   if (trace->keep_young)
     only->klass->keep_end(only, trace);
-  fix_weak_roots(arena);
+  fix_weak_roots(arena, trace);
   reclaim_pools(arena, trace, only);
   arena->grey = trace->grey; /* kept: see trace_open */
   arena->grey_cap = trace->grey_cap;

@@ -307,6 +307,10 @@ kiln_res_t kiln_ss_fix(kiln_ss_t ss, void **ref_io);
 
 /* ---- roots ------------------------------------------------------------ */
 
+/* AMBIG: any word, maybe a (possibly interior) reference; pins what it hits.
+   EXACT: a reference or NULL, updated when its object moves. WEAK: exact,
+   but keeps nothing alive: after the trace, a weak area word or a reference
+   a weak scan function fixes becomes NULL if its object died. */
 typedef enum { KILN_RANK_AMBIG, KILN_RANK_EXACT, KILN_RANK_WEAK } kiln_rank_t;
 /* Register each area once: the checked build refuses an area or
    formatted root overlapping one already registered (the default build

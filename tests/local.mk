@@ -37,6 +37,12 @@ tests_test_copy_SOURCES = %reldir%/test_copy.c
 tests_test_copy_CFLAGS = $(TEST_CFLAGS_)
 tests_test_copy_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 
+# Weak roots given as scan functions, under every automatic pool class.
+KILN_CHECKS += tests/test_weak
+tests_test_weak_SOURCES = %reldir%/test_weak.c
+tests_test_weak_CFLAGS = $(TEST_CFLAGS_)
+tests_test_weak_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
 # Manual pools and pool parameters.
 KILN_CHECKS += tests/test_mfs tests/test_mvff tests/test_params
 

@@ -1,0 +1,134 @@
+/* test_weak.c -- weak roots given as scan functions, under every automatic
+ * pool class: the function runs at every collection, a reference to an
+ * object that died becomes NULL, one to a survivor is updated if it moved,
+ * and a weak reference alone keeps nothing alive. */
+#include "testlib.h"
+#include "graph.h"
+
+typedef struct weak_cl_s {
+  void *slots[3];
+  int calls;
+} weak_cl_t;
+
+static kiln_res_t scan_weak(kiln_ss_t ss, void *closure)
+{
+  weak_cl_t *cl = closure;
+  cl->calls++;
+  kiln_res_t res = KILN_OK;
+  KILN_SCAN_BEGIN(ss) {
+    for (int i = 0; i < 3 && res == KILN_OK; i++)
+      res = KILN_FIX12(ss, &cl->slots[i]);
+  } KILN_SCAN_END(ss);
+  return res;
+}
+
+enum { C_MS, C_COPY, C_GEN_MS, C_GEN_COPY, C_STICKY, NCLASSES };
+static const char *const class_names[] = {"ms", "copy", "gen->ms", "gen->copy", "sticky"};
+
+static kiln_pool_t make_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which)
+{
+  kiln_pool_t p;
+  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
+  switch (which) {
+  case C_STICKY:
+    return make_sticky(arena, fmt, 1 << 20, 0);
+  case C_GEN_MS:
+  case C_GEN_COPY:
+    ck_assert_ok(kiln_pool_create(&p, arena, which == C_GEN_MS ? kiln_class_ms() : kiln_class_copy(),
+                                  args));
+    return make_gen_aged(arena, fmt, p, 1 << 20, 0);
+  default:
+    ck_assert_ok(kiln_pool_create(&p, arena, which == C_MS ? kiln_class_ms() : kiln_class_copy(),
+                                  args));
+    return p;
+  }
+}
+
+START_TEST(test_weak_scan_root)
+{
+  kiln_arena_t arena;
+  kiln_fmt_t fmt;
+  kiln_ap_t ap;
+  kiln_root_t rstrong, rweak;
+  static void *strong[2];
+  weak_cl_t cl = {{NULL, NULL, NULL}, 0};
+  ck_assert_ok(kiln_arena_create(&arena, NULL));
+  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  ck_assert_ok(kiln_ap_create(&ap, make_pool(arena, fmt, _i), NULL));
+  ck_assert_ok(kiln_root_create_area(&rstrong, arena, strong, strong + 2, KILN_RANK_EXACT));
+  ck_assert_ok(kiln_root_create_scan(&rweak, arena, KILN_RANK_WEAK, scan_weak, &cl));
+  strong[0] = gobj_new(ap, 1, 0, 8);
+  strong[1] = gobj_new(ap, 3, 0, 64);
+  cl.slots[0] = strong[0];
+  cl.slots[1] = gobj_new(ap, 2, 0, 8); /* only the weak root refers to it */
+  cl.slots[2] = strong[1];
+
+  kiln_arena_collect(arena);
+  ck_assert_msg(cl.calls >= 1, "%s: the weak scan root never ran", class_names[_i]);
+  ck_assert_msg(cl.slots[1] == NULL, "%s: a dead object's weak reference was not cleared",
+                class_names[_i]);
+  ck_assert_ptr_eq(cl.slots[0], strong[0]);
+  ck_assert_ptr_eq(cl.slots[2], strong[1]);
+  gobj_check(cl.slots[0], 1);
+  gobj_check(cl.slots[2], 3);
+
+  strong[0] = NULL;
+  int before = cl.calls;
+  kiln_arena_collect(arena);
+  ck_assert_int_gt(cl.calls, before);
+  ck_assert_msg(cl.slots[0] == NULL, "%s: a weak reference kept its object alive",
+                class_names[_i]);
+  ck_assert_ptr_eq(cl.slots[2], strong[1]);
+  gobj_check(cl.slots[2], 3);
+
+  kiln_root_destroy(rweak);
+  kiln_root_destroy(rstrong);
+  kiln_ap_destroy(ap);
+  kiln_arena_destroy(arena);
+}
+END_TEST
+
+/* Minor collections of the generational classes clear and update weak
+   references to young objects too. */
+START_TEST(test_weak_scan_root_minor)
+{
+  static const int young_classes[] = {C_GEN_MS, C_GEN_COPY, C_STICKY};
+  int which = young_classes[_i];
+  kiln_arena_t arena;
+  kiln_fmt_t fmt;
+  kiln_ap_t ap;
+  kiln_root_t rstrong, rweak;
+  static void *strong[1];
+  weak_cl_t cl = {{NULL, NULL, NULL}, 0};
+  ck_assert_ok(kiln_arena_create(&arena, NULL));
+  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  ck_assert_ok(kiln_ap_create(&ap, make_pool(arena, fmt, which), NULL));
+  ck_assert_ok(kiln_root_create_area(&rstrong, arena, strong, strong + 1, KILN_RANK_EXACT));
+  ck_assert_ok(kiln_root_create_scan(&rweak, arena, KILN_RANK_WEAK, scan_weak, &cl));
+  strong[0] = gobj_new(ap, 1, 0, 8);
+  cl.slots[0] = strong[0];
+  cl.slots[1] = gobj_new(ap, 2, 0, 8);
+  uint64_t fulls_before = fulls(arena);
+  gobj_garbage_until_minors(arena, ap, 2);
+  ck_assert_msg(fulls(arena) == fulls_before, "%s: a full collection ran", class_names[which]);
+  ck_assert_msg(cl.calls >= 1, "%s: the weak scan root never ran in a minor", class_names[which]);
+  ck_assert_msg(cl.slots[1] == NULL, "%s: a minor did not clear a dead young object's weak "
+                "reference", class_names[which]);
+  ck_assert_ptr_eq(cl.slots[0], strong[0]);
+  gobj_check(cl.slots[0], 1);
+  kiln_root_destroy(rweak);
+  kiln_root_destroy(rstrong);
+  kiln_ap_destroy(ap);
+  kiln_arena_destroy(arena);
+}
+END_TEST
+
+Suite *test_suite(void)
+{
+  Suite *s = suite_create("weak");
+  TCase *t = tcase_create("weak scan roots");
+  tcase_add_loop_test(t, test_weak_scan_root, 0, NCLASSES);
+  tcase_add_loop_test(t, test_weak_scan_root_minor, 0, 3);
+  suite_add_tcase(s, t);
+  return s;
+}
