@@ -44,47 +44,65 @@ static kiln_pool_t make_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which)
   }
 }
 
-START_TEST(test_weak_scan_root)
-{
+/* An arena with one pool of class which, an exact root area of two slots
+   and the weak scan root over cl. */
+typedef struct weak_env_s {
   kiln_arena_t arena;
-  kiln_fmt_t fmt;
   kiln_ap_t ap;
   kiln_root_t rstrong, rweak;
-  static void *strong[2];
-  weak_cl_t cl = {{NULL, NULL, NULL}, 0};
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  ck_assert_ok(kiln_ap_create(&ap, make_pool(arena, fmt, _i), NULL));
-  ck_assert_ok(kiln_root_create_area(&rstrong, arena, strong, strong + 2, KILN_RANK_EXACT));
-  ck_assert_ok(kiln_root_create_scan(&rweak, arena, KILN_RANK_WEAK, scan_weak, &cl));
-  strong[0] = gobj_new(ap, 1, 0, 8);
-  strong[1] = gobj_new(ap, 3, 0, 64);
-  cl.slots[0] = strong[0];
-  cl.slots[1] = gobj_new(ap, 2, 0, 8); /* only the weak root refers to it */
-  cl.slots[2] = strong[1];
+  void *strong[2];
+  weak_cl_t cl;
+} weak_env_t;
 
-  kiln_arena_collect(arena);
-  ck_assert_msg(cl.calls >= 1, "%s: the weak scan root never ran", class_names[_i]);
-  ck_assert_msg(cl.slots[1] == NULL, "%s: a dead object's weak reference was not cleared",
+static void weak_open(weak_env_t *w, int which)
+{
+  kiln_fmt_t fmt;
+  *w = (weak_env_t){.arena = NULL};
+  ck_assert_ok(kiln_arena_create(&w->arena, NULL));
+  ck_assert_ok(kiln_fmt_create(&fmt, w->arena, graph_format()));
+  ck_assert_ok(kiln_ap_create(&w->ap, make_pool(w->arena, fmt, which), NULL));
+  ck_assert_ok(kiln_root_create_area(&w->rstrong, w->arena, w->strong, w->strong + 2,
+                                     KILN_RANK_EXACT));
+  ck_assert_ok(kiln_root_create_scan(&w->rweak, w->arena, KILN_RANK_WEAK, scan_weak, &w->cl));
+}
+
+static void weak_close(weak_env_t *w)
+{
+  kiln_root_destroy(w->rweak);
+  kiln_root_destroy(w->rstrong);
+  kiln_ap_destroy(w->ap);
+  kiln_arena_destroy(w->arena);
+}
+
+START_TEST(test_weak_scan_root)
+{
+  static weak_env_t w;
+  weak_cl_t *cl = &w.cl;
+  weak_open(&w, _i);
+  w.strong[0] = gobj_new(w.ap, 1, 0, 8);
+  w.strong[1] = gobj_new(w.ap, 3, 0, 64);
+  cl->slots[0] = w.strong[0];
+  cl->slots[1] = gobj_new(w.ap, 2, 0, 8); /* only the weak root refers to it */
+  cl->slots[2] = w.strong[1];
+
+  kiln_arena_collect(w.arena);
+  ck_assert_msg(cl->calls >= 1, "%s: the weak scan root never ran", class_names[_i]);
+  ck_assert_msg(cl->slots[1] == NULL, "%s: a dead object's weak reference was not cleared",
                 class_names[_i]);
-  ck_assert_ptr_eq(cl.slots[0], strong[0]);
-  ck_assert_ptr_eq(cl.slots[2], strong[1]);
-  gobj_check(cl.slots[0], 1);
-  gobj_check(cl.slots[2], 3);
+  ck_assert_ptr_eq(cl->slots[0], w.strong[0]);
+  ck_assert_ptr_eq(cl->slots[2], w.strong[1]);
+  gobj_check(cl->slots[0], 1);
+  gobj_check(cl->slots[2], 3);
 
-  strong[0] = NULL;
-  int before = cl.calls;
-  kiln_arena_collect(arena);
-  ck_assert_int_gt(cl.calls, before);
-  ck_assert_msg(cl.slots[0] == NULL, "%s: a weak reference kept its object alive",
+  w.strong[0] = NULL;
+  int before = cl->calls;
+  kiln_arena_collect(w.arena);
+  ck_assert_int_gt(cl->calls, before);
+  ck_assert_msg(cl->slots[0] == NULL, "%s: a weak reference kept its object alive",
                 class_names[_i]);
-  ck_assert_ptr_eq(cl.slots[2], strong[1]);
-  gobj_check(cl.slots[2], 3);
-
-  kiln_root_destroy(rweak);
-  kiln_root_destroy(rstrong);
-  kiln_ap_destroy(ap);
-  kiln_arena_destroy(arena);
+  ck_assert_ptr_eq(cl->slots[2], w.strong[1]);
+  gobj_check(cl->slots[2], 3);
+  weak_close(&w);
 }
 END_TEST
 
@@ -94,32 +112,21 @@ START_TEST(test_weak_scan_root_minor)
 {
   static const int young_classes[] = {C_GEN_MS, C_GEN_COPY, C_STICKY};
   int which = young_classes[_i];
-  kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_ap_t ap;
-  kiln_root_t rstrong, rweak;
-  static void *strong[1];
-  weak_cl_t cl = {{NULL, NULL, NULL}, 0};
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  ck_assert_ok(kiln_ap_create(&ap, make_pool(arena, fmt, which), NULL));
-  ck_assert_ok(kiln_root_create_area(&rstrong, arena, strong, strong + 1, KILN_RANK_EXACT));
-  ck_assert_ok(kiln_root_create_scan(&rweak, arena, KILN_RANK_WEAK, scan_weak, &cl));
-  strong[0] = gobj_new(ap, 1, 0, 8);
-  cl.slots[0] = strong[0];
-  cl.slots[1] = gobj_new(ap, 2, 0, 8);
-  uint64_t fulls_before = fulls(arena);
-  gobj_garbage_until_minors(arena, ap, 2);
-  ck_assert_msg(fulls(arena) == fulls_before, "%s: a full collection ran", class_names[which]);
-  ck_assert_msg(cl.calls >= 1, "%s: the weak scan root never ran in a minor", class_names[which]);
-  ck_assert_msg(cl.slots[1] == NULL, "%s: a minor did not clear a dead young object's weak "
+  static weak_env_t w;
+  weak_cl_t *cl = &w.cl;
+  weak_open(&w, which);
+  w.strong[0] = gobj_new(w.ap, 1, 0, 8);
+  cl->slots[0] = w.strong[0];
+  cl->slots[1] = gobj_new(w.ap, 2, 0, 8);
+  uint64_t fulls_before = fulls(w.arena);
+  gobj_garbage_until_minors(w.arena, w.ap, 2);
+  ck_assert_msg(fulls(w.arena) == fulls_before, "%s: a full collection ran", class_names[which]);
+  ck_assert_msg(cl->calls >= 1, "%s: the weak scan root never ran in a minor", class_names[which]);
+  ck_assert_msg(cl->slots[1] == NULL, "%s: a minor did not clear a dead young object's weak "
                 "reference", class_names[which]);
-  ck_assert_ptr_eq(cl.slots[0], strong[0]);
-  gobj_check(cl.slots[0], 1);
-  kiln_root_destroy(rweak);
-  kiln_root_destroy(rstrong);
-  kiln_ap_destroy(ap);
-  kiln_arena_destroy(arena);
+  ck_assert_ptr_eq(cl->slots[0], w.strong[0]);
+  gobj_check(cl->slots[0], 1);
+  weak_close(&w);
 }
 END_TEST
 
