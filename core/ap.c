@@ -89,6 +89,16 @@ void ap_flush_all(kiln_arena_t arena)
   }
 }
 
+/* Give the buffer back, abandoning (not committing) an outstanding
+   reservation, and expose nothing, so a later use reaches the checks. */
+static void ap_let_go(ap_t *ap)
+{
+  ap->pub.alloc = ap->pub.init;
+  ap_empty(ap);
+  ap->pub.init = ap->pub.alloc = ap->pub.limit = NULL;
+  ap->res_p = NULL;
+}
+
 void kiln_ap_destroy(kiln_ap_t pub)
 {
   if (pub == NULL)
@@ -101,13 +111,11 @@ void kiln_ap_destroy(kiln_ap_t pub)
                "after the collection, not from a scan or skip function", (void *)ap);
     return;
   }
-  ap->pub.alloc = ap->pub.init; /* an outstanding reservation is abandoned, not committed */
-  ap_empty(ap);
+  ap_let_go(ap);
   if (ap->pool != NULL)
     ap->pool->aps--;
   ring_remove(&ap->arena_ring);
   ap->sig = SIG_DEAD;
-  ap->pub.init = ap->pub.alloc = ap->pub.limit = NULL; /* a later use reaches the checks */
   arena_bury(ap->arena, ap);
 }
 
@@ -118,10 +126,7 @@ void ap_orphan_for_pool(pool_t pool)
     ap_t *ap = CONTAINER(node, ap_t, arena_ring);
     if (ap->pool != pool)
       continue;
-    ap->pub.alloc = ap->pub.init;
-    ap_empty(ap);
-    ap->pub.init = ap->pub.alloc = ap->pub.limit = NULL;
-    ap->res_p = NULL;
+    ap_let_go(ap);
     ap->pool = NULL;
     pool->aps--;
   }
@@ -176,6 +181,8 @@ static kiln_res_t ap_refill(ap_t *ap, size_t size)
   return KILN_OK;
 }
 
+#define AP_NO_RESERVATION "kiln_commit(%p, %zu): allocation point %p (pool class '%s') holds " \
+  "no reservation; call kiln_reserve first, and kiln_commit once per reservation"
 #define AP_ORPHAN "%s: allocation point %p belongs to a pool that was destroyed; destroy " \
   "the allocation point (kiln_ap_destroy) before its pool"
 
@@ -287,9 +294,7 @@ int kiln_ap_trip(kiln_ap_t pub, void *p, size_t size)
     return ap != NULL && ap->sig == SIG_AP ? ap_commit_fails(ap) : 0;
   if (KILN_CHECKING) {
     if (ap->res_p == NULL)
-      KILN_FAILF("kiln_commit(%p, %zu): allocation point %p (pool class '%s') holds no "
-                 "reservation; call kiln_reserve first, and kiln_commit once per reservation",
-                 p, size, (void *)ap, ap->pool->klass->name);
+      KILN_FAILF(AP_NO_RESERVATION, p, size, (void *)ap, ap->pool->klass->name);
     if (p != ap->res_p || size != ap->res_size)
       KILN_FAILF("kiln_commit(%p, %zu): allocation point %p (pool class '%s') reserved %zu "
                  "bytes at %p; commit the address and size kiln_reserve gave",
@@ -299,10 +304,8 @@ int kiln_ap_trip(kiln_ap_t pub, void *p, size_t size)
       return 1;
   }
   if (ap->pub.alloc == NULL) /* nothing was reserved: not even a trapped reservation */
-    arena_errorf(ap->arena, KILN_PARAM,
-                 "kiln_commit(%p, %zu): allocation point %p (pool class '%s') holds no "
-                 "reservation; call kiln_reserve first, and kiln_commit once per reservation",
-                 p, size, (void *)ap, ap->pool->klass->name);
+    arena_errorf(ap->arena, KILN_PARAM, AP_NO_RESERVATION, p, size, (void *)ap,
+                 ap->pool->klass->name);
   /* Only a collection's flush leaves limit NULL after a reservation. */
   ap->pub.init = ap->pub.alloc = ap->pub.limit = NULL;
   return 0;
