@@ -158,7 +158,7 @@ static inline uint8_t *arena_cards(kiln_arena_t arena, uintptr_t lo, uintptr_t h
 }
 
 /* Dirty every card overlapping [lo, hi): the collector's own remembering
-   of references it cannot otherwise find again (trace.c, ms.c). */
+   of references it cannot otherwise find again (remset.c, ms.c). */
 static inline void arena_dirty_cards(kiln_arena_t arena, uintptr_t lo, uintptr_t hi)
 {
   size_t n;
@@ -175,7 +175,7 @@ uint64_t zones_of_range(uintptr_t base, uintptr_t limit);
 /* Destroy every AP, root, pool, thread and format the arena still owns. */
 void arena_destroy_children(kiln_arena_t arena);
 
-/* The allocation slow path's trigger (trace.c): collects if the budget is
+/* The allocation slow path's trigger (policy.c): collects if the budget is
    spent (or stress says so) and the arena is not parked. */
 void arena_poll(kiln_arena_t arena);
 

@@ -51,7 +51,7 @@ struct kiln_pool_s {
   /* Sticky mark bits (a non-moving young generation, e.g. ms young_size):
      a minor collection condemns this pool, but objects that survived an
      earlier collection stay marked (black) and are not traced again; the
-     dirty cards over its segments are the remembered set (trace.c), and
+     dirty cards over its segments are the remembered set (remset.c), and
      its scan_range of a white segment visits only those old objects, and
      its survivor method tells old from young before the minor collection
      marks anything (the checked build's barrier verifier uses it). What

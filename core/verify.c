@@ -10,7 +10,7 @@
  * reference from an older segment into the nursery must be held by an
  * object that overlaps a dirty card (the collector scans every object
  * overlapping a dirty card whole, and keeps a card dirty for an object
- * whose young referent survived in place, trace.c), or sit in a
+ * whose young referent survived in place, remset.c), or sit in a
  * segment whose summary admits the nursery's zones (it was allocated into
  * or promoted into since it was last scanned). Anything else is a store
  * that bypassed kiln_write. The object, not the slot, is what is checked:
@@ -95,7 +95,7 @@ static void verify_obj(void *obj, void *closure)
   (void)f->scan(&ss->pub, obj, f->skip(obj));
 }
 
-/* Old objects, and at an incremental collection's final pause (trace.c)
+/* Old objects, and at an incremental collection's final pause (inc.c)
    also the black ones and those allocated since it started (in segments it
    did not condemn). */
 static void verify_old_obj(void *obj, void *closure)

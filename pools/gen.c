@@ -7,7 +7,7 @@
  * have been handed out since the last minor collection, the next fill runs
  * a minor collection: it condemns only this pool's chunks; every other
  * automatic segment is a root if its summary or dirty cards say it may point
- * into the nursery (the write barrier is the remembered set, trace.c).
+ * into the nursery (the write barrier is the remembered set, remset.c).
  * Survivors are copied and forwarded (format fwd), so the nursery is empty
  * afterwards and its chunks are reused at the same addresses (stable zones
  * keep KILN_FIX1's white set narrow).

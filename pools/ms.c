@@ -36,8 +36,8 @@
  * every object allocated since is unmarked, young. After young_size bytes
  * of allocation the next fill runs a minor collection of this pool alone:
  * old objects are black (fix finds them marked and stops), the young ones
- * reached from roots and from old objects under dirty cards (trace.c,
- * scan_sticky_cards; ms_scan_range then skips young objects) are marked in
+ * reached from roots and from old objects under dirty cards (remset.c,
+ * remset_scan_sticky_cards; ms_scan_range then skips young objects) are marked in
  * place, and the sweep frees the rest. Survivors become old by being
  * marked; nothing is copied, so a minor pause is the marking of the young
  * survivors plus a bitmap sweep, and ambiguous references cost nothing
@@ -48,7 +48,7 @@
  * object promoted into the pool by another (gen's promote_to) outside its
  * own collections is old at once; its cards are dirtied, as it may refer to
  * young objects of this pool. A stop-the-world minor collection marks from
- * ambiguous references last (trace.c, scan_roots); the young objects only
+ * ambiguous references last (trace.c, trace_scan_roots); the young objects only
  * they reach may survive it young (ms_keep_begin: their marks are cleared
  * after the sweep), since such references are often stale.
  *
@@ -626,7 +626,7 @@ static kiln_res_t scan_one(ms_t *ms, kiln_ss_t ss, void *obj, void *next)
 }
 
 /* Young objects that only ambiguous references reach (trace.c,
-   scan_roots) may survive a minor collection without being tenured: the
+   trace_scan_roots) may survive a minor collection without being tenured: the
    sweep leaves them unmarked, and the next minor collection sees them
    afresh. Such references are often stale (a dead variable's register):
    in GCBench each one tenured a dead tree, which then lived until the next

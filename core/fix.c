@@ -1,0 +1,182 @@
+/* fix.c -- the fix and the grey stack: what the trace does with a
+ * reference into the white set, and the drain that scans grey objects.
+ *
+ * Owns: kiln_ss_fix (strong, weak and the verifier's), growing the grey
+ * stack, scanning one grey object into its segment's summary, the drain
+ * (grey objects through a prefetching FIFO, then an incremental
+ * collection's noted runs), fixing weak roots after the drain, and the
+ * failure of a scan function inside a collection.
+ *
+ * Invariant: an object is pushed on the grey stack once per trace, when its
+ * class first marks or copies it, and the drain returns only when the stack
+ * and the noted runs are empty or an increment's budget is spent; so every
+ * object reached is scanned before reclaim.
+ * Invariant: fixing a reference adds its zone to the scan state's summary,
+ * whether its segment is white or not, so a rebuilt summary misses nothing
+ * the scan saw.
+ */
+#include "config.h"
+#include "root.h"
+#include "trace.h"
+
+#include <stdlib.h>
+
+void trace_grey_grow(trace_t *trace)
+{
+  size_t cap = trace->grey_cap ? trace->grey_cap * 2 : 4096;
+  void **g = realloc(trace->grey, cap * sizeof *g);
+  if (g == NULL)
+    KILN_FAILF("trace: no memory to grow the grey stack to %zu entries", cap);
+  trace->grey = g;
+  trace->grey_cap = cap;
+}
+
+static kiln_res_t weak_fix(kiln_ss_t pss, void **ref_io);
+
+kiln_res_t kiln_ss_fix(kiln_ss_t pss, void **ref_io)
+{
+  ss_t *ss = ss_of(pss);
+  if (KILN_CHECKING && (pss == NULL || ref_io == NULL))
+    api_misuse("kiln_ss_fix: %s is NULL; call it from a scan with the scan state it was given "
+               "and the address of a reference", pss == NULL ? "the scan state" : "ref_io");
+  if (ss->verify)
+    return verify_fix(ss, ref_io);
+  if (ss->rank == KILN_RANK_WEAK)
+    return weak_fix(pss, ref_io);
+  seg_t seg = arena_seg_of(ss->arena, *ref_io);
+  if (seg == NULL)
+    return KILN_OK;
+  if (!seg->white) {
+    /* A white zone but not a condemned segment: the reference stays, and
+       its zone must stay in the scanned segment's summary (scan_other_seg,
+       remset.c, drops the white zones and keeps only what fixing records;
+       found by fuzz/regress/api/poolcollect-lost-summary). During an incremental
+       collection, the collected pool's segments that are not white hold
+       what was allocated since it started. */
+    ss->summary |= zone_of(*ref_io);
+    ss->hit_new |= seg->pool == ss->arena->inc_pool;
+    return KILN_OK;
+  }
+  if (seg->marks != NULL && ss->rank != KILN_RANK_AMBIG) {
+    size_t g = ((uintptr_t)*ref_io - seg->mark_header - seg->base) >> seg->mark_shift;
+    uint64_t *w = &seg->marks[g >> 6], bit = (uint64_t)1 << (g & 63);
+    if (!(*w & bit)) {
+      *w |= bit;
+      trace_grey(ss->trace, *ref_io);
+    }
+    ss->summary |= zone_of(*ref_io);
+    return KILN_OK;
+  }
+  kiln_res_t res = seg->klass->fix(seg, pss, ref_io);
+  ss->summary |= zone_of(*ref_io);
+  return res;
+}
+
+/* A grey object adds the white zones it now refers to into its segment's
+   summary: a promoted or copied object into its older segment's, a
+   survivor in place (marked, pinned) into its white segment's, which
+   restarted empty at condemn. */
+static kiln_res_t scan_grey(ss_t *ss, void *obj)
+{
+  seg_t seg = arena_seg_of(ss->arena, obj);
+  KILN_ASSERT_HOT(seg != NULL);
+  ss->summary = 0;
+  ss->hit_new = 0;
+  kiln_res_t res = seg->klass->scan_obj(seg, &ss->pub, obj);
+  uintptr_t block = (uintptr_t)obj - seg->pool->fmt->f.header_size;
+  ss->summary = remset_remember_young(ss->arena, seg, block, block + 1, ss->summary);
+  seg->summary |= ss->summary;
+  if (ss->hit_new && seg->white)
+    remset_keep_cards(ss->arena, block, block + 1);
+  return res;
+}
+
+/* Pop grey objects through a small FIFO that prefetches each one a few
+   objects before it is scanned, so the cache miss of reading an object
+   overlaps the scanning of others (marking is bound by memory latency).
+   Stops once trace_work reaches until (an increment's budget; SIZE_MAX
+   drains all), putting what the FIFO holds back on the grey stack. */
+#define PREFETCH_DEPTH 8
+static kiln_res_t drain_grey(ss_t *ss, size_t until)
+{
+  trace_t *trace = ss->trace;
+  void *fifo[PREFETCH_DEPTH];
+  size_t head = 0, n = 0;
+  ss->rank = KILN_RANK_EXACT;
+  for (;;) {
+    while (n < PREFETCH_DEPTH && trace->ngrey > 0) {
+      void *obj = trace->grey[--trace->ngrey];
+      __builtin_prefetch(obj);
+      fifo[(head + n++) % PREFETCH_DEPTH] = obj;
+    }
+    if (n == 0)
+      return KILN_OK;
+    if (trace_work(trace) >= until) {
+      while (n > 0) /* not a plain store: the scans since they came off it may
+                       have filled the stack (found by review) */
+        trace_grey(trace, fifo[(head + --n) % PREFETCH_DEPTH]);
+      return KILN_OK;
+    }
+    void *obj = fifo[head];
+    head = (head + 1) % PREFETCH_DEPTH;
+    n--;
+    kiln_res_t res = scan_grey(ss, obj);
+    if (res != KILN_OK)
+      return res;
+  }
+}
+
+/* Weak roots: a reference to a dead white object becomes NULL; one to a
+   moved object is updated. */
+static kiln_res_t weak_fix(kiln_ss_t pss, void **ref_io)
+{
+  ss_t *ss = ss_of(pss);
+  seg_t seg = arena_seg_of(ss->arena, *ref_io);
+  if (seg == NULL || !seg->white)
+    return KILN_OK;
+  *ref_io = seg->klass->survivor != NULL ? seg->klass->survivor(seg, *ref_io) : *ref_io;
+  return KILN_OK;
+}
+
+/* Weak areas word by word; weak scan functions with a weak scan state,
+   whose kiln_ss_fix is weak_fix. */
+void trace_fix_weak_roots(kiln_arena_t arena, trace_t *trace)
+{
+  ring_t *node, *nxt;
+  ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_WEAK, 0, 0, NULL, 0};
+  RING_FOR(node, &arena->roots, nxt) {
+    kiln_root_t r = CONTAINER(node, struct kiln_root_s, arena_ring);
+    if (r->rank != KILN_RANK_WEAK)
+      continue;
+    if (r->kind == ROOT_AREA) {
+      for (void **p = r->base; p < r->limit; p++)
+        weak_fix(&ss.pub, p);
+    } else if (r->kind == ROOT_SCAN) {
+      kiln_res_t res = r->scan(&ss.pub, r->closure);
+      if (res != KILN_OK)
+        trace_fail_scan(res);
+    }
+  }
+}
+
+void trace_fail_scan(kiln_res_t res)
+{
+  KILN_FAILF("trace: a scan function returned %s; a collection cannot be abandoned halfway",
+             kiln_res_name(res));
+}
+
+/* Scan grey objects, and the noted runs, until trace_work reaches until
+   or nothing is left. */
+void trace_drain(kiln_arena_t arena, trace_t *trace, size_t until)
+{
+  /* The new zones too, so that inc_scan_run sees references to new objects. */
+  ss_t ss = {{trace->white | trace->new_zones, ZONE_SHIFT}, arena, trace, KILN_RANK_EXACT,
+             0, 0, NULL, 0};
+  kiln_res_t res;
+  while ((res = drain_grey(&ss, until)) == KILN_OK && trace_work(trace) < until &&
+         trace->run_next < trace->nruns &&
+         (res = inc_scan_run(&ss, &trace->runs[trace->run_next++])) == KILN_OK)
+    ;
+  if (res != KILN_OK)
+    trace_fail_scan(res);
+}
