@@ -143,7 +143,8 @@ static kiln_res_t weak_fix(kiln_ss_t pss, void **ref_io)
 void trace_fix_weak_roots(kiln_arena_t arena, trace_t *trace)
 {
   ring_t *node, *nxt;
-  ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_WEAK, 0, 0, NULL, 0};
+  ss_t ss = {.pub = {.white = trace->white, .zone_shift = ZONE_SHIFT}, .arena = arena,
+             .trace = trace, .rank = KILN_RANK_WEAK};
   RING_FOR(node, &arena->roots, nxt) {
     kiln_root_t r = CONTAINER(node, struct kiln_root_s, arena_ring);
     if (r->rank != KILN_RANK_WEAK)
@@ -170,8 +171,8 @@ void trace_fail_scan(kiln_res_t res)
 void trace_drain(kiln_arena_t arena, trace_t *trace, size_t until)
 {
   /* The new zones too, so that inc_scan_run sees references to new objects. */
-  ss_t ss = {{trace->white | trace->new_zones, ZONE_SHIFT}, arena, trace, KILN_RANK_EXACT,
-             0, 0, NULL, 0};
+  ss_t ss = {.pub = {.white = trace->white | trace->new_zones, .zone_shift = ZONE_SHIFT},
+             .arena = arena, .trace = trace, .rank = KILN_RANK_EXACT};
   kiln_res_t res;
   while ((res = drain_grey(&ss, until)) == KILN_OK && trace_work(trace) < until &&
          trace->run_next < trace->nruns &&

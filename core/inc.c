@@ -285,7 +285,8 @@ void trace_scan_new(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi)
     uint8_t *c = arena_cards(arena, a, b, &n);
     memset(c, 0, n);
   }
-  ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_EXACT, 0, 0, NULL, 0};
+  ss_t ss = {.pub = {.white = trace->white, .zone_shift = ZONE_SHIFT}, .arena = arena,
+             .trace = trace, .rank = KILN_RANK_EXACT};
   kiln_res_t res = seg->klass->scan_range(seg, &ss.pub, lo, hi);
   seg->summary |= remset_remember_young(arena, seg, lo, hi, ss.summary);
   if (res != KILN_OK)

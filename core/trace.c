@@ -108,7 +108,8 @@ static void record_stats(kiln_arena_t arena, trace_t *trace)
    live, and the full collections came sooner and the heap grew larger. */
 void trace_scan_roots(kiln_arena_t arena, trace_t *trace, pool_t only)
 {
-  ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_AMBIG, 0, 0, NULL, 0};
+  ss_t ss = {.pub = {.white = trace->white, .zone_shift = ZONE_SHIFT}, .arena = arena,
+             .trace = trace, .rank = KILN_RANK_AMBIG};
   int start = trace->incremental && !trace->keep_cards;
   int ambig_last = trace->minor && !trace->incremental && only != NULL && only->sticky;
   kiln_res_t res = ambig_last ? KILN_OK : root_scan_rank(arena, &ss.pub, KILN_RANK_AMBIG, 0);

@@ -123,13 +123,15 @@ static void verify_segs(kiln_arena_t arena, ss_t *ss, pool_t skip)
 
 void verify_heap(kiln_arena_t arena)
 {
-  ss_t ss = {{ZONES_ALL, ZONE_SHIFT}, arena, NULL, KILN_RANK_EXACT, 0, VERIFY_HEAP, NULL, 0};
+  ss_t ss = {.pub = {.white = ZONES_ALL, .zone_shift = ZONE_SHIFT}, .arena = arena,
+             .rank = KILN_RANK_EXACT, .verify = VERIFY_HEAP};
   verify_segs(arena, &ss, NULL);
 }
 
 void verify_barrier(kiln_arena_t arena, trace_t *trace, pool_t young)
 {
-  ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_EXACT, 0, VERIFY_BARRIER, NULL, 0};
+  ss_t ss = {.pub = {.white = trace->white, .zone_shift = ZONE_SHIFT}, .arena = arena,
+             .trace = trace, .rank = KILN_RANK_EXACT, .verify = VERIFY_BARRIER};
   verify_segs(arena, &ss, young);
   if (young == NULL || !young->sticky)
     return;
