@@ -75,6 +75,9 @@ struct kiln_arena_s {
   void *stack_hot;               /* inside a collection: the mutator's stack top (trace.c) */
   void **grey;                   /* the grey stack, kept between traces */
   size_t grey_cap;
+  size_t grey_max;               /* testing: the grey stack's largest capacity in entries
+                                    (0: as large as malloc allows); docs/design.md,
+                                    §The grey stack */
   arena_stats_t stats;
 
   char error[ARENA_ERROR_MAX];

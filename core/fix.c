@@ -20,15 +20,52 @@
 #include "trace.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-void trace_grey_grow(trace_t *trace)
+/* Double the grey stack, up to the arena's grey_max. Returns 0 if it
+   cannot grow (no memory, or at grey_max): the caller then loses the push
+   (trace_grey_lost), which costs a rescan but never the collection. */
+int trace_grey_grow(trace_t *trace)
 {
   size_t cap = trace->grey_cap ? trace->grey_cap * 2 : 4096;
+  size_t max = trace->arena->grey_max;
+  if (max != 0 && cap > max)
+    cap = max;
+  if (cap <= trace->grey_cap)
+    return 0;
   void **g = realloc(trace->grey, cap * sizeof *g);
   if (g == NULL)
-    KILN_FAILF("trace: no memory to grow the grey stack to %zu entries", cap);
+    return 0;
   trace->grey = g;
   trace->grey_cap = cap;
+  return 1;
+}
+
+/* Mark-stack overflow, as in MPS and the Boehm collector: obj is reached
+   (marked, pinned or copied) but not pushed. Its segment remembers that
+   it holds such an object (and which, if its class published seg->lost);
+   the drain rescans it once the stack is empty. */
+void trace_grey_lost(trace_t *trace, void *obj)
+{
+  seg_t seg = arena_seg_of(trace->arena, obj);
+  KILN_ASSERT(seg != NULL);
+  trace->grey_overflow = 1;
+  seg->grey_lost = 1;
+  if (seg->lost != NULL) {
+    size_t g = ((uintptr_t)obj - seg->mark_header - seg->base) >> seg->mark_shift;
+    seg->lost[g >> 6] |= (uint64_t)1 << (g & 63);
+  }
+}
+
+/* Every lost bit of seg clear: seg->lost has one bit per mark_shift
+   granule of the segment. */
+static void clear_lost(seg_t seg)
+{
+  seg->grey_lost = 0;
+  if (seg->lost != NULL) {
+    size_t granules = seg_size(seg) >> seg->mark_shift;
+    memset(seg->lost, 0, (granules + 63) / 64 * sizeof(uint64_t));
+  }
 }
 
 static kiln_res_t weak_fix(kiln_ss_t pss, void **ref_io);
@@ -166,18 +203,72 @@ void trace_fail_scan(kiln_res_t res)
              kiln_res_name(res));
 }
 
+/* Rescan one segment that holds objects the trace could not push; their
+   references go into its summary as scan_grey's do. */
+static kiln_res_t rescan_seg(ss_t *ss, seg_t seg)
+{
+  if (seg->klass->rescan == NULL)
+    KILN_FAILF("trace: segment class '%s' greys objects but has no rescan method; a class "
+               "that calls trace_grey must implement rescan (core/seg.h)", seg->klass->name);
+  ss->summary = 0;
+  ss->hit_new = 0;
+  ss->rank = KILN_RANK_EXACT;
+  kiln_res_t res = seg->klass->rescan(seg, &ss->pub);
+  ss->summary = remset_remember_young(ss->arena, seg, seg->base, seg->limit, ss->summary);
+  seg->summary |= ss->summary;
+  if (ss->hit_new && seg->white)
+    remset_keep_cards(ss->arena, seg->base, seg->limit);
+  return res;
+}
+
+/* After an overflow: rescan every segment holding objects that were not
+   pushed. Rescanning may overflow again; the drain repeats until it does
+   not, and terminates because each pass pushes or rescans only objects
+   reached for the first time. */
+static kiln_res_t rescan_lost(ss_t *ss)
+{
+  ss->trace->grey_overflow = 0;
+  ring_t *pn, *px, *sn, *sx;
+  RING_FOR(pn, &ss->arena->pools, px) {
+    pool_t pool = CONTAINER(pn, struct kiln_pool_s, arena_ring);
+    POOL_SEGS(sn, pool, sx) {
+      seg_t seg = SEG_OF_RING(sn);
+      if (!seg->grey_lost)
+        continue;
+      seg->grey_lost = 0;
+      kiln_res_t res = rescan_seg(ss, seg);
+      if (res != KILN_OK)
+        return res;
+    }
+  }
+  return KILN_OK;
+}
+
+void trace_forget_lost(kiln_arena_t arena)
+{
+  ring_t *pn, *px, *sn, *sx;
+  RING_FOR(pn, &arena->pools, px) {
+    pool_t pool = CONTAINER(pn, struct kiln_pool_s, arena_ring);
+    POOL_SEGS(sn, pool, sx)
+      clear_lost(SEG_OF_RING(sn));
+  }
+}
+
 /* Scan grey objects, and the noted runs, until trace_work reaches until
-   or nothing is left. */
+   or nothing is left; after an overflow, rescan and go on. */
 void trace_drain(kiln_arena_t arena, trace_t *trace, size_t until)
 {
   /* The new zones too, so that inc_scan_run sees references to new objects. */
   ss_t ss = {.pub = {.white = trace->white | trace->new_zones, .zone_shift = ZONE_SHIFT},
              .arena = arena, .trace = trace, .rank = KILN_RANK_EXACT};
   kiln_res_t res;
-  while ((res = drain_grey(&ss, until)) == KILN_OK && trace_work(trace) < until &&
-         trace->run_next < trace->nruns &&
-         (res = inc_scan_run(&ss, &trace->runs[trace->run_next++])) == KILN_OK)
-    ;
+  do {
+    while ((res = drain_grey(&ss, until)) == KILN_OK && trace_work(trace) < until &&
+           trace->run_next < trace->nruns &&
+           (res = inc_scan_run(&ss, &trace->runs[trace->run_next++])) == KILN_OK)
+      ;
+  } while (res == KILN_OK && trace->ngrey == 0 && trace->grey_overflow &&
+           (res = rescan_lost(&ss)) == KILN_OK);
   if (res != KILN_OK)
     trace_fail_scan(res);
 }

@@ -207,6 +207,8 @@ double trace_inc_abandon(kiln_arena_t arena)
   ring_t *sn, *sx;
   POOL_SEGS(sn, pool, sx)
     SEG_OF_RING(sn)->white = 0;
+  if (trace->grey_overflow)
+    trace_forget_lost(arena);
   if (pool->klass->abandoned != NULL)
     pool->klass->abandoned(pool, trace);
   arena->grey = trace->grey;
@@ -257,7 +259,8 @@ void trace_inc_step(kiln_arena_t arena, size_t budget)
   arena->collecting = 1;
   size_t until = trace_work(trace) + budget;
   trace_drain(arena, trace, until < budget ? SIZE_MAX : until);
-  int done = trace->ngrey == 0 && trace->run_next == trace->nruns && !preclean(arena, trace);
+  int done = trace->ngrey == 0 && !trace->grey_overflow && trace->run_next == trace->nruns &&
+             !preclean(arena, trace);
   arena->collecting = 0;
   if (done) {
     inc_finish(arena, t0);

@@ -9,6 +9,8 @@
  * Invariants:
  *  - every page of [base, limit) maps to this segment in the page table;
  *  - white is set only during a trace, for segments of condemned pools;
+ *  - grey_lost is set only during a trace, and the trace's drain clears it
+ *    (through the class's rescan) before the trace ends;
  *  - summary is a superset of the zones any reference in the segment points
  *    into, unless the segment was written since it was last scanned (then it
  *    is ZONES_ALL).
@@ -35,6 +37,8 @@ struct seg_s {
   uint64_t summary;       /* zones its references may point into */
   unsigned white : 1;     /* condemned in the current trace */
   unsigned nailed : 1;    /* pinned by an ambiguous reference (moving pools) */
+  unsigned grey_lost : 1; /* holds an object the trace reached but could not push on
+                             its full grey stack: its class's rescan finds it */
   /* Optional fast fix (NULL: always call klass->fix). A non-moving class
      that marks an object by one bit at its first grain may publish that
      bitmap: the trace then fixes an exact reference itself -- bit
@@ -44,6 +48,10 @@ struct seg_s {
   uint64_t *marks;
   size_t mark_header;
   unsigned mark_shift;
+  /* Optional, with marks: a bitmap of the same geometry in which the trace
+     sets the bit of an object it could not push (grey stack full), for a
+     class whose rescan must scan each such object exactly once. */
+  uint64_t *lost;
 };
 
 /* How the trace handles one kind of segment. Every function gets the
@@ -73,6 +81,12 @@ struct seg_class_s {
   /* Optional: scan the objects that overlap [lo, hi) of a non-condemned
      segment (dirty cards). Without it the whole segment is scanned. */
   kiln_res_t (*scan_range)(seg_t seg, kiln_ss_t ss, uintptr_t lo, uintptr_t hi);
+  /* Required of a class that greys objects: the grey stack overflowed and
+     an object of seg that the trace marked, pinned or copied there was not
+     pushed (seg->grey_lost; its bit in seg->lost if published). Scan every
+     such object of seg, as scan_obj would; objects scanned already may be
+     scanned again only if that counts nothing twice. */
+  kiln_res_t (*rescan)(seg_t seg, kiln_ss_t ss);
 };
 /* Class tables use designated initialisers, so a new optional method never
    disturbs existing classes. */

@@ -150,6 +150,8 @@ void trace_open(kiln_arena_t arena, trace_t *trace, pool_t only, int minor,
      per 512 entries in every big minor collection (issue 4). */
   trace->grey = arena->grey;
   trace->grey_cap = arena->grey_cap;
+  if (arena->grey_max != 0 && trace->grey_cap > arena->grey_max)
+    trace->grey_cap = arena->grey_max; /* the rest of the block goes unused */
   arena->grey = NULL;
   arena->trace = trace;
   ap_flush_all(arena);

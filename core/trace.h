@@ -24,7 +24,8 @@ struct trace_s {
                                   roots last (pool class keep_begin, keep_end) */
   void **grey;                 /* grey stack of client pointers */
   size_t ngrey, grey_cap;
-  int grey_overflow;           /* the grey stack could not grow */
+  int grey_overflow;           /* the grey stack could not grow: some segment is
+                                  grey_lost until the drain rescans it */
   size_t marked, scanned, copied;
   size_t aged;                 /* of copied: bytes kept young (a nursery's survivor
                                   space), so not growth of the older generations */
@@ -56,12 +57,17 @@ static inline trace_t *ss_trace(kiln_ss_t ss) { return ss_of(ss)->trace; }
 static inline kiln_rank_t ss_rank(kiln_ss_t ss) { return ss_of(ss)->rank; }
 
 /* Push obj on the grey stack: once per marked or copied object, so the
-   push is inline and only growing the stack is a call. */
-void trace_grey_grow(trace_t *trace);
+   push is inline and only growing the stack is a call. When the stack
+   cannot grow, obj stays reached but unpushed: trace_grey_lost notes it
+   on its segment, and the drain rescans that segment (fix.c). */
+int trace_grey_grow(trace_t *trace);
+void trace_grey_lost(trace_t *trace, void *obj);
 static inline void trace_grey(trace_t *trace, void *obj)
 {
-  if (trace->ngrey == trace->grey_cap)
-    trace_grey_grow(trace);
+  if (trace->ngrey == trace->grey_cap && !trace_grey_grow(trace)) {
+    trace_grey_lost(trace, obj);
+    return;
+  }
   trace->grey[trace->ngrey++] = obj;
 }
 
@@ -141,6 +147,8 @@ void trace_from_mutator(kiln_arena_t arena, void (*body)(void *), void *args);
 void trace_drain(kiln_arena_t arena, trace_t *trace, size_t until);
 void trace_fix_weak_roots(kiln_arena_t arena, trace_t *trace);
 void trace_fail_scan(kiln_res_t res);
+/* Forget the objects an abandoned trace could not push. */
+void trace_forget_lost(kiln_arena_t arena);
 
 /* remset.c */
 uint64_t remset_remember_young(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi,

@@ -766,10 +766,32 @@ static void *copy_survivor(seg_t seg, void *obj)
   return seg->nailed && bit_get(s->mark, grain_of(cp, s, obj)) ? obj : NULL;
 }
 
+/* After a grey-stack overflow. A white segment's unpushed objects are
+   among those marked in place; any other segment (to-space, or a hole or
+   large segment promoted into) is scanned whole, its objects all live.
+   copy_scan_obj counts nothing but work, so scanning an object twice is
+   harmless. */
+static kiln_res_t copy_rescan(seg_t seg, kiln_ss_t ss)
+{
+  copy_t *cp = copy_of_seg(seg);
+  cseg_t *s = cseg(seg);
+  if (!seg->white)
+    return copy_scan(seg, ss);
+  if (s->large)
+    return s->marked ? copy_scan_obj(seg, ss, client_at(cp, s, 0)) : KILN_OK;
+  for (size_t g = bits_find(s->mark, 0, s->grains, 1); g < s->grains;
+       g = bits_find(s->mark, g + 1, s->grains, 1)) {
+    kiln_res_t res = copy_scan_obj(seg, ss, client_at(cp, s, g << cp->shift));
+    if (res != KILN_OK)
+      return res;
+  }
+  return KILN_OK;
+}
+
 static const seg_class_t copy_seg_class = {
   .name = "copy", .size = sizeof(cseg_t), .whiten = copy_whiten, .fix = copy_fix,
   .scan_obj = copy_scan_obj, .scan = copy_scan, .reclaim = copy_reclaim, .walk = copy_walk,
-  .survivor = copy_survivor, .scan_range = copy_scan_range};
+  .survivor = copy_survivor, .scan_range = copy_scan_range, .rescan = copy_rescan};
 
 const struct kiln_class_s pool_class_copy = {
   .name = "copy",

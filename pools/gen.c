@@ -559,10 +559,31 @@ static void *chunk_survivor(seg_t seg, void *obj)
   return pinned(g, c, obj) ? obj : NULL;
 }
 
+/* After a grey-stack overflow. A white chunk's unpushed objects are among
+   its pinned ones; any other chunk (a survivor chunk made by this trace)
+   holds only copies, scanned whole. chunk_scan_obj counts nothing but
+   work, so scanning an object twice is harmless. */
+static kiln_res_t chunk_rescan(seg_t seg, kiln_ss_t ss)
+{
+  gen_t *g = gen_of(seg->pool);
+  chunk_t *c = chunk_of(seg);
+  if (!seg->white)
+    return chunk_scan(seg, ss);
+  if (c->mark == NULL)
+    return KILN_OK;
+  for (size_t i = bits_find(c->mark, 0, c->grains, 1); i < c->grains;
+       i = bits_find(c->mark, i + 1, c->grains, 1)) {
+    kiln_res_t res = chunk_scan_obj(seg, ss, client_of(g, c, i));
+    if (res != KILN_OK)
+      return res;
+  }
+  return KILN_OK;
+}
+
 static const seg_class_t chunk_class = {
   .name = "gen-chunk", .size = sizeof(chunk_t), .whiten = chunk_whiten, .fix = chunk_fix,
   .scan_obj = chunk_scan_obj, .scan = chunk_scan, .reclaim = chunk_reclaim, .walk = chunk_walk,
-  .survivor = chunk_survivor};
+  .survivor = chunk_survivor, .rescan = chunk_rescan};
 
 const struct kiln_class_s pool_class_gen = {
   .name = "gen", .doc = "automatic generational: copying nursery promoting into another pool",

@@ -80,6 +80,7 @@ typedef struct ms_seg_s {
   int large;
   size_t grains;
   uint64_t *alloc, *starts, *mark;  /* small segments */
+  uint64_t *lost;                    /* small: marked but not pushed (seg.h, lost) */
   size_t cursor;                     /* hole search resumes here */
   ring_t avail;                      /* in ms->avail while the cursor has not reached the end */
   size_t obj_size;                   /* large segments: the object's extent (0: none yet) */
@@ -173,7 +174,7 @@ static kiln_res_t mseg_new(ms_seg_t **s_o, ms_t *ms, size_t bytes, int large)
   if (!large) {
     s->grains = seg_size(seg) >> ms->shift;
     size_t words = (s->grains + 63) / 64;
-    s->alloc = calloc(3 * words, sizeof(uint64_t));
+    s->alloc = calloc(4 * words, sizeof(uint64_t));
     if (s->alloc == NULL) {
       seg_free(seg);
       return arena_errorf(ms->pool.arena, KILN_MEMORY, "ms: no memory for segment bitmaps");
@@ -183,6 +184,8 @@ static kiln_res_t mseg_new(ms_seg_t **s_o, ms_t *ms, size_t bytes, int large)
     seg->marks = s->mark; /* exact fixes are mark_first, done by the trace (seg.h) */
     seg->mark_header = ms->header;
     seg->mark_shift = ms->shift;
+    s->lost = s->mark + words;
+    seg->lost = s->lost; /* ms_scan_obj counts an object live: rescan each once */
     ring_append(&ms->avail, &s->avail);
   }
   *s_o = s;
@@ -855,10 +858,29 @@ static kiln_res_t ms_scan_range(seg_t seg, kiln_ss_t ss, uintptr_t lo, uintptr_t
   return KILN_OK;
 }
 
+/* After a grey-stack overflow: each object the trace marked (or a pool
+   promoted) into seg but could not push, scanned once as if popped. A
+   large segment holds one object, so its grey_lost names it. */
+static kiln_res_t ms_rescan(seg_t seg, kiln_ss_t ss)
+{
+  ms_t *ms = ms_of_seg(seg);
+  ms_seg_t *s = mseg(seg);
+  if (s->large)
+    return ms_scan_obj(seg, ss, client_of(ms, s, 0));
+  for (size_t g = bits_find(s->lost, 0, s->grains, 1); g < s->grains;
+       g = bits_find(s->lost, g + 1, s->grains, 1)) {
+    s->lost[g >> 6] &= ~((uint64_t)1 << (g & 63));
+    kiln_res_t res = ms_scan_obj(seg, ss, client_of(ms, s, g));
+    if (res != KILN_OK)
+      return res;
+  }
+  return KILN_OK;
+}
+
 static const seg_class_t ms_seg_class = {
   .name = "ms", .size = sizeof(ms_seg_t), .whiten = ms_whiten, .fix = ms_fix,
   .scan_obj = ms_scan_obj, .scan = ms_scan, .reclaim = ms_reclaim, .walk = ms_walk,
-  .survivor = ms_survivor, .scan_range = ms_scan_range};
+  .survivor = ms_survivor, .scan_range = ms_scan_range, .rescan = ms_rescan};
 
 const struct kiln_class_s pool_class_ms = {
   .name = "ms", .doc = "automatic mark-sweep: non-moving, accepts ambiguous references",
