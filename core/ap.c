@@ -152,7 +152,7 @@ static kiln_res_t bad_size(ap_t *ap, size_t size)
 /* Ask the pool for a new buffer; the bytes it hands out count against the
    collection budget. When memory runs out (commit limit or reservation),
    a full collection may free some: try once more after it, then give the
-   client KILN_LIMIT (never abort; the heap stays usable, issue 7). */
+   client KILN_LIMIT (never abort; the heap stays usable). */
 static kiln_res_t ap_refill(ap_t *ap, size_t size)
 {
   pool_t pool = ap->pool;
@@ -161,9 +161,9 @@ static kiln_res_t ap_refill(ap_t *ap, size_t size)
   kiln_res_t res = pool->klass->fill(&base, &limit, pool, ap, size);
   if (res == KILN_LIMIT && arena->park_depth == 0 && !arena->collecting && arena->inc != NULL) {
     /* An incremental minor collection keeps its condemned segments' holes
-       until it ends: ending it may be enough, and a full collection would
-       abandon it (found by review: with a commit limit, incremental minors
-       turned into full collections). */
+       until it ends: ending it may be enough, where a full collection
+       would abandon it, turning every incremental minor collection under
+       a commit limit into a full one. */
     trace_inc_finish(arena);
     res = pool->klass->fill(&base, &limit, pool, ap, size);
   }

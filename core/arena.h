@@ -132,7 +132,7 @@ size_t arena_spare_in(kiln_arena_t arena, uint64_t allow);
    the next segments will go, first fit) committed and backed by memory,
    faulting in at most `step` new bytes per call. Called by the mutator
    (gen's fills), so that a minor collection promoting into new memory
-   takes no page faults in its pause (issue 4). Stays within spare and
+   takes no page faults in its pause. Stays within spare and
    commit_limit; does nothing when they leave no room. */
 void arena_prefault(kiln_arena_t arena, size_t want, size_t step, uint64_t allow);
 

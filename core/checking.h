@@ -3,8 +3,11 @@
  * KILN_ASSERT(c): contracts and invariants at API boundaries; on in checked
  * builds (--enable-checked defines KILN_CHECKED), compiled out otherwise.
  * KILN_ASSERT_HOT(c): the same on fast paths (alloc, fix, free).
- * KILN_FAILF(...): a checked build's report of a contract break: prints what
- * broke and where, then aborts. Only checked builds call it.
+ * KILN_FAILF(...): report a contract break, or a failure the collector
+ * cannot recover from, as a sentence, then abort. Checked builds call it
+ * for the breaks they check; every build calls it for what cannot go on (a
+ * scan function failing inside a collection, say). The report starts
+ * "kiln: checked build: " in a checked build and "kiln: " otherwise.
  * Every core struct has a `sig` field set at init and cleared at finish, so a
  * stale or foreign handle is caught by the *_check functions.
  */

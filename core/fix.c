@@ -87,7 +87,7 @@ kiln_res_t kiln_ss_fix(kiln_ss_t pss, void **ref_io)
     /* A white zone but not a condemned segment: the reference stays, and
        its zone must stay in the scanned segment's summary (scan_other_seg,
        remset.c, drops the white zones and keeps only what fixing records;
-       found by fuzz/regress/api/poolcollect-lost-summary). During an incremental
+       fuzz/regress/api/poolcollect-lost-summary covers it). During an incremental
        collection, the collected pool's segments that are not white hold
        what was allocated since it started. */
     ss->summary |= zone_of(*ref_io);
@@ -150,7 +150,7 @@ static kiln_res_t drain_grey(ss_t *ss, size_t until)
       return KILN_OK;
     if (trace_work(trace) >= until) {
       while (n > 0) /* not a plain store: the scans since they came off it may
-                       have filled the stack (found by review) */
+                       have filled the stack */
         trace_grey(trace, fifo[(head + --n) % PREFETCH_DEPTH]);
       return KILN_OK;
     }

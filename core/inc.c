@@ -47,13 +47,13 @@
 #include <string.h>
 
 /* An incremental collection's start does not scan the dirty cards of its
-   pool (a Populate-style workload dirties thousands: 1-4 ms of scanning);
-   it cleans them and notes their runs, which its increments then scan
-   like grey objects. A store meanwhile dirties a card again, for the
-   final pause. Nor does it scan exact area roots (the churn workload's
-   116 k slots took 4-16 ms, cache-cold): it notes them in chunks (seg
-   NULL, [lo, hi) the words), as the final pause scans every root again
-   anyway (struct card_run_s, trace.h). */
+   pool, which may be thousands: it cleans them and notes their runs, which
+   its increments then scan like grey objects. A store meanwhile dirties a
+   card again, for the final pause. Nor does it scan exact area roots,
+   which may be large and cache-cold: it notes them in chunks (seg NULL,
+   [lo, hi) the words), as the final pause scans every root again anyway
+   (struct card_run_s, trace.h). Both keep the start's pause independent
+   of the size of the remembered set and of the roots. */
 #define ROOT_CHUNK 4096 /* words of an area root scanned at once */
 
 static void note_run(trace_t *trace, seg_t seg, uintptr_t lo, uintptr_t hi)
@@ -235,9 +235,9 @@ void trace_note_alloc(kiln_arena_t arena, uintptr_t base, uintptr_t limit)
 
 /* Before the final pause, the cards dirtied meanwhile are noted again
    (and cleaned) for the increments to scan: the final pause then rescans
-   only what is written after that. Without this, churn's final pauses
-   rescanned every card its random stores dirtied: 2-15 ms. Twice at most,
-   and not for a handful of runs, which the final pause takes as they are. */
+   only what is written after that, not every card the mutator's stores
+   dirtied since the start. Twice at most, and not for a handful of runs,
+   which the final pause takes as they are. */
 #define PRECLEANS 2
 #define PRECLEAN_MIN 16
 static int preclean(kiln_arena_t arena, trace_t *trace)
@@ -277,9 +277,9 @@ void trace_scan_new(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi)
   double t0 = vm_now();
   /* This scan sees every store into these objects so far, so the cards
      wholly inside the range (they hold no other objects) need not stay
-     dirty for the final pause; a later store dirties them again. GCBench's
-     Populate, writing into its newest nodes, otherwise left 1.5 MB for
-     each final pause to scan again. */
+     dirty for the final pause; a later store dirties them again. A mutator
+     that writes into its newest objects would otherwise leave all of them
+     for the final pause to scan again. */
   unsigned shift = arena->head.card_shift;
   uintptr_t a = arena->base + ((lo - arena->base + ((uintptr_t)1 << shift) - 1) >> shift << shift);
   uintptr_t b = arena->base + ((hi - arena->base) >> shift << shift);

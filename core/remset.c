@@ -27,7 +27,7 @@
    card overlapping the object that holds them -- the scan of a card covers
    every object overlapping it (seg.h, scan_range) -- and not by a nursery
    zone in the segment's summary: a summary that meets the nursery's zones
-   makes the next minor collection scan the whole segment (issue 4).
+   makes the next minor collection scan the whole segment.
    found: the zones recorded by scanning the objects overlapping [lo, hi)
    of seg. Returns them minus the nursery zones when cards remember those.
    A nursery's own segments are condemned with it, so need neither. */

@@ -2,8 +2,10 @@
  *
  * A segment is a run of arena pages owned by one pool. Its class says how
  * to trace it (docs/design.md, invariant 9: segments, not pools), so one
- * pool may own several kinds of segment and the trace never asks which pool
- * it is in. Segment descriptors live outside the segment (malloc'd, of the
+ * pool may own several kinds of segment. The trace reaches a segment's
+ * behaviour only through its class; of the owning pool (seg->pool) it reads
+ * only generic fields: its format, class attributes, sticky, and whether it
+ * is the pool of the incremental collection under way. Segment descriptors live outside the segment (malloc'd, of the
  * class's `size`), so a segment's pages hold nothing but the client's data.
  *
  * Invariants:
@@ -26,9 +28,7 @@ typedef struct kiln_pool_s *pool_t;
 struct seg_s {
   /* First, so the two fields a manual pool's free reads (is it mine, which
      kind) share one cache line whatever malloc's alignment of the
-     descriptor: on bench_manual's random workload, with 600-byte mvff
-     descriptors half of them straddled a line there and mvff_free took
-     0.48 more L1 misses per call (cachegrind). */
+     descriptor. */
   pool_t pool;
   const seg_class_t *klass;
   unsigned sig;
@@ -44,7 +44,7 @@ struct seg_s {
      bitmap: the trace then fixes an exact reference itself -- bit
      ((ref - mark_header - base) >> mark_shift), and a grey push when it
      was clear -- with no call into the class: one indirect call less per
-     reference (binary-trees under marksweep: GC 0.76 -> 0.70 s). */
+     reference. */
   uint64_t *marks;
   size_t mark_header;
   unsigned mark_shift;

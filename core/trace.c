@@ -65,7 +65,7 @@ static void reclaim_pools(kiln_arena_t arena, trace_t *trace, pool_t only)
          into the white zones; references elsewhere were not looked at.
          Summaries stay exact in the white zones -- a nursery's, as every
          collection condemns the nursery -- so the next minor collection
-         need not scan the whole mature space (issue 4). */
+         need not scan the whole mature space. */
       seg->summary |= ~trace->white;
       seg->klass->reclaim(seg, trace); /* may free seg */
     }
@@ -103,9 +103,9 @@ static void record_stats(kiln_arena_t arena, trace_t *trace)
    roots last, after draining, so that it knows what only they reach: that
    survives but may stay young (keep_young; ms.c, ms_keep_begin). Such
    words are often stale -- a dead frame's slot, a register not yet
-   overwritten -- and each tenured a whole dead tree until the next full
-   collection: in GCBench the minors marked up to 6 MB where 4 MB were
-   live, and the full collections came sooner and the heap grew larger. */
+   overwritten -- and each would tenure a whole dead tree until the next
+   full collection, bringing full collections sooner and growing the
+   heap. */
 void trace_scan_roots(kiln_arena_t arena, trace_t *trace, pool_t only)
 {
   ss_t ss = {.pub = {.white = trace->white, .zone_shift = ZONE_SHIFT}, .arena = arena,
@@ -145,9 +145,9 @@ void trace_open(kiln_arena_t arena, trace_t *trace, pool_t only, int minor,
   trace->arena = arena;
   trace->minor = minor;
   trace->incremental = incremental;
-  /* The grey stack of the last trace is reused: freeing it let malloc
-     return a large one to the OS, and growing it again cost a page fault
-     per 512 entries in every big minor collection (issue 4). */
+  /* The grey stack of the last trace is reused: freed, a large one goes
+     back to the OS, and growing it again costs a page fault per page of
+     entries in every big minor collection. */
   trace->grey = arena->grey;
   trace->grey_cap = arena->grey_cap;
   if (arena->grey_max != 0 && trace->grey_cap > arena->grey_max)
@@ -187,8 +187,7 @@ void trace_close(kiln_arena_t arena, trace_t *trace, pool_t only)
    references of the mutator's, only stale words left there by deeper
    calls (populate's recursion, an earlier collection's marking), and each
    such word that hits a dead object keeps it, and all it reaches, alive.
-   In GCBench 20-27 words of those frames pointed into the heap at each
-   full collection (none happened to hold dead data there). Every entry
+   Every entry
    to a collection goes through here; the callee-saved registers are
    spilled at this point (vm_with_registers), the outermost entry records
    the stack top, and root.c scans the thread's stack from it. */

@@ -58,8 +58,7 @@
  *
  * Prefaulting (`prefault`, on by default). A minor collection that
  * promotes into memory the process never touched takes a page fault per
- * page inside its pause: 13-23 us each on a virtual machine, 20 ms for a
- * 4 MiB cohort, which was most of the p99 minor pause of GCBench (issue 4).
+ * page inside its pause, which can be most of a minor pause.
  * So each fill keeps nursery_size bytes of free memory where promote_to's
  * next segments go (first fit, outside the nurseries' zones) committed and
  * faulted in, doing at most chunk_size bytes of that work per fill: the
@@ -326,7 +325,7 @@ static void gen_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit
    used or not, so it is the same at every collection: a summary is exact
    only in the white zones of the collection that computed it, and with a
    white set that moved with the chunks in use, the next minor collection
-   would find a white zone in it and scan the segment whole (issue 4). */
+   would find a white zone in it and scan the segment whole. */
 static void gen_condemn(pool_t pool, trace_t *trace)
 {
   gen_t *g = gen_of(pool);

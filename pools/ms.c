@@ -21,8 +21,7 @@
  * needs them before the next sweep: an ambiguous reference into the
  * segment, a heap walk, or a scan of the segment as a root. The sweep needs
  * none of it: scanning a survivor sets its start bit. Walking every buffer
- * at once cost 12-17% of GCBench and binary-trees under marksweep (perf),
- * mostly cache misses on objects written long before.
+ * at once would cost a cache miss on most objects written long before.
  *
  * Sweep. Eager and bitmap-only: at reclaim, alloc := mark and
  * starts &= mark, word by word, without touching the objects; a segment with
@@ -327,8 +326,8 @@ static kiln_res_t fill_small(char **base_o, char **limit_o, ms_t *ms, size_t siz
    neither marks nor sweeps, and an AP gets at most young_step bytes at a
    time. Should allocation still reach twice young_size
    meanwhile, the collection finishes at once (not at young_size: a single
-   large object, GCBench's 4 MB array, would then force a final pause that
-   drains half the young generation). */
+   large object would then force a final pause that drains half the young
+   generation). */
 #define STEP_WORK 4
 static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, size_t size)
 {
@@ -629,11 +628,11 @@ static kiln_res_t scan_one(ms_t *ms, kiln_ss_t ss, void *obj, void *next)
 }
 
 /* Young objects that only ambiguous references reach (trace.c,
-   trace_scan_roots) may survive a minor collection without being tenured: the
-   sweep leaves them unmarked, and the next minor collection sees them
-   afresh. Such references are often stale (a dead variable's register):
-   in GCBench each one tenured a dead tree, which then lived until the next
-   full collection. All such objects of one collection are kept young, or
+   trace_scan_roots) may survive a minor collection without being tenured:
+   the sweep leaves them unmarked, and the next minor collection sees them
+   afresh. Such references are often stale (a dead variable's register),
+   and tenuring what one reaches keeps a dead tree until the next full
+   collection. All such objects of one collection are kept young, or
    none, so that no old object refers to a young one off a dirty card.
    None if they add up to more than half of young_size (a live structure
    that a local variable holds, as binary-trees builds: marking it at every

@@ -975,6 +975,10 @@ START_TEST(test_scan_error_in_run)
   test_run_child(scan_fail_child, out, sizeof out);
   ck_assert_msg(strstr(out, "a scan function returned KILN_FAIL") != NULL, "young_step %zu: %s",
                 fail_step, out);
+  /* The report says "checked build" only where that is true. */
+  const char *prefix = KILN_CHECKING ? "kiln: checked build: trace: " : "kiln: trace: ";
+  ck_assert_msg(strstr(out, prefix) != NULL, "young_step %zu: the report lacks '%s': %s",
+                fail_step, prefix, out);
 }
 END_TEST
 
