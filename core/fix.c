@@ -16,6 +16,7 @@
  * the scan saw.
  */
 #include "config.h"
+#include "bits.h"
 #include "root.h"
 #include "trace.h"
 
@@ -64,7 +65,7 @@ static void clear_lost(seg_t seg)
   seg->grey_lost = 0;
   if (seg->lost != NULL) {
     size_t granules = seg_size(seg) >> seg->mark_shift;
-    memset(seg->lost, 0, (granules + 63) / 64 * sizeof(uint64_t));
+    memset(seg->lost, 0, bits_words(granules) * sizeof(uint64_t));
   }
 }
 

@@ -61,8 +61,7 @@
  */
 #include "config.h"
 #include "pool.h"
-#include "trace.h"
-#include "bits.h"
+#include "poolutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -131,14 +130,9 @@ static ms_t *ms_of_seg(seg_t seg) { return ms_of(seg->pool); }
 
 /* ---- objects ---------------------------------------------------------- */
 
-static size_t obj_size(ms_t *ms, void *obj)
-{
-  return (size_t)((char *)pool_skip(&ms->pool, obj) - (char *)obj);
-}
-static size_t grains_of(ms_t *ms, size_t bytes) { return (bytes + ms->grain - 1) >> ms->shift; }
 static void *client_of(ms_t *ms, ms_seg_t *s, size_t g)
 {
-  return (char *)s->seg.base + (g << ms->shift) + ms->header;
+  return grain_client(&s->seg, g, ms->shift, ms->header);
 }
 
 /* ---- segments --------------------------------------------------------- */
@@ -172,7 +166,7 @@ static kiln_res_t mseg_new(ms_seg_t **s_o, ms_t *ms, size_t bytes, int large)
   seg->summary = 0;
   if (!large) {
     s->grains = seg_size(seg) >> ms->shift;
-    size_t words = (s->grains + 63) / 64;
+    size_t words = bits_words(s->grains);
     s->alloc = calloc(4 * words, sizeof(uint64_t));
     if (s->alloc == NULL) {
       seg_free(seg);
@@ -270,8 +264,7 @@ static kiln_res_t fill_large(char **base_o, char **limit_o, ms_t *ms, size_t siz
   if (res != KILN_OK)
     return res;
   s->seg.summary = summary;
-  *base_o = (char *)s->seg.base;
-  *limit_o = *base_o + size;
+  seg_give(&s->seg, size, base_o, limit_o);
   return KILN_OK;
 }
 
@@ -294,7 +287,7 @@ static ms_seg_t *avail_hole(ms_t *ms, size_t n, size_t *first_o, size_t *len_o)
 static kiln_res_t fill_small(char **base_o, char **limit_o, ms_t *ms, size_t size)
 {
   pool_t pool = &ms->pool;
-  size_t n = grains_of(ms, size), first, len;
+  size_t n = grains_for(size, ms->shift), first, len;
   ms_seg_t *s = avail_hole(ms, n, &first, &len);
   if (s == NULL) {
     kiln_res_t res = mseg_new(&s, ms, ms->seg_size, 0);
@@ -303,7 +296,7 @@ static kiln_res_t fill_small(char **base_o, char **limit_o, ms_t *ms, size_t siz
     if (!find_hole(s, n, &first, &len))
       return arena_errorf(pool->arena, KILN_FAIL, "ms: a new segment has no hole");
   }
-  size_t cap = grains_of(ms, ms->young_step);
+  size_t cap = grains_for(ms->young_step, ms->shift);
   if (ms->inc && len > n && len > cap) { /* one increment per young_step bytes */
     len = n > cap ? n : cap;
     s->cursor = first + len;
@@ -395,7 +388,7 @@ static void tenure_promoted(ms_t *ms, ms_seg_t *s, size_t g, char *base, size_t 
   if (s->large)
     s->marked = 1;
   else
-    bits_set(s->mark, g, grains_of(ms, size), 1);
+    bits_set(s->mark, g, grains_for(size, ms->shift), 1);
   ms->old_live += size;
   ms->old_objects++;
   arena_dirty_cards(ms->pool.arena, (uintptr_t)base, (uintptr_t)base + size);
@@ -412,7 +405,7 @@ static kiln_res_t ms_promote(void **block_o, pool_t pool, size_t size, trace_t *
     if (res != KILN_OK)
       return res;
   } else {
-    kiln_res_t res = promo_space(ms, grains_of(ms, size), &base);
+    kiln_res_t res = promo_space(ms, grains_for(size, ms->shift), &base);
     if (res != KILN_OK)
       return res;
   }
@@ -489,7 +482,7 @@ static void ms_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit)
   if (init == base)
     return;
   size_t g0 = ((uintptr_t)base - s->seg.base) >> ms->shift;
-  size_t ge = grains_of(ms, (uintptr_t)init - s->seg.base);
+  size_t ge = grains_for((uintptr_t)init - s->seg.base, ms->shift);
   if (s->nlazy == LAZY_MAX)
     parse_range(ms, s, g0, ge);
   else {
@@ -524,7 +517,7 @@ static void ms_condemn(pool_t pool, trace_t *trace)
     if (s->large)
       s->marked = 0;
     else
-      memset(s->mark, 0, (s->grains + 63) / 64 * sizeof(uint64_t));
+      memset(s->mark, 0, bits_words(s->grains) * sizeof(uint64_t));
     size_t n;
     uint8_t *cards = arena_cards(arena, s->seg.base, s->seg.limit, &n);
     memset(cards, 0, n);
@@ -592,12 +585,7 @@ static size_t ambig_object(ms_t *ms, ms_seg_t *s, uintptr_t ref)
   if (!bit_get(s->alloc, g))
     return (size_t)-1;
   parse_lazy(ms, s);
-  size_t start = bits_find_back(s->starts, g);
-  if (start == (size_t)-1)
-    return (size_t)-1;
-  void *obj = client_of(ms, s, start);
-  uintptr_t block = (uintptr_t)obj - ms->header;
-  return ref < block + obj_size(ms, obj) ? start : (size_t)-1;
+  return starts_object(&ms->pool, &s->seg, s->starts, ms->shift, ref);
 }
 
 static kiln_res_t ms_fix(seg_t seg, kiln_ss_t ss, void **ref_io)
@@ -620,12 +608,6 @@ static kiln_res_t ms_fix(seg_t seg, kiln_ss_t ss, void **ref_io)
   return KILN_OK;
 }
 
-/* Scan one object (any segment state: also used for non-condemned ones). */
-static kiln_res_t scan_one(ms_t *ms, kiln_ss_t ss, void *obj, void *next)
-{
-  ss_trace(ss)->scanned += (size_t)((char *)next - (char *)obj);
-  return ms->pool.fmt->f.scan(ss, obj, next);
-}
 
 /* Young objects that only ambiguous references reach (trace.c,
    trace_scan_roots) may survive a minor collection without being tenured:
@@ -651,7 +633,7 @@ static void ms_keep_begin(pool_t pool, trace_t *trace)
     if (s->large) {
       s->pre_marked = s->marked;
     } else if (s->young && ms->keep != KEEP_NO) {
-      size_t bytes = (s->grains + 63) / 64 * sizeof(uint64_t);
+      size_t bytes = bits_words(s->grains) * sizeof(uint64_t);
       if ((s->pre = malloc(bytes)) == NULL)
         ms->keep = KEEP_NO;
       else
@@ -670,7 +652,7 @@ static void ms_keep_end(pool_t pool, trace_t *trace)
     if (s->large) {
       again |= s->large_was_kept && s->marked && !s->pre_marked;
     } else if (s->pre != NULL && s->was_kept != NULL) {
-      for (size_t w = 0; w < (s->grains + 63) / 64 && !again; w++)
+      for (size_t w = 0; w < bits_words(s->grains) && !again; w++)
         again = (s->mark[w] & ~s->pre[w] & s->was_kept[w]) != 0;
     }
     if (again)
@@ -691,7 +673,7 @@ static void ms_keep_end(pool_t pool, trace_t *trace)
 static void unkeep(ms_seg_t *s)
 {
   uint64_t any = 0;
-  for (size_t w = 0; w < (s->grains + 63) / 64; w++) {
+  for (size_t w = 0; w < bits_words(s->grains); w++) {
     uint64_t k = s->mark[w] & ~s->pre[w];
     s->mark[w] = s->pre[w];
     s->pre[w] = k;
@@ -715,7 +697,7 @@ static kiln_res_t ms_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
   if (seg->white) {
     if (!s->large) {
       size_t g = ((uintptr_t)obj - ms->header - seg->base) >> ms->shift;
-      size_t n = grains_of(ms, size);
+      size_t n = grains_for(size, ms->shift);
       if (s->nlazy > 0) /* it may be in an unparsed range, which the sweep drops */
         bit_set(s->starts, g);
       if (n > 1)
@@ -733,7 +715,7 @@ static kiln_res_t ms_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
       ms->kept_objects++;
     }
   }
-  return scan_one(ms, ss, obj, next);
+  return pool_scan_one(&ms->pool, ss, obj, next);
 }
 
 typedef struct {
@@ -761,7 +743,7 @@ static void scan_visit(void *obj, void *closure)
   scan_cl_t *cl = closure;
   ms_t *ms = ms_of_seg(arena_seg_of(ss_of(cl->ss)->arena, obj));
   if (cl->res == KILN_OK)
-    cl->res = scan_one(ms, cl->ss, obj, pool_skip(&ms->pool, obj));
+    cl->res = pool_scan_one(&ms->pool, cl->ss, obj, pool_skip(&ms->pool, obj));
 }
 
 static kiln_res_t ms_scan(seg_t seg, kiln_ss_t ss)
@@ -793,7 +775,7 @@ static void ms_reclaim(seg_t seg, trace_t *trace)
   s->young = 0;
   s->nlazy = 0; /* every survivor's start bit was set when it was scanned */
   uint64_t keep = sticky ? ~(uint64_t)0 : 0;
-  size_t words = (s->grains + 63) / 64, live = 0;
+  size_t words = bits_words(s->grains), live = 0;
   for (size_t w = 0; w < words; w++) {
     s->alloc[w] = s->mark[w];
     s->starts[w] &= s->mark[w];
@@ -848,7 +830,7 @@ static kiln_res_t ms_scan_range(seg_t seg, kiln_ss_t ss, uintptr_t lo, uintptr_t
     end = s->grains;
   while (g < end) {
     void *obj = client_of(ms, s, g);
-    kiln_res_t res = scan_one(ms, ss, obj, pool_skip(&ms->pool, obj));
+    kiln_res_t res = pool_scan_one(&ms->pool, ss, obj, pool_skip(&ms->pool, obj));
     if (res != KILN_OK)
       return res;
     g = old_only ? bits_find_both(s->starts, s->mark, g + 1, end)

@@ -541,7 +541,7 @@ static kiln_res_t mvff_init(pool_t pool, const pval_t *v)
                         "every small block must fit in one segment", m->large_size,
                         m->seg_bytes);
   m->seg_grains = m->seg_bytes >> m->shift;
-  m->map_words = (m->seg_grains + 63) / 64;
+  m->map_words = bits_words(m->seg_grains);
   /* extend_by <= 1 GiB and G >= 16 keep every size inside the class table. */
   KILN_ASSERT(class_of(m->seg_grains) < CLASSES);
   m->small_class = mvff_small_template;
