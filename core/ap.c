@@ -186,12 +186,31 @@ static kiln_res_t ap_refill(ap_t *ap, size_t size)
 #define AP_ORPHAN "%s: allocation point %p belongs to a pool that was destroyed; destroy " \
   "the allocation point (kiln_ap_destroy) before its pool"
 
+void ap_check(const ap_t *ap)
+{
+  CHECK_RULE(ap->sig == SIG_AP && arena_check(ap->arena), "allocation point", ap,
+             "'sig is SIG_AP and its arena is live'");
+  const struct kiln_ap_s *p = &ap->pub;
+  if (ap->base == NULL) {
+    CHECK_RULE(p->limit == NULL, "allocation point", ap,
+               "'without a buffer (base NULL) it exposes no limit'");
+    return;
+  }
+  CHECK_RULE(ap->pool != NULL, "allocation point", ap, "'an orphan holds no buffer'");
+  CHECK_RULE(ap->base <= p->init && p->init <= p->alloc && p->alloc <= ap->real_limit,
+             "allocation point", ap, "'base <= init <= alloc <= limit of its buffer'");
+  CHECK_RULE(p->limit == NULL || p->limit == p->alloc || p->limit == ap->real_limit,
+             "allocation point", ap, "'the exposed limit is NULL, alloc or the buffer's limit'");
+}
+
 /* May ap's slow paths run for this call from this thread? */
 static kiln_res_t ap_usable(ap_t *ap, const char *call)
 {
   kiln_res_t res = api_handle(ap, API_SIG(ap), SIG_AP, call, "allocation point", 0);
   if (res != KILN_OK)
     return res;
+  if (KILN_CHECKING)
+    ap_check(ap);
   if (ap->pool == NULL) {
     if (KILN_CHECKING)
       KILN_FAILF(AP_ORPHAN, call, (void *)ap);

@@ -71,12 +71,27 @@ static void clear_lost(seg_t seg)
 
 static kiln_res_t weak_fix(kiln_ss_t pss, void **ref_io);
 
+void ss_check(const ss_t *ss)
+{
+  CHECK_RULE(arena_check(ss->arena) && ss->pub.zone_shift == ZONE_SHIFT, "scan state", ss,
+             "'it belongs to a live arena and zone_shift is the arena's'");
+  CHECK_RULE((unsigned)ss->rank <= KILN_RANK_WEAK, "scan state", ss, "'rank is ambiguous, exact or weak'");
+  if (ss->verify)
+    return;
+  CHECK_RULE(ss->trace != NULL && ss->trace == ss->arena->trace, "scan state", ss,
+             "'outside the verifier it belongs to its arena's current trace'");
+  CHECK_RULE((ss->pub.white & ss->trace->white) == ss->trace->white, "scan state", ss,
+             "'its white zones include the trace's'");
+}
+
 kiln_res_t kiln_ss_fix(kiln_ss_t pss, void **ref_io)
 {
   ss_t *ss = ss_of(pss);
   if (KILN_CHECKING && (pss == NULL || ref_io == NULL))
     api_misuse("kiln_ss_fix: %s is NULL; call it from a scan with the scan state it was given "
                "and the address of a reference", pss == NULL ? "the scan state" : "ref_io");
+  if (KILN_CHECKING)
+    ss_check(ss);
   if (ss->verify)
     return verify_fix(ss, ref_io);
   if (ss->rank == KILN_RANK_WEAK)
@@ -118,6 +133,8 @@ static kiln_res_t scan_grey(ss_t *ss, void *obj)
 {
   seg_t seg = arena_seg_of(ss->arena, obj);
   KILN_ASSERT_HOT(seg != NULL);
+  if (KILN_CHECKING)
+    seg_check(seg);
   ss->summary = 0;
   ss->hit_new = 0;
   kiln_res_t res = seg->klass->scan_obj(seg, &ss->pub, obj);
@@ -208,6 +225,8 @@ void trace_fail_scan(kiln_res_t res)
    references go into its summary as scan_grey's do. */
 static kiln_res_t rescan_seg(ss_t *ss, seg_t seg)
 {
+  if (KILN_CHECKING)
+    seg_check(seg);
   if (seg->klass->rescan == NULL)
     KILN_FAILF("trace: segment class '%s' greys objects but has no rescan method; a class "
                "that calls trace_grey must implement rescan (core/seg.h)", seg->klass->name);
@@ -259,6 +278,8 @@ void trace_forget_lost(kiln_arena_t arena)
    or nothing is left; after an overflow, rescan and go on. */
 void trace_drain(kiln_arena_t arena, trace_t *trace, size_t until)
 {
+  if (KILN_CHECKING)
+    trace_check(trace);
   /* The new zones too, so that inc_scan_run sees references to new objects. */
   ss_t ss = {.pub = {.white = trace->white | trace->new_zones, .zone_shift = ZONE_SHIFT},
              .arena = arena, .trace = trace, .rank = KILN_RANK_EXACT};

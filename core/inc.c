@@ -274,6 +274,10 @@ void trace_scan_new(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi)
 {
   trace_t *trace = arena->inc;
   KILN_ASSERT(trace != NULL && !seg->white);
+  if (KILN_CHECKING) {
+    trace_check(trace);
+    seg_check(seg);
+  }
   double t0 = vm_now();
   /* This scan sees every store into these objects so far, so the cards
      wholly inside the range (they hold no other objects) need not stay

@@ -121,6 +121,9 @@ struct kiln_class_s {
 #define SEG_OF_RING(node) CONTAINER(node, struct seg_s, pool_ring)
 
 int pool_check(pool_t pool);
+/* Abort with a sentence naming the rule if ap breaks one of the states of
+   ap.c's header (checked builds call it at the slow paths' entry). */
+void ap_check(const ap_t *ap);
 /* Bring pool->st up to date with what the inline paths did (class sync). */
 void pool_sync(pool_t pool);
 /* Checked-build report of a bad kiln_free and friends: names pool and block. */

@@ -141,6 +141,8 @@ static kiln_res_t scan_dirty_cards(kiln_arena_t arena, ss_t *ss, seg_t seg)
    if the summary meets the white set, else only its dirty cards. */
 static kiln_res_t scan_other_seg(kiln_arena_t arena, ss_t *ss, seg_t seg)
 {
+  if (KILN_CHECKING)
+    seg_check(seg);
   int whole = !arena->barrier || (seg->summary & ss->pub.white) != 0;
   int dirty = arena->barrier && remset_seg_dirty(arena, seg);
   if (!whole && !dirty)

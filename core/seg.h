@@ -95,6 +95,9 @@ struct seg_class_s {
    with a descriptor of klass->size bytes (zeroed apart from the seg fields). */
 kiln_res_t seg_alloc(seg_t *seg_o, pool_t pool, const seg_class_t *klass, size_t size);
 void seg_free(seg_t seg);
+/* Abort with a sentence naming the rule if seg breaks an invariant above
+   (checked builds call it where the trace takes a segment). */
+void seg_check(seg_t seg);
 static inline size_t seg_size(seg_t seg) { return seg->limit - seg->base; }
 
 #endif

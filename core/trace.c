@@ -25,6 +25,18 @@
 
 #include <string.h>
 
+void trace_check(const trace_t *trace)
+{
+  CHECK_RULE(trace != NULL && arena_check(trace->arena), "trace", trace,
+             "'it belongs to a live arena'");
+  CHECK_RULE(trace->arena->trace == trace, "trace", trace,
+             "'it is its arena's current trace'");
+  CHECK_RULE(trace->ngrey <= trace->grey_cap && (trace->grey_cap == 0 || trace->grey != NULL),
+             "trace", trace, "'ngrey <= grey_cap, and a grey stack of that capacity exists'");
+  CHECK_RULE(trace->run_next <= trace->nruns && trace->nruns <= trace->runs_cap, "trace", trace,
+             "'run_next <= nruns <= runs_cap'");
+}
+
 /* Every condemned pool's live figures restart and every segment turns white
    through its class; the class's condemn hook does only what is its own.
    A white segment's summary restarts empty: scanning its survivors (they
@@ -42,6 +54,8 @@ static void condemn_pool(pool_t pool, trace_t *trace)
   ring_t *node, *nxt;
   POOL_SEGS(node, pool, nxt) {
     seg_t seg = SEG_OF_RING(node);
+    if (KILN_CHECKING)
+      seg_check(seg);
     seg->white = 1;
     if (!keep_summary)
       seg->summary = 0;
@@ -60,6 +74,8 @@ static void reclaim_pools(kiln_arena_t arena, trace_t *trace, pool_t only)
       seg_t seg = SEG_OF_RING(sn);
       if (!seg->white)
         continue;
+      if (KILN_CHECKING)
+        seg_check(seg);
       seg->white = 0;
       /* Every survivor was scanned (grey), which recorded its references
          into the white zones; references elsewhere were not looked at.
@@ -169,6 +185,8 @@ void trace_open(kiln_arena_t arena, trace_t *trace, pool_t only, int minor,
 /* The second half: drain, weak roots, reclaim, statistics. */
 void trace_close(kiln_arena_t arena, trace_t *trace, pool_t only)
 {
+  if (KILN_CHECKING)
+    trace_check(trace);
   trace_drain(arena, trace, SIZE_MAX);
   if (trace->keep_young)
     only->klass->keep_end(only, trace);

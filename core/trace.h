@@ -71,6 +71,11 @@ static inline void trace_grey(trace_t *trace, void *obj)
   trace->grey[trace->ngrey++] = obj;
 }
 
+/* Abort with a sentence naming the rule if trace or ss breaks an
+   invariant (checked builds call them where the trace takes them). */
+void trace_check(const trace_t *trace);
+void ss_check(const ss_t *ss);
+
 /* verify.c (checked builds): the heap verifier after every collection, and
    the missing-barrier check before every minor collection. */
 kiln_res_t verify_fix(ss_t *ss, void **ref_io);
