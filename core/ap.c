@@ -174,7 +174,7 @@ static kiln_res_t ap_refill(ap_t *ap, size_t size)
   if (res != KILN_OK)
     return res;
   KILN_ASSERT((size_t)(limit - base) >= size);
-  if (!(pool->klass->attr & CLASS_NURSERY) && !pool->sticky)
+  if (!(pool->klass->attr & CLASS_NURSERY) && !pool_sticky(pool))
     pool->arena->since_gc += (size_t)(limit - base);
   ap->base = ap->pub.init = ap->pub.alloc = base;
   ap->real_limit = limit;

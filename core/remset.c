@@ -73,7 +73,7 @@ int remset_seg_dirty(kiln_arena_t arena, seg_t seg)
    one (the next minor collection scans those cards again). */
 static int cards_cleanable(const ss_t *ss, seg_t seg)
 {
-  return !seg->pool->sticky || (seg->white && !ss->trace->keep_cards);
+  return !pool_sticky(seg->pool) || (seg->white && !ss->trace->keep_cards);
 }
 
 /* A card's byte: 0 clean, 1 dirty (kiln_write, remset_remember_young), or
@@ -194,7 +194,7 @@ kiln_res_t remset_scan_other_pools(kiln_arena_t arena, ss_t *ss, pool_t only)
    restore: what the scan found goes into the segment's summary. */
 kiln_res_t remset_scan_sticky_cards(kiln_arena_t arena, ss_t *ss, pool_t pool)
 {
-  if (!pool->sticky || !arena->barrier)
+  if (!pool_sticky(pool) || !arena->barrier)
     return KILN_OK;
   ss->rank = KILN_RANK_EXACT;
   ring_t *sn, *sx;

@@ -46,7 +46,7 @@ static void condemn_pool(pool_t pool, trace_t *trace)
 {
   /* A sticky pool's old objects are not rescanned by its minor collection,
      so its summaries keep what they knew. */
-  int keep_summary = trace->minor && pool->sticky;
+  int keep_summary = trace->minor && pool_sticky(pool);
   pool->st.live = 0;
   pool->st.live_objects = 0;
   if (pool->klass->condemn != NULL)
@@ -127,7 +127,7 @@ void trace_scan_roots(kiln_arena_t arena, trace_t *trace, pool_t only)
   ss_t ss = {.pub = {.white = trace->white, .zone_shift = ZONE_SHIFT}, .arena = arena,
              .trace = trace, .rank = KILN_RANK_AMBIG};
   int start = trace->incremental && !trace->keep_cards;
-  int ambig_last = trace->minor && !trace->incremental && only != NULL && only->sticky;
+  int ambig_last = trace->minor && !trace->incremental && only != NULL && pool_sticky(only);
   kiln_res_t res = ambig_last ? KILN_OK : root_scan_rank(arena, &ss.pub, KILN_RANK_AMBIG, 0);
   if (res == KILN_OK)
     res = root_scan_rank(arena, &ss.pub, KILN_RANK_EXACT, start);

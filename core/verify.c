@@ -70,7 +70,7 @@ static void check_ref(ss_t *ss, void **slot, void *ref)
   from = arena_seg_of(arena, ss->obj);
   if (to == NULL || !to->white || from == NULL)
     return;
-  if (ss->verify == VERIFY_STICKY && (!to->pool->sticky || is_old(to, ref)))
+  if (ss->verify == VERIFY_STICKY && (!pool_sticky(to->pool) || is_old(to, ref)))
     return;
   if (!obj_card_dirty(arena, from, ss->obj) &&
       (ss->verify == VERIFY_STICKY || (from->summary & zone_of(ref)) == 0))
@@ -133,7 +133,7 @@ void verify_barrier(kiln_arena_t arena, trace_t *trace, pool_t young)
   ss_t ss = {.pub = {.white = trace->white, .zone_shift = ZONE_SHIFT}, .arena = arena,
              .trace = trace, .rank = KILN_RANK_EXACT, .verify = VERIFY_BARRIER};
   verify_segs(arena, &ss, young);
-  if (young == NULL || !young->sticky)
+  if (young == NULL || !pool_sticky(young))
     return;
   ss.verify = VERIFY_STICKY;
   ring_t *sn, *sx;

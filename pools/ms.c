@@ -207,7 +207,6 @@ static kiln_res_t ms_init(pool_t pool, const pval_t *v)
                         "kiln_write's card marks to find old-to-young references, but the arena "
                         "was created with barrier = \"none\"; create it with barrier = \"card\" "
                         "or leave young_size at 0");
-  pool->sticky = ms->young_size > 0;
   ms->young_step = v[P_YOUNG_STEP].size;
   if (ms->young_step > 0 && ms->young_size == 0)
     return arena_errorf(pool->arena, KILN_PARAM,
@@ -333,7 +332,7 @@ static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, 
       trace_inc_finish(arena);
     else
       trace_inc_step(arena, STEP_WORK * (size > ms->young_step ? size : ms->young_step));
-  } else if (pool->sticky && ms->young >= ms->young_size && may_collect) {
+  } else if (ms->young_size > 0 && ms->young >= ms->young_size && may_collect) {
     if (ms->young_step > 0)
       trace_inc_start(arena, pool);
     else
@@ -432,7 +431,7 @@ static kiln_res_t ms_promote(void **block_o, pool_t pool, size_t size, trace_t *
   }
   if (s->seg.white)
     mark_first(s, g); /* condemned: the grey scan marks its extent and counts it */
-  else if (pool->sticky)
+  else if (ms->young_size > 0)
     tenure_promoted(ms, s, g, base, size);
   *block_o = base;
   return KILN_OK;
@@ -499,7 +498,7 @@ static void ms_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit)
 static void ms_condemn(pool_t pool, trace_t *trace)
 {
   ms_t *ms = ms_of(pool);
-  if (!pool->sticky)
+  if (ms->young_size == 0)
     return;
   if (trace->minor) {
     pool->st.live = ms->old_live;
@@ -757,7 +756,7 @@ static void ms_reclaim(seg_t seg, trace_t *trace)
 {
   ms_t *ms = ms_of_seg(seg);
   ms_seg_t *s = mseg(seg);
-  int sticky = ms->pool.sticky; /* marks stay: the survivors are the old generation */
+  int sticky = ms->young_size > 0; /* marks stay: the survivors are the old generation */
   if (s->large) {
     if (!s->marked && s->obj_size != 0) {
       mseg_free(s);
@@ -858,6 +857,9 @@ static kiln_res_t ms_rescan(seg_t seg, kiln_ss_t ss)
   return KILN_OK;
 }
 
+/* Sticky mark bits: a young generation marked in place (pool.h). */
+static int ms_sticky(pool_t pool) { return ms_of(pool)->young_size > 0; }
+
 static const seg_class_t ms_seg_class = {
   .name = "ms", .size = sizeof(ms_seg_t), .whiten = ms_whiten, .fix = ms_fix,
   .scan_obj = ms_scan_obj, .scan = ms_scan, .reclaim = ms_reclaim, .walk = ms_walk,
@@ -868,6 +870,6 @@ const struct kiln_class_s pool_class_ms = {
   .size = sizeof(ms_t), .attr = CLASS_AUTO, .params = ms_params, .init = ms_init,
   .finish = ms_finish, .fill = ms_fill, .empty = ms_empty, .condemn = ms_condemn,
   .reclaimed = ms_reclaimed, .abandoned = ms_abandoned, .promote = ms_promote,
-  .keep_begin = ms_keep_begin, .keep_end = ms_keep_end};
+  .keep_begin = ms_keep_begin, .keep_end = ms_keep_end, .sticky = ms_sticky};
 
 kiln_class_t kiln_class_ms(void) { return &pool_class_ms; }
