@@ -152,7 +152,7 @@ static kiln_res_t bad_size(ap_t *ap, size_t size)
 /* Ask the pool for a new buffer; the bytes it hands out count against the
    collection budget. When memory runs out (commit limit or reservation),
    a full collection may free some: try once more after it, then give the
-   client KILN_LIMIT (never abort; the heap stays usable, issue 7). */
+   client KILN_LIMIT (never abort; the heap stays usable). */
 static kiln_res_t ap_refill(ap_t *ap, size_t size)
 {
   pool_t pool = ap->pool;
@@ -161,9 +161,9 @@ static kiln_res_t ap_refill(ap_t *ap, size_t size)
   kiln_res_t res = pool->klass->fill(&base, &limit, pool, ap, size);
   if (res == KILN_LIMIT && arena->park_depth == 0 && !arena->collecting && arena->inc != NULL) {
     /* An incremental minor collection keeps its condemned segments' holes
-       until it ends: ending it may be enough, and a full collection would
-       abandon it (found by review: with a commit limit, incremental minors
-       turned into full collections). */
+       until it ends: ending it may be enough, where a full collection
+       would abandon it, turning every incremental minor collection under
+       a commit limit into a full one. */
     trace_inc_finish(arena);
     res = pool->klass->fill(&base, &limit, pool, ap, size);
   }
@@ -174,7 +174,7 @@ static kiln_res_t ap_refill(ap_t *ap, size_t size)
   if (res != KILN_OK)
     return res;
   KILN_ASSERT((size_t)(limit - base) >= size);
-  if (!(pool->klass->attr & CLASS_NURSERY) && !pool->sticky)
+  if (!(pool->klass->attr & CLASS_NURSERY) && !pool_sticky(pool))
     pool->arena->since_gc += (size_t)(limit - base);
   ap->base = ap->pub.init = ap->pub.alloc = base;
   ap->real_limit = limit;
@@ -186,12 +186,31 @@ static kiln_res_t ap_refill(ap_t *ap, size_t size)
 #define AP_ORPHAN "%s: allocation point %p belongs to a pool that was destroyed; destroy " \
   "the allocation point (kiln_ap_destroy) before its pool"
 
+void ap_check(const ap_t *ap)
+{
+  CHECK_RULE(ap->sig == SIG_AP && arena_check(ap->arena), "allocation point", ap,
+             "'sig is SIG_AP and its arena is live'");
+  const struct kiln_ap_s *p = &ap->pub;
+  if (ap->base == NULL) {
+    CHECK_RULE(p->limit == NULL, "allocation point", ap,
+               "'without a buffer (base NULL) it exposes no limit'");
+    return;
+  }
+  CHECK_RULE(ap->pool != NULL, "allocation point", ap, "'an orphan holds no buffer'");
+  CHECK_RULE(ap->base <= p->init && p->init <= p->alloc && p->alloc <= ap->real_limit,
+             "allocation point", ap, "'base <= init <= alloc <= limit of its buffer'");
+  CHECK_RULE(p->limit == NULL || p->limit == p->alloc || p->limit == ap->real_limit,
+             "allocation point", ap, "'the exposed limit is NULL, alloc or the buffer's limit'");
+}
+
 /* May ap's slow paths run for this call from this thread? */
 static kiln_res_t ap_usable(ap_t *ap, const char *call)
 {
   kiln_res_t res = api_handle(ap, API_SIG(ap), SIG_AP, call, "allocation point", 0);
   if (res != KILN_OK)
     return res;
+  if (KILN_CHECKING)
+    ap_check(ap);
   if (ap->pool == NULL) {
     if (KILN_CHECKING)
       KILN_FAILF(AP_ORPHAN, call, (void *)ap);

@@ -75,6 +75,9 @@ struct kiln_arena_s {
   void *stack_hot;               /* inside a collection: the mutator's stack top (trace.c) */
   void **grey;                   /* the grey stack, kept between traces */
   size_t grey_cap;
+  size_t grey_max;               /* testing: the grey stack's largest capacity in entries
+                                    (0: as large as malloc allows); docs/design.md,
+                                    §The grey stack */
   arena_stats_t stats;
 
   char error[ARENA_ERROR_MAX];
@@ -129,7 +132,7 @@ size_t arena_spare_in(kiln_arena_t arena, uint64_t allow);
    the next segments will go, first fit) committed and backed by memory,
    faulting in at most `step` new bytes per call. Called by the mutator
    (gen's fills), so that a minor collection promoting into new memory
-   takes no page faults in its pause (issue 4). Stays within spare and
+   takes no page faults in its pause. Stays within spare and
    commit_limit; does nothing when they leave no room. */
 void arena_prefault(kiln_arena_t arena, size_t want, size_t step, uint64_t allow);
 
@@ -158,7 +161,7 @@ static inline uint8_t *arena_cards(kiln_arena_t arena, uintptr_t lo, uintptr_t h
 }
 
 /* Dirty every card overlapping [lo, hi): the collector's own remembering
-   of references it cannot otherwise find again (trace.c, ms.c). */
+   of references it cannot otherwise find again (remset.c, ms.c). */
 static inline void arena_dirty_cards(kiln_arena_t arena, uintptr_t lo, uintptr_t hi)
 {
   size_t n;
@@ -175,7 +178,7 @@ uint64_t zones_of_range(uintptr_t base, uintptr_t limit);
 /* Destroy every AP, root, pool, thread and format the arena still owns. */
 void arena_destroy_children(kiln_arena_t arena);
 
-/* The allocation slow path's trigger (trace.c): collects if the budget is
+/* The allocation slow path's trigger (policy.c): collects if the budget is
    spent (or stress says so) and the arena is not parked. */
 void arena_poll(kiln_arena_t arena);
 

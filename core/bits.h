@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 64-bit words of a bitmap of n bits. */
+static inline size_t bits_words(size_t n) { return (n + 63) / 64; }
+
 static inline int bit_get(const uint64_t *m, size_t i) { return (int)(m[i >> 6] >> (i & 63)) & 1; }
 static inline void bit_set(uint64_t *m, size_t i) { m[i >> 6] |= (uint64_t)1 << (i & 63); }
 

@@ -1,10 +1,18 @@
 /* checking.h -- contract checking (MPS check.h in miniature).
  *
- * KILN_ASSERT(c): contracts and invariants at API boundaries; on in checked
- * builds (--enable-checked defines KILN_CHECKED), compiled out otherwise.
- * KILN_ASSERT_HOT(c): the same on fast paths (alloc, fix, free).
- * KILN_FAILF(...): a checked build's report of a contract break: prints what
- * broke and where, then aborts. Only checked builds call it.
+ * KILN_ASSERT(c): an internal invariant cheap enough to check in every
+ * build (off the fast paths); a failure is reported as a sentence.
+ * KILN_ASSERT_HOT(c): the same on fast paths (alloc, fix, free): checked
+ * builds only (--enable-checked defines KILN_CHECKED).
+ * CHECK_RULE(c, kind, obj, rule): inside a *_check function (arena, pool,
+ * seg, ap, ss, trace): report the structure obj of the given kind and the
+ * rule it breaks. Checked builds call the *_check functions at the entry of
+ * the functions that take those structures.
+ * KILN_FAILF(...): report a contract break, or a failure the collector
+ * cannot recover from, as a sentence, then abort. Checked builds call it
+ * for the breaks they check; every build calls it for what cannot go on (a
+ * scan function failing inside a collection, say). The report starts
+ * "kiln: checked build: " in a checked build and "kiln: " otherwise.
  * Every core struct has a `sig` field set at init and cleared at finish, so a
  * stale or foreign handle is caught by the *_check functions.
  */
@@ -20,16 +28,22 @@ void check_fail(const char *file, int line, const char *fmt, ...)
 #endif
     ;
 
-#ifdef KILN_CHECKED
 #define KILN_ASSERT(c) \
-  do { if (!(c)) check_fail(__FILE__, __LINE__, "assertion failed: %s", #c); } while (0)
+  do { if (!(c)) check_fail(__FILE__, __LINE__, "an internal invariant does not hold: %s; " \
+                            "Kiln's state is corrupt (a stray store by the client, or a bug " \
+                            "in Kiln)", #c); } while (0)
+#ifdef KILN_CHECKED
 #define KILN_ASSERT_HOT(c) KILN_ASSERT(c)
 #define KILN_CHECKING 1
 #else
-#define KILN_ASSERT(c) ((void)0)
 #define KILN_ASSERT_HOT(c) ((void)0)
 #define KILN_CHECKING 0
 #endif
+
+#define CHECK_RULE(c, kind, obj, rule) \
+  do { if (!(c)) check_fail(__FILE__, __LINE__, "%s %p breaks its invariant %s; its memory " \
+                            "was overwritten (a stray store by the client, or a bug in Kiln)", \
+                            kind, (const void *)(obj), rule); } while (0)
 
 #define KILN_FAILF(...) check_fail(__FILE__, __LINE__, __VA_ARGS__)
 

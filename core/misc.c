@@ -1,4 +1,4 @@
-/* misc.c -- result names, checked-build failure reports, and tearing down
+/* misc.c -- result names, failure reports (check_fail), and tearing down
  * everything an arena still owns when it is destroyed. */
 #include "config.h"
 #include "pool.h"
@@ -20,7 +20,7 @@ const char *kiln_res_name(kiln_res_t res)
 void check_fail(const char *file, int line, const char *fmt, ...)
 {
   va_list ap;
-  fprintf(stderr, "kiln: checked build: ");
+  fprintf(stderr, KILN_CHECKING ? "kiln: checked build: " : "kiln: ");
   va_start(ap, fmt);
   vfprintf(stderr, fmt, ap);
   va_end(ap);

@@ -48,17 +48,6 @@ struct kiln_pool_s {
   kiln_pool_stats_t st;  /* core keeps committed/segments; the class the rest */
   size_t aps;            /* live allocation points */
   uint64_t zones;        /* where its segments go; 0: anywhere but nurseries */
-  /* Sticky mark bits (a non-moving young generation, e.g. ms young_size):
-     a minor collection condemns this pool, but objects that survived an
-     earlier collection stay marked (black) and are not traced again; the
-     dirty cards over its segments are the remembered set (trace.c), and
-     its scan_range of a white segment visits only those old objects, and
-     its survivor method tells old from young before the minor collection
-     marks anything (the checked build's barrier verifier uses it). What
-     its minor collections mark is growth of the old generation
-     (trace->tenured), so its allocation is not counted toward the
-     full-collection budget. */
-  int sticky;
 };
 
 /* Internal view of an allocation point. */
@@ -110,6 +99,18 @@ struct kiln_class_s {
      be kept young (ms.c). */
   void (*keep_begin)(pool_t pool, trace_t *trace);
   void (*keep_end)(pool_t pool, trace_t *trace);
+  /* Optional: does this pool keep sticky mark bits (a non-moving young
+     generation, e.g. ms with young_size)? Then a minor collection
+     condemns the pool, but objects that survived an earlier collection
+     stay marked (black) and are not traced again; the dirty cards over its
+     segments are the remembered set (remset.c), its scan_range of a white
+     segment visits only those old objects, and its survivor method tells
+     old from young before the minor collection marks anything (the
+     checked build's barrier verifier uses it). What its minor collections
+     mark is growth of the old generation (trace->tenured), so its
+     allocation is not counted toward the full-collection budget. The
+     answer must not change over the pool's life. */
+  int (*sticky)(pool_t pool);
   /* Optional: room for size bytes (a block, header included) for an object
      another pool evacuates into this one during a trace (promotion). The
      caller copies the block in and greys it; the object counts as live. */
@@ -121,6 +122,14 @@ struct kiln_class_s {
 #define SEG_OF_RING(node) CONTAINER(node, struct seg_s, pool_ring)
 
 int pool_check(pool_t pool);
+/* The class's answer to sticky (0 for a class without the method). */
+static inline int pool_sticky(pool_t pool)
+{
+  return pool->klass->sticky != NULL && pool->klass->sticky(pool);
+}
+/* Abort with a sentence naming the rule if ap breaks one of the states of
+   ap.c's header (checked builds call it at the slow paths' entry). */
+void ap_check(const ap_t *ap);
 /* Bring pool->st up to date with what the inline paths did (class sync). */
 void pool_sync(pool_t pool);
 /* Checked-build report of a bad kiln_free and friends: names pool and block. */

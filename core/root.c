@@ -236,7 +236,7 @@ static kiln_res_t scan_thread(kiln_ss_t ss, kiln_root_t r)
   if (!pthread_equal(r->thread->id, pthread_self()))
     return KILN_OK; /* cannot happen: a second mutator thread is refused at registration */
   stack_scan_t st = {ss, r->cold_end, KILN_OK};
-  if (r->arena->stack_hot != NULL) /* registers spilled above it (trace.c, from_mutator) */
+  if (r->arena->stack_hot != NULL) /* registers spilled above it (trace.c, trace_from_mutator) */
     scan_stack_from(r->arena->stack_hot, &st);
   else
     vm_with_registers(scan_stack_from, &st);

@@ -73,6 +73,22 @@ kiln_res_t seg_alloc(seg_t *seg_o, pool_t pool, const seg_class_t *klass, size_t
   return KILN_OK;
 }
 
+void seg_check(seg_t seg)
+{
+  CHECK_RULE(seg != NULL && seg->sig == SIG_SEG, "segment", seg, "'sig is SIG_SEG'");
+  CHECK_RULE(seg->klass != NULL && seg->pool != NULL && seg->pool->sig == SIG_POOL, "segment",
+             seg, "'it has a class and a live pool'");
+  kiln_arena_t arena = seg->pool->arena;
+  uintptr_t page = (uintptr_t)1 << arena->page_shift;
+  CHECK_RULE(seg->base < seg->limit && ((seg->base | seg->limit) & (page - 1)) == 0, "segment",
+             seg, "'base < limit, both on page boundaries'");
+  CHECK_RULE(arena_seg_of(arena, (void *)seg->base) == seg &&
+                 arena_seg_of(arena, (void *)(seg->limit - 1)) == seg,
+             "segment", seg, "'the page table maps its first and last page to it'");
+  CHECK_RULE((!seg->white && !seg->grey_lost) || arena->trace != NULL, "segment", seg,
+             "'white and grey_lost only during a trace'");
+}
+
 void seg_free(seg_t seg)
 {
   KILN_ASSERT(seg != NULL && seg->sig == SIG_SEG);

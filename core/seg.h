@@ -2,13 +2,17 @@
  *
  * A segment is a run of arena pages owned by one pool. Its class says how
  * to trace it (docs/design.md, invariant 9: segments, not pools), so one
- * pool may own several kinds of segment and the trace never asks which pool
- * it is in. Segment descriptors live outside the segment (malloc'd, of the
+ * pool may own several kinds of segment. The trace reaches a segment's
+ * behaviour only through its class; of the owning pool (seg->pool) it reads
+ * only generic fields: its format, class attributes, sticky, and whether it
+ * is the pool of the incremental collection under way. Segment descriptors live outside the segment (malloc'd, of the
  * class's `size`), so a segment's pages hold nothing but the client's data.
  *
  * Invariants:
  *  - every page of [base, limit) maps to this segment in the page table;
  *  - white is set only during a trace, for segments of condemned pools;
+ *  - grey_lost is set only during a trace, and the trace's drain clears it
+ *    (through the class's rescan) before the trace ends;
  *  - summary is a superset of the zones any reference in the segment points
  *    into, unless the segment was written since it was last scanned (then it
  *    is ZONES_ALL).
@@ -24,9 +28,7 @@ typedef struct kiln_pool_s *pool_t;
 struct seg_s {
   /* First, so the two fields a manual pool's free reads (is it mine, which
      kind) share one cache line whatever malloc's alignment of the
-     descriptor: on bench_manual's random workload, with 600-byte mvff
-     descriptors half of them straddled a line there and mvff_free took
-     0.48 more L1 misses per call (cachegrind). */
+     descriptor. */
   pool_t pool;
   const seg_class_t *klass;
   unsigned sig;
@@ -35,15 +37,21 @@ struct seg_s {
   uint64_t summary;       /* zones its references may point into */
   unsigned white : 1;     /* condemned in the current trace */
   unsigned nailed : 1;    /* pinned by an ambiguous reference (moving pools) */
+  unsigned grey_lost : 1; /* holds an object the trace reached but could not push on
+                             its full grey stack: its class's rescan finds it */
   /* Optional fast fix (NULL: always call klass->fix). A non-moving class
      that marks an object by one bit at its first grain may publish that
      bitmap: the trace then fixes an exact reference itself -- bit
      ((ref - mark_header - base) >> mark_shift), and a grey push when it
      was clear -- with no call into the class: one indirect call less per
-     reference (binary-trees under marksweep: GC 0.76 -> 0.70 s). */
+     reference. */
   uint64_t *marks;
   size_t mark_header;
   unsigned mark_shift;
+  /* Optional, with marks: a bitmap of the same geometry in which the trace
+     sets the bit of an object it could not push (grey stack full), for a
+     class whose rescan must scan each such object exactly once. */
+  uint64_t *lost;
 };
 
 /* How the trace handles one kind of segment. Every function gets the
@@ -73,6 +81,12 @@ struct seg_class_s {
   /* Optional: scan the objects that overlap [lo, hi) of a non-condemned
      segment (dirty cards). Without it the whole segment is scanned. */
   kiln_res_t (*scan_range)(seg_t seg, kiln_ss_t ss, uintptr_t lo, uintptr_t hi);
+  /* Required of a class that greys objects: the grey stack overflowed and
+     an object of seg that the trace marked, pinned or copied there was not
+     pushed (seg->grey_lost; its bit in seg->lost if published). Scan every
+     such object of seg, as scan_obj would; objects scanned already may be
+     scanned again only if that counts nothing twice. */
+  kiln_res_t (*rescan)(seg_t seg, kiln_ss_t ss);
 };
 /* Class tables use designated initialisers, so a new optional method never
    disturbs existing classes. */
@@ -81,6 +95,9 @@ struct seg_class_s {
    with a descriptor of klass->size bytes (zeroed apart from the seg fields). */
 kiln_res_t seg_alloc(seg_t *seg_o, pool_t pool, const seg_class_t *klass, size_t size);
 void seg_free(seg_t seg);
+/* Abort with a sentence naming the rule if seg breaks an invariant above
+   (checked builds call it where the trace takes a segment). */
+void seg_check(seg_t seg);
 static inline size_t seg_size(seg_t seg) { return seg->limit - seg->base; }
 
 #endif

@@ -3,6 +3,11 @@
  * Pools see a trace through three things: trace_grey() (an object was
  * marked or copied and must be scanned), ss_trace()/ss_rank() inside a fix,
  * and the byte counters they add to.
+ *
+ * The trace's own files share the declarations at the end: trace.c (the
+ * stop-the-world sequence), fix.c (the fix and the grey stack), remset.c
+ * (summaries and cards), inc.c (incremental collections) and policy.c
+ * (when to collect). Nothing outside core/ calls those.
  */
 #ifndef KILN_TRACE_H
 #define KILN_TRACE_H
@@ -14,12 +19,13 @@ struct trace_s {
   uint64_t white;              /* zones of condemned segments */
   int minor;                   /* a minor (nursery-only) collection */
   int incremental;             /* cut into pauses (trace_inc_start) */
-  int keep_cards;              /* its final pause: cards_cleanable */
+  int keep_cards;              /* its final pause: cards_cleanable (remset.c) */
   int keep_young;              /* a sticky pool's minor collection marks from ambiguous
                                   roots last (pool class keep_begin, keep_end) */
   void **grey;                 /* grey stack of client pointers */
   size_t ngrey, grey_cap;
-  int grey_overflow;           /* the grey stack could not grow */
+  int grey_overflow;           /* the grey stack could not grow: some segment is
+                                  grey_lost until the drain rescans it */
   size_t marked, scanned, copied;
   size_t aged;                 /* of copied: bytes kept young (a nursery's survivor
                                   space), so not growth of the older generations */
@@ -29,7 +35,7 @@ struct trace_s {
   size_t root_scanned;         /* bytes of root words scanned by increments */
   uint64_t new_zones;          /* zones of what was allocated since the start */
   unsigned precleans;          /* passes over the dirty cards before the final pause */
-  struct card_run_s *runs;     /* incremental: dirty cards and roots to scan (trace.c) */
+  struct card_run_s *runs;     /* incremental: dirty cards and roots to scan (inc.c) */
   size_t nruns, runs_cap, run_next;
 };
 
@@ -43,7 +49,7 @@ typedef struct ss_s {
   int verify;                  /* checked builds: a verifier's scan (verify.c) */
   void *obj;                   /* verifier: the object being scanned */
   int hit_new;                 /* fixed a reference to an object allocated during the
-                                  incremental collection under way (trace.c, scan_run) */
+                                  incremental collection under way (inc.c, inc_scan_run) */
 } ss_t;
 
 static inline ss_t *ss_of(kiln_ss_t ss) { return (ss_t *)(void *)ss; }
@@ -51,14 +57,24 @@ static inline trace_t *ss_trace(kiln_ss_t ss) { return ss_of(ss)->trace; }
 static inline kiln_rank_t ss_rank(kiln_ss_t ss) { return ss_of(ss)->rank; }
 
 /* Push obj on the grey stack: once per marked or copied object, so the
-   push is inline and only growing the stack is a call. */
-void trace_grey_grow(trace_t *trace);
+   push is inline and only growing the stack is a call. When the stack
+   cannot grow, obj stays reached but unpushed: trace_grey_lost notes it
+   on its segment, and the drain rescans that segment (fix.c). */
+int trace_grey_grow(trace_t *trace);
+void trace_grey_lost(trace_t *trace, void *obj);
 static inline void trace_grey(trace_t *trace, void *obj)
 {
-  if (trace->ngrey == trace->grey_cap)
-    trace_grey_grow(trace);
+  if (trace->ngrey == trace->grey_cap && !trace_grey_grow(trace)) {
+    trace_grey_lost(trace, obj);
+    return;
+  }
   trace->grey[trace->ngrey++] = obj;
 }
+
+/* Abort with a sentence naming the rule if trace or ss breaks an
+   invariant (checked builds call them where the trace takes them). */
+void trace_check(const trace_t *trace);
+void ss_check(const ss_t *ss);
 
 /* verify.c (checked builds): the heap verifier after every collection, and
    the missing-barrier check before every minor collection. */
@@ -71,7 +87,7 @@ void verify_barrier(kiln_arena_t arena, trace_t *trace, pool_t young);
    collection of its pool, else finished. */
 void trace_collect(kiln_arena_t arena, pool_t pool, int minor);
 
-/* Incremental minor collections of a sticky pool (trace.c): start one
+/* Incremental minor collections of a sticky pool (inc.c): start one
    (its first pause), run one increment of budget bytes of scanning (the
    last one finishes it), finish one under way now (no-op if none), and,
    for the pool, scan objects allocated in [lo, hi) of a segment that is
@@ -94,5 +110,69 @@ void ap_flush_all(kiln_arena_t arena);
 /* The APs of a pool that is being destroyed give their buffers back and
    become orphans: handles the client may only destroy (ap.c). */
 void ap_orphan_for_pool(pool_t pool);
+
+/* ---- shared by the trace's own files -------------------------------- */
+
+static inline int pool_condemned(pool_t pool, pool_t only)
+{
+  return (pool->klass->attr & CLASS_AUTO) && (only == NULL || pool == only);
+}
+
+/* The budget of an increment counts objects and root words scanned. */
+static inline size_t trace_work(const trace_t *trace)
+{
+  return trace->scanned + trace->root_scanned;
+}
+
+/* A run an incremental collection noted for its increments to scan: dirty
+   cards [lo, hi) of seg, or (seg NULL) the words [lo, hi) of an exact area
+   root (inc.c). */
+struct card_run_s {
+  seg_t seg;
+  uintptr_t lo, hi;
+};
+
+typedef struct collect_args_s {
+  kiln_arena_t arena;
+  pool_t only;
+  int minor;
+} collect_args_t;
+
+/* trace.c: the two halves of a collection, root scanning, the pause
+   record, and the entry from the mutator (every collection runs body
+   through it). */
+void trace_open(kiln_arena_t arena, trace_t *trace, pool_t only, int minor, int incremental);
+void trace_close(kiln_arena_t arena, trace_t *trace, pool_t only);
+void trace_scan_roots(kiln_arena_t arena, trace_t *trace, pool_t only);
+void trace_record_pause(kiln_arena_t arena, int minor, double seconds);
+void trace_from_mutator(kiln_arena_t arena, void (*body)(void *), void *args);
+
+/* fix.c: drain grey objects and noted runs until trace_work reaches until
+   (SIZE_MAX: all), fix the weak roots, and fail on a scan's error. */
+void trace_drain(kiln_arena_t arena, trace_t *trace, size_t until);
+void trace_fix_weak_roots(kiln_arena_t arena, trace_t *trace);
+void trace_fail_scan(kiln_res_t res);
+/* Forget the objects an abandoned trace could not push. */
+void trace_forget_lost(kiln_arena_t arena);
+
+/* remset.c */
+uint64_t remset_remember_young(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi,
+                               uint64_t found);
+uint8_t *remset_seg_cards(kiln_arena_t arena, seg_t seg, size_t *n_o);
+int remset_seg_dirty(kiln_arena_t arena, seg_t seg);
+int remset_card_run(const uint8_t *c, size_t n, size_t from, int fresh, size_t *i_o,
+                    size_t *j_o);
+void remset_keep_cards(kiln_arena_t arena, uintptr_t lo, uintptr_t hi);
+kiln_res_t remset_scan_other_pools(kiln_arena_t arena, ss_t *ss, pool_t only);
+kiln_res_t remset_scan_sticky_cards(kiln_arena_t arena, ss_t *ss, pool_t pool);
+
+/* inc.c */
+void inc_note_root_area(void *cl, void **base, void **limit);
+void inc_note_cards(kiln_arena_t arena, trace_t *trace, pool_t pool, int fresh);
+kiln_res_t inc_scan_run(ss_t *ss, const struct card_run_s *run);
+double inc_pause_start(kiln_arena_t arena);
+
+/* policy.c: the budget a finished collection leaves for the next. */
+void policy_note_collection(kiln_arena_t arena, const trace_t *trace);
 
 #endif

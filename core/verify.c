@@ -10,7 +10,7 @@
  * reference from an older segment into the nursery must be held by an
  * object that overlaps a dirty card (the collector scans every object
  * overlapping a dirty card whole, and keeps a card dirty for an object
- * whose young referent survived in place, trace.c), or sit in a
+ * whose young referent survived in place, remset.c), or sit in a
  * segment whose summary admits the nursery's zones (it was allocated into
  * or promoted into since it was last scanned). Anything else is a store
  * that bypassed kiln_write. The object, not the slot, is what is checked:
@@ -70,7 +70,7 @@ static void check_ref(ss_t *ss, void **slot, void *ref)
   from = arena_seg_of(arena, ss->obj);
   if (to == NULL || !to->white || from == NULL)
     return;
-  if (ss->verify == VERIFY_STICKY && (!to->pool->sticky || is_old(to, ref)))
+  if (ss->verify == VERIFY_STICKY && (!pool_sticky(to->pool) || is_old(to, ref)))
     return;
   if (!obj_card_dirty(arena, from, ss->obj) &&
       (ss->verify == VERIFY_STICKY || (from->summary & zone_of(ref)) == 0))
@@ -95,7 +95,7 @@ static void verify_obj(void *obj, void *closure)
   (void)f->scan(&ss->pub, obj, f->skip(obj));
 }
 
-/* Old objects, and at an incremental collection's final pause (trace.c)
+/* Old objects, and at an incremental collection's final pause (inc.c)
    also the black ones and those allocated since it started (in segments it
    did not condemn). */
 static void verify_old_obj(void *obj, void *closure)
@@ -123,15 +123,17 @@ static void verify_segs(kiln_arena_t arena, ss_t *ss, pool_t skip)
 
 void verify_heap(kiln_arena_t arena)
 {
-  ss_t ss = {{ZONES_ALL, ZONE_SHIFT}, arena, NULL, KILN_RANK_EXACT, 0, VERIFY_HEAP, NULL, 0};
+  ss_t ss = {.pub = {.white = ZONES_ALL, .zone_shift = ZONE_SHIFT}, .arena = arena,
+             .rank = KILN_RANK_EXACT, .verify = VERIFY_HEAP};
   verify_segs(arena, &ss, NULL);
 }
 
 void verify_barrier(kiln_arena_t arena, trace_t *trace, pool_t young)
 {
-  ss_t ss = {{trace->white, ZONE_SHIFT}, arena, trace, KILN_RANK_EXACT, 0, VERIFY_BARRIER, NULL, 0};
+  ss_t ss = {.pub = {.white = trace->white, .zone_shift = ZONE_SHIFT}, .arena = arena,
+             .trace = trace, .rank = KILN_RANK_EXACT, .verify = VERIFY_BARRIER};
   verify_segs(arena, &ss, young);
-  if (young == NULL || !young->sticky)
+  if (young == NULL || !pool_sticky(young))
     return;
   ss.verify = VERIFY_STICKY;
   ring_t *sn, *sx;

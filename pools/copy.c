@@ -119,8 +119,7 @@
  */
 #include "config.h"
 #include "pool.h"
-#include "trace.h"
-#include "bits.h"
+#include "poolutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -172,10 +171,6 @@ static copy_t *copy_of_seg(seg_t seg) { return copy_of(seg->pool); }
 /* ---- objects ---------------------------------------------------------- */
 
 static const kiln_format_t *fmt_of(copy_t *cp) { return &cp->pool.fmt->f; }
-static size_t obj_size(copy_t *cp, void *obj)
-{
-  return (size_t)((char *)pool_skip(&cp->pool, obj) - (char *)obj);
-}
 /* Client pointer of the object whose block starts at offset off. */
 static void *client_at(copy_t *cp, cseg_t *s, size_t off)
 {
@@ -184,7 +179,7 @@ static void *client_at(copy_t *cp, cseg_t *s, size_t off)
 /* Grain of the block start of the object whose client pointer is obj. */
 static size_t grain_of(copy_t *cp, cseg_t *s, const void *obj)
 {
-  return ((uintptr_t)obj - cp->header - s->seg.base) >> cp->shift;
+  return grain_index(&s->seg, obj, cp->shift, cp->header);
 }
 
 /* ---- segments --------------------------------------------------------- */
@@ -208,7 +203,7 @@ static kiln_res_t cseg_new(cseg_t **s_o, copy_t *cp, size_t bytes, int large)
   seg->summary = 0; /* empty: widened by whoever puts objects in (fill, to_alloc) */
   if (!large) {
     s->grains = seg_size(seg) >> cp->shift;
-    size_t words = (s->grains + 63) / 64;
+    size_t words = bits_words(s->grains);
     s->starts = calloc(2 * words, sizeof(uint64_t));
     if (s->starts == NULL) {
       seg_free(seg);
@@ -227,7 +222,7 @@ static void starts_extend(copy_t *cp, cseg_t *s)
 {
   for (size_t off = s->starts_to; off < s->used;) {
     bit_set(s->starts, off >> cp->shift);
-    off += obj_size(cp, client_at(cp, s, off));
+    off += pool_obj_size(&cp->pool, client_at(cp, s, off));
   }
   s->starts_to = s->used;
 }
@@ -246,7 +241,7 @@ static int find_hole(copy_t *cp, cseg_t *s, size_t size, size_t *lo_o, size_t *h
   while (g < n) {
     s->hole_from = g << cp->shift;
     if (bit_get(s->starts, g)) {
-      g += obj_size(cp, client_at(cp, s, g << cp->shift)) >> cp->shift;
+      g += pool_obj_size(&cp->pool, client_at(cp, s, g << cp->shift)) >> cp->shift;
       continue;
     }
     size_t end = bits_find(s->starts, g, n, 1);
@@ -321,7 +316,7 @@ static char *hole_alloc(copy_t *cp, size_t size, trace_t *trace)
    objects committed in [base, init) in starts and pad the rest. */
 static void empty_hole(copy_t *cp, cseg_t *s, char *base, char *init, char *limit)
 {
-  for (char *p = base; p < init; p += obj_size(cp, p + cp->header))
+  for (char *p = base; p < init; p += pool_obj_size(&cp->pool, p + cp->header))
     bit_set(s->starts, ((uintptr_t)p - s->seg.base) >> cp->shift);
   if (init < limit)
     fmt_of(cp)->pad(init + cp->header, (size_t)(limit - init));
@@ -362,8 +357,7 @@ static kiln_res_t fill_large(char **base_o, char **limit_o, copy_t *cp, size_t s
   if (res != KILN_OK)
     return res;
   s->seg.summary = ZONES_ALL; /* the new object is written without a barrier */
-  *base_o = (char *)s->seg.base;
-  *limit_o = *base_o + size;
+  seg_give(&s->seg, size, base_o, limit_o);
   return KILN_OK;
 }
 
@@ -473,7 +467,7 @@ static void mark_in_place(copy_t *cp, cseg_t *s, void *obj, trace_t *trace)
       return;
     bit_set(s->mark, g);
   }
-  size_t size = obj_size(cp, obj);
+  size_t size = pool_obj_size(&cp->pool, obj);
   count_live(cp, size);
   trace->marked += size;
   trace->objects++;
@@ -510,7 +504,7 @@ static char *to_alloc(copy_t *cp, size_t size, int may_grow)
    obj itself, nailed in place, when to-space is exhausted). */
 static void *evacuate(copy_t *cp, cseg_t *s, void *obj, trace_t *trace)
 {
-  size_t size = obj_size(cp, obj);
+  size_t size = pool_obj_size(&cp->pool, obj);
   char *block = to_alloc(cp, size, !cp->no_to);
   if (block == NULL) {
     cp->no_to = 1;
@@ -539,11 +533,8 @@ static void *ambig_object(copy_t *cp, cseg_t *s, uintptr_t ref)
     return NULL;
   if (s->starts_to < s->used)
     starts_extend(cp, s);
-  size_t g = bits_find_back(s->starts, off >> cp->shift);
-  if (g == (size_t)-1)
-    return NULL;
-  void *obj = client_at(cp, s, g << cp->shift);
-  return off < (g << cp->shift) + obj_size(cp, obj) ? obj : NULL;
+  size_t g = starts_object(&cp->pool, &s->seg, s->starts, cp->shift, ref);
+  return g == (size_t)-1 ? NULL : client_at(cp, s, g << cp->shift);
 }
 
 static kiln_res_t fix_ambig(copy_t *cp, cseg_t *s, trace_t *trace, uintptr_t ref)
@@ -620,10 +611,7 @@ static kiln_res_t copy_promote(void **block_o, pool_t pool, size_t size, trace_t
 
 static kiln_res_t copy_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
 {
-  copy_t *cp = copy_of_seg(seg);
-  void *next = pool_skip(&cp->pool, obj);
-  ss_trace(ss)->scanned += (size_t)((char *)next - (char *)obj);
-  return fmt_of(cp)->scan(ss, obj, next);
+  return pool_scan_obj(seg->pool, ss, obj);
 }
 
 /* The objects of a kept segment that start in grains [g, end), one format
@@ -632,10 +620,7 @@ static kiln_res_t copy_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
 static kiln_res_t scan_kept(copy_t *cp, cseg_t *s, kiln_ss_t ss, size_t g, size_t end)
 {
   for (g = bits_find(s->starts, g, end, 1); g < end; g = bits_find(s->starts, g + 1, end, 1)) {
-    void *obj = client_at(cp, s, g << cp->shift);
-    void *next = fmt_of(cp)->skip(obj);
-    ss_trace(ss)->scanned += (size_t)((char *)next - (char *)obj);
-    kiln_res_t res = fmt_of(cp)->scan(ss, obj, next);
+    kiln_res_t res = pool_scan_obj(&cp->pool, ss, client_at(cp, s, g << cp->shift));
     if (res != KILN_OK)
       return res;
   }
@@ -696,13 +681,13 @@ static uint64_t copy_whiten(seg_t seg, trace_t *trace)
    O(segment bytes / grain / 64) words plus one skip per survivor. */
 static void keep_nailed(copy_t *cp, cseg_t *s)
 {
-  size_t end = 0, live = 0, words = (s->grains + 63) / 64, size = seg_size(&s->seg);
+  size_t end = 0, live = 0, words = bits_words(s->grains), size = seg_size(&s->seg);
   for (size_t g = bits_find(s->mark, 0, s->grains, 1); g < s->grains;
        g = bits_find(s->mark, g + 1, s->grains, 1)) {
     size_t off = g << cp->shift;
     if (off > end)
       fmt_of(cp)->pad(client_at(cp, s, end), off - end);
-    end = off + obj_size(cp, client_at(cp, s, off));
+    end = off + pool_obj_size(&cp->pool, client_at(cp, s, off));
     live += end - off;
   }
   if (end < size)
@@ -766,10 +751,32 @@ static void *copy_survivor(seg_t seg, void *obj)
   return seg->nailed && bit_get(s->mark, grain_of(cp, s, obj)) ? obj : NULL;
 }
 
+/* After a grey-stack overflow. A white segment's unpushed objects are
+   among those marked in place; any other segment (to-space, or a hole or
+   large segment promoted into) is scanned whole, its objects all live.
+   copy_scan_obj counts nothing but work, so scanning an object twice is
+   harmless. */
+static kiln_res_t copy_rescan(seg_t seg, kiln_ss_t ss)
+{
+  copy_t *cp = copy_of_seg(seg);
+  cseg_t *s = cseg(seg);
+  if (!seg->white)
+    return copy_scan(seg, ss);
+  if (s->large)
+    return s->marked ? copy_scan_obj(seg, ss, client_at(cp, s, 0)) : KILN_OK;
+  for (size_t g = bits_find(s->mark, 0, s->grains, 1); g < s->grains;
+       g = bits_find(s->mark, g + 1, s->grains, 1)) {
+    kiln_res_t res = copy_scan_obj(seg, ss, client_at(cp, s, g << cp->shift));
+    if (res != KILN_OK)
+      return res;
+  }
+  return KILN_OK;
+}
+
 static const seg_class_t copy_seg_class = {
   .name = "copy", .size = sizeof(cseg_t), .whiten = copy_whiten, .fix = copy_fix,
   .scan_obj = copy_scan_obj, .scan = copy_scan, .reclaim = copy_reclaim, .walk = copy_walk,
-  .survivor = copy_survivor, .scan_range = copy_scan_range};
+  .survivor = copy_survivor, .scan_range = copy_scan_range, .rescan = copy_rescan};
 
 const struct kiln_class_s pool_class_copy = {
   .name = "copy",

@@ -7,7 +7,7 @@
  * have been handed out since the last minor collection, the next fill runs
  * a minor collection: it condemns only this pool's chunks; every other
  * automatic segment is a root if its summary or dirty cards say it may point
- * into the nursery (the write barrier is the remembered set, trace.c).
+ * into the nursery (the write barrier is the remembered set, remset.c).
  * Survivors are copied and forwarded (format fwd), so the nursery is empty
  * afterwards and its chunks are reused at the same addresses (stable zones
  * keep KILN_FIX1's white set narrow).
@@ -58,8 +58,7 @@
  *
  * Prefaulting (`prefault`, on by default). A minor collection that
  * promotes into memory the process never touched takes a page fault per
- * page inside its pause: 13-23 us each on a virtual machine, 20 ms for a
- * 4 MiB cohort, which was most of the p99 minor pause of GCBench (issue 4).
+ * page inside its pause, which can be most of a minor pause.
  * So each fill keeps nursery_size bytes of free memory where promote_to's
  * next segments go (first fit, outside the nurseries' zones) committed and
  * faulted in, doing at most chunk_size bytes of that work per fill: the
@@ -76,8 +75,7 @@
  */
 #include "config.h"
 #include "pool.h"
-#include "trace.h"
-#include "bits.h"
+#include "poolutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +125,6 @@ static const kiln_param_t gen_params[] = {
 static gen_t *gen_of(pool_t pool) { return (gen_t *)pool; }
 static chunk_t *chunk_of(seg_t seg) { return (chunk_t *)seg; }
 static const kiln_format_t *fmt_of(gen_t *g) { return &g->pool.fmt->f; }
-static size_t obj_size(gen_t *g, void *obj) { return (size_t)((char *)fmt_of(g)->skip(obj) - (char *)obj); }
 
 static const seg_class_t chunk_class;
 
@@ -326,7 +323,7 @@ static void gen_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit
    used or not, so it is the same at every collection: a summary is exact
    only in the white zones of the collection that computed it, and with a
    white set that moved with the chunks in use, the next minor collection
-   would find a white zone in it and scan the segment whole (issue 4). */
+   would find a white zone in it and scan the segment whole. */
 static void gen_condemn(pool_t pool, trace_t *trace)
 {
   gen_t *g = gen_of(pool);
@@ -348,11 +345,11 @@ static uint64_t chunk_whiten(seg_t seg, trace_t *trace)
 
 static void *client_of(gen_t *g, chunk_t *c, size_t i)
 {
-  return (char *)c->seg.base + (i << g->shift) + g->header;
+  return grain_client(&c->seg, i, g->shift, g->header);
 }
 static size_t grain_of(gen_t *g, chunk_t *c, void *obj)
 {
-  return ((uintptr_t)obj - g->header - c->seg.base) >> g->shift;
+  return grain_index(&c->seg, obj, g->shift, g->header);
 }
 
 /* Build the object-start map of a chunk by walking it (first ambiguous hit). */
@@ -360,7 +357,7 @@ static int chunk_map(gen_t *g, chunk_t *c)
 {
   if (c->starts != NULL)
     return 1;
-  size_t words = (c->grains + 63) / 64;
+  size_t words = bits_words(c->grains);
   c->starts = calloc(2 * words, sizeof(uint64_t));
   if (c->starts == NULL)
     return 0;
@@ -377,11 +374,8 @@ static void *ambig_object(gen_t *g, chunk_t *c, uintptr_t ref)
 {
   if (ref >= (uintptr_t)c->free || !chunk_map(g, c))
     return NULL; /* no memory for the map: conservatively ignored below */
-  size_t i = bits_find_back(c->starts, (ref - c->seg.base) >> g->shift);
-  if (i == (size_t)-1)
-    return NULL;
-  void *obj = client_of(g, c, i);
-  return ref < (uintptr_t)obj - g->header + obj_size(g, obj) ? obj : NULL;
+  size_t i = starts_object(&g->pool, &c->seg, c->starts, g->shift, ref);
+  return i == (size_t)-1 ? NULL : client_of(g, c, i);
 }
 
 static void pin(gen_t *g, chunk_t *c, void *obj, trace_t *trace)
@@ -389,9 +383,9 @@ static void pin(gen_t *g, chunk_t *c, void *obj, trace_t *trace)
   size_t i = grain_of(g, c, obj);
   bit_set(c->mark, i);
   c->seg.nailed = 1;
-  g->pool.st.live += obj_size(g, obj);
+  g->pool.st.live += pool_obj_size(&g->pool, obj);
   g->pool.st.live_objects++;
-  trace->marked += obj_size(g, obj);
+  trace->marked += pool_obj_size(&g->pool, obj);
   trace_grey(trace, obj);
 }
 
@@ -428,7 +422,7 @@ static char *survivor_alloc(gen_t *g, unsigned age, size_t size)
 static kiln_res_t evacuate(gen_t *g, chunk_t *c, void **ref_io, trace_t *trace)
 {
   void *obj = *ref_io;
-  size_t size = obj_size(g, obj);
+  size_t size = pool_obj_size(&g->pool, obj);
   void *block = c->age < g->survivor_age ? survivor_alloc(g, c->age + 1, size) : NULL;
   if (block != NULL) {
     g->pool.st.live += size;
@@ -474,10 +468,7 @@ static kiln_res_t chunk_fix(seg_t seg, kiln_ss_t ss, void **ref_io)
 
 static kiln_res_t chunk_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
 {
-  gen_t *g = gen_of(seg->pool);
-  void *next = fmt_of(g)->skip(obj);
-  ss_trace(ss)->scanned += (size_t)((char *)next - (char *)obj);
-  return fmt_of(g)->scan(ss, obj, next);
+  return pool_scan_obj(seg->pool, ss, obj);
 }
 
 static kiln_res_t chunk_scan(seg_t seg, kiln_ss_t ss)
@@ -559,10 +550,31 @@ static void *chunk_survivor(seg_t seg, void *obj)
   return pinned(g, c, obj) ? obj : NULL;
 }
 
+/* After a grey-stack overflow. A white chunk's unpushed objects are among
+   its pinned ones; any other chunk (a survivor chunk made by this trace)
+   holds only copies, scanned whole. chunk_scan_obj counts nothing but
+   work, so scanning an object twice is harmless. */
+static kiln_res_t chunk_rescan(seg_t seg, kiln_ss_t ss)
+{
+  gen_t *g = gen_of(seg->pool);
+  chunk_t *c = chunk_of(seg);
+  if (!seg->white)
+    return chunk_scan(seg, ss);
+  if (c->mark == NULL)
+    return KILN_OK;
+  for (size_t i = bits_find(c->mark, 0, c->grains, 1); i < c->grains;
+       i = bits_find(c->mark, i + 1, c->grains, 1)) {
+    kiln_res_t res = chunk_scan_obj(seg, ss, client_of(g, c, i));
+    if (res != KILN_OK)
+      return res;
+  }
+  return KILN_OK;
+}
+
 static const seg_class_t chunk_class = {
   .name = "gen-chunk", .size = sizeof(chunk_t), .whiten = chunk_whiten, .fix = chunk_fix,
   .scan_obj = chunk_scan_obj, .scan = chunk_scan, .reclaim = chunk_reclaim, .walk = chunk_walk,
-  .survivor = chunk_survivor};
+  .survivor = chunk_survivor, .rescan = chunk_rescan};
 
 const struct kiln_class_s pool_class_gen = {
   .name = "gen", .doc = "automatic generational: copying nursery promoting into another pool",

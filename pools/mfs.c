@@ -39,6 +39,7 @@
  */
 #include "config.h"
 #include "pool.h"
+#include "bits.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -179,7 +180,7 @@ static kiln_res_t mfs_grow(mfs_t *mfs, mfs_seg_t **ms_o)
   ms->bump = (char *)seg->base;
   ms->end = ms->bump + units * mfs->unit;
   ring_init(&ms->partial);
-  if (KILN_CHECKING && ((ms->livemap = calloc((units + 63) / 64, 8)) == NULL ||
+  if (KILN_CHECKING && ((ms->livemap = calloc(bits_words(units), 8)) == NULL ||
                         (ms->sizes = calloc(units, sizeof *ms->sizes)) == NULL)) {
     free(ms->livemap);
     seg_free(seg);

@@ -21,8 +21,7 @@
  * needs them before the next sweep: an ambiguous reference into the
  * segment, a heap walk, or a scan of the segment as a root. The sweep needs
  * none of it: scanning a survivor sets its start bit. Walking every buffer
- * at once cost 12-17% of GCBench and binary-trees under marksweep (perf),
- * mostly cache misses on objects written long before.
+ * at once would cost a cache miss on most objects written long before.
  *
  * Sweep. Eager and bitmap-only: at reclaim, alloc := mark and
  * starts &= mark, word by word, without touching the objects; a segment with
@@ -36,8 +35,8 @@
  * every object allocated since is unmarked, young. After young_size bytes
  * of allocation the next fill runs a minor collection of this pool alone:
  * old objects are black (fix finds them marked and stops), the young ones
- * reached from roots and from old objects under dirty cards (trace.c,
- * scan_sticky_cards; ms_scan_range then skips young objects) are marked in
+ * reached from roots and from old objects under dirty cards (remset.c,
+ * remset_scan_sticky_cards; ms_scan_range then skips young objects) are marked in
  * place, and the sweep frees the rest. Survivors become old by being
  * marked; nothing is copied, so a minor pause is the marking of the young
  * survivors plus a bitmap sweep, and ambiguous references cost nothing
@@ -48,7 +47,7 @@
  * object promoted into the pool by another (gen's promote_to) outside its
  * own collections is old at once; its cards are dirtied, as it may refer to
  * young objects of this pool. A stop-the-world minor collection marks from
- * ambiguous references last (trace.c, scan_roots); the young objects only
+ * ambiguous references last (trace.c, trace_scan_roots); the young objects only
  * they reach may survive it young (ms_keep_begin: their marks are cleared
  * after the sweep), since such references are often stale.
  *
@@ -62,8 +61,7 @@
  */
 #include "config.h"
 #include "pool.h"
-#include "trace.h"
-#include "bits.h"
+#include "poolutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +78,7 @@ typedef struct ms_seg_s {
   int large;
   size_t grains;
   uint64_t *alloc, *starts, *mark;  /* small segments */
+  uint64_t *lost;                    /* small: marked but not pushed (seg.h, lost) */
   size_t cursor;                     /* hole search resumes here */
   ring_t avail;                      /* in ms->avail while the cursor has not reached the end */
   size_t obj_size;                   /* large segments: the object's extent (0: none yet) */
@@ -131,14 +130,9 @@ static ms_t *ms_of_seg(seg_t seg) { return ms_of(seg->pool); }
 
 /* ---- objects ---------------------------------------------------------- */
 
-static size_t obj_size(ms_t *ms, void *obj)
-{
-  return (size_t)((char *)pool_skip(&ms->pool, obj) - (char *)obj);
-}
-static size_t grains_of(ms_t *ms, size_t bytes) { return (bytes + ms->grain - 1) >> ms->shift; }
 static void *client_of(ms_t *ms, ms_seg_t *s, size_t g)
 {
-  return (char *)s->seg.base + (g << ms->shift) + ms->header;
+  return grain_client(&s->seg, g, ms->shift, ms->header);
 }
 
 /* ---- segments --------------------------------------------------------- */
@@ -172,8 +166,8 @@ static kiln_res_t mseg_new(ms_seg_t **s_o, ms_t *ms, size_t bytes, int large)
   seg->summary = 0;
   if (!large) {
     s->grains = seg_size(seg) >> ms->shift;
-    size_t words = (s->grains + 63) / 64;
-    s->alloc = calloc(3 * words, sizeof(uint64_t));
+    size_t words = bits_words(s->grains);
+    s->alloc = calloc(4 * words, sizeof(uint64_t));
     if (s->alloc == NULL) {
       seg_free(seg);
       return arena_errorf(ms->pool.arena, KILN_MEMORY, "ms: no memory for segment bitmaps");
@@ -183,6 +177,8 @@ static kiln_res_t mseg_new(ms_seg_t **s_o, ms_t *ms, size_t bytes, int large)
     seg->marks = s->mark; /* exact fixes are mark_first, done by the trace (seg.h) */
     seg->mark_header = ms->header;
     seg->mark_shift = ms->shift;
+    s->lost = s->mark + words;
+    seg->lost = s->lost; /* ms_scan_obj counts an object live: rescan each once */
     ring_append(&ms->avail, &s->avail);
   }
   *s_o = s;
@@ -211,7 +207,6 @@ static kiln_res_t ms_init(pool_t pool, const pval_t *v)
                         "kiln_write's card marks to find old-to-young references, but the arena "
                         "was created with barrier = \"none\"; create it with barrier = \"card\" "
                         "or leave young_size at 0");
-  pool->sticky = ms->young_size > 0;
   ms->young_step = v[P_YOUNG_STEP].size;
   if (ms->young_step > 0 && ms->young_size == 0)
     return arena_errorf(pool->arena, KILN_PARAM,
@@ -268,8 +263,7 @@ static kiln_res_t fill_large(char **base_o, char **limit_o, ms_t *ms, size_t siz
   if (res != KILN_OK)
     return res;
   s->seg.summary = summary;
-  *base_o = (char *)s->seg.base;
-  *limit_o = *base_o + size;
+  seg_give(&s->seg, size, base_o, limit_o);
   return KILN_OK;
 }
 
@@ -292,7 +286,7 @@ static ms_seg_t *avail_hole(ms_t *ms, size_t n, size_t *first_o, size_t *len_o)
 static kiln_res_t fill_small(char **base_o, char **limit_o, ms_t *ms, size_t size)
 {
   pool_t pool = &ms->pool;
-  size_t n = grains_of(ms, size), first, len;
+  size_t n = grains_for(size, ms->shift), first, len;
   ms_seg_t *s = avail_hole(ms, n, &first, &len);
   if (s == NULL) {
     kiln_res_t res = mseg_new(&s, ms, ms->seg_size, 0);
@@ -301,7 +295,7 @@ static kiln_res_t fill_small(char **base_o, char **limit_o, ms_t *ms, size_t siz
     if (!find_hole(s, n, &first, &len))
       return arena_errorf(pool->arena, KILN_FAIL, "ms: a new segment has no hole");
   }
-  size_t cap = grains_of(ms, ms->young_step);
+  size_t cap = grains_for(ms->young_step, ms->shift);
   if (ms->inc && len > n && len > cap) { /* one increment per young_step bytes */
     len = n > cap ? n : cap;
     s->cursor = first + len;
@@ -324,8 +318,8 @@ static kiln_res_t fill_small(char **base_o, char **limit_o, ms_t *ms, size_t siz
    neither marks nor sweeps, and an AP gets at most young_step bytes at a
    time. Should allocation still reach twice young_size
    meanwhile, the collection finishes at once (not at young_size: a single
-   large object, GCBench's 4 MB array, would then force a final pause that
-   drains half the young generation). */
+   large object would then force a final pause that drains half the young
+   generation). */
 #define STEP_WORK 4
 static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, size_t size)
 {
@@ -338,7 +332,7 @@ static kiln_res_t ms_fill(char **base_o, char **limit_o, pool_t pool, ap_t *ap, 
       trace_inc_finish(arena);
     else
       trace_inc_step(arena, STEP_WORK * (size > ms->young_step ? size : ms->young_step));
-  } else if (pool->sticky && ms->young >= ms->young_size && may_collect) {
+  } else if (ms->young_size > 0 && ms->young >= ms->young_size && may_collect) {
     if (ms->young_step > 0)
       trace_inc_start(arena, pool);
     else
@@ -393,7 +387,7 @@ static void tenure_promoted(ms_t *ms, ms_seg_t *s, size_t g, char *base, size_t 
   if (s->large)
     s->marked = 1;
   else
-    bits_set(s->mark, g, grains_of(ms, size), 1);
+    bits_set(s->mark, g, grains_for(size, ms->shift), 1);
   ms->old_live += size;
   ms->old_objects++;
   arena_dirty_cards(ms->pool.arena, (uintptr_t)base, (uintptr_t)base + size);
@@ -410,7 +404,7 @@ static kiln_res_t ms_promote(void **block_o, pool_t pool, size_t size, trace_t *
     if (res != KILN_OK)
       return res;
   } else {
-    kiln_res_t res = promo_space(ms, grains_of(ms, size), &base);
+    kiln_res_t res = promo_space(ms, grains_for(size, ms->shift), &base);
     if (res != KILN_OK)
       return res;
   }
@@ -437,7 +431,7 @@ static kiln_res_t ms_promote(void **block_o, pool_t pool, size_t size, trace_t *
   }
   if (s->seg.white)
     mark_first(s, g); /* condemned: the grey scan marks its extent and counts it */
-  else if (pool->sticky)
+  else if (ms->young_size > 0)
     tenure_promoted(ms, s, g, base, size);
   *block_o = base;
   return KILN_OK;
@@ -487,7 +481,7 @@ static void ms_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit)
   if (init == base)
     return;
   size_t g0 = ((uintptr_t)base - s->seg.base) >> ms->shift;
-  size_t ge = grains_of(ms, (uintptr_t)init - s->seg.base);
+  size_t ge = grains_for((uintptr_t)init - s->seg.base, ms->shift);
   if (s->nlazy == LAZY_MAX)
     parse_range(ms, s, g0, ge);
   else {
@@ -504,7 +498,7 @@ static void ms_empty(pool_t pool, ap_t *ap, char *base, char *init, char *limit)
 static void ms_condemn(pool_t pool, trace_t *trace)
 {
   ms_t *ms = ms_of(pool);
-  if (!pool->sticky)
+  if (ms->young_size == 0)
     return;
   if (trace->minor) {
     pool->st.live = ms->old_live;
@@ -522,7 +516,7 @@ static void ms_condemn(pool_t pool, trace_t *trace)
     if (s->large)
       s->marked = 0;
     else
-      memset(s->mark, 0, (s->grains + 63) / 64 * sizeof(uint64_t));
+      memset(s->mark, 0, bits_words(s->grains) * sizeof(uint64_t));
     size_t n;
     uint8_t *cards = arena_cards(arena, s->seg.base, s->seg.limit, &n);
     memset(cards, 0, n);
@@ -590,12 +584,7 @@ static size_t ambig_object(ms_t *ms, ms_seg_t *s, uintptr_t ref)
   if (!bit_get(s->alloc, g))
     return (size_t)-1;
   parse_lazy(ms, s);
-  size_t start = bits_find_back(s->starts, g);
-  if (start == (size_t)-1)
-    return (size_t)-1;
-  void *obj = client_of(ms, s, start);
-  uintptr_t block = (uintptr_t)obj - ms->header;
-  return ref < block + obj_size(ms, obj) ? start : (size_t)-1;
+  return starts_object(&ms->pool, &s->seg, s->starts, ms->shift, ref);
 }
 
 static kiln_res_t ms_fix(seg_t seg, kiln_ss_t ss, void **ref_io)
@@ -618,19 +607,13 @@ static kiln_res_t ms_fix(seg_t seg, kiln_ss_t ss, void **ref_io)
   return KILN_OK;
 }
 
-/* Scan one object (any segment state: also used for non-condemned ones). */
-static kiln_res_t scan_one(ms_t *ms, kiln_ss_t ss, void *obj, void *next)
-{
-  ss_trace(ss)->scanned += (size_t)((char *)next - (char *)obj);
-  return ms->pool.fmt->f.scan(ss, obj, next);
-}
 
 /* Young objects that only ambiguous references reach (trace.c,
-   scan_roots) may survive a minor collection without being tenured: the
-   sweep leaves them unmarked, and the next minor collection sees them
-   afresh. Such references are often stale (a dead variable's register):
-   in GCBench each one tenured a dead tree, which then lived until the next
-   full collection. All such objects of one collection are kept young, or
+   trace_scan_roots) may survive a minor collection without being tenured:
+   the sweep leaves them unmarked, and the next minor collection sees them
+   afresh. Such references are often stale (a dead variable's register),
+   and tenuring what one reaches keeps a dead tree until the next full
+   collection. All such objects of one collection are kept young, or
    none, so that no old object refers to a young one off a dirty card.
    None if they add up to more than half of young_size (a live structure
    that a local variable holds, as binary-trees builds: marking it at every
@@ -649,7 +632,7 @@ static void ms_keep_begin(pool_t pool, trace_t *trace)
     if (s->large) {
       s->pre_marked = s->marked;
     } else if (s->young && ms->keep != KEEP_NO) {
-      size_t bytes = (s->grains + 63) / 64 * sizeof(uint64_t);
+      size_t bytes = bits_words(s->grains) * sizeof(uint64_t);
       if ((s->pre = malloc(bytes)) == NULL)
         ms->keep = KEEP_NO;
       else
@@ -668,7 +651,7 @@ static void ms_keep_end(pool_t pool, trace_t *trace)
     if (s->large) {
       again |= s->large_was_kept && s->marked && !s->pre_marked;
     } else if (s->pre != NULL && s->was_kept != NULL) {
-      for (size_t w = 0; w < (s->grains + 63) / 64 && !again; w++)
+      for (size_t w = 0; w < bits_words(s->grains) && !again; w++)
         again = (s->mark[w] & ~s->pre[w] & s->was_kept[w]) != 0;
     }
     if (again)
@@ -689,7 +672,7 @@ static void ms_keep_end(pool_t pool, trace_t *trace)
 static void unkeep(ms_seg_t *s)
 {
   uint64_t any = 0;
-  for (size_t w = 0; w < (s->grains + 63) / 64; w++) {
+  for (size_t w = 0; w < bits_words(s->grains); w++) {
     uint64_t k = s->mark[w] & ~s->pre[w];
     s->mark[w] = s->pre[w];
     s->pre[w] = k;
@@ -713,7 +696,7 @@ static kiln_res_t ms_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
   if (seg->white) {
     if (!s->large) {
       size_t g = ((uintptr_t)obj - ms->header - seg->base) >> ms->shift;
-      size_t n = grains_of(ms, size);
+      size_t n = grains_for(size, ms->shift);
       if (s->nlazy > 0) /* it may be in an unparsed range, which the sweep drops */
         bit_set(s->starts, g);
       if (n > 1)
@@ -731,7 +714,7 @@ static kiln_res_t ms_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
       ms->kept_objects++;
     }
   }
-  return scan_one(ms, ss, obj, next);
+  return pool_scan_one(&ms->pool, ss, obj, next);
 }
 
 typedef struct {
@@ -759,7 +742,7 @@ static void scan_visit(void *obj, void *closure)
   scan_cl_t *cl = closure;
   ms_t *ms = ms_of_seg(arena_seg_of(ss_of(cl->ss)->arena, obj));
   if (cl->res == KILN_OK)
-    cl->res = scan_one(ms, cl->ss, obj, pool_skip(&ms->pool, obj));
+    cl->res = pool_scan_one(&ms->pool, cl->ss, obj, pool_skip(&ms->pool, obj));
 }
 
 static kiln_res_t ms_scan(seg_t seg, kiln_ss_t ss)
@@ -773,7 +756,7 @@ static void ms_reclaim(seg_t seg, trace_t *trace)
 {
   ms_t *ms = ms_of_seg(seg);
   ms_seg_t *s = mseg(seg);
-  int sticky = ms->pool.sticky; /* marks stay: the survivors are the old generation */
+  int sticky = ms->young_size > 0; /* marks stay: the survivors are the old generation */
   if (s->large) {
     if (!s->marked && s->obj_size != 0) {
       mseg_free(s);
@@ -791,7 +774,7 @@ static void ms_reclaim(seg_t seg, trace_t *trace)
   s->young = 0;
   s->nlazy = 0; /* every survivor's start bit was set when it was scanned */
   uint64_t keep = sticky ? ~(uint64_t)0 : 0;
-  size_t words = (s->grains + 63) / 64, live = 0;
+  size_t words = bits_words(s->grains), live = 0;
   for (size_t w = 0; w < words; w++) {
     s->alloc[w] = s->mark[w];
     s->starts[w] &= s->mark[w];
@@ -846,7 +829,7 @@ static kiln_res_t ms_scan_range(seg_t seg, kiln_ss_t ss, uintptr_t lo, uintptr_t
     end = s->grains;
   while (g < end) {
     void *obj = client_of(ms, s, g);
-    kiln_res_t res = scan_one(ms, ss, obj, pool_skip(&ms->pool, obj));
+    kiln_res_t res = pool_scan_one(&ms->pool, ss, obj, pool_skip(&ms->pool, obj));
     if (res != KILN_OK)
       return res;
     g = old_only ? bits_find_both(s->starts, s->mark, g + 1, end)
@@ -855,16 +838,38 @@ static kiln_res_t ms_scan_range(seg_t seg, kiln_ss_t ss, uintptr_t lo, uintptr_t
   return KILN_OK;
 }
 
+/* After a grey-stack overflow: each object the trace marked (or a pool
+   promoted) into seg but could not push, scanned once as if popped. A
+   large segment holds one object, so its grey_lost names it. */
+static kiln_res_t ms_rescan(seg_t seg, kiln_ss_t ss)
+{
+  ms_t *ms = ms_of_seg(seg);
+  ms_seg_t *s = mseg(seg);
+  if (s->large)
+    return ms_scan_obj(seg, ss, client_of(ms, s, 0));
+  for (size_t g = bits_find(s->lost, 0, s->grains, 1); g < s->grains;
+       g = bits_find(s->lost, g + 1, s->grains, 1)) {
+    s->lost[g >> 6] &= ~((uint64_t)1 << (g & 63));
+    kiln_res_t res = ms_scan_obj(seg, ss, client_of(ms, s, g));
+    if (res != KILN_OK)
+      return res;
+  }
+  return KILN_OK;
+}
+
+/* Sticky mark bits: a young generation marked in place (pool.h). */
+static int ms_sticky(pool_t pool) { return ms_of(pool)->young_size > 0; }
+
 static const seg_class_t ms_seg_class = {
   .name = "ms", .size = sizeof(ms_seg_t), .whiten = ms_whiten, .fix = ms_fix,
   .scan_obj = ms_scan_obj, .scan = ms_scan, .reclaim = ms_reclaim, .walk = ms_walk,
-  .survivor = ms_survivor, .scan_range = ms_scan_range};
+  .survivor = ms_survivor, .scan_range = ms_scan_range, .rescan = ms_rescan};
 
 const struct kiln_class_s pool_class_ms = {
   .name = "ms", .doc = "automatic mark-sweep: non-moving, accepts ambiguous references",
   .size = sizeof(ms_t), .attr = CLASS_AUTO, .params = ms_params, .init = ms_init,
   .finish = ms_finish, .fill = ms_fill, .empty = ms_empty, .condemn = ms_condemn,
   .reclaimed = ms_reclaimed, .abandoned = ms_abandoned, .promote = ms_promote,
-  .keep_begin = ms_keep_begin, .keep_end = ms_keep_end};
+  .keep_begin = ms_keep_begin, .keep_end = ms_keep_end, .sticky = ms_sticky};
 
 kiln_class_t kiln_class_ms(void) { return &pool_class_ms; }

@@ -21,14 +21,12 @@
  * 1 KiB) are kept, uncoalesced, on a LIFO list (linked through the block's
  * first word, its segment in the second) for the next allocation of
  * that size, so the common case touches no bitmap and no neighbour. It is to
- * the store what glibc's tcache and fastbins are to its bins: measured on
- * random 16..512-byte blocks with 100k live, the store alone ran at the speed
- * of glibc without them, about half of glibc's. A cached block counts as
+ * the store what glibc's tcache and fastbins are to its bins (bench/README.md
+ * has the measurements). A cached block counts as
  * allocated to the store and as live in its segment, so a cache hit
  * touches no segment descriptor and a free into the cache only reads the
- * descriptor's first fields (pool, class), not the live count: on that
- * workload, under cachegrind, the live count's line was 0.75M of the pool's
- * 3.3M L1 misses in 1.1M operations. The cache is flushed into the store
+ * descriptor's first fields (pool, class), not the live count, whose cache
+ * line is the pool's commonest miss otherwise. The cache is flushed into the store
  * before the pool grows and whenever it holds more bytes than the pool has
  * in use, so it never makes the pool grow, and freeing every block gives all
  * segments but the idle one back. Between flushes a segment whose other
@@ -543,7 +541,7 @@ static kiln_res_t mvff_init(pool_t pool, const pval_t *v)
                         "every small block must fit in one segment", m->large_size,
                         m->seg_bytes);
   m->seg_grains = m->seg_bytes >> m->shift;
-  m->map_words = (m->seg_grains + 63) / 64;
+  m->map_words = bits_words(m->seg_grains);
   /* extend_by <= 1 GiB and G >= 16 keep every size inside the class table. */
   KILN_ASSERT(class_of(m->seg_grains) < CLASSES);
   m->small_class = mvff_small_template;

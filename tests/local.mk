@@ -43,6 +43,13 @@ tests_test_weak_SOURCES = %reldir%/test_weak.c
 tests_test_weak_CFLAGS = $(TEST_CFLAGS_)
 tests_test_weak_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 
+# Mark-stack overflow (a grey stack capped by the arena's grey_max) under
+# every automatic pool class.
+KILN_CHECKS += tests/test_overflow
+tests_test_overflow_SOURCES = %reldir%/test_overflow.c
+tests_test_overflow_CFLAGS = $(TEST_CFLAGS_)
+tests_test_overflow_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
 # Manual pools and pool parameters.
 KILN_CHECKS += tests/test_mfs tests/test_mvff tests/test_params
 

@@ -66,7 +66,8 @@ static const uint64_t seeds[] = {21, 22, 23, 0xFACADE};
 
 START_TEST(test_graph_random_collections)
 {
-  graph_cfg_t cfg = {one_copy, NULL, test_scale(20000), 0, 0, 1, test_seed(seeds[_i])};
+  graph_cfg_t cfg = {.make_pools = one_copy, .steps = test_scale(20000), .expect_moves = 1,
+      .seed = test_seed(seeds[_i])};
   graph_result_t r = graph_run(&cfg);
   ck_assert_uint_gt(r.verified, 5);
   ck_assert_uint_gt(r.moved, 100);
@@ -75,7 +76,8 @@ END_TEST
 
 START_TEST(test_graph_every_nth)
 {
-  graph_cfg_t cfg = {one_copy, NULL, test_scale(20000), 97, 1, 1, test_seed(seeds[_i] + 10)};
+  graph_cfg_t cfg = {.make_pools = one_copy, .steps = test_scale(20000), .collect_every = 97,
+      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 10)};
   graph_result_t r = graph_run(&cfg);
   ck_assert_uint_gt(r.verified, test_scale(50)); /* the steps are scaled too */
 }
@@ -85,7 +87,8 @@ START_TEST(test_graph_auto_small_budget)
 {
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("budget_min", 64 << 10), KILN_ARG_NUM("growth", 1.2),
                         KILN_ARGS_END};
-  graph_cfg_t cfg = {one_copy, aargs, test_scale(30000), 0, 1, 1, test_seed(seeds[_i] + 20)};
+  graph_cfg_t cfg = {.make_pools = one_copy, .arena_args = aargs, .steps = test_scale(30000),
+      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 20)};
   graph_result_t r = graph_run(&cfg);
   ck_assert_uint_gt(r.collections, 10);
 }
@@ -94,7 +97,8 @@ END_TEST
 START_TEST(test_graph_stress)
 {
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
-  graph_cfg_t cfg = {one_copy, aargs, test_scale(3000), 0, 1, 1, test_seed(seeds[_i] + 30)};
+  graph_cfg_t cfg = {.make_pools = one_copy, .arena_args = aargs, .steps = test_scale(3000),
+      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 30)};
   graph_result_t r = graph_run(&cfg);
   ck_assert_uint_gt(r.collections, test_scale(1000)); /* the steps are scaled too */
 }
@@ -102,7 +106,8 @@ END_TEST
 
 START_TEST(test_graph_small_segments)
 {
-  graph_cfg_t cfg = {small_copy, NULL, test_scale(20000), 53, 1, 1, test_seed(seeds[_i] + 40)};
+  graph_cfg_t cfg = {.make_pools = small_copy, .steps = test_scale(20000), .collect_every = 53,
+      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 40)};
   graph_result_t r = graph_run(&cfg);
   ck_assert_uint_gt(r.verified, test_scale(50)); /* the steps are scaled too */
 }
@@ -110,7 +115,8 @@ END_TEST
 
 START_TEST(test_graph_copy_and_ms)
 {
-  graph_cfg_t cfg = {copy_and_ms, NULL, test_scale(20000), 89, 1, 1, test_seed(seeds[_i] + 50)};
+  graph_cfg_t cfg = {.make_pools = copy_and_ms, .steps = test_scale(20000), .collect_every = 89,
+      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 50)};
   graph_result_t r = graph_run(&cfg);
   ck_assert_uint_gt(r.verified, test_scale(50)); /* the steps are scaled too */
 }
@@ -119,14 +125,16 @@ END_TEST
 START_TEST(test_graph_copy_and_ms_stress)
 {
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 3), KILN_ARGS_END};
-  graph_cfg_t cfg = {copy_and_ms, aargs, test_scale(3000), 0, 1, 1, test_seed(seeds[_i] + 60)};
+  graph_cfg_t cfg = {.make_pools = copy_and_ms, .arena_args = aargs, .steps = test_scale(3000),
+      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 60)};
   graph_run(&cfg);
 }
 END_TEST
 
 START_TEST(test_graph_two_copy_pools)
 {
-  graph_cfg_t cfg = {two_copy, NULL, test_scale(20000), 0, 0, 1, test_seed(seeds[_i] + 70)};
+  graph_cfg_t cfg = {.make_pools = two_copy, .steps = test_scale(20000), .expect_moves = 1,
+      .seed = test_seed(seeds[_i] + 70)};
   graph_run(&cfg);
 }
 END_TEST

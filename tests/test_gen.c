@@ -47,7 +47,8 @@ static const uint64_t seeds[] = {11, 12, 13, 0xBEEF};
 START_TEST(test_graph_gen_ms)
 {
   graph_age = 0;
-  graph_cfg_t cfg = {gen_ms, NULL, test_scale(30000), 0, 1, 1, test_seed(seeds[_i])};
+  graph_cfg_t cfg = {.make_pools = gen_ms, .steps = test_scale(30000), .use_barrier = 1,
+      .expect_moves = 1, .seed = test_seed(seeds[_i])};
   graph_result_t r = graph_run(&cfg);
   ck_assert_uint_gt(r.verified, 3);
 }
@@ -56,7 +57,8 @@ END_TEST
 START_TEST(test_graph_gen_ms_every_nth)
 {
   graph_age = 0;
-  graph_cfg_t cfg = {gen_ms, NULL, test_scale(20000), 101, 1, 1, test_seed(seeds[_i] + 1)};
+  graph_cfg_t cfg = {.make_pools = gen_ms, .steps = test_scale(20000), .collect_every = 101,
+      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 1)};
   graph_run(&cfg);
 }
 END_TEST
@@ -65,7 +67,8 @@ START_TEST(test_graph_gen_ms_stress)
 {
   graph_age = 0;
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
-  graph_cfg_t cfg = {gen_ms, aargs, test_scale(3000), 0, 1, 1, test_seed(seeds[_i] + 2)};
+  graph_cfg_t cfg = {.make_pools = gen_ms, .arena_args = aargs, .steps = test_scale(3000),
+      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 2)};
   graph_result_t r = graph_run(&cfg);
   ck_assert_uint_gt(r.collections, test_scale(1000)); /* the steps are scaled too */
 }
@@ -76,7 +79,8 @@ START_TEST(test_graph_gen_copy)
   graph_age = 0;
   if (kiln_class_copy() == NULL)
     return; /* copy pool not built in this tree */
-  graph_cfg_t cfg = {gen_copy, NULL, test_scale(30000), 0, 1, 1, test_seed(seeds[_i] + 3)};
+  graph_cfg_t cfg = {.make_pools = gen_copy, .steps = test_scale(30000), .use_barrier = 1,
+      .expect_moves = 1, .seed = test_seed(seeds[_i] + 3)};
   graph_run(&cfg);
 }
 END_TEST
@@ -87,7 +91,8 @@ START_TEST(test_graph_gen_copy_stress)
   if (kiln_class_copy() == NULL)
     return;
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
-  graph_cfg_t cfg = {gen_copy, aargs, test_scale(3000), 0, 1, 1, test_seed(seeds[_i] + 4)};
+  graph_cfg_t cfg = {.make_pools = gen_copy, .arena_args = aargs, .steps = test_scale(3000),
+      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 4)};
   graph_run(&cfg);
 }
 END_TEST
@@ -99,7 +104,8 @@ END_TEST
 START_TEST(test_graph_aged_ms)
 {
   graph_age = 1 + (size_t)_i % 2;
-  graph_cfg_t cfg = {gen_ms, NULL, test_scale(30000), 0, 1, 1, test_seed(seeds[_i] + 10)};
+  graph_cfg_t cfg = {.make_pools = gen_ms, .steps = test_scale(30000), .use_barrier = 1,
+      .expect_moves = 1, .seed = test_seed(seeds[_i] + 10)};
   graph_result_t r = graph_run(&cfg);
   ck_assert_uint_gt(r.verified, 3);
 }
@@ -108,7 +114,8 @@ END_TEST
 START_TEST(test_graph_aged_ms_every_nth)
 {
   graph_age = 1 + (size_t)_i % 2;
-  graph_cfg_t cfg = {gen_ms, NULL, test_scale(20000), 101, 1, 1, test_seed(seeds[_i] + 11)};
+  graph_cfg_t cfg = {.make_pools = gen_ms, .steps = test_scale(20000), .collect_every = 101,
+      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 11)};
   graph_run(&cfg);
 }
 END_TEST
@@ -117,7 +124,8 @@ START_TEST(test_graph_aged_ms_stress)
 {
   graph_age = 1 + (size_t)_i % 2;
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
-  graph_cfg_t cfg = {gen_ms, aargs, test_scale(3000), 0, 1, 1, test_seed(seeds[_i] + 12)};
+  graph_cfg_t cfg = {.make_pools = gen_ms, .arena_args = aargs, .steps = test_scale(3000),
+      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 12)};
   graph_result_t r = graph_run(&cfg);
   ck_assert_uint_gt(r.collections, test_scale(1000)); /* the steps are scaled too */
 }
@@ -126,7 +134,8 @@ END_TEST
 START_TEST(test_graph_aged_copy)
 {
   graph_age = 1 + (size_t)_i % 2;
-  graph_cfg_t cfg = {gen_copy, NULL, test_scale(30000), 0, 1, 1, test_seed(seeds[_i] + 13)};
+  graph_cfg_t cfg = {.make_pools = gen_copy, .steps = test_scale(30000), .use_barrier = 1,
+      .expect_moves = 1, .seed = test_seed(seeds[_i] + 13)};
   graph_run(&cfg);
 }
 END_TEST
@@ -135,7 +144,8 @@ START_TEST(test_graph_aged_copy_stress)
 {
   graph_age = 1 + (size_t)_i % 2;
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
-  graph_cfg_t cfg = {gen_copy, aargs, test_scale(3000), 0, 1, 1, test_seed(seeds[_i] + 14)};
+  graph_cfg_t cfg = {.make_pools = gen_copy, .arena_args = aargs, .steps = test_scale(3000),
+      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 14)};
   graph_run(&cfg);
 }
 END_TEST

@@ -100,8 +100,8 @@ static void check_incremental(const graph_cfg_t *cfg, const graph_result_t *r,
 START_TEST(test_graph_inc)
 {
   set_graph(_i);
-  graph_cfg_t cfg = {one_inc, NULL, test_scale(30000), 0, GRAPH_INIT_REFS, 0,
-                     test_seed(seeds[_i])};
+  graph_cfg_t cfg = {.make_pools = one_inc, .steps = test_scale(30000),
+      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i])};
   graph_result_t r = graph_run(&cfg);
   check_incremental(&cfg, &r, 1000);
 }
@@ -110,8 +110,8 @@ END_TEST
 START_TEST(test_graph_inc_every_nth)
 {
   set_graph(_i);
-  graph_cfg_t cfg = {one_inc, NULL, test_scale(20000), 97, GRAPH_INIT_REFS, 0,
-                     test_seed(seeds[_i] + 1)};
+  graph_cfg_t cfg = {.make_pools = one_inc, .steps = test_scale(20000), .collect_every = 97,
+      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i] + 1)};
   graph_result_t r = graph_run(&cfg);
   check_incremental(&cfg, &r, 0);
   ck_assert_uint_ge(r.collections - r.minors, cfg.steps / 2 / 97); /* every 97th allocation */
@@ -124,8 +124,8 @@ START_TEST(test_graph_inc_stress)
 {
   set_graph(_i);
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 16), KILN_ARGS_END};
-  graph_cfg_t cfg = {one_inc, aargs, test_scale(6000), 0, GRAPH_INIT_REFS, 0,
-                     test_seed(seeds[_i] + 2)};
+  graph_cfg_t cfg = {.make_pools = one_inc, .arena_args = aargs, .steps = test_scale(6000),
+      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i] + 2)};
   graph_result_t r = graph_run(&cfg);
   check_incremental(&cfg, &r, 0);
   ck_assert_uint_ge(r.collections - r.minors, cfg.steps / 2 / 16); /* stress's */
@@ -135,8 +135,8 @@ END_TEST
 START_TEST(test_graph_two_inc)
 {
   set_graph(_i);
-  graph_cfg_t cfg = {two_inc, NULL, test_scale(30000), 0, GRAPH_INIT_REFS, 0,
-                     test_seed(seeds[_i] + 3)};
+  graph_cfg_t cfg = {.make_pools = two_inc, .steps = test_scale(30000),
+      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i] + 3)};
   graph_result_t r = graph_run(&cfg);
   check_incremental(&cfg, &r, 1000);
 }
@@ -145,8 +145,8 @@ END_TEST
 START_TEST(test_graph_gen_inc)
 {
   set_graph(_i);
-  graph_cfg_t cfg = {gen_inc, NULL, test_scale(30000), 0, GRAPH_INIT_REFS, 0,
-                     test_seed(seeds[_i] + 4)};
+  graph_cfg_t cfg = {.make_pools = gen_inc, .steps = test_scale(30000),
+      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i] + 4)};
   graph_result_t r = graph_run(&cfg);
   check_incremental(&cfg, &r, 0);
 }
@@ -155,8 +155,8 @@ END_TEST
 START_TEST(test_graph_gen_inc_every_nth)
 {
   set_graph(_i);
-  graph_cfg_t cfg = {gen_inc, NULL, test_scale(20000), 101, GRAPH_INIT_REFS, 0,
-                     test_seed(seeds[_i] + 5)};
+  graph_cfg_t cfg = {.make_pools = gen_inc, .steps = test_scale(20000), .collect_every = 101,
+      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i] + 5)};
   graph_result_t r = graph_run(&cfg);
   check_incremental(&cfg, &r, 0);
 }
@@ -975,6 +975,10 @@ START_TEST(test_scan_error_in_run)
   test_run_child(scan_fail_child, out, sizeof out);
   ck_assert_msg(strstr(out, "a scan function returned KILN_FAIL") != NULL, "young_step %zu: %s",
                 fail_step, out);
+  /* The report says "checked build" only where that is true. */
+  const char *prefix = KILN_CHECKING ? "kiln: checked build: trace: " : "kiln: trace: ";
+  ck_assert_msg(strstr(out, prefix) != NULL, "young_step %zu: the report lacks '%s': %s",
+                fail_step, prefix, out);
 }
 END_TEST
 

@@ -10,6 +10,7 @@
  */
 #include "testlib.h"
 #include "arena.h"
+#include "pool.h"
 #include "graph.h"
 
 #include <pthread.h>
@@ -627,6 +628,42 @@ static void reserve_twice(void)
   (void)kiln_reserve(&q, e.ap, 64);
 }
 
+/* Structures corrupted behind Kiln's back: the checked build's *_check
+   functions, called where those structures are taken, name the broken
+   invariant. */
+static void ap_alloc_past_limit(void)
+{
+  env_t e = env_open(kiln_class_ms(), &m_format);
+  void *p;
+  ck_assert_ok(kiln_reserve(&p, e.ap, 64));
+  m_init(p, 64, 1);
+  ck_assert(kiln_commit(e.ap, p, 64));
+  ap_t *ap = (ap_t *)(void *)e.ap;
+  ap->pub.alloc = ap->real_limit + 64;
+  (void)kiln_reserve(&p, e.ap, 64);
+}
+
+static void seg_sig_overwritten(void)
+{
+  env_t e = env_open(kiln_class_ms(), &m_format);
+  void *p;
+  ck_assert_ok(kiln_reserve(&p, e.ap, 64));
+  m_init(p, 64, 1);
+  ck_assert(kiln_commit(e.ap, p, 64));
+  arena_seg_of(e.arena, p)->sig = 0;
+  kiln_arena_collect(e.arena);
+}
+
+START_TEST(test_corrupt_structures_checked)
+{
+  test_expect_abort(ap_alloc_past_limit, "kiln: checked build: allocation point 0x");
+  test_expect_abort(ap_alloc_past_limit, "breaks its invariant 'base <= init <= alloc <= limit "
+                    "of its buffer'");
+  test_expect_abort(seg_sig_overwritten, "kiln: checked build: segment 0x");
+  test_expect_abort(seg_sig_overwritten, "breaks its invariant 'sig is SIG_SEG'");
+}
+END_TEST
+
 START_TEST(test_commit_other_than_reserved)
 {
   test_expect_abort(commit_other_size, "reserved 64 bytes at 0x");
@@ -854,6 +891,7 @@ Suite *test_suite(void)
     tcase_add_test(protocol, test_skip_past_segment_copy);
     tcase_add_test(protocol, test_skip_not_advancing);
     tcase_add_test(protocol, test_fix_null_scan_state);
+    tcase_add_test(protocol, test_corrupt_structures_checked);
   }
   suite_add_tcase(s, protocol);
   return s;

@@ -26,7 +26,8 @@ static const uint64_t seeds[] = {1, 2, 3, 0xC0FFEE};
 
 START_TEST(test_graph_random_collections)
 {
-  graph_cfg_t cfg = {one_ms, NULL, test_scale(20000), 0, 0, 0, test_seed(seeds[_i])};
+  graph_cfg_t cfg = {.make_pools = one_ms, .steps = test_scale(20000),
+      .seed = test_seed(seeds[_i])};
   graph_result_t r = graph_run(&cfg);
   ck_assert_uint_gt(r.verified, 5);
 }
@@ -34,7 +35,8 @@ END_TEST
 
 START_TEST(test_graph_every_nth)
 {
-  graph_cfg_t cfg = {one_ms, NULL, test_scale(20000), 97, 1, 0, test_seed(seeds[_i] + 10)};
+  graph_cfg_t cfg = {.make_pools = one_ms, .steps = test_scale(20000), .collect_every = 97,
+      .use_barrier = 1, .seed = test_seed(seeds[_i] + 10)};
   graph_result_t r = graph_run(&cfg);
   ck_assert_uint_gt(r.verified, test_scale(50)); /* the steps are scaled too */
 }
@@ -45,7 +47,8 @@ START_TEST(test_graph_auto_small_budget)
   /* A tiny budget makes the allocation slow path collect often on its own. */
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("budget_min", 64 << 10), KILN_ARG_NUM("growth", 1.2),
                         KILN_ARGS_END};
-  graph_cfg_t cfg = {one_ms, aargs, test_scale(30000), 0, 1, 0, test_seed(seeds[_i] + 20)};
+  graph_cfg_t cfg = {.make_pools = one_ms, .arena_args = aargs, .steps = test_scale(30000),
+      .use_barrier = 1, .seed = test_seed(seeds[_i] + 20)};
   graph_result_t r = graph_run(&cfg);
   ck_assert_uint_gt(r.collections, 10);
 }
@@ -56,7 +59,8 @@ START_TEST(test_graph_stress)
   /* Stress: a collection at every allocation slow path, and every
      allocation takes the slow path. */
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
-  graph_cfg_t cfg = {one_ms, aargs, test_scale(3000), 0, 1, 0, test_seed(seeds[_i] + 30)};
+  graph_cfg_t cfg = {.make_pools = one_ms, .arena_args = aargs, .steps = test_scale(3000),
+      .use_barrier = 1, .seed = test_seed(seeds[_i] + 30)};
   graph_result_t r = graph_run(&cfg);
   ck_assert_uint_gt(r.collections, test_scale(1000)); /* the steps are scaled too */
 }
@@ -64,7 +68,8 @@ END_TEST
 
 START_TEST(test_two_pools_both_ways)
 {
-  graph_cfg_t cfg = {two_ms, NULL, test_scale(20000), 211, 1, 0, test_seed(seeds[_i] + 40)};
+  graph_cfg_t cfg = {.make_pools = two_ms, .steps = test_scale(20000), .collect_every = 211,
+      .use_barrier = 1, .seed = test_seed(seeds[_i] + 40)};
   graph_result_t r = graph_run(&cfg);
   ck_assert_uint_gt(r.verified, 20);
 }

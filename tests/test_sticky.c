@@ -62,7 +62,8 @@ static void check_collections(const graph_cfg_t *cfg, const graph_result_t *r,
 
 START_TEST(test_graph_minors)
 {
-  graph_cfg_t cfg = {one_sticky, NULL, test_scale(30000), 0, 1, 0, test_seed(seeds[_i])};
+  graph_cfg_t cfg = {.make_pools = one_sticky, .steps = test_scale(30000), .use_barrier = 1,
+      .seed = test_seed(seeds[_i])};
   graph_result_t r = graph_run(&cfg);
   check_collections(&cfg, &r, 300);
 }
@@ -70,7 +71,8 @@ END_TEST
 
 START_TEST(test_graph_minors_every_nth)
 {
-  graph_cfg_t cfg = {one_sticky, NULL, test_scale(20000), 97, 1, 0, test_seed(seeds[_i] + 1)};
+  graph_cfg_t cfg = {.make_pools = one_sticky, .steps = test_scale(20000), .collect_every = 97,
+      .use_barrier = 1, .seed = test_seed(seeds[_i] + 1)};
   graph_result_t r = graph_run(&cfg);
   check_collections(&cfg, &r, 300);
   ck_assert_uint_ge(r.collections - r.minors, cfg.steps / 2 / 97); /* every 97th allocation */
@@ -82,7 +84,8 @@ END_TEST
 START_TEST(test_graph_minors_stress)
 {
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 16), KILN_ARGS_END};
-  graph_cfg_t cfg = {one_sticky, aargs, test_scale(6000), 0, 1, 0, test_seed(seeds[_i] + 2)};
+  graph_cfg_t cfg = {.make_pools = one_sticky, .arena_args = aargs, .steps = test_scale(6000),
+      .use_barrier = 1, .seed = test_seed(seeds[_i] + 2)};
   graph_result_t r = graph_run(&cfg);
   check_collections(&cfg, &r, 600);
   ck_assert_uint_ge(r.collections - r.minors, cfg.steps / 2 / 16); /* stress's */
@@ -91,7 +94,8 @@ END_TEST
 
 START_TEST(test_graph_two_sticky)
 {
-  graph_cfg_t cfg = {two_sticky, NULL, test_scale(30000), 0, 1, 0, test_seed(seeds[_i] + 3)};
+  graph_cfg_t cfg = {.make_pools = two_sticky, .steps = test_scale(30000), .use_barrier = 1,
+      .seed = test_seed(seeds[_i] + 3)};
   graph_result_t r = graph_run(&cfg);
   check_collections(&cfg, &r, 300);
 }
@@ -102,7 +106,8 @@ END_TEST
 START_TEST(test_graph_gen_sticky)
 {
   graph_age = (size_t)_i % 2;
-  graph_cfg_t cfg = {gen_sticky, NULL, test_scale(30000), 0, 1, 0, test_seed(seeds[_i] + 4)};
+  graph_cfg_t cfg = {.make_pools = gen_sticky, .steps = test_scale(30000), .use_barrier = 1,
+      .seed = test_seed(seeds[_i] + 4)};
   graph_result_t r = graph_run(&cfg);
   check_collections(&cfg, &r, 600);
 }
@@ -111,7 +116,8 @@ END_TEST
 START_TEST(test_graph_gen_sticky_every_nth)
 {
   graph_age = (size_t)_i % 2;
-  graph_cfg_t cfg = {gen_sticky, NULL, test_scale(20000), 101, 1, 0, test_seed(seeds[_i] + 5)};
+  graph_cfg_t cfg = {.make_pools = gen_sticky, .steps = test_scale(20000), .collect_every = 101,
+      .use_barrier = 1, .seed = test_seed(seeds[_i] + 5)};
   graph_result_t r = graph_run(&cfg);
   check_collections(&cfg, &r, 600);
 }
@@ -123,7 +129,8 @@ END_TEST
    then referring to a young one off a dirty card. */
 START_TEST(test_graph_ambig_roots)
 {
-  graph_cfg_t cfg = {one_sticky, NULL, test_scale(30000), 0, 1, 0, test_seed(seeds[_i] + 6)};
+  graph_cfg_t cfg = {.make_pools = one_sticky, .steps = test_scale(30000), .use_barrier = 1,
+      .seed = test_seed(seeds[_i] + 6)};
   graph_ambig_roots = 1;
   graph_result_t r = graph_run(&cfg);
   check_collections(&cfg, &r, 300);
@@ -133,8 +140,8 @@ END_TEST
 START_TEST(test_graph_ambig_roots_gen)
 {
   graph_age = (size_t)_i % 2;
-  graph_cfg_t cfg = {gen_sticky, NULL, test_scale(20000), 0, GRAPH_INIT_REFS, 0,
-                     test_seed(seeds[_i] + 7)};
+  graph_cfg_t cfg = {.make_pools = gen_sticky, .steps = test_scale(20000),
+      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i] + 7)};
   graph_ambig_roots = 1;
   graph_result_t r = graph_run(&cfg);
   check_collections(&cfg, &r, 600);
