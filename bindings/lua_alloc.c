@@ -34,7 +34,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <lua.h>
-#include "kiln.h"
+#include "kiln/lua.h"
 
 void *kiln_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "fuzzharness.h"
 #include "fuzzobj.h"
+#include "kiln/heap.h"
 
 static char plan_dir[64], plan_path[96];
 

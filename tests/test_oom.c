@@ -4,6 +4,7 @@
  * and the heap works again once the client drops references. Every
  * automatic pool class, alone and as a generational pool's mature space. */
 #include "graph.h"
+#include "kiln/heap.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
  * string.dump, collectgarbage, debug), the bounded versions of the library
  * functions whose work a budget checked between instructions cannot see
  * (string.find/match/gmatch/gsub/rep, table.move), the C helpers the DSL
- * (lua/dsl.lua) calls, and the conversion of a resolved plan table into an
+ * (plans/dsl.lua) calls, and the conversion of a resolved plan table into an
  * lk_plan_t.
  *
  * Invariants: a plan can neither touch files nor run forever nor exhaust
@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include <lauxlib.h>
 #include <lualib.h>
-#include "lkiln.h"
+#include "plans.h"
 
 #define SANDBOX_MEMORY ((size_t)32 << 20)   /* bytes a plan state may hold */
 #define SANDBOX_STEPS 20000000UL            /* VM instructions per call */
@@ -455,9 +455,9 @@ static int host_classes(lua_State *S)
   return 1;
 }
 
-const lk_embed_t *lk_embed_find(const char *name)
+const lk_embed_t *lk_embed_find(const lk_embed_t *table, const char *name)
 {
-  for (const lk_embed_t *e = lk_embedded; e->name != NULL; e++)
+  for (const lk_embed_t *e = table; e->name != NULL; e++)
     if (strcmp(e->name, name) == 0)
       return e;
   return NULL;
@@ -468,7 +468,7 @@ static int host_builtin(lua_State *S)
   const char *name = luaL_checkstring(S, 1);
   char path[256];
   snprintf(path, sizeof path, "plans/%s.lua", name);
-  const lk_embed_t *e = strchr(name, '/') == NULL ? lk_embed_find(path) : NULL;
+  const lk_embed_t *e = strchr(name, '/') == NULL ? lk_embed_find(lk_embedded, path) : NULL;
   if (e == NULL)
     return 0;
   lua_pushlstring(S, (const char *)e->data, e->len);
@@ -598,7 +598,7 @@ static void push_host(lua_State *S)
 
 static int load_dsl(lua_State *S)
 {
-  const lk_embed_t *e = lk_embed_find("lua/dsl.lua");
+  const lk_embed_t *e = lk_embed_find(lk_dsl_embedded, "plans/dsl.lua");
   if (e == NULL)
     return lk_fail(KILN_FAIL, "the plan DSL is missing from the library");
   if (luaL_loadbufferx(S, (const char *)e->data, e->len, "=[kiln dsl]", "t") != LUA_OK
