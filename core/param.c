@@ -91,34 +91,65 @@ static double parse_number(const char *s, char **end_o)
   return mant / scale;
 }
 
-/* Is s the ASCII unit u (upper case), ignoring case? */
-static int unit_is(const char *s, const char *u)
+/* Are the n letters of s the ASCII unit u (upper case), ignoring case? */
+static int unit_is_n(const char *s, const char *u, size_t n)
 {
-  for (; *u != '\0'; s++, u++)
-    if ((*s & ~0x20) != *u)
+  for (size_t i = 0; i < n; i++)
+    if ((s[i] & ~0x20) != u[i])
       return 0;
-  return *s == '\0';
+  return 1;
+}
+
+static const char *skip_blanks(const char *s)
+{
+  while (*s == ' ' || *s == '\t')
+    s++;
+  return s;
+}
+
+/* The multiple a unit names (its blanks after it included), 0 if none. */
+static double unit_multiple(const char *u)
+{
+  static const char *const units[] = {"B", "KB", "MB", "GB", "TB"};
+  char word[3];
+  size_t n = 0;
+  while (n < sizeof word && *u != '\0' && *u != ' ' && *u != '\t')
+    word[n++] = *u++;
+  if (*skip_blanks(u) != '\0')
+    return 0;
+  if (n == 0)
+    return 1;
+  double mult = 1;
+  for (size_t i = 0; i < sizeof units / sizeof *units; i++, mult *= 1024.0) {
+    if (strlen(units[i]) == n && unit_is_n(word, units[i], n))
+      return mult;
+  }
+  return 0;
+}
+
+kiln_res_t kiln_size_value(const char *text, double *bytes_o)
+{
+  char *end;
+  if (text == NULL)
+    return KILN_PARAM;
+  const char *s = skip_blanks(text);
+  if (!((*s >= '0' && *s <= '9') || *s == '.'))
+    return KILN_PARAM; /* no sign, no "inf" or "nan" */
+  double v = parse_number(s, &end);
+  if (end == s)
+    return KILN_PARAM;
+  double mult = unit_multiple(skip_blanks(end));
+  if (mult == 0)
+    return KILN_PARAM;
+  *bytes_o = v * mult;
+  return KILN_OK;
 }
 
 int param_parse_size(const char *s, size_t *size_o)
 {
-  char *end;
-  if (s == NULL || *s == '\0' || *s == '-')
-    return -1;
-  double v = parse_number(s, &end);
-  if (end == s || v < 0)
-    return -1;
-  while (*end == ' ')
-    end++;
-  double mult = 1;
-  if (*end == '\0' || unit_is(end, "B")) mult = 1;
-  else if (unit_is(end, "KB")) mult = 1024.0;
-  else if (unit_is(end, "MB")) mult = 1024.0 * 1024;
-  else if (unit_is(end, "GB")) mult = 1024.0 * 1024 * 1024;
-  else if (unit_is(end, "TB")) mult = 1024.0 * 1024 * 1024 * 1024;
-  else return -1;
-  v *= mult;
-  if (v != v || v > 1.8e19 || v != (double)(size_t)v)
+  double v;
+  if (kiln_size_value(s, &v) != KILN_OK || v != v || v < 0 || v > 1.8e19
+      || v != (double)(size_t)v)
     return -1;
   *size_o = (size_t)v;
   return 0;

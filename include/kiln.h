@@ -102,6 +102,14 @@ typedef struct kiln_param_s {
   const char *doc;
 } kiln_param_t;
 
+/* The bytes a size text names, as every size parameter, plan and workload
+   reads it: an unsigned decimal number (a fraction or an exponent allowed),
+   then optionally B, KB, MB, GB or TB (binary multiples, any case), blanks
+   allowed around each ("4MB", "1.5 kb", " 512 "). KILN_PARAM, *bytes_o untouched, when the text is not
+   of that form; the caller checks that the value is whole and in range,
+   and words its own sentence. */
+kiln_res_t kiln_size_value(const char *text, double *bytes_o);
+
 /* ---- arena ------------------------------------------------------------ */
 
 /* The public prefix of every arena: what kiln_write needs. */

@@ -23,6 +23,8 @@
 --   host.builtins()     names of the built-in plans
 --   host.readfile(path) source of a plan file, or nil, message, missing
 --                       (missing: true when there is no such file)
+--   host.size(text)     the bytes a size text names (a float), or nil when
+--                       the text is not of a size's form
 -- Returns the api table (see the end of the file).
 
 local host = ...
@@ -131,8 +133,9 @@ local function typename(v)
   return type(v) == "number" and "a number" or fmt("a %s", type(v))
 end
 
--- "4MB" -> 4194304. Binary multiples; suffix B, KB, MB, GB, TB, any case.
-local UNITS = { b = 1, kb = 1024, mb = 1024 ^ 2, gb = 1024 ^ 3, tb = 1024 ^ 4 }
+-- "4MB" -> 4194304: the text is read by the library's one size parser
+-- (host.size, kiln_size_value); the checks of the value and their
+-- sentences are the plans'.
 local SIZE_HELP = 'a size is a number of bytes or a string such as "512B", "64KB", "4MB", "1GB"'
 
 local function parse_size(v)
@@ -140,13 +143,9 @@ local function parse_size(v)
   if type(v) == "number" then
     n = v
   elseif type(v) == "string" then
-    local num, unit = smatch(v, "^%s*([%d%.]+)%s*(%a*)%s*$")
-    local mult = unit and (unit == "" and 1 or UNITS[slower(unit)])
     if smatch(v, "^%s*%-") then return nil, fmt("size %s is negative", show(v)) end
-    if not num or not mult or not tonumber(num) then
-      return nil, fmt("%s is not a size (%s)", show(v), SIZE_HELP)
-    end
-    n = tonumber(num) * mult
+    n = host.size(v)
+    if not n then return nil, fmt("%s is not a size (%s)", show(v), SIZE_HELP) end
   else
     return nil, fmt("expects a size, got %s (%s)", typename(v), SIZE_HELP)
   end

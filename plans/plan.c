@@ -588,11 +588,25 @@ static void scrub(lua_State *S)
   lua_pop(S, 1);
 }
 
+/* host.size(text): the bytes text names (kiln_size_value), or nil when it
+   is not of a size's form; the DSL checks the value and words the error. */
+static int host_size(lua_State *S)
+{
+  size_t len;
+  const char *text = luaL_checklstring(S, 1, &len);
+  double bytes;
+  if (strlen(text) != len || kiln_size_value(text, &bytes) != KILN_OK)
+    return 0;
+  lua_pushnumber(S, bytes);
+  return 1;
+}
+
 static void push_host(lua_State *S)
 {
   static const luaL_Reg fns[] = {
     {"params", host_params}, {"classes", host_classes}, {"builtin", host_builtin},
-    {"builtins", host_builtins}, {"readfile", host_readfile}, {NULL, NULL}};
+    {"builtins", host_builtins}, {"readfile", host_readfile}, {"size", host_size},
+    {NULL, NULL}};
   luaL_newlib(S, fns);
 }
 

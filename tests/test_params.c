@@ -160,7 +160,9 @@ END_TEST
 /* ---- default text -------------------------------------------------------- */
 
 /* Sizes: integers, decimals and units read without strtod (param.c), other
-   forms through it; what is not a whole number of bytes is refused. */
+   forms through it, blanks around the number and the unit; what is not a
+   whole number of bytes, or is signed, infinite or not a number, is
+   refused. */
 static const struct {
   const char *text;
   long long bytes; /* -1: refused */
@@ -169,6 +171,7 @@ static const struct {
   {"1.5MB", 1572864}, {".5KB", 512}, {"16GB", 16LL << 30}, {"2TB", 2LL << 40}, {"7B", 7},
   {"1e3", 1000}, {"0x10", 16}, {"2.", 2}, {"1.5", -1}, {"-1", -1}, {"", -1}, {"KB", -1},
   {"12XB", -1}, {"12KBB", -1}, {"12K", -1}, {"99999999999999999999999", -1},
+  {" 64 KB ", 65536}, {"\t2mb", 2 << 20}, {"inf", -1}, {"nan", -1}, {"+4", -1}, {"4 4", -1},
 };
 
 START_TEST(test_parse_size)
@@ -180,6 +183,26 @@ START_TEST(test_parse_size)
   else
     ck_assert_msg(res == 0 && got == (size_t)sizes[_i].bytes, "'%s': %d, %zu", sizes[_i].text,
                   res, got);
+}
+END_TEST
+
+/* kiln_size_value, the one size reader of the library, the plans and the
+   Lua module: the value as written, the checks left to the caller. */
+START_TEST(test_size_value)
+{
+  double v = -1;
+  ck_assert_res(kiln_size_value("1.5 kb", &v), KILN_OK);
+  ck_assert(v == 1536.0);
+  ck_assert_res(kiln_size_value(" 0.25B ", &v), KILN_OK);
+  ck_assert(v == 0.25);
+  ck_assert_res(kiln_size_value("1e30TB", &v), KILN_OK);
+  ck_assert(v > 1e42);
+  v = -1;
+  ck_assert_res(kiln_size_value("-4MB", &v), KILN_PARAM);
+  ck_assert_res(kiln_size_value("4 MiB", &v), KILN_PARAM);
+  ck_assert_res(kiln_size_value("MB", &v), KILN_PARAM);
+  ck_assert_res(kiln_size_value(NULL, &v), KILN_PARAM);
+  ck_assert(v == -1); /* untouched by a refusal */
 }
 END_TEST
 
@@ -363,6 +386,7 @@ Suite *test_suite(void)
   tcase_add_test(tc, test_create_misuse);
   tcase_add_test(tc, test_class_tables);
   tcase_add_loop_test(tc, test_parse_size, 0, (int)(sizeof sizes / sizeof sizes[0]));
+  tcase_add_test(tc, test_size_value);
   tcase_add_test(tc, test_number_defaults_exact);
   tcase_add_test(tc, test_class_lookup);
   tcase_add_test(tc, test_defaults_work);
