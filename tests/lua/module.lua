@@ -1,4 +1,4 @@
--- module.lua -- the shape of the kiln module's answers (issue 5).
+-- module.lua -- the shape of the kiln module's answers.
 local dir = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/"
 package.path = dir .. "?.lua;" .. package.path
 local T = require "testlib"
