@@ -110,6 +110,14 @@ typedef struct kiln_param_s {
    and words its own sentence. */
 kiln_res_t kiln_size_value(const char *text, double *bytes_o);
 
+/* The name of names[0..n) nearest to word, for "did you mean" in a
+   sentence, or NULL when none is near: fewer edits than word has letters,
+   at most one for a word of four letters or fewer, else two plus one per
+   six letters, ignoring ASCII case; a name that starts with the word, or
+   that the word starts with, counts half an edit less. Words and names of more than
+   32 bytes and NULL names are passed over; at most 200 names are compared. */
+const char *kiln_nearest_name(const char *word, const char *const names[], size_t n);
+
 /* ---- arena ------------------------------------------------------------ */
 
 /* The public prefix of every arena: what kiln_write needs. */

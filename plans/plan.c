@@ -601,12 +601,44 @@ static int host_size(lua_State *S)
   return 1;
 }
 
+/* host.nearest(word, names): kiln_nearest_name over the array's strings
+   (other values, and strings with a NUL byte, are passed over). */
+enum { NEAREST_MAX = 200 };
+
+static const char *plain_string(lua_State *S, int idx)
+{
+  size_t len;
+  const char *s = lua_type(S, idx) == LUA_TSTRING ? lua_tolstring(S, idx, &len) : NULL;
+  return s != NULL && strlen(s) == len ? s : NULL;
+}
+
+static int host_nearest(lua_State *S)
+{
+  const char *names[NEAREST_MAX];
+  const char *word = plain_string(S, 1);
+  luaL_checktype(S, 2, LUA_TTABLE);
+  size_t n = 0;
+  while (n < NEAREST_MAX) {
+    int type = lua_rawgeti(S, 2, (lua_Integer)n + 1);
+    const char *name = plain_string(S, -1); /* the table keeps it alive */
+    lua_pop(S, 1);
+    if (type == LUA_TNIL)
+      break;
+    names[n++] = name;
+  }
+  const char *best = word != NULL ? kiln_nearest_name(word, names, n) : NULL;
+  if (best == NULL)
+    return 0;
+  lua_pushstring(S, best);
+  return 1;
+}
+
 static void push_host(lua_State *S)
 {
   static const luaL_Reg fns[] = {
     {"params", host_params}, {"classes", host_classes}, {"builtin", host_builtin},
     {"builtins", host_builtins}, {"readfile", host_readfile}, {"size", host_size},
-    {NULL, NULL}};
+    {"nearest", host_nearest}, {NULL, NULL}};
   luaL_newlib(S, fns);
 }
 

@@ -43,6 +43,9 @@ static const bad_t bad[] = {
    "pool class 'mvff': unknown parameter 'alin' (did you mean 'align'?)"},
   {"mvff", {KILN_ARG_SIZE("large_sise", 4096), KILN_ARGS_END},
    "pool class 'mvff': unknown parameter 'large_sise' (did you mean 'large_size'?)"},
+  /* the rule plans use too (kiln_nearest_name): a truncated name is near */
+  {"mfs", {KILN_ARG_SIZE("extend", 1 << 16), KILN_ARGS_END},
+   "pool class 'mfs': unknown parameter 'extend' (did you mean 'extend_by'?)"},
   {"mvff", {KILN_ARG_STR("colour", "blue"), KILN_ARGS_END},
    "pool class 'mvff': unknown parameter 'colour' (valid: align, ...)"},
   /* wrong types */
@@ -203,6 +206,23 @@ START_TEST(test_size_value)
   ck_assert_res(kiln_size_value("MB", &v), KILN_PARAM);
   ck_assert_res(kiln_size_value(NULL, &v), KILN_PARAM);
   ck_assert(v == -1); /* untouched by a refusal */
+}
+END_TEST
+
+/* kiln_nearest_name, the one did-you-mean of the library and the plans. */
+START_TEST(test_nearest_name)
+{
+  static const char *const names[] = {"nursery_size", NULL, "promote_to", "ms", "mvff"};
+  ck_assert_str_eq(kiln_nearest_name("nursry_size", names, 5), "nursery_size");
+  ck_assert_str_eq(kiln_nearest_name("PROMOTE_TO", names, 5), "promote_to"); /* case */
+  ck_assert_str_eq(kiln_nearest_name("mvf", names, 5), "mvff"); /* prefix beats "ms" */
+  ck_assert_str_eq(kiln_nearest_name("m", names, 5), "ms");
+  ck_assert_ptr_null(kiln_nearest_name("colour", names, 5));
+  ck_assert_ptr_null(kiln_nearest_name("", names, 5));
+  ck_assert_ptr_null(kiln_nearest_name(NULL, names, 5));
+  ck_assert_ptr_null(kiln_nearest_name("ms", NULL, 5));
+  /* bounded: a word longer than 32 bytes is not compared */
+  ck_assert_ptr_null(kiln_nearest_name("nursery_size_nursery_size_nursery_size", names, 5));
 }
 END_TEST
 
@@ -387,6 +407,7 @@ Suite *test_suite(void)
   tcase_add_test(tc, test_class_tables);
   tcase_add_loop_test(tc, test_parse_size, 0, (int)(sizeof sizes / sizeof sizes[0]));
   tcase_add_test(tc, test_size_value);
+  tcase_add_test(tc, test_nearest_name);
   tcase_add_test(tc, test_number_defaults_exact);
   tcase_add_test(tc, test_class_lookup);
   tcase_add_test(tc, test_defaults_work);
