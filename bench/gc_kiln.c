@@ -29,6 +29,7 @@
 #include "gc_backend.h"
 
 #include <kiln.h>
+#include <kiln/heap.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -18,7 +18,7 @@ bench_bench_manual_LDADD = libkiln_core.la
 bench_bench_gc_SOURCES = %reldir%/bench_gc.c %reldir%/gc_backend.h %reldir%/gc_malloc.c \
 	%reldir%/gc_kiln.c $(BENCH_LIB_)
 bench_bench_gc_CPPFLAGS = $(BENCH_CPPFLAGS_)
-bench_bench_gc_LDADD = libkiln_core.la
+bench_bench_gc_LDADD = $(KILN_HEAP_LIBS_)
 if HAVE_BDWGC
 bench_bench_gc_SOURCES += %reldir%/gc_boehm.c
 bench_bench_gc_CPPFLAGS += -DBENCH_HAVE_BDWGC $(BDWGC_CFLAGS)

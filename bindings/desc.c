@@ -25,7 +25,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "kiln.h"
+#include "kiln/desc.h"
 
 enum { TAG_MASK = 7, TAG_OBJ = 0, TAG_FWD = 1, TAG_PAD = 2 };
 #define WORD 8u

@@ -91,58 +91,96 @@ static double parse_number(const char *s, char **end_o)
   return mant / scale;
 }
 
-/* Is s the ASCII unit u (upper case), ignoring case? */
-static int unit_is(const char *s, const char *u)
+/* Are the n letters of s the ASCII unit u (upper case), ignoring case? */
+static int unit_is_n(const char *s, const char *u, size_t n)
 {
-  for (; *u != '\0'; s++, u++)
-    if ((*s & ~0x20) != *u)
+  for (size_t i = 0; i < n; i++)
+    if ((s[i] & ~0x20) != u[i])
       return 0;
-  return *s == '\0';
+  return 1;
+}
+
+static const char *skip_blanks(const char *s)
+{
+  while (*s == ' ' || *s == '\t')
+    s++;
+  return s;
+}
+
+/* The multiple a unit names (its blanks after it included), 0 if none. */
+static double unit_multiple(const char *u)
+{
+  static const char *const units[] = {"B", "KB", "MB", "GB", "TB"};
+  char word[3];
+  size_t n = 0;
+  while (n < sizeof word && *u != '\0' && *u != ' ' && *u != '\t')
+    word[n++] = *u++;
+  if (*skip_blanks(u) != '\0')
+    return 0;
+  if (n == 0)
+    return 1;
+  double mult = 1;
+  for (size_t i = 0; i < sizeof units / sizeof *units; i++, mult *= 1024.0) {
+    if (strlen(units[i]) == n && unit_is_n(word, units[i], n))
+      return mult;
+  }
+  return 0;
+}
+
+kiln_res_t kiln_size_value(const char *text, double *bytes_o)
+{
+  char *end;
+  if (text == NULL)
+    return KILN_PARAM;
+  const char *s = skip_blanks(text);
+  if (!((*s >= '0' && *s <= '9') || *s == '.'))
+    return KILN_PARAM; /* no sign, no "inf" or "nan" */
+  double v = parse_number(s, &end);
+  if (end == s)
+    return KILN_PARAM;
+  double mult = unit_multiple(skip_blanks(end));
+  if (mult == 0)
+    return KILN_PARAM;
+  *bytes_o = v * mult;
+  return KILN_OK;
 }
 
 int param_parse_size(const char *s, size_t *size_o)
 {
-  char *end;
-  if (s == NULL || *s == '\0' || *s == '-')
-    return -1;
-  double v = parse_number(s, &end);
-  if (end == s || v < 0)
-    return -1;
-  while (*end == ' ')
-    end++;
-  double mult = 1;
-  if (*end == '\0' || unit_is(end, "B")) mult = 1;
-  else if (unit_is(end, "KB")) mult = 1024.0;
-  else if (unit_is(end, "MB")) mult = 1024.0 * 1024;
-  else if (unit_is(end, "GB")) mult = 1024.0 * 1024 * 1024;
-  else if (unit_is(end, "TB")) mult = 1024.0 * 1024 * 1024 * 1024;
-  else return -1;
-  v *= mult;
-  if (v != v || v > 1.8e19 || v != (double)(size_t)v)
+  double v;
+  if (kiln_size_value(s, &v) != KILN_OK || v != v || v < 0 || v > 1.8e19
+      || v != (double)(size_t)v)
     return -1;
   *size_o = (size_t)v;
   return 0;
 }
 
-/* Keys longer than this get no suggestion (parameter names are short), so
-   the suggestion's work is bounded whatever key a caller passes; a message
-   repeats at most this many bytes of a key. */
+/* A message repeats at most this many bytes of an unknown key. */
 #define KEY_COMPARED_MAX 62
 
-/* Levenshtein distance of a (la bytes) and b, both at most KEY_COMPARED_MAX
-   bytes long (else 99). */
-static size_t edit_distance(const char *a, size_t la, const char *b)
+/* Words and names longer than this are not compared, and at most
+   NAMES_COMPARED_MAX names are: the suggestion's work is bounded whatever
+   a caller passes. */
+#define NAME_COMPARED_MAX 32
+#define NAMES_COMPARED_MAX 200
+
+static int lower_ascii(int c)
 {
-  size_t lb = strlen(b), row[KEY_COMPARED_MAX + 2];
-  if (la > KEY_COMPARED_MAX || lb > KEY_COMPARED_MAX)
-    return 99;
+  return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* Levenshtein distance of a (la bytes) and b (lb bytes), ignoring ASCII
+   case; both at most NAME_COMPARED_MAX bytes. */
+static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+  size_t row[NAME_COMPARED_MAX + 1];
   for (size_t j = 0; j <= lb; j++)
     row[j] = j;
   for (size_t i = 1; i <= la; i++) {
     size_t diag = row[0];
     row[0] = i;
     for (size_t j = 1; j <= lb; j++) {
-      size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+      size_t up = row[j], best = diag + (lower_ascii(a[i - 1]) != lower_ascii(b[j - 1]));
       if (up + 1 < best) best = up + 1;
       if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
       diag = up;
@@ -152,22 +190,45 @@ static size_t edit_distance(const char *a, size_t la, const char *b)
   return row[lb];
 }
 
-const char *param_nearest(const char *key, const char *const *names, size_t n)
+/* Does one of a and b start with the other, ignoring ASCII case? */
+static int either_prefix(const char *a, size_t la, const char *b, size_t lb)
 {
-  const char *best = NULL;
-  size_t best_d = (size_t)-1, klen = strnlen(key, KEY_COMPARED_MAX + 1);
-  if (klen > KEY_COMPARED_MAX)
+  size_t n = la < lb ? la : lb;
+  for (size_t i = 0; i < n; i++)
+    if (lower_ascii(a[i]) != lower_ascii(b[i]))
+      return 0;
+  return 1;
+}
+
+/* Twice the distance of word to name, plus one unless one starts with the
+   other (a truncated or extended name counts half an edit less); SIZE_MAX
+   when name is NULL or too long to compare. */
+static size_t name_score(const char *word, size_t lw, const char *name)
+{
+  size_t ln = name == NULL ? NAME_COMPARED_MAX + 1 : strnlen(name, NAME_COMPARED_MAX + 1);
+  if (ln > NAME_COMPARED_MAX)
+    return SIZE_MAX;
+  return 2 * edit_distance(word, lw, name, ln) + 1 - (size_t)either_prefix(word, lw, name, ln);
+}
+
+const char *kiln_nearest_name(const char *word, const char *const names[], size_t n)
+{
+  size_t lw = word == NULL ? NAME_COMPARED_MAX + 1 : strnlen(word, NAME_COMPARED_MAX + 1);
+  if (lw > NAME_COMPARED_MAX || names == NULL)
     return NULL;
-  for (size_t i = 0; i < n; i++) {
-    size_t d = edit_distance(key, klen, names[i]);
-    if (d < best_d) {
-      best_d = d;
+  const char *best = NULL;
+  size_t best_score = SIZE_MAX;
+  for (size_t i = 0; i < n && i < NAMES_COMPARED_MAX; i++) {
+    size_t score = name_score(word, lw, names[i]);
+    if (score < best_score) {
+      best_score = score;
       best = names[i];
     }
   }
-  /* "Close" means at most a third of the key's letters wrong (at least 2). */
-  size_t allow = klen / 3 > 2 ? klen / 3 : 2;
-  return best_d <= allow ? best : NULL;
+  /* Near: fewer edits than the word has letters, and at most one for a
+     word of four letters or fewer, else two plus one per six letters. */
+  size_t allow = lw <= 4 ? 1 : 2 + lw / 6;
+  return best != NULL && best_score < 2 * lw + 1 && best_score <= 2 * allow + 1 ? best : NULL;
 }
 
 static kiln_res_t unknown_key(const kiln_param_t *params, const char *key, who_t what,
@@ -177,7 +238,7 @@ static kiln_res_t unknown_key(const kiln_param_t *params, const char *key, who_t
   size_t n = param_count(params);
   for (size_t i = 0; i < n && i < 64; i++)
     names[i] = params[i].key;
-  const char *near = param_nearest(key, names, n < 64 ? n : 64);
+  const char *near = kiln_nearest_name(key, names, n < 64 ? n : 64);
   int shown = (int)strnlen(key, KEY_COMPARED_MAX + 1);
   const char *cut = shown > KEY_COMPARED_MAX ? "..." : "";
   if (shown > KEY_COMPARED_MAX)

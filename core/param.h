@@ -18,7 +18,5 @@ kiln_res_t param_resolve(pval_t *vals, const kiln_param_t *params, const kiln_ar
 size_t param_count(const kiln_param_t *params);
 /* Parse "64KB", "2MB", "1GB", "4096" into bytes; 0 on success. */
 int param_parse_size(const char *s, size_t *size_o);
-/* The name in names[] (NULL-ended) nearest to key, or NULL if none is close. */
-const char *param_nearest(const char *key, const char *const *names, size_t n);
 
 #endif

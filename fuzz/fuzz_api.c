@@ -1,5 +1,5 @@
-/* fuzz_api.c -- libFuzzer harness driving the public API from a byte string
- * (issue 7).
+/* fuzz_api.c -- libFuzzer harness driving the public API from a byte
+ * string.
  *
  * The first bytes choose an arena (small reserve, maybe a commit limit and a
  * stress interval) and up to four pools: ms, copy, gen promoting into a new

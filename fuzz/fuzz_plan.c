@@ -1,4 +1,4 @@
-/* fuzz_plan.c -- libFuzzer harness for the plan loader (issue 7).
+/* fuzz_plan.c -- libFuzzer harness for the plan loader.
  *
  * The input bytes are a plan file: they are written to a private temporary
  * file and opened with kiln_heap_open and a valid format. A plan that loads
@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "fuzzharness.h"
 #include "fuzzobj.h"
+#include "kiln/heap.h"
 
 static char plan_dir[64], plan_path[96];
 

@@ -1,4 +1,4 @@
-# fuzz/: libFuzzer harnesses for the plan loader and the public API (issue 7).
+# fuzz/: libFuzzer harnesses for the plan loader and the public API.
 # `make fuzz` builds both with clang through fuzz/run.sh (whatever CC
 # configure chose); `fuzz/run.sh plan|api SECONDS` runs one. The saved
 # crashing inputs in fuzz/regress/ are replayed by tests/test_fuzz_replay.

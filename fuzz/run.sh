@@ -17,7 +17,7 @@ set -e
 src=$(cd "$(dirname "$0")/.." && pwd)
 out=${KILN_FUZZ_OUT:-$PWD/fuzz-out}
 cc=${KILN_FUZZ_CC:-clang}
-mkdir -p "$out/build/lua"
+mkdir -p "$out/build/plans"
 out=$(cd "$out" && pwd)
 
 build_one() {  # build_one NAME SOURCES...
@@ -37,6 +37,14 @@ build_one() {  # build_one NAME SOURCES...
     -I"$src/fuzz" $lua_cflags "$@" $lua_libs -lpthread -lm -o "$bin"
 }
 
+# embed OUT.c TABLE NAME...: plans/embed.sh, replacing OUT.c only when it changes.
+embed() {
+  file=$1
+  shift
+  (cd "$src" && sh plans/embed.sh "$file.new" "$src" "$@")
+  if cmp -s "$file.new" "$file" 2>/dev/null; then rm -f "$file.new"; else mv "$file.new" "$file"; fi
+}
+
 build() {
   # The library's config.h: a checked build is all the sources ask of it.
   cat > "$out/build/config.h.tmp" <<EOC
@@ -54,13 +62,15 @@ EOC
   lua_libs=
   # shellcheck disable=SC2086
   build_one api $lib "$src/fuzz/fuzz_api.c"
-  embed="$out/build/lua/plans_embed.c"
-  (cd "$src" && sh lua/embed.sh "$embed.new" "$src" plans/manual.lua plans/marksweep.lua \
-    plans/semispace.lua plans/gencopy.lua plans/genms.lua plans/sticky.lua plans/sticky-inc.lua lua/dsl.lua lua/cli.lua)
-  if cmp -s "$embed.new" "$embed" 2>/dev/null; then rm -f "$embed.new"; else mv "$embed.new" "$embed"; fi
+  plans_embed="$out/build/plans/plans_embed.c"
+  dsl_embed="$out/build/plans/dsl_embed.c"
+  embed "$plans_embed" lk_embedded plans/manual.lua plans/marksweep.lua plans/semispace.lua \
+    plans/gencopy.lua plans/genms.lua plans/sticky.lua plans/sticky-inc.lua
+  embed "$dsl_embed" lk_dsl_embedded plans/dsl.lua
   lua_libs=$(pkg-config --libs lua5.4)
   # shellcheck disable=SC2086
-  build_one plan $lib "$src/lua/err.c" "$src/lua/plan.c" "$src/lua/heap.c" "$embed" \
+  build_one plan $lib "$src/plans/err.c" "$src/plans/plan.c" "$src/plans/heap.c" \
+    "$plans_embed" "$dsl_embed" \
     "$src/fuzz/fuzz_plan.c"
 }
 
@@ -70,6 +80,7 @@ seed_plan() {
   dir="$out/corpus/plan"
   mkdir -p "$dir"
   cp "$src"/plans/*.lua "$dir/"
+  rm -f "$dir/dsl.lua"
   for t in "$src"/tests/lua/*.lua; do
     awk -v dir="$dir" -v base="$(basename "$t" .lua)" '
       { line = $0 }

@@ -1,4 +1,10 @@
-/* kiln.h -- the one public header of Kiln, a pluggable memory manager.
+/* kiln.h -- the core API of Kiln, a pluggable memory manager: arena, pool
+ * classes and pools, formats, scanning, roots, threads, allocation points
+ * and the write barrier. libkiln (pkg-config kiln) implements it and needs
+ * neither Lua nor libffi. The layers above have headers of their own:
+ * <kiln/desc.h> (descriptor formats, also in libkiln), <kiln/heap.h> (heaps
+ * built from plans) and <kiln/lua.h> (Lua on Kiln), both in libkiln-heap
+ * (pkg-config kiln-heap), which links Lua.
  *
  * Everything public starts with kiln_/KILN_. Functions that can fail return a
  * kiln_res_t and write results through parameters ending in _o; the sentence
@@ -59,7 +65,6 @@ typedef struct kiln_root_s *kiln_root_t;
 typedef struct kiln_thread_s *kiln_thread_t;
 typedef struct kiln_ap_s *kiln_ap_t;
 typedef struct kiln_ss_s *kiln_ss_t;
-typedef struct kiln_heap_s *kiln_heap_t;
 
 /* ---- keyword arguments ------------------------------------------------ */
 
@@ -96,6 +101,22 @@ typedef struct kiln_param_s {
   double min, max;
   const char *doc;
 } kiln_param_t;
+
+/* The bytes a size text names, as every size parameter, plan and workload
+   reads it: an unsigned decimal number (a fraction or an exponent allowed),
+   then optionally B, KB, MB, GB or TB (binary multiples, any case), blanks
+   allowed around each ("4MB", "1.5 kb", " 512 "). KILN_PARAM, *bytes_o untouched, when the text is not
+   of that form; the caller checks that the value is whole and in range,
+   and words its own sentence. */
+kiln_res_t kiln_size_value(const char *text, double *bytes_o);
+
+/* The name of names[0..n) nearest to word, for "did you mean" in a
+   sentence, or NULL when none is near: fewer edits than word has letters,
+   at most one for a word of four letters or fewer, else two plus one per
+   six letters, ignoring ASCII case; a name that starts with the word, or
+   that the word starts with, counts half an edit less. Words and names of more than
+   32 bytes and NULL names are passed over; at most 200 names are compared. */
+const char *kiln_nearest_name(const char *word, const char *const names[], size_t n);
 
 /* ---- arena ------------------------------------------------------------ */
 
@@ -333,9 +354,9 @@ void kiln_root_destroy(kiln_root_t root);
    second one is refused (KILN_UNIMPL). Once a thread is registered, the
    slow paths of every allocation point of the arena (kiln_ap_fill,
    kiln_ap_trip) refuse any other thread with KILN_PARAM and a sentence,
-   and kiln_heap_ap answers NULL to a thread that did not open the heap:
-   that thread's stack would never be scanned, so objects only it refers
-   to could be freed or moved under it. An arena with no registered thread
+   and kiln_heap_ap (<kiln/heap.h>) answers NULL to a thread that did not
+   open the heap: that thread's stack would never be scanned, so objects
+   only it refers to could be freed or moved under it. An arena with no registered thread
    scans no stack and keeps every reference in the client's own roots, so
    any thread may allocate, one at a time (an arena is not thread-safe). */
 kiln_res_t kiln_thread_reg(kiln_thread_t *thr_o, kiln_arena_t arena);
@@ -411,98 +432,6 @@ static inline void kiln_write(kiln_arena_t arena, void *obj, void **slot, void *
   if (off < h->limit - h->base)
     h->cards[off >> h->card_shift] = 1;
 }
-
-/* ---- descriptor formats (bindings/desc.c) ------------------------------ */
-
-/* A ready-made format for clients that describe object layouts at run time
-   instead of writing scan functions. An object is one header word, then (for
-   an array type) a length word, then the type's fixed part of `size` bytes,
-   then `length` elements of `elem_size` bytes. References are aligned words.
-   Objects start 8-aligned and take at least 16 bytes.
-
-   The header word is the object's type id: the address of its kiln_type_t,
-   whose low three bits leave room for the format's forwarding and padding
-   markers. Clients never write the header; kiln_desc_alloc does. A type must
-   outlive every object of it (destroy types after the heap). Types are the
-   client's, not global state, so any number of arenas may share or not share
-   them. */
-typedef struct kiln_type_s *kiln_type_t;
-typedef struct kiln_type_spec_s {
-  const char *name;       /* copied; used in messages */
-  size_t size;            /* bytes of the fixed part (a multiple of 8 is not required) */
-  size_t nrefs;           /* reference words in the fixed part ... */
-  const size_t *refs;     /* ... at these word indexes (ascending); NULL: the first nrefs */
-  size_t elem_size;       /* 0: fixed size; else an array type of elements this big */
-  size_t elem_refs;       /* the first elem_refs words of each element are references */
-  kiln_scan_fn scan;      /* optional: scans one object (obj, obj + its size) in place of
-                             the descriptor; it must fix every reference of the object */
-  void *data;             /* the client's, returned by kiln_type_data */
-} kiln_type_spec_t;
-
-kiln_res_t kiln_type_create(kiln_type_t *type_o, const kiln_type_spec_t *spec);
-void kiln_type_destroy(kiln_type_t type);
-const char *kiln_type_name(kiln_type_t type);
-void *kiln_type_data(kiln_type_t type);
-const kiln_format_t *kiln_desc_format(void); /* give to kiln_fmt_create / kiln_heap_open */
-/* Bytes an object of the type and length takes (0 if it would overflow). */
-size_t kiln_desc_size(kiln_type_t type, size_t length);
-/* Allocate a zeroed object through ap (reserve/commit, retried). length must
-   be 0 for a fixed-size type. KILN_LIMIT when the heap is full. */
-kiln_res_t kiln_desc_alloc(void **obj_o, kiln_ap_t ap, kiln_type_t type, size_t length);
-/* Make the kiln_desc_size(type, length) bytes at p a zeroed object: for
-   manual pools and for clients writing their own reserve/commit loop. */
-void kiln_desc_init(void *p, kiln_type_t type, size_t length);
-/* The accessors below take an object made by kiln_desc_alloc/init; on a
-   pad or a forwarded object kiln_desc_type returns NULL and the others are
-   undefined. */
-kiln_type_t kiln_desc_type(const void *obj);
-size_t kiln_desc_length(const void *obj);  /* elements; 0 for a fixed-size type */
-void *kiln_desc_fixed(void *obj);          /* the fixed part */
-void *kiln_desc_elem(void *obj, size_t i); /* element i, NULL if out of range */
-/* Reference slots, numbered from 0: the fixed part's, then each element's. */
-size_t kiln_desc_nslots(const void *obj);
-void **kiln_desc_slot(void *obj, size_t i); /* NULL if out of range */
-/* Fix every reference of obj as its descriptor says, ignoring the type's own
-   scan function: for a custom scan that wants the default for some objects. */
-kiln_res_t kiln_desc_scan_refs(kiln_ss_t ss, void *obj);
-
-/* ---- heaps built from plans ------------------------------------------- */
-
-kiln_res_t kiln_heap_open(kiln_heap_t *heap_o, const char *plan, const kiln_format_t *format,
-                          const kiln_arg_t overrides[]);
-void kiln_heap_close(kiln_heap_t heap);
-kiln_arena_t kiln_heap_arena(kiln_heap_t heap);
-kiln_pool_t kiln_heap_pool(kiln_heap_t heap, const char *role);
-/* The calling thread's allocation point for role; NULL (the sentence in
-   kiln_arena_error(NULL)) for a manual or unknown role, and for a thread
-   other than the one that opened the heap (see threads). */
-kiln_ap_t kiln_heap_ap(kiln_heap_t heap, const char *role);
-const char *kiln_heap_plan_name(kiln_heap_t heap);
-/* The opening thread's stack is an ambiguous root from kiln_heap_open on.
-   A client whose references all live in its own roots (a VM with exact
-   roots, the Lua bindings' handle table) turns it off, so no stale stack word
-   keeps garbage alive; call from the opening thread. */
-kiln_res_t kiln_heap_scan_stack(kiln_heap_t heap, int on);
-int kiln_heap_scans_stack(kiln_heap_t heap);
-
-/* ---- Lua on Kiln ------------------------------------------------------ */
-
-/* Declared, not included: this header does not pull in lua.h. */
-struct lua_State;
-
-/* A Lua 5.4 state whose every byte, the state itself included, comes from
-   pool: a manual pool of variable-size blocks (mvff), used from one thread
-   only. Like luaL_newstate, it sets a panic function and a warning function
-   (off until "@on"). An allocation the pool refuses (say, at the arena's
-   commit_limit) becomes Lua's "not enough memory" error. lua_close it before
-   destroying the pool. NULL if pool is not manual (kiln_arena_error(NULL)
-   says so) or cannot hold the state (kiln_arena_error of the pool's arena). */
-struct lua_State *kiln_lua_newstate(kiln_pool_t pool);
-
-/* The lua_Alloc behind it, with the pool as ud: for an embedder that calls
-   lua_newstate(kiln_lua_alloc, pool) itself, and to tell whether a state runs
-   on Kiln (lua_getallocf returns kiln_lua_alloc). */
-void *kiln_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 
 #ifdef __cplusplus
 }

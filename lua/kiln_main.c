@@ -6,8 +6,8 @@
  * returns the exit status: 0 ok, 1 failure, 2 usage.
  *
  * Also owns the choice of allocator for that state: `kiln run
- * --lua-alloc=kiln` puts the whole state on a Kiln mvff pool (bindings/
- * lua_alloc.c), which must be decided before the state exists, so here and
+ * --lua-alloc=kiln` puts the whole state on a Kiln mvff pool
+ * (kiln_lua_newstate, bindings/lua_alloc.c), which must be decided before the state exists, so here and
  * not in cli.lua. cli.lua parses the option again, for its usage errors and
  * to keep it out of the script's arguments.
  */
@@ -19,6 +19,9 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include "lkiln.h"
+
+/* The front end, generated from lua/cli.lua by plans/embed.sh (cli_embed.c). */
+extern const lk_embed_t lk_cli_embedded[];
 
 /* The path of this executable, so `kiln compare` can run itself again. */
 static void push_self(lua_State *L, const char *argv0)
@@ -40,7 +43,7 @@ static int run_cli(lua_State *L)
   lua_pushcfunction(L, luaopen_kiln);
   lua_setfield(L, -2, "kiln");
   lua_pop(L, 1);
-  const lk_embed_t *e = lk_embed_find("lua/cli.lua");
+  const lk_embed_t *e = lk_embed_find(lk_cli_embedded, "lua/cli.lua");
   if (e == NULL)
     return luaL_error(L, "the command-line front end is missing from the program");
   if (luaL_loadbufferx(L, (const char *)e->data, e->len, "=[kiln cli]", "t") != LUA_OK)

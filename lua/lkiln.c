@@ -371,15 +371,11 @@ static size_t size_field(lua_State *L, int t, const char *key, size_t def)
       && (double)lua_tointeger(L, -1) <= MAX_SIZE_FIELD) {
     v = (size_t)lua_tointeger(L, -1);
   } else if (lua_type(L, -1) == LUA_TSTRING) {
-    char unit[4] = "";
     double x;
-    int n = sscanf(lua_tostring(L, -1), "%lf%3s", &x, unit);
-    double m = n == 1 || strcmp(unit, "B") == 0 ? 1 : strcmp(unit, "KB") == 0 ? 1024.0
-               : strcmp(unit, "MB") == 0 ? 1048576.0 : strcmp(unit, "GB") == 0 ? 1073741824.0 : -1;
-    if (n < 1 || m < 0 || !(x >= 0 && x * m <= MAX_SIZE_FIELD))
+    if (kiln_size_value(lua_tostring(L, -1), &x) != KILN_OK || !(x >= 0 && x <= MAX_SIZE_FIELD))
       luaL_error(L, "kiln: kiln.workload: parameter '%s': '%s' is not a size from 0 to 256TB "
                     "(such as 4096, \"64KB\" or \"16MB\")", key, lua_tostring(L, -1));
-    v = (size_t)(x * m);
+    v = (size_t)x;
   } else if (!lua_isnil(L, -1)) {
     const char *type = luaL_typename(L, -1);
     luaL_error(L, "kiln: kiln.workload: parameter '%s' must be a size from 0 to 256TB (a whole "

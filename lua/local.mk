@@ -1,29 +1,23 @@
-# lua/: plans and heaps (in the library), the `kiln` Lua module and the
-# `kiln` program, and their tests (tests/lua/*.lua, tests/cli/*.sh).
-
-# Embedded into the library by lua/embed.sh (POSIX sh + od).
-KILN_PLAN_FILES = plans/manual.lua plans/marksweep.lua plans/semispace.lua \
-	plans/gencopy.lua plans/genms.lua plans/sticky.lua \
-	plans/sticky-inc.lua
-KILN_EMBED_FILES = $(KILN_PLAN_FILES) %reldir%/dsl.lua %reldir%/cli.lua
-EXTRA_DIST += $(KILN_EMBED_FILES) %reldir%/embed.sh
-
-libkiln_core_la_SOURCES += %reldir%/lkiln.h %reldir%/err.c %reldir%/plan.c %reldir%/heap.c
-nodist_libkiln_core_la_SOURCES = %reldir%/plans_embed.c
-CLEANFILES += %reldir%/plans_embed.c
-
-%reldir%/plans_embed.c: $(KILN_EMBED_FILES:%=$(srcdir)/%) $(srcdir)/%reldir%/embed.sh
-	$(AM_V_GEN)$(MKDIR_P) %reldir% && \
-	  $(SHELL) $(srcdir)/%reldir%/embed.sh $@ $(srcdir) $(KILN_EMBED_FILES)
+# lua/: the `kiln` Lua module and the `kiln` program, the top two layers.
+# The module (lkiln.c, scripted objects in lobj.c, lscan.c, lrefs.c, and
+# kiln.ffi in lffi.c) is compiled once, into the convenience library
+# lua/libkiln_lua.la that the module kiln.so, the program and the tests
+# link. Only this layer links libffi (and dlopen, for kiln.ffi).
+noinst_LTLIBRARIES += %reldir%/libkiln_lua.la
+%canon_reldir%_libkiln_lua_la_SOURCES = %reldir%/lkiln.h %reldir%/lkiln.c %reldir%/lobj.h \
+	%reldir%/lobj.c %reldir%/lscan.c %reldir%/lrefs.c %reldir%/lffi.c
+%canon_reldir%_libkiln_lua_la_CPPFLAGS = $(KILN_CLIENT_CPPFLAGS)
+%canon_reldir%_libkiln_lua_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(LUA_CFLAGS) $(FFI_CFLAGS)
+%canon_reldir%_libkiln_lua_la_LIBADD = $(FFI_LIBS) $(DL_LIBS)
+# What links the Lua module: it, then the layers below it, then Lua.
+KILN_LUA_MODULE_LIBS_ = %reldir%/libkiln_lua.la $(KILN_HEAP_LIBS_)
 
 # The Lua C module: `require "kiln"` from a stock lua5.4. It carries its own
-# copy of the library (libkiln_core), so it needs nothing else installed.
-KILN_LUA_SOURCES = %reldir%/lkiln.h %reldir%/lkiln.c %reldir%/workloads.c
+# copy of the libraries, so it needs nothing else installed.
 luacmod_LTLIBRARIES = %reldir%/kiln.la
-lua_kiln_la_SOURCES = $(KILN_LUA_SOURCES)
-lua_kiln_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(LUA_CFLAGS)
-lua_kiln_la_LDFLAGS = -module -avoid-version -shared
-lua_kiln_la_LIBADD = libkiln_core.la
+%canon_reldir%_kiln_la_SOURCES =
+%canon_reldir%_kiln_la_LDFLAGS = -module -avoid-version -shared
+%canon_reldir%_kiln_la_LIBADD = $(KILN_LUA_MODULE_LIBS_)
 
 # Lua finds the module by its shared object alone: its libtool .la is not
 # installed into Lua's module directory. Uninstalling then removes the
@@ -39,23 +33,17 @@ kiln-uninstall-lua-module:
 	echo " rm -f '$(DESTDIR)$(luacmoddir)/'$$dlname"; \
 	rm -f "$(DESTDIR)$(luacmoddir)/$$dlname"
 
-# The program: the same module, preloaded, plus the command-line front end.
+# The program: the same module, preloaded, plus the command-line front end
+# (cli.lua, embedded by plans/embed.sh).
 bin_PROGRAMS += %reldir%/kiln
-lua_kiln_SOURCES = %reldir%/kiln_main.c $(KILN_LUA_SOURCES)
-lua_kiln_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS)
-lua_kiln_LDADD = libkiln_core.la $(LUA_LIBS)
+%canon_reldir%_kiln_SOURCES = %reldir%/kiln_main.c
+nodist_%canon_reldir%_kiln_SOURCES = %reldir%/cli_embed.c
+%canon_reldir%_kiln_CPPFLAGS = $(KILN_CLIENT_CPPFLAGS)
+%canon_reldir%_kiln_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS)
+%canon_reldir%_kiln_LDADD = $(KILN_LUA_MODULE_LIBS_)
+EXTRA_DIST += %reldir%/cli.lua
+CLEANFILES += %reldir%/cli_embed.c
 
-# Tests: Lua scripts run by the program, and shell tests of the program.
-KILN_LUA_TESTS = tests/lua/plan_errors.lua tests/lua/plan_extends.lua tests/lua/objects.lua tests/lua/graph.lua \
-	tests/lua/heaps.lua tests/lua/module.lua
-KILN_CLI_TESTS = tests/cli/test_cli.sh
-TESTS += $(KILN_LUA_TESTS) $(KILN_CLI_TESTS) tests/cli/test_heap
-check_PROGRAMS += tests/cli/test_heap
-tests_cli_test_heap_SOURCES = tests/cli/test_heap.c $(KILN_LUA_SOURCES)
-tests_cli_test_heap_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS)
-tests_cli_test_heap_LDADD = libkiln_core.la $(LUA_LIBS)
-EXTRA_DIST += $(KILN_LUA_TESTS) $(KILN_CLI_TESTS) tests/lua/testlib.lua tests/cli/shlib.sh
-TEST_EXTENSIONS = .lua .sh
-LUA_LOG_COMPILER = $(builddir)/%reldir%/kiln
-AM_LUA_LOG_FLAGS = run
-SH_LOG_COMPILER = env KILN=$(abs_builddir)/%reldir%/kiln KILN_SRCDIR=$(abs_srcdir) $(SHELL)
+%reldir%/cli_embed.c: $(srcdir)/%reldir%/cli.lua $(srcdir)/plans/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) %reldir% && \
+	  $(SHELL) $(srcdir)/plans/embed.sh $@ $(srcdir) lk_cli_embedded %reldir%/cli.lua

@@ -5,8 +5,8 @@ plan "sticky" {
   pools = {
     -- Every young_size bytes, a minor collection marks the young objects
     -- reachable from roots and dirty cards; they become old where they are.
-    -- 12MB: binary-trees marked 15% less than with 10MB (fewer minor and
-    -- full collections); from 13MB GCBench's peak RSS passed Boehm's.
+    -- The size trades binary-trees' marking against GCBench's peak RSS
+    -- (bench/README.md, "Choosing the plan's young_size").
     main = ms { young_size = "12MB" },
   },
   barrier = "card",                   -- dirty cards over old objects are the remembered set

@@ -1,9 +1,13 @@
 # tests/: Check suites. Each links the internal library so it may test
-# internals; testlib.c holds the shared seed handling and main().
+# internals; testlib.c holds the shared seed handling and main(). The
+# suites of the core API link libkiln_core alone, without Lua or libffi;
+# those of heaps and of Lua on Kiln add the plans and heaps layer
+# (TEST_HEAP_LDADD_).
 TEST_CFLAGS_ = $(AM_CFLAGS) $(CHECK_CFLAGS)
 TEST_LDADD_ = libkiln_core.la $(CHECK_LIBS)
+TEST_HEAP_LDADD_ = $(KILN_HEAP_LIBS_) $(CHECK_LIBS)
 # Built by `make check` only, so `make` needs no Check.
-check_LTLIBRARIES += tests/libtestlib.la
+check_LTLIBRARIES = tests/libtestlib.la
 tests_libtestlib_la_SOURCES = %reldir%/testlib.c %reldir%/testlib.h \
 	%reldir%/graph.c %reldir%/graph.h
 tests_libtestlib_la_CFLAGS = $(TEST_CFLAGS_)
@@ -67,7 +71,7 @@ tests_test_params_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 
 tests_test_oom_SOURCES = %reldir%/test_oom.c
 tests_test_oom_CFLAGS = $(TEST_CFLAGS_)
-tests_test_oom_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+tests_test_oom_LDADD = tests/libtestlib.la $(TEST_HEAP_LDADD_)
 
 # Misuse of the C API: bad handles, the thread rule, protocol breaks.
 KILN_CHECKS += tests/test_misuse
@@ -87,8 +91,49 @@ check_PROGRAMS += tests/test_fuzz_replay
 TESTS += tests/test_fuzz_replay
 tests_test_fuzz_replay_SOURCES = %reldir%/test_fuzz_replay.c fuzz/fuzz_plan.c fuzz/fuzz_api.c \
 	fuzz/fuzzobj.c fuzz/fuzzobj.h fuzz/fuzzharness.h
+tests_test_fuzz_replay_CPPFLAGS = $(KILN_CLIENT_CPPFLAGS)
 tests_test_fuzz_replay_CFLAGS = $(AM_CFLAGS) -DKILN_FUZZ_REPLAY
-tests_test_fuzz_replay_LDADD = libkiln_core.la
+tests_test_fuzz_replay_LDADD = $(KILN_HEAP_LIBS_)
+
+# Lua on Kiln: a Check suite of the C API, and the program run both ways on
+# an allocation-heavy script (tests/lua_alloc/).
+check_PROGRAMS += tests/test_lua_alloc
+TESTS += tests/test_lua_alloc
+tests_test_lua_alloc_SOURCES = %reldir%/test_lua_alloc.c
+tests_test_lua_alloc_CFLAGS = $(TEST_CFLAGS_) $(LUA_CFLAGS)
+tests_test_lua_alloc_LDADD = tests/libtestlib.la $(TEST_HEAP_LDADD_)
+KILN_LUA_ALLOC_TESTS = %reldir%/lua_alloc/test_lua_alloc.sh
+TESTS += $(KILN_LUA_ALLOC_TESTS)
+EXTRA_DIST += $(KILN_LUA_ALLOC_TESTS) %reldir%/lua_alloc/alloc_heavy.lua
+
+# Heaps from C, with the plans and heaps layer alone (no Lua module).
+check_PROGRAMS += tests/cli/test_heap
+TESTS += tests/cli/test_heap
+tests_cli_test_heap_SOURCES = %reldir%/cli/test_heap.c
+tests_cli_test_heap_CPPFLAGS = $(KILN_CLIENT_CPPFLAGS)
+tests_cli_test_heap_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS)
+tests_cli_test_heap_LDADD = $(KILN_HEAP_LIBS_)
+
+# A shared library for tests/lua/ffi.lua to call, built by `make check` only
+# (-rpath makes libtool build a .so: tests/bindings/.libs/libffitest.so).
+# It carries its own copy of Kiln and of the workloads for ffitest_workload.
+check_LTLIBRARIES += tests/bindings/libffitest.la
+tests_bindings_libffitest_la_SOURCES = %reldir%/bindings/ffitest.c
+tests_bindings_libffitest_la_CPPFLAGS = $(KILN_CLIENT_CPPFLAGS)
+tests_bindings_libffitest_la_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS)
+tests_bindings_libffitest_la_LDFLAGS = -module -avoid-version -rpath /nowhere
+tests_bindings_libffitest_la_LIBADD = $(KILN_HEAP_LIBS_)
+
+# Lua scripts run by the program, and shell tests of the program and of the
+# tree (test_layers.sh: the layers' includes run one way).
+KILN_LUA_TESTS = %reldir%/lua/plan_errors.lua %reldir%/lua/plan_extends.lua 	%reldir%/lua/objects.lua %reldir%/lua/graph.lua %reldir%/lua/heaps.lua 	%reldir%/lua/module.lua %reldir%/lua/ffi.lua
+KILN_CLI_TESTS = %reldir%/cli/test_cli.sh %reldir%/cli/test_layers.sh
+TESTS += $(KILN_LUA_TESTS) $(KILN_CLI_TESTS)
+EXTRA_DIST += $(KILN_LUA_TESTS) $(KILN_CLI_TESTS) %reldir%/lua/testlib.lua %reldir%/cli/shlib.sh
+TEST_EXTENSIONS = .lua .sh
+LUA_LOG_COMPILER = $(builddir)/lua/kiln
+AM_LUA_LOG_FLAGS = run
+SH_LOG_COMPILER = env KILN=$(abs_builddir)/lua/kiln KILN_SRCDIR=$(abs_srcdir) $(SHELL)
 
 # make check-valgrind: every test above under Valgrind's Memcheck, through
 # tests/valgrind.sh (README.md, "Developer loop"). The same harness and TESTS

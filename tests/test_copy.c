@@ -738,8 +738,8 @@ START_TEST(test_churn_bounded)
     max_arena = st.committed > max_arena ? st.committed : max_arena;
   } while (st.collections < 100);
   /* A live set of 2000 objects of at most ~240 bytes (under 0.5 MiB) and a
-     4 MiB budget: the pool holds the budget plus to-space for the live set
-     (4.5 MiB measured), and from-space goes back after each collection, so
+     4 MiB budget: the pool holds the budget plus to-space for the live set,
+     and from-space goes back after each collection, so
      it never grows past that; the arena adds at most its 4 MiB of spare. */
   ck_assert_msg(max_pool < (6u << 20), "pool committed reached %zu bytes", max_pool);
   ck_assert_msg(max_arena < (10u << 20), "arena committed reached %zu bytes", max_arena);

@@ -13,6 +13,7 @@
 #include "testlib.h"
 #include "arena.h"
 #include "seg.h"
+#include "kiln/desc.h"
 
 #include <stdlib.h>
 #include <string.h>

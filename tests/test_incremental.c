@@ -890,7 +890,7 @@ START_TEST(test_pause_stats)
 }
 END_TEST
 
-/* ---- regressions found by review ------------------------------------------ */
+/* ---- corner cases of increments, scan errors and reservations ------------ */
 
 /* An increment that runs out of budget puts its prefetched grey objects
    back on the grey stack. Eight rooted young objects each refer to the same
@@ -982,9 +982,9 @@ START_TEST(test_scan_error_in_run)
 }
 END_TEST
 
-/* kiln_ap_destroy with a reservation outstanding abandons it. It used to
-   commit it, and during an incremental collection the pool then scanned
-   the uninitialised block at once (zeros: skip never advanced, a hang). */
+/* kiln_ap_destroy with a reservation outstanding abandons it rather than
+   committing it: during an incremental collection the pool would scan the
+   uninitialised block at once (zeros: skip never advances, a hang). */
 static void destroy_reserved_child(void)
 {
   sticky_env_t e;
@@ -1124,7 +1124,7 @@ Suite *test_suite(void)
   tcase_add_test(b, test_missing_barrier_marked);
   tcase_add_test(b, test_missing_barrier_new);
   suite_add_tcase(s, b);
-  TCase *rv = tcase_create("review");
+  TCase *rv = tcase_create("corner cases");
   tcase_set_timeout(rv, 60);
   tcase_add_test(rv, test_grey_putback_overflow);
   tcase_add_loop_test(rv, test_scan_error_in_run, 0, 2);

@@ -6,6 +6,7 @@
  * refused with a sentence. A client of kiln.h, as an embedder would be. */
 #include "testlib.h"
 #include "graph.h"
+#include "kiln/lua.h"
 
 #include <stdio.h>
 #include <string.h>

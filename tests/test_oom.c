@@ -1,9 +1,10 @@
-/* test_oom.c -- running out of memory (issue 7): with a commit limit, an
+/* test_oom.c -- running out of memory: with a commit limit, an
  * allocation that cannot be satisfied even after a full collection returns
  * KILN_LIMIT from the allocation slow path, nothing is lost or corrupted,
  * and the heap works again once the client drops references. Every
  * automatic pool class, alone and as a generational pool's mature space. */
 #include "graph.h"
+#include "kiln/heap.h"
 
 #include <string.h>
 

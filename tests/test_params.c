@@ -43,6 +43,9 @@ static const bad_t bad[] = {
    "pool class 'mvff': unknown parameter 'alin' (did you mean 'align'?)"},
   {"mvff", {KILN_ARG_SIZE("large_sise", 4096), KILN_ARGS_END},
    "pool class 'mvff': unknown parameter 'large_sise' (did you mean 'large_size'?)"},
+  /* the rule plans use too (kiln_nearest_name): a truncated name is near */
+  {"mfs", {KILN_ARG_SIZE("extend", 1 << 16), KILN_ARGS_END},
+   "pool class 'mfs': unknown parameter 'extend' (did you mean 'extend_by'?)"},
   {"mvff", {KILN_ARG_STR("colour", "blue"), KILN_ARGS_END},
    "pool class 'mvff': unknown parameter 'colour' (valid: align, ...)"},
   /* wrong types */
@@ -160,7 +163,9 @@ END_TEST
 /* ---- default text -------------------------------------------------------- */
 
 /* Sizes: integers, decimals and units read without strtod (param.c), other
-   forms through it; what is not a whole number of bytes is refused. */
+   forms through it, blanks around the number and the unit; what is not a
+   whole number of bytes, or is signed, infinite or not a number, is
+   refused. */
 static const struct {
   const char *text;
   long long bytes; /* -1: refused */
@@ -169,6 +174,7 @@ static const struct {
   {"1.5MB", 1572864}, {".5KB", 512}, {"16GB", 16LL << 30}, {"2TB", 2LL << 40}, {"7B", 7},
   {"1e3", 1000}, {"0x10", 16}, {"2.", 2}, {"1.5", -1}, {"-1", -1}, {"", -1}, {"KB", -1},
   {"12XB", -1}, {"12KBB", -1}, {"12K", -1}, {"99999999999999999999999", -1},
+  {" 64 KB ", 65536}, {"\t2mb", 2 << 20}, {"inf", -1}, {"nan", -1}, {"+4", -1}, {"4 4", -1},
 };
 
 START_TEST(test_parse_size)
@@ -180,6 +186,43 @@ START_TEST(test_parse_size)
   else
     ck_assert_msg(res == 0 && got == (size_t)sizes[_i].bytes, "'%s': %d, %zu", sizes[_i].text,
                   res, got);
+}
+END_TEST
+
+/* kiln_size_value, the one size reader of the library, the plans and the
+   Lua module: the value as written, the checks left to the caller. */
+START_TEST(test_size_value)
+{
+  double v = -1;
+  ck_assert_res(kiln_size_value("1.5 kb", &v), KILN_OK);
+  ck_assert(v == 1536.0);
+  ck_assert_res(kiln_size_value(" 0.25B ", &v), KILN_OK);
+  ck_assert(v == 0.25);
+  ck_assert_res(kiln_size_value("1e30TB", &v), KILN_OK);
+  ck_assert(v > 1e42);
+  v = -1;
+  ck_assert_res(kiln_size_value("-4MB", &v), KILN_PARAM);
+  ck_assert_res(kiln_size_value("4 MiB", &v), KILN_PARAM);
+  ck_assert_res(kiln_size_value("MB", &v), KILN_PARAM);
+  ck_assert_res(kiln_size_value(NULL, &v), KILN_PARAM);
+  ck_assert(v == -1); /* untouched by a refusal */
+}
+END_TEST
+
+/* kiln_nearest_name, the one did-you-mean of the library and the plans. */
+START_TEST(test_nearest_name)
+{
+  static const char *const names[] = {"nursery_size", NULL, "promote_to", "ms", "mvff"};
+  ck_assert_str_eq(kiln_nearest_name("nursry_size", names, 5), "nursery_size");
+  ck_assert_str_eq(kiln_nearest_name("PROMOTE_TO", names, 5), "promote_to"); /* case */
+  ck_assert_str_eq(kiln_nearest_name("mvf", names, 5), "mvff"); /* prefix beats "ms" */
+  ck_assert_str_eq(kiln_nearest_name("m", names, 5), "ms");
+  ck_assert_ptr_null(kiln_nearest_name("colour", names, 5));
+  ck_assert_ptr_null(kiln_nearest_name("", names, 5));
+  ck_assert_ptr_null(kiln_nearest_name(NULL, names, 5));
+  ck_assert_ptr_null(kiln_nearest_name("ms", NULL, 5));
+  /* bounded: a word longer than 32 bytes is not compared */
+  ck_assert_ptr_null(kiln_nearest_name("nursery_size_nursery_size_nursery_size", names, 5));
 }
 END_TEST
 
@@ -363,6 +406,8 @@ Suite *test_suite(void)
   tcase_add_test(tc, test_create_misuse);
   tcase_add_test(tc, test_class_tables);
   tcase_add_loop_test(tc, test_parse_size, 0, (int)(sizeof sizes / sizeof sizes[0]));
+  tcase_add_test(tc, test_size_value);
+  tcase_add_test(tc, test_nearest_name);
   tcase_add_test(tc, test_number_defaults_exact);
   tcase_add_test(tc, test_class_lookup);
   tcase_add_test(tc, test_defaults_work);

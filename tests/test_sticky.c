@@ -357,8 +357,8 @@ static void check_chain(const gobj_t *head, uint64_t base, int n)
 
 /* Young objects that only an ambiguous root reaches survive a minor
    collection intact, but young: once the root lets go of them, the next
-   minor frees them, with no full collection. (A stale stack word used to
-   tenure a whole dead tree that way, until a full collection.) */
+   minor frees them, with no full collection: a stale stack word must not
+   tenure a whole dead tree until the next full collection. */
 START_TEST(test_ambiguous_only_stays_young)
 {
   enum { N = 50 };

@@ -13,8 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include "kiln.h"
-#include "lua/lkiln.h"
+#include "plans/plans.h"
 
 /* Exported for dlsym; -Wmissing-prototypes wants a declaration first. */
 #define API __attribute__((visibility("default")))

@@ -9,8 +9,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include "kiln.h"
-#include "lua/lkiln.h"
+#include "plans/plans.h"
 
 static int failures, checks;
 

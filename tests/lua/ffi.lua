@@ -1,4 +1,4 @@
--- ffi.lua -- kiln.ffi: calls into tests/bindings/libffitest.so (issue 6).
+-- ffi.lua -- kiln.ffi: calls into tests/bindings/libffitest.so.
 -- The library is built by `make check`; tests run from the build directory,
 -- so its path is relative to it unless KILN_FFITEST names it.
 local dir = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/"

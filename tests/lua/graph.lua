@@ -1,4 +1,4 @@
--- graph.lua -- the scripted graph property test (issue 6): the Lua mirror of
+-- graph.lua -- the scripted graph property test: the Lua mirror of
 -- tests/graph.c. Under every built-in plan, build a random object graph from
 -- a script, mutate it, drop roots, collect, and check it against a shadow
 -- model: every object reachable from the roots is alive with intact bytes

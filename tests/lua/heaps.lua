@@ -1,5 +1,5 @@
 -- heaps.lua -- every built-in plan whose classes exist survives the churn
--- workload with a verified heap; heap methods; clean failures (issue 5).
+-- workload with a verified heap; heap methods; clean failures.
 local dir = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/"
 package.path = dir .. "?.lua;" .. package.path
 local T = require "testlib"

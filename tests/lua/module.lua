@@ -1,4 +1,4 @@
--- module.lua -- the shape of the kiln module's answers (issue 5).
+-- module.lua -- the shape of the kiln module's answers.
 local dir = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/"
 package.path = dir .. "?.lua;" .. package.path
 local T = require "testlib"
@@ -35,6 +35,13 @@ T.eq(#kiln.classes() >= 2, true, "classes")
 T.eq(table.concat(kiln.workloads(), ","), "gcbench,binarytrees,churn", "workloads")
 T.eq(kiln.size("4MB"), 4 << 20, "size")
 T.eq(kiln.size(100), 100, "size number")
+-- the library's size reader (kiln_size_value), with the plans' checks
+T.eq(kiln.size("1e3"), 1000, "size with an exponent")
+T.eq(kiln.size(" 1.5 kb "), 1536, "size with a fraction, blanks and a lower-case unit")
+T.eq(select(2, kiln.size("1.5B")), 'size "1.5B" is not a whole number of bytes', "size not whole")
+T.eq(select(2, kiln.size("inf")),
+     '"inf" is not a size (a size is a number of bytes or a string such as "512B", "64KB", "4MB", "1GB")',
+     "size inf")
 local n, why = kiln.size("12XB")
 T.eq(n, nil, "bad size")
 T.ok(why:find("is not a size", 1, true), "bad size says why")

@@ -1,4 +1,4 @@
--- objects.lua -- scripted heap objects (issue 6): fields, handles across
+-- objects.lua -- scripted heap objects: fields, handles across
 -- moving collections, and clear errors for every misuse, never a crash.
 local dir = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/"
 package.path = dir .. "?.lua;" .. package.path

@@ -1,4 +1,4 @@
--- plan_errors.lua -- every plan mistake gets its own exact sentence (issue 5).
+-- plan_errors.lua -- every plan mistake gets its own exact sentence.
 local dir = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/"
 package.path = dir .. "?.lua;" .. package.path
 local T = require "testlib"

@@ -1,4 +1,4 @@
--- plan_extends.lua -- extends merges plans; overrides refine them (issue 5).
+-- plan_extends.lua -- extends merges plans; overrides refine them.
 local dir = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/"
 package.path = dir .. "?.lua;" .. package.path
 local T = require "testlib"

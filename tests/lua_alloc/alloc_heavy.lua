@@ -1,5 +1,5 @@
 -- alloc_heavy.lua -- an allocation-heavy, deterministic Lua program for the
--- Lua-on-Kiln allocator (issue 6): strings, tables, closures, coroutines,
+-- Lua-on-Kiln allocator: strings, tables, closures, coroutines,
 -- finalizers, weak tables, both GC modes and a binary-trees benchmark.
 --
 -- Usage: kiln run [--lua-alloc=kiln] alloc_heavy.lua [SCALE]

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_lua_alloc.sh -- `kiln run --lua-alloc=kiln` (issue 6): the same
+# test_lua_alloc.sh -- `kiln run --lua-alloc=kiln`: the same
 # allocation-heavy script prints the same bytes on Kiln's allocator as on the
 # stock one; with the option the state's memory really comes from a Kiln
 # pool and without it does not; the Lua test scripts pass on Kiln too;

@@ -6,7 +6,7 @@
  * string.dump, collectgarbage, debug), the bounded versions of the library
  * functions whose work a budget checked between instructions cannot see
  * (string.find/match/gmatch/gsub/rep, table.move), the C helpers the DSL
- * (lua/dsl.lua) calls, and the conversion of a resolved plan table into an
+ * (plans/dsl.lua) calls, and the conversion of a resolved plan table into an
  * lk_plan_t.
  *
  * Invariants: a plan can neither touch files nor run forever nor exhaust
@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include <lauxlib.h>
 #include <lualib.h>
-#include "lkiln.h"
+#include "plans.h"
 
 #define SANDBOX_MEMORY ((size_t)32 << 20)   /* bytes a plan state may hold */
 #define SANDBOX_STEPS 20000000UL            /* VM instructions per call */
@@ -455,9 +455,9 @@ static int host_classes(lua_State *S)
   return 1;
 }
 
-const lk_embed_t *lk_embed_find(const char *name)
+const lk_embed_t *lk_embed_find(const lk_embed_t *table, const char *name)
 {
-  for (const lk_embed_t *e = lk_embedded; e->name != NULL; e++)
+  for (const lk_embed_t *e = table; e->name != NULL; e++)
     if (strcmp(e->name, name) == 0)
       return e;
   return NULL;
@@ -468,7 +468,7 @@ static int host_builtin(lua_State *S)
   const char *name = luaL_checkstring(S, 1);
   char path[256];
   snprintf(path, sizeof path, "plans/%s.lua", name);
-  const lk_embed_t *e = strchr(name, '/') == NULL ? lk_embed_find(path) : NULL;
+  const lk_embed_t *e = strchr(name, '/') == NULL ? lk_embed_find(lk_embedded, path) : NULL;
   if (e == NULL)
     return 0;
   lua_pushlstring(S, (const char *)e->data, e->len);
@@ -588,17 +588,63 @@ static void scrub(lua_State *S)
   lua_pop(S, 1);
 }
 
+/* host.size(text): the bytes text names (kiln_size_value), or nil when it
+   is not of a size's form; the DSL checks the value and words the error. */
+static int host_size(lua_State *S)
+{
+  size_t len;
+  const char *text = luaL_checklstring(S, 1, &len);
+  double bytes;
+  if (strlen(text) != len || kiln_size_value(text, &bytes) != KILN_OK)
+    return 0;
+  lua_pushnumber(S, bytes);
+  return 1;
+}
+
+/* host.nearest(word, names): kiln_nearest_name over the array's strings
+   (other values, and strings with a NUL byte, are passed over). */
+enum { NEAREST_MAX = 200 };
+
+static const char *plain_string(lua_State *S, int idx)
+{
+  size_t len;
+  const char *s = lua_type(S, idx) == LUA_TSTRING ? lua_tolstring(S, idx, &len) : NULL;
+  return s != NULL && strlen(s) == len ? s : NULL;
+}
+
+static int host_nearest(lua_State *S)
+{
+  const char *names[NEAREST_MAX];
+  const char *word = plain_string(S, 1);
+  luaL_checktype(S, 2, LUA_TTABLE);
+  size_t n = 0;
+  while (n < NEAREST_MAX) {
+    int type = lua_rawgeti(S, 2, (lua_Integer)n + 1);
+    const char *name = plain_string(S, -1); /* the table keeps it alive */
+    lua_pop(S, 1);
+    if (type == LUA_TNIL)
+      break;
+    names[n++] = name;
+  }
+  const char *best = word != NULL ? kiln_nearest_name(word, names, n) : NULL;
+  if (best == NULL)
+    return 0;
+  lua_pushstring(S, best);
+  return 1;
+}
+
 static void push_host(lua_State *S)
 {
   static const luaL_Reg fns[] = {
     {"params", host_params}, {"classes", host_classes}, {"builtin", host_builtin},
-    {"builtins", host_builtins}, {"readfile", host_readfile}, {NULL, NULL}};
+    {"builtins", host_builtins}, {"readfile", host_readfile}, {"size", host_size},
+    {"nearest", host_nearest}, {NULL, NULL}};
   luaL_newlib(S, fns);
 }
 
 static int load_dsl(lua_State *S)
 {
-  const lk_embed_t *e = lk_embed_find("lua/dsl.lua");
+  const lk_embed_t *e = lk_embed_find(lk_dsl_embedded, "plans/dsl.lua");
   if (e == NULL)
     return lk_fail(KILN_FAIL, "the plan DSL is missing from the library");
   if (luaL_loadbufferx(S, (const char *)e->data, e->len, "=[kiln dsl]", "t") != LUA_OK

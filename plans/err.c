@@ -7,7 +7,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
-#include "lkiln.h"
+#include "plans.h"
 
 #define LK_ERROR_MAX 1024
 

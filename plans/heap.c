@@ -13,7 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lkiln.h"
+#include "plans.h"
 
 /* One thread's allocation points, one slot per role of the plan. */
 typedef struct heap_tls_s {

@@ -28,7 +28,7 @@
 #include <string.h>
 #include <ffi.h>
 #include <lauxlib.h>
-#include "lua/lkiln.h"
+#include "lkiln.h"
 
 #define LIB_MT "kiln.ffi.lib"
 #define FN_MT "kiln.ffi.fn"

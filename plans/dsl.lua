@@ -23,6 +23,9 @@
 --   host.builtins()     names of the built-in plans
 --   host.readfile(path) source of a plan file, or nil, message, missing
 --                       (missing: true when there is no such file)
+--   host.size(text)     the bytes a size text names (a float), or nil when
+--                       the text is not of a size's form
+--   host.nearest(word, names)  the name of the array nearest to word, or nil
 -- Returns the api table (see the end of the file).
 
 local host = ...
@@ -43,8 +46,6 @@ local BARRIERS = { "card", "none" }
 local LATER_BARRIERS = { protect = true }
 local MAX_SIZE = 2 ^ 53
 local ECHO_MAX = 64          -- bytes of a plan's own text a message repeats
-local SUGGEST_MAX = 32       -- longest word or candidate did-you-mean compares
-local SUGGEST_CANDIDATES = 200  -- most candidates did-you-mean compares
 local SANDBOXED = { io = true, os = true, require = true, load = true, loadfile = true,
                     dofile = true, debug = true, collectgarbage = true, package = true,
                     loadstring = true }
@@ -68,44 +69,13 @@ local function keys_of(t)
   return ks
 end
 
--- Edit distance, O(#a * #b): suggest only compares words of at most
--- SUGGEST_MAX bytes.
-local function distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = ssub(a, i, i) == ssub(b, j, j) and 0 or 1
-      local v = prev[j] + 1
-      if cur[j - 1] + 1 < v then v = cur[j - 1] + 1 end
-      if prev[j - 1] + cost < v then v = prev[j - 1] + cost end
-      cur[j] = v
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
--- " (did you mean 'x'?)" for the nearest candidate, or "" if none is near.
--- The work is bounded: no suggestion for a word longer than SUGGEST_MAX,
--- longer candidates are skipped, and at most SUGGEST_CANDIDATES are compared.
+-- " (did you mean 'x'?)" for the nearest candidate, or "" if none is near:
+-- the library's rule (host.nearest, kiln_nearest_name), so plans and the
+-- C API suggest alike.
 local function suggest(word, candidates)
-  if type(word) ~= "string" or #word > SUGGEST_MAX then return "" end
-  local best, bestd = nil, huge
-  local lw = slower(word)
-  for i, c in ipairs(candidates) do
-    if i > SUGGEST_CANDIDATES then break end
-    local d = type(c) == "string" and #c <= SUGGEST_MAX and distance(lw, slower(c)) or huge
-    if d < huge and (sfind(slower(c), lw, 1, true) == 1 or sfind(lw, slower(c), 1, true) == 1) then
-      d = d - 0.5
-    end
-    if d < bestd then best, bestd = c, d end
-  end
-  if best and bestd < #word and bestd <= (#word <= 4 and 1 or 2 + #word // 6) then
-    return fmt(" (did you mean '%s'?)", best)
-  end
-  return ""
+  if type(word) ~= "string" then return "" end
+  local best = host.nearest(word, candidates)
+  return best and fmt(" (did you mean '%s'?)", best) or ""
 end
 
 -- v as a message shows it: a string quoted (and clipped), NaN as "nan"
@@ -131,8 +101,9 @@ local function typename(v)
   return type(v) == "number" and "a number" or fmt("a %s", type(v))
 end
 
--- "4MB" -> 4194304. Binary multiples; suffix B, KB, MB, GB, TB, any case.
-local UNITS = { b = 1, kb = 1024, mb = 1024 ^ 2, gb = 1024 ^ 3, tb = 1024 ^ 4 }
+-- "4MB" -> 4194304: the text is read by the library's one size parser
+-- (host.size, kiln_size_value); the checks of the value and their
+-- sentences are the plans'.
 local SIZE_HELP = 'a size is a number of bytes or a string such as "512B", "64KB", "4MB", "1GB"'
 
 local function parse_size(v)
@@ -140,13 +111,9 @@ local function parse_size(v)
   if type(v) == "number" then
     n = v
   elseif type(v) == "string" then
-    local num, unit = smatch(v, "^%s*([%d%.]+)%s*(%a*)%s*$")
-    local mult = unit and (unit == "" and 1 or UNITS[slower(unit)])
     if smatch(v, "^%s*%-") then return nil, fmt("size %s is negative", show(v)) end
-    if not num or not mult or not tonumber(num) then
-      return nil, fmt("%s is not a size (%s)", show(v), SIZE_HELP)
-    end
-    n = tonumber(num) * mult
+    n = host.size(v)
+    if not n then return nil, fmt("%s is not a size (%s)", show(v), SIZE_HELP) end
   else
     return nil, fmt("expects a size, got %s (%s)", typename(v), SIZE_HELP)
   end

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "lkiln.h"
+#include "plans.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,12 +1,12 @@
 /* lobj.h -- private interface between lobj.c (scripted objects), lscan.c
  * (scripted scan functions) and lrefs.c (references to manual objects).
- * All are part of the Lua module, clients of kiln.h and lua/lkiln.h only.
+ * All are part of the Lua module (lua/lkiln.h).
  */
 #ifndef LOBJ_H
 #define LOBJ_H
 
 #include <ffi.h>
-#include "../lua/lkiln.h"
+#include "lkiln.h"
 
 #define LK_OBJ_MT "kiln.object"
 #define LK_TYPE_MT "kiln.type"
