@@ -401,14 +401,19 @@ static inline int kiln_commit(kiln_ap_t ap, void *p, size_t size)
 
 /* Store value into *slot (a field of obj) and dirty slot's card. Required for
    every store of a reference into an object of an automatic pool, except the
-   stores that initialise an object before its successful kiln_commit. */
+   stores that initialise an object before its successful kiln_commit.
+   A slot outside the heap -- a malloc'd array that obj owns and its scan
+   fixes -- dirties the card of obj itself instead: the next collection
+   that needs obj's references (a minor one, for an old obj) then scans obj
+   whole, and so the array. Pass the object whose scan fixes the slot. */
 static inline void kiln_write(kiln_arena_t arena, void *obj, void **slot, void *value)
 {
   const struct kiln_arena_head_s *h = (const struct kiln_arena_head_s *)(void *)arena;
-  uintptr_t off = (uintptr_t)slot - h->base;
-  (void)obj;
+  uintptr_t span = h->limit - h->base, off = (uintptr_t)slot - h->base;
   *slot = value;
-  if (off < h->limit - h->base)
+  if (off >= span)
+    off = (uintptr_t)obj - h->base;
+  if (off < span)
     h->cards[off >> h->card_shift] = 1;
 }
 
