@@ -218,7 +218,9 @@ static kiln_arg_t *to_overrides(lua_State *L, int idx, const char *fn, const cha
    tie parameters together (a generational pool needs barrier = "card", a
    large_size of at most half a segment, ...) are the pool classes', which
    apply them when a pool is created. The trial heap reserves address
-   space and commits little; it is closed at once. */
+   space and commits little; it is closed at once. It is the plan given
+   that is checked: the environment's KILN_PLAN and KILN_OVERRIDES, which
+   kiln_heap_open applies, do not apply here. */
 static int l_check(lua_State *L)
 {
   const char *spec = check_string(L, 1, "kiln.check", "argument 1 (the plan)");
@@ -228,7 +230,7 @@ static int l_check(lua_State *L)
     return lk_fail_nil(L, lk_error());
   lk_plan_free(plan);
   kiln_heap_t heap;
-  if (kiln_heap_open(&heap, spec, kiln_desc_format(), ov) != KILN_OK)
+  if (lk_heap_open_as_given(&heap, spec, kiln_desc_format(), ov) != KILN_OK)
     return lk_fail_nil(L, lk_error());
   kiln_heap_close(heap);
   lua_pushboolean(L, 1);
