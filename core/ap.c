@@ -76,6 +76,18 @@ static void ap_empty(ap_t *ap)
   ap->base = NULL;
 }
 
+size_t ap_open_bytes(kiln_arena_t arena, pool_t pool)
+{
+  size_t n = 0;
+  ring_t *node, *nxt;
+  RING_FOR(node, &arena->aps, nxt) {
+    ap_t *ap = CONTAINER(node, ap_t, arena_ring);
+    if (ap->base != NULL && (pool == NULL || ap->pool == pool))
+      n += (size_t)(ap->pub.init - ap->base);
+  }
+  return n;
+}
+
 void ap_flush_all(kiln_arena_t arena)
 {
   ring_t *node, *nxt;

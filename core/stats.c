@@ -2,6 +2,7 @@
 #include "config.h"
 #include "arena.h"
 #include "pool.h"
+#include "trace.h"
 
 #include <math.h>
 #include <string.h>
@@ -63,7 +64,7 @@ void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *s)
   s->reserved = arena->reserve;
   s->committed = arena->committed;
   s->spare_committed = arena->spare_committed;
-  s->allocated = st->allocated;
+  s->allocated = st->allocated + ap_open_bytes(arena, NULL);
   s->live = st->live;
   s->copied = st->copied;
   s->marked = st->marked;

@@ -91,6 +91,9 @@ void trace_note_alloc(kiln_arena_t arena, uintptr_t base, uintptr_t limit);
 
 /* Flush every AP of the arena (before a collection), trapping reservations. */
 void ap_flush_all(kiln_arena_t arena);
+/* Bytes committed into the buffers the APs of pool (every pool: NULL) hold
+   now: allocated, though not counted until each buffer goes back. */
+size_t ap_open_bytes(kiln_arena_t arena, pool_t pool);
 /* The APs of a pool that is being destroyed give their buffers back and
    become orphans: handles the client may only destroy (ap.c). */
 void ap_orphan_for_pool(pool_t pool);

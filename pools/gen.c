@@ -114,7 +114,8 @@ typedef struct gen_s {
 enum { P_FORMAT, P_NURSERY, P_PROMOTE, P_SURVIVOR_AGE, P_CHUNK, P_LARGE, P_PREFAULT };
 static const kiln_param_t gen_params[] = {
   {"format", KILN_ARGT_PTR, NULL, 0, 0, "the object format (kiln_fmt_create)"},
-  {"nursery_size", KILN_ARGT_SIZE, "4MB", 65536, 0, "bytes allocated between minor collections"},
+  {"nursery_size", KILN_ARGT_SIZE, "4MB", 4096, 0,
+   "bytes allocated between minor collections (a few KB make tests collect often)"},
   {"promote_to", KILN_ARGT_PTR, NULL, 0, 0, "the automatic pool survivors are evacuated into"},
   {"survivor_age", KILN_ARGT_SIZE, "0", 0, AGE_MAX,
    "collections a survivor ages in the survivor space before promotion (0: promote at once)"},

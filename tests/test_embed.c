@@ -18,7 +18,8 @@
 enum { G_GENMS, G_GENCOPY, G_STICKY, G_STICKY_INC, NGEN };
 static const char *const gen_names[] = {"gen->ms", "gen->copy", "sticky", "sticky-inc"};
 
-#define YOUNG_SIZE (64 << 10)
+/* Nurseries and young generations of a few KB: tests collect often. */
+#define YOUNG_SIZE (4 << 10)
 #define SIDE_SLOTS 4
 #define OWNER_ID 0x6f776e6572ull
 
@@ -168,12 +169,38 @@ START_TEST(test_offheap_slot_young_owner)
 }
 END_TEST
 
+/* ---- statistics --------------------------------------------------------- */
+
+/* Objects committed before any collection count as allocated, in the
+   arena's and the pool's figures, though their buffer is still open. */
+START_TEST(test_stats_allocated_before_collection)
+{
+  static env_t e;
+  env_open(&e, _i, NULL);
+  size_t n = 20, size = gobj_size(1, 40);
+  for (size_t i = 0; i < n; i++)
+    (void)gobj_new(e.ap, i, 1, 40);
+  kiln_stats_t st;
+  kiln_arena_stats(e.arena, &st);
+  ck_assert_uint_eq(st.collections, 0);
+  ck_assert_msg(st.allocated == n * size, "%s: allocated %zu, wanted %zu", gen_names[_i],
+                st.allocated, n * size);
+  kiln_pool_stats_t ps;
+  kiln_pool_stats(e.pool, &ps);
+  ck_assert_uint_eq(ps.allocated, n * size);
+  env_close(&e);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
   Suite *s = suite_create("embed");
   TCase *t = tcase_create("off-heap barrier");
   tcase_add_loop_test(t, test_offheap_slot_keeps_young, 0, NGEN);
   tcase_add_loop_test(t, test_offheap_slot_young_owner, 0, NGEN);
+  suite_add_tcase(s, t);
+  t = tcase_create("statistics");
+  tcase_add_loop_test(t, test_stats_allocated_before_collection, 0, NGEN);
   suite_add_tcase(s, t);
   return s;
 }
