@@ -565,10 +565,16 @@ static const seg_class_t chunk_class = {
   .scan_obj = chunk_scan_obj, .scan = chunk_scan, .reclaim = chunk_reclaim, .walk = chunk_walk,
   .survivor = chunk_survivor};
 
+static int gen_minor(pool_t pool)
+{
+  trace_collect(pool->arena, pool, 1);
+  return 1;
+}
+
 const struct kiln_class_s pool_class_gen = {
   .name = "gen", .doc = "automatic generational: copying nursery promoting into another pool",
   .size = sizeof(gen_t), .attr = CLASS_AUTO | CLASS_MOVING | CLASS_NURSERY, .params = gen_params,
   .init = gen_init, .finish = gen_finish, .fill = gen_fill, .empty = gen_empty,
-  .condemn = gen_condemn, .reclaimed = gen_reclaimed};
+  .condemn = gen_condemn, .reclaimed = gen_reclaimed, .minor = gen_minor};
 
 kiln_class_t kiln_class_gen(void) { return &pool_class_gen; }
