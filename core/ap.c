@@ -270,6 +270,12 @@ kiln_res_t kiln_ap_fill(void **p_o, kiln_ap_t pub, size_t size)
   if ((res = bad_size(ap, size)) != KILN_OK || (res = misaligned(ap)) != KILN_OK)
     return res;
   kiln_arena_t arena = ap->arena;
+  if (arena->in_event)
+    return arena_errorf(arena, KILN_PARAM,
+                        "kiln_reserve: allocation point %p (pool class '%s') used inside the "
+                        "arena's collection callback (kiln_arena_on_collect), which runs in the "
+                        "middle of the call that collected; allocate after that call returns",
+                        (void *)ap, ap->pool->klass->name);
   if (KILN_CHECKING && ap->base != NULL && !arena->stress &&
       size <= (size_t)(ap->real_limit - ap->pub.alloc)) {
     ap_hand_out(p_o, ap, size); /* what the default build's fast path does */
