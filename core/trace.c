@@ -502,6 +502,21 @@ static void record_pause(kiln_arena_t arena, int minor, double seconds)
   arena_stats_t *st = &arena->stats;
   pause_record(&st->all, seconds);
   pause_record(minor ? &st->minor : &st->full, seconds);
+  events_pause(arena, seconds);
+}
+
+/* Live bytes after a minor collection: each automatic pool's figure, from
+   its own last collection plus what was promoted into it since. */
+static size_t pools_live(kiln_arena_t arena)
+{
+  size_t live = 0;
+  ring_t *pn, *px;
+  RING_FOR(pn, &arena->pools, px) {
+    pool_t pool = CONTAINER(pn, struct kiln_pool_s, arena_ring);
+    if (pool->klass->attr & CLASS_AUTO)
+      live += pool->st.live;
+  }
+  return live;
 }
 
 static void record_stats(kiln_arena_t arena, trace_t *trace)
@@ -518,8 +533,9 @@ static void record_stats(kiln_arena_t arena, trace_t *trace)
      what stays in a survivor space. */
   if (trace->minor) {
     arena->since_gc += trace->copied - trace->aged + trace->tenured;
+    st->live = pools_live(arena);
   } else {
-    st->live = trace->marked + trace->copied;
+    st->live = arena->live_full = trace->marked + trace->copied;
     arena->since_gc = 0;
     /* What this collection copied came out of fresh pages: keep as much
        back for the next one, or each cycle would commit more to-space and
@@ -528,6 +544,8 @@ static void record_stats(kiln_arena_t arena, trace_t *trace)
     size_t spare = arena_spare_in(arena, ~arena->nursery_zones);
     arena->headroom = spare > trace->copied ? spare - trace->copied : 0;
   }
+  events_note(arena, trace->minor ? KILN_COLLECTION_MINOR : KILN_COLLECTION_FULL,
+              trace->incremental, trace->marked, trace->copied);
 }
 
 static void fail_scan(kiln_res_t res)
@@ -669,6 +687,7 @@ static void from_mutator(kiln_arena_t arena, void (*body)(void *), void *args)
   }
   entry_t e = {arena, body, args};
   vm_with_registers(entered, &e);
+  events_deliver(arena); /* out of the collection now */
 }
 
 static double pause_start_finishing(kiln_arena_t arena);
@@ -925,13 +944,15 @@ void trace_scan_new(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi)
 
 void kiln_arena_collect(kiln_arena_t arena)
 {
-  if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_arena_collect", "arena", 1) == KILN_OK)
+  if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_arena_collect", "arena", 1) == KILN_OK &&
+      !events_refuse(arena, "kiln_arena_collect"))
     trace_collect(arena, NULL, 0);
 }
 
 void kiln_pool_collect(kiln_pool_t pool)
 {
-  if (api_handle(pool, API_SIG(pool), SIG_POOL, "kiln_pool_collect", "pool", 1) != KILN_OK)
+  if (api_handle(pool, API_SIG(pool), SIG_POOL, "kiln_pool_collect", "pool", 1) != KILN_OK ||
+      events_refuse(pool->arena, "kiln_pool_collect"))
     return;
   if (pool->klass->attr & CLASS_AUTO)
     trace_collect(pool->arena, pool, 0);
@@ -939,7 +960,8 @@ void kiln_pool_collect(kiln_pool_t pool)
 
 void kiln_arena_park(kiln_arena_t arena)
 {
-  if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_arena_park", "arena", 1) != KILN_OK)
+  if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_arena_park", "arena", 1) != KILN_OK ||
+      events_refuse(arena, "kiln_arena_park"))
     return;
   trace_inc_finish(arena); /* parked: no collection under way */
   arena->park_depth++;
@@ -947,7 +969,8 @@ void kiln_arena_park(kiln_arena_t arena)
 
 void kiln_arena_release(kiln_arena_t arena)
 {
-  if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_arena_release", "arena", 1) != KILN_OK)
+  if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_arena_release", "arena", 1) != KILN_OK ||
+      events_refuse(arena, "kiln_arena_release"))
     return;
   if (arena->park_depth > 0)
     arena->park_depth--;
@@ -957,7 +980,7 @@ void kiln_arena_release(kiln_arena_t arena)
 }
 
 /* The budget: collect when allocation since the last collection exceeds
-   (growth - 1) x live, but never more often than every budget_min bytes.
+   (growth - 1) x live (of the last full collection), but never more often than every budget_min bytes.
    While the arena commits nothing beyond what it held after the last full
    collection, allocation may also fill that collection's spare pages (at
    most `spare` bytes, less room for the next collection's copying):
@@ -965,16 +988,42 @@ void kiln_arena_release(kiln_arena_t arena)
    in a nursery's zones do not count: older pools avoid them. Should the
    arena grow all the same (no run long enough, say), the plain budget
    applies again. */
+/* Stress mode's minor collections: one of each pool with a young
+   generation (a nursery, a sticky pool), through its class. 0 if there
+   is none. */
+static int stress_minors(kiln_arena_t arena)
+{
+  int any = 0;
+  ring_t *pn, *px;
+  RING_FOR(pn, &arena->pools, px) {
+    pool_t pool = CONTAINER(pn, struct kiln_pool_s, arena_ring);
+    if (pool->klass->minor != NULL)
+      any |= pool->klass->minor(pool);
+  }
+  return any;
+}
+
+/* Stress: every stress-th slow path collects, minor collections and full
+   ones in turn, so that the checked build's barrier verifier (before each
+   minor) sees every store since the last collection. */
+static void stress_poll(kiln_arena_t arena)
+{
+  if (++arena->stress_count % arena->stress != 0)
+    return;
+  if ((arena->stress_count / arena->stress) % 2 == 1 && stress_minors(arena))
+    return;
+  trace_collect(arena, NULL, 0);
+}
+
 void arena_poll(kiln_arena_t arena)
 {
   if (arena->park_depth > 0 || arena->collecting)
     return;
   if (arena->stress != 0) {
-    if (++arena->stress_count % arena->stress == 0)
-      trace_collect(arena, NULL, 0);
+    stress_poll(arena);
     return;
   }
-  double budget = (double)arena->stats.live * (arena->growth - 1.0);
+  double budget = (double)arena->live_full * (arena->growth - 1.0);
   if (budget < (double)arena->budget_min)
     budget = (double)arena->budget_min;
   if (arena->committed <= arena->held && budget < (double)arena->headroom)

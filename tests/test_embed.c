@@ -12,6 +12,7 @@
 #include "testlib.h"
 #include "graph.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,6 +170,68 @@ START_TEST(test_offheap_slot_young_owner)
 }
 END_TEST
 
+/* ---- stress mode drives minor collections ------------------------------- */
+
+static int stress_which;
+
+/* Under stress = 1 (a collection at every allocation), an old object gets
+   a new young referent at every step, through kiln_write or by a plain
+   store. Returns the owner. */
+static gobj_t *stress_program(env_t *e, int use_barrier)
+{
+  kiln_arg_t args[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
+  env_open(e, stress_which, args);
+  e->roots[0] = gobj_new(e->ap, 1, 1, 8);
+  for (uint64_t i = 0; i < 8; i++) {
+    gobj_t *young = gobj_new(e->ap, 100 + i, 0, 16);
+    gobj_t *owner = e->roots[0]; /* where the last collection left it */
+    if (use_barrier)
+      kiln_write(e->arena, owner, (void **)&owner->ref[0], young);
+    else
+      owner->ref[0] = young;
+  }
+  (void)gobj_new(e->ap, 999, 0, 16); /* one more collection */
+  return e->roots[0];
+}
+
+#ifdef KILN_CHECKED
+static void stress_without_barrier(void)
+{
+  static env_t e;
+  (void)stress_program(&e, 0);
+  env_close(&e);
+}
+#endif
+
+/* The checked build's barrier verifier runs before minor collections: under
+   stress it catches a store that skipped kiln_write. The default build
+   cannot tell, and the lost object would be read: the program runs in the
+   checked build only. */
+START_TEST(test_stress_catches_missing_barrier)
+{
+#ifdef KILN_CHECKED
+  stress_which = _i;
+  test_expect_missing_barrier(stress_without_barrier);
+#endif
+}
+END_TEST
+
+/* The same program with the barrier: every referent intact, and stress ran
+   at least as many minor collections as full ones. */
+START_TEST(test_stress_minors_with_barrier)
+{
+  static env_t e;
+  stress_which = _i;
+  gobj_t *owner = stress_program(&e, 1);
+  gobj_check(owner->ref[0], 107);
+  uint64_t collections, m = minors_of(e.arena, &collections);
+  ck_assert_msg(m > 0 && m >= collections - m, "%s: stress ran %llu minor and %llu full "
+                "collections", gen_names[_i], (unsigned long long)m,
+                (unsigned long long)(collections - m));
+  env_close(&e);
+}
+END_TEST
+
 /* ---- statistics --------------------------------------------------------- */
 
 /* Objects committed before any collection count as allocated, in the
@@ -192,6 +255,165 @@ START_TEST(test_stats_allocated_before_collection)
 }
 END_TEST
 
+/* After minor collections only, live is what they left: at least the
+   rooted objects, which are all that survives. */
+START_TEST(test_stats_live_after_minors)
+{
+  static env_t e;
+  env_open(&e, _i, NULL);
+  gobj_t *head = NULL;
+  for (uint64_t i = 0; i < 50; i++) {
+    gobj_t *refs[1] = {head};
+    head = gobj_new_refs(e.ap, i, 1, 40, refs);
+    e.roots[0] = head;
+  }
+  gobj_garbage_until_minors(e.arena, e.ap, 3);
+  kiln_stats_t st;
+  kiln_arena_stats(e.arena, &st);
+  ck_assert_msg(st.collections == st.minor_collections, "%s: a full collection ran",
+                gen_names[_i]);
+  ck_assert_msg(st.live >= 50 * gobj_size(1, 40), "%s: live is %zu after %llu minor "
+                "collections, less than the %zu bytes rooted", gen_names[_i], st.live,
+                (unsigned long long)st.minor_collections, 50 * gobj_size(1, 40));
+  ck_assert_msg(st.live < st.allocated, "%s: live %zu, allocated %zu", gen_names[_i], st.live,
+                st.allocated);
+  env_close(&e);
+}
+END_TEST
+
+/* ---- collection events --------------------------------------------------- */
+
+typedef struct events_s {
+  uint64_t full, minor, incremental, calls;
+  uint64_t last_number;
+  int bad_number, bad_live, bad_pause, bad_count;
+  kiln_res_t reserve_res;      /* what a reserve inside the callback got */
+  char reserve_error[512];
+  kiln_ap_t ap;                /* allocate from it inside the callback, if not NULL */
+  int collect_inside;          /* call kiln_arena_collect inside the callback */
+  char collect_error[512];
+} events_t;
+
+static void on_collect(kiln_arena_t arena, const kiln_collection_t *c, void *closure)
+{
+  events_t *ev = closure;
+  kiln_stats_t st;
+  kiln_arena_stats(arena, &st);
+  ev->calls++;
+  ev->full += c->kind == KILN_COLLECTION_FULL;
+  ev->minor += c->kind == KILN_COLLECTION_MINOR;
+  ev->incremental += c->incremental != 0;
+  ev->bad_number |= c->number != ev->last_number + 1;
+  ev->last_number = c->number;
+  /* Delivered in order, each once it ended: the last one is the newest. */
+  ev->bad_count |= c->number > st.collections;
+  ev->bad_live |= c->number == st.collections && c->live != st.live;
+  ev->bad_pause |= !(c->pause_seconds >= 0 && c->pause_seconds < 10);
+  if (ev->ap != NULL) {
+    void *p = NULL;
+    ev->reserve_res = kiln_reserve(&p, ev->ap, gobj_size(0, 8));
+    snprintf(ev->reserve_error, sizeof ev->reserve_error, "%s", kiln_arena_error(arena));
+    ev->ap = NULL;
+  }
+  if (ev->collect_inside) {
+    ev->collect_inside = 0;
+    kiln_arena_collect(arena);
+    snprintf(ev->collect_error, sizeof ev->collect_error, "%s", kiln_arena_error(NULL));
+  }
+}
+
+/* One event per collection, in order, with the kind, the pause and the
+   live bytes kiln_arena_stats reports; full and minor counts match. */
+START_TEST(test_events_match_stats)
+{
+  static env_t e;
+  static events_t ev;
+  memset(&ev, 0, sizeof ev);
+  env_open(&e, _i, NULL);
+  ck_assert_ok(kiln_arena_on_collect(e.arena, on_collect, &ev));
+  e.roots[0] = gobj_new(e.ap, 1, 1, 40);
+  gobj_garbage_until_minors(e.arena, e.ap, 3);
+  kiln_arena_collect(e.arena);
+  gobj_garbage_until_minors(e.arena, e.ap, 2);
+  kiln_arena_collect(e.arena);
+  kiln_stats_t st;
+  kiln_arena_stats(e.arena, &st);
+  ck_assert_uint_eq(ev.calls, st.collections);
+  ck_assert_uint_eq(ev.minor, st.minor_collections);
+  ck_assert_uint_eq(ev.full, st.collections - st.minor_collections);
+  ck_assert_uint_ge(ev.minor, 5);
+  ck_assert_uint_ge(ev.full, 2);
+  ck_assert_msg(!ev.bad_number && !ev.bad_count, "%s: events out of order", gen_names[_i]);
+  ck_assert_msg(!ev.bad_live, "%s: an event's live bytes differ from the statistics'",
+                gen_names[_i]);
+  ck_assert_msg(!ev.bad_pause, "%s: an event's pause is not a duration", gen_names[_i]);
+  if (_i == G_STICKY_INC)
+    ck_assert_uint_ge(ev.incremental, 1);
+  else
+    ck_assert_uint_eq(ev.incremental, 0);
+  /* Unregistered: no more calls. */
+  ck_assert_ok(kiln_arena_on_collect(e.arena, NULL, NULL));
+  kiln_arena_collect(e.arena);
+  ck_assert_uint_eq(ev.calls, st.collections);
+  env_close(&e);
+}
+END_TEST
+
+/* The callback runs in the middle of the call that collected: a reserve
+   there is refused with a sentence, and the heap goes on. */
+START_TEST(test_events_refuse_allocation)
+{
+  static env_t e;
+  static events_t ev;
+  memset(&ev, 0, sizeof ev);
+  env_open(&e, _i, NULL);
+  ev.ap = e.ap;
+  ev.reserve_res = KILN_OK;
+  ck_assert_ok(kiln_arena_on_collect(e.arena, on_collect, &ev));
+  kiln_arena_collect(e.arena);
+  ck_assert_uint_eq(ev.calls, 1);
+  ck_assert_res(ev.reserve_res, KILN_PARAM);
+  ck_assert_msg(strstr(ev.reserve_error, "used inside the arena's collection callback "
+                       "(kiln_arena_on_collect), which runs in the middle of the call that "
+                       "collected; allocate after that call returns") != NULL,
+                "the sentence was: %s", ev.reserve_error);
+  e.roots[0] = gobj_new(e.ap, 7, 0, 16); /* afterwards, allocation works */
+  gobj_check(e.roots[0], 7);
+  env_close(&e);
+}
+END_TEST
+
+static void collect_inside_callback(void)
+{
+  static env_t e;
+  static events_t ev;
+  memset(&ev, 0, sizeof ev);
+  env_open(&e, G_GENMS, NULL);
+  ev.collect_inside = 1;
+  ck_assert_ok(kiln_arena_on_collect(e.arena, on_collect, &ev));
+  kiln_arena_collect(e.arena);
+  /* Reached only where the misuse is ignored (the default build). */
+  ck_assert_uint_eq(ev.calls, 1);
+  ck_assert_uint_eq(fulls(e.arena), 1);
+  ck_assert_msg(strstr(ev.collect_error, "kiln_arena_collect: arena ") != NULL &&
+                strstr(ev.collect_error, "is running its collection callback") != NULL,
+                "the sentence was: %s", ev.collect_error);
+  env_close(&e);
+}
+
+/* A collection asked for inside the callback is refused: ignored with a
+   sentence, or, in the checked build, a report. */
+START_TEST(test_events_refuse_collect)
+{
+#ifdef KILN_CHECKED
+  test_expect_abort(collect_inside_callback,
+                    "kiln: checked build: kiln_arena_collect: arena ");
+#else
+  collect_inside_callback();
+#endif
+}
+END_TEST
+
 Suite *test_suite(void)
 {
   Suite *s = suite_create("embed");
@@ -199,8 +421,18 @@ Suite *test_suite(void)
   tcase_add_loop_test(t, test_offheap_slot_keeps_young, 0, NGEN);
   tcase_add_loop_test(t, test_offheap_slot_young_owner, 0, NGEN);
   suite_add_tcase(s, t);
+  t = tcase_create("stress");
+  tcase_add_loop_test(t, test_stress_catches_missing_barrier, 0, NGEN);
+  tcase_add_loop_test(t, test_stress_minors_with_barrier, 0, NGEN);
+  suite_add_tcase(s, t);
   t = tcase_create("statistics");
   tcase_add_loop_test(t, test_stats_allocated_before_collection, 0, NGEN);
+  tcase_add_loop_test(t, test_stats_live_after_minors, 0, NGEN);
+  suite_add_tcase(s, t);
+  t = tcase_create("collection events");
+  tcase_add_loop_test(t, test_events_match_stats, 0, NGEN);
+  tcase_add_loop_test(t, test_events_refuse_allocation, 0, NGEN);
+  tcase_add_test(t, test_events_refuse_collect);
   suite_add_tcase(s, t);
   return s;
 }

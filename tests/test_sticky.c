@@ -87,6 +87,7 @@ START_TEST(test_graph_minors_stress)
   graph_result_t r = graph_run(&cfg);
   check_collections(&cfg, &r, 600);
   ck_assert_uint_ge(r.collections - r.minors, cfg.steps / 2 / 32); /* stress's full turns */
+  ck_assert_uint_ge(r.minors, cfg.steps / 2 / 32);                 /* and its minor ones */
 }
 END_TEST
 
