@@ -867,7 +867,7 @@ static int ms_minor(pool_t pool)
 {
   ms_t *ms = ms_of(pool);
   kiln_arena_t arena = pool->arena;
-  if (!pool->sticky)
+  if (ms->young_size == 0) /* no sticky mark bits: no young generation */
     return 0;
   if (ms->young_step == 0) {
     trace_collect(arena, pool, 1);
