@@ -76,6 +76,18 @@ static void ap_empty(ap_t *ap)
   ap->base = NULL;
 }
 
+size_t ap_open_bytes(kiln_arena_t arena, pool_t pool)
+{
+  size_t n = 0;
+  ring_t *node, *nxt;
+  RING_FOR(node, &arena->aps, nxt) {
+    ap_t *ap = CONTAINER(node, ap_t, arena_ring);
+    if (ap->base != NULL && (pool == NULL || ap->pool == pool))
+      n += (size_t)(ap->pub.init - ap->base);
+  }
+  return n;
+}
+
 void ap_flush_all(kiln_arena_t arena)
 {
   ring_t *node, *nxt;
@@ -277,6 +289,12 @@ kiln_res_t kiln_ap_fill(void **p_o, kiln_ap_t pub, size_t size)
   if ((res = bad_size(ap, size)) != KILN_OK || (res = misaligned(ap)) != KILN_OK)
     return res;
   kiln_arena_t arena = ap->arena;
+  if (arena->in_event)
+    return arena_errorf(arena, KILN_PARAM,
+                        "kiln_reserve: allocation point %p (pool class '%s') used inside the "
+                        "arena's collection callback (kiln_arena_on_collect), which runs in the "
+                        "middle of the call that collected; allocate after that call returns",
+                        (void *)ap, ap->pool->klass->name);
   if (KILN_CHECKING && ap->base != NULL && !arena->stress &&
       size <= (size_t)(ap->real_limit - ap->pub.alloc)) {
     ap_hand_out(p_o, ap, size); /* what the default build's fast path does */

@@ -37,7 +37,9 @@ static const kiln_param_t arena_params[] = {
   {"barrier", KILN_ARGT_STR, "card", 0, 0, "\"card\" (client calls kiln_write) or \"none\""},
   {"card_size", KILN_ARGT_SIZE, "512", 64, 65536, "bytes per card of the write barrier (power of 2)"},
   {"growth", KILN_ARGT_NUM, "1.5", 1.05, 1000, "collect when the heap reaches growth x live (or fills the spare, if later)"},
-  {"stress", KILN_ARGT_SIZE, "0", 0, 0, "collect at every Nth allocation slow path (0: off)"},
+  {"stress", KILN_ARGT_SIZE, "0", 0, 0,
+   "collect at every Nth allocation slow path, minor collections of the young generations "
+   "and full collections in turn (0: off)"},
   {"budget_min", KILN_ARGT_SIZE, "4MB", 0, 0, "least allocation between automatic collections"},
   {NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
 

@@ -3,7 +3,7 @@
  * Owns: the reservation, the page table (page -> segment, O(1)), the card
  * table, the free-page runs and commit accounting, the list of pools, the last
  * error sentence, the graves of destroyed handles (handle.c), and the
- * collection state (trace.h) and statistics.
+ * collection state (trace.h), statistics and collection events (stats.c).
  *
  * Invariants:
  *  - base and limit are page aligned; every page is either in exactly one
@@ -29,6 +29,8 @@ typedef struct freerun_s freerun_t;
 typedef struct trace_s trace_t;
 
 #define ARENA_ERROR_MAX 512
+#define ARENA_EVENTS_MAX 8 /* collections that end within one entry to the collector:
+                              two (one finishing an incremental one) */
 #define ZONE_SHIFT 20 /* zones are 1 MiB stripes of address space */
 #define ZONES_ALL (~(uint64_t)0)
 
@@ -67,6 +69,7 @@ struct kiln_arena_s {
   int collecting;                /* inside a trace */
   size_t since_gc;               /* bytes handed to buffers since last GC */
   size_t held, headroom;         /* after the last full GC: committed, spare less copied */
+  size_t live_full;              /* after the last full GC: live bytes, the budget's base */
   size_t stress_count;
   trace_t *trace;                /* the current trace, or NULL */
   trace_t *inc;                  /* an incremental collection under way, or NULL */
@@ -79,6 +82,13 @@ struct kiln_arena_s {
                                     (0: as large as malloc allows); docs/design.md,
                                     §The grey stack */
   arena_stats_t stats;
+
+  /* collection events (stats.c) */
+  kiln_collect_fn on_collect;    /* kiln_arena_on_collect's function, or NULL */
+  void *on_collect_closure;
+  kiln_collection_t events[ARENA_EVENTS_MAX]; /* ended, not yet delivered */
+  unsigned nevents;
+  int in_event;                  /* on_collect is running */
 
   char error[ARENA_ERROR_MAX];
 };

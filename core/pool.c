@@ -203,6 +203,7 @@ void kiln_pool_stats(kiln_pool_t pool, kiln_pool_stats_t *stats_o)
     return;
   pool_sync(pool);
   *stats_o = pool->st;
+  stats_o->allocated += ap_open_bytes(pool->arena, pool);
 }
 
 /* The external definitions of the inline kiln_alloc and kiln_free (kiln.h),

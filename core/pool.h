@@ -115,6 +115,10 @@ struct kiln_class_s {
      another pool evacuates into this one during a trace (promotion). The
      caller copies the block in and greys it; the object counts as live. */
   kiln_res_t (*promote)(void **block_o, pool_t pool, size_t size, trace_t *trace);
+  /* Optional (pools with a young generation): run one whole minor
+     collection of the pool now, of the kind its own fills run; 0 if the
+     pool has no young generation. Stress mode's minor turns (trace.c). */
+  int (*minor)(pool_t pool);
 };
 
 /* Segment iteration over a pool. */

@@ -1,7 +1,17 @@
-/* stats.c -- pause histogram and kiln_arena_stats. */
+/* stats.c -- pause histogram, kiln_arena_stats, and collection events.
+ *
+ * Events: each collection that ends is noted (events_note, from the trace's
+ * statistics) and gets the length of the pause it ended in when that pause
+ * is recorded (events_pause); the outermost entry to the collector delivers
+ * the notes to the arena's kiln_arena_on_collect function once it has left
+ * the collection (events_deliver). While that function runs (in_event) the
+ * arena refuses what would collect or allocate from an automatic pool:
+ * the call that caused the collection is still in progress.
+ */
 #include "config.h"
 #include "arena.h"
 #include "pool.h"
+#include "trace.h"
 
 #include <math.h>
 #include <string.h>
@@ -63,7 +73,7 @@ void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *s)
   s->reserved = arena->reserve;
   s->committed = arena->committed;
   s->spare_committed = arena->spare_committed;
-  s->allocated = st->allocated;
+  s->allocated = st->allocated + ap_open_bytes(arena, NULL);
   s->live = st->live;
   s->copied = st->copied;
   s->marked = st->marked;
@@ -83,4 +93,68 @@ void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *s)
   s->full_pause_max_ms = st->full.max_ms;
   s->pauses = st->all.count;
   s->in_progress = arena->inc != NULL;
+}
+
+/* ---- collection events ---------------------------------------------------- */
+
+kiln_res_t kiln_arena_on_collect(kiln_arena_t arena, kiln_collect_fn fn, void *closure)
+{
+  kiln_res_t res = api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_arena_on_collect",
+                              "arena", 0);
+  if (res != KILN_OK)
+    return res;
+  arena->on_collect = fn;
+  arena->on_collect_closure = closure;
+  return KILN_OK;
+}
+
+void events_note(kiln_arena_t arena, kiln_collection_kind_t kind, int incremental,
+                 size_t marked, size_t copied)
+{
+  if (arena->on_collect == NULL)
+    return;
+  KILN_ASSERT(arena->nevents < ARENA_EVENTS_MAX);
+  if (arena->nevents == ARENA_EVENTS_MAX)
+    arena->nevents--; /* cannot happen (see ARENA_EVENTS_MAX); keep the newest */
+  kiln_collection_t *c = &arena->events[arena->nevents++];
+  memset(c, 0, sizeof *c);
+  c->kind = kind;
+  c->incremental = incremental;
+  c->number = arena->stats.collections;
+  c->pause_seconds = -1; /* until events_pause */
+  c->live = arena->stats.live;
+  c->marked = marked;
+  c->copied = copied;
+}
+
+void events_pause(kiln_arena_t arena, double seconds)
+{
+  for (unsigned i = 0; i < arena->nevents; i++)
+    if (arena->events[i].pause_seconds < 0)
+      arena->events[i].pause_seconds = seconds;
+}
+
+void events_deliver(kiln_arena_t arena)
+{
+  if (arena->in_event)
+    return;
+  arena->in_event = 1;
+  for (unsigned i = 0; i < arena->nevents && arena->on_collect != NULL; i++) {
+    kiln_collection_t c = arena->events[i];
+    if (c.pause_seconds < 0)
+      c.pause_seconds = 0;
+    arena->on_collect(arena, &c, arena->on_collect_closure);
+  }
+  arena->nevents = 0;
+  arena->in_event = 0;
+}
+
+int events_refuse(kiln_arena_t arena, const char *call)
+{
+  if (!arena->in_event)
+    return 0;
+  api_misuse("%s: arena %p is running its collection callback (kiln_arena_on_collect), in the "
+             "middle of the call that collected; do this after that call returns", call,
+             (void *)arena);
+  return 1;
 }

@@ -96,6 +96,21 @@ void trace_record_pause(kiln_arena_t arena, int minor, double seconds)
   arena_stats_t *st = &arena->stats;
   pause_record(&st->all, seconds);
   pause_record(minor ? &st->minor : &st->full, seconds);
+  events_pause(arena, seconds);
+}
+
+/* Live bytes after a minor collection: each automatic pool's figure, from
+   its own last collection plus what was promoted into it since. */
+static size_t pools_live(kiln_arena_t arena)
+{
+  size_t live = 0;
+  ring_t *pn, *px;
+  RING_FOR(pn, &arena->pools, px) {
+    pool_t pool = CONTAINER(pn, struct kiln_pool_s, arena_ring);
+    if (pool->klass->attr & CLASS_AUTO)
+      live += pool->st.live;
+  }
+  return live;
 }
 
 static void record_stats(kiln_arena_t arena, trace_t *trace)
@@ -107,9 +122,13 @@ static void record_stats(kiln_arena_t arena, trace_t *trace)
   st->marked += trace->marked;
   st->scanned += trace->scanned;
   st->copied += trace->copied;
-  if (!trace->minor)
-    st->live = trace->marked + trace->copied;
+  if (trace->minor)
+    st->live = pools_live(arena);
+  else
+    st->live = arena->live_full = trace->marked + trace->copied;
   policy_note_collection(arena, trace);
+  events_note(arena, trace->minor ? KILN_COLLECTION_MINOR : KILN_COLLECTION_FULL,
+              trace->incremental, trace->marked, trace->copied);
 }
 
 /* Grey everything the roots and the remembered sets refer to in the white
@@ -231,6 +250,7 @@ void trace_from_mutator(kiln_arena_t arena, void (*body)(void *), void *args)
   }
   entry_t e = {arena, body, args};
   vm_with_registers(entered, &e);
+  events_deliver(arena); /* out of the collection now */
 }
 
 static void collect(void *closure)
@@ -262,13 +282,15 @@ void trace_collect(kiln_arena_t arena, pool_t only, int minor)
 
 void kiln_arena_collect(kiln_arena_t arena)
 {
-  if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_arena_collect", "arena", 1) == KILN_OK)
+  if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_arena_collect", "arena", 1) == KILN_OK &&
+      !events_refuse(arena, "kiln_arena_collect"))
     trace_collect(arena, NULL, 0);
 }
 
 void kiln_pool_collect(kiln_pool_t pool)
 {
-  if (api_handle(pool, API_SIG(pool), SIG_POOL, "kiln_pool_collect", "pool", 1) != KILN_OK)
+  if (api_handle(pool, API_SIG(pool), SIG_POOL, "kiln_pool_collect", "pool", 1) != KILN_OK ||
+      events_refuse(pool->arena, "kiln_pool_collect"))
     return;
   if (pool->klass->attr & CLASS_AUTO)
     trace_collect(pool->arena, pool, 0);

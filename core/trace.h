@@ -105,8 +105,22 @@ void trace_scan_new(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi);
    to an AP (its fill method; a gen pool's pretenuring APs fill there too). */
 void trace_note_alloc(kiln_arena_t arena, uintptr_t base, uintptr_t limit);
 
+/* Collection events (stats.c): note a collection that ended (after its
+   statistics), give the pause it ended in to the notes lacking one, and
+   deliver the notes to kiln_arena_on_collect's function (at the outermost
+   entry's exit, outside the collection). events_refuse says, and returns
+   1, when call may not run because that function is running. */
+void events_note(kiln_arena_t arena, kiln_collection_kind_t kind, int incremental,
+                 size_t marked, size_t copied);
+void events_pause(kiln_arena_t arena, double seconds);
+void events_deliver(kiln_arena_t arena);
+int events_refuse(kiln_arena_t arena, const char *call);
+
 /* Flush every AP of the arena (before a collection), trapping reservations. */
 void ap_flush_all(kiln_arena_t arena);
+/* Bytes committed into the buffers the APs of pool (every pool: NULL) hold
+   now: allocated, though not counted until each buffer goes back. */
+size_t ap_open_bytes(kiln_arena_t arena, pool_t pool);
 /* The APs of a pool that is being destroyed give their buffers back and
    become orphans: handles the client may only destroy (ap.c). */
 void ap_orphan_for_pool(pool_t pool);

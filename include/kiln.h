@@ -129,7 +129,9 @@ struct kiln_arena_head_s {
 
 /* args may be NULL. Keys: "reserve" (size), "commit_limit" (size, 0 = none),
    "spare" (size), "barrier" ("card" or "none"), "card_size" (size),
-   "growth" (number), "stress" (size: collect at every Nth buffer fill, 0 off). */
+   "growth" (number), "stress" (size: collect at every Nth buffer fill, 0 off;
+   with a young generation, a minor collection of each and a full collection
+   take turns). */
 kiln_res_t kiln_arena_create(kiln_arena_t *arena_o, const kiln_arg_t args[]);
 void kiln_arena_destroy(kiln_arena_t arena);
 void kiln_arena_collect(kiln_arena_t arena);   /* full collection now */
@@ -153,8 +155,9 @@ const kiln_param_t *kiln_arena_params(void);   /* the arena's own parameter tabl
 
 typedef struct kiln_stats_s {      /* may grow; these fields keep their names */
   size_t reserved, committed;      /* bytes of address space, of memory */
-  size_t allocated;                /* bytes ever allocated */
-  size_t live;                     /* bytes live after the last collection */
+  size_t allocated;                /* bytes ever allocated (open AP buffers included) */
+  size_t live;                     /* bytes live after the last collection (after a minor
+                                      one: the pools' figures, promotions included) */
   size_t copied;                   /* bytes ever copied by moving pools */
   uint64_t collections;            /* all collections, minor ones included */
   uint64_t minor_collections;
@@ -172,6 +175,33 @@ typedef struct kiln_stats_s {      /* may grow; these fields keep their names */
   int in_progress;                 /* an incremental collection is under way */
 } kiln_stats_t;
 void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *stats_o);
+
+/* Collection events: what one collection did, for a VM's statistics and
+   for flushing its caches. */
+typedef enum { KILN_COLLECTION_FULL, KILN_COLLECTION_MINOR } kiln_collection_kind_t;
+typedef struct kiln_collection_s { /* may grow; these fields keep their names */
+  kiln_collection_kind_t kind;     /* full: every automatic pool (or a kiln_pool_collect);
+                                      minor: a young generation only */
+  int incremental;                 /* a minor collection cut into pauses (ms young_step) */
+  uint64_t number;                 /* kiln_stats_t.collections once it ended */
+  double pause_seconds;            /* the pause it ended in (a collection that first
+                                      finished an incremental one shares its pause) */
+  size_t live;                     /* kiln_stats_t.live after it */
+  size_t marked, copied;           /* bytes it marked, bytes it copied */
+} kiln_collection_t;
+typedef void (*kiln_collect_fn)(kiln_arena_t arena, const kiln_collection_t *collection,
+                                void *closure);
+/* Call fn(arena, collection, closure) once after each collection of the
+   arena, in the order they end; fn NULL stops the calls. One function per
+   arena: a second call replaces the first. fn runs on the thread that
+   caused the collection (the mutator's), once the collection is over and
+   before the call that caused it returns: it may read the heap and
+   kiln_arena_stats (whose counts then include this collection), and use
+   manual pools, but it runs in the middle of that call, so it may not
+   allocate from an automatic pool (kiln_reserve returns KILN_PARAM, with a
+   sentence) nor collect, park or release the arena (ignored, with a
+   sentence in kiln_arena_error(NULL); the checked build aborts). */
+kiln_res_t kiln_arena_on_collect(kiln_arena_t arena, kiln_collect_fn fn, void *closure);
 
 /* ---- pool classes and pools ------------------------------------------- */
 
@@ -422,14 +452,19 @@ static inline int kiln_commit(kiln_ap_t ap, void *p, size_t size)
 
 /* Store value into *slot (a field of obj) and dirty slot's card. Required for
    every store of a reference into an object of an automatic pool, except the
-   stores that initialise an object before its successful kiln_commit. */
+   stores that initialise an object before its successful kiln_commit.
+   A slot outside the heap -- a malloc'd array that obj owns and its scan
+   fixes -- dirties the card of obj itself instead: the next collection
+   that needs obj's references (a minor one, for an old obj) then scans obj
+   whole, and so the array. Pass the object whose scan fixes the slot. */
 static inline void kiln_write(kiln_arena_t arena, void *obj, void **slot, void *value)
 {
   const struct kiln_arena_head_s *h = (const struct kiln_arena_head_s *)(void *)arena;
-  uintptr_t off = (uintptr_t)slot - h->base;
-  (void)obj;
+  uintptr_t span = h->limit - h->base, off = (uintptr_t)slot - h->base;
   *slot = value;
-  if (off < h->limit - h->base)
+  if (off >= span)
+    off = (uintptr_t)obj - h->base;
+  if (off < span)
     h->cards[off >> h->card_shift] = 1;
 }
 

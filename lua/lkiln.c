@@ -10,6 +10,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -218,7 +219,9 @@ static kiln_arg_t *to_overrides(lua_State *L, int idx, const char *fn, const cha
    tie parameters together (a generational pool needs barrier = "card", a
    large_size of at most half a segment, ...) are the pool classes', which
    apply them when a pool is created. The trial heap reserves address
-   space and commits little; it is closed at once. */
+   space and commits little; it is closed at once. It is the plan given
+   that is checked: the environment's KILN_PLAN and KILN_OVERRIDES, which
+   kiln_heap_open applies, do not apply here. */
 static int l_check(lua_State *L)
 {
   const char *spec = check_string(L, 1, "kiln.check", "argument 1 (the plan)");
@@ -228,7 +231,7 @@ static int l_check(lua_State *L)
     return lk_fail_nil(L, lk_error());
   lk_plan_free(plan);
   kiln_heap_t heap;
-  if (kiln_heap_open(&heap, spec, kiln_desc_format(), ov) != KILN_OK)
+  if (lk_heap_open_as_given(&heap, spec, kiln_desc_format(), ov) != KILN_OK)
     return lk_fail_nil(L, lk_error());
   kiln_heap_close(heap);
   lua_pushboolean(L, 1);
@@ -253,8 +256,8 @@ static int open_heap(lua_State *L, const char *spec, int ov_idx, const char *fn,
 {
   kiln_arg_t *ov = to_overrides(L, ov_idx, fn, arg);
   lheap_t *h = lua_newuserdatauv(L, sizeof *h, 0);
-  h->heap = NULL;
-  h->objs = NULL;
+  memset(h, 0, sizeof *h);
+  h->handler_ref = LUA_NOREF;
   luaL_setmetatable(L, HEAP_MT);
   if (kiln_heap_open(&h->heap, spec, kiln_desc_format(), ov) != KILN_OK)
     return lk_fail_nil(L, lk_error());
@@ -292,6 +295,92 @@ static int l_heap(lua_State *L)
   return 1;
 }
 
+/* ---- collection events: h:on_collect(fn) ---------------------------------------- */
+
+/* Inside the handler the heap's collection is over but the call that
+   collected is not: closing or collecting the heap would pull it from
+   under that call. */
+static void check_not_in_handler(lua_State *L, lheap_t *h, const char *what)
+{
+  if (h->in_handler)
+    luaL_error(L, "kiln: %s was called inside the heap's h:on_collect handler, which runs in "
+                  "the middle of the call that collected; do it after that call returns", what);
+}
+
+static void handler_forget(lua_State *L, lheap_t *h)
+{
+  luaL_unref(L, LUA_REGISTRYINDEX, h->handler_ref);
+  h->handler_ref = LUA_NOREF;
+  h->handler_thread = NULL;
+  if (h->heap != NULL)
+    kiln_arena_on_collect(kiln_heap_arena(h->heap), NULL, NULL);
+}
+
+#define SET_FIELD(T, push, v, k) (push(T, v), lua_setfield(T, -2, k))
+
+/* kiln_arena_on_collect's function: call the handler with a table
+   describing the collection, protected; keep its first failure. */
+static void handler_call(kiln_arena_t arena, const kiln_collection_t *c, void *closure)
+{
+  lheap_t *h = closure;
+  lua_State *T = h->handler_thread;
+  (void)arena;
+  if (T == NULL || h->handler_error != NULL)
+    return;
+  lua_pushvalue(T, 1);
+  lua_createtable(T, 0, 7);
+  SET_FIELD(T, lua_pushstring, c->kind == KILN_COLLECTION_MINOR ? "minor" : "full", "kind");
+  SET_FIELD(T, lua_pushboolean, c->incremental, "incremental");
+  SET_FIELD(T, lua_pushinteger, (lua_Integer)c->number, "number");
+  SET_FIELD(T, lua_pushnumber, c->pause_seconds, "pause");
+  SET_FIELD(T, lua_pushinteger, (lua_Integer)c->live, "live");
+  SET_FIELD(T, lua_pushinteger, (lua_Integer)c->marked, "marked");
+  SET_FIELD(T, lua_pushinteger, (lua_Integer)c->copied, "copied");
+  h->in_handler = 1;
+  if (lua_pcall(T, 1, 0, 0) != LUA_OK) {
+    const char *msg = lua_tostring(T, -1);
+    h->handler_error = strdup(msg != NULL ? msg : "(an error that is not a string)");
+    lua_pop(T, 1);
+  }
+  h->in_handler = 0;
+  lua_settop(T, 1);
+}
+
+void lk_heap_after(lua_State *L, lheap_t *h)
+{
+  if (h->handler_error == NULL)
+    return;
+  lua_pushfstring(L, "kiln: the heap's h:on_collect handler failed: %s", h->handler_error);
+  free(h->handler_error);
+  h->handler_error = NULL;
+  lua_error(L);
+}
+
+/* h:on_collect(fn): fn(info) after each collection of the heap, info =
+   {kind = "full" | "minor", incremental, number, pause (seconds), live,
+   marked, copied}; nil stops it. fn may read the heap and h:stats(), but
+   runs in the middle of the call that collected: an allocation there
+   fails, and h:collect() and h:close() are refused. An error in fn is
+   raised by that call once it is done. */
+static int h_on_collect(lua_State *L)
+{
+  lheap_t *h = lk_check_heap(L, 1, "h:on_collect(fn)");
+  check_not_in_handler(L, h, "h:on_collect(fn)");
+  if (!lua_isnil(L, 2) && !lua_isfunction(L, 2))
+    return luaL_error(L, "kiln: h:on_collect(fn): fn must be a function (or nil to stop), got %s",
+                      luaL_typename(L, 2));
+  handler_forget(L, h);
+  if (lua_isnil(L, 2))
+    return 0;
+  lua_State *T = lua_newthread(L);
+  lua_pushvalue(L, 2);
+  lua_xmove(L, T, 1);
+  h->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  h->handler_thread = T;
+  kiln_arena_on_collect(kiln_heap_arena(h->heap), handler_call, h);
+  return 0;
+}
+
 /* h:close(), and the heap's __close and __gc: closing twice is harmless;
    closing from inside the heap's own collection is refused. */
 static int h_close(lua_State *L)
@@ -299,10 +388,15 @@ static int h_close(lua_State *L)
   lheap_t *h = luaL_testudata(L, 1, HEAP_MT);
   if (h == NULL || h->heap != NULL)
     h = lk_check_heap(L, 1, "h:close()");
+  check_not_in_handler(L, h, "h:close()");
   lk_objs_detach(h);
+  if (h->heap != NULL)
+    handler_forget(L, h);
   if (h->heap != NULL)
     kiln_heap_close(h->heap);
   h->heap = NULL;
+  free(h->handler_error);
+  h->handler_error = NULL;
   lk_objs_free(L, h);
   return 0;
 }
@@ -312,6 +406,7 @@ static int h_close(lua_State *L)
 static int h_collect(lua_State *L)
 {
   lheap_t *h = lk_check_heap(L, 1, "h:collect()");
+  check_not_in_handler(L, h, "h:collect()");
   lk_objs_before_collect(L, h);
   h = lk_check_heap(L, 1, "h:collect()"); /* a finalizer Lua's collection ran may have closed it */
   kiln_arena_collect(kiln_heap_arena(h->heap));
@@ -512,6 +607,7 @@ static int l_workload(lua_State *L)
     lua_replace(L, 2);
   }
   lheap_t *h = lk_check_heap(L, 2, "kiln.workload");
+  check_not_in_handler(L, h, "kiln.workload");
   lk_wresult_t r;
   lk_objs_enter(L, h);
   kiln_res_t res = lk_workload_run(name, h->heap, &wp, &r);
@@ -620,7 +716,7 @@ static void new_heap_mt(lua_State *L)
 {
   static const luaL_Reg methods[] = {
     {"close", h_close}, {"collect", h_collect}, {"stats", h_stats}, {"plan", h_plan},
-    {NULL, NULL}};
+    {"on_collect", h_on_collect}, {NULL, NULL}};
   luaL_newmetatable(L, HEAP_MT);
   luaL_newlib(L, methods);
   lk_objs_open(L);

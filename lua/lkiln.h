@@ -23,7 +23,16 @@ typedef struct lk_objs_s lk_objs_t;
 typedef struct lheap_s {
   kiln_heap_t heap;  /* NULL once closed */
   lk_objs_t *objs;   /* NULL until the script makes a type */
+  /* h:on_collect (lkiln.c): the handler runs on a thread of its own, the
+     handler at index 1, anchored in the registry; its failure is raised by
+     lk_objs_after. */
+  lua_State *handler_thread;
+  int handler_ref;   /* the thread's registry reference, or LUA_NOREF */
+  int in_handler;    /* the handler is running */
+  char *handler_error;
 } lheap_t;
+/* Raise the failure of h's h:on_collect handler, if any (lk_objs_after). */
+void lk_heap_after(lua_State *L, lheap_t *h);
 /* The heap at idx for the call named `what` ("h:collect()", "kiln.workload"):
    a Lua error unless it is a heap, open, and not inside one of its own
    collection callbacks (lk_objs_check_idle). */

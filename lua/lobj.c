@@ -135,6 +135,7 @@ void lk_objs_before_collect(lua_State *L, lheap_t *h)
 
 void lk_objs_after(lua_State *L, lheap_t *h)
 {
+  lk_heap_after(L, h);
   lk_objs_t *o = h->objs;
   if (o == NULL || o->error == NULL)
     return;

@@ -9,8 +9,16 @@
  * It is a client of kiln.h only. Everything is undone in reverse order on a
  * failed open, and a failure's sentence names the plan and the pool, and
  * starts where the plan set what the arena or the pool class refused.
+ *
+ * The environment: KILN_PLAN replaces the plan kiln_heap_open is given and
+ * KILN_OVERRIDES ("POOL.KEY=VALUE,...") adds overrides after the given ones
+ * (so they win), which lets a program be tried under every collector
+ * without rebuilding it; KILN_STATS=1 prints one line of statistics to
+ * stderr when the heap closes. A bad value fails the open with a sentence
+ * naming the variable.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "plans.h"
@@ -33,6 +41,7 @@ struct kiln_heap_s {
   pthread_key_t key;         /* -> this thread's heap_tls_t */
   pthread_mutex_t lock;      /* guards tls_all and AP creation */
   heap_tls_t *tls_all;
+  int print_stats;           /* KILN_STATS=1: a line of statistics at close */
 };
 
 static size_t pool_index(const lk_plan_t *plan, const char *name)
@@ -223,8 +232,8 @@ static void heap_unwind(kiln_heap_t h)
   free(h);
 }
 
-kiln_res_t kiln_heap_open(kiln_heap_t *heap_o, const char *plan, const kiln_format_t *format,
-                          const kiln_arg_t overrides[])
+kiln_res_t lk_heap_open_as_given(kiln_heap_t *heap_o, const char *plan,
+                                 const kiln_format_t *format, const kiln_arg_t overrides[])
 {
   if (heap_o == NULL)
     return lk_fail(KILN_PARAM, "kiln_heap_open: heap_o is NULL");
@@ -259,10 +268,140 @@ kiln_res_t kiln_heap_open(kiln_heap_t *heap_o, const char *plan, const kiln_form
   return KILN_OK;
 }
 
+/* ---- the environment ------------------------------------------------------- */
+
+/* What the environment asks of kiln_heap_open: the plan, the overrides
+   (the caller's, then KILN_OVERRIDES' pointing into text) and KILN_STATS. */
+typedef struct heap_env_s {
+  const char *plan, *overrides_var;
+  char *text;                /* a copy of KILN_OVERRIDES, cut into keys and values */
+  kiln_arg_t *overrides;     /* NULL: the caller's as they are */
+  int stats;
+} heap_env_t;
+
+#define OVERRIDES_EXAMPLE "KILN_OVERRIDES=young.nursery_size=8MB,arena.stress=1"
+
+/* One override's value as the plans' own loader takes it: a boolean, a
+   whole number (a size), a number, else a string ("8MB"). */
+static kiln_arg_t env_override(const char *key, const char *value)
+{
+  char *end;
+  if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0) {
+    kiln_arg_t a = KILN_ARG_BOOL(key, value[0] == 't');
+    return a;
+  }
+  unsigned long long n = strtoull(value, &end, 10);
+  if (value[0] >= '0' && value[0] <= '9' && *end == '\0') {
+    kiln_arg_t a = KILN_ARG_SIZE(key, n);
+    return a;
+  }
+  double x = strtod(value, &end);
+  if (value[0] != '\0' && *end == '\0') {
+    kiln_arg_t a = KILN_ARG_NUM(key, x);
+    return a;
+  }
+  kiln_arg_t a = KILN_ARG_STR(key, value);
+  return a;
+}
+
+/* The caller's overrides followed by KILN_OVERRIDES', split at commas and
+   white space. */
+static kiln_res_t env_overrides(heap_env_t *env, const kiln_arg_t given[])
+{
+  size_t ngiven = 0, n = 0;
+  while (given != NULL && given[ngiven].key != NULL)
+    ngiven++;
+  env->text = strdup(env->overrides_var);
+  env->overrides = calloc(ngiven + strlen(env->overrides_var) / 2 + 2, sizeof *env->overrides);
+  if (env->text == NULL || env->overrides == NULL)
+    return lk_fail(KILN_MEMORY, "KILN_OVERRIDES: out of memory reading the environment");
+  for (; n < ngiven; n++)
+    env->overrides[n] = given[n];
+  for (char *save = NULL, *item = strtok_r(env->text, ", \t\n", &save); item != NULL;
+       item = strtok_r(NULL, ", \t\n", &save)) {
+    char *eq = strchr(item, '=');
+    if (eq == NULL || eq == item)
+      return lk_fail(KILN_PARAM, "KILN_OVERRIDES='%s': '%s' is not POOL.KEY=VALUE; give "
+                     "overrides separated by commas, as in " OVERRIDES_EXAMPLE,
+                     env->overrides_var, item);
+    *eq = '\0';
+    env->overrides[n++] = env_override(item, eq + 1);
+  }
+  kiln_arg_t end = KILN_ARGS_END;
+  env->overrides[n] = end;
+  return KILN_OK;
+}
+
+static kiln_res_t env_read(heap_env_t *env, const kiln_arg_t given[])
+{
+  memset(env, 0, sizeof *env);
+  const char *plan = getenv("KILN_PLAN"), *stats = getenv("KILN_STATS");
+  if (plan != NULL && plan[0] != '\0')
+    env->plan = plan;
+  if (stats != NULL && stats[0] != '\0' && strcmp(stats, "0") != 0 && strcmp(stats, "1") != 0)
+    return lk_fail(KILN_PARAM, "KILN_STATS='%s': expected 1 (print one line of statistics to "
+                   "stderr when a heap closes) or 0 (do not)", stats);
+  env->stats = stats != NULL && strcmp(stats, "1") == 0;
+  env->overrides_var = getenv("KILN_OVERRIDES");
+  if (env->overrides_var != NULL && env->overrides_var[0] == '\0')
+    env->overrides_var = NULL;
+  return env->overrides_var != NULL ? env_overrides(env, given) : KILN_OK;
+}
+
+static void env_free(heap_env_t *env)
+{
+  free(env->overrides);
+  free(env->text);
+}
+
+/* A failure to open a heap the environment changed names what it set. */
+static kiln_res_t env_blamed(const heap_env_t *env, kiln_res_t res)
+{
+  char why[1024];
+  snprintf(why, sizeof why, "%s", lk_error());
+  if (env->plan != NULL && env->overrides_var != NULL)
+    return lk_fail(res, "KILN_PLAN='%s' and KILN_OVERRIDES='%s' from the environment: %s",
+                   env->plan, env->overrides_var, why);
+  if (env->plan != NULL)
+    return lk_fail(res, "KILN_PLAN='%s' from the environment: %s", env->plan, why);
+  return lk_fail(res, "KILN_OVERRIDES='%s' from the environment: %s", env->overrides_var, why);
+}
+
+kiln_res_t kiln_heap_open(kiln_heap_t *heap_o, const char *plan, const kiln_format_t *format,
+                          const kiln_arg_t overrides[])
+{
+  heap_env_t env;
+  kiln_res_t res = env_read(&env, overrides);
+  if (res == KILN_OK) {
+    res = lk_heap_open_as_given(heap_o, env.plan != NULL ? env.plan : plan, format,
+                                env.overrides != NULL ? env.overrides : overrides);
+    if (res != KILN_OK && (env.plan != NULL || env.overrides_var != NULL))
+      res = env_blamed(&env, res);
+  }
+  if (res == KILN_OK)
+    (*heap_o)->print_stats = env.stats;
+  env_free(&env);
+  return res;
+}
+
+/* KILN_STATS=1's line, in the manner of the Boehm GC's GC_PRINT_STATS. */
+static void print_stats(kiln_heap_t heap)
+{
+  kiln_stats_t st;
+  kiln_arena_stats(heap->arena, &st);
+  fprintf(stderr, "kiln: heap '%s' closed: %llu collections (%llu minor), %.3f s collecting, "
+          "pause max %.3f ms p99 %.3f ms, allocated %zu bytes, live %zu, committed %zu\n",
+          heap->plan->name, (unsigned long long)st.collections,
+          (unsigned long long)st.minor_collections, st.gc_seconds, st.pause_max_ms,
+          st.pause_p99_ms, st.allocated, st.live, st.committed);
+}
+
 void kiln_heap_close(kiln_heap_t heap)
 {
   if (heap == NULL)
     return;
+  if (heap->print_stats)
+    print_stats(heap);
   pthread_key_delete(heap->key);
   pthread_mutex_destroy(&heap->lock);
   heap_unwind(heap);

@@ -92,6 +92,11 @@ typedef struct lk_plan_s {
 kiln_res_t lk_plan_load(lk_plan_t **plan_o, const char *spec, const kiln_arg_t overrides[]);
 void lk_plan_free(lk_plan_t *plan);
 
+/* kiln_heap_open without the environment's KILN_PLAN, KILN_OVERRIDES and
+   KILN_STATS (heap.c): for checking a plan as written (kiln.check). */
+kiln_res_t lk_heap_open_as_given(kiln_heap_t *heap_o, const char *plan,
+                                 const kiln_format_t *format, const kiln_arg_t overrides[]);
+
 /* ---- workloads (workloads.c) ---------------------------------------------- */
 
 typedef struct lk_wparams_s {

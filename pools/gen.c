@@ -112,7 +112,8 @@ typedef struct gen_s {
 enum { P_FORMAT, P_NURSERY, P_PROMOTE, P_SURVIVOR_AGE, P_CHUNK, P_LARGE, P_PREFAULT };
 static const kiln_param_t gen_params[] = {
   {"format", KILN_ARGT_PTR, NULL, 0, 0, "the object format (kiln_fmt_create)"},
-  {"nursery_size", KILN_ARGT_SIZE, "4MB", 65536, 0, "bytes allocated between minor collections"},
+  {"nursery_size", KILN_ARGT_SIZE, "4MB", 4096, 0,
+   "bytes allocated between minor collections (a few KB make tests collect often)"},
   {"promote_to", KILN_ARGT_PTR, NULL, 0, 0, "the automatic pool survivors are evacuated into"},
   {"survivor_age", KILN_ARGT_SIZE, "0", 0, AGE_MAX,
    "collections a survivor ages in the survivor space before promotion (0: promote at once)"},
@@ -576,10 +577,16 @@ static const seg_class_t chunk_class = {
   .scan_obj = chunk_scan_obj, .scan = chunk_scan, .reclaim = chunk_reclaim, .walk = chunk_walk,
   .survivor = chunk_survivor, .rescan = chunk_rescan};
 
+static int gen_minor(pool_t pool)
+{
+  trace_collect(pool->arena, pool, 1);
+  return 1;
+}
+
 const struct kiln_class_s pool_class_gen = {
   .name = "gen", .doc = "automatic generational: copying nursery promoting into another pool",
   .size = sizeof(gen_t), .attr = CLASS_AUTO | CLASS_MOVING | CLASS_NURSERY, .params = gen_params,
   .init = gen_init, .finish = gen_finish, .fill = gen_fill, .empty = gen_empty,
-  .condemn = gen_condemn, .reclaimed = gen_reclaimed};
+  .condemn = gen_condemn, .reclaimed = gen_reclaimed, .minor = gen_minor};
 
 kiln_class_t kiln_class_gen(void) { return &pool_class_gen; }

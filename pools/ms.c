@@ -865,11 +865,31 @@ static const seg_class_t ms_seg_class = {
   .scan_obj = ms_scan_obj, .scan = ms_scan, .reclaim = ms_reclaim, .walk = ms_walk,
   .survivor = ms_survivor, .scan_range = ms_scan_range, .rescan = ms_rescan};
 
+/* A whole minor collection now (stress mode): an incremental one finishes
+   the one under way, or starts one and finishes it, all its marking then
+   in its final pause. */
+static int ms_minor(pool_t pool)
+{
+  ms_t *ms = ms_of(pool);
+  kiln_arena_t arena = pool->arena;
+  if (ms->young_size == 0) /* no sticky mark bits: no young generation */
+    return 0;
+  if (ms->young_step == 0) {
+    trace_collect(arena, pool, 1);
+    return 1;
+  }
+  if (!ms->inc)
+    trace_inc_start(arena, pool);
+  trace_inc_finish(arena);
+  return 1;
+}
+
 const struct kiln_class_s pool_class_ms = {
   .name = "ms", .doc = "automatic mark-sweep: non-moving, accepts ambiguous references",
   .size = sizeof(ms_t), .attr = CLASS_AUTO, .params = ms_params, .init = ms_init,
   .finish = ms_finish, .fill = ms_fill, .empty = ms_empty, .condemn = ms_condemn,
   .reclaimed = ms_reclaimed, .abandoned = ms_abandoned, .promote = ms_promote,
-  .keep_begin = ms_keep_begin, .keep_end = ms_keep_end, .sticky = ms_sticky};
+  .keep_begin = ms_keep_begin, .keep_end = ms_keep_end, .sticky = ms_sticky,
+  .minor = ms_minor};
 
 kiln_class_t kiln_class_ms(void) { return &pool_class_ms; }

@@ -54,6 +54,13 @@ tests_test_overflow_SOURCES = %reldir%/test_overflow.c
 tests_test_overflow_CFLAGS = $(TEST_CFLAGS_)
 tests_test_overflow_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 
+# What an embedding VM relies on, under every generational configuration:
+# the barrier for off-heap slots, stress minors, statistics, events.
+KILN_CHECKS += tests/test_embed
+tests_test_embed_SOURCES = %reldir%/test_embed.c
+tests_test_embed_CFLAGS = $(TEST_CFLAGS_)
+tests_test_embed_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
 # Manual pools and pool parameters.
 KILN_CHECKS += tests/test_mfs tests/test_mvff tests/test_params
 

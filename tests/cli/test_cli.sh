@@ -95,6 +95,35 @@ expect 3 "$KILN" run "$tmp/exit.lua"
 expect 1 "$KILN" run "$tmp/nosuch.lua"; has err 'nosuch.lua'
 expect 2 "$KILN" run
 
+# the environment: KILN_PLAN and KILN_OVERRIDES replace what a program asks
+# kiln_heap_open for, under every automatic plan; KILN_STATS=1 prints one
+# line when a heap closes; bad values name the variable
+cat >"$tmp/heap.lua" <<'LUA'
+local kiln = require "kiln"
+local h = assert(kiln.heap("marksweep"))
+local T = h:type{ name = "pair", refs = 2 }
+local head
+for i = 1, 2000 do local p = T:new(); p[1] = head; head = p end
+h:collect()
+print(h:plan(), h:stats().reserved)
+h:close()
+LUA
+for p in marksweep semispace gencopy genms sticky sticky-inc; do
+  expect 0 env KILN_PLAN=$p KILN_OVERRIDES=arena.reserve=32MB "$KILN" run "$tmp/heap.lua"
+  has out "^$p	33554432$"
+done
+expect 0 env KILN_STATS=1 "$KILN" run "$tmp/heap.lua"
+has err "^kiln: heap 'marksweep' closed: [0-9]+ collections \\([0-9]+ minor\\), .*allocated [0-9]+ bytes"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "KILN_STATS=1 printed more than one line"
+expect 0 env KILN_STATS=0 "$KILN" run "$tmp/heap.lua"
+[ -s "$tmp/err" ] && fail "KILN_STATS=0 printed something"
+expect 1 env KILN_PLAN=nosuch "$KILN" run "$tmp/heap.lua"
+has err "KILN_PLAN='nosuch' from the environment: no built-in plan 'nosuch'"
+expect 1 env KILN_OVERRIDES=young "$KILN" run "$tmp/heap.lua"
+has err "KILN_OVERRIDES='young': 'young' is not POOL.KEY=VALUE"
+expect 1 env KILN_STATS=2 "$KILN" run "$tmp/heap.lua"
+has err "KILN_STATS='2': expected 1"
+
 # compare: a tiny run, its table, CSV and JSON; bad options
 expect 0 "$KILN" compare --plans manual --workload churn,gcbench --runs 2 --scale 0.02 --depth 6 \
   --csv "$tmp/c.csv" --json "$tmp/c.json"

@@ -3,12 +3,15 @@
  * Opens heaps from built-in plans and plan files through the public
  * header, checks roles, pools and allocation points (one per role per
  * thread, made on first use), overrides, and the failures: a bad plan, a
- * garbage-collected plan without a format. Prints one line per failed check
- * and exits 1 if any failed.
+ * garbage-collected plan without a format; and the environment variables
+ * KILN_PLAN, KILN_OVERRIDES and KILN_STATS. Prints one line per failed
+ * check and exits 1 if any failed.
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "plans/plans.h"
 
 static int failures, checks;
@@ -110,11 +113,164 @@ static void test_failures(void)
   CHECK(kiln_heap_open(&h, NULL, NULL, NULL) == KILN_PARAM);
 }
 
+/* ---- the environment ---------------------------------------------------- */
+
+static const char *const automatic_plans[] = {"marksweep", "semispace", "gencopy", "genms",
+                                              "sticky", "sticky-inc"};
+#define NAUTO (sizeof automatic_plans / sizeof automatic_plans[0])
+
+static void env_clear(void)
+{
+  unsetenv("KILN_PLAN");
+  unsetenv("KILN_OVERRIDES");
+  unsetenv("KILN_STATS");
+}
+
+/* A list of n objects, each holding the next, rooted only by the heap's
+   stack scan; collected fully, then checked. */
+static int list_survives(kiln_heap_t h, size_t n)
+{
+  kiln_type_t cell;
+  size_t refs[] = {0};
+  kiln_type_spec_t spec = {"cell", 16, 1, refs, 0, 0, NULL, NULL};
+  if (kiln_type_create(&cell, &spec) != KILN_OK)
+    return 0;
+  kiln_ap_t ap = kiln_heap_ap(h, "objects");
+  void *head = NULL;
+  for (size_t i = 0; ap != NULL && i < n; i++) {
+    void *o;
+    if (kiln_desc_alloc(&o, ap, cell, 0) != KILN_OK)
+      break;
+    *kiln_desc_slot(o, 0) = head; /* initialising: before anything else is allocated */
+    ((uint64_t *)kiln_desc_fixed(o))[1] = i;
+    head = o;
+  }
+  kiln_arena_collect(kiln_heap_arena(h));
+  size_t seen = 0;
+  for (void *o = head; o != NULL; o = *kiln_desc_slot(o, 0), seen++)
+    if (kiln_desc_type(o) != cell || ((uint64_t *)kiln_desc_fixed(o))[1] != n - 1 - seen)
+      break;
+  kiln_type_destroy(cell);
+  return seen == n;
+}
+
+/* KILN_PLAN replaces the plan given, under every automatic plan, and the
+   heap works; KILN_OVERRIDES is applied after the given overrides. */
+static void test_env_plan(void)
+{
+  env_clear();
+  kiln_arg_t given[] = {KILN_ARG_STR("arena.reserve", "64MB"), KILN_ARGS_END};
+  for (size_t i = 0; i < NAUTO; i++) {
+    kiln_heap_t h = NULL;
+    setenv("KILN_PLAN", automatic_plans[i], 1);
+    CHECK(kiln_heap_open(&h, "marksweep", kiln_desc_format(), given) == KILN_OK);
+    if (h == NULL)
+      continue;
+    CHECK(strcmp(kiln_heap_plan_name(h), automatic_plans[i]) == 0);
+    CHECK(list_survives(h, 2000));
+    kiln_stats_t st;
+    kiln_arena_stats(kiln_heap_arena(h), &st);
+    CHECK(st.reserved == (size_t)64 << 20);
+    kiln_heap_close(h);
+  }
+  setenv("KILN_PLAN", "genms", 1);
+  setenv("KILN_OVERRIDES", "arena.reserve=32MB, young.nursery_size=128KB,arena.growth=1.5", 1);
+  kiln_heap_t h = NULL;
+  CHECK(kiln_heap_open(&h, "marksweep", kiln_desc_format(), given) == KILN_OK);
+  if (h != NULL) {
+    kiln_stats_t st;
+    kiln_arena_stats(kiln_heap_arena(h), &st);
+    CHECK(st.reserved == (size_t)32 << 20); /* the environment's override wins */
+    CHECK(list_survives(h, 2000));
+    kiln_heap_close(h);
+  }
+  env_clear();
+}
+
+static void expect_env_failure(const char *plan, const char *overrides, const char *stats,
+                               const char *want)
+{
+  env_clear();
+  if (plan != NULL)
+    setenv("KILN_PLAN", plan, 1);
+  if (overrides != NULL)
+    setenv("KILN_OVERRIDES", overrides, 1);
+  if (stats != NULL)
+    setenv("KILN_STATS", stats, 1);
+  kiln_heap_t h = NULL;
+  CHECK(kiln_heap_open(&h, "marksweep", kiln_desc_format(), NULL) == KILN_PARAM);
+  CHECK(h == NULL);
+  CHECK(strstr(lk_error(), want) != NULL);
+  if (strstr(lk_error(), want) == NULL)
+    fprintf(stderr, "  the sentence was: %s\n  wanted: %s\n", lk_error(), want);
+  env_clear();
+}
+
+/* Bad values fail the open with a sentence naming the variable. */
+static void test_env_failures(void)
+{
+  expect_env_failure("gencopi", NULL, NULL,
+                     "KILN_PLAN='gencopi' from the environment: ");
+  expect_env_failure("gencopi", NULL, NULL, "did you mean 'gencopy'?");
+  expect_env_failure(NULL, "young.nursery_size", NULL,
+                     "KILN_OVERRIDES='young.nursery_size': 'young.nursery_size' is not "
+                     "POOL.KEY=VALUE; give overrides separated by commas");
+  expect_env_failure(NULL, "main.segment_sise=64KB", NULL,
+                     "KILN_OVERRIDES='main.segment_sise=64KB' from the environment: override "
+                     "'main.segment_sise': pool 'main' (ms): unknown parameter 'segment_sise'");
+  expect_env_failure("genms", "main.large_size=1KB", NULL,
+                     "KILN_PLAN='genms' and KILN_OVERRIDES='main.large_size=1KB' from the "
+                     "environment: override 'main.large_size': plan 'genms' has no pool 'main'");
+  expect_env_failure(NULL, NULL, "yes", "KILN_STATS='yes': expected 1 (print one line of "
+                                        "statistics to stderr when a heap closes) or 0");
+}
+
+/* KILN_STATS=1 prints one line when the heap closes; 0 prints nothing. */
+static void stats_line(const char *value, char *out, size_t outlen)
+{
+  env_clear();
+  setenv("KILN_STATS", value, 1);
+  FILE *tmp = tmpfile();
+  int saved = dup(2);
+  fflush(stderr);
+  dup2(fileno(tmp), 2);
+  kiln_heap_t h = NULL;
+  if (kiln_heap_open(&h, "genms", kiln_desc_format(), NULL) == KILN_OK) {
+    (void)list_survives(h, 100);
+    kiln_heap_close(h);
+  }
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  rewind(tmp);
+  size_t n = fread(out, 1, outlen - 1, tmp);
+  out[n] = '\0';
+  fclose(tmp);
+  env_clear();
+}
+
+static void test_env_stats(void)
+{
+  char out[1024];
+  stats_line("1", out, sizeof out);
+  CHECK(strncmp(out, "kiln: heap 'genms' closed: 1 collections (0 minor), ", 52) == 0);
+  CHECK(strstr(out, "allocated ") != NULL && strstr(out, " live ") != NULL);
+  CHECK(strchr(out, '\n') == out + strlen(out) - 1); /* one line */
+  if (strncmp(out, "kiln: heap 'genms' closed: ", 27) != 0)
+    fprintf(stderr, "  KILN_STATS=1 printed: '%s'\n", out);
+  stats_line("0", out, sizeof out);
+  CHECK(out[0] == '\0');
+}
+
 int main(void)
 {
+  env_clear(); /* the tests set what they test */
   test_manual();
   test_auto();
   test_failures();
+  test_env_plan();
+  test_env_failures();
+  test_env_stats();
   printf("test_heap: %d of %d checks failed\n", failures, checks);
   return failures != 0 || checks == 0;
 }

@@ -1,5 +1,6 @@
 -- heaps.lua -- every built-in plan whose classes exist survives the churn
--- workload with a verified heap; heap methods; clean failures.
+-- workload with a verified heap; heap methods (h:on_collect included);
+-- clean failures.
 local dir = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/"
 package.path = dir .. "?.lua;" .. package.path
 local T = require "testlib"
@@ -65,6 +66,54 @@ h:collect()
 h:close()
 h:close() -- twice is harmless
 T.ok(not pcall(h.stats, h), "a closed heap refuses use")
+
+-- h:on_collect(fn): one call per collection, under every automatic plan, with
+-- the kind, a pause and the live bytes h:stats() reports; nil stops it.
+for _, name in ipairs({ "marksweep", "semispace", "gencopy", "genms", "sticky", "sticky-inc" }) do
+  local heap = assert(kiln.heap(name, { ["arena.stress"] = 20 }))
+  local seen = { full = 0, minor = 0, calls = 0, bad = {} }
+  heap:on_collect(function(c)
+    local st = heap:stats()
+    seen.calls = seen.calls + 1
+    seen[c.kind] = seen[c.kind] + 1
+    if c.number ~= seen.calls then seen.bad[#seen.bad + 1] = "number " .. c.number end
+    if c.number == st.collections and c.live ~= st.live then
+      seen.bad[#seen.bad + 1] = ("live %d, stats %d"):format(c.live, st.live)
+    end
+    if not (c.pause >= 0) then seen.bad[#seen.bad + 1] = "pause " .. tostring(c.pause) end
+  end)
+  assert(kiln.workload("churn", heap, small))
+  heap:collect()
+  local st = heap:stats()
+  T.ok(seen.calls > 1, name .. ": the handler ran (" .. seen.calls .. " times)")
+  T.eq(seen.calls, st.collections, name .. ": one call per collection")
+  T.eq(seen.minor, st.minor_collections, name .. ": minor collections")
+  T.eq(seen.full, st.collections - st.minor_collections, name .. ": full collections")
+  T.eq(table.concat(seen.bad, "; "), "", name .. ": events agree with h:stats()")
+  heap:on_collect(nil)
+  heap:collect()
+  T.eq(seen.calls, st.collections, name .. ": on_collect(nil) stops the calls")
+  heap:close()
+end
+
+-- Inside the handler an allocation fails and h:collect() is refused; the
+-- handler's error is raised by the call that collected, once it is done.
+do
+  local heap = assert(kiln.heap("genms"))
+  local Pair = heap:type{ name = "Pair", refs = 2 }
+  local why
+  heap:on_collect(function() local _; _, why = Pair:new(); heap:collect() end)
+  local ok, err = pcall(heap.collect, heap)
+  T.ok(not ok, "the handler's error is raised by h:collect()")
+  T.ok(tostring(err):find("the heap's h:on_collect handler failed: .*h:collect%(%) was called "
+                          .. "inside the heap's h:on_collect handler"), "it says why: " .. tostring(err))
+  T.ok(tostring(why):find("used inside the arena's collection callback", 1, true),
+       "an allocation in the handler fails: " .. tostring(why))
+  heap:on_collect(nil)
+  T.ok(Pair:new() ~= nil, "allocation works after the handler")
+  T.ok(not pcall(heap.on_collect, heap, 5), "on_collect wants a function")
+  heap:close()
+end
 
 -- workload misuse and failures
 T.eq(select(2, kiln.workload("nope", "manual")), "no workload 'nope' (workloads: gcbench, binarytrees, churn)", "unknown workload")
