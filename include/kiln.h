@@ -495,7 +495,9 @@ static inline void kiln_write_word(kiln_arena_t arena, void *obj, uintptr_t *slo
    same address before the object may move or die again. KILN_PARAM with
    a sentence for an address in no segment of the arena or in a manual
    pool, and during a collection; KILN_MEMORY if the table of pins cannot
-   grow. Each call takes constant time however many objects are pinned. */
+   grow. Each call takes constant time however many objects are pinned.
+   Unpin an object before destroying its pool: a pin left behind is an
+   ambiguous word that keeps whatever is later allocated there. */
 kiln_res_t kiln_pin(kiln_arena_t arena, void *obj);
 /* KILN_PARAM with a sentence for an address that is not pinned. */
 kiln_res_t kiln_unpin(kiln_arena_t arena, void *obj);

@@ -742,7 +742,8 @@ START_TEST(test_word_format)
   kiln_root_t root;
   ck_assert_ok(kiln_root_create_scan(&root, e.arena, KILN_RANK_EXACT, scan_word_roots, NULL));
   uint64_t rng = test_seed(23);
-  size_t steps = test_scale(6000), verified = 0;
+  /* At least enough allocation for minor collections under every scale. */
+  size_t steps = test_scale(6000) < 2000 ? 2000 : test_scale(6000), verified = 0;
   for (size_t step = 0; step < steps && m.next_id < W_MAX; step++) {
     int r;
     uint64_t id = m.next_id++;
