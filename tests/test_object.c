@@ -185,6 +185,36 @@ START_TEST(test_unpinned_object_dies)
 }
 END_TEST
 
+/* A pin taken while an incremental collection is under way holds at its
+   final pause, which rescans the ambiguous roots, and at later ones. */
+START_TEST(test_pin_during_incremental)
+{
+  env_t e;
+  env_open(&e, C_STICKY_INC, graph_format());
+  kiln_stats_t st;
+  uint64_t i = 0;
+  do {
+    (void)gobj_new(e.ap, 1000000 + i, 1, 40);
+    kiln_arena_stats(e.arena, &st);
+    T_CHECK(++i < 1000000, "no incremental collection started");
+  } while (!st.in_progress);
+  gobj_t *o = gobj_new(e.ap, 11, 0, 32);
+  ck_assert_ok(kiln_pin(e.arena, o));
+  gobj_garbage_until_minors(e.arena, e.ap, 3);
+  gobj_check(o, 11);
+  kiln_arena_collect(e.arena);
+  seen_t s;
+  walk_env(&e, &s);
+  ck_assert_uint_eq(s.count[11], 1);
+  ck_assert_uint_eq(s.objects, 1);
+  ck_assert_ok(kiln_unpin(e.arena, o));
+  kiln_arena_collect(e.arena);
+  walk_env(&e, &s);
+  ck_assert_uint_eq(s.objects, 0);
+  env_close(&e);
+}
+END_TEST
+
 START_TEST(test_pin_refuses)
 {
   kiln_arena_t arena;
@@ -837,6 +867,7 @@ Suite *test_suite(void)
   tcase_set_timeout(tc, 120);
   tcase_add_loop_test(tc, test_pin_keeps_in_place, 0, NCONFIGS);
   tcase_add_loop_test(tc, test_unpinned_object_dies, 0, NCONFIGS);
+  tcase_add_test(tc, test_pin_during_incremental);
   tcase_add_test(tc, test_pin_refuses);
   tcase_add_test(tc, test_many_pins);
   suite_add_tcase(s, tc);
