@@ -6,9 +6,9 @@
  * kiln_arena_error(NULL) for a failure that had no arena yet).
  *
  * The fast paths (kiln_alloc, kiln_free, kiln_reserve, kiln_commit,
- * kiln_write, kiln_write_word, KILN_FIX1, kiln_ss_fix_word) are inline here; they read the public prefixes of
- * the pool, arena, allocation point and scan state structures declared below
- * and nothing else. See docs/design.md for the contract; docs/ for the user's
+ * kiln_write, kiln_write_word, KILN_FIX1, kiln_ss_fix_word) are inline
+ * here; they read the public prefixes of the pool, arena, allocation point
+ * and scan state structures declared below and nothing else. See docs/design.md for the contract; docs/ for the user's
  * guide.
  *
  * Misuse. Every entry point checks its handles: a NULL, foreign or
@@ -495,9 +495,9 @@ static inline void kiln_write_word(kiln_arena_t arena, void *obj, uintptr_t *slo
    same address before the object may move or die again. KILN_PARAM with
    a sentence for an address in no segment of the arena or in a manual
    pool, and during a collection; KILN_MEMORY if the table of pins cannot
-   grow. Each call takes constant time however many objects are pinned.
-   Unpin an object before destroying its pool: a pin left behind is an
-   ambiguous word that keeps whatever is later allocated there. */
+   grow. Each call takes constant expected time however many objects are
+   pinned. Unpin an object before destroying its pool: a pin left behind
+   is an ambiguous word that keeps whatever is later allocated there. */
 kiln_res_t kiln_pin(kiln_arena_t arena, void *obj);
 /* KILN_PARAM with a sentence for an address that is not pinned. */
 kiln_res_t kiln_unpin(kiln_arena_t arena, void *obj);
