@@ -11,6 +11,7 @@
 #include "config.h"
 #include "arena.h"
 #include "param.h"
+#include "pin.h"
 #include "pool.h"
 #include "trace.h"
 #include "vm.h"
@@ -219,6 +220,7 @@ void kiln_arena_destroy(kiln_arena_t arena)
   (void)trace_inc_abandon(arena); /* no final pause (nor client scans) at teardown */
   arena_destroy_children(arena);
   arena_free_graves(arena);
+  pin_finish(arena);
   for (freerun_t *r = arena->free_runs, *n; r != NULL; r = n) {
     n = r->next;
     free(r);

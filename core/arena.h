@@ -2,8 +2,9 @@
  *
  * Owns: the reservation, the page table (page -> segment, O(1)), the card
  * table, the free-page runs and commit accounting, the list of pools, the last
- * error sentence, the graves of destroyed handles (handle.c), and the
- * collection state (trace.h), statistics and collection events (stats.c).
+ * error sentence, the graves of destroyed handles (handle.c), the objects the
+ * client pinned (pin.c), and the collection state (trace.h), statistics and
+ * collection events (stats.c).
  *
  * Invariants:
  *  - base and limit are page aligned; every page is either in exactly one
@@ -27,6 +28,12 @@
 typedef struct seg_s *seg_t;
 typedef struct freerun_s freerun_t;
 typedef struct trace_s trace_t;
+
+/* Objects the client pinned (pin.c): a hash table of addresses and counts. */
+typedef struct pin_table_s {
+  struct pin_entry_s *slots;
+  size_t cap, count;             /* slots (a power of two, or 0), pinned objects */
+} pin_table_t;
 
 #define ARENA_ERROR_MAX 512
 #define ARENA_EVENTS_MAX 8 /* collections that end within one entry to the collector:
@@ -61,6 +68,7 @@ struct kiln_arena_s {
   ring_t pools;                  /* every pool of the arena */
   ring_t fmts, roots, threads, aps;
   ring_t graves;                 /* destroyed handles, kept (handle.c) */
+  pin_table_t pins;              /* objects pinned by kiln_pin (pin.c) */
   size_t ngraves;
   size_t segments;
 

@@ -1,5 +1,6 @@
 /* root.c -- roots (areas, formatted areas, scan functions, thread stacks)
- * and registered threads.
+ * and registered threads; the ambiguous roots' scan includes the objects
+ * the client pinned (pin.c).
  *
  * Ambiguous roots are scanned word by word: a word is a reference only if
  * the owning segment's fix says it points into (or at) a live object; it is
@@ -11,6 +12,7 @@
  * (KILN_UNIMPL) rather than silently leaving its stack unscanned.
  */
 #include "config.h"
+#include "pin.h"
 #include "root.h"
 #include "trace.h"
 #include "vm.h"
@@ -282,5 +284,8 @@ kiln_res_t root_scan_rank(kiln_arena_t arena, kiln_ss_t ss, kiln_rank_t rank, in
     if (res != KILN_OK)
       return res;
   }
-  return KILN_OK;
+  if (rank != KILN_RANK_AMBIG)
+    return KILN_OK;
+  ss_of(ss)->rank = KILN_RANK_AMBIG; /* pinned objects are ambiguous references */
+  return pin_scan(arena, ss);
 }

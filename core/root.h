@@ -29,9 +29,10 @@ struct kiln_thread_s {
 };
 
 /* Scan every root of one rank (trace.c calls ambiguous, then exact, then
-   weak), but area roots only unless skip_areas (an incremental
-   collection's start notes the exact ones for its increments instead:
-   root_each_exact_area, root_scan_words). */
+   weak; the ambiguous ones end with the pinned objects, pin.c), but area
+   roots only unless skip_areas (an incremental collection's start notes
+   the exact ones for its increments instead: root_each_exact_area,
+   root_scan_words). */
 kiln_res_t root_scan_rank(kiln_arena_t arena, kiln_ss_t ss, kiln_rank_t rank, int skip_areas);
 void root_each_exact_area(kiln_arena_t arena, void (*visit)(void *cl, void **base, void **limit),
                           void *cl);

@@ -73,7 +73,8 @@ struct seg_class_s {
   kiln_res_t (*scan)(seg_t seg, kiln_ss_t ss);
   /* After the trace: free white objects that were not reached. */
   void (*reclaim)(seg_t seg, trace_t *trace);
-  /* Visit every object of the segment (heap walks, verification). */
+  /* Visit every committed object of the segment, never a pad nor a
+     forwarded object (kiln_pool_walk, verification); outside a trace. */
   void (*walk)(seg_t seg, void (*visit)(void *obj, void *closure), void *closure);
   /* Weak references: the object's address after the trace, or NULL if it
      died (optional; NULL means the class has no weak support). */

@@ -12,9 +12,9 @@
  * kiln_arena_error(NULL) for a failure that had no arena yet).
  *
  * The fast paths (kiln_alloc, kiln_free, kiln_reserve, kiln_commit,
- * kiln_write, KILN_FIX1) are inline here; they read the public prefixes of
- * the pool, arena, allocation point and scan state structures declared below
- * and nothing else. See docs/design.md for the contract; docs/ for the user's
+ * kiln_write, kiln_write_word, KILN_FIX1, kiln_ss_fix_word) are inline
+ * here; they read the public prefixes of the pool, arena, allocation point
+ * and scan state structures declared below and nothing else. See docs/design.md for the contract; docs/ for the user's
  * guide.
  *
  * Misuse. Every entry point checks its handles: a NULL, foreign or
@@ -236,6 +236,23 @@ typedef struct kiln_pool_stats_s {
 } kiln_pool_stats_t;
 void kiln_pool_stats(kiln_pool_t pool, kiln_pool_stats_t *stats_o);
 
+/* Walk an automatic pool's objects: fn(obj, size, closure) for every
+   object committed in it, dead ones that no collection has freed yet
+   included, never a pad nor a forwarded object; obj is the client pointer
+   and size its bytes, header included (as kiln_obj_size). A gen pool's
+   objects are those in its nursery and survivor space: what it promoted
+   or pretenured is promote_to's. Call it from the mutator, outside any
+   collection (KILN_PARAM from a scan or format function): it finishes an
+   incremental collection under way and gives every allocation point's
+   buffer back to its pool, as a collection does (a reservation not yet
+   committed is lost: its kiln_commit fails). fn may read and write the
+   objects (stores through kiln_write) but must not allocate in, collect,
+   or destroy anything of the arena; no collection starts meanwhile. A
+   manual pool (mfs, mvff) is refused with KILN_PARAM: it has no format
+   to find its blocks with. */
+typedef void (*kiln_walk_fn)(void *obj, size_t size, void *closure);
+kiln_res_t kiln_pool_walk(kiln_pool_t pool, kiln_walk_fn fn, void *closure);
+
 /* ---- manual pools ----------------------------------------------------- */
 
 /* The public prefix of every pool: what the inline kiln_alloc and kiln_free
@@ -336,6 +353,15 @@ typedef struct kiln_format_s {
 kiln_res_t kiln_fmt_create(kiln_fmt_t *fmt_o, kiln_arena_t arena, const kiln_format_t *format);
 void kiln_fmt_destroy(kiln_fmt_t fmt);
 
+/* The size of the object obj (a client pointer) of one of the arena's
+   automatic pools, from its format: skip(obj) - obj, the bytes of its
+   block, header included (what was reserved for it, rounded up to the
+   format's alignment). KILN_PARAM with a sentence for an address in no
+   segment of the arena, in a manual pool, or off the format's alignment;
+   an address inside an object, or one of a dead object, is the client's
+   error and is not detected. */
+kiln_res_t kiln_obj_size(size_t *size_o, kiln_arena_t arena, void *obj);
+
 /* ---- scanning --------------------------------------------------------- */
 
 /* The public prefix of a scan state: what KILN_FIX1 reads. */
@@ -355,6 +381,35 @@ kiln_res_t kiln_ss_fix(kiln_ss_t ss, void **ref_io);
 #define KILN_FIX2(ss, ref_io) kiln_ss_fix((ss), (ref_io))
 #define KILN_FIX12(ss, ref_io) \
   (KILN_FIX1((ss), *(ref_io)) ? KILN_FIX2((ss), (ref_io)) : KILN_OK)
+
+/* Word-typed fixing, for formats whose slots are uintptr_t (tagged or
+   NaN-boxed values): *ref_io holds a plain pointer (or 0), the client
+   having taken off any tag, and is read and written as a uintptr_t only,
+   so a scan that never casts a slot to void ** needs no
+   -fno-strict-aliasing. Put the tag back after the call. Like kiln_ss_fix,
+   it is for scan functions, with the scan state they were given. */
+static inline kiln_res_t kiln_ss_fix_word(kiln_ss_t ss, uintptr_t *ref_io)
+{
+  void *ref = (void *)*ref_io;
+  kiln_res_t res = kiln_ss_fix(ss, &ref);
+  if ((uintptr_t)ref != *ref_io)
+    *ref_io = (uintptr_t)ref;
+  return res;
+}
+#define KILN_FIX12_WORD(ss, ref_io) \
+  (KILN_FIX1((ss), *(ref_io)) ? kiln_ss_fix_word((ss), (ref_io)) : KILN_OK)
+
+/* A derived pointer: *derived_io points into the object *base_io refers
+   to (or just past its end), such as a frame's instruction pointer into
+   its bytecode object. Fixes *base_io as kiln_ss_fix does (KILN_FIX1 is
+   applied first) and, when the object moved, moves *derived_io with it, so
+   that it keeps its byte offset from the base; when a weak reference's
+   object died, both become NULL. Both may then be exact roots (a scan
+   root or a formatted one) or object fields. Keep them in void *
+   variables (copy a typed pointer in and out) rather than casting their
+   addresses. The checked build reports a derived pointer outside its
+   base's object. */
+kiln_res_t kiln_ss_fix_derived(kiln_ss_t ss, void **base_io, void **derived_io);
 
 /* ---- roots ------------------------------------------------------------ */
 
@@ -450,6 +505,20 @@ static inline int kiln_commit(kiln_ap_t ap, void *p, size_t size)
 
 /* ---- barrier ---------------------------------------------------------- */
 
+/* The barrier alone: record that slot, a field of obj, was just stored
+   into by the client, with a store of any type. kiln_write and
+   kiln_write_word are this after their store. A slot outside the heap
+   dirties obj's own card instead (see kiln_write). */
+static inline void kiln_write_barrier(kiln_arena_t arena, void *obj, const void *slot)
+{
+  const struct kiln_arena_head_s *h = (const struct kiln_arena_head_s *)(void *)arena;
+  uintptr_t span = h->limit - h->base, off = (uintptr_t)slot - h->base;
+  if (off >= span)
+    off = (uintptr_t)obj - h->base;
+  if (off < span)
+    h->cards[off >> h->card_shift] = 1;
+}
+
 /* Store value into *slot (a field of obj) and dirty slot's card. Required for
    every store of a reference into an object of an automatic pool, except the
    stores that initialise an object before its successful kiln_commit.
@@ -459,14 +528,36 @@ static inline int kiln_commit(kiln_ap_t ap, void *p, size_t size)
    whole, and so the array. Pass the object whose scan fixes the slot. */
 static inline void kiln_write(kiln_arena_t arena, void *obj, void **slot, void *value)
 {
-  const struct kiln_arena_head_s *h = (const struct kiln_arena_head_s *)(void *)arena;
-  uintptr_t span = h->limit - h->base, off = (uintptr_t)slot - h->base;
   *slot = value;
-  if (off >= span)
-    off = (uintptr_t)obj - h->base;
-  if (off < span)
-    h->cards[off >> h->card_shift] = 1;
+  kiln_write_barrier(arena, obj, slot);
 }
+
+/* kiln_write for a uintptr_t slot, whatever the word holds (a tagged
+   reference, a NaN-boxed value): the store is a uintptr_t store, so it
+   respects strict aliasing. The same rule says when it is required. */
+static inline void kiln_write_word(kiln_arena_t arena, void *obj, uintptr_t *slot,
+                                   uintptr_t value)
+{
+  *slot = value;
+  kiln_write_barrier(arena, obj, slot);
+}
+
+/* ---- pinning ---------------------------------------------------------- */
+
+/* Pin obj, an object of one of the arena's automatic pools: until it is
+   unpinned it stays alive and does not move, as if an ambiguous root
+   referred to it (a copy pool keeps its whole segment in place, a gen
+   pool keeps it in its nursery chunk; what it refers to is traced and may
+   move as usual). Pins nest: each kiln_pin needs one kiln_unpin with the
+   same address before the object may move or die again. KILN_PARAM with
+   a sentence for an address in no segment of the arena or in a manual
+   pool, and during a collection; KILN_MEMORY if the table of pins cannot
+   grow. Each call takes constant expected time however many objects are
+   pinned. Unpin an object before destroying its pool: a pin left behind
+   is an ambiguous word that keeps whatever is later allocated there. */
+kiln_res_t kiln_pin(kiln_arena_t arena, void *obj);
+/* KILN_PARAM with a sentence for an address that is not pinned. */
+kiln_res_t kiln_unpin(kiln_arena_t arena, void *obj);
 
 #ifdef __cplusplus
 }

@@ -51,7 +51,10 @@
  * by walking the chunk with the format's skip). A chunk holding a pinned
  * object is retained: its dead objects become padding, its age goes up by
  * one (at most N: its objects did survive), and it is condemned again at
- * the next collection, when the pinned objects may move on.
+ * the next collection, when the pinned objects may move on. It keeps the
+ * pinned objects' marks as its start bits, which then mark exactly its
+ * objects: walks visit those and no pad, and the next trace needs no map.
+ * Client pins (kiln_pin) are ambiguous references, so they pin this way.
  *
  * Objects of `large_size` bytes or more are allocated directly in
  * promote_to (pretenured): copying them would cost more than it saves.
@@ -68,7 +71,8 @@
  *
  * Invariants: outside a trace, no chunk is white or nailed and every cohort
  * slot is NULL; objects of a chunk occupy [base, free) contiguously (pads
- * included), so the chunk can be walked and scanned as one formatted range;
+ * included), so the chunk can be scanned as one formatted range; only a
+ * retained chunk holds pads, and its start bits mark exactly its objects;
  * all objects of a chunk have survived `age` collections, 0 <= age <= N;
  * a chunk of age > 0 is never on the fresh list nor an AP's buffer;
  * survivor_chunks counts the chunks of age > 0.
@@ -84,7 +88,8 @@ typedef struct chunk_s {
   struct seg_s seg;
   char *free;              /* objects occupy [base, free) */
   ring_t fresh;            /* in gen->fresh while it has room and no AP */
-  uint64_t *starts, *mark; /* built on the first ambiguous hit of a trace */
+  uint64_t *starts, *mark; /* built on the first ambiguous hit of a trace; a retained
+                              chunk keeps starts (see Pinning) */
   size_t grains;
   int retained;            /* kept by a pin: not allocated into again */
   unsigned age;            /* collections its objects survived: 0 nursery, 1..N survivor */
@@ -483,15 +488,24 @@ static kiln_res_t chunk_scan(seg_t seg, kiln_ss_t ss)
   return fmt_of(g)->scan(ss, base, c->free + g->header);
 }
 
+/* Every object of the chunk: a retained chunk's are its start bits (the
+   rest of it is pads); any other chunk's fill [base, free) with no pad. */
 static void chunk_walk(seg_t seg, void (*visit)(void *obj, void *closure), void *closure)
 {
   gen_t *g = gen_of(seg->pool);
   chunk_t *c = chunk_of(seg);
+  if (c->retained) {
+    for (size_t i = bits_find(c->starts, 0, c->grains, 1); i < c->grains;
+         i = bits_find(c->starts, i + 1, c->grains, 1))
+      visit(client_of(g, c, i), closure);
+    return;
+  }
   for (char *o = (char *)seg->base + g->header; o - g->header < c->free; o = fmt_of(g)->skip(o))
     visit(o, closure);
 }
 
-/* A chunk with pinned objects: pad everything else, keep the chunk. */
+/* A chunk with pinned objects: pad everything else, keep the chunk, and
+   keep the pinned objects' marks as its start bits (its only objects). */
 static void retain(gen_t *g, chunk_t *c)
 {
   char *o = (char *)c->seg.base + g->header, *end = c->free + g->header;
@@ -506,10 +520,14 @@ static void retain(gen_t *g, chunk_t *c)
   }
   c->retained = 1;
   set_age(g, c, c->age < g->survivor_age ? c->age + 1 : g->survivor_age);
+  size_t words = (c->grains + 63) / 64;
+  memcpy(c->starts, c->mark, words * sizeof(uint64_t));
+  memset(c->mark, 0, words * sizeof(uint64_t));
 }
 
 /* An emptied chunk becomes a nursery chunk again, kept for APs while the
-   nursery chunks (survivor chunks do not count) are within nursery_size. */
+   nursery chunks (survivor chunks do not count) are within nursery_size.
+   A chunk with pinned objects is retained, its start bits kept. */
 static void chunk_reclaim(seg_t seg, trace_t *trace)
 {
   gen_t *g = gen_of(seg->pool);
@@ -517,19 +535,19 @@ static void chunk_reclaim(seg_t seg, trace_t *trace)
   (void)trace;
   if (seg->nailed) {
     retain(g, c);
-  } else {
-    set_age(g, c, 0);
-    if ((g->chunks - g->survivor_chunks) * g->chunk_size > g->nursery_size) {
-      chunk_free(g, c);
-      return;
-    }
-    if (KILN_CHECKING)
-      memset((void *)seg->base, KILN_POISON_BYTE, seg_size(seg));
-    c->free = (char *)seg->base;
-    c->retained = 0;
-    ring_append(&g->fresh, &c->fresh);
+    seg->nailed = 0;
+    return;
   }
-  seg->nailed = 0;
+  set_age(g, c, 0);
+  if ((g->chunks - g->survivor_chunks) * g->chunk_size > g->nursery_size) {
+    chunk_free(g, c);
+    return;
+  }
+  if (KILN_CHECKING)
+    memset((void *)seg->base, KILN_POISON_BYTE, seg_size(seg));
+  c->free = (char *)seg->base;
+  c->retained = 0;
+  ring_append(&g->fresh, &c->fresh);
   free(c->starts);
   c->starts = c->mark = NULL;
 }

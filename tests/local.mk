@@ -61,6 +61,14 @@ tests_test_embed_SOURCES = %reldir%/test_embed.c
 tests_test_embed_CFLAGS = $(TEST_CFLAGS_)
 tests_test_embed_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 
+# Pinning, object sizes, pool walks, derived pointers and the word-typed
+# fix and barrier, under every automatic pool configuration; built with
+# strict aliasing on, as a VM's interpreter is.
+KILN_CHECKS += tests/test_object
+tests_test_object_SOURCES = %reldir%/test_object.c
+tests_test_object_CFLAGS = $(TEST_CFLAGS_) -fstrict-aliasing -Wstrict-aliasing
+tests_test_object_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
 # Manual pools and pool parameters.
 KILN_CHECKS += tests/test_mfs tests/test_mvff tests/test_params
 
