@@ -285,12 +285,81 @@ static value apply_prim(value fn, value args)
   return call_prim(((prim_t *)fn)->index, args);
 }
 
+/* One step of eval's loop on a special form or an application: TAIL when
+   st now holds the next expression to evaluate in tail position, DONE when
+   *result is the value. */
+enum step { DONE, TAIL };
+
+static enum step eval_if(evalstate_t *st, value *result)
+{
+  *result = eval(cadr(st->x, "if"), st->env);
+  value branches = CDR(CDR(st->x));
+  if (!has_type(branches, T_PAIR))
+    scheme_error("if: missing consequent; write (if test then [else])");
+  if (truthy(*result))
+    st->x = CAR(branches);
+  else if (has_type(CDR(branches), T_PAIR))
+    st->x = CAR(CDR(branches));
+  else {
+    *result = UNSPEC;
+    return DONE;
+  }
+  return TAIL;
+}
+
+/* result is rooted by the caller, so it may hold the operator meanwhile. */
+static enum step eval_application(evalstate_t *st, value *result)
+{
+  value args = NIL;
+  PROTECT1(args);
+  *result = eval(CAR(st->x), st->env);
+  args = eval_args(CDR(st->x), st->env);
+  enum step step = DONE;
+  if (has_type(*result, T_PRIM)) {
+    *result = apply_prim(*result, args);
+  } else if (has_type(*result, T_CLOSURE)) {
+    st->env = bind_params(CLO(*result)->params, args, CLO(*result)->env);
+    st->x = all_but_last(CLO(*result)->body, st->env);
+    step = TAIL;
+  } else {
+    scheme_error("the operator of an application is not a procedure");
+  }
+  UNPROTECT(1);
+  return step;
+}
+
+static enum step eval_step(evalstate_t *st, value *result)
+{
+  value op = CAR(st->x);
+  if (op == syntax_syms[S_QUOTE])
+    return *result = cadr(st->x, "quote"), DONE;
+  if (op == syntax_syms[S_IF])
+    return eval_if(st, result);
+  if (op == syntax_syms[S_DEFINE])
+    return *result = eval_define(st->x, st->env), DONE;
+  if (op == syntax_syms[S_SET])
+    return *result = eval_set(st->x, st->env), DONE;
+  if (op == syntax_syms[S_LAMBDA])
+    return *result = eval_lambda(st->x, st->env), DONE;
+  if (op == syntax_syms[S_BEGIN])
+    return st->x = all_but_last(CDR(st->x), st->env), TAIL;
+  if (op == syntax_syms[S_LET]) {
+    st->env = let_env(st->x, st->env);
+    st->x = all_but_last(CDR(CDR(st->x)), st->env);
+    return TAIL;
+  }
+  if (op == syntax_syms[S_COND])
+    return eval_cond(st, result) ? TAIL : DONE;
+  if (op == syntax_syms[S_AND] || op == syntax_syms[S_OR])
+    return eval_and_or(st, result, op == syntax_syms[S_AND]) ? TAIL : DONE;
+  return eval_application(st, result);
+}
+
 value eval(value x, value env)
 {
   evalstate_t st = {x, env};
-  value fn = NIL, args = NIL, result = UNSPEC;
-  PROTECT2(st.x, st.env);
-  PROTECT3(fn, args, result);
+  value result = UNSPEC;
+  PROTECT3(st.x, st.env, result);
   for (;;) {
     if (has_type(st.x, T_SYMBOL)) {
       result = lookup(st.x, st.env);
@@ -300,69 +369,10 @@ value eval(value x, value env)
       result = st.x;
       break;
     }
-    value op = CAR(st.x);
-    if (op == syntax_syms[S_QUOTE]) {
-      result = cadr(st.x, "quote");
+    if (eval_step(&st, &result) == DONE)
       break;
-    }
-    if (op == syntax_syms[S_IF]) {
-      result = eval(cadr(st.x, "if"), st.env);
-      value branches = CDR(CDR(st.x));
-      if (!has_type(branches, T_PAIR))
-        scheme_error("if: missing consequent; write (if test then [else])");
-      if (truthy(result))
-        st.x = CAR(branches);
-      else if (has_type(CDR(branches), T_PAIR))
-        st.x = CAR(CDR(branches));
-      else {
-        result = UNSPEC;
-        break;
-      }
-      continue;
-    }
-    if (op == syntax_syms[S_DEFINE]) {
-      result = eval_define(st.x, st.env);
-      break;
-    }
-    if (op == syntax_syms[S_SET]) {
-      result = eval_set(st.x, st.env);
-      break;
-    }
-    if (op == syntax_syms[S_LAMBDA]) {
-      result = eval_lambda(st.x, st.env);
-      break;
-    }
-    if (op == syntax_syms[S_BEGIN]) {
-      st.x = all_but_last(CDR(st.x), st.env);
-      continue;
-    }
-    if (op == syntax_syms[S_LET]) {
-      st.env = let_env(st.x, st.env);
-      st.x = all_but_last(CDR(CDR(st.x)), st.env);
-      continue;
-    }
-    if (op == syntax_syms[S_COND]) {
-      if (eval_cond(&st, &result))
-        continue;
-      break;
-    }
-    if (op == syntax_syms[S_AND] || op == syntax_syms[S_OR]) {
-      if (eval_and_or(&st, &result, op == syntax_syms[S_AND]))
-        continue;
-      break;
-    }
-    fn = eval(op, st.env);
-    args = eval_args(CDR(st.x), st.env);
-    if (has_type(fn, T_PRIM)) {
-      result = apply_prim(fn, args);
-      break;
-    }
-    if (!has_type(fn, T_CLOSURE))
-      scheme_error("the operator of an application is not a procedure");
-    st.env = bind_params(CLO(fn)->params, args, CLO(fn)->env);
-    st.x = all_but_last(CLO(fn)->body, st.env);
   }
-  UNPROTECT(5);
+  UNPROTECT(3);
   return result;
 }
 
