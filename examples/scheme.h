@@ -76,11 +76,11 @@ void heap_close(void);
 void heap_collect(void);
 kiln_arena_t heap_arena(void);
 
-/* Reserve a zeroed-header object of size bytes (a multiple of 8, at least
-   16) from the "objects" or, for leaf objects, the "leaf" allocation
-   point. The caller initialises it, then calls obj_commit; if that returns
-   0 a collection intervened and the caller starts again from obj_reserve,
-   re-reading its rooted values. */
+/* Reserve size bytes (a multiple of 8, at least 16) of uninitialised
+   memory from the "objects" or, for objects without references, the "leaf"
+   allocation point. The caller makes it a whole object, then calls
+   obj_commit; if that returns 0 a collection intervened and the caller
+   starts again from obj_reserve, re-reading its rooted values. */
 void *obj_reserve(size_t size, int leaf);
 int obj_commit(void *p, size_t size, int leaf);
 
