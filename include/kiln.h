@@ -14,8 +14,9 @@
  * The fast paths (kiln_alloc, kiln_free, kiln_reserve, kiln_commit,
  * kiln_write, kiln_write_word, KILN_FIX1, kiln_ss_fix_word) are inline
  * here; they read the public prefixes of the pool, arena, allocation point
- * and scan state structures declared below and nothing else. See docs/design.md for the contract; docs/ for the user's
- * guide.
+ * and scan state structures declared below and nothing else.
+ * docs/embedding.md is the guide for a client (the format contract, roots,
+ * the barrier, plans); docs/design.md describes the internals.
  *
  * Misuse. Every entry point checks its handles: a NULL, foreign or
  * destroyed handle makes a kiln_res_t function return KILN_PARAM with a

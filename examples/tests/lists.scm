@@ -1,0 +1,40 @@
+; lists.scm -- long lists and big vectors built, transformed and checked,
+; over and over: enough allocation that the default plans collect, and
+; under copying plans every structure moves while it is being built.
+(define (iota n) (define (go i acc) (if (< i 0) acc (go (- i 1) (cons i acc)))) (go (- n 1) '()))
+(define (sum l) (define (go l s) (if (null? l) s (go (cdr l) (+ s (car l))))) (go l 0))
+(define (vector-sum v) (define (go i s) (if (= i (vector-length v)) s (go (+ i 1) (+ s (vector-ref v i))))) (go 0 0))
+
+(define (one-round n)
+  (let ((l (iota n)))
+    (let ((squares (map (lambda (x) (* x x)) l))
+          (v (list->vector l)))
+      (and (= (sum l) (quotient (* n (- n 1)) 2))
+           (= (sum squares) (quotient (* (- n 1) n (- (* 2 n) 1)) 6))
+           (= (vector-sum v) (sum l))
+           (equal? (reverse (reverse l)) l)
+           (= (length (append l l)) (* 2 n))))))
+
+(define (rounds k ok) (if (= k 0) ok (rounds (- k 1) (and ok (one-round 5000)))))
+(display (rounds (* 8 scale) #t)) (newline)
+
+; A vector of vectors of lists, filled, then every cell checked.
+(define rows (if (= scale 0) 10 100))
+(define cols (if (= scale 0) 5 50))
+(define grid (make-vector rows #f))
+(define (fill-row i)
+  (let ((row (make-vector cols #f)))
+    (define (go j) (if (< j cols) (begin (vector-set! row j (iota (+ i j))) (go (+ j 1)))))
+    (go 0)
+    (vector-set! grid i row)))
+(define (fill i) (if (< i rows) (begin (fill-row i) (fill (+ i 1)))))
+(fill 0)
+(define (check-row i)
+  (let ((row (vector-ref grid i)))
+    (define (go j ok) (if (= j cols) ok (go (+ j 1) (and ok (= (length (vector-ref row j)) (+ i j))
+                                                        (= (sum (vector-ref row j)) (quotient (* (+ i j) (- (+ i j) 1)) 2))))))
+    (go 0 #t)))
+(define (check i ok) (if (= i rows) ok (check (+ i 1) (and ok (check-row i)))))
+(display (check 0 #t)) (newline)
+(display (vector->list (vector 1 2 3))) (newline)
+(display (assq 'b '((a 1) (b 2)))) (newline)

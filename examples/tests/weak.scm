@@ -1,0 +1,36 @@
+; weak.scm -- the symbol table is weak and string ports are finalized.
+; Symbols nothing refers to are dropped by a collection; a symbol still
+; referenced is found again by name (eq?), under moving plans too. Ports
+; dropped without close-port have their buffers freed after a collection;
+; ports still referenced keep their text.
+(define kept (string->symbol "kept-symbol"))
+(define (make-symbols i n acc)
+  (if (< i n)
+      (make-symbols (+ i 1) n (cons (string->symbol (string-append "tmp-" (number->string i))) acc))
+      acc))
+(gc)
+(define before (symbol-count))
+(define nsyms (if (= scale 0) 100 1000))
+(define temporary (make-symbols 0 nsyms '()))
+(define during (symbol-count))
+(display (>= during (+ before nsyms))) (newline)
+(set! temporary #f)
+(gc)
+(display (<= (symbol-count) (- during nsyms))) (newline)
+(display (eq? kept (string->symbol "kept-symbol"))) (newline)
+(display (eq? 'kept-symbol kept)) (newline)
+
+(define live-port (open-output-string))
+(display "still here" live-port)
+(define (drop-ports i n)
+  (if (< i n)
+      (let ((p (open-output-string)))
+        (display (make-vector 100 i) p)
+        (drop-ports (+ i 1) n))))
+(drop-ports 0 (if (= scale 0) 20 200))
+(display (>= (open-ports) 1)) (newline)
+(gc)
+(display (open-ports)) (newline)
+(display (get-output-string live-port)) (newline)
+(close-port live-port)
+(display (open-ports)) (newline)
