@@ -88,7 +88,7 @@ void lk_plan_free(lk_plan_t *plan);
 
 typedef struct lk_wparams_s {
   uint64_t seed;
-  double scale;            /* multiplies the default sizes; 1.0 = standard run */
+  double scale;            /* multiplies the work (sizes, tree counts); 1.0 = standard run */
   /* gcbench / binarytrees */
   int depth;               /* 0: the workload's default */
   /* churn */

@@ -5,7 +5,10 @@
 KILN_PLAN_FILES = plans/manual.lua plans/marksweep.lua plans/semispace.lua \
 	plans/gencopy.lua plans/genms.lua plans/sticky.lua \
 	plans/sticky-inc.lua
-KILN_EMBED_FILES = $(KILN_PLAN_FILES) %reldir%/dsl.lua %reldir%/cli.lua
+# The front end's modules, preloaded as "kiln.cli.NAME" by lua/kiln_main.c.
+KILN_CLI_MODULES = %reldir%/cli/util.lua %reldir%/cli/json.lua %reldir%/cli/report.lua \
+	%reldir%/cli/plot.lua %reldir%/cli/compare.lua
+KILN_EMBED_FILES = $(KILN_PLAN_FILES) %reldir%/dsl.lua %reldir%/cli.lua $(KILN_CLI_MODULES)
 EXTRA_DIST += $(KILN_EMBED_FILES) %reldir%/embed.sh
 
 libkiln_core_la_SOURCES += %reldir%/lkiln.h %reldir%/err.c %reldir%/plan.c %reldir%/heap.c
@@ -48,13 +51,14 @@ lua_kiln_LDADD = libkiln_core.la $(LUA_LIBS)
 # Tests: Lua scripts run by the program, and shell tests of the program.
 KILN_LUA_TESTS = tests/lua/plan_errors.lua tests/lua/plan_extends.lua tests/lua/objects.lua tests/lua/graph.lua \
 	tests/lua/heaps.lua tests/lua/module.lua
-KILN_CLI_TESTS = tests/cli/test_cli.sh
+KILN_CLI_TESTS = tests/cli/test_cli.sh tests/cli/test_compare.sh
 TESTS += $(KILN_LUA_TESTS) $(KILN_CLI_TESTS) tests/cli/test_heap
 check_PROGRAMS += tests/cli/test_heap
 tests_cli_test_heap_SOURCES = tests/cli/test_heap.c $(KILN_LUA_SOURCES)
 tests_cli_test_heap_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS)
 tests_cli_test_heap_LDADD = libkiln_core.la $(LUA_LIBS)
-EXTRA_DIST += $(KILN_LUA_TESTS) $(KILN_CLI_TESTS) tests/lua/testlib.lua tests/cli/shlib.sh
+EXTRA_DIST += $(KILN_LUA_TESTS) $(KILN_CLI_TESTS) tests/lua/testlib.lua tests/cli/shlib.sh \
+	tests/cli/json_check.lua
 TEST_EXTENSIONS = .lua .sh
 LUA_LOG_COMPILER = $(builddir)/%reldir%/kiln
 AM_LUA_LOG_FLAGS = run
