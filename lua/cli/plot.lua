@@ -68,20 +68,24 @@ plot DATA index %d using 0:%d:xtic(1) with boxes lc rgb "#5b8ac6" notitle, \
 ]], title, ylabel, n - 0.5, i, col, i, col, col + 1, col + 2)
 end
 
-local function pause_panel(i, n, w, any)
-  if not any then
-    return fmt([[
+-- A panel with nothing to draw: its title and a sentence saying why.
+local function empty_panel(i, n, title, why)
+  return fmt([[
 set title %q
 set ylabel ""
 unset logscale y
 set offsets 0, 0, 0, 0
 set yrange [0:1]
 set xrange [-0.5:%g]
-set label 1 "no collection paused" at graph 0.5, graph 0.5 center
+set label 1 %q at graph 0.5, graph 0.5 center
 plot DATA index %d using 0:(NaN):xtic(1) notitle
 unset label 1
-]], w .. ": pauses (ms, log scale)", n - 0.5, i)
-  end
+]], title, n - 0.5, why, i)
+end
+
+local function pause_panel(i, n, w, any)
+  local title = w .. ": pauses (ms, log scale)"
+  if not any then return empty_panel(i, n, title, "no collection paused") end
   return fmt([[
 set title %q
 set ylabel "pause (ms)"
@@ -93,7 +97,7 @@ set key outside bottom center horizontal
 plot DATA index %d using 0:8:xtic(1) with linespoints pt 7 title "p50", \
      DATA index %d using 0:9 with linespoints pt 5 title "p99", \
      DATA index %d using 0:10 with linespoints pt 9 title "max"
-]], w .. ": pauses (ms, log scale)", n - 0.5, i, i, i)
+]], title, n - 0.5, i, i, i)
 end
 
 -- The gnuplot script and its data. o: kind ("svg"/"png"), runs, baseline;
@@ -117,9 +121,16 @@ local function script(aggs, workloads, o, data_path)
     data[#data + 1] = text ~= "" and text or '"(none)" NaN NaN NaN NaN NaN NaN NaN NaN NaN'
     n = math.max(n, 1)
     local tlabel = ref and fmt("%s: time / %s's", w.label, o.baseline) or w.label .. ": time (s)"
-    s[#s + 1] = bars(i - 1, 2, n, tlabel, ref and "relative time" or "median time (s)")
-    s[#s + 1] = bars(i - 1, 5, n, w.label .. ": peak RSS (MB)", "peak RSS (MB)")
-    s[#s + 1] = pause_panel(i - 1, n, w.label, any)
+    local rss_title = w.label .. ": peak RSS (MB)"
+    if text == "" then
+      for _, title in ipairs({ tlabel, rss_title, w.label .. ": pauses (ms, log scale)" }) do
+        s[#s + 1] = empty_panel(i - 1, n, title, "no run succeeded")
+      end
+    else
+      s[#s + 1] = bars(i - 1, 2, n, tlabel, ref and "relative time" or "median time (s)")
+      s[#s + 1] = bars(i - 1, 5, n, rss_title, "peak RSS (MB)")
+      s[#s + 1] = pause_panel(i - 1, n, w.label, any)
+    end
   end
   s[#s + 1] = "unset multiplot"
   return concat(s, "\n") .. "\n", concat(data, "\n\n\n") .. "\n"

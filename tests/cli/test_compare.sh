@@ -218,6 +218,11 @@ if command -v gnuplot >/dev/null 2>&1; then
   has out '^workload churn \(ratio to the baseline, marksweep\)$'
   has out '^marksweep +[0-9.]+ +1\.00 '
   [ "$(head -c 4 rel.png | od -An -c | tr -d ' ')" = '211PNG' ] || fail "rel.png is not a PNG"
+  # a workload whose every run failed gets panels that say so, and the
+  # others are still drawn
+  expect 1 "$KILN" compare --plans marksweep --workload fails.lua,churn --runs 1 --scale 0.01 --plot f.svg
+  [ "$(grep -c '>no run succeeded<' f.svg)" -eq 3 ] || fail "the failed workload's panels"
+  grep -q '>churn: time (s)<' f.svg || fail "the plot of the workload that ran, beside a failed one"
   expect 0 "$KILN" compare --plans manual --workload churn --runs 1 --scale 0.01 --svg alias.svg --baseline manual
   grep -q '>churn: time / manual.s<' alias.svg || fail "--svg with --baseline: the relative time panel"
 fi
