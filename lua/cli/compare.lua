@@ -91,7 +91,8 @@ local function take(o, k, v)
 end
 
 local function parse(args)
-  local o = { runs = 3, warmup = 0, params = {}, sets = {} }
+  -- seed and scale always reach the runs (and the files) with their value
+  local o = { runs = 3, warmup = 0, params = { seed = 42, scale = 1 }, sets = {} }
   local i = 1
   while i <= #args do
     local a = args[i]
@@ -309,8 +310,8 @@ local function run_workload_file(path, plan, ov, params)
   h:close()
   r.seconds = seconds
   if type(extra) == "table" then
-    r.check = math.type(extra.check) and extra.check or nil
-    r.objects = math.type(extra.objects) and extra.objects or nil
+    r.check = math.type(extra.check) == "integer" and extra.check or nil
+    r.objects = math.type(extra.objects) == "integer" and extra.objects or nil
   end
   return r
 end

@@ -35,7 +35,7 @@ grep -q '^kind,workload,plan,run,runs,status,seconds,gc_seconds,pause_p50_ms,pau
   || fail "csv header"
 [ "$(grep -c '^run,churn,marksweep,[123],' c.csv)" -eq 3 ] || fail "csv: three run rows of churn under marksweep"
 grep -q '^median,gcbench,manual,,3,ok,' c.csv || fail "csv: the median row of gcbench under manual"
-grep -Eq '^run,churn,marksweep,1,.*,marksweep,,depth=6 scale=0\.02,"plan marksweep: arena\{[^"]*",,1,[0-9][0-9.]*,[^,]+,[0-9]+,20[0-9-]+T[0-9:]+Z$' c.csv \
+grep -Eq '^run,churn,marksweep,1,.*,marksweep,,depth=6 scale=0\.02 seed=42,"plan marksweep: arena\{[^"]*",,1,[0-9][0-9.]*,[^,]+,[0-9]+,20[0-9-]+T[0-9:]+Z$' c.csv \
   || fail "csv: the context columns (params, plan text, warm-up, version, cpu, cores, date)"
 # JSON: valid, with its context; every aggregate is the median, min and max
 # of its run rows, and the table shows that median
