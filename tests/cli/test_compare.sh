@@ -99,6 +99,18 @@ grep -q '^median,churn,genms:young.nursery_size=1MB@arena.growth=2,.*,genms,youn
   || fail "csv: the base plan and overrides of a swept plan"
 grep -q 'young=gen{nursery_size=1MB' s.csv || fail "csv: the plan text shows the override"
 grep -q 'growth=2,' s.csv || fail "csv: the plan text shows the swept value"
+# a plan file, alone and with an override
+cat >mine.lua <<'PLAN'
+plan "mine" {
+  doc = "a mark-sweep plan of one's own",
+  pools = { main = ms { } },
+  roles = { objects = "main" },
+}
+PLAN
+expect 0 "$KILN" compare --plans ./mine.lua,./mine.lua:arena.growth=3 --workload churn --runs 1 \
+  --scale 0.01 --json f.json --no-plot
+has out '^\./mine\.lua +[0-9]'; has out '^\./mine\.lua:arena\.growth=3 +[0-9]'
+grep -q '"plan_text": "plan mine: arena{.*growth=3' f.json || fail "json: the plan file's override in its plan text"
 # the override reaches the heap: a smaller nursery takes more minor collections
 expect 0 "$KILN" compare --plans genms --set young.nursery_size=1MB,16MB --workload churn --runs 1 \
   --scale 0.02 --csv n.csv --no-plot
