@@ -1,12 +1,14 @@
 -- cli.lua -- the `kiln` program's front end (embedded; run by lua/kiln_main.c).
 --
--- Owns the subcommands plans, describe, check, run, compare and the hidden
--- __run1 (one workload under one plan, one result line on stdout; compare
--- runs it in a fresh process per run). Called as cli(self_path, argv);
--- returns the exit status: 0 ok, 1 failure, 2 usage.
+-- Owns the dispatch, the usage texts and the subcommands plans, describe,
+-- check and run. compare and the hidden __run1 (one workload under one
+-- plan, one result line on stdout; compare runs it in a fresh process per
+-- run) are in lua/cli/compare.lua, loaded as "kiln.cli.compare". Called as
+-- cli(self_path, argv); returns the exit status: 0 ok, 1 failure, 2 usage.
 
 local self_path, argv = ...
 local kiln = require "kiln"
+local util = require "kiln.cli.util"
 local fmt, concat = string.format, table.concat
 
 local USAGE = [[
@@ -53,24 +55,44 @@ script's) on a Kiln mvff pool instead of the C library's malloc, which is
 pool's stats (nil on stock). The option must come first.
 ]],
   compare = [==[
-usage: kiln compare [--plans a,b,...] [--workload w[,w...]] [--runs n]
-                    [--scale x] [--depth d] [--seed s]
-                    [--csv FILE] [--json FILE] [--svg FILE]
+usage: kiln compare [--plans P,...] [--set POOL.KEY=V1,V2,...] [--workload W,...]
+                    [--runs n] [--warmup n] [--scale x] [--depth d] [--seed s]
+                    [--baseline PLAN] [--csv FILE] [--json FILE]
+                    [--plot FILE.svg|FILE.png | --no-plot]
 Run each workload under each plan, every run in a fresh process, and print a
-table per workload: median time, ratio to the fastest plan, peak RSS,
-collections (minor/full), GC time, p50/p99/max pause and bytes copied.
-Defaults: every built-in automatic plan, every workload, 3 runs, scale 1,
-each workload's own depth. Ranges: --runs 1 to 1000, --depth 1 to 30
-(binarytrees: 6 to 30), --seed 0 to 2^63-1, --scale above 0 up to 1000.
---csv, --json and --svg files are opened before the first run, so a path
-that cannot be written stops compare at once (exit 1).
---svg draws time and pauses with gnuplot (Debian: gnuplot-nox).
+table per workload. Every metric is the median over the runs, with
+(min-max) where the runs differ: time, ratio to the fastest plan (or to
+--baseline), peak RSS, collections (minor/full), GC time, p50/p99/max pause
+and bytes copied.
+  --plans     built-in plans, plan files, or a plan with overrides such as
+              genms:young.nursery_size=4MB (more overrides: ':KEY=VALUE').
+              Default: every built-in automatic plan this build can open.
+  --set       run each value as its own plan, named PLAN@KEY=VALUE; several
+              --set options give every combination.
+  --workload  gcbench, binarytrees, churn (default: all three), or FILE.lua
+              returning a function(heap, params), called once per run with
+              a heap of the plan and params {seed, scale, depth}.
+  --runs      counted runs per plan and workload (default 3, 1 to 1000);
+  --warmup    runs before them that are not counted (default 0, up to 100).
+  --scale     multiplies every workload's work (above 0, up to 1000);
+  --depth     tree depth of gcbench and binarytrees (1 to 30; binarytrees
+              6 to 30); --seed 0 to 2^63-1.
+  --csv, --json  one row per run and per aggregate, with the Kiln version,
+              plans, overrides, workload parameters, host and date. The JSON
+              is always valid: a number that is not finite is null.
+  --plot      the plot file (default kiln-compare.svg here); --svg is the
+              same option. Drawn with gnuplot (Debian: gnuplot-nox): per
+              workload, time and peak RSS with min-max error bars and the
+              pauses on a log scale; --baseline draws times relative to
+              that plan. Without gnuplot the default plot is skipped with a
+              note; an explicit --plot is an error.
+Plans, overrides and workload files are checked, and the output files
+opened, before the first run: a mistake stops compare with nothing run.
 Progress goes to stderr. Exits 1 if any run failed.
 ]==],
 }
 
-local function out(...) io.stdout:write(fmt(...)) end
-local function err(...) io.stderr:write(fmt(...)) end
+local out, err, print_table = util.out, util.err, util.print_table
 
 local function usage_error(cmd, msg)
   err("kiln%s: %s\n", cmd and (" " .. cmd) or "", msg)
@@ -81,22 +103,6 @@ end
 local function wants_help(args)
   for _, a in ipairs(args) do if a == "--help" or a == "-h" then return true end end
   return false
-end
-
--- Print rows (arrays of strings) as aligned columns; numbers right-aligned.
-local function print_table(rows, right)
-  local w = {}
-  for _, r in ipairs(rows) do
-    for i, c in ipairs(r) do w[i] = math.max(w[i] or 0, utf8.len(c) or #c) end
-  end
-  for _, r in ipairs(rows) do
-    local cells = {}
-    for i, c in ipairs(r) do
-      local pad = string.rep(" ", w[i] - (utf8.len(c) or #c))
-      cells[i] = (right and right[i]) and (pad .. c) or (i < #r and c .. pad or c)
-    end
-    out("%s\n", concat(cells, "  "))
-  end
 end
 
 ---------------------------------------------------------------------------
@@ -120,12 +126,7 @@ function cmd.plans(args)
   return 0
 end
 
-local function size_text(n)
-  for _, u in ipairs({ { "GB", 1 << 30 }, { "MB", 1 << 20 }, { "KB", 1 << 10 } }) do
-    if n >= u[2] and n % u[2] == 0 then return fmt("%d%s", n // u[2], u[1]) end
-  end
-  return tostring(n)
-end
+local size_text = util.size_text
 
 local function show_value(v)
   if type(v) == "number" and math.type(v) == "integer" then return size_text(v) end
@@ -140,13 +141,6 @@ local function describe_params(d)
     rows[#rows + 1] = { p.key, p.type, p.default ~= "" and p.default or "-", p.doc }
   end
   if #d.params == 0 then out("  (no parameters)\n") else print_table(rows) end
-end
-
-local function sorted_keys(t)
-  local ks = {}
-  for k in pairs(t) do ks[#ks + 1] = k end
-  table.sort(ks)
-  return ks
 end
 
 local function describe_plan(d)
@@ -173,17 +167,7 @@ function cmd.describe(args)
   return 0
 end
 
--- "young.nursery_size=8MB" -> overrides table; numbers stay numbers.
-local function parse_overrides(list, first)
-  local ov = {}
-  for i = first, #list do
-    local k, v = list[i]:match("^([^=]+)=(.*)$")
-    if not k then return nil, fmt("expected POOL.KEY=VALUE, got '%s'", list[i]) end
-    if v == "true" or v == "false" then ov[k] = v == "true"
-    else ov[k] = math.tointeger(tonumber(v)) or tonumber(v) or v end
-  end
-  return ov
-end
+local parse_overrides = util.parse_overrides
 
 function cmd.check(args)
   if #args < 1 then return usage_error("check", "expects a plan FILE") end
@@ -229,375 +213,14 @@ function cmd.run(args)
 end
 
 ---------------------------------------------------------------------------
--- __run1: one workload under one plan, in this process
-
-local RESULT_KEYS = { "seconds", "maxrss", "collections", "minor_collections", "gc_seconds",
-                      "pause_p50_ms", "pause_p99_ms", "pause_max_ms", "copied", "objects",
-                      "check", "committed" }
-
-cmd.__run1 = function(args)
-  local plan, workload = args[1], args[2]
-  if not workload then return usage_error(nil, "__run1 PLAN WORKLOAD [KEY=VALUE ...]") end
-  local params, why = parse_overrides(args, 3)
-  if not params then return usage_error(nil, why) end
-  local r, e = kiln.workload(workload, plan, params)
-  if not r then
-    out("kiln-result\tstatus=failed\terror=%s\n", (e:gsub("[\t\n]", " ")))
-    return 1
-  end
-  r.maxrss = kiln.rusage().maxrss
-  local fields = { "kiln-result", "status=ok" }
-  for _, k in ipairs(RESULT_KEYS) do fields[#fields + 1] = k .. "=" .. tostring(r[k]) end
-  out("%s\n", concat(fields, "\t"))
-  return 0
-end
-
----------------------------------------------------------------------------
--- compare
-
-local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
-local function split_list(s)
-  local t = {}
-  for x in s:gmatch("[^,]+") do t[#t + 1] = x end
-  return t
-end
-
--- The numeric options of compare: their ranges, checked before anything
--- runs, so no value is silently replaced (the workloads' own limits).
-local NUMERIC = {
-  ["--runs"] = { whole = true, min = 1, max = 1000, text = "a whole number from 1 to 1000" },
-  ["--depth"] = { whole = true, min = 1, max = 30, text = "a whole number from 1 to 30" },
-  ["--seed"] = { whole = true, min = 0, max = math.maxinteger, text = "a whole number from 0 to 2^63-1" },
-  ["--scale"] = { above = 0, max = 1000, text = "a number above 0 and at most 1000" },
-}
-
-local function check_number(k, v)
-  local r, x = NUMERIC[k], tonumber(v)
-  if r.whole then x = x and math.tointeger(x) end
-  if not x or x ~= x or (r.min and x < r.min) or (r.above and x <= r.above) or x > r.max then
-    return nil, fmt("%s expects %s, got '%s'", k, r.text, v)
-  end
-  return x
-end
-
-local function parse_compare(args)
-  local o = { runs = 3, params = {} }
-  local takes = { ["--plans"] = true, ["--workload"] = true, ["--runs"] = true, ["--csv"] = true,
-                  ["--json"] = true, ["--svg"] = true, ["--scale"] = true, ["--depth"] = true,
-                  ["--seed"] = true }
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    local k, v = a:match("^(%-%-[%w]+)=(.*)$")
-    if not k then k, v = a, args[i + 1]; if takes[a] then i = i + 1 end end
-    if not takes[k] then return nil, fmt("unknown option '%s'", a) end
-    if v == nil or v == "" then return nil, fmt("option %s needs a value", k) end
-    if v:find("^%-%-%a") and not a:find("=", 1, true) then
-      return nil, fmt("option %s needs a value, got the option '%s'", k, v)
-    end
-    if NUMERIC[k] then
-      local x, why = check_number(k, v)
-      if not x then return nil, why end
-      if k == "--runs" then o.runs = x else o.params[k:sub(3)] = tostring(x) end
-    elseif k == "--plans" or k == "--workload" then
-      local list = split_list(v)
-      if #list == 0 then return nil, fmt("option %s needs at least one name, got '%s'", k, v) end
-      o[k == "--plans" and "plans" or "workloads"] = list
-    else o[k:sub(3)] = v end
-    i = i + 1
-  end
-  return o
-end
-
-local function is_automatic_plan(name)
-  local d = kiln.describe(name)
-  if not d then return nil end
-  for _, r in ipairs(d.roles) do
-    if r.role == "objects" then
-      for _, p in ipairs(d.pools) do
-        if p.name == r.pool then
-          local c = kiln.describe(p.class)
-          return c and c.automatic
-        end
-      end
-    end
-  end
-  return false
-end
-
--- The plans to compare, and whether the user chose them.
-local function default_plans()
-  local list, skipped = {}, {}
-  for _, p in ipairs(kiln.plans()) do
-    if p.error then skipped[#skipped + 1] = fmt("%s (%s)", p.name, p.error)
-    elseif is_automatic_plan(p.name) then list[#list + 1] = p.name end
-  end
-  return list, skipped
-end
-
-local function run_once(plan, workload, params)
-  local argl = { shell_quote(self_path), "__run1", shell_quote(plan), shell_quote(workload) }
-  for _, k in ipairs(sorted_keys(params)) do argl[#argl + 1] = shell_quote(k .. "=" .. params[k]) end
-  local p = io.popen(concat(argl, " "), "r")
-  local text = p:read("a")
-  local ok, how, code = p:close()
-  local r = {}
-  local line = text:match("kiln%-result\t[^\n]*")
-  if not line then
-    return { status = "failed", error = fmt("the run ended with %s %s and no result", how, tostring(code)) }
-  end
-  for k, v in line:gmatch("([%w_]+)=([^\t]*)") do r[k] = tonumber(v) or v end
-  if r.status == "ok" and not ok then r.status, r.error = "failed", "exit " .. tostring(code) end
-  return r
-end
-
-local function median(xs)
-  table.sort(xs)
-  local n = #xs
-  if n == 0 then return nil end
-  return n % 2 == 1 and xs[(n + 1) // 2] or (xs[n // 2] + xs[n // 2 + 1]) / 2
-end
-
--- One row per plan and workload: medians and maxima over the runs.
-local function summarise(plan, workload, runs)
-  local row = { plan = plan, workload = workload, runs = #runs, status = "ok" }
-  local times = {}
-  for _, r in ipairs(runs) do
-    if r.status ~= "ok" then row.status, row.error = "failed", r.error or "failed" end
-    times[#times + 1] = tonumber(r.seconds)
-  end
-  if row.status ~= "ok" then return row end
-  local last = runs[#runs]
-  row.seconds = median(times)
-  row.maxrss = 0
-  for _, r in ipairs(runs) do row.maxrss = math.max(row.maxrss, r.maxrss) end
-  row.minor = last.minor_collections
-  row.full = last.collections - last.minor_collections
-  for _, k in ipairs({ "gc_seconds", "pause_p50_ms", "pause_p99_ms", "pause_max_ms", "copied" }) do
-    row[k] = last[k]
-  end
-  return row
-end
-
-local function mb(n) return fmt("%.1f", n / (1 << 20)) end
-
-local function print_compare(rows, workloads)
-  for _, w in ipairs(workloads) do
-    local fastest
-    for _, r in ipairs(rows) do
-      if r.workload == w and r.seconds then fastest = math.min(fastest or r.seconds, r.seconds) end
-    end
-    out("\nworkload %s\n", w)
-    local failed = {}
-    local t = { { "plan", "time(s)", "ratio", "peakRSS(MB)", "GCs minor/full", "GC(s)",
-                  "p50(ms)", "p99(ms)", "max(ms)", "copied(MB)" } }
-    for _, r in ipairs(rows) do
-      if r.workload == w then
-        if r.status == "ok" then
-          t[#t + 1] = { r.plan, fmt("%.3f", r.seconds), fmt("%.2f", r.seconds / fastest), mb(r.maxrss),
-                        fmt("%d/%d", r.minor, r.full), fmt("%.3f", r.gc_seconds),
-                        fmt("%.2f", r.pause_p50_ms), fmt("%.2f", r.pause_p99_ms),
-                        fmt("%.2f", r.pause_max_ms), mb(r.copied) }
-        else
-          failed[#failed + 1] = r
-        end
-      end
-    end
-    print_table(t, { false, true, true, true, true, true, true, true, true, true })
-    for _, r in ipairs(failed) do out("%s  FAILED: %s\n", r.plan, r.error) end
-  end
-end
-
-local CSV_COLS = { "workload", "plan", "status", "runs", "seconds", "maxrss", "minor", "full",
-                   "gc_seconds", "pause_p50_ms", "pause_p99_ms", "pause_max_ms", "copied", "error" }
-
-local function csv_cell(v)
-  v = v == nil and "" or tostring(v)
-  if v:find('[,"\n]') then v = '"' .. v:gsub('"', '""') .. '"' end
-  return v
-end
-
-local function csv_text(rows)
-  local lines = { concat(CSV_COLS, ",") }
-  for _, r in ipairs(rows) do
-    local cells = {}
-    for i, c in ipairs(CSV_COLS) do cells[i] = csv_cell(r[c]) end
-    lines[#lines + 1] = concat(cells, ",")
-  end
-  return concat(lines, "\n") .. "\n"
-end
-
-local function json_value(v)
-  if type(v) == "number" then return v == v and tostring(v) or "null" end
-  if type(v) == "boolean" then return tostring(v) end
-  return '"' .. tostring(v):gsub('[%c"\\]', function(c) return fmt("\\u%04x", c:byte()) end) .. '"'
-end
-
-local function json_text(rows)
-  local out = { "[\n" }
-  for i, r in ipairs(rows) do
-    local cells = {}
-    for _, c in ipairs(CSV_COLS) do
-      if r[c] ~= nil then cells[#cells + 1] = fmt('"%s": %s', c, json_value(r[c])) end
-    end
-    out[#out + 1] = "  {" .. concat(cells, ", ") .. "}" .. (i < #rows and ",\n" or "\n")
-  end
-  out[#out + 1] = "]\n"
-  return concat(out)
-end
-
-local function have_gnuplot()
-  local p = io.popen("command -v gnuplot 2>/dev/null")
-  local path = p:read("a")
-  p:close()
-  return path ~= ""
-end
-
--- Two panels: median time per plan and workload; p50/p99/max pause. The
--- SVG is gnuplot's standard output, copied into f (opened before the runs).
--- Returns true, or nil and why.
-local function svg_to(f, rows, workloads)
-  local data, script = os.tmpname(), os.tmpname()
-  local d = assert(io.open(data, "w"))
-  for _, r in ipairs(rows) do
-    if r.status == "ok" then
-      d:write(fmt("%s/%s\t%g\t%g\t%g\t%g\n", r.workload, r.plan, r.seconds, r.pause_p50_ms,
-                  r.pause_p99_ms, r.pause_max_ms))
-    end
-  end
-  d:close()
-  local g = assert(io.open(script, "w"))
-  g:write(fmt([[
-set terminal svg size 1000,800 dynamic
-set output
-set multiplot layout 2,1 title "kiln compare: %s"
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set xtics rotate by -30
-set ylabel "median time (s)"
-plot %q using 2:xtic(1) title "time"
-set ylabel "pause (ms)"
-plot %q using 3:xtic(1) title "p50", '' using 4 title "p99", '' using 5 title "max"
-unset multiplot
-]], concat(workloads, ", "), data, data))
-  g:close()
-  local p = io.popen("gnuplot " .. shell_quote(script), "r")
-  local svg = p:read("a")
-  local ok = p:close()
-  os.remove(data)
-  os.remove(script)
-  if not ok or not svg:find("<svg", 1, true) then return nil, "gnuplot failed to draw it" end
-  return f:write(svg)
-end
-
--- Open every output file for writing before any run, so a bad path is
--- found at once. Until all can be opened none is truncated, and a file
--- this check created is removed again. Returns { option = {path=, f=} },
--- or nil and a sentence.
-local OUTPUTS = { "csv", "json", "svg" }
-
-local function open_outputs(o)
-  local seen, created = {}, {}
-  local function undo()
-    for _, path in ipairs(created) do os.remove(path) end
-  end
-  for _, k in ipairs(OUTPUTS) do
-    local path = o[k]
-    if path and seen[path] then
-      return nil, fmt("--%s and --%s name the same file %s", seen[path], k, path)
-    end
-    if path then seen[path] = k end
-  end
-  for _, k in ipairs(OUTPUTS) do
-    local path = o[k]
-    if path then
-      local existed = io.open(path, "r")
-      if existed then existed:close() end
-      local f, why = io.open(path, "a")
-      if not f then
-        undo()
-        return nil, fmt("--%s %s: cannot open it for writing (%s)", k, path, why)
-      end
-      f:close()
-      if not existed then created[#created + 1] = path end
-    end
-  end
-  local files = {}
-  for _, k in ipairs(OUTPUTS) do
-    if o[k] then files[k] = { path = o[k], f = assert(io.open(o[k], "w")) } end
-  end
-  return files
-end
-
--- Write each output; a failure is reported and the others still written.
-local function write_outputs(files, rows, workloads)
-  local ok = true
-  local writers = {
-    csv = function(f) return f:write(csv_text(rows)) end,
-    json = function(f) return f:write(json_text(rows)) end,
-    svg = function(f) return svg_to(f, rows, workloads) end,
-  }
-  for _, k in ipairs(OUTPUTS) do
-    local x = files[k]
-    if x then
-      local done, why = writers[k](x.f)
-      local closed, cwhy = x.f:close()
-      if not done or not closed then
-        err("kiln compare: --%s %s: %s\n", k, x.path, tostring(why or cwhy))
-        ok = false
-      end
-    end
-  end
-  return ok
-end
+-- compare and __run1 (lua/cli/compare.lua)
 
 function cmd.compare(args)
-  local o, why = parse_compare(args)
-  if not o then return usage_error("compare", why) end
-  if o.svg and not have_gnuplot() then
-    err("kiln compare: --svg needs gnuplot, which is not on PATH (Debian/Ubuntu: apt-get install gnuplot-nox)\n")
-    return 1
-  end
-  local plans, skipped = o.plans, {}
-  if not plans then plans, skipped = default_plans() end
-  for _, s in ipairs(skipped) do err("kiln compare: skipping plan %s\n", s) end
-  local workloads = o.workloads or kiln.workloads()
-  for _, w in ipairs(workloads) do
-    local known = false
-    for _, k in ipairs(kiln.workloads()) do known = known or k == w end
-    if not known then return usage_error("compare", fmt("unknown workload '%s' (workloads: %s)", w, concat(kiln.workloads(), ", "))) end
-  end
-  local depth = tonumber(o.params.depth)
-  for _, w in ipairs(workloads) do
-    if w == "binarytrees" and depth and depth < 6 then
-      return usage_error("compare", fmt("--depth %d is too shallow for binarytrees, which needs a whole number from 6 to 30", depth))
-    end
-  end
-  if #plans == 0 then err("kiln compare: no plan can run in this build\n"); return 1 end
-  local files, ferr = open_outputs(o)
-  if not files then err("kiln compare: %s; nothing was run\n", ferr); return 1 end
-  local rows, total, n, failed = {}, #plans * #workloads * o.runs, 0, false
-  for _, w in ipairs(workloads) do
-    for _, p in ipairs(plans) do
-      local runs = {}
-      for i = 1, o.runs do
-        n = n + 1
-        err("[%d/%d] %s under %s, run %d/%d ... ", n, total, w, p, i, o.runs)
-        local r = run_once(p, w, o.params)
-        err("%s\n", r.status == "ok" and fmt("%.3fs", r.seconds) or ("failed: " .. tostring(r.error)))
-        runs[#runs + 1] = r
-        if r.status ~= "ok" then break end
-      end
-      local row = summarise(p, w, runs)
-      failed = failed or row.status ~= "ok"
-      rows[#rows + 1] = row
-    end
-  end
-  print_compare(rows, workloads)
-  if not write_outputs(files, rows, workloads) then failed = true end
-  return failed and 1 or 0
+  return require("kiln.cli.compare").compare(args, self_path, usage_error)
+end
+
+cmd.__run1 = function(args)
+  return require("kiln.cli.compare").run1(args, usage_error)
 end
 
 ---------------------------------------------------------------------------

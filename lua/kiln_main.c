@@ -1,9 +1,10 @@
 /* kiln_main.c -- the `kiln` program: a Lua interpreter with the kiln module.
  *
  * Owns process start-up only: a full Lua state, `kiln` preloaded so
- * require "kiln" finds this copy, and the embedded front end (lua/cli.lua)
- * called with the program's own path and its arguments. The front end
- * returns the exit status: 0 ok, 1 failure, 2 usage.
+ * require "kiln" finds this copy, the front end's own embedded modules
+ * (lua/cli/NAME.lua) preloaded as "kiln.cli.NAME", and the embedded front
+ * end (lua/cli.lua) called with the program's own path and its arguments.
+ * The front end returns the exit status: 0 ok, 1 failure, 2 usage.
  *
  * Also owns the choice of allocator for that state: `kiln run
  * --lua-alloc=kiln` puts the whole state on a Kiln mvff pool
@@ -12,6 +13,7 @@
  * to keep it out of the script's arguments.
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,38 @@ static void push_self(lua_State *L, const char *argv0)
     lua_pushstring(L, argv0);
 }
 
+/* The loader of one embedded front-end module (upvalue: its lk_embed_t). */
+static int load_cli_module(lua_State *L)
+{
+  const lk_embed_t *e = lua_touserdata(L, lua_upvalueindex(1));
+  lua_pushfstring(L, "@%s", e->name);
+  if (luaL_loadbufferx(L, (const char *)e->data, e->len, lua_tostring(L, -1), "t") != LUA_OK)
+    return lua_error(L);
+  lua_call(L, 0, 1);
+  return 1;
+}
+
+/* package.preload["kiln.cli.NAME"] for each embedded lua/cli/NAME.lua, so
+   the front end's modules come from this program and never from the disk. */
+static void preload_cli_modules(lua_State *L)
+{
+  static const char dir[] = "lua/cli/", ext[] = ".lua";
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  for (const lk_embed_t *e = lk_cli_embedded; e->name != NULL; e++) {
+    size_t len = strlen(e->name);
+    if (strncmp(e->name, dir, sizeof dir - 1) != 0 || len <= sizeof dir - 1 + sizeof ext - 1
+        || strcmp(e->name + len - (sizeof ext - 1), ext) != 0)
+      continue;
+    lua_pushfstring(L, "kiln.cli.%s", e->name + sizeof dir - 1);
+    lua_pushlstring(L, lua_tostring(L, -1), strlen(lua_tostring(L, -1)) - (sizeof ext - 1));
+    lua_remove(L, -2);
+    lua_pushlightuserdata(L, (void *)(uintptr_t)e);
+    lua_pushcclosure(L, load_cli_module, 1);
+    lua_settable(L, -3);
+  }
+  lua_pop(L, 1);
+}
+
 static int run_cli(lua_State *L)
 {
   int argc = (int)lua_tointeger(L, 1);
@@ -43,6 +77,7 @@ static int run_cli(lua_State *L)
   lua_pushcfunction(L, luaopen_kiln);
   lua_setfield(L, -2, "kiln");
   lua_pop(L, 1);
+  preload_cli_modules(L);
   const lk_embed_t *e = lk_embed_find(lk_cli_embedded, "lua/cli.lua");
   if (e == NULL)
     return luaL_error(L, "the command-line front end is missing from the program");

@@ -44,6 +44,10 @@ nodist_%canon_reldir%_kiln_SOURCES = %reldir%/cli_embed.c
 EXTRA_DIST += %reldir%/cli.lua
 CLEANFILES += %reldir%/cli_embed.c
 
-%reldir%/cli_embed.c: $(srcdir)/%reldir%/cli.lua $(srcdir)/plans/embed.sh
+# The front end's modules, preloaded as "kiln.cli.NAME" by lua/kiln_main.c.
+KILN_CLI_MODULES = %reldir%/cli/util.lua %reldir%/cli/json.lua %reldir%/cli/report.lua \
+	%reldir%/cli/plot.lua %reldir%/cli/compare.lua
+EXTRA_DIST += $(KILN_CLI_MODULES)
+%reldir%/cli_embed.c: $(srcdir)/%reldir%/cli.lua $(KILN_CLI_MODULES:%=$(srcdir)/%) $(srcdir)/plans/embed.sh
 	$(AM_V_GEN)$(MKDIR_P) %reldir% && \
-	  $(SHELL) $(srcdir)/plans/embed.sh $@ $(srcdir) lk_cli_embedded %reldir%/cli.lua
+	  $(SHELL) $(srcdir)/plans/embed.sh $@ $(srcdir) lk_cli_embedded %reldir%/cli.lua $(KILN_CLI_MODULES)

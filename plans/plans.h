@@ -101,7 +101,7 @@ kiln_res_t lk_heap_open_as_given(kiln_heap_t *heap_o, const char *plan,
 
 typedef struct lk_wparams_s {
   uint64_t seed;
-  double scale;            /* multiplies the default sizes; 1.0 = standard run */
+  double scale;            /* multiplies the work (sizes, tree counts); 1.0 = standard run */
   /* gcbench / binarytrees */
   int depth;               /* 0: the workload's default */
   /* churn */

@@ -17,8 +17,10 @@
  * loop, store into committed objects with kiln_write, and keep long-lived
  * objects in an exact root area. When the role's pool is manual they use
  * kiln_alloc and free every object they drop, so manual plans run them too.
- * Bounds: gcbench and binarytrees allocate O(2^depth) objects per tree;
- * churn allocates alloc_bytes in total and keeps about live_bytes in slots.
+ * Bounds: gcbench and binarytrees allocate O(2^depth) objects per tree and
+ * build scale times the standard number of short-lived trees; churn
+ * allocates scale x alloc_bytes in total and keeps about scale x live_bytes
+ * in slots.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -218,6 +220,15 @@ static void roots_free(wobj_t **slots, kiln_root_t root)
 
 /* ---- trees (gcbench, binarytrees) ---------------------------------------------- */
 
+/* The number of short-lived trees of one depth at this scale: scale
+   multiplies the trees' work as it multiplies churn's sizes, and at least
+   one tree of each depth is built. */
+static uint64_t scaled_iters(uint64_t iters, const lk_wparams_t *wp)
+{
+  double n = (double)iters * wp->scale;
+  return n < 1 ? 1 : (uint64_t)n;
+}
+
 enum { NODE_WORDS = 5, BT_WORDS = 3 }; /* gcbench node: left, right, i, j; binarytrees: left, right */
 
 static wobj_t *tree_bottom_up(wl_t *w, int depth, size_t nwords)
@@ -289,7 +300,7 @@ static void run_gcbench(wl_t *w, const lk_wparams_t *wp, lk_wresult_t *r)
   tree_populate(w, max, keep[0]);
   keep[1] = obj_new(w, w->leaf_ap, 0, array_words, NULL, 1);
   for (int d = min; d <= max && w->res == KILN_OK; d += 2) {
-    uint64_t iters = 2 * tree_size(max + 2) / tree_size(d);
+    uint64_t iters = scaled_iters(2 * tree_size(max + 2) / tree_size(d), wp);
     for (uint64_t i = 0; i < iters && w->res == KILN_OK; i++) {
       t = obj_new(w, w->ap, 2, NODE_WORDS, NULL, 0);
       tree_populate(w, d, t);
@@ -323,7 +334,7 @@ static void run_binarytrees(wl_t *w, const lk_wparams_t *wp, lk_wresult_t *r)
   tree_free(w, t);
   keep[0] = tree_bottom_up(w, max, BT_WORDS);
   for (int d = min; d <= max && w->res == KILN_OK; d += 2) {
-    uint64_t iters = (uint64_t)1 << (max - d + min);
+    uint64_t iters = scaled_iters((uint64_t)1 << (max - d + min), wp);
     for (uint64_t i = 0; i < iters && w->res == KILN_OK; i++) {
       t = tree_bottom_up(w, d, BT_WORDS);
       r->check += tree_check(w, t, d);
