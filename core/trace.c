@@ -21,6 +21,7 @@
 #include "config.h"
 #include "root.h"
 #include "trace.h"
+#include "weak.h"
 #include "vm.h"
 
 #include <string.h>
@@ -209,7 +210,7 @@ void trace_close(kiln_arena_t arena, trace_t *trace, pool_t only)
   trace_drain(arena, trace, SIZE_MAX);
   if (trace->keep_young)
     only->klass->keep_end(only, trace);
-  trace_fix_weak_roots(arena, trace);
+  trace_clear_weak(arena, trace);
   reclaim_pools(arena, trace, only);
   arena->grey = trace->grey; /* kept: see trace_open */
   arena->grey_cap = trace->grey_cap;

@@ -35,6 +35,9 @@ struct trace_s {
   size_t root_scanned;         /* bytes of root words scanned by increments */
   uint64_t new_zones;          /* zones of what was allocated since the start */
   unsigned precleans;          /* passes over the dirty cards before the final pause */
+  void **deferred;              /* weak-rank objects reached, scanned weakly after the
+                                  exact trace (weak.c) */
+  size_t ndeferred, deferred_cap;
   struct card_run_s *runs;     /* incremental: dirty cards and roots to scan (inc.c) */
   size_t nruns, runs_cap, run_next;
 };

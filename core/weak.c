@@ -1,0 +1,216 @@
+/* weak.c -- objects of weak rank and the weak-clearing phase of a trace.
+ *
+ * Owns: the arena's set of objects allocated through weak-rank allocation
+ * points (kiln_ap_create with rank "weak"), deferring such an object when
+ * the exact trace would scan it, and trace_clear_weak: the phase after the
+ * exact trace that fixes the weak roots and the deferred objects' references
+ * with the weak fix (a reference to a dead object becomes NULL, one to a
+ * moved object is updated), then forgets the weak objects that died.
+ *
+ * An object of weak rank is an ordinary object of its pool: it is kept
+ * alive while reachable and moved by moving pools (the pool reports each
+ * move through weak_moved). Only the references it holds are weak. Any
+ * scan of it during the exact trace -- a grey object, a remembered card of
+ * an old segment, a segment of a pool that is not condemned -- goes through
+ * pool_scan_one or pool_scan_range (pools/poolutil.h), which defer it here.
+ *
+ * The set is a hash table keyed by address (open addressing, linear
+ * probing, deletion by shifting the run back).
+ * Invariant: every object in the set is a committed object of an automatic
+ * pool at its current address; at most half the slots are occupied.
+ * Invariant: trace_clear_weak runs once per trace, after the exact trace
+ * and before any segment is reclaimed.
+ */
+#include "config.h"
+#include "pool.h"
+#include "root.h"
+#include "trace.h"
+#include "weak.h"
+
+#include <stdlib.h>
+
+#define WEAK_MIN 16 /* slots of the first table */
+
+static size_t weak_home(const void *obj, size_t cap)
+{
+  uint64_t h = (uint64_t)(uintptr_t)obj * UINT64_C(0x9E3779B97F4A7C15);
+  return (size_t)(h >> 32) & (cap - 1);
+}
+
+/* The slot holding obj, or the free slot where it would go; cap > 0. */
+static size_t weak_slot(const weak_set_t *w, const void *obj)
+{
+  size_t i = weak_home(obj, w->cap);
+  while (w->slots[i] != NULL && w->slots[i] != obj)
+    i = (i + 1) & (w->cap - 1);
+  return i;
+}
+
+static int weak_contains(const weak_set_t *w, const void *obj)
+{
+  return w->count != 0 && w->slots[weak_slot(w, obj)] == obj;
+}
+
+static kiln_res_t weak_grow(weak_set_t *w)
+{
+  size_t cap = w->cap ? w->cap * 2 : WEAK_MIN;
+  weak_set_t bigger = {calloc(cap, sizeof(void *)), cap, w->count};
+  if (bigger.slots == NULL)
+    return KILN_MEMORY;
+  for (size_t i = 0; i < w->cap; i++)
+    if (w->slots[i] != NULL)
+      bigger.slots[weak_slot(&bigger, w->slots[i])] = w->slots[i];
+  free(w->slots);
+  *w = bigger;
+  return KILN_OK;
+}
+
+/* Empty slot i and move back the entries after it that would otherwise be
+   cut off from their home slot. */
+static void weak_delete(weak_set_t *w, size_t i)
+{
+  size_t mask = w->cap - 1;
+  for (size_t j = (i + 1) & mask; w->slots[j] != NULL; j = (j + 1) & mask) {
+    size_t home = weak_home(w->slots[j], w->cap);
+    if (((j - home) & mask) >= ((j - i) & mask)) {
+      w->slots[i] = w->slots[j];
+      i = j;
+    }
+  }
+  w->slots[i] = NULL;
+  w->count--;
+}
+
+kiln_res_t weak_note(kiln_arena_t arena, void *obj)
+{
+  weak_set_t *w = &arena->weak;
+  if ((w->count + 1) * 2 > w->cap && weak_grow(w) != KILN_OK)
+    return KILN_MEMORY;
+  size_t i = weak_slot(w, obj);
+  if (w->slots[i] == NULL) {
+    w->slots[i] = obj;
+    w->count++;
+  }
+  return KILN_OK;
+}
+
+void weak_moved(kiln_arena_t arena, void *from, void *to)
+{
+  weak_set_t *w = &arena->weak;
+  if (!weak_contains(w, from))
+    return;
+  weak_delete(w, weak_slot(w, from));
+  w->slots[weak_slot(w, to)] = to; /* a slot was just freed: there is room */
+  w->count++;
+}
+
+void weak_forget_pool(kiln_arena_t arena, pool_t pool)
+{
+  weak_set_t *w = &arena->weak;
+  for (size_t i = 0; i < w->cap;) {
+    seg_t seg = w->slots[i] != NULL ? arena_seg_of(arena, w->slots[i]) : NULL;
+    if (seg != NULL && seg->pool == pool)
+      weak_delete(w, i); /* slot i may now hold a later entry: look again */
+    else
+      i++;
+  }
+}
+
+void weak_finish(kiln_arena_t arena)
+{
+  free(arena->weak.slots);
+  arena->weak = (weak_set_t){NULL, 0, 0};
+}
+
+static int defer_grow(trace_t *trace)
+{
+  size_t cap = trace->deferred_cap ? trace->deferred_cap * 2 : 64;
+  void **d = realloc(trace->deferred, cap * sizeof *d);
+  if (d == NULL)
+    return 0;
+  trace->deferred = d;
+  trace->deferred_cap = cap;
+  return 1;
+}
+
+/* Only the exact trace defers; the verifier and the weak phase scan. If
+   the list cannot grow the object is scanned exactly: its targets then
+   survive this collection, which is safe. */
+int weak_defer(kiln_ss_t pss, void *obj)
+{
+  ss_t *ss = ss_of(pss);
+  if (ss->verify || ss->rank != KILN_RANK_EXACT || ss->trace == NULL ||
+      !weak_contains(&ss->arena->weak, obj))
+    return 0;
+  trace_t *trace = ss->trace;
+  if (trace->ndeferred == trace->deferred_cap && !defer_grow(trace))
+    return 0;
+  trace->deferred[trace->ndeferred++] = obj;
+  return 1;
+}
+
+kiln_res_t weak_scan_range(pool_t pool, kiln_ss_t ss, void *lo, void *hi)
+{
+  const kiln_format_t *f = &pool->fmt->f;
+  char *run = lo;
+  for (char *p = lo; p < (char *)hi;) {
+    char *next = f->skip(p);
+    if (weak_defer(ss, p)) {
+      kiln_res_t res = run < p ? f->scan(ss, run, p) : KILN_OK;
+      if (res != KILN_OK)
+        return res;
+      run = next;
+    }
+    p = next;
+  }
+  return run < (char *)hi ? f->scan(ss, run, hi) : KILN_OK;
+}
+
+/* Scan one deferred object with the weak fix; the white zones it still
+   refers to go into its segment's summary, and a young object it still
+   refers to from an old segment dirties its card, as scan_grey does. */
+static void scan_deferred(ss_t *ss, void *obj)
+{
+  seg_t seg = arena_seg_of(ss->arena, obj);
+  KILN_ASSERT(seg != NULL && seg->pool->fmt != NULL);
+  const kiln_format_t *f = &seg->pool->fmt->f;
+  ss->summary = 0;
+  kiln_res_t res = f->scan(&ss->pub, obj, f->skip(obj));
+  if (res != KILN_OK)
+    trace_fail_scan(res);
+  uintptr_t block = (uintptr_t)obj - f->header_size;
+  seg->summary |= remset_remember_young(ss->arena, seg, block, block + 1, ss->summary);
+}
+
+/* Forget the objects of weak rank that died in this trace. */
+static void prune_dead(kiln_arena_t arena)
+{
+  weak_set_t *w = &arena->weak;
+  for (size_t i = 0; i < w->cap;) {
+    void *obj = w->slots[i];
+    seg_t seg = obj != NULL ? arena_seg_of(arena, obj) : NULL;
+    if (seg != NULL && seg->white && seg->klass->survivor != NULL &&
+        seg->klass->survivor(seg, obj) == NULL)
+      weak_delete(w, i); /* slot i may now hold a later entry: look again */
+    else
+      i++;
+  }
+}
+
+void trace_clear_weak(kiln_arena_t arena, trace_t *trace)
+{
+  trace_fix_weak_roots(arena, trace);
+  ss_t ss = {.pub = {.white = trace->white, .zone_shift = ZONE_SHIFT}, .arena = arena,
+             .trace = trace, .rank = KILN_RANK_WEAK};
+  for (size_t i = 0; i < trace->ndeferred; i++)
+    scan_deferred(&ss, trace->deferred[i]);
+  weak_trace_done(trace);
+  prune_dead(arena);
+}
+
+void weak_trace_done(trace_t *trace)
+{
+  free(trace->deferred);
+  trace->deferred = NULL;
+  trace->ndeferred = trace->deferred_cap = 0;
+}
