@@ -194,6 +194,7 @@ static kiln_res_t weak_fix(kiln_ss_t pss, void **ref_io)
     *ref_io = seg->klass->survivor(seg, *ref_io);
   if (*ref_io != NULL)
     ss->summary |= zone_of(*ref_io);
+  ss->hit_new |= !seg->white && seg->pool == ss->arena->inc_pool;
   return KILN_OK;
 }
 

@@ -168,18 +168,22 @@ kiln_res_t weak_scan_range(pool_t pool, kiln_ss_t ss, void *lo, void *hi)
 
 /* Scan one deferred object with the weak fix; the white zones it still
    refers to go into its segment's summary, and a young object it still
-   refers to from an old segment dirties its card, as scan_grey does. */
+   refers to from an old segment dirties its card, and one allocated during
+   an incremental collection keeps it, as scan_grey does. */
 static void scan_deferred(ss_t *ss, void *obj)
 {
   seg_t seg = arena_seg_of(ss->arena, obj);
   KILN_ASSERT(seg != NULL && seg->pool->fmt != NULL);
   const kiln_format_t *f = &seg->pool->fmt->f;
   ss->summary = 0;
+  ss->hit_new = 0;
   kiln_res_t res = f->scan(&ss->pub, obj, f->skip(obj));
   if (res != KILN_OK)
     trace_fail_scan(res);
   uintptr_t block = (uintptr_t)obj - f->header_size;
   seg->summary |= remset_remember_young(ss->arena, seg, block, block + 1, ss->summary);
+  if (ss->hit_new && seg->white)
+    remset_keep_cards(ss->arena, block, block + 1);
 }
 
 /* Forget the objects of weak rank that died in this trace. */
@@ -200,12 +204,23 @@ static void prune_dead(kiln_arena_t arena)
 void trace_clear_weak(kiln_arena_t arena, trace_t *trace)
 {
   trace_fix_weak_roots(arena, trace);
-  ss_t ss = {.pub = {.white = trace->white, .zone_shift = ZONE_SHIFT}, .arena = arena,
+  /* The new zones too, so that references to objects allocated during an
+     incremental collection keep their cards (scan_deferred). */
+  ss_t ss = {.pub = {.white = trace->white | trace->new_zones, .zone_shift = ZONE_SHIFT},
+             .arena = arena,
              .trace = trace, .rank = KILN_RANK_WEAK};
   for (size_t i = 0; i < trace->ndeferred; i++)
     scan_deferred(&ss, trace->deferred[i]);
   weak_trace_done(trace);
   prune_dead(arena);
+}
+
+int weak_is_deferred(const trace_t *trace, const void *obj)
+{
+  for (size_t i = 0; i < trace->ndeferred; i++)
+    if (trace->deferred[i] == obj)
+      return 1;
+  return 0;
 }
 
 void weak_trace_done(trace_t *trace)

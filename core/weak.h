@@ -25,6 +25,9 @@ kiln_res_t weak_scan_range(pool_t pool, kiln_ss_t ss, void *lo, void *hi);
    reached, weakly (dead targets become NULL, moved ones are updated), and
    forget the objects of weak rank that died. Finalization comes after it. */
 void trace_clear_weak(kiln_arena_t arena, trace_t *trace);
+/* Is obj on the trace's list of deferred objects? (The checked build's
+   barrier verifier; a linear search.) */
+int weak_is_deferred(const trace_t *trace, const void *obj);
 /* Free the trace's list of deferred objects (an abandoned trace too). */
 void weak_trace_done(trace_t *trace);
 
