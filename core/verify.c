@@ -74,6 +74,8 @@ static void check_ref(ss_t *ss, void **slot, void *ref)
   from = arena_seg_of(arena, ss->obj);
   if (to == NULL || !to->white || from == NULL)
     return;
+  if (ss->trace != NULL && weak_is_deferred_slot(ss->trace, slot))
+    return; /* a deferred ephemeron: the fixpoint or the weak phase settles it */
   if (ss->verify == VERIFY_STICKY && (!pool_sticky(to->pool) || is_old(to, ref)))
     return;
   if (!obj_card_dirty(arena, from, ss->obj) &&

@@ -2,10 +2,17 @@
  *
  * Owns: the arena's set of objects allocated through weak-rank allocation
  * points (kiln_ap_create with rank "weak"), deferring such an object when
- * the exact trace would scan it, and trace_clear_weak: the phase after the
- * exact trace that fixes the weak roots and the deferred objects' references
- * with the weak fix (a reference to a dead object becomes NULL, one to a
- * moved object is updated), then forgets the weak objects that died.
+ * the exact trace would scan it; ephemerons (kiln_ss_fix_ephemeron) and
+ * their fixpoint; and trace_clear_weak: the phase after the exact trace
+ * and the fixpoint that fixes the weak roots and the deferred objects'
+ * references with the weak fix (a reference to a dead object becomes NULL,
+ * one to a moved object is updated), clears the ephemerons whose key died,
+ * then forgets the weak objects that died.
+ *
+ * The order of a trace's end: exact trace -> ephemeron fixpoint -> weak
+ * clearing (trace_clear_weak) -> reclaim. Finalization, which decides
+ * which dead objects to resurrect, comes after the weak clearing, so weak
+ * references to an object being finalized are already NULL.
  *
  * An object of weak rank is an ordinary object of its pool: it is kept
  * alive while reachable and moved by moving pools (the pool reports each
@@ -201,6 +208,124 @@ static void prune_dead(kiln_arena_t arena)
   }
 }
 
+/* ---- ephemerons ---------------------------------------------------- */
+
+/* Is key (not NULL) known alive in this trace: outside the condemned set,
+   or already marked or copied? */
+static int key_alive(kiln_arena_t arena, void *key)
+{
+  seg_t seg = arena_seg_of(arena, key);
+  return seg == NULL || !seg->white || seg->klass->survivor == NULL ||
+         seg->klass->survivor(seg, key) != NULL;
+}
+
+static int ephemeron_defer(trace_t *trace, void **key_io, void **value_io)
+{
+  if (trace->nephemerons + 2 > trace->ephemerons_cap) {
+    size_t cap = trace->ephemerons_cap ? trace->ephemerons_cap * 2 : 64;
+    void ***e = realloc(trace->ephemerons, cap * sizeof *e);
+    if (e == NULL)
+      return 0;
+    trace->ephemerons = e;
+    trace->ephemerons_cap = cap;
+  }
+  trace->ephemerons[trace->nephemerons++] = key_io;
+  trace->ephemerons[trace->nephemerons++] = value_io;
+  return 1;
+}
+
+static kiln_res_t fix_pair(kiln_ss_t ss, void **key_io, void **value_io)
+{
+  kiln_res_t res = KILN_FIX12(ss, key_io);
+  return res != KILN_OK ? res : KILN_FIX12(ss, value_io);
+}
+
+/* A pair the exact trace cannot settle yet is deferred; if the list
+   cannot grow, both are fixed strongly (the value survives: safe). */
+kiln_res_t kiln_ss_fix_ephemeron(kiln_ss_t pss, void **key_io, void **value_io)
+{
+  ss_t *ss = ss_of(pss);
+  if (KILN_CHECKING && (pss == NULL || key_io == NULL || value_io == NULL))
+    api_misuse("kiln_ss_fix_ephemeron: %s is NULL; call it from a scan with the scan state "
+               "it was given and the addresses of the key and the value",
+               pss == NULL ? "the scan state" : key_io == NULL ? "key_io" : "value_io");
+  if (ss->verify || ss->rank != KILN_RANK_EXACT || ss->trace == NULL || *key_io == NULL ||
+      key_alive(ss->arena, *key_io))
+    return fix_pair(pss, key_io, value_io);
+  if (!ephemeron_defer(ss->trace, key_io, value_io))
+    return fix_pair(pss, key_io, value_io);
+  return KILN_OK;
+}
+
+/* Fix a deferred pair whose key is alive; its slots' segment gets the
+   zones and cards scan_grey would give it. */
+static void settle_pair(ss_t *ss, void **key_io, void **value_io)
+{
+  ss->summary = 0;
+  ss->hit_new = 0;
+  kiln_res_t res = fix_pair(&ss->pub, key_io, value_io);
+  if (res != KILN_OK)
+    trace_fail_scan(res);
+  seg_t seg = arena_seg_of(ss->arena, key_io);
+  if (seg == NULL)
+    return;
+  uintptr_t lo = (uintptr_t)(key_io < value_io ? key_io : value_io);
+  uintptr_t hi = (uintptr_t)(key_io < value_io ? value_io : key_io) + 1;
+  seg->summary |= remset_remember_young(ss->arena, seg, lo, hi, ss->summary);
+  if (ss->hit_new && seg->white)
+    remset_keep_cards(ss->arena, lo, hi);
+}
+
+/* Settle every deferred pair whose key is now alive; 1 if any was. */
+static int settle_live_keys(kiln_arena_t arena, trace_t *trace)
+{
+  ss_t ss = {.pub = {.white = trace->white | trace->new_zones, .zone_shift = ZONE_SHIFT},
+             .arena = arena, .trace = trace, .rank = KILN_RANK_EXACT};
+  int any = 0;
+  for (size_t i = 0; i < trace->nephemerons;) {
+    void **key_io = trace->ephemerons[i], **value_io = trace->ephemerons[i + 1];
+    if (*key_io != NULL && !key_alive(arena, *key_io)) {
+      i += 2;
+      continue;
+    }
+    trace->ephemerons[i] = trace->ephemerons[trace->nephemerons - 2];
+    trace->ephemerons[i + 1] = trace->ephemerons[trace->nephemerons - 1];
+    trace->nephemerons -= 2;
+    settle_pair(&ss, key_io, value_io);
+    any = 1;
+  }
+  return any;
+}
+
+void trace_ephemeron_fixpoint(kiln_arena_t arena, trace_t *trace)
+{
+  while (trace->nephemerons != 0 && settle_live_keys(arena, trace)) {
+    if (trace->keep_young)
+      trace->tenure_all = 1;
+    trace_drain(arena, trace, SIZE_MAX);
+  }
+}
+
+/* The pairs left have dead keys: both slots become NULL. */
+static void clear_dead_ephemerons(trace_t *trace)
+{
+  for (size_t i = 0; i < trace->nephemerons; i += 2) {
+    *trace->ephemerons[i] = NULL;
+    *trace->ephemerons[i + 1] = NULL;
+  }
+  trace->nephemerons = 0;
+}
+
+int weak_is_deferred_slot(const trace_t *trace, const void *slot)
+{
+  for (size_t i = 0; i < trace->nephemerons; i++)
+    if ((const void *)trace->ephemerons[i] == slot)
+      return 1;
+  return 0;
+}
+
+/* ---- the weak phase ------------------------------------------------- */
+
 void trace_clear_weak(kiln_arena_t arena, trace_t *trace)
 {
   trace_fix_weak_roots(arena, trace);
@@ -211,6 +336,7 @@ void trace_clear_weak(kiln_arena_t arena, trace_t *trace)
              .trace = trace, .rank = KILN_RANK_WEAK};
   for (size_t i = 0; i < trace->ndeferred; i++)
     scan_deferred(&ss, trace->deferred[i]);
+  clear_dead_ephemerons(trace);
   weak_trace_done(trace);
   prune_dead(arena);
 }
@@ -228,4 +354,7 @@ void weak_trace_done(trace_t *trace)
   free(trace->deferred);
   trace->deferred = NULL;
   trace->ndeferred = trace->deferred_cap = 0;
+  free(trace->ephemerons);
+  trace->ephemerons = NULL;
+  trace->nephemerons = trace->ephemerons_cap = 0;
 }

@@ -25,6 +25,12 @@ kiln_res_t weak_scan_range(pool_t pool, kiln_ss_t ss, void *lo, void *hi);
    reached, weakly (dead targets become NULL, moved ones are updated), and
    forget the objects of weak rank that died. Finalization comes after it. */
 void trace_clear_weak(kiln_arena_t arena, trace_t *trace);
+/* After the exact trace has drained: fix every deferred ephemeron whose
+   key has become alive (value strongly), drain, and repeat until none is
+   left whose key is alive. */
+void trace_ephemeron_fixpoint(kiln_arena_t arena, trace_t *trace);
+/* Is slot a deferred ephemeron's key or value slot? (The barrier verifier.) */
+int weak_is_deferred_slot(const trace_t *trace, const void *slot);
 /* Is obj on the trace's list of deferred objects? (The checked build's
    barrier verifier; a linear search.) */
 int weak_is_deferred(const trace_t *trace, const void *obj);

@@ -412,6 +412,14 @@ static inline kiln_res_t kiln_ss_fix_word(kiln_ss_t ss, uintptr_t *ref_io)
    base's object. */
 kiln_res_t kiln_ss_fix_derived(kiln_ss_t ss, void **base_io, void **derived_io);
 
+/* An ephemeron: a key and a value held in an object (a WeakMap entry),
+   fixed together from the object's scan function. The key is weak; the
+   value is kept alive only while the key is reachable otherwise. After the
+   trace, a pair whose key died has both slots NULL; a moved key or value
+   is updated. The slots must stay where they are (inside the object being
+   scanned). In an object of weak rank both are weak. */
+kiln_res_t kiln_ss_fix_ephemeron(kiln_ss_t ss, void **key_io, void **value_io);
+
 /* ---- roots ------------------------------------------------------------ */
 
 /* AMBIG: any word, maybe a (possibly interior) reference; pins what it hits.
