@@ -465,6 +465,11 @@ struct kiln_ap_s {
   char *init, *alloc, *limit;
 };
 
+/* args may be NULL, or give KILN_ARG_STR("rank", "exact" or "weak"). The
+   objects of a weak point are ordinary objects, but the references they
+   hold keep nothing alive: after a collection, one to an object that died
+   is NULL and one to a moved object is updated. Every reserve and commit
+   of a weak point takes the slow path. */
 kiln_res_t kiln_ap_create(kiln_ap_t *ap_o, kiln_pool_t pool, const kiln_arg_t args[]);
 /* Destroy allocation points before their pool. kiln_pool_destroy leaves a
    live one orphaned: every reserve is refused (KILN_PARAM), every commit
