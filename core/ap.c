@@ -30,8 +30,32 @@
 #include "config.h"
 #include "pool.h"
 #include "trace.h"
+#include "weak.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+/* An allocation point takes one parameter, "rank": "exact" (the default)
+   or "weak" (its objects' references do not keep their targets alive). */
+static kiln_res_t ap_parse_args(pool_t pool, const kiln_arg_t args[], int *weak_o)
+{
+  for (size_t i = 0; args != NULL && args[i].key != NULL; i++) {
+    const kiln_arg_t *a = &args[i];
+    if (strcmp(a->key, "rank") != 0)
+      return arena_errorf(pool->arena, KILN_PARAM,
+                          "kiln_ap_create: unknown parameter '%s' of an allocation point (it "
+                          "takes only 'rank')", a->key);
+    if (a->type != KILN_ARGT_STR || a->str == NULL ||
+        (strcmp(a->str, "weak") != 0 && strcmp(a->str, "exact") != 0))
+      return arena_errorf(pool->arena, KILN_PARAM,
+                          "kiln_ap_create: unknown rank '%s' for an allocation point of pool "
+                          "class '%s'; give KILN_ARG_STR(\"rank\", \"exact\") or \"weak\"",
+                          a->type == KILN_ARGT_STR && a->str != NULL ? a->str : "(not a string)",
+                          pool->klass->name);
+    *weak_o = strcmp(a->str, "weak") == 0;
+  }
+  return KILN_OK;
+}
 
 kiln_res_t kiln_ap_create(kiln_ap_t *ap_o, kiln_pool_t pool, const kiln_arg_t args[])
 {
@@ -45,16 +69,17 @@ kiln_res_t kiln_ap_create(kiln_ap_t *ap_o, kiln_pool_t pool, const kiln_arg_t ar
     return arena_errorf(pool->arena, KILN_PARAM,
                         "kiln_ap_create: pool class '%s' is manual; use kiln_alloc/kiln_free",
                         pool->klass->name);
-  if (args != NULL && args[0].key != NULL)
-    return arena_errorf(pool->arena, KILN_PARAM,
-                        "allocation point: unknown parameter '%s' (it takes no parameters)",
-                        args[0].key);
+  int weak = 0;
+  kiln_res_t res = ap_parse_args(pool, args, &weak);
+  if (res != KILN_OK)
+    return res;
   ap_t *ap = calloc(1, sizeof *ap);
   if (ap == NULL)
     return arena_errorf(pool->arena, KILN_MEMORY, "kiln_ap_create: no memory");
   ap->sig = SIG_AP;
   ap->pool = pool;
   ap->arena = pool->arena;
+  ap->weak = weak;
   pool->aps++;
   ring_append(&pool->arena->aps, &ap->arena_ring);
   *ap_o = &ap->pub;
@@ -262,13 +287,18 @@ static kiln_res_t misaligned(ap_t *ap)
                       (size_t)(alloc & (align - 1)), align, align);
 }
 
+/* Does every reserve and commit of ap take the slow path? In checked
+   builds (each is checked), and for a weak-rank point (its commit puts the
+   object in the weak set). */
+static int ap_slow(const ap_t *ap) { return KILN_CHECKING || ap->weak; }
+
 /* Hand out size bytes of the buffer, which has room. */
 static void ap_hand_out(void **p_o, ap_t *ap, size_t size)
 {
   *p_o = ap->pub.alloc;
   ap->pub.alloc += size;
-  ap->pub.limit = KILN_CHECKING ? NULL : ap->arena->stress ? ap->pub.alloc : ap->real_limit;
-  if (KILN_CHECKING) {
+  ap->pub.limit = ap_slow(ap) ? NULL : ap->arena->stress ? ap->pub.alloc : ap->real_limit;
+  if (ap_slow(ap)) {
     ap->res_p = *p_o;
     ap->res_size = size;
   }
@@ -295,7 +325,7 @@ kiln_res_t kiln_ap_fill(void **p_o, kiln_ap_t pub, size_t size)
                         "arena's collection callback (kiln_arena_on_collect), which runs in the "
                         "middle of the call that collected; allocate after that call returns",
                         (void *)ap, ap->pool->klass->name);
-  if (KILN_CHECKING && ap->base != NULL && !arena->stress &&
+  if (ap_slow(ap) && ap->base != NULL && !arena->stress &&
       size <= (size_t)(ap->real_limit - ap->pub.alloc)) {
     ap_hand_out(p_o, ap, size); /* what the default build's fast path does */
     return KILN_OK;
@@ -316,11 +346,25 @@ kiln_res_t kiln_ap_fill(void **p_o, kiln_ap_t pub, size_t size)
 /* A commit that fails: the reservation is dropped, not committed. */
 static int ap_commit_fails(ap_t *ap)
 {
-  if (KILN_CHECKING && ap->base != NULL && ap->res_p != NULL)
+  if (ap_slow(ap) && ap->base != NULL && ap->res_p != NULL)
     ap->pub.init = ap->pub.alloc = ap->res_p; /* the buffer stays; the object goes */
   else
     ap->pub.init = ap->pub.alloc = ap->pub.limit = NULL;
   ap->res_p = NULL;
+  return 0;
+}
+
+/* obj is committed; a weak-rank point's object joins the weak set, or the
+   commit fails when the set cannot grow. */
+static int ap_committed(ap_t *ap, char *block)
+{
+  if (!ap->weak || weak_note(ap->arena, block + ap->pool->fmt->f.header_size) == KILN_OK)
+    return 1;
+  ap->pub.init = ap->pub.alloc = block; /* the buffer stays; the object goes */
+  arena_errorf(ap->arena, KILN_MEMORY, "kiln_commit: allocation point %p (pool class '%s', "
+               "rank weak) has no memory to record the block at %p as weak; the commit "
+               "fails: free memory and allocate again", (void *)ap, ap->pool->klass->name,
+               (void *)block);
   return 0;
 }
 
@@ -336,9 +380,12 @@ int kiln_ap_trip(kiln_ap_t pub, void *p, size_t size)
       KILN_FAILF("kiln_commit(%p, %zu): allocation point %p (pool class '%s') reserved %zu "
                  "bytes at %p; commit the address and size kiln_reserve gave",
                  p, size, (void *)ap, ap->pool->klass->name, ap->res_size, (void *)ap->res_p);
+  }
+  if (ap_slow(ap) && ap->res_p != NULL) {
+    char *block = ap->res_p;
     ap->res_p = NULL;
     if (ap->base != NULL) /* no collection trapped it: committed */
-      return 1;
+      return ap_committed(ap, block);
   }
   if (ap->pub.alloc == NULL) /* nothing was reserved: not even a trapped reservation */
     arena_errorf(ap->arena, KILN_PARAM, AP_NO_RESERVATION, p, size, (void *)ap,

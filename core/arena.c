@@ -15,6 +15,7 @@
 #include "pool.h"
 #include "trace.h"
 #include "vm.h"
+#include "weak.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -226,6 +227,7 @@ void kiln_arena_destroy(kiln_arena_t arena)
     free(r);
   }
   free(arena->grey);
+  weak_finish(arena);
   arena_unmap_tables(arena);
   vm_release((void *)arena->base, arena->reserve);
   arena->sig = SIG_DEAD;

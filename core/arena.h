@@ -35,6 +35,13 @@ typedef struct pin_table_s {
   size_t cap, count;             /* slots (a power of two, or 0), pinned objects */
 } pin_table_t;
 
+/* Objects allocated through weak-rank allocation points (weak.c): a hash
+   set of their current addresses. */
+typedef struct weak_set_s {
+  void **slots;
+  size_t cap, count;             /* slots (a power of two, or 0), objects */
+} weak_set_t;
+
 #define ARENA_ERROR_MAX 512
 #define ARENA_EVENTS_MAX 8 /* collections that end within one entry to the collector:
                               two (one finishing an incremental one) */
@@ -69,6 +76,7 @@ struct kiln_arena_s {
   ring_t fmts, roots, threads, aps;
   ring_t graves;                 /* destroyed handles, kept (handle.c) */
   pin_table_t pins;              /* objects pinned by kiln_pin (pin.c) */
+  weak_set_t weak;               /* objects of weak rank (weak.c) */
   size_t ngraves;
   size_t segments;
 

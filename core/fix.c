@@ -181,15 +181,20 @@ static kiln_res_t drain_grey(ss_t *ss, size_t until)
   }
 }
 
-/* Weak roots: a reference to a dead white object becomes NULL; one to a
-   moved object is updated. */
+/* Weak roots and objects of weak rank: a reference to a dead white object
+   becomes NULL; one to a moved object is updated; the zone of one that
+   stays goes into the summary (weak.c, scan_deferred). */
 static kiln_res_t weak_fix(kiln_ss_t pss, void **ref_io)
 {
   ss_t *ss = ss_of(pss);
   seg_t seg = arena_seg_of(ss->arena, *ref_io);
-  if (seg == NULL || !seg->white)
+  if (seg == NULL)
     return KILN_OK;
-  *ref_io = seg->klass->survivor != NULL ? seg->klass->survivor(seg, *ref_io) : *ref_io;
+  if (seg->white && seg->klass->survivor != NULL)
+    *ref_io = seg->klass->survivor(seg, *ref_io);
+  if (*ref_io != NULL)
+    ss->summary |= zone_of(*ref_io);
+  ss->hit_new |= !seg->white && seg->pool == ss->arena->inc_pool;
   return KILN_OK;
 }
 

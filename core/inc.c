@@ -41,6 +41,7 @@
 #include "config.h"
 #include "root.h"
 #include "trace.h"
+#include "weak.h"
 #include "vm.h"
 
 #include <stdlib.h>
@@ -173,6 +174,7 @@ static void inc_finish_at(void *closure)
   if (a->record)
     trace_record_pause(arena, 1, vm_now() - t0 + carry);
   free(trace->runs);
+  weak_trace_done(trace);
   free(trace);
   arena->collecting = 0;
 }

@@ -8,6 +8,7 @@
 #include "param.h"
 #include "pool.h"
 #include "trace.h"
+#include "weak.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -156,6 +157,8 @@ void kiln_pool_destroy(kiln_pool_t pool)
   else
     trace_inc_finish(pool->arena);
   ap_orphan_for_pool(pool);
+  if (pool->arena->weak.count != 0)
+    weak_forget_pool(pool->arena, pool);
   pool->klass->finish(pool);
   /* finish frees what it knows; anything left is freed here. */
   ring_t *node, *nxt;

@@ -59,7 +59,9 @@ typedef struct ap_s {
   ring_t arena_ring;
   char *base;            /* start of the current buffer */
   char *real_limit;      /* the buffer's limit while pub.limit is trapped */
-  char *res_p;           /* checked builds: the outstanding reservation, or NULL */
+  char *res_p;           /* the outstanding reservation, or NULL: kept when every
+                            reserve and commit takes the slow path (ap_slow) */
+  int weak;              /* rank "weak": its objects go into the weak set at commit */
   size_t res_size;
   uintptr_t priv[4];     /* the pool class's per-AP state */
 } ap_t;

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "root.h"
 #include "trace.h"
+#include "weak.h"
 #include "vm.h"
 
 #include <string.h>
@@ -201,15 +202,17 @@ void trace_open(kiln_arena_t arena, trace_t *trace, pool_t only, int minor,
   trace_scan_roots(arena, trace, only);
 }
 
-/* The second half: drain, weak roots, reclaim, statistics. */
+/* The second half: drain, the ephemeron fixpoint, the weak phase (weak
+   roots, objects of weak rank, dead ephemerons), reclaim, statistics. */
 void trace_close(kiln_arena_t arena, trace_t *trace, pool_t only)
 {
   if (KILN_CHECKING)
     trace_check(trace);
   trace_drain(arena, trace, SIZE_MAX);
+  trace_ephemeron_fixpoint(arena, trace);
   if (trace->keep_young)
     only->klass->keep_end(only, trace);
-  trace_fix_weak_roots(arena, trace);
+  trace_clear_weak(arena, trace);
   reclaim_pools(arena, trace, only);
   arena->grey = trace->grey; /* kept: see trace_open */
   arena->grey_cap = trace->grey_cap;

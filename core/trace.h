@@ -35,6 +35,14 @@ struct trace_s {
   size_t root_scanned;         /* bytes of root words scanned by increments */
   uint64_t new_zones;          /* zones of what was allocated since the start */
   unsigned precleans;          /* passes over the dirty cards before the final pause */
+  void **deferred;              /* weak-rank objects reached, scanned weakly after the
+                                  exact trace (weak.c) */
+  size_t ndeferred, deferred_cap;
+  void ***ephemerons;          /* key slot, value slot pairs whose key was not yet
+                                  known alive when their object was scanned (weak.c) */
+  size_t nephemerons, ephemerons_cap;
+  int tenure_all;              /* an ephemeron's value was reached after the ambiguous
+                                  roots: a sticky pool tenures all it marked (keep_end) */
   struct card_run_s *runs;     /* incremental: dirty cards and roots to scan (inc.c) */
   size_t nruns, runs_cap, run_next;
 };

@@ -13,7 +13,10 @@
  * whose young referent survived in place, remset.c), or sit in a
  * segment whose summary admits the nursery's zones (it was allocated into
  * or promoted into since it was last scanned). Anything else is a store
- * that bypassed kiln_write. The object, not the slot, is what is checked:
+ * that bypassed kiln_write. An object of weak rank the trace has already
+ * deferred is not checked: its card was cleaned when it was scanned, and
+ * the weak phase (weak.c) clears its references to young objects that
+ * die and remembers the ones that stay. The object, not the slot, is what is checked:
  * a format's scan may fix a copy of the field (the slot address the fix
  * sees is then not in the heap).
  *
@@ -28,6 +31,7 @@
  */
 #include "config.h"
 #include "trace.h"
+#include "weak.h"
 
 #include <string.h>
 
@@ -70,6 +74,8 @@ static void check_ref(ss_t *ss, void **slot, void *ref)
   from = arena_seg_of(arena, ss->obj);
   if (to == NULL || !to->white || from == NULL)
     return;
+  if (ss->trace != NULL && weak_is_deferred_slot(ss->trace, slot))
+    return; /* a deferred ephemeron: the fixpoint or the weak phase settles it */
   if (ss->verify == VERIFY_STICKY && (!pool_sticky(to->pool) || is_old(to, ref)))
     return;
   if (!obj_card_dirty(arena, from, ss->obj) &&
@@ -89,6 +95,8 @@ kiln_res_t verify_fix(ss_t *ss, void **ref_io)
 static void verify_obj(void *obj, void *closure)
 {
   ss_t *ss = closure;
+  if (ss->verify != VERIFY_HEAP && ss->trace != NULL && weak_is_deferred(ss->trace, obj))
+    return;
   seg_t seg = arena_seg_of(ss->arena, obj);
   const kiln_format_t *f = &seg->pool->fmt->f;
   ss->obj = obj;

@@ -412,6 +412,14 @@ static inline kiln_res_t kiln_ss_fix_word(kiln_ss_t ss, uintptr_t *ref_io)
    base's object. */
 kiln_res_t kiln_ss_fix_derived(kiln_ss_t ss, void **base_io, void **derived_io);
 
+/* An ephemeron: a key and a value held in an object (a WeakMap entry),
+   fixed together from the object's scan function. The key is weak; the
+   value is kept alive only while the key is reachable otherwise. After the
+   trace, a pair whose key died has both slots NULL; a moved key or value
+   is updated. The slots must stay where they are (inside the object being
+   scanned). In an object of weak rank both are weak. */
+kiln_res_t kiln_ss_fix_ephemeron(kiln_ss_t ss, void **key_io, void **value_io);
+
 /* ---- roots ------------------------------------------------------------ */
 
 /* AMBIG: any word, maybe a (possibly interior) reference; pins what it hits.
@@ -457,6 +465,11 @@ struct kiln_ap_s {
   char *init, *alloc, *limit;
 };
 
+/* args may be NULL, or give KILN_ARG_STR("rank", "exact" or "weak"). The
+   objects of a weak point are ordinary objects, but the references they
+   hold keep nothing alive: after a collection, one to an object that died
+   is NULL and one to a moved object is updated. Every reserve and commit
+   of a weak point takes the slow path. */
 kiln_res_t kiln_ap_create(kiln_ap_t *ap_o, kiln_pool_t pool, const kiln_arg_t args[]);
 /* Destroy allocation points before their pool. kiln_pool_destroy leaves a
    live one orphaned: every reserve is refused (KILN_PARAM), every commit

@@ -515,6 +515,8 @@ static void *evacuate(copy_t *cp, cseg_t *s, void *obj, trace_t *trace)
   memcpy(block, (char *)obj - cp->header, size);
   void *copy = block + cp->header;
   fmt_of(cp)->fwd(obj, copy);
+  if (cp->pool.arena->weak.count != 0)
+    weak_moved(cp->pool.arena, obj, copy);
   count_live(cp, size);
   trace->copied += size;
   trace->objects++;
@@ -640,7 +642,7 @@ static kiln_res_t copy_scan(seg_t seg, kiln_ss_t ss)
     return KILN_OK;
   ss_trace(ss)->scanned += bytes;
   char *first = client_at(cp, s, 0);
-  return fmt_of(cp)->scan(ss, first, first + bytes);
+  return pool_scan_range(&cp->pool, ss, first, first + bytes);
 }
 
 /* Dirty cards of a segment that is not condemned: one format scan from the
@@ -665,7 +667,7 @@ static kiln_res_t copy_scan_range(seg_t seg, kiln_ss_t ss, uintptr_t lo, uintptr
   size_t from = first == (size_t)-1 ? 0 : first << cp->shift;
   size_t to = last < n ? last << cp->shift : s->used;
   ss_trace(ss)->scanned += to - from;
-  return fmt_of(cp)->scan(ss, client_at(cp, s, from), client_at(cp, s, to));
+  return pool_scan_range(&cp->pool, ss, client_at(cp, s, from), client_at(cp, s, to));
 }
 
 static uint64_t copy_whiten(seg_t seg, trace_t *trace)

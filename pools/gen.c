@@ -443,6 +443,8 @@ static kiln_res_t evacuate(gen_t *g, chunk_t *c, void **ref_io, trace_t *trace)
   memcpy(block, (char *)obj - g->header, size);
   void *copy = (char *)block + g->header;
   fmt_of(g)->fwd(obj, copy);
+  if (g->pool.arena->weak.count != 0)
+    weak_moved(g->pool.arena, obj, copy);
   *ref_io = copy;
   trace->copied += size;
   trace_grey(trace, copy);
@@ -485,7 +487,7 @@ static kiln_res_t chunk_scan(seg_t seg, kiln_ss_t ss)
   if (c->free == (char *)seg->base)
     return KILN_OK;
   ss_trace(ss)->scanned += (size_t)(c->free - (char *)seg->base);
-  return fmt_of(g)->scan(ss, base, c->free + g->header);
+  return pool_scan_range(seg->pool, ss, base, c->free + g->header);
 }
 
 /* Every object of the chunk: a retained chunk's are its start bits (the

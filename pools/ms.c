@@ -619,7 +619,9 @@ static kiln_res_t ms_fix(seg_t seg, kiln_ss_t ss, void **ref_io)
    that a local variable holds, as binary-trees builds: marking it at every
    minor collection would cost more than tenuring it), or if the last minor
    collection kept one of them young too (the reference outlived a
-   collection: likely a real one), or if there is no memory to note them.
+   collection: likely a real one), or if there is no memory to note them,
+   or if the ephemeron fixpoint marked objects after them (trace->tenure_all:
+   those would look kept too).
    What they are is found word by word after the sweep: the marks then,
    less the marks before the ambiguous roots were marked from (pre). */
 static void ms_keep_begin(pool_t pool, trace_t *trace)
@@ -657,7 +659,7 @@ static void ms_keep_end(pool_t pool, trace_t *trace)
     if (again)
       break;
   }
-  if (ms->keep == KEEP_NO || again || ms->kept_live > ms->young_size / 2) {
+  if (ms->keep == KEEP_NO || again || trace->tenure_all || ms->kept_live > ms->young_size / 2) {
     ms->keep = KEEP_NO; /* all tenured, as counted */
     ms->kept_live = ms->kept_objects = 0;
     return;

@@ -13,6 +13,7 @@
 #include "pool.h"
 #include "trace.h"
 #include "bits.h"
+#include "weak.h"
 
 /* The size of obj, a client pointer of pool, as its format's skip says. */
 static inline size_t pool_obj_size(pool_t pool, void *obj)
@@ -52,11 +53,22 @@ static inline size_t starts_object(pool_t pool, seg_t seg, const uint64_t *start
   return ref < seg->base + (g << shift) + pool_obj_size(pool, obj) ? g : (size_t)-1;
 }
 
-/* Scan the object obj of pool that ends at next; counts the work. */
+/* Scan the object obj of pool that ends at next; counts the work. The
+   exact trace defers an object of weak rank to the weak phase (weak.c). */
 static inline kiln_res_t pool_scan_one(pool_t pool, kiln_ss_t ss, void *obj, void *next)
 {
   ss_trace(ss)->scanned += (size_t)((char *)next - (char *)obj);
+  if (pool->arena->weak.count != 0 && weak_defer(ss, obj))
+    return KILN_OK;
   return pool->fmt->f.scan(ss, obj, next);
+}
+
+/* Scan the objects [lo, hi) of pool, deferring those of weak rank. */
+static inline kiln_res_t pool_scan_range(pool_t pool, kiln_ss_t ss, void *lo, void *hi)
+{
+  if (pool->arena->weak.count != 0)
+    return weak_scan_range(pool, ss, lo, hi);
+  return pool->fmt->f.scan(ss, lo, hi);
 }
 
 /* Scan one object of pool (a grey object, or one of a kept range). */

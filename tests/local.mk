@@ -46,6 +46,14 @@ KILN_CHECKS += tests/test_weak
 tests_test_weak_SOURCES = %reldir%/test_weak.c
 tests_test_weak_CFLAGS = $(TEST_CFLAGS_)
 tests_test_weak_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+KILN_CHECKS += tests/test_weakobj
+tests_test_weakobj_SOURCES = %reldir%/test_weakobj.c
+tests_test_weakobj_CFLAGS = $(TEST_CFLAGS_)
+tests_test_weakobj_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+KILN_CHECKS += tests/test_ephemeron
+tests_test_ephemeron_SOURCES = %reldir%/test_ephemeron.c
+tests_test_ephemeron_CFLAGS = $(TEST_CFLAGS_)
+tests_test_ephemeron_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 
 # Mark-stack overflow (a grey stack capped by the arena's grey_max) under
 # every automatic pool class.
