@@ -10,6 +10,7 @@
  */
 #include "config.h"
 #include "arena.h"
+#include "final.h"
 #include "param.h"
 #include "pin.h"
 #include "pool.h"
@@ -222,6 +223,7 @@ void kiln_arena_destroy(kiln_arena_t arena)
   arena_destroy_children(arena);
   arena_free_graves(arena);
   pin_finish(arena);
+  final_finish(arena);
   for (freerun_t *r = arena->free_runs, *n; r != NULL; r = n) {
     n = r->next;
     free(r);

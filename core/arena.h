@@ -41,6 +41,12 @@ typedef struct weak_set_s {
   void **slots;
   size_t cap, count;             /* slots (a power of two, or 0), objects */
 } weak_set_t;
+/* A growable array of object addresses (final.c): the finalization
+   registry, and the queue, whose entries before head were taken. */
+typedef struct final_list_s {
+  void **objs;
+  size_t count, cap, head;
+} final_list_t;
 
 #define ARENA_ERROR_MAX 512
 #define ARENA_EVENTS_MAX 8 /* collections that end within one entry to the collector:
@@ -77,6 +83,8 @@ struct kiln_arena_s {
   ring_t graves;                 /* destroyed handles, kept (handle.c) */
   pin_table_t pins;              /* objects pinned by kiln_pin (pin.c) */
   weak_set_t weak;               /* objects of weak rank (weak.c) */
+  final_list_t final_reg;        /* objects registered by kiln_finalize (final.c) */
+  final_list_t final_queue;      /* finalized objects not yet taken by kiln_finalized */
   size_t ngraves;
   size_t segments;
 

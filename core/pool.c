@@ -5,6 +5,7 @@
  * else, so the C API, plans and the CLI report the same errors.
  */
 #include "config.h"
+#include "final.h"
 #include "param.h"
 #include "pool.h"
 #include "trace.h"
@@ -159,6 +160,7 @@ void kiln_pool_destroy(kiln_pool_t pool)
   ap_orphan_for_pool(pool);
   if (pool->arena->weak.count != 0)
     weak_forget_pool(pool->arena, pool);
+  final_forget_pool(pool->arena, pool);
   pool->klass->finish(pool);
   /* finish frees what it knows; anything left is freed here. */
   ring_t *node, *nxt;

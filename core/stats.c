@@ -76,6 +76,7 @@ void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *s)
   s->allocated = st->allocated + ap_open_bytes(arena, NULL);
   s->live = st->live;
   s->copied = st->copied;
+  s->finalized = st->finalized;
   s->marked = st->marked;
   s->scanned = st->scanned;
   s->collections = st->collections;

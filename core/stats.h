@@ -20,6 +20,7 @@ typedef struct pause_hist_s {
 typedef struct arena_stats_s {
   size_t allocated, live, copied, marked, scanned;
   uint64_t collections, minor_collections;
+  uint64_t finalized;            /* objects queued for finalization */
   pause_hist_t all, minor, full;
 } arena_stats_t;
 

@@ -7,7 +7,8 @@
  * of other automatic pools whose summary meets the white zones (and, in a
  * sticky pool's minor collection, the old objects under the dirty cards of
  * its own segments; remset.c), drain the grey stack (fix.c), fix weak
- * roots, then reclaim every white segment and record the statistics.
+ * roots, resurrect and queue the registered objects that died (final.c),
+ * then reclaim every white segment and record the statistics.
  * Incremental collections (inc.c) use the same two halves, trace_open and
  * trace_close, with increments between them.
  *
@@ -19,6 +20,7 @@
  * (or trace_inc_abandon), and only segments of condemned pools.
  */
 #include "config.h"
+#include "final.h"
 #include "root.h"
 #include "trace.h"
 #include "weak.h"
@@ -151,6 +153,8 @@ void trace_scan_roots(kiln_arena_t arena, trace_t *trace, pool_t only)
   kiln_res_t res = ambig_last ? KILN_OK : root_scan_rank(arena, &ss.pub, KILN_RANK_AMBIG, 0);
   if (res == KILN_OK)
     res = root_scan_rank(arena, &ss.pub, KILN_RANK_EXACT, start);
+  if (res == KILN_OK)
+    res = final_scan_queue(arena, &ss.pub);
   if (start)
     root_each_exact_area(arena, inc_note_root_area, trace);
   if (res == KILN_OK)
@@ -203,16 +207,27 @@ void trace_open(kiln_arena_t arena, trace_t *trace, pool_t only, int minor,
 }
 
 /* The second half: drain, the ephemeron fixpoint, the weak phase (weak
-   roots, objects of weak rank, dead ephemerons), reclaim, statistics. */
+   roots, objects of weak rank, dead ephemerons), finalization, reclaim,
+   statistics. Weak references are cleared before finalization decides
+   what dies, so none is left to an object that is finalized; what the
+   resurrected objects reach gets its own fixpoint and weak phase. The
+   objects finalization resurrects count, in a sticky pool's minor
+   collection, with those only ambiguous roots reach (keep_end), which
+   survive it young. */
 void trace_close(kiln_arena_t arena, trace_t *trace, pool_t only)
 {
   if (KILN_CHECKING)
     trace_check(trace);
   trace_drain(arena, trace, SIZE_MAX);
   trace_ephemeron_fixpoint(arena, trace);
+  trace_clear_weak(arena, trace);
+  if (final_resurrect(arena, trace)) {
+    trace_ephemeron_fixpoint(arena, trace);
+    trace_clear_weak_again(arena, trace);
+  }
+  weak_trace_end(arena, trace);
   if (trace->keep_young)
     only->klass->keep_end(only, trace);
-  trace_clear_weak(arena, trace);
   reclaim_pools(arena, trace, only);
   arena->grey = trace->grey; /* kept: see trace_open */
   arena->grey_cap = trace->grey_cap;

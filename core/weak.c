@@ -10,9 +10,12 @@
  * then forgets the weak objects that died.
  *
  * The order of a trace's end: exact trace -> ephemeron fixpoint -> weak
- * clearing (trace_clear_weak) -> reclaim. Finalization, which decides
- * which dead objects to resurrect, comes after the weak clearing, so weak
- * references to an object being finalized are already NULL.
+ * clearing (trace_clear_weak) -> finalization -> reclaim. Finalization,
+ * which decides which dead objects to resurrect, comes after the weak
+ * clearing, so weak references to an object being finalized are already
+ * NULL. What the resurrected objects reach may hold objects of weak rank
+ * and ephemerons of its own: a second fixpoint and trace_clear_weak_again
+ * settle those before weak_trace_end forgets the weak objects that died.
  *
  * An object of weak rank is an ordinary object of its pool: it is kept
  * alive while reachable and moved by moving pools (the pool reports each
@@ -26,7 +29,8 @@
  * Invariant: every object in the set is a committed object of an automatic
  * pool at its current address; at most half the slots are occupied.
  * Invariant: trace_clear_weak runs once per trace, after the exact trace
- * and before any segment is reclaimed.
+ * and before any segment is reclaimed; weak_trace_end runs after it and
+ * after finalization, also before any segment is reclaimed.
  */
 #include "config.h"
 #include "pool.h"
@@ -326,9 +330,10 @@ int weak_is_deferred_slot(const trace_t *trace, const void *slot)
 
 /* ---- the weak phase ------------------------------------------------- */
 
-void trace_clear_weak(kiln_arena_t arena, trace_t *trace)
+/* Scan the objects deferred so far with the weak fix, clear the pairs
+   whose key died, and start both lists again. */
+static void clear_deferred(kiln_arena_t arena, trace_t *trace)
 {
-  trace_fix_weak_roots(arena, trace);
   /* The new zones too, so that references to objects allocated during an
      incremental collection keep their cards (scan_deferred). */
   ss_t ss = {.pub = {.white = trace->white | trace->new_zones, .zone_shift = ZONE_SHIFT},
@@ -336,7 +341,23 @@ void trace_clear_weak(kiln_arena_t arena, trace_t *trace)
              .trace = trace, .rank = KILN_RANK_WEAK};
   for (size_t i = 0; i < trace->ndeferred; i++)
     scan_deferred(&ss, trace->deferred[i]);
+  trace->ndeferred = 0;
   clear_dead_ephemerons(trace);
+}
+
+void trace_clear_weak(kiln_arena_t arena, trace_t *trace)
+{
+  trace_fix_weak_roots(arena, trace);
+  clear_deferred(arena, trace);
+}
+
+void trace_clear_weak_again(kiln_arena_t arena, trace_t *trace)
+{
+  clear_deferred(arena, trace);
+}
+
+void weak_trace_end(kiln_arena_t arena, trace_t *trace)
+{
   weak_trace_done(trace);
   prune_dead(arena);
 }

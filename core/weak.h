@@ -23,8 +23,14 @@ kiln_res_t weak_scan_range(pool_t pool, kiln_ss_t ss, void *lo, void *hi);
 /* The weak-clearing phase, after the exact trace and before reclaim: fix
    the weak roots and the references of the objects of weak rank the trace
    reached, weakly (dead targets become NULL, moved ones are updated), and
-   forget the objects of weak rank that died. Finalization comes after it. */
+   clear the ephemerons whose key died. Finalization comes after it. */
 void trace_clear_weak(kiln_arena_t arena, trace_t *trace);
+/* After finalization resurrected objects and their fixpoint ran: the
+   objects of weak rank and the ephemerons they reached, as above. */
+void trace_clear_weak_again(kiln_arena_t arena, trace_t *trace);
+/* The weak phase's end: free the trace's lists and forget the objects of
+   weak rank that died. */
+void weak_trace_end(kiln_arena_t arena, trace_t *trace);
 /* After the exact trace has drained: fix every deferred ephemeron whose
    key has become alive (value strongly), drain, and repeat until none is
    left whose key is alive. */

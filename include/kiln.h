@@ -174,6 +174,7 @@ typedef struct kiln_stats_s {      /* may grow; these fields keep their names */
   uint64_t pauses;                 /* stop-the-world pauses: an incremental
                                       collection has several (ms young_step) */
   int in_progress;                 /* an incremental collection is under way */
+  uint64_t finalized;              /* objects ever queued for finalization (kiln_finalized) */
 } kiln_stats_t;
 void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *stats_o);
 
@@ -572,6 +573,29 @@ static inline void kiln_write_word(kiln_arena_t arena, void *obj, uintptr_t *slo
 kiln_res_t kiln_pin(kiln_arena_t arena, void *obj);
 /* KILN_PARAM with a sentence for an address that is not pinned. */
 kiln_res_t kiln_unpin(kiln_arena_t arena, void *obj);
+
+/* ---- finalization ----------------------------------------------------- */
+
+/* Register obj, an object of one of the arena's automatic pools, for
+   finalization. When a collection finds it unreachable, it is kept alive
+   with everything it reaches (moved, if its pool moves objects), and
+   queued; kiln_finalized hands it back. Each registration is finalized at
+   most once; registrations count: an object registered twice is queued
+   twice. Order within a collection: the exact trace, then weak references
+   are cleared (so none is left to an object being finalized), then the
+   finalizable objects are resurrected and queued, then the dead are
+   reclaimed. A minor collection finalizes only young objects (old ones
+   are alive). KILN_PARAM with a sentence for NULL, an address in no
+   segment of the arena or in a manual pool, and during a collection;
+   KILN_MEMORY if the registry cannot grow. Destroying a pool drops its
+   objects' registrations and queue entries. */
+kiln_res_t kiln_finalize(kiln_arena_t arena, void *obj);
+/* Withdraw one registration of obj (its current address). KILN_FAIL with a
+   sentence if obj is not registered (never, withdrawn, or finalized). */
+kiln_res_t kiln_definalize(kiln_arena_t arena, void *obj);
+/* 1 and the next finalized object in *obj_o, which keeps it alive only
+   while the client holds it (a root); 0 when none is queued. */
+int kiln_finalized(kiln_arena_t arena, void **obj_o);
 
 #ifdef __cplusplus
 }

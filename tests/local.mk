@@ -55,6 +55,12 @@ tests_test_ephemeron_SOURCES = %reldir%/test_ephemeron.c
 tests_test_ephemeron_CFLAGS = $(TEST_CFLAGS_)
 tests_test_ephemeron_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 
+# Finalization under every automatic pool configuration.
+KILN_CHECKS += tests/test_final
+tests_test_final_SOURCES = %reldir%/test_final.c
+tests_test_final_CFLAGS = $(TEST_CFLAGS_)
+tests_test_final_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
 # Mark-stack overflow (a grey stack capped by the arena's grey_max) under
 # every automatic pool class.
 KILN_CHECKS += tests/test_overflow

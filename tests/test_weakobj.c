@@ -2,7 +2,8 @@
  * under every automatic pool configuration: such an object lives and moves
  * as any other, but its references keep nothing alive; after a full or
  * minor collection a reference to a dead object is NULL and one to a moved
- * object is updated. Also the rank argument's errors. */
+ * object is updated; also when only a finalized object reaches it. Also
+ * the rank argument's errors. */
 #include "testlib.h"
 #include "graph.h"
 
@@ -170,6 +171,44 @@ START_TEST(test_weakobj_unreachable_dies)
 }
 END_TEST
 
+/* Finalization resurrects what a dying registered object reaches,
+   including an object of weak rank never reached before it: that object's
+   reference to an object nothing else reaches is cleared, its reference to
+   a rooted object kept (updated if moved), and the weak reference a
+   dying object had to the finalized one was cleared before it was queued. */
+START_TEST(test_weakobj_reached_by_finalized)
+{
+  static env_t e;
+  env_open(&e, _i);
+  const char *cfg = config_names[_i];
+  gobj_t *fin = gobj_new(e.ap, 1, 1, 8);
+  gobj_t *w = gobj_new(e.wap, 2, 2, 8);
+  store(&e, fin, 0, w);
+  e.slots[1] = gobj_new(e.ap, 3, 0, 16);
+  store(&e, w, 0, e.slots[1]);
+  store(&e, w, 1, gobj_new(e.ap, 4, 0, 16)); /* only w reaches it */
+  e.slots[0] = gobj_new(e.wap, 5, 1, 8);
+  store(&e, e.slots[0], 0, fin); /* a weak reference to the finalized object */
+  ck_assert_ok(kiln_finalize(e.arena, fin));
+  fin = w = NULL;
+  kiln_arena_collect(e.arena);
+  void *got = NULL;
+  ck_assert_msg(kiln_finalized(e.arena, &got) == 1, "%s: the object was not finalized", cfg);
+  fin = got;
+  gobj_check(fin, 1);
+  ck_assert_msg(((gobj_t *)e.slots[0])->ref[0] == NULL, "%s: a weak reference to a finalized "
+                "object was not cleared", cfg);
+  w = fin->ref[0];
+  gobj_check(w, 2);
+  ck_assert_msg(w->ref[1] == NULL, "%s: a weak object reached only through a finalized object "
+                "kept its dead target", cfg);
+  ck_assert_msg(w->ref[0] == e.slots[1], "%s: a weak object reached only through a finalized "
+                "object lost (or did not update) its live target", cfg);
+  gobj_check(w->ref[0], 3);
+  env_close(&e);
+}
+END_TEST
+
 START_TEST(test_ap_rank_errors)
 {
   kiln_arena_t arena;
@@ -201,6 +240,7 @@ Suite *test_suite(void)
   tcase_add_loop_test(t, test_weakobj_full, 0, NCONFIGS);
   tcase_add_loop_test(t, test_weakobj_minor, 0, 4);
   tcase_add_loop_test(t, test_weakobj_unreachable_dies, 0, NCONFIGS);
+  tcase_add_loop_test(t, test_weakobj_reached_by_finalized, 0, NCONFIGS);
   tcase_add_test(t, test_ap_rank_errors);
   suite_add_tcase(s, t);
   return s;
