@@ -15,7 +15,7 @@ bench_bench_manual_SOURCES = %reldir%/bench_manual.c $(BENCH_LIB_)
 bench_bench_manual_CPPFLAGS = $(BENCH_CPPFLAGS_)
 bench_bench_manual_LDADD = libkiln_core.la
 
-bench_bench_gc_SOURCES = %reldir%/bench_gc.c %reldir%/gc_backend.h %reldir%/gc_malloc.c \
+bench_bench_gc_SOURCES = %reldir%/bench_gc.c %reldir%/gc_backend.h plans/trees.h %reldir%/gc_malloc.c \
 	%reldir%/gc_kiln.c $(BENCH_LIB_)
 bench_bench_gc_CPPFLAGS = $(BENCH_CPPFLAGS_)
 bench_bench_gc_LDADD = $(KILN_HEAP_LIBS_)
