@@ -310,8 +310,7 @@ START_TEST(test_alloc_errors)
   kiln_ap_t ap;
   ck_assert_ok(kiln_arena_create(&arena, NULL));
   ck_assert_ok(kiln_fmt_create(&fmt, arena, kiln_desc_format()));
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  ck_assert_ok(kiln_pool_create(&pool, arena, kiln_class_ms(), args));
+  pool = plain_pool(arena, fmt, kiln_class_ms());
   ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
   kiln_type_t f = mk("f", 8, 0, NULL, 0, 0), w = mk("w", 0, 0, NULL, 8, 1);
   void *p;

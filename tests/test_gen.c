@@ -7,22 +7,6 @@
 
 #include <string.h>
 
-static kiln_pool_t make_ms(kiln_arena_t arena, kiln_fmt_t fmt)
-{
-  kiln_pool_t p;
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  ck_assert_ok(kiln_pool_create(&p, arena, kiln_class_ms(), args));
-  return p;
-}
-
-static kiln_pool_t make_copy(kiln_arena_t arena, kiln_fmt_t fmt)
-{
-  kiln_pool_t p;
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  ck_assert_ok(kiln_pool_create(&p, arena, kiln_class_copy(), args));
-  return p;
-}
-
 /* survivor_age of the graph tests' gen pools (make_pools takes no closure);
    every graph test sets it, so no test depends on another's value. */
 static size_t graph_age;
@@ -30,14 +14,14 @@ static size_t graph_age;
 /* graph_run allocates in both: the nursery, and the mature pool directly. */
 static int gen_ms(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools)
 {
-  pools[1] = make_ms(arena, fmt);
+  pools[1] = plain_pool(arena, fmt, kiln_class_ms());
   pools[0] = make_gen_aged(arena, fmt, pools[1], 256 << 10, graph_age);
   return 2;
 }
 
 static int gen_copy(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools)
 {
-  pools[1] = make_copy(arena, fmt);
+  pools[1] = plain_pool(arena, fmt, kiln_class_copy());
   pools[0] = make_gen_aged(arena, fmt, pools[1], 256 << 10, graph_age);
   return 2;
 }
@@ -163,7 +147,7 @@ static void env_open_aged(env_t *e, size_t age)
 {
   ck_assert_ok(kiln_arena_create(&e->arena, NULL));
   ck_assert_ok(kiln_fmt_create(&e->fmt, e->arena, graph_format()));
-  e->old = make_ms(e->arena, e->fmt);
+  e->old = plain_pool(e->arena, e->fmt, kiln_class_ms());
   e->young = make_gen_aged(e->arena, e->fmt, e->old, 256 << 10, age);
   ck_assert_ok(kiln_ap_create(&e->ap_old, e->old, NULL));
   ck_assert_ok(kiln_ap_create(&e->ap_young, e->young, NULL));
@@ -314,7 +298,7 @@ START_TEST(test_prefault)
   kiln_fmt_t fmt;
   ck_assert_ok(kiln_arena_create(&arena, NULL));
   ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t old = make_ms(arena, fmt), young;
+  kiln_pool_t old = plain_pool(arena, fmt, kiln_class_ms()), young;
   kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_PTR("promote_to", old),
                        KILN_ARG_SIZE("nursery_size", 256 << 10),
                        KILN_ARG_BOOL("prefault", on), KILN_ARGS_END};
@@ -456,7 +440,7 @@ START_TEST(test_survivor_ages)
   kiln_ap_t ap;
   ck_assert_ok(kiln_arena_create(&arena, NULL));
   ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t old = _i < 3 ? make_ms(arena, fmt) : make_copy(arena, fmt);
+  kiln_pool_t old = _i < 3 ? plain_pool(arena, fmt, kiln_class_ms()) : plain_pool(arena, fmt, kiln_class_copy());
   kiln_pool_t young = make_gen_aged(arena, fmt, old, 256 << 10, age);
   ck_assert_ok(kiln_ap_create(&ap, young, NULL));
   static void *root[1];
@@ -498,7 +482,7 @@ static size_t promoted_short_lived(size_t age, int into_copy, size_t *young_live
   kiln_ap_t ap;
   ck_assert_ok(kiln_arena_create(&arena, NULL));
   ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t old = into_copy ? make_copy(arena, fmt) : make_ms(arena, fmt);
+  kiln_pool_t old = into_copy ? plain_pool(arena, fmt, kiln_class_copy()) : plain_pool(arena, fmt, kiln_class_ms());
   kiln_pool_t young = make_gen_aged(arena, fmt, old, 256 << 10, age);
   ck_assert_ok(kiln_ap_create(&ap, young, NULL));
   static void *window[WINDOW];
@@ -548,7 +532,7 @@ START_TEST(test_survivor_space_at_limit)
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("commit_limit", 5u << 19), KILN_ARGS_END};
   ck_assert_ok(kiln_arena_create(&arena, aargs));
   ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t old = make_ms(arena, fmt);
+  kiln_pool_t old = plain_pool(arena, fmt, kiln_class_ms());
   kiln_pool_t young = make_gen_aged(arena, fmt, old, 1u << 20, 15);
   ck_assert_ok(kiln_ap_create(&ap, young, NULL));
   ck_assert_ok(kiln_ap_create(&ap_old, old, NULL));
@@ -590,7 +574,7 @@ START_TEST(test_bad_survivor_age)
   kiln_pool_t gen;
   ck_assert_ok(kiln_arena_create(&arena, NULL));
   ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t ms = make_ms(arena, fmt);
+  kiln_pool_t ms = plain_pool(arena, fmt, kiln_class_ms());
   kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_PTR("promote_to", ms),
                        KILN_ARG_SIZE("survivor_age", (size_t)1 << 40), KILN_ARGS_END};
   ck_assert_res(kiln_pool_create(&gen, arena, kiln_class_gen(), args), KILN_PARAM);
@@ -611,7 +595,7 @@ START_TEST(test_refused_without_barrier)
   kiln_arg_t aargs[] = {KILN_ARG_STR("barrier", "none"), KILN_ARGS_END};
   ck_assert_ok(kiln_arena_create(&arena, aargs));
   ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t ms = make_ms(arena, fmt);
+  kiln_pool_t ms = plain_pool(arena, fmt, kiln_class_ms());
   kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_PTR("promote_to", ms), KILN_ARGS_END};
   ck_assert_res(kiln_pool_create(&gen, arena, kiln_class_gen(), args), KILN_PARAM);
   ck_assert_msg(strstr(kiln_arena_error(arena), "barrier = \"none\"") != NULL, "%s",

@@ -172,6 +172,14 @@ void *must_alloc(kiln_pool_t pool, size_t size)
   return p;
 }
 
+kiln_pool_t plain_pool(kiln_arena_t arena, kiln_fmt_t fmt, kiln_class_t klass)
+{
+  kiln_pool_t p;
+  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
+  ck_assert_ok(kiln_pool_create(&p, arena, klass, args));
+  return p;
+}
+
 kiln_pool_t make_sticky(kiln_arena_t arena, kiln_fmt_t fmt, size_t young_size, size_t young_step)
 {
   kiln_pool_t p;

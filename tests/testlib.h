@@ -59,6 +59,9 @@ size_t committed(kiln_arena_t arena);       /* the arena's committed bytes */
    when it does not succeed. */
 void *must_alloc(kiln_pool_t pool, size_t size);
 
+/* A pool of class klass on fmt with every other parameter at its default. */
+kiln_pool_t plain_pool(kiln_arena_t arena, kiln_fmt_t fmt, kiln_class_t klass);
+
 /* An ms pool on fmt with sticky mark bits: young_size, young_step (0:
    stop-the-world minors; not passed then), segments of 64 KB, objects of
    8 KB and more in their own. */
