@@ -291,14 +291,11 @@ static void parse(int argc, char **argv, options_t *o)
       o->backend = a;
       npos++;
     } else {
-      usage(stderr);
-      exit(2);
+      bench_usage_error(usage);
     }
   }
-  if (npos != 2) {
-    usage(stderr);
-    exit(2);
-  }
+  if (npos != 2)
+    bench_usage_error(usage);
 }
 
 static void report(const workload_t *w, const options_t *o, int depth, double secs,

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Seconds on a monotonic clock; only differences mean anything. */
 double bench_now(void);
@@ -21,6 +22,14 @@ long bench_peak_rss_kb(void);
 void bench_die(const char *fmt, ...)
 #if defined(__GNUC__)
   __attribute__((noreturn, format(printf, 1, 2)))
+#endif
+  ;
+
+/* A command line the program does not accept: print its usage on stderr
+   and exit with status 2. */
+void bench_usage_error(void (*usage)(FILE *))
+#if defined(__GNUC__)
+  __attribute__((noreturn))
 #endif
   ;
 
