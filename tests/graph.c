@@ -1,4 +1,5 @@
-/* graph.c -- the random object-graph property test (see graph.h).
+/* graph.c -- the random object-graph property test and its standard battery
+ * of runs (see graph.h).
  *
  * The model: every object has an id, a fixed number of reference fields and
  * a payload derived from its id. The model records each object's edges (by
@@ -486,4 +487,45 @@ graph_result_t graph_run(const graph_cfg_t *cfg)
   kiln_arena_destroy(run.arena);
   model_free(&run.m);
   return run.r;
+}
+
+/* One run of the battery: which of its kinds, and its outcome. */
+static graph_result_t battery_run(int kind, graph_cfg_t *cfg)
+{
+  static const kiln_arg_t small_budget[] = {KILN_ARG_SIZE("budget_min", 64 << 10),
+                                            KILN_ARG_NUM("growth", 1.2), KILN_ARGS_END};
+  static const kiln_arg_t stress[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
+  cfg->steps = test_scale(20000);
+  cfg->use_barrier = kind != 0;
+  if (kind == 1)
+    cfg->collect_every = 97;
+  if (kind == 2) {
+    cfg->arena_args = small_budget;
+    cfg->steps = test_scale(30000);
+  }
+  if (kind == 3) {
+    cfg->arena_args = stress;
+    cfg->steps = test_scale(3000);
+  }
+  return graph_run(cfg);
+}
+
+void graph_battery(int i, int (*make_pools)(kiln_arena_t, kiln_fmt_t, kiln_pool_t *),
+                   int expect_moves, const uint64_t seeds[4])
+{
+  /* runs 0-3: random, 4-7: every 97th, 8-9: small budget, 10-11: stress */
+  int kind = i < 8 ? i / 4 : 2 + (i - 8) / 2, seed = i < 8 ? i % 4 : (i - 8) % 2;
+  graph_cfg_t cfg = {.make_pools = make_pools, .expect_moves = expect_moves,
+                     .seed = test_seed(seeds[seed] + 10 * (uint64_t)kind)};
+  graph_result_t r = battery_run(kind, &cfg);
+  if (kind == 0)
+    ck_assert_uint_gt(r.verified, 5);
+  if (kind == 0 && expect_moves)
+    ck_assert_uint_gt(r.moved, 100);
+  if (kind == 1)
+    ck_assert_uint_gt(r.verified, test_scale(50)); /* the steps are scaled too */
+  if (kind == 2)
+    ck_assert_uint_gt(r.collections, 10);
+  if (kind == 3)
+    ck_assert_uint_gt(r.collections, test_scale(1000)); /* the steps are scaled too */
 }

@@ -90,4 +90,15 @@ typedef struct graph_result_s {
 /* Run the test; fails the current Check test on any discrepancy. */
 graph_result_t graph_run(const graph_cfg_t *cfg);
 
+
+/* The standard battery every pool configuration passes: explicit
+   collections at random, a full collection every 97 allocations, a tiny
+   collection budget (the allocation slow path collects on its own), and
+   stress (a collection at every slow path, which every allocation takes).
+   Run number i (0 .. GRAPH_BATTERY_RUNS - 1) picks the run and one of the
+   four seeds; the run fails the current Check test unless it verified,
+   collected and (expect_moves) moved objects as often as the run implies. */
+enum { GRAPH_BATTERY_RUNS = 12 };
+void graph_battery(int i, int (*make_pools)(kiln_arena_t, kiln_fmt_t, kiln_pool_t *),
+                   int expect_moves, const uint64_t seeds[4]);
 #endif

@@ -64,43 +64,9 @@ static const uint64_t seeds[] = {21, 22, 23, 0xFACADE};
 
 /* ---- the graph property test ------------------------------------------ */
 
-START_TEST(test_graph_random_collections)
+START_TEST(test_graph_battery)
 {
-  graph_cfg_t cfg = {.make_pools = one_copy, .steps = test_scale(20000), .expect_moves = 1,
-      .seed = test_seed(seeds[_i])};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.verified, 5);
-  ck_assert_uint_gt(r.moved, 100);
-}
-END_TEST
-
-START_TEST(test_graph_every_nth)
-{
-  graph_cfg_t cfg = {.make_pools = one_copy, .steps = test_scale(20000), .collect_every = 97,
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 10)};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.verified, test_scale(50)); /* the steps are scaled too */
-}
-END_TEST
-
-START_TEST(test_graph_auto_small_budget)
-{
-  kiln_arg_t aargs[] = {KILN_ARG_SIZE("budget_min", 64 << 10), KILN_ARG_NUM("growth", 1.2),
-                        KILN_ARGS_END};
-  graph_cfg_t cfg = {.make_pools = one_copy, .arena_args = aargs, .steps = test_scale(30000),
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 20)};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.collections, 10);
-}
-END_TEST
-
-START_TEST(test_graph_stress)
-{
-  kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
-  graph_cfg_t cfg = {.make_pools = one_copy, .arena_args = aargs, .steps = test_scale(3000),
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 30)};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.collections, test_scale(1000)); /* the steps are scaled too */
+  graph_battery(_i, one_copy, 1, seeds);
 }
 END_TEST
 
@@ -1004,10 +970,7 @@ Suite *test_suite(void)
   Suite *s = suite_create("copy");
   TCase *g = tcase_create("graph");
   tcase_set_timeout(g, 300);
-  tcase_add_loop_test(g, test_graph_random_collections, 0, 4);
-  tcase_add_loop_test(g, test_graph_every_nth, 0, 4);
-  tcase_add_loop_test(g, test_graph_auto_small_budget, 0, 2);
-  tcase_add_loop_test(g, test_graph_stress, 0, 2);
+  tcase_add_loop_test(g, test_graph_battery, 0, GRAPH_BATTERY_RUNS);
   tcase_add_loop_test(g, test_graph_small_segments, 0, 2);
   tcase_add_loop_test(g, test_graph_copy_and_ms, 0, 2);
   tcase_add_loop_test(g, test_graph_copy_and_ms_stress, 0, 1);
