@@ -85,52 +85,40 @@ END_TEST
 
 /* survivor_age 1 and 2, promoting into ms and into copy, with and without
    stress (a full collection at every fill, which ages survivors too). */
-START_TEST(test_graph_aged_ms)
+typedef struct aged_run_s {
+  int (*make_pools)(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools);
+  size_t steps, collect_every;
+  int stress;            /* a collection at every allocation slow path */
+  int seeds;             /* loop iterations: survivor_age alternates 1, 2 */
+  uint64_t seed_add;
+  size_t verified_over, collections_over; /* 0: not checked */
+} aged_run_t;
+
+static const aged_run_t aged_runs[] = {
+  {gen_ms, 30000, 0, 0, 4, 10, 3, 0},
+  {gen_ms, 20000, 101, 0, 2, 11, 0, 0},
+  {gen_ms, 3000, 0, 1, 2, 12, 0, 1000},
+  {gen_copy, 30000, 0, 0, 2, 13, 0, 0},
+  {gen_copy, 3000, 0, 1, 2, 14, 0, 0},
+};
+enum { AGED_RUNS = 12 }; /* the sum of aged_runs[].seeds */
+
+START_TEST(test_graph_aged)
 {
-  graph_age = 1 + (size_t)_i % 2;
-  graph_cfg_t cfg = {.make_pools = gen_ms, .steps = test_scale(30000), .use_barrier = 1,
-      .expect_moves = 1, .seed = test_seed(seeds[_i] + 10)};
+  static const kiln_arg_t stress[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
+  const aged_run_t *run = aged_runs;
+  int i = _i;
+  while (i >= run->seeds)
+    i -= (run++)->seeds;
+  graph_age = 1 + (size_t)i % 2;
+  graph_cfg_t cfg = {.make_pools = run->make_pools, .arena_args = run->stress ? stress : NULL,
+      .steps = test_scale(run->steps), .collect_every = run->collect_every, .use_barrier = 1,
+      .expect_moves = 1, .seed = test_seed(seeds[i] + run->seed_add)};
   graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.verified, 3);
-}
-END_TEST
-
-START_TEST(test_graph_aged_ms_every_nth)
-{
-  graph_age = 1 + (size_t)_i % 2;
-  graph_cfg_t cfg = {.make_pools = gen_ms, .steps = test_scale(20000), .collect_every = 101,
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 11)};
-  graph_run(&cfg);
-}
-END_TEST
-
-START_TEST(test_graph_aged_ms_stress)
-{
-  graph_age = 1 + (size_t)_i % 2;
-  kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
-  graph_cfg_t cfg = {.make_pools = gen_ms, .arena_args = aargs, .steps = test_scale(3000),
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 12)};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.collections, test_scale(1000)); /* the steps are scaled too */
-}
-END_TEST
-
-START_TEST(test_graph_aged_copy)
-{
-  graph_age = 1 + (size_t)_i % 2;
-  graph_cfg_t cfg = {.make_pools = gen_copy, .steps = test_scale(30000), .use_barrier = 1,
-      .expect_moves = 1, .seed = test_seed(seeds[_i] + 13)};
-  graph_run(&cfg);
-}
-END_TEST
-
-START_TEST(test_graph_aged_copy_stress)
-{
-  graph_age = 1 + (size_t)_i % 2;
-  kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
-  graph_cfg_t cfg = {.make_pools = gen_copy, .arena_args = aargs, .steps = test_scale(3000),
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 14)};
-  graph_run(&cfg);
+  if (run->verified_over > 0)
+    ck_assert_uint_gt(r.verified, run->verified_over);
+  if (run->collections_over > 0) /* the steps are scaled too */
+    ck_assert_uint_gt(r.collections, test_scale(run->collections_over));
 }
 END_TEST
 
@@ -636,11 +624,7 @@ Suite *test_suite(void)
   tcase_add_loop_test(g, test_graph_gen_ms_stress, 0, 2);
   tcase_add_loop_test(g, test_graph_gen_copy, 0, 2);
   tcase_add_loop_test(g, test_graph_gen_copy_stress, 0, 1);
-  tcase_add_loop_test(g, test_graph_aged_ms, 0, 4);
-  tcase_add_loop_test(g, test_graph_aged_ms_every_nth, 0, 2);
-  tcase_add_loop_test(g, test_graph_aged_ms_stress, 0, 2);
-  tcase_add_loop_test(g, test_graph_aged_copy, 0, 2);
-  tcase_add_loop_test(g, test_graph_aged_copy_stress, 0, 2);
+  tcase_add_loop_test(g, test_graph_aged, 0, AGED_RUNS);
   suite_add_tcase(s, g);
   TCase *a = tcase_create("survivor");
   tcase_set_timeout(a, 60);
