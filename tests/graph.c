@@ -15,15 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* fuzz/fuzzobj.c's header tags */
 #define TAG_OBJ 1
 #define TAG_FWD 2
-#define TAG_PAD 3
 #define HDR(o) (((uint64_t *)(void *)(o))[-1])
 #define NROOTS 64
 
 size_t gobj_size(uint32_t nrefs, uint32_t npay)
 {
-  return 8 + sizeof(gobj_t) + nrefs * sizeof(void *) + ((npay + 7) & ~(size_t)7);
+  return fz_obj_size(nrefs, npay);
 }
 
 static uint8_t *payload(const gobj_t *o) { return (uint8_t *)(void *)&o->ref[o->nrefs]; }
@@ -39,39 +39,9 @@ int gobj_payload_ok(const gobj_t *o)
 
 int gobj_is_forwarded(const gobj_t *o) { return (HDR(o) & 0xff) == TAG_FWD; }
 
-static kiln_res_t g_scan(kiln_ss_t ss, void *base, void *limit)
-{
-  KILN_SCAN_BEGIN(ss) {
-    for (char *p = base; p < (char *)limit; p += HDR(p) >> 8) {
-      gobj_t *o = (gobj_t *)(void *)p;
-      if ((HDR(o) & 0xff) != TAG_OBJ)
-        continue;
-      for (uint32_t i = 0; i < o->nrefs; i++) {
-        kiln_res_t res = KILN_FIX12(ss, (void **)&o->ref[i]);
-        if (res != KILN_OK)
-          return res;
-      }
-    }
-  } KILN_SCAN_END(ss);
-  return KILN_OK;
-}
-
-static void *g_skip(void *obj) { return (char *)obj + (HDR(obj) >> 8); }
-static void g_fwd(void *old, void *new_)
-{
-  HDR(old) = (HDR(old) & ~(uint64_t)0xff) | TAG_FWD;
-  ((gobj_t *)old)->id = (uint64_t)(uintptr_t)new_;
-}
-static void *g_isfwd(void *obj)
-{
-  return (HDR(obj) & 0xff) == TAG_FWD ? (void *)(uintptr_t)((gobj_t *)obj)->id : NULL;
-}
-static void g_pad(void *addr, size_t size) { HDR(addr) = ((uint64_t)size << 8) | TAG_PAD; }
-
 const kiln_format_t *graph_format(void)
 {
-  static const kiln_format_t f = {8, 8, g_scan, g_skip, g_fwd, g_isfwd, g_pad};
-  return &f;
+  return fz_format();
 }
 
 /* Make the size bytes reserved at p object id (refs NULL: no references). */

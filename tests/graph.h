@@ -5,16 +5,14 @@
 #define KILN_TEST_GRAPH_H
 
 #include "testlib.h"
+#include "../fuzz/fuzzobj.h"
 
 #define GRAPH_MAX_REFS 4
 
-/* The test format: an 8-byte header word (block size << 8 | tag) before the
-   client pointer; the client part is nrefs, npay, id, refs, payload. */
-typedef struct gobj_s {
-  uint32_t nrefs, npay;
-  uint64_t id;
-  struct gobj_s *ref[];
-} gobj_t;
+/* The test format is the fuzzers' (fuzz/fuzzobj.h): an 8-byte header word
+   (block size << 8 | tag) before the client pointer; the client part is
+   nrefs, npay, id, refs, payload. */
+typedef fz_obj_t gobj_t;
 
 const kiln_format_t *graph_format(void);
 size_t gobj_size(uint32_t nrefs, uint32_t npay);
