@@ -2,7 +2,8 @@
  *
  * A monotonic clock, the process's peak resident set, a seeded generator
  * (so every run of a workload performs the same operations in the same
- * order, whatever the backend), and a recorder of collection pauses.
+ * order, whatever the backend), a recorder of collection pauses, and the
+ * handling of option values and bad command lines.
  * Nothing here knows about Kiln: the peers (malloc, Boehm) use it too.
  */
 #ifndef BENCHLIB_H
