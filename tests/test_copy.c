@@ -643,8 +643,7 @@ START_TEST(test_pool_collect_beside_ms)
   kiln_ap_t cap, map;
   void *roots[2] = {NULL, NULL};
   kiln_root_t r;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  fmt = arena_with_format(&arena, graph_format());
   copy_and_ms(arena, fmt, pools);
   ck_assert_ok(kiln_ap_create(&cap, pools[0], NULL));
   ck_assert_ok(kiln_ap_create(&map, pools[1], NULL));
@@ -683,8 +682,7 @@ START_TEST(test_churn_bounded)
   kiln_ap_t ap;
   static void *live[2000];
   memset(live, 0, sizeof live);
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  fmt = arena_with_format(&arena, graph_format());
   one_copy(arena, fmt, &pool);
   ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
   kiln_root_t root;
@@ -942,8 +940,7 @@ START_TEST(test_params)
   kiln_arena_t arena;
   kiln_pool_t pool;
   kiln_fmt_t fmt, bare;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  fmt = arena_with_format(&arena, graph_format());
   ck_assert_ptr_eq(kiln_class_lookup("copy"), kiln_class_copy());
   ck_assert(kiln_class_is_automatic(kiln_class_copy()));
   kiln_arg_t big[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_SIZE("segment_size", 64 << 10),

@@ -284,8 +284,7 @@ START_TEST(test_prefault)
   int on = _i;
   kiln_arena_t arena;
   kiln_fmt_t fmt;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  fmt = arena_with_format(&arena, graph_format());
   kiln_pool_t old = plain_pool(arena, fmt, kiln_class_ms()), young;
   kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_PTR("promote_to", old),
                        KILN_ARG_SIZE("nursery_size", 256 << 10),
@@ -426,8 +425,7 @@ START_TEST(test_survivor_ages)
   kiln_arena_t arena;
   kiln_fmt_t fmt;
   kiln_ap_t ap;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  fmt = arena_with_format(&arena, graph_format());
   kiln_pool_t old = _i < 3 ? plain_pool(arena, fmt, kiln_class_ms()) : plain_pool(arena, fmt, kiln_class_copy());
   kiln_pool_t young = make_gen_aged(arena, fmt, old, 256 << 10, age);
   ck_assert_ok(kiln_ap_create(&ap, young, NULL));
@@ -468,8 +466,7 @@ static size_t promoted_short_lived(size_t age, int into_copy, size_t *young_live
   kiln_arena_t arena;
   kiln_fmt_t fmt;
   kiln_ap_t ap;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  fmt = arena_with_format(&arena, graph_format());
   kiln_pool_t old = into_copy ? plain_pool(arena, fmt, kiln_class_copy()) : plain_pool(arena, fmt, kiln_class_ms());
   kiln_pool_t young = make_gen_aged(arena, fmt, old, 256 << 10, age);
   ck_assert_ok(kiln_ap_create(&ap, young, NULL));
@@ -560,8 +557,7 @@ START_TEST(test_bad_survivor_age)
   kiln_arena_t arena;
   kiln_fmt_t fmt;
   kiln_pool_t gen;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  fmt = arena_with_format(&arena, graph_format());
   kiln_pool_t ms = plain_pool(arena, fmt, kiln_class_ms());
   kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_PTR("promote_to", ms),
                        KILN_ARG_SIZE("survivor_age", (size_t)1 << 40), KILN_ARGS_END};
@@ -597,8 +593,7 @@ START_TEST(test_bad_promote_to)
   kiln_arena_t arena;
   kiln_fmt_t fmt;
   kiln_pool_t gen, mfs;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  fmt = arena_with_format(&arena, graph_format());
   kiln_arg_t margs[] = {KILN_ARG_SIZE("unit_size", 32), KILN_ARGS_END};
   ck_assert_ok(kiln_pool_create(&mfs, arena, kiln_class_mfs(), margs));
   kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_PTR("promote_to", mfs), KILN_ARGS_END};

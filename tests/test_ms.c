@@ -184,8 +184,7 @@ START_TEST(test_churn_bounded)
   kiln_pool_t pool;
   kiln_ap_t ap;
   static void *live[2000];
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  fmt = arena_with_format(&arena, graph_format());
   one_ms(arena, fmt, &pool);
   ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
   kiln_root_t root;

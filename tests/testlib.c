@@ -172,6 +172,14 @@ void *must_alloc(kiln_pool_t pool, size_t size)
   return p;
 }
 
+kiln_fmt_t arena_with_format(kiln_arena_t *arena_o, const kiln_format_t *format)
+{
+  kiln_fmt_t fmt;
+  ck_assert_ok(kiln_arena_create(arena_o, NULL));
+  ck_assert_ok(kiln_fmt_create(&fmt, *arena_o, format));
+  return fmt;
+}
+
 kiln_pool_t plain_pool(kiln_arena_t arena, kiln_fmt_t fmt, kiln_class_t klass)
 {
   kiln_pool_t p;

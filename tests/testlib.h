@@ -59,6 +59,9 @@ size_t committed(kiln_arena_t arena);       /* the arena's committed bytes */
    when it does not succeed. */
 void *must_alloc(kiln_pool_t pool, size_t size);
 
+/* A default arena in *arena_o with a format made from format; returns the
+   format. */
+kiln_fmt_t arena_with_format(kiln_arena_t *arena_o, const kiln_format_t *format);
 /* A pool of class klass on fmt with every other parameter at its default. */
 kiln_pool_t plain_pool(kiln_arena_t arena, kiln_fmt_t fmt, kiln_class_t klass);
 
