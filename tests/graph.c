@@ -499,3 +499,25 @@ void graph_battery(int i, int (*make_pools)(kiln_arena_t, kiln_fmt_t, kiln_pool_
   if (kind == 3)
     ck_assert_uint_gt(r.collections, test_scale(1000)); /* the steps are scaled too */
 }
+
+const graph_run_t *graph_table_row(const graph_run_t *runs, int *i_io)
+{
+  while (*i_io >= runs->seeds)
+    *i_io -= (runs++)->seeds;
+  return runs;
+}
+
+void graph_table_run(const graph_run_t *runs, int i, int expect_moves, const uint64_t *seeds)
+{
+  const graph_run_t *run = graph_table_row(runs, &i);
+  kiln_arg_t stress[] = {KILN_ARG_SIZE("stress", run->stress), KILN_ARGS_END};
+  graph_cfg_t cfg = {.make_pools = run->make_pools, .arena_args = run->stress ? stress : NULL,
+      .steps = test_scale(run->steps), .collect_every = run->collect_every,
+      .use_barrier = run->use_barrier, .expect_moves = expect_moves,
+      .seed = test_seed(seeds[i] + run->seed_add)};
+  graph_result_t r = graph_run(&cfg);
+  if (run->verified_over > 0)
+    ck_assert_uint_gt(r.verified, test_scale(run->verified_over));
+  if (run->collections_over > 0)
+    ck_assert_uint_gt(r.collections, test_scale(run->collections_over));
+}

@@ -99,4 +99,24 @@ graph_result_t graph_run(const graph_cfg_t *cfg);
 enum { GRAPH_BATTERY_RUNS = 12 };
 void graph_battery(int i, int (*make_pools)(kiln_arena_t, kiln_fmt_t, kiln_pool_t *),
                    int expect_moves, const uint64_t seeds[4]);
+
+/* One row of a suite's table of graph runs: the pools, steps, explicit
+   collection interval, arena stress (0: none), barrier use, how many loop
+   iterations (seeds) it takes, what it adds to the seeds, and the outcome
+   it checks (0: not checked; compared with the scaled figure, as the steps
+   are scaled too). */
+typedef struct graph_run_s {
+  int (*make_pools)(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools);
+  size_t steps, collect_every, stress;
+  int use_barrier, seeds;
+  uint64_t seed_add;
+  size_t verified_over, collections_over;
+} graph_run_t;
+
+/* Iteration i of the table runs counts the rows' seeds in order: the row
+   it falls in, and (*i_io, on return) its seed's index in that row. */
+const graph_run_t *graph_table_row(const graph_run_t *runs, int *i_io);
+/* Run iteration i of the table runs with expect_moves and the suite's
+   seeds. */
+void graph_table_run(const graph_run_t *runs, int i, int expect_moves, const uint64_t *seeds);
 #endif

@@ -70,38 +70,22 @@ START_TEST(test_graph_battery)
 }
 END_TEST
 
-START_TEST(test_graph_small_segments)
-{
-  graph_cfg_t cfg = {.make_pools = small_copy, .steps = test_scale(20000), .collect_every = 53,
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 40)};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.verified, test_scale(50)); /* the steps are scaled too */
-}
-END_TEST
+/* Many segments and large objects, a copy pool and an ms pool (also under
+   stress 3), and two copy pools without the barrier. */
+static const graph_run_t copy_runs[] = {
+  {.make_pools = small_copy, .steps = 20000, .collect_every = 53, .use_barrier = 1, .seeds = 2,
+   .seed_add = 40, .verified_over = 50},
+  {.make_pools = copy_and_ms, .steps = 20000, .collect_every = 89, .use_barrier = 1, .seeds = 2,
+   .seed_add = 50, .verified_over = 50},
+  {.make_pools = copy_and_ms, .steps = 3000, .stress = 3, .use_barrier = 1, .seeds = 1,
+   .seed_add = 60},
+  {.make_pools = two_copy, .steps = 20000, .seeds = 1, .seed_add = 70},
+};
+enum { COPY_RUNS = 6 }; /* the sum of copy_runs[].seeds */
 
-START_TEST(test_graph_copy_and_ms)
+START_TEST(test_graph_copy_runs)
 {
-  graph_cfg_t cfg = {.make_pools = copy_and_ms, .steps = test_scale(20000), .collect_every = 89,
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 50)};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.verified, test_scale(50)); /* the steps are scaled too */
-}
-END_TEST
-
-START_TEST(test_graph_copy_and_ms_stress)
-{
-  kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 3), KILN_ARGS_END};
-  graph_cfg_t cfg = {.make_pools = copy_and_ms, .arena_args = aargs, .steps = test_scale(3000),
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 60)};
-  graph_run(&cfg);
-}
-END_TEST
-
-START_TEST(test_graph_two_copy_pools)
-{
-  graph_cfg_t cfg = {.make_pools = two_copy, .steps = test_scale(20000), .expect_moves = 1,
-      .seed = test_seed(seeds[_i] + 70)};
-  graph_run(&cfg);
+  graph_table_run(copy_runs, _i, 1, seeds);
 }
 END_TEST
 
@@ -968,10 +952,7 @@ Suite *test_suite(void)
   TCase *g = tcase_create("graph");
   tcase_set_timeout(g, 300);
   tcase_add_loop_test(g, test_graph_battery, 0, GRAPH_BATTERY_RUNS);
-  tcase_add_loop_test(g, test_graph_small_segments, 0, 2);
-  tcase_add_loop_test(g, test_graph_copy_and_ms, 0, 2);
-  tcase_add_loop_test(g, test_graph_copy_and_ms_stress, 0, 1);
-  tcase_add_loop_test(g, test_graph_two_copy_pools, 0, 1);
+  tcase_add_loop_test(g, test_graph_copy_runs, 0, COPY_RUNS);
   suite_add_tcase(s, g);
   TCase *au = tcase_create("audit");
   tcase_set_timeout(au, 300);

@@ -85,40 +85,25 @@ END_TEST
 
 /* survivor_age 1 and 2, promoting into ms and into copy, with and without
    stress (a full collection at every fill, which ages survivors too). */
-typedef struct aged_run_s {
-  int (*make_pools)(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools);
-  size_t steps, collect_every;
-  int stress;            /* a collection at every allocation slow path */
-  int seeds;             /* loop iterations: survivor_age alternates 1, 2 */
-  uint64_t seed_add;
-  size_t verified_over, collections_over; /* 0: not checked */
-} aged_run_t;
-
-static const aged_run_t aged_runs[] = {
-  {gen_ms, 30000, 0, 0, 4, 10, 3, 0},
-  {gen_ms, 20000, 101, 0, 2, 11, 0, 0},
-  {gen_ms, 3000, 0, 1, 2, 12, 0, 1000},
-  {gen_copy, 30000, 0, 0, 2, 13, 0, 0},
-  {gen_copy, 3000, 0, 1, 2, 14, 0, 0},
+static const graph_run_t aged_runs[] = {
+  {.make_pools = gen_ms, .steps = 30000, .use_barrier = 1, .seeds = 4, .seed_add = 10,
+   .verified_over = 3},
+  {.make_pools = gen_ms, .steps = 20000, .collect_every = 101, .use_barrier = 1, .seeds = 2,
+   .seed_add = 11},
+  {.make_pools = gen_ms, .steps = 3000, .stress = 1, .use_barrier = 1, .seeds = 2, .seed_add = 12,
+   .collections_over = 1000},
+  {.make_pools = gen_copy, .steps = 30000, .use_barrier = 1, .seeds = 2, .seed_add = 13},
+  {.make_pools = gen_copy, .steps = 3000, .stress = 1, .use_barrier = 1, .seeds = 2,
+   .seed_add = 14},
 };
 enum { AGED_RUNS = 12 }; /* the sum of aged_runs[].seeds */
 
 START_TEST(test_graph_aged)
 {
-  static const kiln_arg_t stress[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
-  const aged_run_t *run = aged_runs;
-  int i = _i;
-  while (i >= run->seeds)
-    i -= (run++)->seeds;
-  graph_age = 1 + (size_t)i % 2;
-  graph_cfg_t cfg = {.make_pools = run->make_pools, .arena_args = run->stress ? stress : NULL,
-      .steps = test_scale(run->steps), .collect_every = run->collect_every, .use_barrier = 1,
-      .expect_moves = 1, .seed = test_seed(seeds[i] + run->seed_add)};
-  graph_result_t r = graph_run(&cfg);
-  if (run->verified_over > 0)
-    ck_assert_uint_gt(r.verified, run->verified_over);
-  if (run->collections_over > 0) /* the steps are scaled too */
-    ck_assert_uint_gt(r.collections, test_scale(run->collections_over));
+  int seed = _i;
+  graph_table_row(aged_runs, &seed);
+  graph_age = 1 + (size_t)seed % 2; /* survivor_age 1 and 2 */
+  graph_table_run(aged_runs, _i, 1, seeds);
 }
 END_TEST
 
