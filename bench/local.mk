@@ -1,7 +1,8 @@
 # bench/: benchmark programs (built by `make bench`, never run by make check).
 # They are EXTRA_PROGRAMS, so plain `make` stays fast; bench/run.sh runs them.
-# They are clients of include/kiln.h only: their CPPFLAGS leave core/ out of
-# the include path so that a stray core header fails to compile.
+# They are clients of include/kiln.h only (bench_gc also takes the tree
+# shapes of plans/trees.h, which depends on nothing): their CPPFLAGS leave
+# core/ out of the include path so that a stray core header fails to compile.
 # (automake neither builds nor cleans EXTRA_PROGRAMS by itself.)
 EXTRA_PROGRAMS = bench/bench_manual bench/bench_gc
 KILN_BENCHES = bench/bench_manual$(EXEEXT) bench/bench_gc$(EXEEXT)
