@@ -21,6 +21,7 @@
  */
 #include "benchlib.h"
 #include "gc_backend.h"
+#include "../plans/trees.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,38 +52,39 @@ static void root_pop(void)
 
 /* ---- trees, shared by both workloads ----------------------------------- */
 
-static uint64_t tree_size(int depth)
+/* The shapes come from plans/trees.h; these operations put them on the
+   backend of this run. */
+static void *bench_node(void *ctx, void *left, void *right, int depth)
 {
-  return ((uint64_t)1 << (depth + 1)) - 1;
-}
-
-/* Bottom-up: both subtrees exist before their parent. The left subtree
-   lives in this frame while the right one is built: the stack is a root. */
-static node_t *make_tree(int depth)
-{
-  node_t *left, *right;
-  if (depth <= 0)
-    return B->node(NULL, NULL);
-  left = make_tree(depth - 1);
-  right = make_tree(depth - 1);
+  (void)ctx;
+  (void)depth;
   return B->node(left, right);
 }
 
-/* Top-down: give an existing node two new children, then fill them in.
-   Each child is allocated before the store so that a collection during the
-   allocation sees node in a consistent state. */
+static void bench_set_child(void *ctx, void *node, int which, void *child)
+{
+  node_t *parent = node;
+  (void)ctx;
+  B->store(parent, which == 0 ? &parent->left : &parent->right, child);
+}
+
+static void *bench_child(void *ctx, const void *node, int which)
+{
+  const node_t *parent = node;
+  (void)ctx;
+  return which == 0 ? parent->left : parent->right;
+}
+
+static const tree_ops_t bench_tree_ops = {bench_node, bench_set_child, bench_child};
+
+static node_t *make_tree(int depth)
+{
+  return tree_bottom_up(&bench_tree_ops, NULL, depth);
+}
+
 static void populate(int depth, node_t *node)
 {
-  node_t *child;
-  if (depth <= 0)
-    return;
-  depth--;
-  child = B->node(NULL, NULL);
-  B->store(node, &node->left, child);
-  child = B->node(NULL, NULL);
-  B->store(node, &node->right, child);
-  populate(depth, node->left);
-  populate(depth, node->right);
+  tree_populate(&bench_tree_ops, NULL, depth, node);
 }
 
 /* Nodes in the tree (binary-trees' "check"). */
@@ -103,11 +105,11 @@ static void expect_nodes(const char *what, int depth, uint64_t got)
 /* ---- GCBench ----------------------------------------------------------- */
 
 #define GCBENCH_ARRAY 500000
-#define MIN_DEPTH 4
+#define MIN_DEPTH TREE_MIN_DEPTH
 
 static void gcbench_depth(int depth, int stretch_depth, int verbose)
 {
-  uint64_t iters = 2 * tree_size(stretch_depth) / tree_size(depth);
+  uint64_t iters = tree_gcbench_iters(depth, stretch_depth);
   if (verbose)
     fprintf(stderr, "Creating %llu trees of depth %d\n", (unsigned long long)iters, depth);
   for (uint64_t i = 0; i < iters; i++) {
@@ -177,7 +179,7 @@ static uint64_t run_binary_trees(int n, int verbose)
             (unsigned long long)check);
   slot = root_push(make_tree(max_depth));
   for (int d = MIN_DEPTH; d <= max_depth; d += 2) {
-    uint64_t iters = (uint64_t)1 << (max_depth - d + MIN_DEPTH);
+    uint64_t iters = tree_binary_trees_iters(d, max_depth);
     check = 0;
     for (uint64_t i = 0; i < iters; i++)
       check += bt_one(d);
@@ -289,14 +291,11 @@ static void parse(int argc, char **argv, options_t *o)
       o->backend = a;
       npos++;
     } else {
-      usage(stderr);
-      exit(2);
+      bench_usage_error(usage);
     }
   }
-  if (npos != 2) {
-    usage(stderr);
-    exit(2);
-  }
+  if (npos != 2)
+    bench_usage_error(usage);
 }
 
 static void report(const workload_t *w, const options_t *o, int depth, double secs,

@@ -294,14 +294,11 @@ static void parse(int argc, char **argv, options_t *o, int *have_count, const ch
     } else if (a[0] != '-' && npos < 2) {
       pos[npos++] = a;
     } else {
-      usage(stderr);
-      exit(2);
+      bench_usage_error(usage);
     }
   }
-  if (npos != 2) {
-    usage(stderr);
-    exit(2);
-  }
+  if (npos != 2)
+    bench_usage_error(usage);
 }
 
 int main(int argc, char **argv)

@@ -36,6 +36,12 @@ void bench_die(const char *fmt, ...)
   exit(1);
 }
 
+void bench_usage_error(void (*usage)(FILE *))
+{
+  usage(stderr);
+  exit(2);
+}
+
 unsigned long bench_parse_ulong(const char *opt, const char *text)
 {
   char *end;

@@ -2,7 +2,8 @@
  *
  * A monotonic clock, the process's peak resident set, a seeded generator
  * (so every run of a workload performs the same operations in the same
- * order, whatever the backend), and a recorder of collection pauses.
+ * order, whatever the backend), a recorder of collection pauses, and the
+ * handling of option values and bad command lines.
  * Nothing here knows about Kiln: the peers (malloc, Boehm) use it too.
  */
 #ifndef BENCHLIB_H
@@ -10,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Seconds on a monotonic clock; only differences mean anything. */
 double bench_now(void);
@@ -21,6 +23,14 @@ long bench_peak_rss_kb(void);
 void bench_die(const char *fmt, ...)
 #if defined(__GNUC__)
   __attribute__((noreturn, format(printf, 1, 2)))
+#endif
+  ;
+
+/* A command line the program does not accept: print its usage on stderr
+   and exit with status 2. */
+void bench_usage_error(void (*usage)(FILE *))
+#if defined(__GNUC__)
+  __attribute__((noreturn))
 #endif
   ;
 

@@ -4,7 +4,8 @@
  * The workloads (GCBench, binary-trees) are written once against this table
  * of functions; a backend is malloc with explicit frees, Boehm's collector,
  * or a Kiln automatic pool. Every call goes through a function pointer, so
- * each backend pays the same indirection.
+ * each backend pays the same indirection. Backends on a plain allocator
+ * share the inline helpers at the end.
  *
  * Rooting. The thread's stack and registers are roots, scanned ambiguously
  * (as Boehm does): a node held in a local stays alive and does not move.
@@ -20,6 +21,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "benchlib.h"
 
 /* The node of both workloads: two references and an int payload (GCBench's
    i and j). A backend may put a header before it; the workloads never look. */
@@ -69,6 +72,33 @@ typedef struct gc_backend_s {
   /* Release everything init acquired. */
   void (*finish)(void);
 } gc_backend_t;
+
+/* Helpers for backends that allocate with a plain allocator (malloc,
+   Boehm): n and a are what it returned; they die naming the backend when
+   that is NULL. They are inline, so that they cost a backend no call. */
+static inline node_t *gc_node_fill(node_t *n, node_t *left, node_t *right, const char *backend)
+{
+  if (n == NULL)
+    bench_die("%s: out of memory", backend);
+  n->left = left;
+  n->right = right;
+  n->i = n->j = 0;
+  return n;
+}
+
+static inline double *gc_array_check(double *a, size_t n, const char *backend)
+{
+  if (a == NULL)
+    bench_die("%s: out of memory for %zu doubles", backend, n);
+  return a;
+}
+
+/* The store of a backend without a write barrier. */
+static inline void gc_store_plain(node_t *obj, node_t **slot, node_t *value)
+{
+  (void)obj;
+  *slot = value;
+}
 
 extern const gc_backend_t gc_malloc_backend;
 extern const gc_backend_t gc_kiln_backend;

@@ -47,30 +47,13 @@ static void b_init(const char *param, void *cold_end, void **roots, void **roots
 
 static node_t *b_node(node_t *left, node_t *right)
 {
-  node_t *n = GC_MALLOC(sizeof *n);
-  if (n == NULL)
-    bench_die("boehm: out of memory");
-  n->left = left;
-  n->right = right;
-  n->i = n->j = 0;
-  return n;
+  return gc_node_fill(GC_MALLOC(sizeof(node_t)), left, right, "boehm");
 }
-
 /* Atomic: Boehm neither clears nor scans it, like Kiln's leaf objects. */
 static double *b_array(size_t n)
 {
-  double *a = GC_MALLOC_ATOMIC(n * sizeof *a);
-  if (a == NULL)
-    bench_die("boehm: out of memory for %zu doubles", n);
-  return a;
+  return gc_array_check(GC_MALLOC_ATOMIC(n * sizeof(double)), n, "boehm");
 }
-
-static void b_store(node_t *obj, node_t **slot, node_t *value)
-{
-  (void)obj;
-  *slot = value;
-}
-
 static void b_drop_tree(node_t *tree)
 {
   (void)tree;
@@ -98,5 +81,5 @@ static void b_finish(void)
 }
 
 const gc_backend_t gc_boehm_backend = {
-  "boehm", b_list, b_init, b_node, b_array, b_store, b_drop_tree, b_drop_array, b_stats, b_finish,
+  "boehm", b_list, b_init, b_node, b_array, gc_store_plain, b_drop_tree, b_drop_array, b_stats, b_finish,
 };

@@ -25,29 +25,12 @@ static void m_init(const char *param, void *cold_end, void **roots, void **roots
 
 static node_t *m_node(node_t *left, node_t *right)
 {
-  node_t *n = malloc(sizeof *n);
-  if (n == NULL)
-    bench_die("malloc: out of memory");
-  n->left = left;
-  n->right = right;
-  n->i = n->j = 0;
-  return n;
+  return gc_node_fill(malloc(sizeof(node_t)), left, right, "malloc");
 }
-
 static double *m_array(size_t n)
 {
-  double *a = malloc(n * sizeof *a);
-  if (a == NULL)
-    bench_die("malloc: out of memory for %zu doubles", n);
-  return a;
+  return gc_array_check(malloc(n * sizeof(double)), n, "malloc");
 }
-
-static void m_store(node_t *obj, node_t **slot, node_t *value)
-{
-  (void)obj;
-  *slot = value;
-}
-
 /* Recursion depth is the tree's depth (at most ~25 here). The workloads
    build trees, never DAGs, so every node is freed exactly once. */
 static void m_drop_tree(node_t *tree)
@@ -74,5 +57,5 @@ static void m_finish(void)
 }
 
 const gc_backend_t gc_malloc_backend = {
-  "malloc", m_list, m_init, m_node, m_array, m_store, m_drop_tree, m_drop_array, m_stats, m_finish,
+  "malloc", m_list, m_init, m_node, m_array, gc_store_plain, m_drop_tree, m_drop_array, m_stats, m_finish,
 };

@@ -1,7 +1,8 @@
 # bench/: benchmark programs (built by `make bench`, never run by make check).
 # They are EXTRA_PROGRAMS, so plain `make` stays fast; bench/run.sh runs them.
-# They are clients of include/kiln.h only: their CPPFLAGS leave core/ out of
-# the include path so that a stray core header fails to compile.
+# They are clients of include/kiln.h only (bench_gc also takes the tree
+# shapes of plans/trees.h, which depends on nothing): their CPPFLAGS leave
+# core/ out of the include path so that a stray core header fails to compile.
 # (automake neither builds nor cleans EXTRA_PROGRAMS by itself.)
 EXTRA_PROGRAMS = bench/bench_manual bench/bench_gc
 KILN_BENCHES = bench/bench_manual$(EXEEXT) bench/bench_gc$(EXEEXT)
@@ -15,7 +16,7 @@ bench_bench_manual_SOURCES = %reldir%/bench_manual.c $(BENCH_LIB_)
 bench_bench_manual_CPPFLAGS = $(BENCH_CPPFLAGS_)
 bench_bench_manual_LDADD = libkiln_core.la
 
-bench_bench_gc_SOURCES = %reldir%/bench_gc.c %reldir%/gc_backend.h %reldir%/gc_malloc.c \
+bench_bench_gc_SOURCES = %reldir%/bench_gc.c %reldir%/gc_backend.h plans/trees.h %reldir%/gc_malloc.c \
 	%reldir%/gc_kiln.c $(BENCH_LIB_)
 bench_bench_gc_CPPFLAGS = $(BENCH_CPPFLAGS_)
 bench_bench_gc_LDADD = $(KILN_HEAP_LIBS_)

@@ -1,6 +1,8 @@
-/* fuzzobj.h -- the object format both fuzz harnesses (and their replay test)
- * allocate: an 8-byte header word before the client pointer, holding the
- * block size (header included) shifted left by 8 and a one-byte tag. */
+/* fuzzobj.h -- the object format that both fuzz harnesses, their replay
+ * test and the Check suites' object graph (tests/graph.h) allocate: an
+ * 8-byte header word before the client pointer, holding the block size
+ * (header included) shifted left by 8 and a one-byte tag (the tags are
+ * fuzzobj.c's). */
 #ifndef KILN_FUZZOBJ_H
 #define KILN_FUZZOBJ_H
 

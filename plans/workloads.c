@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 #include "plans.h"
+#include "trees.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -112,6 +113,7 @@ typedef struct wl_s {
   int manual;
   kiln_res_t res;        /* first failure; every later step gives up */
   uint64_t objects, rng;
+  size_t node_words;     /* the size of the tree nodes being built */
 } wl_t;
 
 static uint64_t rnd(wl_t *w) /* xorshift64*: fast, deterministic, good enough */
@@ -231,24 +233,38 @@ static uint64_t scaled_iters(uint64_t iters, const lk_wparams_t *wp)
 
 enum { NODE_WORDS = 5, BT_WORDS = 3 }; /* gcbench node: left, right, i, j; binarytrees: left, right */
 
-static wobj_t *tree_bottom_up(wl_t *w, int depth, size_t nwords)
+/* The tree operations of plans/trees.h on a workload heap: nodes of
+   w->node_words words, stamped with their depth, stored through obj_set. */
+static void *wl_node(void *ctx, void *left, void *right, int depth)
 {
-  wobj_t *kids[2] = {NULL, NULL};
-  if (depth > 0) {
-    kids[0] = tree_bottom_up(w, depth - 1, nwords);
-    kids[1] = tree_bottom_up(w, depth - 1, nwords);
-  }
-  return obj_new(w, w->ap, 2, nwords, kids, (uint64_t)depth);
+  wl_t *w = ctx;
+  wobj_t *kids[2] = {left, right};
+  return obj_new(w, w->ap, 2, w->node_words, kids, (uint64_t)depth);
 }
 
-static void tree_populate(wl_t *w, int depth, wobj_t *node)
+static void wl_set_child(void *ctx, void *node, int which, void *child)
 {
-  if (depth <= 0 || node == NULL)
-    return;
-  obj_set(w, node, 0, obj_new(w, w->ap, 2, NODE_WORDS, NULL, (uint64_t)depth));
-  obj_set(w, node, 1, obj_new(w, w->ap, 2, NODE_WORDS, NULL, (uint64_t)depth));
-  tree_populate(w, depth - 1, refs(node)[0]);
-  tree_populate(w, depth - 1, refs(node)[1]);
+  obj_set(ctx, node, (size_t)which, child);
+}
+
+static void *wl_child(void *ctx, const void *node, int which)
+{
+  (void)ctx;
+  return refs(node)[which];
+}
+
+static const tree_ops_t wl_tree_ops = {wl_node, wl_set_child, wl_child};
+
+static wobj_t *wl_bottom_up(wl_t *w, int depth, size_t nwords)
+{
+  w->node_words = nwords;
+  return tree_bottom_up(&wl_tree_ops, w, depth);
+}
+
+static void wl_populate(wl_t *w, int depth, wobj_t *node)
+{
+  w->node_words = NODE_WORDS;
+  tree_populate(&wl_tree_ops, w, depth, node);
 }
 
 /* Nodes in the tree; a node whose shape is wrong counts as a failure. */
@@ -278,34 +294,29 @@ static void tree_free(wl_t *w, wobj_t *node)
   obj_free(w, node);
 }
 
-static uint64_t tree_size(int depth)
-{
-  return ((uint64_t)1 << (depth + 1)) - 1;
-}
-
 /* Ellis, Kovac and Boehm's GCBench: a stretch tree, a long-lived tree and
    array, then many short-lived trees built top-down and bottom-up. */
 static void run_gcbench(wl_t *w, const lk_wparams_t *wp, lk_wresult_t *r)
 {
-  int max = wp->depth > 0 ? wp->depth : 16, min = max < 4 ? max : 4;
+  int max = wp->depth > 0 ? wp->depth : 16, min = max < TREE_MIN_DEPTH ? max : TREE_MIN_DEPTH;
   size_t array_words = (size_t)(500000.0 * ldexp(1.0, max - 16)) + 2;
   kiln_root_t root;
   wobj_t **keep = roots_new(w, 2, &root); /* long-lived tree, array */
   if (keep == NULL)
     return;
-  wobj_t *t = tree_bottom_up(w, max + 2, NODE_WORDS);
+  wobj_t *t = wl_bottom_up(w, max + 2, NODE_WORDS);
   r->check += tree_check(w, t, max + 2);
   tree_free(w, t);
   keep[0] = obj_new(w, w->ap, 2, NODE_WORDS, NULL, 0);
-  tree_populate(w, max, keep[0]);
+  wl_populate(w, max, keep[0]);
   keep[1] = obj_new(w, w->leaf_ap, 0, array_words, NULL, 1);
   for (int d = min; d <= max && w->res == KILN_OK; d += 2) {
-    uint64_t iters = scaled_iters(2 * tree_size(max + 2) / tree_size(d), wp);
+    uint64_t iters = scaled_iters(tree_gcbench_iters(d, max + 2), wp);
     for (uint64_t i = 0; i < iters && w->res == KILN_OK; i++) {
       t = obj_new(w, w->ap, 2, NODE_WORDS, NULL, 0);
-      tree_populate(w, d, t);
+      wl_populate(w, d, t);
       tree_free(w, t);
-      t = tree_bottom_up(w, d, NODE_WORDS);
+      t = wl_bottom_up(w, d, NODE_WORDS);
       tree_free(w, t);
     }
   }
@@ -322,21 +333,21 @@ static void run_gcbench(wl_t *w, const lk_wparams_t *wp, lk_wresult_t *r)
 /* The benchmarks game's binary-trees: allocate and walk complete trees. */
 static void run_binarytrees(wl_t *w, const lk_wparams_t *wp, lk_wresult_t *r)
 {
-  int max = wp->depth > 0 ? wp->depth : 18, min = 4;
+  int max = wp->depth > 0 ? wp->depth : 18, min = TREE_MIN_DEPTH;
   if (max < min + 2)
     max = min + 2;
   kiln_root_t root;
   wobj_t **keep = roots_new(w, 1, &root);
   if (keep == NULL)
     return;
-  wobj_t *t = tree_bottom_up(w, max + 1, BT_WORDS);
+  wobj_t *t = wl_bottom_up(w, max + 1, BT_WORDS);
   r->check += tree_check(w, t, max + 1);
   tree_free(w, t);
-  keep[0] = tree_bottom_up(w, max, BT_WORDS);
+  keep[0] = wl_bottom_up(w, max, BT_WORDS);
   for (int d = min; d <= max && w->res == KILN_OK; d += 2) {
-    uint64_t iters = scaled_iters((uint64_t)1 << (max - d + min), wp);
+    uint64_t iters = scaled_iters(tree_binary_trees_iters(d, max), wp);
     for (uint64_t i = 0; i < iters && w->res == KILN_OK; i++) {
-      t = tree_bottom_up(w, d, BT_WORDS);
+      t = wl_bottom_up(w, d, BT_WORDS);
       r->check += tree_check(w, t, d);
       tree_free(w, t);
     }

@@ -1,4 +1,5 @@
-/* graph.c -- the random object-graph property test (see graph.h).
+/* graph.c -- the random object-graph property test and its standard battery
+ * of runs (see graph.h).
  *
  * The model: every object has an id, a fixed number of reference fields and
  * a payload derived from its id. The model records each object's edges (by
@@ -14,15 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* fuzz/fuzzobj.c's header tags */
 #define TAG_OBJ 1
 #define TAG_FWD 2
-#define TAG_PAD 3
 #define HDR(o) (((uint64_t *)(void *)(o))[-1])
 #define NROOTS 64
 
 size_t gobj_size(uint32_t nrefs, uint32_t npay)
 {
-  return 8 + sizeof(gobj_t) + nrefs * sizeof(void *) + ((npay + 7) & ~(size_t)7);
+  return fz_obj_size(nrefs, npay);
 }
 
 static uint8_t *payload(const gobj_t *o) { return (uint8_t *)(void *)&o->ref[o->nrefs]; }
@@ -38,39 +39,9 @@ int gobj_payload_ok(const gobj_t *o)
 
 int gobj_is_forwarded(const gobj_t *o) { return (HDR(o) & 0xff) == TAG_FWD; }
 
-static kiln_res_t g_scan(kiln_ss_t ss, void *base, void *limit)
-{
-  KILN_SCAN_BEGIN(ss) {
-    for (char *p = base; p < (char *)limit; p += HDR(p) >> 8) {
-      gobj_t *o = (gobj_t *)(void *)p;
-      if ((HDR(o) & 0xff) != TAG_OBJ)
-        continue;
-      for (uint32_t i = 0; i < o->nrefs; i++) {
-        kiln_res_t res = KILN_FIX12(ss, (void **)&o->ref[i]);
-        if (res != KILN_OK)
-          return res;
-      }
-    }
-  } KILN_SCAN_END(ss);
-  return KILN_OK;
-}
-
-static void *g_skip(void *obj) { return (char *)obj + (HDR(obj) >> 8); }
-static void g_fwd(void *old, void *new_)
-{
-  HDR(old) = (HDR(old) & ~(uint64_t)0xff) | TAG_FWD;
-  ((gobj_t *)old)->id = (uint64_t)(uintptr_t)new_;
-}
-static void *g_isfwd(void *obj)
-{
-  return (HDR(obj) & 0xff) == TAG_FWD ? (void *)(uintptr_t)((gobj_t *)obj)->id : NULL;
-}
-static void g_pad(void *addr, size_t size) { HDR(addr) = ((uint64_t)size << 8) | TAG_PAD; }
-
 const kiln_format_t *graph_format(void)
 {
-  static const kiln_format_t f = {8, 8, g_scan, g_skip, g_fwd, g_isfwd, g_pad};
-  return &f;
+  return fz_format();
 }
 
 /* Make the size bytes reserved at p object id (refs NULL: no references). */
@@ -486,4 +457,67 @@ graph_result_t graph_run(const graph_cfg_t *cfg)
   kiln_arena_destroy(run.arena);
   model_free(&run.m);
   return run.r;
+}
+
+/* One run of the battery: which of its kinds, and its outcome. */
+static graph_result_t battery_run(int kind, graph_cfg_t *cfg)
+{
+  static const kiln_arg_t small_budget[] = {KILN_ARG_SIZE("budget_min", 64 << 10),
+                                            KILN_ARG_NUM("growth", 1.2), KILN_ARGS_END};
+  static const kiln_arg_t stress[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
+  cfg->steps = test_scale(20000);
+  cfg->use_barrier = kind != 0;
+  if (kind == 1)
+    cfg->collect_every = 97;
+  if (kind == 2) {
+    cfg->arena_args = small_budget;
+    cfg->steps = test_scale(30000);
+  }
+  if (kind == 3) {
+    cfg->arena_args = stress;
+    cfg->steps = test_scale(3000);
+  }
+  return graph_run(cfg);
+}
+
+void graph_battery(int i, int (*make_pools)(kiln_arena_t, kiln_fmt_t, kiln_pool_t *),
+                   int expect_moves, const uint64_t seeds[4])
+{
+  /* runs 0-3: random, 4-7: every 97th, 8-9: small budget, 10-11: stress */
+  int kind = i < 8 ? i / 4 : 2 + (i - 8) / 2, seed = i < 8 ? i % 4 : (i - 8) % 2;
+  graph_cfg_t cfg = {.make_pools = make_pools, .expect_moves = expect_moves,
+                     .seed = test_seed(seeds[seed] + 10 * (uint64_t)kind)};
+  graph_result_t r = battery_run(kind, &cfg);
+  if (kind == 0)
+    ck_assert_uint_gt(r.verified, 5);
+  if (kind == 0 && expect_moves)
+    ck_assert_uint_gt(r.moved, 100);
+  if (kind == 1)
+    ck_assert_uint_gt(r.verified, test_scale(50)); /* the steps are scaled too */
+  if (kind == 2)
+    ck_assert_uint_gt(r.collections, 10);
+  if (kind == 3)
+    ck_assert_uint_gt(r.collections, test_scale(1000)); /* the steps are scaled too */
+}
+
+const graph_run_t *graph_table_row(const graph_run_t *runs, int *i_io)
+{
+  while (*i_io >= runs->seeds)
+    *i_io -= (runs++)->seeds;
+  return runs;
+}
+
+void graph_table_run(const graph_run_t *runs, int i, int expect_moves, const uint64_t *seeds)
+{
+  const graph_run_t *run = graph_table_row(runs, &i);
+  kiln_arg_t stress[] = {KILN_ARG_SIZE("stress", run->stress), KILN_ARGS_END};
+  graph_cfg_t cfg = {.make_pools = run->make_pools, .arena_args = run->stress ? stress : NULL,
+      .steps = test_scale(run->steps), .collect_every = run->collect_every,
+      .use_barrier = run->use_barrier, .expect_moves = expect_moves,
+      .seed = test_seed(seeds[i] + run->seed_add)};
+  graph_result_t r = graph_run(&cfg);
+  if (run->verified_over > 0)
+    ck_assert_uint_gt(r.verified, test_scale(run->verified_over));
+  if (run->collections_over > 0)
+    ck_assert_uint_gt(r.collections, test_scale(run->collections_over));
 }

@@ -5,16 +5,14 @@
 #define KILN_TEST_GRAPH_H
 
 #include "testlib.h"
+#include "../fuzz/fuzzobj.h"
 
 #define GRAPH_MAX_REFS 4
 
-/* The test format: an 8-byte header word (block size << 8 | tag) before the
-   client pointer; the client part is nrefs, npay, id, refs, payload. */
-typedef struct gobj_s {
-  uint32_t nrefs, npay;
-  uint64_t id;
-  struct gobj_s *ref[];
-} gobj_t;
+/* The test format is the fuzzers' (fuzz/fuzzobj.h): an 8-byte header word
+   (block size << 8 | tag) before the client pointer; the client part is
+   nrefs, npay, id, refs, payload. */
+typedef fz_obj_t gobj_t;
 
 const kiln_format_t *graph_format(void);
 size_t gobj_size(uint32_t nrefs, uint32_t npay);
@@ -90,4 +88,35 @@ typedef struct graph_result_s {
 /* Run the test; fails the current Check test on any discrepancy. */
 graph_result_t graph_run(const graph_cfg_t *cfg);
 
+
+/* The standard battery every pool configuration passes: explicit
+   collections at random, a full collection every 97 allocations, a tiny
+   collection budget (the allocation slow path collects on its own), and
+   stress (a collection at every slow path, which every allocation takes).
+   Run number i (0 .. GRAPH_BATTERY_RUNS - 1) picks the run and one of the
+   four seeds; the run fails the current Check test unless it verified,
+   collected and (expect_moves) moved objects as often as the run implies. */
+enum { GRAPH_BATTERY_RUNS = 12 };
+void graph_battery(int i, int (*make_pools)(kiln_arena_t, kiln_fmt_t, kiln_pool_t *),
+                   int expect_moves, const uint64_t seeds[4]);
+
+/* One row of a suite's table of graph runs: the pools, steps, explicit
+   collection interval, arena stress (0: none), barrier use, how many loop
+   iterations (seeds) it takes, what it adds to the seeds, and the outcome
+   it checks (0: not checked; compared with the scaled figure, as the steps
+   are scaled too). */
+typedef struct graph_run_s {
+  int (*make_pools)(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools);
+  size_t steps, collect_every, stress;
+  int use_barrier, seeds;
+  uint64_t seed_add;
+  size_t verified_over, collections_over;
+} graph_run_t;
+
+/* Iteration i of the table runs counts the rows' seeds in order: the row
+   it falls in, and (*i_io, on return) its seed's index in that row. */
+const graph_run_t *graph_table_row(const graph_run_t *runs, int *i_io);
+/* Run iteration i of the table runs with expect_moves and the suite's
+   seeds. */
+void graph_table_run(const graph_run_t *runs, int i, int expect_moves, const uint64_t *seeds);
 #endif

@@ -9,7 +9,8 @@ TEST_HEAP_LDADD_ = $(KILN_HEAP_LIBS_) $(CHECK_LIBS)
 # Built by `make check` only, so `make` needs no Check.
 check_LTLIBRARIES = tests/libtestlib.la
 tests_libtestlib_la_SOURCES = %reldir%/testlib.c %reldir%/testlib.h \
-	%reldir%/graph.c %reldir%/graph.h
+	%reldir%/graph.c %reldir%/graph.h %reldir%/shadow.c %reldir%/shadow.h \
+	fuzz/fuzzobj.c fuzz/fuzzobj.h
 tests_libtestlib_la_CFLAGS = $(TEST_CFLAGS_)
 
 KILN_CHECKS = tests/test_arena tests/test_ms tests/test_copy tests/test_gen tests/test_sticky \

@@ -64,78 +64,28 @@ static const uint64_t seeds[] = {21, 22, 23, 0xFACADE};
 
 /* ---- the graph property test ------------------------------------------ */
 
-START_TEST(test_graph_random_collections)
+START_TEST(test_graph_battery)
 {
-  graph_cfg_t cfg = {.make_pools = one_copy, .steps = test_scale(20000), .expect_moves = 1,
-      .seed = test_seed(seeds[_i])};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.verified, 5);
-  ck_assert_uint_gt(r.moved, 100);
+  graph_battery(_i, one_copy, 1, seeds);
 }
 END_TEST
 
-START_TEST(test_graph_every_nth)
-{
-  graph_cfg_t cfg = {.make_pools = one_copy, .steps = test_scale(20000), .collect_every = 97,
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 10)};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.verified, test_scale(50)); /* the steps are scaled too */
-}
-END_TEST
+/* Many segments and large objects, a copy pool and an ms pool (also under
+   stress 3), and two copy pools without the barrier. */
+static const graph_run_t copy_runs[] = {
+  {.make_pools = small_copy, .steps = 20000, .collect_every = 53, .use_barrier = 1, .seeds = 2,
+   .seed_add = 40, .verified_over = 50},
+  {.make_pools = copy_and_ms, .steps = 20000, .collect_every = 89, .use_barrier = 1, .seeds = 2,
+   .seed_add = 50, .verified_over = 50},
+  {.make_pools = copy_and_ms, .steps = 3000, .stress = 3, .use_barrier = 1, .seeds = 1,
+   .seed_add = 60},
+  {.make_pools = two_copy, .steps = 20000, .seeds = 1, .seed_add = 70},
+};
+enum { COPY_RUNS = 6 }; /* the sum of copy_runs[].seeds */
 
-START_TEST(test_graph_auto_small_budget)
+START_TEST(test_graph_copy_runs)
 {
-  kiln_arg_t aargs[] = {KILN_ARG_SIZE("budget_min", 64 << 10), KILN_ARG_NUM("growth", 1.2),
-                        KILN_ARGS_END};
-  graph_cfg_t cfg = {.make_pools = one_copy, .arena_args = aargs, .steps = test_scale(30000),
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 20)};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.collections, 10);
-}
-END_TEST
-
-START_TEST(test_graph_stress)
-{
-  kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
-  graph_cfg_t cfg = {.make_pools = one_copy, .arena_args = aargs, .steps = test_scale(3000),
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 30)};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.collections, test_scale(1000)); /* the steps are scaled too */
-}
-END_TEST
-
-START_TEST(test_graph_small_segments)
-{
-  graph_cfg_t cfg = {.make_pools = small_copy, .steps = test_scale(20000), .collect_every = 53,
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 40)};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.verified, test_scale(50)); /* the steps are scaled too */
-}
-END_TEST
-
-START_TEST(test_graph_copy_and_ms)
-{
-  graph_cfg_t cfg = {.make_pools = copy_and_ms, .steps = test_scale(20000), .collect_every = 89,
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 50)};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.verified, test_scale(50)); /* the steps are scaled too */
-}
-END_TEST
-
-START_TEST(test_graph_copy_and_ms_stress)
-{
-  kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 3), KILN_ARGS_END};
-  graph_cfg_t cfg = {.make_pools = copy_and_ms, .arena_args = aargs, .steps = test_scale(3000),
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 60)};
-  graph_run(&cfg);
-}
-END_TEST
-
-START_TEST(test_graph_two_copy_pools)
-{
-  graph_cfg_t cfg = {.make_pools = two_copy, .steps = test_scale(20000), .expect_moves = 1,
-      .seed = test_seed(seeds[_i] + 70)};
-  graph_run(&cfg);
+  graph_table_run(copy_runs, _i, 1, seeds);
 }
 END_TEST
 
@@ -677,8 +627,7 @@ START_TEST(test_pool_collect_beside_ms)
   kiln_ap_t cap, map;
   void *roots[2] = {NULL, NULL};
   kiln_root_t r;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  fmt = arena_with_format(&arena, graph_format());
   copy_and_ms(arena, fmt, pools);
   ck_assert_ok(kiln_ap_create(&cap, pools[0], NULL));
   ck_assert_ok(kiln_ap_create(&map, pools[1], NULL));
@@ -717,8 +666,7 @@ START_TEST(test_churn_bounded)
   kiln_ap_t ap;
   static void *live[2000];
   memset(live, 0, sizeof live);
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  fmt = arena_with_format(&arena, graph_format());
   one_copy(arena, fmt, &pool);
   ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
   kiln_root_t root;
@@ -976,8 +924,7 @@ START_TEST(test_params)
   kiln_arena_t arena;
   kiln_pool_t pool;
   kiln_fmt_t fmt, bare;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  fmt = arena_with_format(&arena, graph_format());
   ck_assert_ptr_eq(kiln_class_lookup("copy"), kiln_class_copy());
   ck_assert(kiln_class_is_automatic(kiln_class_copy()));
   kiln_arg_t big[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_SIZE("segment_size", 64 << 10),
@@ -1004,14 +951,8 @@ Suite *test_suite(void)
   Suite *s = suite_create("copy");
   TCase *g = tcase_create("graph");
   tcase_set_timeout(g, 300);
-  tcase_add_loop_test(g, test_graph_random_collections, 0, 4);
-  tcase_add_loop_test(g, test_graph_every_nth, 0, 4);
-  tcase_add_loop_test(g, test_graph_auto_small_budget, 0, 2);
-  tcase_add_loop_test(g, test_graph_stress, 0, 2);
-  tcase_add_loop_test(g, test_graph_small_segments, 0, 2);
-  tcase_add_loop_test(g, test_graph_copy_and_ms, 0, 2);
-  tcase_add_loop_test(g, test_graph_copy_and_ms_stress, 0, 1);
-  tcase_add_loop_test(g, test_graph_two_copy_pools, 0, 1);
+  tcase_add_loop_test(g, test_graph_battery, 0, GRAPH_BATTERY_RUNS);
+  tcase_add_loop_test(g, test_graph_copy_runs, 0, COPY_RUNS);
   suite_add_tcase(s, g);
   TCase *au = tcase_create("audit");
   tcase_set_timeout(au, 300);

@@ -308,10 +308,8 @@ START_TEST(test_alloc_errors)
   kiln_fmt_t fmt;
   kiln_pool_t pool;
   kiln_ap_t ap;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, kiln_desc_format()));
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  ck_assert_ok(kiln_pool_create(&pool, arena, kiln_class_ms(), args));
+  fmt = arena_with_format(&arena, kiln_desc_format());
+  pool = plain_pool(arena, fmt, kiln_class_ms());
   ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
   kiln_type_t f = mk("f", 8, 0, NULL, 0, 0), w = mk("w", 0, 0, NULL, 8, 1);
   void *p;
@@ -977,8 +975,7 @@ START_TEST(test_copy_pads_and_forwards)
   static void *roots[256], *amb[1];
   kiln_root_t rexact, ramb;
   memset(roots, 0, sizeof roots);
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, kiln_desc_format()));
+  fmt = arena_with_format(&arena, kiln_desc_format());
   kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_SIZE("segment_size", 16 << 10),
                        KILN_ARG_SIZE("large_size", 4 << 10), KILN_ARGS_END};
   ck_assert_ok(kiln_pool_create(&a, arena, kiln_class_copy(), args));

@@ -7,22 +7,6 @@
 
 #include <string.h>
 
-static kiln_pool_t make_ms(kiln_arena_t arena, kiln_fmt_t fmt)
-{
-  kiln_pool_t p;
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  ck_assert_ok(kiln_pool_create(&p, arena, kiln_class_ms(), args));
-  return p;
-}
-
-static kiln_pool_t make_copy(kiln_arena_t arena, kiln_fmt_t fmt)
-{
-  kiln_pool_t p;
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  ck_assert_ok(kiln_pool_create(&p, arena, kiln_class_copy(), args));
-  return p;
-}
-
 /* survivor_age of the graph tests' gen pools (make_pools takes no closure);
    every graph test sets it, so no test depends on another's value. */
 static size_t graph_age;
@@ -30,14 +14,14 @@ static size_t graph_age;
 /* graph_run allocates in both: the nursery, and the mature pool directly. */
 static int gen_ms(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools)
 {
-  pools[1] = make_ms(arena, fmt);
+  pools[1] = plain_pool(arena, fmt, kiln_class_ms());
   pools[0] = make_gen_aged(arena, fmt, pools[1], 256 << 10, graph_age);
   return 2;
 }
 
 static int gen_copy(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools)
 {
-  pools[1] = make_copy(arena, fmt);
+  pools[1] = plain_pool(arena, fmt, kiln_class_copy());
   pools[0] = make_gen_aged(arena, fmt, pools[1], 256 << 10, graph_age);
   return 2;
 }
@@ -101,52 +85,25 @@ END_TEST
 
 /* survivor_age 1 and 2, promoting into ms and into copy, with and without
    stress (a full collection at every fill, which ages survivors too). */
-START_TEST(test_graph_aged_ms)
-{
-  graph_age = 1 + (size_t)_i % 2;
-  graph_cfg_t cfg = {.make_pools = gen_ms, .steps = test_scale(30000), .use_barrier = 1,
-      .expect_moves = 1, .seed = test_seed(seeds[_i] + 10)};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.verified, 3);
-}
-END_TEST
+static const graph_run_t aged_runs[] = {
+  {.make_pools = gen_ms, .steps = 30000, .use_barrier = 1, .seeds = 4, .seed_add = 10,
+   .verified_over = 3},
+  {.make_pools = gen_ms, .steps = 20000, .collect_every = 101, .use_barrier = 1, .seeds = 2,
+   .seed_add = 11},
+  {.make_pools = gen_ms, .steps = 3000, .stress = 1, .use_barrier = 1, .seeds = 2, .seed_add = 12,
+   .collections_over = 1000},
+  {.make_pools = gen_copy, .steps = 30000, .use_barrier = 1, .seeds = 2, .seed_add = 13},
+  {.make_pools = gen_copy, .steps = 3000, .stress = 1, .use_barrier = 1, .seeds = 2,
+   .seed_add = 14},
+};
+enum { AGED_RUNS = 12 }; /* the sum of aged_runs[].seeds */
 
-START_TEST(test_graph_aged_ms_every_nth)
+START_TEST(test_graph_aged)
 {
-  graph_age = 1 + (size_t)_i % 2;
-  graph_cfg_t cfg = {.make_pools = gen_ms, .steps = test_scale(20000), .collect_every = 101,
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 11)};
-  graph_run(&cfg);
-}
-END_TEST
-
-START_TEST(test_graph_aged_ms_stress)
-{
-  graph_age = 1 + (size_t)_i % 2;
-  kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
-  graph_cfg_t cfg = {.make_pools = gen_ms, .arena_args = aargs, .steps = test_scale(3000),
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 12)};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.collections, test_scale(1000)); /* the steps are scaled too */
-}
-END_TEST
-
-START_TEST(test_graph_aged_copy)
-{
-  graph_age = 1 + (size_t)_i % 2;
-  graph_cfg_t cfg = {.make_pools = gen_copy, .steps = test_scale(30000), .use_barrier = 1,
-      .expect_moves = 1, .seed = test_seed(seeds[_i] + 13)};
-  graph_run(&cfg);
-}
-END_TEST
-
-START_TEST(test_graph_aged_copy_stress)
-{
-  graph_age = 1 + (size_t)_i % 2;
-  kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
-  graph_cfg_t cfg = {.make_pools = gen_copy, .arena_args = aargs, .steps = test_scale(3000),
-      .use_barrier = 1, .expect_moves = 1, .seed = test_seed(seeds[_i] + 14)};
-  graph_run(&cfg);
+  int seed = _i;
+  graph_table_row(aged_runs, &seed);
+  graph_age = 1 + (size_t)seed % 2; /* survivor_age 1 and 2 */
+  graph_table_run(aged_runs, _i, 1, seeds);
 }
 END_TEST
 
@@ -163,7 +120,7 @@ static void env_open_aged(env_t *e, size_t age)
 {
   ck_assert_ok(kiln_arena_create(&e->arena, NULL));
   ck_assert_ok(kiln_fmt_create(&e->fmt, e->arena, graph_format()));
-  e->old = make_ms(e->arena, e->fmt);
+  e->old = plain_pool(e->arena, e->fmt, kiln_class_ms());
   e->young = make_gen_aged(e->arena, e->fmt, e->old, 256 << 10, age);
   ck_assert_ok(kiln_ap_create(&e->ap_old, e->old, NULL));
   ck_assert_ok(kiln_ap_create(&e->ap_young, e->young, NULL));
@@ -312,9 +269,8 @@ START_TEST(test_prefault)
   int on = _i;
   kiln_arena_t arena;
   kiln_fmt_t fmt;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t old = make_ms(arena, fmt), young;
+  fmt = arena_with_format(&arena, graph_format());
+  kiln_pool_t old = plain_pool(arena, fmt, kiln_class_ms()), young;
   kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_PTR("promote_to", old),
                        KILN_ARG_SIZE("nursery_size", 256 << 10),
                        KILN_ARG_BOOL("prefault", on), KILN_ARGS_END};
@@ -454,9 +410,8 @@ START_TEST(test_survivor_ages)
   kiln_arena_t arena;
   kiln_fmt_t fmt;
   kiln_ap_t ap;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t old = _i < 3 ? make_ms(arena, fmt) : make_copy(arena, fmt);
+  fmt = arena_with_format(&arena, graph_format());
+  kiln_pool_t old = _i < 3 ? plain_pool(arena, fmt, kiln_class_ms()) : plain_pool(arena, fmt, kiln_class_copy());
   kiln_pool_t young = make_gen_aged(arena, fmt, old, 256 << 10, age);
   ck_assert_ok(kiln_ap_create(&ap, young, NULL));
   static void *root[1];
@@ -496,9 +451,8 @@ static size_t promoted_short_lived(size_t age, int into_copy, size_t *young_live
   kiln_arena_t arena;
   kiln_fmt_t fmt;
   kiln_ap_t ap;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t old = into_copy ? make_copy(arena, fmt) : make_ms(arena, fmt);
+  fmt = arena_with_format(&arena, graph_format());
+  kiln_pool_t old = into_copy ? plain_pool(arena, fmt, kiln_class_copy()) : plain_pool(arena, fmt, kiln_class_ms());
   kiln_pool_t young = make_gen_aged(arena, fmt, old, 256 << 10, age);
   ck_assert_ok(kiln_ap_create(&ap, young, NULL));
   static void *window[WINDOW];
@@ -548,7 +502,7 @@ START_TEST(test_survivor_space_at_limit)
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("commit_limit", 5u << 19), KILN_ARGS_END};
   ck_assert_ok(kiln_arena_create(&arena, aargs));
   ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t old = make_ms(arena, fmt);
+  kiln_pool_t old = plain_pool(arena, fmt, kiln_class_ms());
   kiln_pool_t young = make_gen_aged(arena, fmt, old, 1u << 20, 15);
   ck_assert_ok(kiln_ap_create(&ap, young, NULL));
   ck_assert_ok(kiln_ap_create(&ap_old, old, NULL));
@@ -588,9 +542,8 @@ START_TEST(test_bad_survivor_age)
   kiln_arena_t arena;
   kiln_fmt_t fmt;
   kiln_pool_t gen;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t ms = make_ms(arena, fmt);
+  fmt = arena_with_format(&arena, graph_format());
+  kiln_pool_t ms = plain_pool(arena, fmt, kiln_class_ms());
   kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_PTR("promote_to", ms),
                        KILN_ARG_SIZE("survivor_age", (size_t)1 << 40), KILN_ARGS_END};
   ck_assert_res(kiln_pool_create(&gen, arena, kiln_class_gen(), args), KILN_PARAM);
@@ -611,7 +564,7 @@ START_TEST(test_refused_without_barrier)
   kiln_arg_t aargs[] = {KILN_ARG_STR("barrier", "none"), KILN_ARGS_END};
   ck_assert_ok(kiln_arena_create(&arena, aargs));
   ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t ms = make_ms(arena, fmt);
+  kiln_pool_t ms = plain_pool(arena, fmt, kiln_class_ms());
   kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_PTR("promote_to", ms), KILN_ARGS_END};
   ck_assert_res(kiln_pool_create(&gen, arena, kiln_class_gen(), args), KILN_PARAM);
   ck_assert_msg(strstr(kiln_arena_error(arena), "barrier = \"none\"") != NULL, "%s",
@@ -625,8 +578,7 @@ START_TEST(test_bad_promote_to)
   kiln_arena_t arena;
   kiln_fmt_t fmt;
   kiln_pool_t gen, mfs;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  fmt = arena_with_format(&arena, graph_format());
   kiln_arg_t margs[] = {KILN_ARG_SIZE("unit_size", 32), KILN_ARGS_END};
   ck_assert_ok(kiln_pool_create(&mfs, arena, kiln_class_mfs(), margs));
   kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_PTR("promote_to", mfs), KILN_ARGS_END};
@@ -652,11 +604,7 @@ Suite *test_suite(void)
   tcase_add_loop_test(g, test_graph_gen_ms_stress, 0, 2);
   tcase_add_loop_test(g, test_graph_gen_copy, 0, 2);
   tcase_add_loop_test(g, test_graph_gen_copy_stress, 0, 1);
-  tcase_add_loop_test(g, test_graph_aged_ms, 0, 4);
-  tcase_add_loop_test(g, test_graph_aged_ms_every_nth, 0, 2);
-  tcase_add_loop_test(g, test_graph_aged_ms_stress, 0, 2);
-  tcase_add_loop_test(g, test_graph_aged_copy, 0, 2);
-  tcase_add_loop_test(g, test_graph_aged_copy_stress, 0, 2);
+  tcase_add_loop_test(g, test_graph_aged, 0, AGED_RUNS);
   suite_add_tcase(s, g);
   TCase *a = tcase_create("survivor");
   tcase_set_timeout(a, 60);

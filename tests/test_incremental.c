@@ -952,8 +952,7 @@ static void scan_fail_child(void)
   kiln_format_t f = *graph_format();
   base_scan = f.scan;
   f.scan = fail_scan_fn;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, &f));
+  fmt = arena_with_format(&arena, &f);
   kiln_pool_t pool = make_sticky(arena, fmt, 64u << 10, fail_step);
   kiln_ap_t ap;
   ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
@@ -1072,8 +1071,7 @@ START_TEST(test_step_needs_young_size)
   kiln_arena_t arena;
   kiln_fmt_t fmt;
   kiln_pool_t p;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  fmt = arena_with_format(&arena, graph_format());
   kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARG_SIZE("young_step", 4096),
                        KILN_ARGS_END};
   ck_assert_res(kiln_pool_create(&p, arena, kiln_class_ms(), args), KILN_PARAM);

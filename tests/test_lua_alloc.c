@@ -186,10 +186,8 @@ START_TEST(test_refuses_pools_lua_cannot_use)
   kiln_arena_t arena;
   kiln_fmt_t fmt;
   kiln_pool_t ms;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  ck_assert_ok(kiln_pool_create(&ms, arena, kiln_class_ms(), args));
+  fmt = arena_with_format(&arena, graph_format());
+  ms = plain_pool(arena, fmt, kiln_class_ms());
   ck_assert_ptr_null(kiln_lua_newstate(ms));
   ck_assert_msg(strstr(kiln_arena_error(NULL), "pool class 'ms' is automatic") != NULL, "%s",
                 kiln_arena_error(NULL));

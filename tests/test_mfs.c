@@ -5,6 +5,7 @@
  * back; the commit limit; and, in checked builds, misuse reports. */
 #include "config.h"
 #include "testlib.h"
+#include "shadow.h"
 #include "arena.h"
 #include "pool.h"
 #include "seg.h"
@@ -15,84 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- the shadow model: live units sorted by address -------------------- */
-
-typedef struct blk_s {
-  unsigned char *p;
-  uint32_t id;
-} blk_t;
-
-typedef struct model_s {
-  blk_t *b;
-  size_t n, cap, unit; /* every block is unit bytes */
-} model_t;
-
-static unsigned char pattern(uint32_t id, size_t k)
-{
-  return (unsigned char)((id * 2246822519u >> 24) ^ (k * 13));
-}
-
-static void blk_verify(const model_t *m, const blk_t *b, uint64_t seed)
-{
-  size_t k = 0;
-  while (k < m->unit && b->p[k] == pattern(b->id, k))
-    k++;
-  ck_assert_msg(k == m->unit, "seed %llu: unit %u at %p changed at byte %zu",
-                (unsigned long long)seed, b->id, (void *)b->p, k);
-}
-
-static size_t model_pos(const model_t *m, const unsigned char *p)
-{
-  size_t lo = 0, hi = m->n;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (m->b[mid].p < p)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
-}
-
-/* Record a new unit, failing if it overlaps a live one; fill it. */
-static void model_add(model_t *m, void *p, uint32_t id, uint64_t seed)
-{
-  blk_t nb = {p, id};
-  size_t i = model_pos(m, nb.p);
-  ck_assert_msg((i == 0 || m->b[i - 1].p + m->unit <= nb.p) &&
-                    (i == m->n || nb.p + m->unit <= m->b[i].p),
-                "seed %llu: unit %p overlaps a live unit", (unsigned long long)seed, p);
-  if (m->n == m->cap) {
-    m->cap = m->cap ? 2 * m->cap : 256;
-    m->b = realloc(m->b, m->cap * sizeof *m->b);
-    ck_assert_ptr_nonnull(m->b);
-  }
-  memmove(&m->b[i + 1], &m->b[i], (m->n - i) * sizeof *m->b);
-  m->b[i] = nb;
-  m->n++;
-  for (size_t k = 0; k < m->unit; k++)
-    nb.p[k] = pattern(id, k);
-}
-
-static blk_t model_take(model_t *m, size_t i)
-{
-  blk_t b = m->b[i];
-  memmove(&m->b[i], &m->b[i + 1], (m->n - i - 1) * sizeof *m->b);
-  m->n--;
-  return b;
-}
-
 /* ---- helpers ------------------------------------------------------------ */
-
-static kiln_arena_t arena_new(size_t commit_limit, size_t spare)
-{
-  kiln_arena_t a;
-  kiln_arg_t args[] = {KILN_ARG_SIZE("reserve", (size_t)1 << 30),
-                       KILN_ARG_SIZE("commit_limit", commit_limit), KILN_ARG_SIZE("spare", spare),
-                       KILN_ARGS_END};
-  ck_assert_ok(kiln_arena_create(&a, args));
-  return a;
-}
 
 static kiln_pool_t mfs_new(kiln_arena_t a, size_t unit, size_t extend_by)
 {
@@ -101,29 +25,6 @@ static kiln_pool_t mfs_new(kiln_arena_t a, size_t unit, size_t extend_by)
                        KILN_ARGS_END};
   kiln_res_t res = kiln_pool_create(&p, a, kiln_class_mfs(), args);
   ck_assert_msg(res == KILN_OK, "kiln_pool_create: %s", kiln_arena_error(a));
-  return p;
-}
-
-static kiln_pool_stats_t pstats(kiln_pool_t p)
-{
-  kiln_pool_stats_t s;
-  kiln_pool_stats(p, &s);
-  return s;
-}
-
-static size_t committed(kiln_arena_t a)
-{
-  kiln_stats_t s;
-  kiln_arena_stats(a, &s);
-  return s.committed;
-}
-
-static void *must_alloc(kiln_pool_t pool, size_t size)
-{
-  void *p = NULL;
-  kiln_res_t res = kiln_alloc(&p, pool, size);
-  ck_assert_msg(res == KILN_OK, "kiln_alloc(%zu): %s: %s", size, kiln_res_name(res),
-                kiln_arena_error(kiln_pool_arena(pool)));
   return p;
 }
 
@@ -159,7 +60,7 @@ static void check_unit(kiln_arena_t a, kiln_pool_t pool, const void *p, size_t u
 static void free_one(kiln_pool_t pool, model_t *m, size_t i, size_t unit_size, uint64_t seed)
 {
   blk_t b = model_take(m, i);
-  blk_verify(m, &b, seed);
+  blk_verify(&b, seed);
   kiln_free(pool, b.p, unit_size);
 }
 
@@ -169,7 +70,8 @@ START_TEST(test_property)
   uint64_t seed = test_seed(seeds[_i % NSEEDS]), rng = seed;
   kiln_arena_t a = arena_new(0, 0);
   kiln_pool_t pool = mfs_new(a, c->unit_size, c->extend_by);
-  model_t m = {NULL, 0, 0, unit_of(c->unit_size)};
+  model_t m = {NULL, 0, 0};
+  size_t unit = unit_of(c->unit_size);
   uint32_t id = 0;
   unsigned grow_pct = 70;
   for (size_t op = 0, ops = test_scale(8000); op < ops; op++) {
@@ -179,12 +81,12 @@ START_TEST(test_property)
       free_one(pool, &m, test_range(&rng, 0, m.n - 1), c->unit_size, seed);
       continue;
     }
-    void *p = must_alloc(pool, test_range(&rng, 1, m.unit));
-    check_unit(a, pool, p, m.unit, seed);
-    model_add(&m, p, id++, seed);
-    ck_assert_uint_eq(pstats(pool).in_use, m.n * m.unit);
+    void *p = must_alloc(pool, test_range(&rng, 1, unit));
+    check_unit(a, pool, p, unit, seed);
+    model_add(&m, p, unit, id++, seed);
+    ck_assert_uint_eq(pstats(pool).in_use, m.n * unit);
   }
-  ck_assert_uint_eq(pstats(pool).allocated, id * m.unit);
+  ck_assert_uint_eq(pstats(pool).allocated, id * unit);
   while (m.n > 0)
     free_one(pool, &m, test_range(&rng, 0, m.n - 1), c->unit_size, seed);
   kiln_pool_stats_t s = pstats(pool);
@@ -203,13 +105,13 @@ START_TEST(test_rounds_do_not_grow)
 {
   kiln_arena_t a = arena_new(0, 0);
   kiln_pool_t pool = mfs_new(a, 48, 64 << 10);
-  model_t m = {NULL, 0, 0, 48};
+  model_t m = {NULL, 0, 0};
   uint64_t rng = test_seed(5);
   uint32_t id = 0;
   size_t first_peak = 0;
   for (int round = 0; round < 8; round++) {
     while (m.n < 10000)
-      model_add(&m, must_alloc(pool, 48), id++, rng);
+      model_add(&m, must_alloc(pool, 48), 48, id++, rng);
     size_t peak = pstats(pool).committed;
     while (m.n > 0)
       free_one(pool, &m, test_range(&rng, 0, m.n - 1), 48, rng);

@@ -24,45 +24,9 @@ static int two_ms(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools)
 
 static const uint64_t seeds[] = {1, 2, 3, 0xC0FFEE};
 
-START_TEST(test_graph_random_collections)
+START_TEST(test_graph_battery)
 {
-  graph_cfg_t cfg = {.make_pools = one_ms, .steps = test_scale(20000),
-      .seed = test_seed(seeds[_i])};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.verified, 5);
-}
-END_TEST
-
-START_TEST(test_graph_every_nth)
-{
-  graph_cfg_t cfg = {.make_pools = one_ms, .steps = test_scale(20000), .collect_every = 97,
-      .use_barrier = 1, .seed = test_seed(seeds[_i] + 10)};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.verified, test_scale(50)); /* the steps are scaled too */
-}
-END_TEST
-
-START_TEST(test_graph_auto_small_budget)
-{
-  /* A tiny budget makes the allocation slow path collect often on its own. */
-  kiln_arg_t aargs[] = {KILN_ARG_SIZE("budget_min", 64 << 10), KILN_ARG_NUM("growth", 1.2),
-                        KILN_ARGS_END};
-  graph_cfg_t cfg = {.make_pools = one_ms, .arena_args = aargs, .steps = test_scale(30000),
-      .use_barrier = 1, .seed = test_seed(seeds[_i] + 20)};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.collections, 10);
-}
-END_TEST
-
-START_TEST(test_graph_stress)
-{
-  /* Stress: a collection at every allocation slow path, and every
-     allocation takes the slow path. */
-  kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 1), KILN_ARGS_END};
-  graph_cfg_t cfg = {.make_pools = one_ms, .arena_args = aargs, .steps = test_scale(3000),
-      .use_barrier = 1, .seed = test_seed(seeds[_i] + 30)};
-  graph_result_t r = graph_run(&cfg);
-  ck_assert_uint_gt(r.collections, test_scale(1000)); /* the steps are scaled too */
+  graph_battery(_i, one_ms, 0, seeds);
 }
 END_TEST
 
@@ -220,8 +184,7 @@ START_TEST(test_churn_bounded)
   kiln_pool_t pool;
   kiln_ap_t ap;
   static void *live[2000];
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  fmt = arena_with_format(&arena, graph_format());
   one_ms(arena, fmt, &pool);
   ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
   kiln_root_t root;
@@ -393,10 +356,7 @@ Suite *test_suite(void)
   Suite *s = suite_create("ms");
   TCase *g = tcase_create("graph");
   tcase_set_timeout(g, 300);
-  tcase_add_loop_test(g, test_graph_random_collections, 0, 4);
-  tcase_add_loop_test(g, test_graph_every_nth, 0, 4);
-  tcase_add_loop_test(g, test_graph_auto_small_budget, 0, 2);
-  tcase_add_loop_test(g, test_graph_stress, 0, 2);
+  tcase_add_loop_test(g, test_graph_battery, 0, GRAPH_BATTERY_RUNS);
   tcase_add_loop_test(g, test_two_pools_both_ways, 0, 2);
   suite_add_tcase(s, g);
   TCase *a = tcase_create("ambiguous");

@@ -5,6 +5,7 @@
  * the cache; the commit limit; and, in checked builds, misuse reports. */
 #include "config.h"
 #include "testlib.h"
+#include "shadow.h"
 #include "arena.h"
 #include "pool.h"
 #include "seg.h"
@@ -15,123 +16,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- the shadow model: live blocks sorted by address ------------------- */
-
-typedef struct blk_s {
-  unsigned char *p;
-  size_t size;
-  uint32_t id;
-} blk_t;
-
-typedef struct model_s {
-  blk_t *b;
-  size_t n, cap;
-} model_t;
-
-static unsigned char pattern(uint32_t id, size_t k)
-{
-  return (unsigned char)((id * 2654435761u >> 24) ^ (k * 7));
-}
-
-static void blk_fill(const blk_t *b)
-{
-  for (size_t k = 0; k < b->size; k++)
-    b->p[k] = pattern(b->id, k);
-}
-
-static void blk_verify(const blk_t *b, uint64_t seed)
-{
-  size_t k = 0;
-  while (k < b->size && b->p[k] == pattern(b->id, k))
-    k++;
-  ck_assert_msg(k == b->size, "seed %llu: block %u (%p, %zu bytes) changed at byte %zu",
-                (unsigned long long)seed, b->id, (void *)b->p, b->size, k);
-}
-
-/* Index of the first block at or above p. */
-static size_t model_pos(const model_t *m, const unsigned char *p)
-{
-  size_t lo = 0, hi = m->n;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (m->b[mid].p < p)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
-}
-
-/* Record a new block, failing if it overlaps a live one. */
-static void model_add(model_t *m, void *p, size_t size, uint32_t id, uint64_t seed)
-{
-  blk_t nb = {p, size, id};
-  size_t i = model_pos(m, nb.p);
-  ck_assert_msg(i == 0 || m->b[i - 1].p + m->b[i - 1].size <= nb.p,
-                "seed %llu: new block %p+%zu overlaps %p+%zu", (unsigned long long)seed, p, size,
-                (void *)m->b[i - 1].p, m->b[i - 1].size);
-  ck_assert_msg(i == m->n || nb.p + size <= m->b[i].p,
-                "seed %llu: new block %p+%zu overlaps %p", (unsigned long long)seed, p, size,
-                (void *)m->b[i].p);
-  if (m->n == m->cap) {
-    m->cap = m->cap ? 2 * m->cap : 256;
-    m->b = realloc(m->b, m->cap * sizeof *m->b);
-    ck_assert_ptr_nonnull(m->b);
-  }
-  memmove(&m->b[i + 1], &m->b[i], (m->n - i) * sizeof *m->b);
-  m->b[i] = nb;
-  m->n++;
-  blk_fill(&m->b[i]);
-}
-
-static blk_t model_take(model_t *m, size_t i)
-{
-  blk_t b = m->b[i];
-  memmove(&m->b[i], &m->b[i + 1], (m->n - i - 1) * sizeof *m->b);
-  m->n--;
-  return b;
-}
-
 /* ---- helpers ------------------------------------------------------------ */
-
-static kiln_arena_t arena_new(size_t commit_limit, size_t spare)
-{
-  kiln_arena_t a;
-  kiln_arg_t args[] = {KILN_ARG_SIZE("reserve", (size_t)1 << 30),
-                       KILN_ARG_SIZE("commit_limit", commit_limit), KILN_ARG_SIZE("spare", spare),
-                       KILN_ARGS_END};
-  ck_assert_ok(kiln_arena_create(&a, args));
-  return a;
-}
 
 static kiln_pool_t mvff_new(kiln_arena_t a, const kiln_arg_t *args)
 {
   kiln_pool_t p;
   kiln_res_t res = kiln_pool_create(&p, a, kiln_class_mvff(), args);
   ck_assert_msg(res == KILN_OK, "kiln_pool_create: %s", kiln_arena_error(a));
-  return p;
-}
-
-static kiln_pool_stats_t pstats(kiln_pool_t p)
-{
-  kiln_pool_stats_t s;
-  kiln_pool_stats(p, &s);
-  return s;
-}
-
-static size_t committed(kiln_arena_t a)
-{
-  kiln_stats_t s;
-  kiln_arena_stats(a, &s);
-  return s.committed;
-}
-
-static void *must_alloc(kiln_pool_t pool, size_t size)
-{
-  void *p = NULL;
-  kiln_res_t res = kiln_alloc(&p, pool, size);
-  ck_assert_msg(res == KILN_OK, "kiln_alloc(%zu): %s: %s", size, kiln_res_name(res),
-                kiln_arena_error(kiln_pool_arena(pool)));
   return p;
 }
 

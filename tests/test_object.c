@@ -34,14 +34,6 @@ typedef struct env_s {
   int which;
 } env_t;
 
-static kiln_pool_t plain_pool(kiln_arena_t arena, kiln_fmt_t fmt, kiln_class_t klass)
-{
-  kiln_pool_t p;
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  ck_assert_ok(kiln_pool_create(&p, arena, klass, args));
-  return p;
-}
-
 static void env_open(env_t *e, int which, const kiln_format_t *format)
 {
   memset(e, 0, sizeof *e);

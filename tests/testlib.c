@@ -1,5 +1,5 @@
-/* testlib.c -- seeds, PRNG, child processes, arena and pool figures, and
- * main() for the Check suites. */
+/* testlib.c -- seeds, PRNG, child processes, arena and pool figures and
+ * helpers, and main() for the Check suites. */
 #include "testlib.h"
 #include "seg.h"
 
@@ -137,6 +137,55 @@ int card_dirty(kiln_arena_t arena, const void *p)
 {
   const struct kiln_arena_head_s *h = (const struct kiln_arena_head_s *)(void *)arena;
   return h->cards[card_of(arena, p)] != 0;
+}
+
+kiln_arena_t arena_new(size_t commit_limit, size_t spare)
+{
+  kiln_arena_t a;
+  kiln_arg_t args[] = {KILN_ARG_SIZE("reserve", (size_t)1 << 30),
+                       KILN_ARG_SIZE("commit_limit", commit_limit), KILN_ARG_SIZE("spare", spare),
+                       KILN_ARGS_END};
+  ck_assert_ok(kiln_arena_create(&a, args));
+  return a;
+}
+
+kiln_pool_stats_t pstats(kiln_pool_t pool)
+{
+  kiln_pool_stats_t s;
+  kiln_pool_stats(pool, &s);
+  return s;
+}
+
+size_t committed(kiln_arena_t arena)
+{
+  kiln_stats_t s;
+  kiln_arena_stats(arena, &s);
+  return s.committed;
+}
+
+void *must_alloc(kiln_pool_t pool, size_t size)
+{
+  void *p = NULL;
+  kiln_res_t res = kiln_alloc(&p, pool, size);
+  ck_assert_msg(res == KILN_OK, "kiln_alloc(%zu): %s: %s", size, kiln_res_name(res),
+                kiln_arena_error(kiln_pool_arena(pool)));
+  return p;
+}
+
+kiln_fmt_t arena_with_format(kiln_arena_t *arena_o, const kiln_format_t *format)
+{
+  kiln_fmt_t fmt;
+  ck_assert_ok(kiln_arena_create(arena_o, NULL));
+  ck_assert_ok(kiln_fmt_create(&fmt, *arena_o, format));
+  return fmt;
+}
+
+kiln_pool_t plain_pool(kiln_arena_t arena, kiln_fmt_t fmt, kiln_class_t klass)
+{
+  kiln_pool_t p;
+  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
+  ck_assert_ok(kiln_pool_create(&p, arena, klass, args));
+  return p;
 }
 
 kiln_pool_t make_sticky(kiln_arena_t arena, kiln_fmt_t fmt, size_t young_size, size_t young_step)

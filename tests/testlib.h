@@ -51,6 +51,20 @@ int in_condemned(kiln_arena_t arena, const void *obj);
 size_t card_of(kiln_arena_t arena, const void *p);
 int card_dirty(kiln_arena_t arena, const void *p);
 
+/* An arena reserving 1 GB with this commit limit and spare memory. */
+kiln_arena_t arena_new(size_t commit_limit, size_t spare);
+kiln_pool_stats_t pstats(kiln_pool_t pool); /* the pool's statistics now */
+size_t committed(kiln_arena_t arena);       /* the arena's committed bytes */
+/* kiln_alloc from a manual pool; the test fails, naming the arena's error,
+   when it does not succeed. */
+void *must_alloc(kiln_pool_t pool, size_t size);
+
+/* A default arena in *arena_o with a format made from format; returns the
+   format. */
+kiln_fmt_t arena_with_format(kiln_arena_t *arena_o, const kiln_format_t *format);
+/* A pool of class klass on fmt with every other parameter at its default. */
+kiln_pool_t plain_pool(kiln_arena_t arena, kiln_fmt_t fmt, kiln_class_t klass);
+
 /* An ms pool on fmt with sticky mark bits: young_size, young_step (0:
    stop-the-world minors; not passed then), segments of 64 KB, objects of
    8 KB and more in their own. */
