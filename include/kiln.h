@@ -583,7 +583,8 @@ kiln_res_t kiln_unpin(kiln_arena_t arena, void *obj);
    most once; registrations count: an object registered twice is queued
    twice. Order within a collection: the exact trace, then weak references
    are cleared (so none is left to an object being finalized), then the
-   finalizable objects are resurrected and queued, then the dead are
+   finalizable objects are resurrected and queued (what they reach is
+   traced, and its weak references cleared, in turn), then the dead are
    reclaimed. A minor collection finalizes only young objects (old ones
    are alive). KILN_PARAM with a sentence for NULL, an address in no
    segment of the arena or in a manual pool, and during a collection;
