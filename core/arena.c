@@ -357,6 +357,17 @@ void arena_trim_spare(kiln_arena_t a, size_t keep)
 
 /* ---- page runs -------------------------------------------------------- */
 
+static kiln_res_t limit_reached(kiln_arena_t a, size_t more)
+{
+  if (a->heap_policy == HEAP_FIXED && a->commit_limit == a->heap_size)
+    return arena_errorf(a, KILN_LIMIT, "arena: the fixed heap is full: heap_size is %zu bytes, "
+                        "%zu are committed and %zu more are needed; raise "
+                        "heap_size or hold fewer objects", a->heap_size, a->committed, more);
+  return arena_errorf(a, KILN_LIMIT,
+                      "arena: commit limit of %zu bytes reached (%zu committed, %zu more needed)",
+                      a->commit_limit, a->committed, more);
+}
+
 /* Take [first, first+npages) out of run *link, committing it. The run may
    be split in two when the pages come from its middle (zone placement). */
 static kiln_res_t take_pages(kiln_arena_t a, freerun_t **link, size_t first, size_t npages,
@@ -369,9 +380,7 @@ static kiln_res_t take_pages(kiln_arena_t a, freerun_t **link, size_t first, siz
     decommit_all_spare(a);
     extra = uncommitted_pages(a, first, npages);
     if (a->committed + (extra << a->page_shift) > a->commit_limit)
-      return arena_errorf(a, KILN_LIMIT,
-                          "arena: commit limit of %zu bytes reached (%zu committed, %zu more needed)",
-                          a->commit_limit, a->committed, extra << a->page_shift);
+      return limit_reached(a, extra << a->page_shift);
   }
   if (pre > 0 && post > 0 && (tail = malloc(sizeof *tail)) == NULL)
     return arena_errorf(a, KILN_MEMORY, "arena: no memory for a free-run node");
