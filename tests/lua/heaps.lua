@@ -115,6 +115,24 @@ do
   heap:close()
 end
 
+-- A fixed heap from the plan's overrides: churn runs inside it, and
+-- h:stats() reports the policy's heap_limit, never past heap_size.
+do
+  local heap = assert(kiln.heap("marksweep", { ["arena.heap_policy"] = "fixed",
+                                               ["arena.heap_size"] = "8MB" }))
+  local r = assert(kiln.workload("churn", heap, small))
+  T.eq(r.verified, true, "churn in a fixed 8MB heap")
+  local st = heap:stats()
+  T.ok(st.collections > 0, "the fixed heap collected")
+  T.ok(st.heap_limit > 0 and st.heap_limit <= 8 * 1024 * 1024,
+       "heap_limit within heap_size: " .. tostring(st.heap_limit))
+  T.ok(st.committed <= 8 * 1024 * 1024, "committed within heap_size: " .. st.committed)
+  heap:close()
+  local bad, why = kiln.heap("marksweep", { ["arena.heap_policy"] = "fixed" })
+  T.ok(bad == nil and tostring(why):find("'fixed' needs parameter 'heap_size'", 1, true),
+       "a fixed heap without a size is refused: " .. tostring(why))
+end
+
 -- workload misuse and failures
 T.eq(select(2, kiln.workload("nope", "manual")), "no workload 'nope' (workloads: gcbench, binarytrees, churn)", "unknown workload")
 T.ok(not pcall(kiln.workload, "churn", "manual", { bogus = 1 }), "unknown workload parameter raises")
