@@ -48,6 +48,20 @@ typedef struct final_list_s {
   size_t count, cap, head;
 } final_list_t;
 
+/* The heap-sizing policies (arena parameter heap_policy; policy.c). */
+enum { HEAP_GROWABLE, HEAP_FIXED, HEAP_ADAPTIVE };
+
+/* What the adaptive policy measures, smoothed over full collections:
+   allocation per second of mutator time and bytes traced per second of
+   full collection; and the clock it measures mutator time with. */
+typedef struct heap_rates_s {
+  double alloc_rate, trace_rate; /* bytes per second (0: not yet measured) */
+  double since;                  /* when the last full collection ended (vm_now) */
+  double minor_seconds;          /* minor pauses since then: not mutator time */
+  size_t allocated;              /* bytes allocated between the last two full collections */
+  size_t traced;                 /* bytes the full collection being timed traced */
+} heap_rates_t;
+
 #define ARENA_ERROR_MAX 512
 #define ARENA_EVENTS_MAX 8 /* collections that end within one entry to the collector:
                               two (one finishing an incremental one) */
@@ -68,6 +82,8 @@ struct kiln_arena_s {
   /* parameters */
   size_t reserve, commit_limit, spare, card_size, stress, budget_min;
   double growth;
+  int heap_policy;               /* HEAP_GROWABLE, HEAP_FIXED or HEAP_ADAPTIVE (policy.c) */
+  size_t heap_size, heap_balance;
   int barrier;                   /* 1 card, 0 none */
 
   /* free page runs, address-ordered list (few in practice: see arena.c) */
@@ -94,6 +110,8 @@ struct kiln_arena_s {
   size_t since_gc;               /* bytes handed to buffers since last GC */
   size_t held, headroom;         /* after the last full GC: committed, spare less copied */
   size_t live_full;              /* after the last full GC: live bytes, the budget's base */
+  size_t budget;                 /* allocation allowed before the next full GC (policy.c) */
+  heap_rates_t rates;            /* the adaptive heap's measurements (policy.c) */
   size_t stress_count;
   trace_t *trace;                /* the current trace, or NULL */
   trace_t *inc;                  /* an incremental collection under way, or NULL */
@@ -162,6 +180,9 @@ kiln_res_t arena_pages_alloc(uintptr_t *base_o, kiln_arena_t arena, size_t npage
 void arena_pages_free(kiln_arena_t arena, uintptr_t base, size_t npages);
 /* Committed bytes in free runs whose pages lie in the zones of allow. */
 size_t arena_spare_in(kiln_arena_t arena, uint64_t allow);
+/* Return free committed pages to the OS, lowest addresses first, until at
+   most keep bytes of them stay committed. */
+void arena_trim_spare(kiln_arena_t arena, size_t keep);
 /* Make the first `want` bytes of free pages in the allowed zones (where
    the next segments will go, first fit) committed and backed by memory,
    faulting in at most `step` new bytes per call. Called by the mutator

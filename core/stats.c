@@ -77,6 +77,7 @@ void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *s)
   s->live = st->live;
   s->copied = st->copied;
   s->finalized = st->finalized;
+  s->heap_limit = arena->live_full + policy_budget(arena);
   s->marked = st->marked;
   s->scanned = st->scanned;
   s->collections = st->collections;

@@ -100,6 +100,7 @@ void trace_record_pause(kiln_arena_t arena, int minor, double seconds)
   pause_record(&st->all, seconds);
   pause_record(minor ? &st->minor : &st->full, seconds);
   events_pause(arena, seconds);
+  policy_note_pause(arena, minor, seconds);
 }
 
 /* Live bytes after a minor collection: each automatic pool's figure, from

@@ -196,5 +196,9 @@ double inc_pause_start(kiln_arena_t arena);
 
 /* policy.c: the budget a finished collection leaves for the next. */
 void policy_note_collection(kiln_arena_t arena, const trace_t *trace);
+/* Bytes of allocation the heap policy allows before the next full collection. */
+size_t policy_budget(kiln_arena_t arena);
+/* A pause just ended (trace_record_pause): the adaptive heap's clock. */
+void policy_note_pause(kiln_arena_t arena, int minor, double seconds);
 
 #endif

@@ -69,7 +69,7 @@ and bytes copied.
               Default: every built-in automatic plan this build can open.
   --set       run each value as its own plan, named PLAN@KEY=VALUE; several
               --set options give every combination.
-  --workload  gcbench, binarytrees, churn (default: all three), or FILE.lua
+  --workload  gcbench, binarytrees, churn, quads (default: all four), or FILE.lua
               returning a function(heap, params), called once per run with
               a heap of the plan and params {seed, scale, depth}.
   --runs      counted runs per plan and workload (default 3, 1 to 1000);
