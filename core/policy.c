@@ -102,13 +102,30 @@ void arena_poll(kiln_arena_t arena)
     trace_collect(arena, NULL, 0);
 }
 
-/* A fixed heap keeps, of heap_size, room for the live objects and for what
-   the next collection copies (as much as the last one did), and allows
-   the rest to allocation. When that is nothing, every slow path collects,
-   and the commit limit (heap_size) refuses what cannot fit. */
-static size_t fixed_budget(kiln_arena_t arena, size_t copied)
+/* What the next full collection may copy: the live bytes of the moving
+   pools that are not nurseries (a nursery's survivors go to its
+   promote_to pool, whose growth the budget counts). Objects nailed for
+   want of to-space count too, so a heap that could not copy once keeps
+   room to copy next time. */
+static size_t copy_reserve(kiln_arena_t arena)
 {
-  size_t need = arena->live_full + copied;
+  size_t reserve = 0;
+  ring_t *pn, *px;
+  RING_FOR(pn, &arena->pools, px) {
+    pool_t pool = CONTAINER(pn, struct kiln_pool_s, arena_ring);
+    if ((pool->klass->attr & (CLASS_MOVING | CLASS_NURSERY)) == CLASS_MOVING)
+      reserve += pool->st.live;
+  }
+  return reserve;
+}
+
+/* A fixed heap keeps, of heap_size, room for the live objects and for what
+   the next collection copies, and allows the rest to allocation. When that
+   is nothing, every slow path collects, and the commit limit (heap_size)
+   refuses what cannot fit. */
+static size_t fixed_budget(kiln_arena_t arena)
+{
+  size_t need = arena->live_full + copy_reserve(arena);
   return arena->heap_size > need ? arena->heap_size - need : 0;
 }
 
@@ -178,7 +195,7 @@ void policy_note_collection(kiln_arena_t arena, const trace_t *trace)
   size_t spare = arena_spare_in(arena, ~arena->nursery_zones);
   arena->headroom = spare > trace->copied ? spare - trace->copied : 0;
   if (arena->heap_policy == HEAP_FIXED) {
-    arena->budget = fixed_budget(arena, trace->copied);
+    arena->budget = fixed_budget(arena);
     arena_trim_spare(arena, arena->budget);
   }
 }

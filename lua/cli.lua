@@ -56,8 +56,8 @@ pool's stats (nil on stock). The option must come first.
 ]],
   compare = [==[
 usage: kiln compare [--plans P,...] [--set POOL.KEY=V1,V2,...] [--workload W,...]
-                    [--runs n] [--warmup n] [--scale x] [--depth d] [--seed s]
-                    [--baseline PLAN] [--csv FILE] [--json FILE]
+                    [--heap H,...] [--runs n] [--warmup n] [--scale x] [--depth d]
+                    [--seed s] [--baseline PLAN] [--csv FILE] [--json FILE]
                     [--plot FILE.svg|FILE.png | --no-plot]
 Run each workload under each plan, every run in a fresh process, and print a
 table per workload. Every metric is the median over the runs, with
@@ -72,13 +72,20 @@ and bytes copied.
   --workload  gcbench, binarytrees, churn, quads (default: all four), or FILE.lua
               returning a function(heap, params), called once per run with
               a heap of the plan and params {seed, scale, depth}.
+  --heap      run each plan in fixed heaps (arena heap_policy=fixed), named
+              PLAN@heap=H: multiples of each workload's minimum heap (1.5x,
+              2x, 3x), found first by search under marksweep (or the first
+              plan), or sizes (64MB). A run that needs more than its heap
+              fails with "the fixed heap is full" and does not make compare
+              exit 1.
   --runs      counted runs per plan and workload (default 3, 1 to 1000);
   --warmup    runs before them that are not counted (default 0, up to 100).
   --scale     multiplies every workload's work (above 0, up to 1000);
   --depth     tree depth of gcbench and binarytrees (1 to 30; binarytrees
               6 to 30); --seed 0 to 2^63-1.
   --csv, --json  one row per run and per aggregate, with the Kiln version,
-              plans, overrides, workload parameters, host and date. The JSON
+              plans, overrides, workload parameters, host, date and the
+              minimum heap found. The JSON
               is always valid: a number that is not finite is null.
   --plot      the plot file (default kiln-compare.svg here); --svg is the
               same option. Drawn with gnuplot (Debian: gnuplot-nox): per

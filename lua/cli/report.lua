@@ -131,7 +131,7 @@ end
 local CSV_HEAD = { "kind", "workload", "plan", "run", "runs", "status" }
 local CSV_TAIL = { "objects", "check", "error", "base_plan", "overrides", "params",
                    "plan_text", "workload_file", "warmup", "kiln_version", "cpu", "cores",
-                   "date" }
+                   "date", "min_heap" }
 
 local function csv_cell(v)
   v = v == nil and "" or tostring(v)
@@ -150,7 +150,7 @@ local function context(ctx, w, v)
   return { base_plan = v.plan, overrides = kv_text(v.overrides), params = kv_text(ctx.params),
            plan_text = v.plan_text, workload_file = w.file, warmup = ctx.warmup,
            kiln_version = ctx.version, cpu = ctx.host.cpu, cores = ctx.host.cores,
-           date = ctx.date }
+           date = ctx.date, min_heap = w.min_heap }
 end
 
 local function csv_line(cols, row)
@@ -211,7 +211,8 @@ function M.json_text(ctx)
                                   overrides = overrides_object(v.overrides) }
   end
   for _, w in ipairs(ctx.workloads) do
-    doc.workloads[#doc.workloads + 1] = { name = w.label, file = w.file }
+    doc.workloads[#doc.workloads + 1] = { name = w.label, file = w.file, min_heap = w.min_heap,
+                                          min_heap_plan = w.min_heap_plan }
   end
   for _, cell in ipairs(ctx.cells) do
     for i, r in ipairs(cell.runs) do
