@@ -119,13 +119,15 @@ static size_t copy_reserve(kiln_arena_t arena)
   return reserve;
 }
 
-/* A fixed heap keeps, of heap_size, room for the live objects and for what
+/* A fixed heap keeps, of heap_size, room for the segments the collection
+   kept (the live objects, with what shares their segments) and for what
    the next collection copies, and allows the rest to allocation. When that
    is nothing, every slow path collects, and the commit limit (heap_size)
    refuses what cannot fit. */
 static size_t fixed_budget(kiln_arena_t arena)
 {
-  size_t need = arena->live_full + copy_reserve(arena);
+  size_t held = arena->committed - arena->spare_committed; /* segments kept, nailed ones whole */
+  size_t need = (held > arena->live_full ? held : arena->live_full) + copy_reserve(arena);
   return arena->heap_size > need ? arena->heap_size - need : 0;
 }
 
