@@ -444,6 +444,18 @@ static int host_params(lua_State *S)
   return 1;
 }
 
+/* automatic(name): whether the built class name collects (has allocation
+   points), or nil when no such class is built; the DSL refuses a weak role
+   on a manual pool with it. */
+static int host_automatic(lua_State *S)
+{
+  kiln_class_t k = kiln_class_lookup(luaL_checkstring(S, 1));
+  if (k == NULL)
+    return 0;
+  lua_pushboolean(S, kiln_class_is_automatic(k));
+  return 1;
+}
+
 static int host_classes(lua_State *S)
 {
   const kiln_class_t *ks = kiln_classes();
@@ -638,7 +650,7 @@ static void push_host(lua_State *S)
   static const luaL_Reg fns[] = {
     {"params", host_params}, {"classes", host_classes}, {"builtin", host_builtin},
     {"builtins", host_builtins}, {"readfile", host_readfile}, {"size", host_size},
-    {"nearest", host_nearest}, {NULL, NULL}};
+    {"nearest", host_nearest}, {"automatic", host_automatic}, {NULL, NULL}};
   luaL_newlib(S, fns);
 }
 
@@ -852,6 +864,7 @@ static void read_roles(lua_State *S, int idx, lk_plan_t *p)
     lua_rawgeti(S, -1, (lua_Integer)i + 1);
     p->roles[i].role = field_str(S, -1, "role");
     p->roles[i].pool = field_str(S, -1, "pool");
+    p->roles[i].rank = field_str(S, -1, "rank");
     lua_pop(S, 1);
   }
   lua_pop(S, 1);
@@ -883,6 +896,7 @@ void lk_plan_free(lk_plan_t *p)
   for (size_t i = 0; p->roles != NULL && i < p->nroles; i++) {
     free(p->roles[i].role);
     free(p->roles[i].pool);
+    free(p->roles[i].rank);
   }
   free(p->pools);
   free(p->roles);
