@@ -855,6 +855,17 @@ static void read_pools(lua_State *S, int idx, lk_plan_t *p)
   lua_pop(S, 1);
 }
 
+/* Whether field key of the table at idx is the string want: a flag read
+   this way needs no copy, so it cannot be lost to a failed allocation. */
+static int field_is(lua_State *S, int idx, const char *key, const char *want)
+{
+  lua_getfield(S, idx, key);
+  const char *s = lua_type(S, -1) == LUA_TSTRING ? lua_tostring(S, -1) : NULL;
+  int is = s != NULL && strcmp(s, want) == 0;
+  lua_pop(S, 1);
+  return is;
+}
+
 static void read_roles(lua_State *S, int idx, lk_plan_t *p)
 {
   lua_getfield(S, idx, "roles");
@@ -864,7 +875,7 @@ static void read_roles(lua_State *S, int idx, lk_plan_t *p)
     lua_rawgeti(S, -1, (lua_Integer)i + 1);
     p->roles[i].role = field_str(S, -1, "role");
     p->roles[i].pool = field_str(S, -1, "pool");
-    p->roles[i].rank = field_str(S, -1, "rank");
+    p->roles[i].weak = field_is(S, -1, "rank", "weak");
     lua_pop(S, 1);
   }
   lua_pop(S, 1);
@@ -896,7 +907,6 @@ void lk_plan_free(lk_plan_t *p)
   for (size_t i = 0; p->roles != NULL && i < p->nroles; i++) {
     free(p->roles[i].role);
     free(p->roles[i].pool);
-    free(p->roles[i].rank);
   }
   free(p->pools);
   free(p->roles);
