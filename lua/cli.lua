@@ -163,7 +163,9 @@ local function describe_plan(d)
     out("    %-10s %-5s { %s }\n", p.name, p.class, concat(args, ", "))
   end
   out("  roles:\n")
-  for _, r in ipairs(d.roles) do out("    %-10s -> %s\n", r.role, r.pool) end
+  for _, r in ipairs(d.roles) do
+    out("    %-10s -> %s%s\n", r.role, r.pool, r.rank and (" (rank " .. r.rank .. ")") or "")
+  end
 end
 
 function cmd.describe(args)

@@ -469,6 +469,14 @@ static kiln_ap_t heap_ap_refused(kiln_heap_t heap, const char *role, kiln_pool_t
   return NULL;
 }
 
+/* The allocation point arguments of a role: rank weak for a weak role,
+   none (rank exact) for any other. */
+static const kiln_arg_t *role_args(const lk_role_t *role)
+{
+  static const kiln_arg_t weak[] = {KILN_ARG_STR("rank", "weak"), KILN_ARGS_END};
+  return role->weak ? weak : NULL;
+}
+
 /* This thread's AP for role: NULL if the role is unknown, its pool is manual,
    the calling thread is not the one that opened the heap (the arena's one
    registered mutator thread, whose stack is scanned), or the AP cannot be
@@ -493,7 +501,7 @@ kiln_ap_t kiln_heap_ap(kiln_heap_t heap, const char *role)
     return NULL;
   if (t->aps[r] == NULL) {
     pthread_mutex_lock(&heap->lock);
-    kiln_res_t res = kiln_ap_create(&t->aps[r], pool, NULL);
+    kiln_res_t res = kiln_ap_create(&t->aps[r], pool, role_args(&heap->plan->roles[r]));
     pthread_mutex_unlock(&heap->lock);
     if (res != KILN_OK) {
       t->aps[r] = NULL;

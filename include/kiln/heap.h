@@ -24,7 +24,9 @@ kiln_arena_t kiln_heap_arena(kiln_heap_t heap);
 kiln_pool_t kiln_heap_pool(kiln_heap_t heap, const char *role);
 /* The calling thread's allocation point for role; NULL (the sentence in
    kiln_arena_error(NULL)) for a manual or unknown role, and for a thread
-   other than the one that opened the heap (see threads). */
+   other than the one that opened the heap (see threads). A role of rank
+   weak in the plan (the "weak" role of every automatic built-in plan) gets
+   an allocation point of rank weak, as kiln_ap_create with rank "weak". */
 kiln_ap_t kiln_heap_ap(kiln_heap_t heap, const char *role);
 const char *kiln_heap_plan_name(kiln_heap_t heap);
 /* The opening thread's stack is an ambiguous root from kiln_heap_open on.

@@ -217,7 +217,9 @@ end
 local function plan_text(r)
   local pools, roles = {}, {}
   for _, p in ipairs(r.pools) do pools[#pools + 1] = fmt("%s=%s{%s}", p.name, p.class, args_text(p.args)) end
-  for _, x in ipairs(r.roles) do roles[#roles + 1] = x.role .. "->" .. x.pool end
+  for _, x in ipairs(r.roles) do
+    roles[#roles + 1] = x.role .. "->" .. x.pool .. (x.rank and ("(" .. x.rank .. ")") or "")
+  end
   table.sort(roles)
   return fmt("plan %s: arena{%s}; pools %s; roles %s", r.name, args_text(r.arena),
              concat(pools, " "), concat(roles, " "))
