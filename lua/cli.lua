@@ -69,7 +69,7 @@ and bytes copied.
               Default: every built-in automatic plan this build can open.
   --set       run each value as its own plan, named PLAN@KEY=VALUE; several
               --set options give every combination.
-  --workload  gcbench, binarytrees, churn, quads (default: all four), or FILE.lua
+  --workload  gcbench, binarytrees, churn, quads, fields (default: all), or FILE.lua
               returning a function(heap, params), called once per run with
               a heap of the plan and params {seed, scale, depth}.
   --heap      run each plan in fixed heaps (arena heap_policy=fixed), named

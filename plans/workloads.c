@@ -1,4 +1,4 @@
-/* workloads.c -- built-in workloads: gcbench, binarytrees, churn, quads.
+/* workloads.c -- built-in workloads: gcbench, binarytrees, churn, quads, fields.
  *
  * Owns the workloads' object format and the three workloads. Each is
  * deterministic from its seed: the same parameters give the same sequence of
@@ -422,6 +422,76 @@ static void run_quads(wl_t *w, const lk_wparams_t *wp, lk_wresult_t *r)
   roots_free(keep, root);
 }
 
+/* ---- fields ------------------------------------------------------------------- */
+
+/* An interpreter's instances, each owning a separately allocated field
+   table of boxed values: instance (the table, an id), table (FIELDS
+   references), value (a stamp). */
+enum { FIELDS = 8, INST_WORDS = 3, TABLE_WORDS = 1 + FIELDS, VALUE_WORDS = 2 };
+
+/* Instance i in keep[i], then its table, then its values, in allocation
+   order; every allocation goes through keep[i], so no reference to a new
+   object waits in a local across the next allocation. */
+static void fields_build(wl_t *w, wobj_t **keep, size_t i)
+{
+  keep[i] = obj_new(w, w->ap, 1, INST_WORDS, NULL, i);
+  wobj_t *table = obj_new(w, w->ap, FIELDS, TABLE_WORDS, NULL, 0);
+  if (keep[i] == NULL || table == NULL)
+    return;
+  obj_set(w, keep[i], 0, table);
+  for (size_t f = 0; f < FIELDS && w->res == KILN_OK; f++) {
+    wobj_t *v = obj_new(w, w->leaf_ap, 0, VALUE_WORDS, NULL, i * FIELDS + f);
+    if (v != NULL)
+      obj_set(w, refs(keep[i])[0], f, v);
+  }
+}
+
+/* Read every instance's every field: the walk whose speed depends on where
+   a collector put the parts. Returns the fields that held their stamp. */
+static uint64_t fields_walk(wl_t *w, wobj_t *const *keep, size_t n)
+{
+  uint64_t ok = 0;
+  for (size_t i = 0; i < n; i++) {
+    const wobj_t *table = refs(keep[i])[0];
+    for (size_t f = 0; f < FIELDS; f++)
+      ok += payload(refs(table)[f])[0] == i * FIELDS + f;
+  }
+  if (ok != (uint64_t)n * FIELDS)
+    w->res = lk_fail(KILN_FAIL, "workload fields: heap corrupted: %llu of %zu fields lost their "
+                     "value", (unsigned long long)((uint64_t)n * FIELDS - ok), n * FIELDS);
+  return ok;
+}
+
+/* The locality workload: 100,000 instances (x scale) with their tables,
+   then rounds of garbage (twice the live size: collections, and moves
+   under a moving plan) each followed by four walks over every field. */
+static void run_fields(wl_t *w, const lk_wparams_t *wp, lk_wresult_t *r)
+{
+  size_t n = (size_t)scaled_iters(100000, wp);
+  kiln_root_t root;
+  wobj_t **keep = roots_new(w, n, &root);
+  if (keep == NULL)
+    return;
+  for (size_t i = 0; i < n && w->res == KILN_OK; i++)
+    fields_build(w, keep, i);
+  size_t garbage = n * 2 * (INST_WORDS + TABLE_WORDS + FIELDS * VALUE_WORDS);
+  for (int round = 0; round < 5 && w->res == KILN_OK; round++) {
+    for (size_t g = 0; g < garbage && w->res == KILN_OK; g += TABLE_WORDS) {
+      wobj_t *t = obj_new(w, w->ap, FIELDS, TABLE_WORDS, NULL, 0);
+      obj_free(w, t);
+    }
+    for (int walk = 0; walk < 4 && w->res == KILN_OK; walk++)
+      r->check += fields_walk(w, keep, n);
+  }
+  for (size_t i = 0; w->manual && i < n; i++) {
+    for (size_t f = 0; keep[i] != NULL && f < FIELDS; f++)
+      obj_free(w, refs(refs(keep[i])[0])[f]);
+    obj_free(w, refs(keep[i])[0]);
+    obj_free(w, keep[i]);
+  }
+  roots_free(keep, root);
+}
+
 /* ---- churn ------------------------------------------------------------------- */
 
 typedef struct churn_s {
@@ -520,7 +590,7 @@ static void run_churn(wl_t *w, const lk_wparams_t *wp, lk_wresult_t *r)
 
 /* ---- entry ------------------------------------------------------------------- */
 
-const char *const lk_workload_names[] = {"gcbench", "binarytrees", "churn", "quads", NULL};
+const char *const lk_workload_names[] = {"gcbench", "binarytrees", "churn", "quads", "fields", NULL};
 
 void lk_wparams_default(lk_wparams_t *wp)
 {
@@ -583,12 +653,12 @@ kiln_res_t lk_workload_run(const char *name, kiln_heap_t heap, const lk_wparams_
                            lk_wresult_t *r)
 {
   static void (*const run[])(wl_t *, const lk_wparams_t *, lk_wresult_t *) = {
-      run_gcbench, run_binarytrees, run_churn, run_quads};
+      run_gcbench, run_binarytrees, run_churn, run_quads, run_fields};
   size_t i = 0;
   while (lk_workload_names[i] != NULL && strcmp(lk_workload_names[i], name) != 0)
     i++;
   if (lk_workload_names[i] == NULL)
-    return lk_fail(KILN_PARAM, "no workload '%s' (workloads: gcbench, binarytrees, churn, quads)", name);
+    return lk_fail(KILN_PARAM, "no workload '%s' (workloads: gcbench, binarytrees, churn, quads, fields)", name);
   kiln_res_t res = check_params(wp);
   wl_t w;
   if (res == KILN_OK)

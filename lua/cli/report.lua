@@ -12,7 +12,7 @@ local out = util.out
 local M = {}
 
 -- The metrics of one run, in table and file order. `full` is derived.
-M.METRICS = { "seconds", "gc_seconds", "pause_p50_ms", "pause_p99_ms", "pause_max_ms",
+M.METRICS = { "seconds", "gc_seconds", "mutator_seconds", "pause_p50_ms", "pause_p99_ms", "pause_max_ms",
               "collections", "minor", "full", "maxrss", "copied" }
 
 -- The per-run fields kept besides the metrics (a user workload may have
@@ -29,11 +29,13 @@ function M.median(xs)
 end
 
 -- A run's result line (from __run1) as a run record: numbers, with `minor`
--- and `full` collections split out.
+-- and `full` collections split out, and the mutator's time (the run's less
+-- its collections').
 function M.run_record(r)
   if r.status == "ok" then
     r.minor = r.minor_collections
     r.full = r.collections and r.minor_collections and r.collections - r.minor_collections
+    r.mutator_seconds = r.seconds and r.gc_seconds and r.seconds - r.gc_seconds
   end
   r.minor_collections = nil
   return r
@@ -93,12 +95,12 @@ function M.reference(aggs, workload, baseline)
 end
 
 local HEADER = { "plan", "time(s)", "ratio", "peakRSS(MB)", "GCs minor/full", "GC(s)",
-                 "p50(ms)", "p99(ms)", "max(ms)", "copied(MB)" }
+                 "mutator(s)", "p50(ms)", "p99(ms)", "max(ms)", "copied(MB)" }
 
 local function table_row(a, ref)
   return { a.plan, spread(a.seconds, f3), ref and f2(a.seconds.median / ref) or "-",
            spread(a.maxrss, mb), spread(a.minor, int) .. "/" .. spread(a.full, int),
-           spread(a.gc_seconds, f3), spread(a.pause_p50_ms, f2), spread(a.pause_p99_ms, f2),
+           spread(a.gc_seconds, f3), spread(a.mutator_seconds, f3), spread(a.pause_p50_ms, f2), spread(a.pause_p99_ms, f2),
            spread(a.pause_max_ms, f2), spread(a.copied, mb) }
 end
 
@@ -118,7 +120,7 @@ function M.print_tables(aggs, workloads, o)
         if a.status == "ok" then t[#t + 1] = table_row(a, ref) else failed[#failed + 1] = a end
       end
     end
-    util.print_table(t, { false, true, true, true, true, true, true, true, true, true })
+    util.print_table(t, { false, true, true, true, true, true, true, true, true, true, true })
     for _, a in ipairs(failed) do out("%s  FAILED: %s\n", a.plan, a.error) end
   end
 end

@@ -23,7 +23,7 @@ cp out table.txt
 has out '^median of 3 runs per plan, after 1 warm-up run not counted; \(min-max\) where the runs differ$'
 has out '^workload churn \(ratio to the fastest, (manual|marksweep)\)$'
 has out '^workload gcbench '
-has out '^plan +time\(s\) +ratio +peakRSS\(MB\) +GCs minor/full +GC\(s\) +p50\(ms\) +p99\(ms\) +max\(ms\) +copied\(MB\)$'
+has out '^plan +time\(s\) +ratio +peakRSS\(MB\) +GCs minor/full +GC\(s\) +mutator\(s\) +p50\(ms\) +p99\(ms\) +max\(ms\) +copied\(MB\)$'
 has out '^marksweep +[0-9.]+( \([0-9.]+-[0-9.]+\))? +[0-9.]+ '
 has err '^\[warm-up 1/1\] churn under manual \.\.\. '
 has err '^\[12/12\] gcbench under marksweep, run 3/3'
@@ -31,7 +31,7 @@ has err '^\[12/12\] gcbench under marksweep, run 3/3'
 [ -e kiln-compare.svg ] && fail "--no-plot wrote a plot"
 # CSV: a header, then per workload and plan 3 run rows and median, min, max
 [ "$(wc -l <c.csv)" -eq 25 ] || fail "csv has $(wc -l <c.csv) lines, not 1 + 2 x 2 x (3 + 3)"
-grep -q '^kind,workload,plan,run,runs,status,seconds,gc_seconds,pause_p50_ms,pause_p99_ms,pause_max_ms,collections,minor,full,maxrss,copied,objects,check,error,base_plan,overrides,params,plan_text,workload_file,warmup,kiln_version,cpu,cores,date,min_heap$' c.csv \
+grep -q '^kind,workload,plan,run,runs,status,seconds,gc_seconds,mutator_seconds,pause_p50_ms,pause_p99_ms,pause_max_ms,collections,minor,full,maxrss,copied,objects,check,error,base_plan,overrides,params,plan_text,workload_file,warmup,kiln_version,cpu,cores,date,min_heap$' c.csv \
   || fail "csv header"
 [ "$(grep -c '^run,churn,marksweep,[123],' c.csv)" -eq 3 ] || fail "csv: three run rows of churn under marksweep"
 grep -q '^median,gcbench,manual,,3,ok,' c.csv || fail "csv: the median row of gcbench under manual"

@@ -22,9 +22,9 @@ for _, p in ipairs(kiln.plans()) do
     T.eq(h, nil, "heap " .. p.name .. " does not open")
     T.eq(why, p.error, "heap " .. p.name .. " says why")
   else
-    for _, w in ipairs({ "churn", "gcbench", "binarytrees", "quads" }) do
+    for _, w in ipairs({ "churn", "gcbench", "binarytrees", "quads", "fields" }) do
       local params = w == "churn" and small
-                     or { depth = w == "quads" and 4 or 8, seed = 3,
+                     or { depth = w == "quads" and 4 or 8, seed = 3, scale = w == "fields" and 0.01 or nil,
                           overrides = { ["arena.stress"] = 20 } }
       local r, why = kiln.workload(w, p.name, params)
       T.ok(r ~= nil, ("%s under %s: %s"):format(w, p.name, tostring(why)))
@@ -34,6 +34,8 @@ for _, p in ipairs(kiln.plans()) do
         T.ok(r.objects > 0 and r.seconds >= 0, "result counts objects")
         if w == "quads" then -- 160 checked trees of depth 2 (21 nodes), then the depth-4 tree (341)
           T.eq(r.check, 160 * 21 + 341, "quads under " .. p.name .. " checked every node")
+        elseif w == "fields" then -- 1000 instances of 8 fields, 5 rounds of 4 walks
+          T.eq(r.check, 5 * 4 * 1000 * 8, "fields under " .. p.name .. " read every field intact")
         end
       end
     end
@@ -138,7 +140,7 @@ do
 end
 
 -- workload misuse and failures
-T.eq(select(2, kiln.workload("nope", "manual")), "no workload 'nope' (workloads: gcbench, binarytrees, churn, quads)", "unknown workload")
+T.eq(select(2, kiln.workload("nope", "manual")), "no workload 'nope' (workloads: gcbench, binarytrees, churn, quads, fields)", "unknown workload")
 T.ok(not pcall(kiln.workload, "churn", "manual", { bogus = 1 }), "unknown workload parameter raises")
 T.eq(select(2, kiln.workload("churn", "manual", { ptr_density = 2 })), "workload churn: ptr_density must be between 0 and 1", "bad density")
 local nor = T.plan_file("noroles.lua", 'plan "noroles" { pools = { a = mvff { } } }\n')
