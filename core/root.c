@@ -203,11 +203,33 @@ static kiln_res_t scan_ambig_words(kiln_ss_t ss, void *const *base, void *const 
   return KILN_OK;
 }
 
+/* An exact area in a stop-the-world trace: what each word greys is
+   drained before the next word is fixed, so a moving pool copies an
+   object next to what it alone reaches (an instance next to its field
+   table) instead of copying every object the area refers to first and
+   their parts after all of them: the copy order keeps the mutator's
+   locality. An incremental trace scans the words only. */
+static kiln_res_t scan_exact_area(kiln_ss_t ss, kiln_root_t r)
+{
+  ss_t *s = ss_of(ss);
+  trace_t *trace = s->trace;
+  if (trace == NULL || trace->incremental || s->verify)
+    return root_scan_words(ss, r->base, r->limit);
+  for (void **p = r->base; p < (void **)r->limit; p++) {
+    kiln_res_t res = KILN_FIX12(ss, p);
+    if (res != KILN_OK)
+      return res;
+    if (trace->ngrey != 0)
+      trace_drain(s->arena, trace, SIZE_MAX);
+  }
+  return KILN_OK;
+}
+
 static kiln_res_t scan_area(kiln_ss_t ss, kiln_root_t r)
 {
   if (r->rank == KILN_RANK_AMBIG)
     return scan_ambig_words(ss, r->base, r->limit);
-  return root_scan_words(ss, r->base, r->limit);
+  return scan_exact_area(ss, r);
 }
 
 typedef struct stack_scan_s {

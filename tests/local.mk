@@ -14,13 +14,17 @@ tests_libtestlib_la_SOURCES = %reldir%/testlib.c %reldir%/testlib.h \
 tests_libtestlib_la_CFLAGS = $(TEST_CFLAGS_)
 
 KILN_CHECKS = tests/test_arena tests/test_ms tests/test_copy tests/test_gen tests/test_sticky \
-	tests/test_incremental tests/test_oom tests/test_sizing
+	tests/test_incremental tests/test_oom tests/test_sizing tests/test_order
 check_PROGRAMS += $(KILN_CHECKS)
 TESTS += $(KILN_CHECKS)
 
 tests_test_arena_SOURCES = %reldir%/test_arena.c
 tests_test_arena_CFLAGS = $(TEST_CFLAGS_)
 tests_test_arena_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
+tests_test_order_SOURCES = %reldir%/test_order.c
+tests_test_order_CFLAGS = $(TEST_CFLAGS_)
+tests_test_order_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 
 tests_test_sizing_SOURCES = %reldir%/test_sizing.c
 tests_test_sizing_CFLAGS = $(TEST_CFLAGS_)
