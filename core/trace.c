@@ -287,7 +287,10 @@ static void collect(void *closure)
   trace_t trace;
   trace_open(arena, &trace, only, minor, 0);
   trace_close(arena, &trace, only);
-  trace_record_pause(arena, minor, vm_now() - t0);
+  double pause = vm_now() - t0;
+  trace_record_pause(arena, minor, pause);
+  if (trace.copied > 0)
+    arena->stats.copy_seconds += pause;
   arena->collecting = 0;
 }
 

@@ -175,6 +175,8 @@ typedef struct kiln_stats_s {      /* may grow; these fields keep their names */
                                       collection has several (ms young_step) */
   int in_progress;                 /* an incremental collection is under way */
   uint64_t finalized;              /* objects ever queued for finalization (kiln_finalized) */
+  double copy_gc_seconds;          /* the pauses of the collections that copied: copied /
+                                      copy_gc_seconds is the copying throughput */
   size_t heap_limit;               /* the heap policy's size until the next full collection:
                                       live after the last one plus the allocation it allows */
 } kiln_stats_t;

@@ -62,8 +62,9 @@ usage: kiln compare [--plans P,...] [--set POOL.KEY=V1,V2,...] [--workload W,...
 Run each workload under each plan, every run in a fresh process, and print a
 table per workload. Every metric is the median over the runs, with
 (min-max) where the runs differ: time, ratio to the fastest plan (or to
---baseline), peak RSS, collections (minor/full), GC time, p50/p99/max pause
-and bytes copied.
+--baseline), peak RSS, collections (minor/full), GC time, mutator time (the
+run's less its collections'), p50/p99/max pause, bytes copied and the
+copying rate (bytes per second of the collections that copied).
   --plans     built-in plans, plan files, or a plan with overrides such as
               genms:young.nursery_size=4MB (more overrides: ':KEY=VALUE').
               Default: every built-in automatic plan this build can open.

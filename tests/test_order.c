@@ -2,7 +2,8 @@
  * that an exact root area refers to is copied next to what it alone
  * reaches (an instance next to its field table), not after every other
  * object the area refers to, so a moving collector keeps the mutator's
- * locality. Checked under a copy pool and a gen pool promoting into one. */
+ * locality. Checked under a copy pool and a gen pool promoting into one,
+ * with the time of the collections that copied in the statistics. */
 #include "testlib.h"
 #include "graph.h"
 
@@ -47,6 +48,9 @@ START_TEST(test_instance_next_to_table)
   kiln_arena_stats(arena, &st);
   moved = st.copied;
   ck_assert_msg(moved > 0, "%s: the collection moved nothing", _i ? "gen->copy" : "copy");
+  ck_assert_msg(st.copy_gc_seconds > 0 && st.copy_gc_seconds <= st.gc_seconds,
+                "copy_gc_seconds %g is not the time of the collections that copied (of %g)",
+                st.copy_gc_seconds, st.gc_seconds);
   ck_assert_msg(adjacent >= N * 9 / 10, "%s: only %zu of %d tables were copied next to their "
                 "instance", _i ? "gen->copy" : "copy", adjacent, N);
   kiln_root_destroy(root);

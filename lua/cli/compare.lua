@@ -282,7 +282,7 @@ end
 
 local RESULT_KEYS = { "seconds", "maxrss", "collections", "minor_collections", "gc_seconds",
                       "pause_p50_ms", "pause_p99_ms", "pause_max_ms", "copied", "objects",
-                      "check", "committed" }
+                      "check", "committed", "copy_gc_seconds" }
 
 local function run_once(self_path, v, w, params)
   local argl = { util.shell_quote(self_path), "__run1", util.shell_quote(v.plan),

@@ -23,7 +23,7 @@ cp out table.txt
 has out '^median of 3 runs per plan, after 1 warm-up run not counted; \(min-max\) where the runs differ$'
 has out '^workload churn \(ratio to the fastest, (manual|marksweep)\)$'
 has out '^workload gcbench '
-has out '^plan +time\(s\) +ratio +peakRSS\(MB\) +GCs minor/full +GC\(s\) +mutator\(s\) +p50\(ms\) +p99\(ms\) +max\(ms\) +copied\(MB\)$'
+has out '^plan +time\(s\) +ratio +peakRSS\(MB\) +GCs minor/full +GC\(s\) +mutator\(s\) +p50\(ms\) +p99\(ms\) +max\(ms\) +copied\(MB\) +copy\(MB/s\)$'
 has out '^marksweep +[0-9.]+( \([0-9.]+-[0-9.]+\))? +[0-9.]+ '
 has err '^\[warm-up 1/1\] churn under manual \.\.\. '
 has err '^\[12/12\] gcbench under marksweep, run 3/3'
@@ -31,7 +31,7 @@ has err '^\[12/12\] gcbench under marksweep, run 3/3'
 [ -e kiln-compare.svg ] && fail "--no-plot wrote a plot"
 # CSV: a header, then per workload and plan 3 run rows and median, min, max
 [ "$(wc -l <c.csv)" -eq 25 ] || fail "csv has $(wc -l <c.csv) lines, not 1 + 2 x 2 x (3 + 3)"
-grep -q '^kind,workload,plan,run,runs,status,seconds,gc_seconds,mutator_seconds,pause_p50_ms,pause_p99_ms,pause_max_ms,collections,minor,full,maxrss,copied,objects,check,error,base_plan,overrides,params,plan_text,workload_file,warmup,kiln_version,cpu,cores,date,min_heap$' c.csv \
+grep -q '^kind,workload,plan,run,runs,status,seconds,gc_seconds,mutator_seconds,pause_p50_ms,pause_p99_ms,pause_max_ms,collections,minor,full,maxrss,copied,copy_rate,objects,check,error,base_plan,overrides,params,plan_text,workload_file,warmup,kiln_version,cpu,cores,date,min_heap$' c.csv \
   || fail "csv header"
 [ "$(grep -c '^run,churn,marksweep,[123],' c.csv)" -eq 3 ] || fail "csv: three run rows of churn under marksweep"
 grep -q '^median,gcbench,manual,,3,ok,' c.csv || fail "csv: the median row of gcbench under manual"
@@ -149,6 +149,10 @@ awk -F, '$1 == "run" && $3 == "marksweep@heap=2x" {
   if (min <= 0 || size != want) { print "heap_size " size ", want " want " (min " min ")"; exit 1 }
   found = 1 }
   END { exit found ? 0 : 1 }' h.csv >awk.out || fail "csv: 2x is not twice the minimum heap: $(cat awk.out)"
+# copying throughput: bytes copied per second of the collections that copied
+awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "copy_rate") c = i; next }
+  $1 == "median" && $3 == "semispace@heap=4x" { s = $c } $1 == "median" && $3 == "marksweep@heap=4x" { m = $c }
+  END { exit (c && s > 0 && m == 0) ? 0 : 1 }' h.csv || fail "csv: copy_rate is not positive for semispace and 0 for marksweep"
 # a size is used as given, without a search; a heap too small fails that
 # run with the reason, and compare still exits 0
 expect 0 "$KILN" compare --plans marksweep --workload churn --scale 0.02 --runs 1 --heap 8MB,300KB --no-plot
