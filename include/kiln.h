@@ -513,6 +513,12 @@ static inline kiln_res_t kiln_reserve(void **p_o, kiln_ap_t ap, size_t size)
 static inline int kiln_commit(kiln_ap_t ap, void *p, size_t size)
 {
   ap->init = ap->alloc;
+#if defined(__GNUC__)
+  /* Another thread's collection may stop this one between any two
+     instructions: init must be stored before limit is read (an ordering
+     for the compiler only; it emits no instruction). */
+  __asm__ __volatile__("" ::: "memory");
+#endif
   if (ap->limit != NULL)
     return 1;
   return kiln_ap_trip(ap, p, size);
