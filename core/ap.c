@@ -38,7 +38,11 @@
  * keeps it alive through that collection as an ambiguous root (ap->trap,
  * ap_scan_traps); the next collection frees it. The reservation and the
  * unused rest are two fillers: the thread overwrites the first with an
- * object of the same size, and the heap stays parsable.
+ * object of the same size, and the heap stays parsable; a thread stopped
+ * inside kiln_reserve's fast path builds its object over the start of the
+ * second, which its failing commit makes whole again (refill_trapped).
+ * Left open: a second collection between that thread's resumption and its
+ * commit would parse the broken filler.
  */
 #include "config.h"
 #include "pool.h"
@@ -148,7 +152,20 @@ static int keep_filler(ap_t *ap, const kiln_format_t *f, char *lo, char *hi, int
     return 0;
   f->pad(lo + f->header_size, (size_t)(hi - lo));
   ap->trap[i] = lo + f->header_size;
+  ap->trap_size[i] = (size_t)(hi - lo);
   return 1;
+}
+
+/* A thread that the stop caught inside kiln_reserve's fast path, after
+   its limit check, built its object of size bytes at p over the start of
+   a filler; its commit now fails. Make the filler whole again, so the
+   heap stays parsable. */
+static void refill_trapped(ap_t *ap, void *p)
+{
+  const kiln_format_t *f = ap->pool != NULL && ap->pool->fmt != NULL ? &ap->pool->fmt->f : NULL;
+  for (int i = 0; f != NULL && i < 2; i++)
+    if (ap->trap[i] != NULL && (char *)p + f->header_size == ap->trap[i])
+      f->pad(ap->trap[i], ap->trap_size[i]);
 }
 
 /* Make the rest of ap's buffer fillers committed with it, kept alive by
@@ -508,6 +525,7 @@ static int ap_trip(kiln_ap_t pub, void *p, size_t size)
     arena_errorf(ap->arena, KILN_PARAM, AP_NO_RESERVATION, p, size, (void *)ap,
                  ap->pool->klass->name);
   /* Only a collection's flush leaves limit NULL after a reservation. */
+  refill_trapped(ap, p);
   ap->pub.init = ap->pub.alloc = ap->pub.limit = NULL;
   return 0;
 }
