@@ -80,11 +80,16 @@ kiln_res_t kiln_root_create_area(kiln_root_t *root_o, kiln_arena_t arena, void *
   if (arena != NULL && arena->sig == SIG_ARENA &&
       bad_range(arena, base, limit, "kiln_root_create_area"))
     return KILN_PARAM;
+  int locked = arena != NULL && arena->sig == SIG_ARENA;
+  if (locked) /* a collection must not see the root half made */
+    arena_lock(arena);
   kiln_res_t res = root_new(root_o, arena, ROOT_AREA, rank);
   if (res == KILN_OK) {
     (*root_o)->base = base;
     (*root_o)->limit = limit;
   }
+  if (locked)
+    arena_unlock(arena);
   return res;
 }
 
@@ -94,12 +99,17 @@ kiln_res_t kiln_root_create_fmt(kiln_root_t *root_o, kiln_arena_t arena, kiln_sc
   if (arena != NULL && arena->sig == SIG_ARENA &&
       (scan == NULL || bad_range(arena, base, limit, "kiln_root_create_fmt")))
     return scan == NULL ? arena_errorf(arena, KILN_PARAM, "formatted root: scan is NULL") : KILN_PARAM;
+  int locked = arena != NULL && arena->sig == SIG_ARENA;
+  if (locked) /* a collection must not see the root half made */
+    arena_lock(arena);
   kiln_res_t res = root_new(root_o, arena, ROOT_FMT, KILN_RANK_EXACT);
   if (res == KILN_OK) {
     (*root_o)->fmt_scan = scan;
     (*root_o)->base = base;
     (*root_o)->limit = limit;
   }
+  if (locked)
+    arena_unlock(arena);
   return res;
 }
 
@@ -108,11 +118,16 @@ kiln_res_t kiln_root_create_scan(kiln_root_t *root_o, kiln_arena_t arena, kiln_r
 {
   if (arena != NULL && arena->sig == SIG_ARENA && scan == NULL)
     return arena_errorf(arena, KILN_PARAM, "scan root: scan function is NULL");
+  int locked = arena != NULL && arena->sig == SIG_ARENA;
+  if (locked) /* a collection must not see the root half made */
+    arena_lock(arena);
   kiln_res_t res = root_new(root_o, arena, ROOT_SCAN, rank);
   if (res == KILN_OK) {
     (*root_o)->scan = scan;
     (*root_o)->closure = closure;
   }
+  if (locked)
+    arena_unlock(arena);
   return res;
 }
 
@@ -124,11 +139,16 @@ kiln_res_t kiln_root_create_thread(kiln_root_t *root_o, kiln_arena_t arena,
     return arena_errorf(arena, KILN_PARAM, "thread root: not a thread registered with this arena");
   if (arena != NULL && arena->sig == SIG_ARENA && stack_cold_end == NULL)
     return arena_errorf(arena, KILN_PARAM, "thread root: stack_cold_end is NULL");
+  int locked = arena != NULL && arena->sig == SIG_ARENA;
+  if (locked) /* a collection must not see the root half made */
+    arena_lock(arena);
   kiln_res_t res = root_new(root_o, arena, ROOT_THREAD, KILN_RANK_AMBIG);
   if (res == KILN_OK) {
     (*root_o)->thread = thread;
     (*root_o)->cold_end = stack_cold_end;
   }
+  if (locked)
+    arena_unlock(arena);
   return res;
 }
 
