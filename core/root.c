@@ -209,7 +209,7 @@ static kiln_res_t thread_reg(kiln_thread_t *thr_o, kiln_arena_t arena)
   /* Increments run while the mutators do; with several threads the arena
      does its incremental collections in one pause (inc.c), so one under
      way ends before a second thread joins. */
-  if (others_registered(arena) || ring_empty(&arena->threads))
+  if (others_registered(arena))
     trace_inc_finish(arena);
   t->sig = SIG_THREAD;
   t->arena = arena;
