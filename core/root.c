@@ -69,8 +69,11 @@ static int bad_range(kiln_arena_t arena, void *base, void *limit, const char *wh
     arena_errorf(arena, KILN_PARAM, "%s: bad range %p..%p", what, base, limit);
     return 1;
   }
-  if (KILN_CHECKING && base != limit)
+  if (KILN_CHECKING && base != limit) {
+    arena_lock(arena); /* the ring of roots, which other threads change */
     check_overlap(arena, base, limit, what);
+    arena_unlock(arena);
+  }
   return 0;
 }
 
