@@ -245,6 +245,11 @@ kiln_res_t kiln_arena_create(kiln_arena_t *arena_o, const kiln_arg_t args[])
   a->free_runs->count = a->pages;
   ring_init(&a->pools); ring_init(&a->fmts); ring_init(&a->roots);
   ring_init(&a->threads); ring_init(&a->aps); ring_init(&a->graves);
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+  pthread_mutex_init(&a->lock, &attr);
+  pthread_mutexattr_destroy(&attr);
   a->sig = SIG_ARENA;
   *arena_o = a;
   return KILN_OK;
@@ -277,6 +282,8 @@ void kiln_arena_destroy(kiln_arena_t arena)
     free(r);
   }
   free(arena->grey);
+  free(arena->stopped);
+  pthread_mutex_destroy(&arena->lock);
   weak_finish(arena);
   arena_unmap_tables(arena);
   vm_release((void *)arena->base, arena->reserve);

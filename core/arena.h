@@ -17,6 +17,7 @@
 #ifndef KILN_ARENA_H
 #define KILN_ARENA_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
@@ -133,7 +134,21 @@ struct kiln_arena_s {
   int in_event;                  /* on_collect is running */
 
   char error[ARENA_ERROR_MAX];
+
+  /* threads (root.c) */
+  pthread_mutex_t lock;          /* recursive: every slow path holds it (arena_lock) */
+  struct vm_thread_s **stopped;  /* collecting: the OS threads it stopped (threads_stop) */
+  size_t nstopped, stopped_cap;
 };
+
+/* The arena lock. The slow paths (filling and tripping allocation points,
+   creating and destroying pools, points and roots, registering threads,
+   collecting, pinning, finalization) hold it, so one thread at a time
+   changes the arena; a collection holds it while it stops the others. It
+   is recursive: a collection callback or a scan function may call back
+   into the arena. The fast paths (kiln.h) never take it. */
+static inline void arena_lock(kiln_arena_t arena) { pthread_mutex_lock(&arena->lock); }
+static inline void arena_unlock(kiln_arena_t arena) { pthread_mutex_unlock(&arena->lock); }
 
 int arena_check(kiln_arena_t arena);
 
@@ -171,8 +186,10 @@ kiln_res_t api_refuse(int contract, const char *fmt, ...)
 void arena_bury(kiln_arena_t arena, void *block);
 void arena_free_graves(kiln_arena_t arena);
 /* Is the calling thread allowed to allocate in the arena (root.c)? Yes
-   when it is the registered mutator thread or none is registered. */
+   when it is a registered mutator thread or none is registered. */
 int arena_thread_ok(kiln_arena_t arena);
+/* Are threads of more than one OS thread registered (root.c)? */
+int arena_threads_many(kiln_arena_t arena);
 
 /* Pages: allocate a run of npages committed pages, first fit by address,
    inside the zones of allow if possible (else anywhere). */

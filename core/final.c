@@ -73,7 +73,7 @@ static kiln_res_t refuse_collecting(kiln_arena_t arena, const char *call)
                       "format or event function", call, (void *)arena);
 }
 
-kiln_res_t kiln_finalize(kiln_arena_t arena, void *obj)
+static kiln_res_t finalize_locked(kiln_arena_t arena, void *obj)
 {
   kiln_res_t res = api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_finalize", "arena", 0);
   if (res != KILN_OK)
@@ -95,7 +95,7 @@ kiln_res_t kiln_finalize(kiln_arena_t arena, void *obj)
   return KILN_OK;
 }
 
-kiln_res_t kiln_definalize(kiln_arena_t arena, void *obj)
+static kiln_res_t definalize_locked(kiln_arena_t arena, void *obj)
 {
   kiln_res_t res = api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_definalize", "arena", 0);
   if (res != KILN_OK)
@@ -116,7 +116,7 @@ kiln_res_t kiln_definalize(kiln_arena_t arena, void *obj)
                       obj, (void *)arena);
 }
 
-int kiln_finalized(kiln_arena_t arena, void **obj_o)
+static int finalized_locked(kiln_arena_t arena, void **obj_o)
 {
   if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_finalized", "arena", 0) != KILN_OK)
     return 0;
@@ -210,4 +210,40 @@ void final_finish(kiln_arena_t arena)
   free(arena->final_queue.objs);
   arena->final_reg = (final_list_t){NULL, 0, 0, 0};
   arena->final_queue = (final_list_t){NULL, 0, 0, 0};
+}
+
+/* The public entry point holds the arena lock (arena.h). */
+kiln_res_t kiln_finalize(kiln_arena_t arena, void *obj)
+{
+  if (!(arena != NULL && arena->sig == SIG_ARENA))
+    return finalize_locked(arena, obj);
+  kiln_arena_t arena_ = arena;
+  arena_lock(arena_);
+  kiln_res_t r_ = finalize_locked(arena, obj);
+  arena_unlock(arena_);
+  return r_;
+}
+
+/* The public entry point holds the arena lock (arena.h). */
+kiln_res_t kiln_definalize(kiln_arena_t arena, void *obj)
+{
+  if (!(arena != NULL && arena->sig == SIG_ARENA))
+    return definalize_locked(arena, obj);
+  kiln_arena_t arena_ = arena;
+  arena_lock(arena_);
+  kiln_res_t r_ = definalize_locked(arena, obj);
+  arena_unlock(arena_);
+  return r_;
+}
+
+/* The public entry point holds the arena lock (arena.h). */
+int kiln_finalized(kiln_arena_t arena, void **obj_o)
+{
+  if (!(arena != NULL && arena->sig == SIG_ARENA))
+    return finalized_locked(arena, obj_o);
+  kiln_arena_t arena_ = arena;
+  arena_lock(arena_);
+  int r_ = finalized_locked(arena, obj_o);
+  arena_unlock(arena_);
+  return r_;
 }

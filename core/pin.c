@@ -90,7 +90,7 @@ static const char *unpinnable(kiln_arena_t arena, const void *obj)
   return NULL;
 }
 
-kiln_res_t kiln_pin(kiln_arena_t arena, void *obj)
+static kiln_res_t pin_locked(kiln_arena_t arena, void *obj)
 {
   kiln_res_t res = api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_pin", "arena", 0);
   if (res != KILN_OK)
@@ -118,7 +118,7 @@ kiln_res_t kiln_pin(kiln_arena_t arena, void *obj)
   return KILN_OK;
 }
 
-kiln_res_t kiln_unpin(kiln_arena_t arena, void *obj)
+static kiln_res_t unpin_locked(kiln_arena_t arena, void *obj)
 {
   kiln_res_t res = api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_unpin", "arena", 0);
   if (res != KILN_OK)
@@ -153,4 +153,28 @@ void pin_finish(kiln_arena_t arena)
 {
   free(arena->pins.slots);
   arena->pins = (pin_table_t){NULL, 0, 0};
+}
+
+/* The public entry point holds the arena lock (arena.h). */
+kiln_res_t kiln_pin(kiln_arena_t arena, void *obj)
+{
+  if (!(arena != NULL && arena->sig == SIG_ARENA))
+    return pin_locked(arena, obj);
+  kiln_arena_t arena_ = arena;
+  arena_lock(arena_);
+  kiln_res_t r_ = pin_locked(arena, obj);
+  arena_unlock(arena_);
+  return r_;
+}
+
+/* The public entry point holds the arena lock (arena.h). */
+kiln_res_t kiln_unpin(kiln_arena_t arena, void *obj)
+{
+  if (!(arena != NULL && arena->sig == SIG_ARENA))
+    return unpin_locked(arena, obj);
+  kiln_arena_t arena_ = arena;
+  arena_lock(arena_);
+  kiln_res_t r_ = unpin_locked(arena, obj);
+  arena_unlock(arena_);
+  return r_;
 }

@@ -126,6 +126,9 @@ int events_refuse(kiln_arena_t arena, const char *call);
 
 /* Flush every AP of the arena (before a collection), trapping reservations. */
 void ap_flush_all(kiln_arena_t arena);
+/* Fix, as ambiguous references, the reservations the flush trapped and
+   kept as fillers (ap.c); with the ambiguous roots (root.c). */
+kiln_res_t ap_scan_traps(kiln_arena_t arena, kiln_ss_t ss);
 /* Bytes committed into the buffers the APs of pool (every pool: NULL) hold
    now: allocated, though not counted until each buffer goes back. */
 size_t ap_open_bytes(kiln_arena_t arena, pool_t pool);

@@ -199,3 +199,8 @@ check-valgrind: %reldir%/kiln-vg
 	  LUA_LOG_COMPILER='$(KILN_VALGRIND) $(abs_builddir)/lua/kiln' \
 	  SH_LOG_COMPILER='env KILN=$(abs_builddir)/%reldir%/kiln-vg KILN_SRCDIR=$(abs_srcdir) $(SHELL)'
 .PHONY: check-valgrind
+
+KILN_CHECKS += tests/test_threads
+tests_test_threads_SOURCES = %reldir%/test_threads.c
+tests_test_threads_CFLAGS = $(TEST_CFLAGS_)
+tests_test_threads_LDADD = tests/libtestlib.la $(TEST_HEAP_LDADD_)
