@@ -178,7 +178,7 @@ SH_LOG_COMPILER = env KILN=$(abs_builddir)/lua/kiln KILN_SRCDIR=$(abs_srcdir) $(
 # tests/valgrind.sh (README.md, "Developer loop"). The same harness and TESTS
 # as make check, with each kind of test's runner wrapped; the CLI tests get
 # a `kiln` that runs itself under Memcheck (tests/kiln-vg).
-EXTRA_DIST += %reldir%/valgrind.sh
+EXTRA_DIST += %reldir%/valgrind.sh %reldir%/valgrind.supp
 CLEANFILES += %reldir%/kiln-vg test-suite-valgrind.log
 KILN_VALGRIND = $(SHELL) $(abs_srcdir)/%reldir%/valgrind.sh
 KILN_VALGRIND_ENV = KILN_LIBTOOL='$(abs_top_builddir)/libtool'
