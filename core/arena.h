@@ -149,6 +149,19 @@ struct kiln_arena_s {
    into the arena. The fast paths (kiln.h) never take it. */
 static inline void arena_lock(kiln_arena_t arena) { pthread_mutex_lock(&arena->lock); }
 static inline void arena_unlock(kiln_arena_t arena) { pthread_mutex_unlock(&arena->lock); }
+/* fn(arena, obj) under the arena lock: the public entry points that take
+   an object. A handle that is not a live arena goes to fn unlocked, which
+   reports it. */
+static inline kiln_res_t arena_call_locked(kiln_res_t (*fn)(kiln_arena_t, void *),
+                                           kiln_arena_t arena, void *obj)
+{
+  if (!(arena != NULL && arena->sig == SIG_ARENA))
+    return fn(arena, obj);
+  arena_lock(arena);
+  kiln_res_t res = fn(arena, obj);
+  arena_unlock(arena);
+  return res;
+}
 
 int arena_check(kiln_arena_t arena);
 

@@ -215,25 +215,13 @@ void final_finish(kiln_arena_t arena)
 /* The public entry point holds the arena lock (arena.h). */
 kiln_res_t kiln_finalize(kiln_arena_t arena, void *obj)
 {
-  if (!(arena != NULL && arena->sig == SIG_ARENA))
-    return finalize_locked(arena, obj);
-  kiln_arena_t arena_ = arena;
-  arena_lock(arena_);
-  kiln_res_t r_ = finalize_locked(arena, obj);
-  arena_unlock(arena_);
-  return r_;
+  return arena_call_locked(finalize_locked, arena, obj);
 }
 
 /* The public entry point holds the arena lock (arena.h). */
 kiln_res_t kiln_definalize(kiln_arena_t arena, void *obj)
 {
-  if (!(arena != NULL && arena->sig == SIG_ARENA))
-    return definalize_locked(arena, obj);
-  kiln_arena_t arena_ = arena;
-  arena_lock(arena_);
-  kiln_res_t r_ = definalize_locked(arena, obj);
-  arena_unlock(arena_);
-  return r_;
+  return arena_call_locked(definalize_locked, arena, obj);
 }
 
 /* The public entry point holds the arena lock (arena.h). */

@@ -158,23 +158,11 @@ void pin_finish(kiln_arena_t arena)
 /* The public entry point holds the arena lock (arena.h). */
 kiln_res_t kiln_pin(kiln_arena_t arena, void *obj)
 {
-  if (!(arena != NULL && arena->sig == SIG_ARENA))
-    return pin_locked(arena, obj);
-  kiln_arena_t arena_ = arena;
-  arena_lock(arena_);
-  kiln_res_t r_ = pin_locked(arena, obj);
-  arena_unlock(arena_);
-  return r_;
+  return arena_call_locked(pin_locked, arena, obj);
 }
 
 /* The public entry point holds the arena lock (arena.h). */
 kiln_res_t kiln_unpin(kiln_arena_t arena, void *obj)
 {
-  if (!(arena != NULL && arena->sig == SIG_ARENA))
-    return unpin_locked(arena, obj);
-  kiln_arena_t arena_ = arena;
-  arena_lock(arena_);
-  kiln_res_t r_ = unpin_locked(arena, obj);
-  arena_unlock(arena_);
-  return r_;
+  return arena_call_locked(unpin_locked, arena, obj);
 }
