@@ -16,7 +16,12 @@
  *    reachable objects and references.
  * Reachability is the recorder's own, from the roots over the recorded
  * references, those held by weak-rank objects excepted: the same at a
- * minor collection as at a full one. An object keeps the number of
+ * minor collection as at a full one. It never keeps less than the
+ * collector does (the collector also keeps what only stale ambiguous
+ * references or a minor collection's old generation hold); an object the
+ * collector frees while the recorder reaches it (a reference the format's
+ * scan reports but the collector treats as weak, such as an ephemeron's
+ * value) counts as lost and dies at the next sync. An object keeps the number of
  * references it had at its commit; references a later scan reads beyond
  * it are not recorded (counted in refs_dropped). A root or reference that
  * holds no recorded object's address (an interior pointer, memory outside
@@ -68,6 +73,7 @@ struct recorder_s {
   int mode;
   int failed;            /* out of memory or a write failed: the file stops growing */
   uint64_t objects, syncs, refs_dropped;
+  uint64_t lost;         /* objects the collector freed while the recorder reached them */
 };
 
 /* ---- small vectors and the file ------------------------------------- */
@@ -410,6 +416,7 @@ void record_moves(kiln_arena_t arena, trace_t *trace)
       continue;
     void *now = seg->klass->survivor(seg, o->addr);
     changed |= now != o->addr;
+    r->lost += now == NULL;
     o->addr = now; /* NULL: freed though reachable here; it dies at the next sync */
   }
   if (changed)
@@ -449,6 +456,7 @@ void record_close(kiln_arena_t arena)
   putc('E', r->f);
   put_uint(r, r->objects);
   put_uint(r, r->refs_dropped);
+  put_uint(r, r->lost);
   put_uint(r, (uint64_t)r->failed);
   fclose(r->f);
   for (size_t s = 1; s < r->nslots; s++)

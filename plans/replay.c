@@ -449,6 +449,7 @@ static kiln_res_t read_end(rp_t *r)
 {
   uint64_t objects = get_uint(r);
   (void)get_uint(r); /* references the recording could not keep */
+  (void)get_uint(r); /* objects the recorded collector freed early */
   uint64_t failed = get_uint(r);
   if (failed)
     return lk_fail(KILN_FAIL, "replay: the recording '%s' is incomplete (its recorder ran out "

@@ -16,7 +16,7 @@ enum { NPLANS = sizeof plans / sizeof plans[0] };
 
 /* ---- a reader of the trace, independent of the replayer's --------------- */
 
-enum { MAXS = 64 };
+enum { MAXS = 256 };
 
 typedef struct sync_s {
   uint64_t dead[MAXS], ndead, live, edges;
@@ -95,6 +95,7 @@ static trace_t read_trace(const char *path)
   }
   ck_assert_uint_eq(get(f), t.commits);
   (void)get(f);
+  ck_assert_uint_eq(get(f), 0); /* the collector freed nothing the recorder reached */
   ck_assert_uint_eq(get(f), 0); /* the recorder never failed */
   fclose(f);
   return t;
@@ -177,6 +178,138 @@ START_TEST(test_graph_round_trip)
   trace_t t = read_trace(path);
   ck_assert_uint_ge(t.commits, 100);
   ck_assert_uint_eq(t.syncs, g.collections);
+  replay_everywhere(path, &t);
+  unlink(path);
+}
+END_TEST
+
+/* ---- the recording against a shadow model -------------------------------- */
+
+enum { NOBJ = 400, NROOT = 8, NREF = 3, NSYNC = 40 };
+
+/* A mutator over at most NOBJ objects, each known by its index: a weak
+   table holds their addresses (the collector updates it), the shadow their
+   references and the roots. */
+typedef struct shadow_s {
+  void *table[NOBJ];       /* a weak root: NULL once the object died */
+  void *roots[NROOT];      /* an exact root */
+  int refs[NOBJ][NREF];    /* the shadow: -1 none */
+  int root_of[NROOT];
+  int alive[NOBJ];
+  uint64_t live[NSYNC], edges[NSYNC];
+} shadow_t;
+
+static int shadow_mark(const shadow_t *s, int *mark)
+{
+  int stack[NOBJ], n = 0, live = 0;
+  memset(mark, 0, NOBJ * sizeof *mark);
+  for (int i = 0; i < NROOT; i++)
+    if (s->root_of[i] >= 0 && !mark[s->root_of[i]])
+      mark[stack[n++] = s->root_of[i]] = 1;
+  while (n > 0) {
+    int o = stack[--n];
+    live++;
+    for (int j = 0; j < NREF; j++)
+      if (s->refs[o][j] >= 0 && !mark[s->refs[o][j]])
+        mark[stack[n++] = s->refs[o][j]] = 1;
+  }
+  return live;
+}
+
+/* Before collection k: what the recorder must count; the unreachable die. */
+static void shadow_collect(shadow_t *s, kiln_arena_t arena, int k)
+{
+  int mark[NOBJ];
+  s->live[k] = (uint64_t)shadow_mark(s, mark);
+  s->edges[k] = 0;
+  for (int o = 0; o < NOBJ; o++) {
+    s->alive[o] &= mark[o];
+    for (int j = 0; s->alive[o] && j < NREF; j++)
+      s->edges[k] += s->refs[o][j] >= 0;
+  }
+  kiln_arena_collect(arena);
+  for (int o = 0; o < NOBJ; o++)
+    T_CHECK((s->table[o] != NULL) == s->alive[o], "object %d: the collector disagrees", o);
+}
+
+static int random_alive(const shadow_t *s, uint64_t *rng)
+{
+  for (int tries = 0; tries < 50; tries++) {
+    int o = (int)test_range(rng, 0, NOBJ - 1);
+    if (s->alive[o])
+      return o;
+  }
+  return -1;
+}
+
+static void shadow_step(shadow_t *s, kiln_arena_t arena, kiln_ap_t ap, uint64_t *rng)
+{
+  int a = random_alive(s, rng), b = random_alive(s, rng);
+  size_t op = test_range(rng, 0, 9);
+  if (op < 4) { /* a new object in a free index, referring to a and b */
+    int o = (int)test_range(rng, 0, NOBJ - 1);
+    if (s->alive[o])
+      return;
+    gobj_t *refs[NREF] = {a >= 0 ? s->table[a] : NULL, b >= 0 ? s->table[b] : NULL, NULL};
+    s->table[o] = gobj_new_refs(ap, (uint64_t)o, NREF, 8, refs);
+    s->refs[o][0] = a, s->refs[o][1] = b, s->refs[o][2] = -1;
+    s->alive[o] = 1;
+    int r = (int)test_range(rng, 0, NROOT - 1);
+    s->roots[r] = s->table[o];
+    s->root_of[r] = o;
+  } else if (op < 8 && a >= 0) { /* a store */
+    int j = (int)test_range(rng, 0, NREF - 1);
+    gobj_t *obj = s->table[a];
+    kiln_write(arena, obj, (void **)&obj->ref[j], b >= 0 ? s->table[b] : NULL);
+    s->refs[a][j] = b;
+  } else { /* a root changes */
+    int r = (int)test_range(rng, 0, NROOT - 1);
+    s->roots[r] = a >= 0 ? s->table[a] : NULL;
+    s->root_of[r] = a;
+  }
+}
+
+START_TEST(test_recorder_matches_shadow)
+{
+  char path[128];
+  temp_path(path, sizeof path);
+  kiln_arg_t aargs[] = {KILN_ARG_STR("record", path), KILN_ARG_SIZE("budget_min", (size_t)1 << 30),
+                        KILN_ARGS_END};
+  kiln_arena_t arena;
+  ck_assert_ok(kiln_arena_create(&arena, aargs));
+  kiln_fmt_t fmt;
+  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  kiln_pool_t pool = plain_pool(arena, fmt, _i ? kiln_class_copy() : kiln_class_ms());
+  kiln_ap_t ap;
+  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
+  shadow_t *s = calloc(1, sizeof *s);
+  memset(s->refs, 0xff, sizeof s->refs);
+  memset(s->root_of, 0xff, sizeof s->root_of);
+  kiln_root_t weak, strong;
+  ck_assert_ok(kiln_root_create_area(&weak, arena, s->table, s->table + NOBJ, KILN_RANK_WEAK));
+  ck_assert_ok(kiln_root_create_area(&strong, arena, s->roots, s->roots + NROOT, KILN_RANK_EXACT));
+  uint64_t rng = test_seed(77 + (uint64_t)_i);
+  for (int k = 0; k < NSYNC; k++) {
+    for (int i = 0; i < 60; i++)
+      shadow_step(s, arena, ap, &rng);
+    shadow_collect(s, arena, k);
+  }
+  kiln_root_destroy(weak);
+  kiln_root_destroy(strong);
+  kiln_ap_destroy(ap);
+  kiln_pool_destroy(pool);
+  kiln_fmt_destroy(fmt);
+  kiln_arena_destroy(arena);
+  trace_t t = read_trace(path);
+  ck_assert_uint_eq(t.syncs, NSYNC);
+  for (int k = 0; k < NSYNC; k++) {
+    ck_assert_msg(t.sync[k].live == s->live[k] && t.sync[k].edges == s->edges[k],
+                  "collection %d: recorded %llu objects and %llu references, the shadow %llu "
+                  "and %llu", k, (unsigned long long)t.sync[k].live,
+                  (unsigned long long)t.sync[k].edges, (unsigned long long)s->live[k],
+                  (unsigned long long)s->edges[k]);
+  }
+  free(s);
   replay_everywhere(path, &t);
   unlink(path);
 }
@@ -299,6 +432,7 @@ Suite *test_suite(void)
   TCase *t = tcase_create("record");
   tcase_set_timeout(t, 600);
   tcase_add_loop_test(t, test_graph_round_trip, 0, NCONFIGS);
+  tcase_add_loop_test(t, test_recorder_matches_shadow, 0, 2);
   tcase_add_test(t, test_known_deaths);
   tcase_add_test(t, test_env_names_each_arena);
   tcase_add_test(t, test_bad_paths_and_files);
