@@ -369,6 +369,12 @@ START_TEST(test_known_deaths)
   ck_assert(t.sync[2].dead[0] == B || t.sync[2].dead[1] == B);
   ck_assert_uint_eq(t.sync[2].live, 0);
   replay_everywhere(path, &t);
+  /* The oracle freed every object where the recording found it dead. */
+  lk_wresult_t r;
+  kiln_stats_t st;
+  ck_assert_ok(lk_replay_run(path, "manual", NULL, 1, &r, &st));
+  ck_assert_uint_eq(st.in_use, 0);
+  ck_assert_uint_gt(st.allocated, 0);
   unlink(path);
 }
 END_TEST
