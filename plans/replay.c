@@ -18,7 +18,9 @@
  * a minor collection scans only the chunks written since the last one, as
  * the recorded program's old objects that hold young ones. Under a manual
  * plan the table is malloc'd and a dying object is freed at that sync,
- * the moment the recording found it unreachable: the oracle baseline.
+ * the moment the recording found it unreachable: the oracle baseline. The
+ * pseudo-plan "malloc" is that oracle on the C library's malloc and free
+ * (or whichever allocator is preloaded), with no heap at all.
  *
  * Each sync verifies (unless turned off) that the objects and references
  * reachable from the recorded roots are as many as the recording counted;
@@ -92,7 +94,7 @@ typedef struct rp_s {
   kiln_arena_t arena;
   const uint8_t *p, *start, *end;
   const char *path;
-  int manual, verify, bad;
+  int manual, sys, verify, bad;   /* sys: the pseudo-plan malloc (no heap) */
   kind_t kinds[MAX_KINDS];
   size_t nkinds;
   word_t **table;        /* manual: slot -> object */
@@ -228,6 +230,12 @@ static void init_object(const rp_t *r, word_t *o, size_t words, size_t nslots, i
 static word_t *new_object(rp_t *r, kind_t *k, size_t words, size_t nslots, const uint64_t *refs)
 {
   void *p;
+  if (r->sys) {
+    if ((p = malloc(words * sizeof(word_t))) == NULL)
+      return NULL;
+    init_object(r, p, words, nslots, k->weak, refs);
+    return p;
+  }
   if (k->ap == NULL) {
     if (kiln_alloc(&p, k->pool, words * sizeof(word_t)) != KILN_OK)
       return NULL;
@@ -251,6 +259,10 @@ static word_t *new_object(rp_t *r, kind_t *k, size_t words, size_t nslots, const
 static kiln_res_t add_kind(rp_t *r, const char *role, int weak)
 {
   const char *use = "objects";
+  if (r->sys) {
+    r->kinds[r->nkinds++].weak = weak;
+    return KILN_OK;
+  }
   if (r->manual) /* one pool, which frees every object */
     ;
   else if (role[0] != '\0' && kiln_heap_pool(r->heap, role) != NULL)
@@ -381,7 +393,7 @@ static kiln_res_t check_counts(rp_t *r, const uint64_t *roots, size_t n, uint64_
     return KILN_OK;
   return lk_fail(KILN_FAIL, "replay of '%s' under plan '%s': at collection %llu the recording "
                  "reached %llu objects and %llu references from its roots, the replay %llu and %llu",
-                 r->path, kiln_heap_plan_name(r->heap), (unsigned long long)r->syncs,
+                 r->path, r->sys ? "malloc" : kiln_heap_plan_name(r->heap), (unsigned long long)r->syncs,
                  (unsigned long long)live, (unsigned long long)edges, (unsigned long long)objs,
                  (unsigned long long)refs);
 }
@@ -413,7 +425,9 @@ static kiln_res_t bury(rp_t *r, const uint64_t *dead, size_t n)
     word_t *o = slot_get(r, dead[i]);
     if (o == NULL)
       return corrupt(r, "a death of an empty slot");
-    if (r->manual)
+    if (r->sys)
+      free(o);
+    else if (r->manual)
       kiln_free(r->kinds[0].pool, o, hdr_words(o[0]) * sizeof(word_t));
     slot_set(r, dead[i], NULL);
   }
@@ -525,6 +539,13 @@ static kiln_res_t read_file(rp_t *r, const char *path, uint8_t **buf_o)
 
 static kiln_res_t open_heap(rp_t *r, const char *plan, const kiln_arg_t overrides[])
 {
+  if (strcmp(plan, "malloc") == 0) {
+    r->sys = r->manual = 1;
+    return overrides == NULL || overrides[0].key == NULL
+               ? KILN_OK
+               : lk_fail(KILN_PARAM, "replay: the pseudo-plan malloc takes no overrides (got '%s')",
+                         overrides[0].key);
+  }
   kiln_res_t res = kiln_heap_open(&r->heap, plan, &replay_format, overrides);
   if (res != KILN_OK)
     return res;
@@ -541,6 +562,8 @@ static kiln_res_t open_heap(rp_t *r, const char *plan, const kiln_arg_t override
 
 static void close_heap(rp_t *r)
 {
+  for (size_t s = 0; r->sys && s < r->cap; s++)
+    free(r->table[s]);
   if (r->chunk_root != NULL)
     kiln_root_destroy(r->chunk_root);
   if (r->heap != NULL)
@@ -556,6 +579,7 @@ kiln_res_t lk_replay_run(const char *path, const char *plan, const kiln_arg_t ov
   rp_t r;
   memset(&r, 0, sizeof r);
   memset(res_o, 0, sizeof *res_o);
+  memset(stats_o, 0, sizeof *stats_o);
   r.verify = verify;
   uint8_t *buf = NULL;
   kiln_res_t res = read_file(&r, path, &buf);
@@ -568,7 +592,8 @@ kiln_res_t lk_replay_run(const char *path, const char *plan, const kiln_arg_t ov
     res_o->objects = r.objects;
     res_o->check = r.syncs;
     res_o->verified = res == KILN_OK && verify;
-    kiln_arena_stats(r.arena, stats_o);
+    if (r.arena != NULL)
+      kiln_arena_stats(r.arena, stats_o);
   }
   close_heap(&r);
   free(buf);

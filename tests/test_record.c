@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 static const char *const plans[] = {"marksweep", "semispace", "genms", "gencopy",
-                                     "sticky", "sticky-inc", "manual"};
+                                     "sticky", "sticky-inc", "manual", "malloc"};
 enum { NPLANS = sizeof plans / sizeof plans[0] };
 
 /* ---- a reader of the trace, independent of the replayer's --------------- */
@@ -154,7 +154,7 @@ static void replay_everywhere(const char *path, const trace_t *t)
 {
   static const kiln_arg_t stress[] = {KILN_ARG_SIZE("arena.stress", 7), KILN_ARGS_END};
   for (int s = 0; s < 2; s++) {
-    for (int p = 0; p < NPLANS; p++) {
+    for (int p = 0; p < NPLANS - s; p++) { /* malloc takes no overrides */
       lk_wresult_t r;
       kiln_stats_t st;
       kiln_res_t res = lk_replay_run(path, plans[p], s ? stress : NULL, 1, &r, &st);

@@ -225,14 +225,28 @@ local function plan_text(r)
              concat(pools, " "), concat(roles, " "))
 end
 
--- Every variant must load and open (kiln.check) before anything runs.
-local function check_variants(list)
+-- The pseudo-plan of replays on the C library's malloc and free (no heap).
+local MALLOC = "malloc"
+
+-- Every variant must load and open (kiln.check) before anything runs; the
+-- pseudo-plan malloc, only when every workload is a trace, with no overrides.
+local function check_variants(list, workloads)
   for _, v in ipairs(list) do
     local ov = overrides_table(v.overrides)
+    if v.plan == MALLOC and #v.overrides == 0 then
+      for _, w in ipairs(workloads) do
+        if not w.trace then
+          return nil, fmt("plan 'malloc' replays traces only, and workload '%s' is not one", w.label)
+        end
+      end
+      v.plan_text = "the C library's malloc and free"
+      goto continue
+    end
     local ok, why = kiln.check(v.plan, ov)
     if not ok then return nil, fmt("plan '%s': %s", v.label, why) end
     local r = kiln.resolve(v.plan, ov)
     v.plan_text = r and plan_text(r) or v.plan
+    ::continue::
   end
   return true
 end
@@ -522,7 +536,7 @@ local function prepare(o)
       return nil, fmt("--baseline %s is not one of the plans compared (%s)", o.baseline, concat(labels, ", ")), 2
     end
   end
-  local ok, perr = check_variants(list)
+  local ok, perr = check_variants(list, workloads)
   if not ok then return nil, perr .. "; nothing was run", 1 end
   local pok, plerr, plcode = settle_plot(o)
   if not pok then return nil, plerr, plcode end
@@ -593,9 +607,9 @@ local function run_all(self_path, ctx, o)
 end
 
 -- kiln replay TRACE... [compare's options]: compare with the traces as
--- workloads; by default every automatic built-in plan and the manual one,
+-- workloads; by default every automatic built-in plan, the manual one,
 -- which frees each object where the recording found it unreachable (the
--- oracle), and times relative to it.
+-- oracle), and the same oracle on malloc; times relative to manual.
 function M.replay(args, self_path, usage_error)
   local traces, rest = {}, {}
   for _, a in ipairs(args) do
@@ -616,6 +630,7 @@ function M.replay(args, self_path, usage_error)
   if not has["--plans"] then
     local plans = default_plans()
     plans[#plans + 1] = "manual"
+    plans[#plans + 1] = MALLOC
     cargs[#cargs + 1] = "--plans"
     cargs[#cargs + 1] = concat(plans, ",")
     if not has["--baseline"] then

@@ -30,18 +30,19 @@ head -c 9 prog.krec | grep -q '^KILNREC1$' || fail "KILN_RECORD wrote no trace f
 # --- replay: every automatic plan and the oracle, relative to the oracle ---
 expect 0 "$KILN" replay prog.krec --runs 2 --no-plot --csv r.csv
 has out '^workload prog \(ratio to the baseline, manual\)$'
-for p in marksweep semispace genms gencopy sticky manual; do
+for p in marksweep semispace genms gencopy sticky manual malloc; do
   has out "^$p +[0-9.]+"
 done
 grep -q '^median,prog,manual,,2,ok,' r.csv || fail "csv: the oracle's median row"
 grep -q '^run,prog,semispace,2,' r.csv || fail "csv: semispace's second run"
 
 # --- fixed heaps: multiples of the minimum under marksweep; manual unsized ---
-expect 0 "$KILN" replay prog.krec --plans marksweep,semispace,manual --heap 2x,4x --runs 1 --no-plot
+expect 0 "$KILN" replay prog.krec --plans marksweep,semispace,manual,malloc --heap 2x,4x --runs 1 --no-plot
 has err 'the minimum heap of prog under marksweep is [0-9.]+MB'
 has out '^semispace@heap=2x +[0-9.]+'
 has out '^marksweep@heap=4x +[0-9.]+'
 has out '^manual +[0-9.]+'
+has out '^malloc +[0-9.]+'
 
 # --- compare replays a trace given as a workload ---
 expect 0 "$KILN" compare --plans sticky --workload prog.krec --runs 1 --no-plot
@@ -55,6 +56,8 @@ expect 1 "$KILN" replay prog.lua
 has err "'prog.lua' is not a Kiln trace file"
 expect 2 "$KILN" replay prog.krec --workload gcbench
 has err 'takes its workloads as TRACE files'
+expect 1 "$KILN" compare --plans malloc --workload gcbench --runs 1 --no-plot
+has err "plan 'malloc' replays traces only, and workload 'gcbench' is not one"
 printf 'KILNREC1\nA' >cut.krec
 expect 1 "$KILN" replay cut.krec --plans marksweep --runs 1 --no-plot
 has err 'corrupt at byte'
