@@ -18,10 +18,10 @@ for _, p in ipairs(kiln.plans()) do
 end
 
 -- Replay trace under every plan, once as recorded and once with a
--- collection at every 5th allocation slow path, and check the counts.
+-- collection at every 50th allocation slow path, and check the counts.
 local function replay_all(trace, want_objects, want_syncs, what)
   for _, plan in ipairs(plans) do
-    for _, ov in ipairs(plan == "malloc" and { {} } or { {}, { ["arena.stress"] = 5 } }) do
+    for _, ov in ipairs(plan == "malloc" and { {} } or { {}, { ["arena.stress"] = 50 } }) do
       local q, why = kiln.replay(trace, plan, { overrides = ov })
       local how = ("%s replayed under %s%s"):format(what, plan, ov["arena.stress"] and " at stress" or "")
       T.ok(q ~= nil, how .. ": " .. tostring(why))
@@ -35,9 +35,12 @@ local function replay_all(trace, want_objects, want_syncs, what)
   end
 end
 
--- The built-in workloads, recorded under two plans with frequent collections.
+-- The built-in workloads, recorded under two plans with frequent
+-- collections (fewer under KILN_TEST_SCALE below 1, as for Valgrind).
+local workloads = T.scale() < 1 and { "gcbench", "churn" }
+                  or { "gcbench", "binarytrees", "churn", "quads", "fields" }
 for _, rec_plan in ipairs({ "sticky", "gencopy" }) do
-  for _, w in ipairs({ "gcbench", "binarytrees", "churn", "quads", "fields" }) do
+  for _, w in ipairs(workloads) do
     local trace = tmp()
     local params = { depth = w == "quads" and 4 or 8, seed = 5, scale = 0.01,
                      live_bytes = "256KB", alloc_bytes = "2MB",
