@@ -115,7 +115,8 @@ mvff pool; and malloc, the same oracle on the C library's malloc and free
 (preload another allocator, such as mimalloc, to measure that one). Times
 are relative to manual. Record with frequent collections (e.g.
 KILN_OVERRIDES=arena.stress=1000) for an oracle that frees promptly. With
---heap, manual and malloc run once, unsized.
+--heap, manual and malloc run once, unsized. --no-verify skips the check of
+the reachable counts (it takes time, though not the replay's).
 ]==],
 }
 

@@ -43,7 +43,7 @@ local TAKES = { ["--plans"] = true, ["--workload"] = true, ["--runs"] = true, ["
                 ["--csv"] = true, ["--json"] = true, ["--plot"] = true, ["--svg"] = true,
                 ["--scale"] = true, ["--depth"] = true, ["--seed"] = true, ["--set"] = true,
                 ["--baseline"] = true, ["--heap"] = true }
-local FLAGS = { ["--no-plot"] = true }
+local FLAGS = { ["--no-plot"] = "no_plot", ["--no-verify"] = "no_verify" }
 
 local function check_number(k, v)
   local r, x = NUMERIC[k], tonumber(v)
@@ -104,7 +104,7 @@ local function parse(args)
     local k, v = a:match("^(%-%-[%w-]+)=(.*)$")
     if not k then k, v = a, args[i + 1]; if TAKES[a] then i = i + 1 end end
     if FLAGS[a] then
-      o.no_plot = true
+      o[FLAGS[a]] = true
     elseif FLAGS[k] then
       return nil, fmt("option %s takes no value", k)
     elseif not TAKES[k] then
@@ -363,7 +363,7 @@ function M.run1(args, usage_error)
   for k, v in pairs(all) do if k:find(".", 1, true) then ov[k] = v else params[k] = v end end
   local r, e
   if is_trace_file(workload) then
-    r, e = kiln.replay(workload, plan, { overrides = ov })
+    r, e = kiln.replay(workload, plan, { overrides = ov, verify = tostring(params.verify) ~= "0" })
   elseif is_workload_file(workload) then
     params.seed, params.scale = params.seed or 42, params.scale or 1
     r, e = run_workload_file(workload, plan, ov, params)
@@ -523,6 +523,9 @@ local function prepare(o)
   if not workloads then return nil, werr, wcode end
   local depth = o.params.depth
   for _, w in ipairs(workloads) do
+    if o.no_verify and not w.trace then
+      return nil, fmt("--no-verify is for replayed traces, and workload '%s' is not one", w.label), 2
+    end
     if w.label == "binarytrees" and not w.file and depth and depth < 6 then
       return nil, fmt("--depth %d is too shallow for binarytrees, which needs a whole number from 6 to 30", depth), 2
     end
@@ -536,6 +539,7 @@ local function prepare(o)
       return nil, fmt("--baseline %s is not one of the plans compared (%s)", o.baseline, concat(labels, ", ")), 2
     end
   end
+  if o.no_verify then o.params.verify = 0 end
   local ok, perr = check_variants(list, workloads)
   if not ok then return nil, perr .. "; nothing was run", 1 end
   local pok, plerr, plcode = settle_plot(o)

@@ -44,6 +44,13 @@ has out '^marksweep@heap=4x +[0-9.]+'
 has out '^manual +[0-9.]+'
 has out '^malloc +[0-9.]+'
 
+# --- --no-verify: the same replay without the counts' check ---
+expect 0 "$KILN" replay prog.krec --plans sticky --no-verify --runs 1 --no-plot --csv nv.csv
+has out '^sticky +[0-9.]+'
+grep -q 'verify=0' nv.csv || fail "csv: the parameters say verify=0"
+expect 2 "$KILN" compare --plans sticky --workload gcbench --no-verify --runs 1 --no-plot
+has err "--no-verify is for replayed traces, and workload 'gcbench' is not one"
+
 # --- compare replays a trace given as a workload ---
 expect 0 "$KILN" compare --plans sticky --workload prog.krec --runs 1 --no-plot
 has out '^workload prog '
