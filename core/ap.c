@@ -37,12 +37,16 @@
  * makes it a filler (the format's pad), commits it with the buffer, and
  * keeps it alive through that collection as an ambiguous root (ap->trap,
  * ap_scan_traps); the next collection frees it. The reservation and the
- * unused rest are two fillers: the thread overwrites the first with an
- * object of the same size, and the heap stays parsable; a thread stopped
- * inside kiln_reserve's fast path builds its object over the start of the
- * second, which its failing commit makes whole again (refill_trapped).
- * Left open: a second collection between that thread's resumption and its
- * commit would parse the broken filler.
+ * unused rest are two fillers. The reservation holds what the thread
+ * wrote so far, which it may read back: it is a filler only while the
+ * threads are stopped. Each pause pads it after stopping them, saving the
+ * bytes the pad overwrites (ap_pad_pending, and keep_trapped at the flush),
+ * and puts them back before resuming them (ap_restore_pending); so the
+ * collector parses a filler and the thread finds its own bytes, however
+ * many pauses come before its commit, which fails and pads it for good
+ * (refill_trapped). A thread stopped inside kiln_reserve's fast path, after
+ * its limit check, builds its object over the start of the second filler,
+ * which its failing commit makes whole again the same way.
  */
 #include "config.h"
 #include "pool.h"
@@ -177,16 +181,52 @@ static int keep_filler(ap_t *ap, const kiln_format_t *f, char *lo, char *hi, int
   return 1;
 }
 
-/* A thread that the stop caught inside kiln_reserve's fast path, after
-   its limit check, built its object of size bytes at p over the start of
-   a filler; its commit now fails. Make the filler whole again, so the
-   heap stays parsable. */
+/* Pad the pending reservation for a pause, saving what the pad overwrites. */
+static void pad_pending(ap_t *ap, const kiln_format_t *f)
+{
+  char *block = (char *)ap->trap[0] - f->header_size;
+  ap->saved_n = ap->trap_size[0] < AP_SAVED_MAX ? ap->trap_size[0] : AP_SAVED_MAX;
+  memcpy(ap->saved, block, ap->saved_n);
+  f->pad(ap->trap[0], ap->trap_size[0]);
+}
+
+static const kiln_format_t *ap_format(const ap_t *ap)
+{
+  return ap->pool != NULL && ap->pool->fmt != NULL ? &ap->pool->fmt->f : NULL;
+}
+
+void ap_pad_pending(kiln_arena_t arena)
+{
+  ring_t *node, *nxt;
+  RING_FOR(node, &arena->aps, nxt) {
+    ap_t *ap = CONTAINER(node, ap_t, arena_ring);
+    if (ap->pending && ap_format(ap) != NULL)
+      pad_pending(ap, ap_format(ap));
+  }
+}
+
+void ap_restore_pending(kiln_arena_t arena)
+{
+  ring_t *node, *nxt;
+  RING_FOR(node, &arena->aps, nxt) {
+    ap_t *ap = CONTAINER(node, ap_t, arena_ring);
+    if (ap->pending && ap_format(ap) != NULL)
+      memcpy((char *)ap->trap[0] - ap_format(ap)->header_size, ap->saved, ap->saved_n);
+  }
+}
+
+/* The commit of a trapped reservation at p fails now, or a thread that
+   the stop caught inside kiln_reserve's fast path, after its limit check,
+   built its object at p over the start of the rest's filler: make that
+   filler whole again, for good, so the heap stays parsable. */
 static void refill_trapped(ap_t *ap, void *p)
 {
-  const kiln_format_t *f = ap->pool != NULL && ap->pool->fmt != NULL ? &ap->pool->fmt->f : NULL;
+  const kiln_format_t *f = ap_format(ap);
   for (int i = 0; f != NULL && i < 2; i++)
-    if (ap->trap[i] != NULL && (char *)p + f->header_size == ap->trap[i])
+    if (ap->trap[i] != NULL && (char *)p + f->header_size == ap->trap[i]) {
       f->pad(ap->trap[i], ap->trap_size[i]);
+      ap->pending &= i != 0;
+    }
 }
 
 /* Make the rest of ap's buffer fillers committed with it, kept alive by
@@ -200,8 +240,14 @@ static void keep_trapped(ap_t *ap)
   char *lo = ap->pub.init, *mid = ap->pub.alloc, *hi = ap->real_limit;
   if (f == NULL || f->pad == NULL || ap->base == NULL || mid > hi)
     return; /* no filler to make: the rest is given back */
-  if (lo < mid && !keep_filler(ap, f, lo, mid, 0))
-    return;
+  if (lo < mid) {
+    size_t n = (size_t)(mid - lo) < AP_SAVED_MAX ? (size_t)(mid - lo) : AP_SAVED_MAX;
+    memcpy(ap->saved, lo, n); /* what the thread wrote, back at the pause's end */
+    if (!keep_filler(ap, f, lo, mid, 0))
+      return;
+    ap->saved_n = n;
+    ap->pending = 1;
+  }
   if (mid < hi && !keep_filler(ap, f, mid, hi, 1)) {
     ap->pub.init = ap->pub.alloc = mid;
     return;
@@ -233,12 +279,16 @@ void ap_flush_all(kiln_arena_t arena)
   RING_FOR(node, &arena->aps, nxt) {
     ap_t *ap = CONTAINER(node, ap_t, arena_ring);
     int outstanding = ap->pub.alloc != ap->pub.init;
-    ap->trap[0] = ap->trap[1] = NULL; /* an earlier collection's fillers are garbage now */
-    if (many)
+    /* An earlier collection's fillers are garbage now, but a reservation
+       whose commit has not come: its thread still builds there. */
+    if (!ap->pending)
+      ap->trap[0] = NULL;
+    ap->trap[1] = NULL;
+    if (many && !ap->pending)
       keep_trapped(ap);
     ap_empty(ap);
     ap->pub.limit = NULL;
-    if (!outstanding)
+    if (!outstanding && !ap->pending)
       ap->pub.init = ap->pub.alloc = NULL;
   }
 }
@@ -247,6 +297,9 @@ void ap_flush_all(kiln_arena_t arena)
    reservation, and expose nothing, so a later use reaches the checks. */
 static void ap_let_go(ap_t *ap)
 {
+  if (ap->pending && ap_format(ap) != NULL) /* abandoned: a filler for good */
+    ap_format(ap)->pad(ap->trap[0], ap->trap_size[0]);
+  ap->pending = 0;
   ap->trap[0] = ap->trap[1] = NULL;
   ap->pub.alloc = ap->pub.init;
   ap_empty(ap);

@@ -51,7 +51,7 @@ struct kiln_pool_s {
 };
 
 /* Internal view of an allocation point. */
-enum { AP_ROLE_MAX = 32 };
+enum { AP_ROLE_MAX = 32, AP_SAVED_MAX = KILN_PAD_WRITES };
 
 typedef struct ap_s {
   struct kiln_ap_s pub;  /* init, alloc, limit */
@@ -70,6 +70,10 @@ typedef struct ap_s {
                             collection trapped, kept as fillers (client pointers)
                             through it; NULL: none (ap.c) */
   size_t trap_size[2];   /* their sizes, header included */
+  int pending;           /* trap[0] is a reservation whose commit has not come yet: it
+                            is a filler only during pauses, the thread's bytes otherwise */
+  size_t saved_n;        /* during a pause: the thread's first bytes of it, which the */
+  char saved[AP_SAVED_MAX]; /* filler overwrote and the pause's end restores */
   uintptr_t priv[4];     /* the pool class's per-AP state */
 } ap_t;
 

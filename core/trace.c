@@ -266,7 +266,9 @@ static void entered(void *sp, void *closure)
   entry_t *e = closure;
   e->arena->stack_hot = sp;
   threads_stop(e->arena);
+  ap_pad_pending(e->arena);
   e->body(e->args);
+  ap_restore_pending(e->arena);
   threads_resume(e->arena);
   e->arena->stack_hot = NULL;
 }

@@ -129,6 +129,11 @@ int events_refuse(kiln_arena_t arena, const char *call);
 
 /* Flush every AP of the arena (before a collection), trapping reservations. */
 void ap_flush_all(kiln_arena_t arena);
+/* At a pause's start and end: pad the reservations that collections
+   trapped and whose commit has not come, and put the thread's bytes back
+   (ap.c, threads). */
+void ap_pad_pending(kiln_arena_t arena);
+void ap_restore_pending(kiln_arena_t arena);
 /* Fix, as ambiguous references, the reservations the flush trapped and
    kept as fillers (ap.c); with the ambiguous roots (root.c). */
 kiln_res_t ap_scan_traps(kiln_arena_t arena, kiln_ss_t ss);

@@ -348,6 +348,11 @@ typedef void (*kiln_fwd_fn)(void *old, void *new_);  /* leave a forwarding marke
 typedef void *(*kiln_isfwd_fn)(void *obj);           /* new address, or NULL */
 typedef void (*kiln_pad_fn)(void *addr, size_t size); /* addr: client pointer of a
                                                          filler of size bytes (header included) */
+/* A pad writes nothing past the first KILN_PAD_WRITES bytes of its filler
+   (header included): with several threads, a collection that stops one
+   in the middle of building an object pads it for the pause and puts
+   those bytes back before the thread resumes. */
+#define KILN_PAD_WRITES 64
 typedef struct kiln_format_s {
   size_t align, header_size;
   kiln_scan_fn scan;

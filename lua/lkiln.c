@@ -516,7 +516,7 @@ static void check_wkeys(lua_State *L, int t)
 {
   static const char *const keys[] = {"seed", "scale", "depth", "live_bytes", "alloc_bytes",
                                      "min_obj", "max_obj", "ptr_density", "mutation_rate",
-                                     "overrides", NULL};
+                                     "threads", "overrides", NULL};
   for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1)) {
     int i = 0;
     while (keys[i] != NULL && !(lua_type(L, -2) == LUA_TSTRING
@@ -525,7 +525,7 @@ static void check_wkeys(lua_State *L, int t)
     if (keys[i] == NULL)
       luaL_error(L, "kiln: kiln.workload: unknown parameter '%s' (known: seed, scale, depth, "
                     "live_bytes, alloc_bytes, min_obj, max_obj, ptr_density, mutation_rate, "
-                    "overrides)", luaL_tolstring(L, -2, NULL));
+                    "threads, overrides)", luaL_tolstring(L, -2, NULL));
   }
 }
 
@@ -537,8 +537,9 @@ static const char *read_wparams(lua_State *L, const char *name, int t, lk_wparam
   if (lua_isnoneornil(L, t))
     return NULL;
   check_wkeys(L, t);
-  int seed_ok, depth_ok;
+  int seed_ok, depth_ok, threads_ok;
   lua_Integer seed = int_field(L, t, "seed", (lua_Integer)wp->seed, &seed_ok);
+  lua_Integer threads = int_field(L, t, "threads", 1, &threads_ok);
   lua_Integer depth = int_field(L, t, "depth", -1, &depth_ok);
   wp->scale = num_field(L, t, "scale", wp->scale);
   wp->live_bytes = size_field(L, t, "live_bytes", wp->live_bytes);
@@ -555,6 +556,10 @@ static const char *read_wparams(lua_State *L, const char *name, int t, lk_wparam
     return lua_pushfstring(L, "workload %s: depth must be a whole number from %d to %d "
                               "(leave it out for the workload's default)", name, min_depth,
                            (int)MAX_DEPTH);
+  if (!threads_ok || threads < 1 || threads > LK_MAX_THREADS)
+    return lua_pushfstring(L, "workload %s: threads must be a whole number from 1 to %d", name,
+                           LK_MAX_THREADS);
+  wp->threads = (int)threads;
   if (!(wp->scale > 0 && wp->scale <= 1000))
     return lua_pushfstring(L, "workload %s: scale must be a number above 0 and at most 1000",
                            name);

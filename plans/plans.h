@@ -100,9 +100,12 @@ kiln_res_t lk_heap_open_as_given(kiln_heap_t *heap_o, const char *plan,
 
 /* ---- workloads (workloads.c) ---------------------------------------------- */
 
+enum { LK_MAX_THREADS = 64 };
+
 typedef struct lk_wparams_s {
   uint64_t seed;
   double scale;            /* multiplies the work (sizes, tree counts); 1.0 = standard run */
+  int threads;             /* mutator threads, each running the workload on its own (1..64) */
   /* gcbench / binarytrees */
   int depth;               /* 0: the workload's default */
   /* churn */

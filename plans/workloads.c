@@ -23,6 +23,7 @@
  * in slots.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -596,6 +597,7 @@ void lk_wparams_default(lk_wparams_t *wp)
 {
   memset(wp, 0, sizeof *wp);
   wp->seed = 42;
+  wp->threads = 1;
   wp->scale = 1.0;
   wp->live_bytes = (size_t)16 << 20;
   wp->alloc_bytes = (size_t)256 << 20;
@@ -644,39 +646,120 @@ static kiln_res_t check_params(const lk_wparams_t *wp)
     return lk_fail(KILN_PARAM, "workload churn: ptr_density must be between 0 and 1");
   if (!(wp->mutation_rate >= 0 && wp->mutation_rate <= 1000))
     return lk_fail(KILN_PARAM, "workload churn: mutation_rate must be between 0 and 1000");
+  if (wp->threads < 1 || wp->threads > LK_MAX_THREADS)
+    return lk_fail(KILN_PARAM, "workload: threads must be from 1 to %d", LK_MAX_THREADS);
   if (!(wp->scale > 0 && wp->scale <= 1000) || wp->depth < 0 || wp->depth > 30)
     return lk_fail(KILN_PARAM, "workload: scale must be in (0, 1000] and depth in [0, 30]");
+  return KILN_OK;
+}
+
+typedef void (*run_fn)(wl_t *, const lk_wparams_t *, lk_wresult_t *);
+
+/* One mutator thread of a workload: its own state, allocation points,
+   roots and seed; a thread other than the heap's opener joins the heap
+   (its stack becomes a root) for the run. */
+typedef struct mutator_s {
+  kiln_heap_t heap;
+  const lk_wparams_t *wp;
+  run_fn run;
+  int joins;
+  uint64_t seed;
+  lk_wresult_t r;
+  uint64_t objects;
+  kiln_res_t res;
+  char error[256];
+} mutator_t;
+
+static void *mutator_main(void *arg)
+{
+  mutator_t *m = arg;
+  if (m->joins && (m->res = kiln_heap_join(m->heap)) != KILN_OK) {
+    snprintf(m->error, sizeof m->error, "%s", lk_error());
+    return NULL;
+  }
+  lk_wparams_t wp = *m->wp;
+  wp.seed = m->seed;
+  wl_t w;
+  m->res = wl_setup(&w, m->heap, &wp);
+  if (m->res == KILN_OK) {
+    m->run(&w, &wp, &m->r);
+    m->objects = w.objects;
+    m->res = w.res;
+  }
+  if (m->res != KILN_OK)
+    snprintf(m->error, sizeof m->error, "%s", lk_error());
+  if (m->joins)
+    kiln_heap_leave(m->heap);
+  return NULL;
+}
+
+/* Run n mutators, this thread the first; the others start together and
+   are waited for. The results add up; the first failure is the run's. */
+static kiln_res_t run_mutators(mutator_t *m, int n)
+{
+  pthread_t tid[LK_MAX_THREADS];
+  int started = 1;
+  for (int i = 1; i < n; i++, started++)
+    if (pthread_create(&tid[i], NULL, mutator_main, &m[i]) != 0)
+      break;
+  mutator_main(&m[0]);
+  for (int i = 1; i < started; i++)
+    pthread_join(tid[i], NULL);
+  if (started < n)
+    return lk_fail(KILN_MEMORY, "workload: cannot start mutator thread %d of %d", started + 1, n);
+  for (int i = 0; i < n; i++)
+    if (m[i].res != KILN_OK)
+      return lk_fail(m[i].res, "%s", m[i].error);
+  return KILN_OK;
+}
+
+static kiln_res_t check_manual_threads(kiln_heap_t heap, const lk_wparams_t *wp)
+{
+  kiln_pool_t pool = kiln_heap_pool(heap, "objects");
+  if (wp->threads > 1 && pool != NULL && !kiln_class_is_automatic(kiln_pool_class(pool)))
+    return lk_fail(KILN_PARAM, "workload: threads = %d, but plan '%s' allocates from a manual "
+                   "pool, which serves one thread", wp->threads, kiln_heap_plan_name(heap));
   return KILN_OK;
 }
 
 kiln_res_t lk_workload_run(const char *name, kiln_heap_t heap, const lk_wparams_t *wp,
                            lk_wresult_t *r)
 {
-  static void (*const run[])(wl_t *, const lk_wparams_t *, lk_wresult_t *) = {
-      run_gcbench, run_binarytrees, run_churn, run_quads, run_fields};
+  static const run_fn run[] = {run_gcbench, run_binarytrees, run_churn, run_quads, run_fields};
   size_t i = 0;
   while (lk_workload_names[i] != NULL && strcmp(lk_workload_names[i], name) != 0)
     i++;
   if (lk_workload_names[i] == NULL)
     return lk_fail(KILN_PARAM, "no workload '%s' (workloads: gcbench, binarytrees, churn, quads, fields)", name);
   kiln_res_t res = check_params(wp);
-  wl_t w;
   if (res == KILN_OK)
-    res = wl_setup(&w, heap, wp);
+    res = check_manual_threads(heap, wp);
   if (res != KILN_OK)
     return res;
+  mutator_t *m = calloc((size_t)wp->threads, sizeof *m);
+  if (m == NULL)
+    return lk_fail(KILN_MEMORY, "workload: out of memory");
+  for (int t = 0; t < wp->threads; t++)
+    m[t] = (mutator_t){.heap = heap, .wp = wp, .run = run[i], .joins = t > 0,
+                       .seed = wp->seed + (uint64_t)t};
   /* The workloads keep object addresses in C locals: their stack must be a
      root while they run, whatever the heap's owner chose. */
   int scanned = kiln_heap_scans_stack(heap);
-  if (!scanned && (res = kiln_heap_scan_stack(heap, 1)) != KILN_OK)
+  if (!scanned && (res = kiln_heap_scan_stack(heap, 1)) != KILN_OK) {
+    free(m);
     return res;
+  }
   memset(r, 0, sizeof *r);
   double t0 = now();
-  run[i](&w, wp, r);
+  res = run_mutators(m, wp->threads);
   r->seconds = now() - t0;
   if (!scanned)
     kiln_heap_scan_stack(heap, 0);
-  r->objects = w.objects;
-  r->verified = w.res == KILN_OK;
-  return w.res;
+  for (int t = 0; t < wp->threads; t++) {
+    r->objects += m[t].objects;
+    r->check += m[t].r.check;
+  }
+  r->verified = res == KILN_OK;
+  free(m);
+  return res;
 }
