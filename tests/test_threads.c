@@ -104,6 +104,13 @@ static gobj_t *new_obj(worker_t *w, kiln_ap_t ap, uint64_t id, gobj_t *next)
     gobj_t *o = fz_obj_init(p, id, 1, NPAY);
     if (w->yield_in_commit)
       sched_yield();
+    /* What the thread wrote is still there, whatever collection came
+       between its reserve and now. */
+    if (!fz_obj_ok(o, id, 1, NPAY)) {
+      note_failure(w, "thread %d: its reservation at %p changed under it before the commit",
+                   w->index, p);
+      return NULL;
+    }
     o->ref[0] = next;
     if (kiln_commit(ap, p, size))
       return o;
