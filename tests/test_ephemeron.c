@@ -14,6 +14,10 @@
 #define HDR(o) (((uint64_t *)(void *)(o))[-1])
 #define TAG_OBJ 1
 
+/* The young generation's size and the incremental sticky step. */
+#define YOUNG (1u << 20)
+#define STEP (16u << 10)
+
 static kiln_res_t table_scan(kiln_ss_t ss, void *base, void *limit)
 {
   for (char *p = base; p < (char *)limit; p += HDR(p) >> 8) {
@@ -40,30 +44,6 @@ static const kiln_format_t *table_format(void)
   return &f;
 }
 
-enum { C_MS, C_COPY, C_GEN_MS, C_GEN_COPY, C_STICKY, C_STICKY_INC, NCONFIGS };
-static const char *const config_names[] = {"ms", "copy", "gen->ms", "gen->copy", "sticky",
-                                           "incremental sticky"};
-
-static kiln_pool_t make_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which)
-{
-  kiln_pool_t p;
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  switch (which) {
-  case C_STICKY:
-    return make_sticky(arena, fmt, 1u << 20, 0);
-  case C_STICKY_INC:
-    return make_sticky(arena, fmt, 1u << 20, 16u << 10);
-  case C_GEN_MS:
-  case C_GEN_COPY:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_GEN_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return make_gen_aged(arena, fmt, p, 1u << 20, 0);
-  default:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return p;
-  }
-}
 
 #define NSLOTS 8
 typedef struct env_s {
@@ -79,7 +59,8 @@ static void env_open(env_t *e, int which)
   *e = (env_t){.arena = NULL};
   ck_assert_ok(kiln_arena_create(&e->arena, NULL));
   ck_assert_ok(kiln_fmt_create(&fmt, e->arena, table_format()));
-  ck_assert_ok(kiln_ap_create(&e->ap, make_pool(e->arena, fmt, which), NULL));
+  kiln_pool_t pool = make_config_pool(e->arena, fmt, which, YOUNG, STEP, NULL);
+  ck_assert_ok(kiln_ap_create(&e->ap, pool, NULL));
   ck_assert_ok(kiln_root_create_area(&e->root, e->arena, e->slots, e->slots + NSLOTS,
                                      KILN_RANK_EXACT));
 }
@@ -178,8 +159,7 @@ END_TEST
    the table is old. */
 START_TEST(test_ephemeron_minor)
 {
-  static const int young_configs[] = {C_GEN_MS, C_GEN_COPY, C_STICKY, C_STICKY_INC};
-  int which = young_configs[_i];
+  int which = CONFIG_GEN_MS + _i;
   const char *cfg = config_names[which];
   static env_t e;
   env_open(&e, which);
@@ -220,7 +200,7 @@ Suite *test_suite(void)
   Suite *s = suite_create("ephemeron");
   TCase *t = tcase_create("ephemerons");
   tcase_add_loop_test(t, test_ephemeron_full, 0, NCONFIGS);
-  tcase_add_loop_test(t, test_ephemeron_minor, 0, 4);
+  tcase_add_loop_test(t, test_ephemeron_minor, 0, NYOUNG_CONFIGS);
   suite_add_tcase(s, t);
   return s;
 }

@@ -12,38 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { C_MS, C_COPY, C_GEN_MS, C_GEN_COPY, C_STICKY, C_INC_STICKY, NCONFIGS };
-static const char *const config_names[] = {"ms", "copy", "gen->ms", "gen->copy", "sticky",
-                                           "incremental sticky"};
-/* The configurations with a young generation, for minor collections. */
-static const int young_configs[] = {C_GEN_MS, C_GEN_COPY, C_STICKY, C_INC_STICKY};
-#define NYOUNG 4
 
-static int moves_in_full(int which)
-{
-  return which == C_COPY || which == C_GEN_MS || which == C_GEN_COPY;
-}
-
-static kiln_pool_t make_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which)
-{
-  kiln_pool_t p;
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  switch (which) {
-  case C_STICKY:
-    return make_sticky(arena, fmt, 256 << 10, 0);
-  case C_INC_STICKY:
-    return make_sticky(arena, fmt, 256 << 10, 32 << 10);
-  case C_GEN_MS:
-  case C_GEN_COPY:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_GEN_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return make_gen_aged(arena, fmt, p, 256 << 10, 0);
-  default:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return p;
-  }
-}
+/* The young generation's size and the incremental sticky step. */
+#define YOUNG (256u << 10)
+#define STEP (32u << 10)
 
 #define NSLOTS 4
 
@@ -80,7 +52,8 @@ static void env_open(env_t *e, int which, const kiln_arg_t *arena_args)
   e->which = which;
   ck_assert_ok(kiln_arena_create(&e->arena, arena_args));
   ck_assert_ok(kiln_fmt_create(&fmt, e->arena, graph_format()));
-  ck_assert_ok(kiln_ap_create(&e->ap, make_pool(e->arena, fmt, which), NULL));
+  kiln_pool_t pool = make_config_pool(e->arena, fmt, which, YOUNG, STEP, NULL);
+  ck_assert_ok(kiln_ap_create(&e->ap, pool, NULL));
   ck_assert_ok(kiln_root_create_area(&e->rstrong, e->arena, e->slot, e->slot + NSLOTS,
                                      KILN_RANK_EXACT));
   ck_assert_ok(kiln_root_create_scan(&e->rweak, e->arena, KILN_RANK_WEAK, scan_weak, &e->weak));
@@ -146,7 +119,7 @@ START_TEST(test_final_unreachable)
                 "queued", name);
   e.slot[0] = got;
   pair_check(e.slot[0], 10);
-  if (moves_in_full(_i))
+  if (config_moves_in_full(_i))
     ck_assert_msg((uintptr_t)got != old, "%s: the finalized object did not move", name);
   ck_assert_msg(kiln_finalized(e.arena, &got) == 0, "%s: a second object was queued", name);
   ck_assert_uint_eq(finalized_count(e.arena), 1);
@@ -173,7 +146,7 @@ END_TEST
 START_TEST(test_final_minor)
 {
   static env_t e;
-  int which = young_configs[_i];
+  int which = CONFIG_GEN_MS + _i;
   const char *name = config_names[which];
   env_open(&e, which, NULL);
   pair_new(e.ap, 30, &e.slot[2]);
@@ -252,7 +225,7 @@ static void many_objects(int which, const kiln_arg_t *arena_args)
   kiln_root_t root;
   ck_assert_ok(kiln_arena_create(&arena, arena_args));
   ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  ck_assert_ok(kiln_ap_create(&ap, make_pool(arena, fmt, which), NULL));
+  ck_assert_ok(kiln_ap_create(&ap, make_config_pool(arena, fmt, which, YOUNG, STEP, NULL), NULL));
   ck_assert_ok(kiln_root_create_area(&root, arena, slots, slots + n, KILN_RANK_EXACT));
   for (size_t i = 0; i < n; i++) {
     pair_new(ap, 2 * i, &slots[i]);
@@ -274,7 +247,7 @@ static void many_objects(int which, const kiln_arg_t *arena_args)
         expected++;
       slots[i] = NULL;
     }
-    if (round == 1 && which != C_MS && which != C_COPY)
+    if (round == 1 && which != CONFIG_MS && which != CONFIG_COPY)
       gobj_garbage_until_minors(arena, ap, 1); /* minors finalize the young first */
     kiln_arena_collect(arena);
     void *got;
@@ -318,7 +291,7 @@ END_TEST
 START_TEST(test_final_many_stress)
 {
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 64), KILN_ARGS_END};
-  many_objects(young_configs[_i], aargs);
+  many_objects(CONFIG_GEN_MS + _i, aargs);
 }
 END_TEST
 
@@ -326,7 +299,7 @@ END_TEST
 START_TEST(test_final_misuse)
 {
   static env_t e;
-  env_open(&e, C_MS, NULL);
+  env_open(&e, CONFIG_MS, NULL);
   int local;
   ck_assert_res(kiln_finalize(e.arena, NULL), KILN_PARAM);
   ck_assert_ptr_nonnull(strstr(kiln_arena_error(e.arena), "kiln_finalize: the address"));
@@ -359,7 +332,7 @@ START_TEST(test_final_pool_destroy)
   kiln_ap_t ap;
   ck_assert_ok(kiln_arena_create(&arena, NULL));
   ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t pool = make_pool(arena, fmt, _i);
+  kiln_pool_t pool = make_config_pool(arena, fmt, _i, YOUNG, STEP, NULL);
   ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
   void *hold = NULL;
   kiln_root_t root;
@@ -385,10 +358,10 @@ Suite *test_suite(void)
   Suite *s = suite_create("final");
   TCase *t = tcase_create("finalization");
   tcase_add_loop_test(t, test_final_unreachable, 0, NCONFIGS);
-  tcase_add_loop_test(t, test_final_minor, 0, NYOUNG);
+  tcase_add_loop_test(t, test_final_minor, 0, NYOUNG_CONFIGS);
   tcase_add_loop_test(t, test_final_definalize, 0, NCONFIGS);
   tcase_add_loop_test(t, test_final_many, 0, NCONFIGS);
-  tcase_add_loop_test(t, test_final_many_stress, 0, NYOUNG);
+  tcase_add_loop_test(t, test_final_many_stress, 0, NYOUNG_CONFIGS);
   tcase_add_test(t, test_final_misuse);
   tcase_add_loop_test(t, test_final_pool_destroy, 0, 2);
   suite_add_tcase(s, t);

@@ -14,15 +14,10 @@
 
 #include <string.h>
 
-enum { C_MS, C_COPY, C_GEN_MS, C_GEN_COPY, C_STICKY, C_STICKY_INC, NCONFIGS };
-static const char *const config_names[] = {"ms", "copy", "gen->ms", "gen->copy", "sticky",
-                                           "sticky-inc"};
 #define YOUNG (64u << 10)
 #define STEP (8u << 10)
-#define NURSERY (64u << 10)
 
-static int config_moves(int which) { return which == C_COPY || which == C_GEN_MS || which == C_GEN_COPY; }
-static int config_minors(int which) { return which >= C_GEN_MS; }
+static int config_minors(int which) { return which >= CONFIG_GEN_MS; }
 
 /* An arena with the configuration's pools on fmt: pool takes the
    allocations, mature is gen's promote_to (else NULL). */
@@ -40,17 +35,7 @@ static void env_open(env_t *e, int which, const kiln_format_t *format)
   e->which = which;
   ck_assert_ok(kiln_arena_create(&e->arena, NULL));
   ck_assert_ok(kiln_fmt_create(&e->fmt, e->arena, format));
-  switch (which) {
-  case C_MS: e->pool = plain_pool(e->arena, e->fmt, kiln_class_ms()); break;
-  case C_COPY: e->pool = plain_pool(e->arena, e->fmt, kiln_class_copy()); break;
-  case C_GEN_MS:
-  case C_GEN_COPY:
-    e->mature = plain_pool(e->arena, e->fmt, which == C_GEN_MS ? kiln_class_ms() : kiln_class_copy());
-    e->pool = make_gen_aged(e->arena, e->fmt, e->mature, NURSERY, 0);
-    break;
-  case C_STICKY: e->pool = make_sticky(e->arena, e->fmt, YOUNG, 0); break;
-  default: e->pool = make_sticky(e->arena, e->fmt, YOUNG, STEP); break;
-  }
+  e->pool = make_config_pool(e->arena, e->fmt, which, YOUNG, STEP, &e->mature);
   ck_assert_ok(kiln_ap_create(&e->ap, e->pool, NULL));
 }
 
@@ -142,7 +127,7 @@ START_TEST(test_pin_keeps_in_place)
   kiln_root_t root;
   ck_assert_ok(kiln_root_create_area(&root, e.arena, &slot, &slot + 1, KILN_RANK_EXACT));
   kiln_arena_collect(e.arena); /* one: a second could copy it back to the same address */
-  if (config_moves(_i))
+  if (config_moves_in_full(_i))
     ck_assert_msg(slot != (void *)o, "%s: the unpinned object did not move", config_names[_i]);
   else
     ck_assert_ptr_eq(slot, o);
@@ -182,7 +167,7 @@ END_TEST
 START_TEST(test_pin_during_incremental)
 {
   env_t e;
-  env_open(&e, C_STICKY_INC, graph_format());
+  env_open(&e, CONFIG_STICKY_INC, graph_format());
   kiln_stats_t st;
   uint64_t i = 0;
   do {
@@ -238,7 +223,7 @@ END_TEST
 START_TEST(test_many_pins)
 {
   env_t e;
-  env_open(&e, C_COPY, graph_format());
+  env_open(&e, CONFIG_COPY, graph_format());
   enum { N = 300 };
   static gobj_t *objs[N];
   for (int i = 0; i < N; i++) {
@@ -559,7 +544,7 @@ START_TEST(test_derived_follows_base)
     moved |= frame.code != before;
     before = frame.code;
   }
-  ck_assert_int_eq(moved, config_moves(_i));
+  ck_assert_int_eq(moved, config_moves_in_full(_i));
   ck_assert_ptr_null(weak_frame.code); /* its object died: both cleared */
   ck_assert_ptr_null(weak_frame.ip);
   kiln_root_destroy(rweak);
@@ -572,7 +557,7 @@ END_TEST
 static void stray_derived(void)
 {
   env_t e;
-  env_open(&e, C_MS, graph_format());
+  env_open(&e, CONFIG_MS, graph_format());
   static frame_t frame;
   gobj_t *code = gobj_new(e.ap, 5, 1, 16);
   frame.code = code;
@@ -809,7 +794,7 @@ START_TEST(test_word_format)
   ck_assert_uint_gt(verified, 0);
   if (config_minors(_i))
     ck_assert_msg(st.minor_collections > 0, "%s: no minor collection ran", config_names[_i]);
-  if (config_moves(_i))
+  if (config_moves_in_full(_i))
     ck_assert_msg(st.copied > 0, "%s: nothing moved", config_names[_i]);
   kiln_root_destroy(root);
   env_close(&e);
@@ -847,7 +832,7 @@ static void word_store_without_barrier(void)
 
 START_TEST(test_word_missing_barrier_reported)
 {
-  unbarriered_config = _i == 0 ? C_GEN_MS : C_STICKY;
+  unbarriered_config = _i == 0 ? CONFIG_GEN_MS : CONFIG_STICKY;
   test_expect_missing_barrier(word_store_without_barrier);
 }
 END_TEST

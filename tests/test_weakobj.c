@@ -9,30 +9,10 @@
 
 #include <string.h>
 
-enum { C_MS, C_COPY, C_GEN_MS, C_GEN_COPY, C_STICKY, C_STICKY_INC, NCONFIGS };
-static const char *const config_names[] = {"ms", "copy", "gen->ms", "gen->copy", "sticky",
-                                           "incremental sticky"};
+/* The young generation's size and the incremental sticky step. */
+#define YOUNG (1u << 20)
+#define STEP (16u << 10)
 
-static kiln_pool_t make_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which)
-{
-  kiln_pool_t p;
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  switch (which) {
-  case C_STICKY:
-    return make_sticky(arena, fmt, 1u << 20, 0);
-  case C_STICKY_INC:
-    return make_sticky(arena, fmt, 1u << 20, 16u << 10);
-  case C_GEN_MS:
-  case C_GEN_COPY:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_GEN_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return make_gen_aged(arena, fmt, p, 1u << 20, 0);
-  default:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return p;
-  }
-}
 
 /* An arena with one pool, a strong and a weak allocation point on it, and
    an exact root area of four slots. */
@@ -50,7 +30,7 @@ static void env_open(env_t *e, int which)
   *e = (env_t){.arena = NULL};
   ck_assert_ok(kiln_arena_create(&e->arena, NULL));
   ck_assert_ok(kiln_fmt_create(&fmt, e->arena, graph_format()));
-  e->pool = make_pool(e->arena, fmt, which);
+  e->pool = make_config_pool(e->arena, fmt, which, YOUNG, STEP, NULL);
   ck_assert_ok(kiln_ap_create(&e->ap, e->pool, NULL));
   kiln_arg_t weak[] = {KILN_ARG_STR("rank", "weak"), KILN_ARGS_END};
   ck_assert_ok(kiln_ap_create(&e->wap, e->pool, weak));
@@ -121,8 +101,7 @@ END_TEST
    the young object died, updated when it moved -- and the weak object stays. */
 START_TEST(test_weakobj_minor)
 {
-  static const int young_configs[] = {C_GEN_MS, C_GEN_COPY, C_STICKY, C_STICKY_INC};
-  int which = young_configs[_i];
+  int which = CONFIG_GEN_MS + _i;
   const char *cfg = config_names[which];
   static env_t e;
   env_open(&e, which);
@@ -216,7 +195,7 @@ START_TEST(test_ap_rank_errors)
   kiln_ap_t ap;
   ck_assert_ok(kiln_arena_create(&arena, NULL));
   ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t pool = make_pool(arena, fmt, C_MS);
+  kiln_pool_t pool = make_config_pool(arena, fmt, CONFIG_MS, YOUNG, STEP, NULL);
   kiln_arg_t soft[] = {KILN_ARG_STR("rank", "soft"), KILN_ARGS_END};
   ck_assert_res(kiln_ap_create(&ap, pool, soft), KILN_PARAM);
   ck_assert_msg(strstr(kiln_arena_error(arena), "unknown rank 'soft'") != NULL &&
@@ -238,7 +217,7 @@ Suite *test_suite(void)
   Suite *s = suite_create("weakobj");
   TCase *t = tcase_create("objects of weak rank");
   tcase_add_loop_test(t, test_weakobj_full, 0, NCONFIGS);
-  tcase_add_loop_test(t, test_weakobj_minor, 0, 4);
+  tcase_add_loop_test(t, test_weakobj_minor, 0, NYOUNG_CONFIGS);
   tcase_add_loop_test(t, test_weakobj_unreachable_dies, 0, NCONFIGS);
   tcase_add_loop_test(t, test_weakobj_reached_by_finalized, 0, NCONFIGS);
   tcase_add_test(t, test_ap_rank_errors);

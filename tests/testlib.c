@@ -212,6 +212,41 @@ kiln_pool_t make_gen_aged(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t to, si
   return p;
 }
 
+const char *const config_names[NCONFIGS] = {"ms", "copy", "gen->ms", "gen->copy", "sticky",
+                                             "incremental sticky"};
+
+int config_moves_in_full(int which)
+{
+  return which == CONFIG_COPY || which == CONFIG_GEN_MS || which == CONFIG_GEN_COPY;
+}
+
+kiln_pool_t make_config_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which, size_t young,
+                             size_t step, kiln_pool_t *mature_o)
+{
+  kiln_pool_t mature = NULL, pool;
+  switch (which) {
+  case CONFIG_MS:
+  case CONFIG_COPY:
+    pool = plain_pool(arena, fmt, which == CONFIG_MS ? kiln_class_ms() : kiln_class_copy());
+    break;
+  case CONFIG_GEN_MS:
+  case CONFIG_GEN_COPY:
+    mature = plain_pool(arena, fmt, which == CONFIG_GEN_MS ? kiln_class_ms() : kiln_class_copy());
+    pool = make_gen_aged(arena, fmt, mature, young, 0);
+    break;
+  case CONFIG_STICKY:
+    pool = make_sticky(arena, fmt, young, 0);
+    break;
+  default:
+    ck_assert_int_eq(which, CONFIG_STICKY_INC);
+    pool = make_sticky(arena, fmt, young, step);
+    break;
+  }
+  if (mature_o != NULL)
+    *mature_o = mature;
+  return pool;
+}
+
 int main(void)
 {
   SRunner *sr = srunner_create(test_suite());

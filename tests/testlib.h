@@ -74,6 +74,25 @@ kiln_pool_t make_sticky(kiln_arena_t arena, kiln_fmt_t fmt, size_t young_size, s
 kiln_pool_t make_gen_aged(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t to, size_t nursery,
                           size_t age);
 
+/* The automatic pool configurations the cross-configuration suites run
+   under, in this order; config_names[which] names one in failure
+   messages. */
+enum { CONFIG_MS, CONFIG_COPY, CONFIG_GEN_MS, CONFIG_GEN_COPY, CONFIG_STICKY, CONFIG_STICKY_INC,
+       NCONFIGS };
+extern const char *const config_names[NCONFIGS];
+/* The configurations from CONFIG_GEN_MS on have a young generation (minor
+   collections): young configuration i is CONFIG_GEN_MS + i. */
+enum { NYOUNG_CONFIGS = NCONFIGS - CONFIG_GEN_MS };
+/* Nonzero for the configurations whose full collections move objects. */
+int config_moves_in_full(int which);
+/* A pool of configuration which on fmt, the one that takes allocations:
+   young is the gen nursery and the sticky young_size, step the incremental
+   sticky young_step. A gen pool promotes into a new ms or copy pool with
+   default parameters, stored in *mature_o unless mature_o is NULL (else
+   *mature_o is NULL). */
+kiln_pool_t make_config_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which, size_t young,
+                             size_t step, kiln_pool_t *mature_o);
+
 /* Each suite file defines this; main() in testlib.c runs it. */
 Suite *test_suite(void);
 
