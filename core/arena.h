@@ -22,6 +22,7 @@
 #include <string.h>
 #include "kiln.h"
 #include "checking.h"
+#include "addrset.h"
 #include "ring.h"
 #include "stats.h"
 
@@ -29,18 +30,6 @@ typedef struct seg_s *seg_t;
 typedef struct freerun_s freerun_t;
 typedef struct trace_s trace_t;
 
-/* Objects the client pinned (pin.c): a hash table of addresses and counts. */
-typedef struct pin_table_s {
-  struct pin_entry_s *slots;
-  size_t cap, count;             /* slots (a power of two, or 0), pinned objects */
-} pin_table_t;
-
-/* Objects allocated through weak-rank allocation points (weak.c): a hash
-   set of their current addresses. */
-typedef struct weak_set_s {
-  void **slots;
-  size_t cap, count;             /* slots (a power of two, or 0), objects */
-} weak_set_t;
 /* A growable array of object addresses (final.c): the finalization
    registry, and the queue, whose entries before head were taken. */
 typedef struct final_list_s {
@@ -81,8 +70,8 @@ struct kiln_arena_s {
   ring_t pools;                  /* every pool of the arena */
   ring_t fmts, roots, threads, aps;
   ring_t graves;                 /* destroyed handles, kept (handle.c) */
-  pin_table_t pins;              /* objects pinned by kiln_pin (pin.c) */
-  weak_set_t weak;               /* objects of weak rank (weak.c) */
+  addrset_t pins;                /* objects pinned by kiln_pin, with counts (pin.c) */
+  addrset_t weak;                /* objects of weak rank (weak.c) */
   final_list_t final_reg;        /* objects registered by kiln_finalize (final.c) */
   final_list_t final_queue;      /* finalized objects not yet taken by kiln_finalized */
   size_t ngraves;
