@@ -126,6 +126,13 @@ kiln_res_t arena_errorf(kiln_arena_t arena, kiln_res_t res, const char *fmt, ...
    contract, and returns KILN_PARAM. */
 kiln_res_t api_handle(const void *h, unsigned sig, unsigned want, const char *call,
                       const char *what, int is_void);
+/* api_handle for the arena of a mutator-only entry point (call), then
+   KILN_PARAM with a sentence if the arena is collecting: such a call must
+   not come from a scan, format or event function. */
+kiln_res_t api_mutator_arena(kiln_arena_t arena, const char *call);
+/* The sentence for an address that is not an object of the arena's
+   automatic pools (what follows "the address %p"), or NULL if it is one. */
+const char *api_not_auto_object(kiln_arena_t arena, const void *obj);
 void api_misuse(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))

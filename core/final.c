@@ -53,34 +53,12 @@ static void queue_compact(final_list_t *q)
   q->head = 0;
 }
 
-/* The sentence for an address kiln_finalize cannot register, or NULL. */
-static const char *unfinalizable(kiln_arena_t arena, const void *obj)
-{
-  if (obj == NULL)
-    return "is NULL";
-  seg_t seg = arena_seg_of(arena, obj);
-  if (seg == NULL)
-    return "is not in the arena's heap (no segment holds it)";
-  if (!(seg->pool->klass->attr & CLASS_AUTO))
-    return "is in a manual pool, whose blocks die only when freed";
-  return NULL;
-}
-
-static kiln_res_t refuse_collecting(kiln_arena_t arena, const char *call)
-{
-  return arena_errorf(arena, KILN_PARAM,
-                      "%s: arena %p is collecting; call it from the mutator, not from a scan, "
-                      "format or event function", call, (void *)arena);
-}
-
 kiln_res_t kiln_finalize(kiln_arena_t arena, void *obj)
 {
-  kiln_res_t res = api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_finalize", "arena", 0);
+  kiln_res_t res = api_mutator_arena(arena, "kiln_finalize");
   if (res != KILN_OK)
     return res;
-  if (arena->collecting)
-    return refuse_collecting(arena, "kiln_finalize");
-  const char *why = unfinalizable(arena, obj);
+  const char *why = api_not_auto_object(arena, obj);
   if (why != NULL)
     return arena_errorf(arena, KILN_PARAM,
                         "kiln_finalize: the address %p %s; register only objects of the "
@@ -97,11 +75,9 @@ kiln_res_t kiln_finalize(kiln_arena_t arena, void *obj)
 
 kiln_res_t kiln_definalize(kiln_arena_t arena, void *obj)
 {
-  kiln_res_t res = api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_definalize", "arena", 0);
+  kiln_res_t res = api_mutator_arena(arena, "kiln_definalize");
   if (res != KILN_OK)
     return res;
-  if (arena->collecting)
-    return refuse_collecting(arena, "kiln_definalize");
   final_list_t *reg = &arena->final_reg;
   for (size_t i = reg->count; i-- > 0;) {
     if (reg->objs[i] == obj) {

@@ -92,6 +92,28 @@ kiln_res_t api_handle(const void *h, unsigned sig, unsigned want, const char *ca
                     article(what), what, made_by(want));
 }
 
+kiln_res_t api_mutator_arena(kiln_arena_t arena, const char *call)
+{
+  kiln_res_t res = api_handle(arena, API_SIG(arena), SIG_ARENA, call, "arena", 0);
+  if (res != KILN_OK || !arena->collecting)
+    return res;
+  return arena_errorf(arena, KILN_PARAM,
+                      "%s: arena %p is collecting; call it from the mutator, not from a scan, "
+                      "format or event function", call, (void *)arena);
+}
+
+const char *api_not_auto_object(kiln_arena_t arena, const void *obj)
+{
+  if (obj == NULL)
+    return "is NULL";
+  seg_t seg = arena_seg_of(arena, obj);
+  if (seg == NULL)
+    return "is not in the arena's heap (no segment holds it)";
+  if (!(seg->pool->klass->attr & CLASS_AUTO))
+    return "is in a manual pool, whose blocks never move and die only when freed";
+  return NULL;
+}
+
 void arena_bury(kiln_arena_t arena, void *block)
 {
   grave_t *g = malloc(sizeof *g);

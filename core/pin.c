@@ -18,29 +18,12 @@
 #include "root.h"
 #include "trace.h"
 
-/* The sentence for an object kiln_pin cannot pin, or NULL if it can. */
-static const char *unpinnable(kiln_arena_t arena, const void *obj)
-{
-  if (obj == NULL)
-    return "is NULL";
-  seg_t seg = arena_seg_of(arena, obj);
-  if (seg == NULL)
-    return "is not in the arena's heap (no segment holds it)";
-  if (!(seg->pool->klass->attr & CLASS_AUTO))
-    return "is in a manual pool, whose blocks never move nor die until freed";
-  return NULL;
-}
-
 kiln_res_t kiln_pin(kiln_arena_t arena, void *obj)
 {
-  kiln_res_t res = api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_pin", "arena", 0);
+  kiln_res_t res = api_mutator_arena(arena, "kiln_pin");
   if (res != KILN_OK)
     return res;
-  if (arena->collecting)
-    return arena_errorf(arena, KILN_PARAM,
-                        "kiln_pin: arena %p is collecting; pin objects from the mutator, not "
-                        "from a scan or format function", (void *)arena);
-  const char *why = unpinnable(arena, obj);
+  const char *why = api_not_auto_object(arena, obj);
   if (why != NULL)
     return arena_errorf(arena, KILN_PARAM,
                         "kiln_pin: the address %p %s; pin only objects of the arena's automatic "
