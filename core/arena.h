@@ -130,9 +130,11 @@ kiln_res_t api_handle(const void *h, unsigned sig, unsigned want, const char *ca
    KILN_PARAM with a sentence if the arena is collecting: such a call must
    not come from a scan, format or event function. */
 kiln_res_t api_mutator_arena(kiln_arena_t arena, const char *call);
-/* The sentence for an address that is not an object of the arena's
-   automatic pools (what follows "the address %p"), or NULL if it is one. */
-const char *api_not_auto_object(kiln_arena_t arena, const void *obj);
+/* api_mutator_arena, then KILN_PARAM with a sentence unless obj is an
+   object of the arena's automatic pools: call takes only those, which the
+   sentence tells the client to verb (e.g. "pin"). */
+kiln_res_t api_mutator_object(kiln_arena_t arena, const void *obj, const char *call,
+                              const char *verb);
 void api_misuse(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))

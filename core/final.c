@@ -55,14 +55,9 @@ static void queue_compact(final_list_t *q)
 
 kiln_res_t kiln_finalize(kiln_arena_t arena, void *obj)
 {
-  kiln_res_t res = api_mutator_arena(arena, "kiln_finalize");
+  kiln_res_t res = api_mutator_object(arena, obj, "kiln_finalize", "register");
   if (res != KILN_OK)
     return res;
-  const char *why = api_not_auto_object(arena, obj);
-  if (why != NULL)
-    return arena_errorf(arena, KILN_PARAM,
-                        "kiln_finalize: the address %p %s; register only objects of the "
-                        "arena's automatic pools", obj, why);
   final_list_t *reg = &arena->final_reg, *q = &arena->final_queue;
   queue_compact(q);
   if (!final_reserve(reg, reg->count + 1) || !final_reserve(q, q->count + reg->count + 1))

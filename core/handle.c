@@ -102,7 +102,9 @@ kiln_res_t api_mutator_arena(kiln_arena_t arena, const char *call)
                       "format or event function", call, (void *)arena);
 }
 
-const char *api_not_auto_object(kiln_arena_t arena, const void *obj)
+/* The sentence for an address that is not an object of the arena's
+   automatic pools (what follows "the address %p"), or NULL if it is one. */
+static const char *not_auto_object(kiln_arena_t arena, const void *obj)
 {
   if (obj == NULL)
     return "is NULL";
@@ -112,6 +114,20 @@ const char *api_not_auto_object(kiln_arena_t arena, const void *obj)
   if (!(seg->pool->klass->attr & CLASS_AUTO))
     return "is in a manual pool, whose blocks never move and die only when freed";
   return NULL;
+}
+
+kiln_res_t api_mutator_object(kiln_arena_t arena, const void *obj, const char *call,
+                              const char *verb)
+{
+  kiln_res_t res = api_mutator_arena(arena, call);
+  if (res != KILN_OK)
+    return res;
+  const char *why = not_auto_object(arena, obj);
+  if (why == NULL)
+    return KILN_OK;
+  return arena_errorf(arena, KILN_PARAM,
+                      "%s: the address %p %s; %s only objects of the arena's automatic pools",
+                      call, obj, why, verb);
 }
 
 void arena_bury(kiln_arena_t arena, void *block)

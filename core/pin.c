@@ -20,14 +20,9 @@
 
 kiln_res_t kiln_pin(kiln_arena_t arena, void *obj)
 {
-  kiln_res_t res = api_mutator_arena(arena, "kiln_pin");
+  kiln_res_t res = api_mutator_object(arena, obj, "kiln_pin", "pin");
   if (res != KILN_OK)
     return res;
-  const char *why = api_not_auto_object(arena, obj);
-  if (why != NULL)
-    return arena_errorf(arena, KILN_PARAM,
-                        "kiln_pin: the address %p %s; pin only objects of the arena's automatic "
-                        "pools", obj, why);
   addr_entry_t *e = addrset_add(&arena->pins, obj);
   if (e == NULL)
     return arena_errorf(arena, KILN_MEMORY,
