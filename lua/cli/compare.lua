@@ -191,12 +191,6 @@ local function variants(specs, sets)
   return list
 end
 
-local function overrides_table(list)
-  local t = {}
-  for _, kv in ipairs(list) do t[kv.key] = kv.value end
-  return t
-end
-
 local function value_text(a)
   if a.type == "size" and math.type(a.value) == "integer" then return util.size_text(a.value) end
   return tostring(a.value)
@@ -221,7 +215,7 @@ end
 -- Every variant must load and open (kiln.check) before anything runs.
 local function check_variants(list)
   for _, v in ipairs(list) do
-    local ov = overrides_table(v.overrides)
+    local ov = util.overrides_by_key(v.overrides)
     local ok, why = kiln.check(v.plan, ov)
     if not ok then return nil, fmt("plan '%s': %s", v.label, why) end
     local r = kiln.resolve(v.plan, ov)
