@@ -258,7 +258,7 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("arena");
-  TCase *tc = tcase_create("arena");
+  TCase *tc = suite_add_case(s, "arena", 0);
   tcase_add_test(tc, test_create_default);
   tcase_add_test(tc, test_unknown_key_suggests);
   tcase_add_test(tc, test_wrong_type_and_range);
@@ -271,6 +271,5 @@ Suite *test_suite(void)
   tcase_add_test(tc, test_auto_segment_starts_with_clean_cards);
   tcase_add_test(tc, test_manual_segments_touch_no_card);
   tcase_add_test(tc, test_res_names);
-  suite_add_tcase(s, tc);
   return s;
 }

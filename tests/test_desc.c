@@ -1100,29 +1100,22 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("desc");
-  TCase *v = tcase_create("validate");
+  TCase *v = suite_add_case(s, "validate", 0);
   tcase_add_loop_test(v, test_bad_spec, 0, (int)(sizeof bad_specs / sizeof bad_specs[0]));
   tcase_add_test(v, test_good_specs);
   tcase_add_test(v, test_name_copied_data_kept);
-  suite_add_tcase(s, v);
-  TCase *a = tcase_create("accessors");
+  TCase *a = suite_add_case(s, "accessors", 0);
   tcase_add_test(a, test_sizes);
   tcase_add_test(a, test_accessors_fixed);
   tcase_add_test(a, test_accessors_array);
   tcase_add_test(a, test_markers);
   tcase_add_test(a, test_alloc_errors);
-  suite_add_tcase(s, a);
-  TCase *g = tcase_create("graph");
-  tcase_set_timeout(g, 300);
+  TCase *g = suite_add_case(s, "graph", 300);
   tcase_add_loop_test(g, test_graph, 0, 2 * NCONFIGS);
   tcase_add_loop_test(g, test_graph_stress, 0, NCONFIGS);
-  suite_add_tcase(s, g);
-  TCase *c = tcase_create("custom-scan");
-  tcase_set_timeout(c, 300);
+  TCase *c = suite_add_case(s, "custom-scan", 300);
   tcase_add_loop_test(c, test_custom_scan_same_survivors, 0, NCONFIGS);
-  suite_add_tcase(s, c);
-  TCase *p = tcase_create("pad-forward");
+  TCase *p = suite_add_case(s, "pad-forward", 0);
   tcase_add_test(p, test_copy_pads_and_forwards);
-  suite_add_tcase(s, p);
   return s;
 }

@@ -404,22 +404,18 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("embed");
-  TCase *t = tcase_create("off-heap barrier");
+  TCase *t = suite_add_case(s, "off-heap barrier", 0);
   tcase_add_loop_test(t, test_offheap_slot_keeps_young, 0, NYOUNG_CONFIGS);
   tcase_add_loop_test(t, test_offheap_slot_young_owner, 0, NYOUNG_CONFIGS);
-  suite_add_tcase(s, t);
-  t = tcase_create("stress");
+  t = suite_add_case(s, "stress", 0);
   tcase_add_loop_test(t, test_stress_catches_missing_barrier, 0, NYOUNG_CONFIGS);
   tcase_add_loop_test(t, test_stress_minors_with_barrier, 0, NYOUNG_CONFIGS);
-  suite_add_tcase(s, t);
-  t = tcase_create("statistics");
+  t = suite_add_case(s, "statistics", 0);
   tcase_add_loop_test(t, test_stats_allocated_before_collection, 0, NYOUNG_CONFIGS);
   tcase_add_loop_test(t, test_stats_live_after_minors, 0, NYOUNG_CONFIGS);
-  suite_add_tcase(s, t);
-  t = tcase_create("collection events");
+  t = suite_add_case(s, "collection events", 0);
   tcase_add_loop_test(t, test_events_match_stats, 0, NYOUNG_CONFIGS);
   tcase_add_loop_test(t, test_events_refuse_allocation, 0, NYOUNG_CONFIGS);
   tcase_add_test(t, test_events_refuse_collect);
-  suite_add_tcase(s, t);
   return s;
 }

@@ -198,9 +198,8 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("ephemeron");
-  TCase *t = tcase_create("ephemerons");
+  TCase *t = suite_add_case(s, "ephemerons", 0);
   tcase_add_loop_test(t, test_ephemeron_full, 0, NCONFIGS);
   tcase_add_loop_test(t, test_ephemeron_minor, 0, NYOUNG_CONFIGS);
-  suite_add_tcase(s, t);
   return s;
 }

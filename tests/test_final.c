@@ -356,7 +356,7 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("final");
-  TCase *t = tcase_create("finalization");
+  TCase *t = suite_add_case(s, "finalization", 0);
   tcase_add_loop_test(t, test_final_unreachable, 0, NCONFIGS);
   tcase_add_loop_test(t, test_final_minor, 0, NYOUNG_CONFIGS);
   tcase_add_loop_test(t, test_final_definalize, 0, NCONFIGS);
@@ -364,6 +364,5 @@ Suite *test_suite(void)
   tcase_add_loop_test(t, test_final_many_stress, 0, NYOUNG_CONFIGS);
   tcase_add_test(t, test_final_misuse);
   tcase_add_loop_test(t, test_final_pool_destroy, 0, 2);
-  suite_add_tcase(s, t);
   return s;
 }

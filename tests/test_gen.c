@@ -597,23 +597,18 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("gen");
-  TCase *g = tcase_create("graph");
-  tcase_set_timeout(g, 300);
+  TCase *g = suite_add_case(s, "graph", 300);
   tcase_add_loop_test(g, test_graph_gen_ms, 0, 4);
   tcase_add_loop_test(g, test_graph_gen_ms_every_nth, 0, 2);
   tcase_add_loop_test(g, test_graph_gen_ms_stress, 0, 2);
   tcase_add_loop_test(g, test_graph_gen_copy, 0, 2);
   tcase_add_loop_test(g, test_graph_gen_copy_stress, 0, 1);
   tcase_add_loop_test(g, test_graph_aged, 0, AGED_RUNS);
-  suite_add_tcase(s, g);
-  TCase *a = tcase_create("survivor");
-  tcase_set_timeout(a, 60);
+  TCase *a = suite_add_case(s, "survivor", 60);
   tcase_add_loop_test(a, test_survivor_ages, 0, 6);
   tcase_add_loop_test(a, test_short_lived_not_promoted, 0, 2);
   tcase_add_test(a, test_survivor_space_at_limit);
-  suite_add_tcase(s, a);
-  TCase *b = tcase_create("barrier");
-  tcase_set_timeout(b, 60);
+  TCase *b = suite_add_case(s, "barrier", 60);
   tcase_add_test(b, test_barrier_keeps_young_alive);
   tcase_add_test(b, test_minor_scans_little);
   tcase_add_test(b, test_card_kept_while_young);
@@ -624,11 +619,9 @@ Suite *test_suite(void)
   tcase_add_test(b, test_pinned_in_survivor_space);
   tcase_add_test(b, test_missing_barrier_reported);
   tcase_add_test(b, test_pretenured_large);
-  suite_add_tcase(s, b);
-  TCase *c = tcase_create("create");
+  TCase *c = suite_add_case(s, "create", 0);
   tcase_add_test(c, test_refused_without_barrier);
   tcase_add_test(c, test_bad_promote_to);
   tcase_add_test(c, test_bad_survivor_age);
-  suite_add_tcase(s, c);
   return s;
 }

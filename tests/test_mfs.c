@@ -330,21 +330,17 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("mfs");
-  TCase *prop = tcase_create("property");
-  tcase_set_timeout(prop, 300);
+  TCase *prop = suite_add_case(s, "property", 300);
   tcase_add_loop_test(prop, test_property, 0, (int)(NCONFIGS * NSEEDS));
   tcase_add_test(prop, test_rounds_do_not_grow);
-  suite_add_tcase(s, prop);
 
-  TCase *units = tcase_create("units");
-  tcase_set_timeout(units, 60);
+  TCase *units = suite_add_case(s, "units", 60);
   tcase_add_test(units, test_lifo_reuse);
   tcase_add_test(units, test_unit_rounding);
   tcase_add_test(units, test_segments_returned);
   tcase_add_test(units, test_commit_limit);
-  suite_add_tcase(s, units);
 
-  TCase *misuse = tcase_create("misuse");
+  TCase *misuse = suite_add_case(s, "misuse", 0);
 #ifndef KILN_CHECKED
   tcase_add_test(misuse, test_foreign_ignored);
 #else
@@ -352,6 +348,5 @@ Suite *test_suite(void)
                       (int)(sizeof misuses / sizeof misuses[0]));
   tcase_add_test(misuse, test_poisoned);
 #endif
-  suite_add_tcase(s, misuse);
   return s;
 }

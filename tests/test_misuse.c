@@ -857,15 +857,12 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("misuse");
-  TCase *threads = tcase_create("threads");
-  tcase_set_timeout(threads, 60);
+  TCase *threads = suite_add_case(s, "threads", 60);
   tcase_add_test(threads, test_second_thread_reserve_refused);
   tcase_add_test(threads, test_second_thread_commit_refused);
   tcase_add_test(threads, test_unregistered_arena_any_thread);
-  suite_add_tcase(s, threads);
 
-  TCase *handles = tcase_create("handles");
-  tcase_set_timeout(handles, 60);
+  TCase *handles = suite_add_case(s, "handles", 60);
   tcase_add_test(handles, test_free_on_automatic_pool);
   tcase_add_loop_test(handles, test_void_entry_points_null_and_wrong_type, 0,
                       (int)(sizeof void_cases / sizeof void_cases[0]));
@@ -877,10 +874,8 @@ Suite *test_suite(void)
   tcase_add_test(handles, test_graves_bounded);
   tcase_add_test(handles, test_pool_destroyed_with_live_ap);
   tcase_add_test(handles, test_alloc_after_pool_destroy);
-  suite_add_tcase(s, handles);
 
-  TCase *protocol = tcase_create("protocol");
-  tcase_set_timeout(protocol, 60);
+  TCase *protocol = suite_add_case(s, "protocol", 60);
   tcase_add_test(protocol, test_misaligned_reserve);
   tcase_add_test(protocol, test_commit_without_reserve);
   tcase_add_test(protocol, test_free_wrong_size_mfs);
@@ -893,6 +888,5 @@ Suite *test_suite(void)
     tcase_add_test(protocol, test_fix_null_scan_state);
     tcase_add_test(protocol, test_corrupt_structures_checked);
   }
-  suite_add_tcase(s, protocol);
   return s;
 }

@@ -354,27 +354,21 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("ms");
-  TCase *g = tcase_create("graph");
-  tcase_set_timeout(g, 300);
+  TCase *g = suite_add_case(s, "graph", 300);
   tcase_add_loop_test(g, test_graph_battery, 0, GRAPH_BATTERY_RUNS);
   tcase_add_loop_test(g, test_two_pools_both_ways, 0, 2);
-  suite_add_tcase(s, g);
-  TCase *a = tcase_create("ambiguous");
+  TCase *a = suite_add_case(s, "ambiguous", 0);
   tcase_add_test(a, test_stack_reference_survives);
   tcase_add_test(a, test_interior_stack_reference_survives);
   tcase_add_test(a, test_ambiguous_area_ignores_junk);
   tcase_add_test(a, test_many_buffers_per_segment_parsed);
-  suite_add_tcase(s, a);
-  TCase *r = tcase_create("reclaim");
-  tcase_set_timeout(r, 120);
+  TCase *r = suite_add_case(s, "reclaim", 120);
   tcase_add_test(r, test_churn_bounded);
   tcase_add_test(r, test_spare_filled_before_collecting);
   tcase_add_test(r, test_everything_freed_when_unrooted);
-  suite_add_tcase(s, r);
-  TCase *p = tcase_create("protocol");
+  TCase *p = suite_add_case(s, "protocol", 0);
   tcase_add_test(p, test_commit_after_collection_fails_then_retry_works);
   tcase_add_test(p, test_reserve_bad_size);
   tcase_add_test(p, test_pool_needs_format);
-  suite_add_tcase(s, p);
   return s;
 }

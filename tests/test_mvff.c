@@ -591,15 +591,12 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("mvff");
-  TCase *prop = tcase_create("property");
-  tcase_set_timeout(prop, 300);
+  TCase *prop = suite_add_case(s, "property", 300);
   tcase_add_loop_test(prop, test_property, 0, (int)(NCONFIGS * NSEEDS));
   tcase_add_loop_test(prop, test_rounds_do_not_grow, 0, (int)NCONFIGS);
   tcase_add_test(prop, test_holes_reused);
-  suite_add_tcase(s, prop);
 
-  TCase *blocks = tcase_create("blocks");
-  tcase_set_timeout(blocks, 120);
+  TCase *blocks = suite_add_case(s, "blocks", 120);
   tcase_add_test(blocks, test_large_own_segment);
   tcase_add_test(blocks, test_coalesce_orders);
   tcase_add_test(blocks, test_pad_orders);
@@ -608,9 +605,8 @@ Suite *test_suite(void)
   tcase_add_test(blocks, test_cache_flushed_before_growth);
   tcase_add_loop_test(blocks, test_alignment, 0, 10);
   tcase_add_test(blocks, test_commit_limit);
-  suite_add_tcase(s, blocks);
 
-  TCase *misuse = tcase_create("misuse");
+  TCase *misuse = suite_add_case(s, "misuse", 0);
 #ifndef KILN_CHECKED
   tcase_add_test(misuse, test_foreign_ignored);
 #else
@@ -618,6 +614,5 @@ Suite *test_suite(void)
                       (int)(sizeof misuses / sizeof misuses[0]));
   tcase_add_test(misuse, test_poisoned);
 #endif
-  suite_add_tcase(s, misuse);
   return s;
 }

@@ -840,35 +840,27 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("object");
-  TCase *tc = tcase_create("pin");
-  tcase_set_timeout(tc, 120);
+  TCase *tc = suite_add_case(s, "pin", 120);
   tcase_add_loop_test(tc, test_pin_keeps_in_place, 0, NCONFIGS);
   tcase_add_loop_test(tc, test_unpinned_object_dies, 0, NCONFIGS);
   tcase_add_test(tc, test_pin_during_incremental);
   tcase_add_test(tc, test_pin_refuses);
   tcase_add_test(tc, test_many_pins);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("size");
+  tc = suite_add_case(s, "size", 0);
   tcase_add_loop_test(tc, test_obj_size, 0, NCONFIGS);
   tcase_add_test(tc, test_obj_size_refuses_manual);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("walk");
-  tcase_set_timeout(tc, 120);
+  tc = suite_add_case(s, "walk", 120);
   tcase_add_test(tc, test_walk_refuses_manual);
   tcase_add_loop_test(tc, test_walk_matches_model, 0, NCONFIGS);
   tcase_add_loop_test(tc, test_walk_skips_pads, 0, NCONFIGS);
   tcase_add_loop_test(tc, test_walk_traps_reservation, 0, NCONFIGS);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("derived");
+  tc = suite_add_case(s, "derived", 0);
   tcase_add_loop_test(tc, test_derived_follows_base, 0, NCONFIGS);
 #ifdef KILN_CHECKED
   tcase_add_test(tc, test_derived_outside_base_checked);
 #endif
-  suite_add_tcase(s, tc);
-  tc = tcase_create("word");
-  tcase_set_timeout(tc, 120);
+  tc = suite_add_case(s, "word", 120);
   tcase_add_loop_test(tc, test_word_format, 0, NCONFIGS);
   tcase_add_loop_test(tc, test_word_missing_barrier_reported, 0, 2);
-  suite_add_tcase(s, tc);
   return s;
 }

@@ -398,16 +398,12 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("oom");
-  TCase *tc = tcase_create("limit");
-  tcase_set_timeout(tc, 120);
+  TCase *tc = suite_add_case(s, "limit", 120);
   tcase_add_loop_test(tc, test_limit_then_recover, 0, CONFIGS);
-  suite_add_tcase(s, tc);
-  TCase *full = tcase_create("copying_full");
-  tcase_set_timeout(full, 120);
+  TCase *full = suite_add_case(s, "copying_full", 120);
   tcase_add_loop_test(full, test_copy_full_recovers, 0, FULL_CONFIGS);
   tcase_add_loop_test(full, test_copy_full_recovers_parked, 0, FULL_CONFIGS);
   tcase_add_loop_test(full, test_copy_full_nothing_died, 0, FULL_CONFIGS);
   tcase_add_loop_test(full, test_copy_full_churn, 0, FULL_CONFIGS);
-  suite_add_tcase(s, full);
   return s;
 }

@@ -125,9 +125,7 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("overflow");
-  TCase *t = tcase_create("mark-stack overflow");
-  tcase_set_timeout(t, 60);
+  TCase *t = suite_add_case(s, "mark-stack overflow", 60);
   tcase_add_loop_test(t, test_overflow_list_and_tree, 0, NCONFIGS);
-  suite_add_tcase(s, t);
   return s;
 }

@@ -397,7 +397,7 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("params");
-  TCase *tc = tcase_create("pool parameters");
+  TCase *tc = suite_add_case(s, "pool parameters", 0);
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_loop_test(tc, test_bad_args, 0, (int)(sizeof bad / sizeof bad[0]));
   tcase_add_test(tc, test_long_unknown_key);
@@ -412,6 +412,5 @@ Suite *test_suite(void)
   tcase_add_test(tc, test_class_lookup);
   tcase_add_test(tc, test_defaults_work);
   tcase_add_test(tc, test_alloc_misuse);
-  suite_add_tcase(s, tc);
   return s;
 }

@@ -675,8 +675,7 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("sticky");
-  TCase *g = tcase_create("graph");
-  tcase_set_timeout(g, 300);
+  TCase *g = suite_add_case(s, "graph", 300);
   tcase_add_loop_test(g, test_graph_minors, 0, 4);
   tcase_add_loop_test(g, test_graph_minors_every_nth, 0, 2);
   tcase_add_loop_test(g, test_graph_minors_stress, 0, 2);
@@ -685,9 +684,7 @@ Suite *test_suite(void)
   tcase_add_loop_test(g, test_graph_gen_sticky_every_nth, 0, 2);
   tcase_add_loop_test(g, test_graph_ambig_roots, 0, 4);
   tcase_add_loop_test(g, test_graph_ambig_roots_gen, 0, 2);
-  suite_add_tcase(s, g);
-  TCase *b = tcase_create("minor");
-  tcase_set_timeout(b, 60);
+  TCase *b = suite_add_case(s, "minor", 60);
   tcase_add_test(b, test_barrier_keeps_young_alive);
   tcase_add_test(b, test_missing_barrier_reported);
   tcase_add_test(b, test_minors_reclaim_young_garbage);
@@ -702,9 +699,7 @@ Suite *test_suite(void)
   tcase_add_test(b, test_large_old_to_young);
   tcase_add_test(b, test_two_pools_remembered);
   tcase_add_test(b, test_promoted_is_old_and_remembered);
-  suite_add_tcase(s, b);
-  TCase *c = tcase_create("create");
+  TCase *c = suite_add_case(s, "create", 0);
   tcase_add_test(c, test_refused_without_barrier);
-  suite_add_tcase(s, c);
   return s;
 }

@@ -114,9 +114,8 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("weak");
-  TCase *t = tcase_create("weak scan roots");
+  TCase *t = suite_add_case(s, "weak scan roots", 0);
   tcase_add_loop_test(t, test_weak_scan_root, 0, WEAK_CONFIGS);
   tcase_add_loop_test(t, test_weak_scan_root_minor, 0, WEAK_CONFIGS - CONFIG_GEN_MS);
-  suite_add_tcase(s, t);
   return s;
 }

@@ -215,12 +215,11 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("weakobj");
-  TCase *t = tcase_create("objects of weak rank");
+  TCase *t = suite_add_case(s, "objects of weak rank", 0);
   tcase_add_loop_test(t, test_weakobj_full, 0, NCONFIGS);
   tcase_add_loop_test(t, test_weakobj_minor, 0, NYOUNG_CONFIGS);
   tcase_add_loop_test(t, test_weakobj_unreachable_dies, 0, NCONFIGS);
   tcase_add_loop_test(t, test_weakobj_reached_by_finalized, 0, NCONFIGS);
   tcase_add_test(t, test_ap_rank_errors);
-  suite_add_tcase(s, t);
   return s;
 }

@@ -247,6 +247,15 @@ kiln_pool_t make_config_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which, size
   return pool;
 }
 
+TCase *suite_add_case(Suite *s, const char *name, double timeout)
+{
+  TCase *tc = tcase_create(name);
+  if (timeout > 0)
+    tcase_set_timeout(tc, timeout);
+  suite_add_tcase(s, tc);
+  return tc;
+}
+
 int main(void)
 {
   SRunner *sr = srunner_create(test_suite());

@@ -93,6 +93,10 @@ int config_moves_in_full(int which);
 kiln_pool_t make_config_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which, size_t young,
                              size_t step, kiln_pool_t *mature_o);
 
+/* A test case named name, added to suite s, with a timeout of timeout
+   seconds (0: Check's default); the caller adds its tests. */
+TCase *suite_add_case(Suite *s, const char *name, double timeout);
+
 /* Each suite file defines this; main() in testlib.c runs it. */
 Suite *test_suite(void);
 
