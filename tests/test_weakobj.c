@@ -53,6 +53,20 @@ static void store(env_t *e, void *obj, int i, void *value)
   kiln_write(e->arena, o, (void **)&o->ref[i], value);
 }
 
+/* Fail unless, after the collection named by what, the weak object in
+   slot 0 (id 10) is intact, its reference 1 (to a dead object) is cleared
+   and its reference 0 is slot 1's object (id 1), kept and updated. */
+static void check_weak_refs(const env_t *e, const char *cfg, const char *what)
+{
+  const gobj_t *w = e->slots[0];
+  gobj_check(w, 10);
+  ck_assert_msg(w->ref[1] == NULL, "%s: %s did not clear a weak object's reference to a dead "
+                "object", cfg, what);
+  ck_assert_msg(w->ref[0] == e->slots[1], "%s: %s did not keep (or update) a weak object's "
+                "reference to a live object", cfg, what);
+  gobj_check(w->ref[0], 1);
+}
+
 /* Full collections: the weak object survives (and moves) as a rooted
    object does; its reference to an object reachable only through it is
    cleared, its reference to a rooted object is kept (updated if moved),
@@ -73,18 +87,12 @@ START_TEST(test_weakobj_full)
   gobj_t *only_weak = gobj_new(e.ap, 2, 0, 16);
   store(&e, e.slots[0], 1, only_weak);
   kiln_arena_collect(e.arena);
-  gobj_t *w = e.slots[0];
-  gobj_check(w, 10);
-  ck_assert_msg(w->ref[1] == NULL, "%s: a weak object's reference to a dead object was not "
-                "cleared", cfg);
-  ck_assert_msg(w->ref[0] == e.slots[1], "%s: a weak object's reference to a live object was "
-                "not kept (or not updated when it moved)", cfg);
-  gobj_check(w->ref[0], 1);
+  check_weak_refs(&e, cfg, "a full collection");
   gobj_check(((gobj_t *)e.slots[2])->ref[0], 3); /* strong references still keep */
 
   /* w may have moved: a new target stored in it is still held weakly. */
   gobj_t *fresh = gobj_new(e.ap, 5, 0, 16);
-  w = e.slots[0];
+  gobj_t *w = e.slots[0];
   store(&e, w, 1, fresh);
   e.slots[1] = NULL;
   kiln_arena_collect(e.arena);
@@ -114,19 +122,13 @@ START_TEST(test_weakobj_minor)
   uint64_t fulls_before = fulls(e.arena);
   gobj_garbage_until_minors(e.arena, e.ap, 2);
   ck_assert_msg(fulls(e.arena) == fulls_before, "%s: a full collection ran", cfg);
-  gobj_t *w = e.slots[0];
-  gobj_check(w, 10);
-  ck_assert_msg(w->ref[1] == NULL, "%s: a minor collection did not clear an old weak "
-                "object's reference to a dead young object", cfg);
-  ck_assert_msg(w->ref[0] == e.slots[1], "%s: a minor collection did not keep (or update) an "
-                "old weak object's reference to a live young object", cfg);
-  gobj_check(w->ref[0], 1);
+  check_weak_refs(&e, cfg, "a minor collection");
 
   /* The surviving reference is still weak in the next minor collections. */
   e.slots[1] = NULL;
   gobj_garbage_until_minors(e.arena, e.ap, 2);
   kiln_arena_collect(e.arena);
-  w = e.slots[0];
+  gobj_t *w = e.slots[0];
   gobj_check(w, 10);
   ck_assert_msg(w->ref[0] == NULL, "%s: a weak object's reference kept its target alive", cfg);
   env_close(&e);
