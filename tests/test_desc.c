@@ -507,7 +507,12 @@ static const dcfg_t configs[] = {
 };
 #define NCONFIGS (int)(sizeof configs / sizeof configs[0])
 
-static void check_payload(world_t *w, uint32_t id, const char *where)
+static uint64_t make_junk(world_t *w, mobj_t *m, size_t j);
+
+/* Object id's fixed part apart from its references, word by word: with
+   where NULL, each raw word is made and each other word stamped; else each
+   is checked against what was written, where naming the check. */
+static void pass_fixed(world_t *w, uint32_t id, const char *where)
 {
   mobj_t *m = &w->obj[id];
   const tdef_t *d = &tdefs[m->ty];
@@ -517,29 +522,54 @@ static void check_payload(world_t *w, uint32_t id, const char *where)
     if (is_ref_word(m->ty, k))
       continue;
     if (is_junk_word(m->ty, k)) {
-      T_CHECK(fixed[k] == m->junk[j], "%s: %s %u: raw word %zu was changed from %#llx to %#llx "
-              "(treated as a reference?)", where, d->name, id, k,
-              (unsigned long long)m->junk[j], (unsigned long long)fixed[k]);
+      if (where == NULL)
+        fixed[k] = make_junk(w, m, j);
+      else
+        T_CHECK(fixed[k] == m->junk[j], "%s: %s %u: raw word %zu was changed from %#llx to "
+                "%#llx (treated as a reference?)", where, d->name, id, k,
+                (unsigned long long)m->junk[j], (unsigned long long)fixed[k]);
       j++;
       continue;
     }
-    T_CHECK(fixed[k] == stamp(id, k), "%s: %s %u: payload word %zu corrupted", where, d->name,
-            id, k);
+    if (where == NULL)
+      fixed[k] = stamp(id, k);
+    else
+      T_CHECK(fixed[k] == stamp(id, k), "%s: %s %u: payload word %zu corrupted", where,
+              d->name, id, k);
   }
-  if (d->esize == 0)
-    return;
-  for (size_t i = 0; i < m->len; i++) {
+}
+
+/* Object id's elements apart from their references: with where NULL,
+   stamped; else checked for their stamps, where naming the check. */
+static void pass_elements(world_t *w, uint32_t id, const char *where)
+{
+  mobj_t *m = &w->obj[id];
+  const tdef_t *d = &tdefs[m->ty];
+  for (size_t i = 0; d->esize != 0 && i < m->len; i++) {
     if (d->esize == 1) {
-      uint8_t b = ((uint8_t *)kiln_desc_elem(m->addr, 0))[i];
-      T_CHECK(b == (uint8_t)(id * 31 + i * 7), "%s: %s %u: byte %zu corrupted", where, d->name,
-              id, i);
+      uint8_t *b = &((uint8_t *)kiln_desc_elem(m->addr, 0))[i];
+      if (where == NULL)
+        *b = (uint8_t)(id * 31 + i * 7);
+      else
+        T_CHECK(*b == (uint8_t)(id * 31 + i * 7), "%s: %s %u: byte %zu corrupted", where,
+                d->name, id, i);
       continue;
     }
     uint64_t *e = kiln_desc_elem(m->addr, i);
-    for (size_t k = d->erefs; k < d->esize / W; k++)
-      T_CHECK(e[k] == stamp(id, 100 + i * 8 + k), "%s: %s %u: element %zu word %zu corrupted",
-              where, d->name, id, i, k);
+    for (size_t k = d->erefs; k < d->esize / W; k++) {
+      if (where == NULL)
+        e[k] = stamp(id, 100 + i * 8 + k);
+      else
+        T_CHECK(e[k] == stamp(id, 100 + i * 8 + k), "%s: %s %u: element %zu word %zu "
+                "corrupted", where, d->name, id, i, k);
+    }
   }
+}
+
+static void check_payload(world_t *w, uint32_t id, const char *where)
+{
+  pass_fixed(w, id, where);
+  pass_elements(w, id, where);
 }
 
 static void check_obj(world_t *w, void *p, uint32_t id, const char *where)
@@ -638,40 +668,25 @@ static void set_slot(world_t *w, uint32_t id, size_t k, int32_t e)
   kiln_write(w->arena, m->addr, kiln_desc_slot(m->addr, k), e < 0 ? NULL : w->obj[e].addr);
 }
 
+/* A raw word for junk slot j of m: the address of a live object, one past
+   it, or an address that looks like the heap's: none may be taken for a
+   reference. */
+static uint64_t make_junk(world_t *w, mobj_t *m, size_t j)
+{
+  int32_t t = w->nreach > 0 ? (int32_t)pick(w) : -1;
+  uint64_t dice = test_rand(&w->rng) % 4;
+  m->junk_id[j] = dice < 2 ? t : -1;
+  m->junk[j] = t < 0 ? 0x1230
+               : dice < 2 ? (uint64_t)(uintptr_t)w->obj[t].addr
+               : dice == 2 ? (uint64_t)(uintptr_t)w->obj[t].addr + 8
+                           : (uint64_t)(uintptr_t)w->obj[t].addr ^ 0x40;
+  return m->junk[j];
+}
+
 static void fill_payload(world_t *w, uint32_t id)
 {
-  mobj_t *m = &w->obj[id];
-  const tdef_t *d = &tdefs[m->ty];
-  uint64_t *fixed = kiln_desc_fixed(m->addr);
-  size_t fw = (d->size + W - 1) / W;
-  for (size_t k = 0, j = 0; k < fw; k++) {
-    if (is_ref_word(m->ty, k))
-      continue;
-    if (is_junk_word(m->ty, k)) {
-      /* Raw words: the address of a live object, one past it, or an
-         address that looks like the heap's: none may be taken for a
-         reference. */
-      int32_t t = w->nreach > 0 ? (int32_t)pick(w) : -1;
-      uint64_t dice = test_rand(&w->rng) % 4;
-      m->junk_id[j] = dice < 2 ? t : -1;
-      m->junk[j] = t < 0 ? 0x1230
-                   : dice < 2 ? (uint64_t)(uintptr_t)w->obj[t].addr
-                   : dice == 2 ? (uint64_t)(uintptr_t)w->obj[t].addr + 8
-                               : (uint64_t)(uintptr_t)w->obj[t].addr ^ 0x40;
-      fixed[k] = m->junk[j++];
-      continue;
-    }
-    fixed[k] = stamp(id, k);
-  }
-  for (size_t i = 0; d->esize != 0 && i < m->len; i++) {
-    if (d->esize == 1) {
-      ((uint8_t *)kiln_desc_elem(m->addr, 0))[i] = (uint8_t)(id * 31 + i * 7);
-      continue;
-    }
-    uint64_t *e = kiln_desc_elem(m->addr, i);
-    for (size_t k = d->erefs; k < d->esize / W; k++)
-      e[k] = stamp(id, 100 + i * 8 + k);
-  }
+  pass_fixed(w, id, NULL);
+  pass_elements(w, id, NULL);
 }
 
 static void op_alloc(world_t *w)
