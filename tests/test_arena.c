@@ -69,11 +69,18 @@ static const struct kiln_class_s dummy_class = {
   .params = no_params, .init = dummy_init, .finish = dummy_finish};
 static const seg_class_t dummy_seg = {.name = "dummy", .size = sizeof(struct seg_s)};
 
+/* A dummy pool in a, to allocate segments from. */
+static kiln_pool_t dummy_pool(kiln_arena_t a)
+{
+  kiln_pool_t p;
+  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  return p;
+}
+
 START_TEST(test_lookup_every_page)
 {
   kiln_arena_t a = arena_small(64 << 20, 0, 0);
-  kiln_pool_t p;
-  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  kiln_pool_t p = dummy_pool(a);
   seg_t segs[50];
   uint64_t rng = test_seed(1);
   for (int i = 0; i < 50; i++)
@@ -100,8 +107,7 @@ END_TEST
 START_TEST(test_commit_limit)
 {
   kiln_arena_t a = arena_small(64 << 20, 1 << 20, 0);
-  kiln_pool_t p;
-  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  kiln_pool_t p = dummy_pool(a);
   seg_t s1, s2;
   ck_assert_ok(seg_alloc(&s1, p, &dummy_seg, 768 << 10));
   ck_assert_res(seg_alloc(&s2, p, &dummy_seg, 512 << 10), KILN_LIMIT);
@@ -117,8 +123,7 @@ END_TEST
 START_TEST(test_reservation_full)
 {
   kiln_arena_t a = arena_small(1 << 20, 0, 1 << 20);
-  kiln_pool_t p;
-  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  kiln_pool_t p = dummy_pool(a);
   seg_t s;
   size_t got = 0;
   kiln_res_t res;
@@ -134,8 +139,7 @@ END_TEST
 START_TEST(test_spare_kept_then_returned)
 {
   kiln_arena_t a = arena_small(64 << 20, 0, 256 << 10);
-  kiln_pool_t p;
-  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  kiln_pool_t p = dummy_pool(a);
   seg_t s1, s2;
   ck_assert_ok(seg_alloc(&s1, p, &dummy_seg, 128 << 10));
   ck_assert_ok(seg_alloc(&s2, p, &dummy_seg, 1 << 20));
@@ -156,8 +160,7 @@ END_TEST
 START_TEST(test_committed_pages_reused_first)
 {
   kiln_arena_t a = arena_small(64 << 20, 0, 256 << 10);
-  kiln_pool_t p;
-  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  kiln_pool_t p = dummy_pool(a);
   seg_t s1, s2, s3;
   ck_assert_ok(seg_alloc(&s1, p, &dummy_seg, 256 << 10));
   ck_assert_ok(seg_alloc(&s2, p, &dummy_seg, 256 << 10));
@@ -181,8 +184,7 @@ END_TEST
 START_TEST(test_destroy_returns_everything)
 {
   kiln_arena_t a = arena_small(256 << 20, 0, 64 << 20);
-  kiln_pool_t p;
-  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  kiln_pool_t p = dummy_pool(a);
   seg_t s;
   ck_assert_ok(seg_alloc(&s, p, &dummy_seg, 32 << 20));
   memset((void *)s->base, 1, 32 << 20);
@@ -233,8 +235,7 @@ START_TEST(test_manual_segments_touch_no_card)
   if (KILN_CHECKING)
     return;
   kiln_arena_t a = arena_small((size_t)2 << 30, 0, (size_t)2 << 30);
-  kiln_pool_t p;
-  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  kiln_pool_t p = dummy_pool(a);
   enum { N = 256 };
   static seg_t segs[N];
   for (int i = 0; i < N; i++)
