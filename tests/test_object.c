@@ -103,6 +103,17 @@ static void walk_env(env_t *e, seen_t *s)
                 s->bad);
 }
 
+/* Fail unless a full collection leaves none of e's objects: the test has
+   dropped its last pin and holds no root. */
+static void check_nothing_left(env_t *e)
+{
+  seen_t s;
+  kiln_arena_collect(e->arena);
+  walk_env(e, &s);
+  ck_assert_msg(s.objects == 0, "%s: %zu objects left after the last unpin",
+                config_names[e->which], s.objects);
+}
+
 /* ---- pinning ------------------------------------------------------------ */
 
 START_TEST(test_pin_keeps_in_place)
@@ -154,10 +165,7 @@ START_TEST(test_unpinned_object_dies)
   walk_env(&e, &s);
   ck_assert_int_eq(s.count[9], 1);
   ck_assert_ok(kiln_unpin(e.arena, o));
-  kiln_arena_collect(e.arena);
-  walk_env(&e, &s);
-  ck_assert_msg(s.count[9] == 0 && s.objects == 0, "%s: %zu objects left after the unpin",
-                config_names[_i], s.objects);
+  check_nothing_left(&e);
   env_close(&e);
 }
 END_TEST
@@ -185,9 +193,7 @@ START_TEST(test_pin_during_incremental)
   ck_assert_uint_eq(s.count[11], 1);
   ck_assert_uint_eq(s.objects, 1);
   ck_assert_ok(kiln_unpin(e.arena, o));
-  kiln_arena_collect(e.arena);
-  walk_env(&e, &s);
-  ck_assert_uint_eq(s.objects, 0);
+  check_nothing_left(&e);
   env_close(&e);
 }
 END_TEST
@@ -243,9 +249,7 @@ START_TEST(test_many_pins)
     for (int k = 0; k <= i % 3; k++)
       ck_assert_ok(kiln_unpin(e.arena, objs[i]));
   ck_assert_res(kiln_unpin(e.arena, objs[1]), KILN_PARAM);
-  kiln_arena_collect(e.arena);
-  walk_env(&e, &s);
-  ck_assert_uint_eq(s.objects, 0);
+  check_nothing_left(&e);
   env_close(&e);
 }
 END_TEST
