@@ -52,10 +52,9 @@ typedef struct env_s {
 
 /* The thread root's cold end is the stack's real base (a local of the test
    function would not do: locals declared after it may sit above it). */
-static void env_open(env_t *e, void *unused)
+static void env_open(env_t *e)
 {
   void *cold = vm_stack_cold_end();
-  (void)unused;
   ck_assert_ok(kiln_arena_create(&e->arena, NULL));
   ck_assert_ok(kiln_fmt_create(&e->fmt, e->arena, graph_format()));
   one_ms(e->arena, e->fmt, &e->pool);
@@ -76,9 +75,8 @@ static void env_close(env_t *e)
 
 START_TEST(test_stack_reference_survives)
 {
-  int cold;
   env_t e;
-  env_open(&e, &cold);
+  env_open(&e);
   gobj_t *volatile held = gobj_new(e.ap, 7, 1, 40);
   held->ref[0] = gobj_new(e.ap, 8, 0, 24); /* reachable only through held */
   for (int i = 0; i < 1000; i++)
@@ -94,9 +92,8 @@ END_TEST
 
 START_TEST(test_interior_stack_reference_survives)
 {
-  int cold;
   env_t e;
-  env_open(&e, &cold);
+  env_open(&e);
   gobj_t *o = gobj_new(e.ap, 9, 0, 64);
   char *volatile inner = (char *)o + 40; /* only an interior pointer is kept */
   o = NULL;
@@ -119,8 +116,7 @@ END_TEST
 START_TEST(test_ambiguous_area_ignores_junk)
 {
   env_t e;
-  int cold;
-  env_open(&e, &cold);
+  env_open(&e);
   gobj_t *o = gobj_new(e.ap, 1, 0, 8);
   void *area[4] = {(char *)o + 3, (void *)0x1234, (void *)(~(uintptr_t)0 - 7), NULL};
   kiln_root_t r;
@@ -145,8 +141,7 @@ START_TEST(test_many_buffers_per_segment_parsed)
   enum { N = 400 };
   static void *keep[N], *inner[N / 2];
   env_t e;
-  int cold;
-  env_open(&e, &cold);
+  env_open(&e);
   kiln_root_t exact, ambig;
   ck_assert_ok(kiln_root_create_area(&exact, e.arena, keep, keep + N, KILN_RANK_EXACT));
   ck_assert_ok(kiln_root_create_area(&ambig, e.arena, inner, inner + N / 2, KILN_RANK_AMBIG));
@@ -299,8 +294,7 @@ END_TEST
 START_TEST(test_commit_after_collection_fails_then_retry_works)
 {
   env_t e;
-  int cold;
-  env_open(&e, &cold);
+  env_open(&e);
   size_t size = gobj_size(0, 8);
   void *p;
   ck_assert_ok(kiln_reserve(&p, e.ap, size));
@@ -328,8 +322,7 @@ END_TEST
 START_TEST(test_reserve_bad_size)
 {
   env_t e;
-  int cold;
-  env_open(&e, &cold);
+  env_open(&e);
   void *p;
   ck_assert_res(kiln_reserve(&p, e.ap, 13), KILN_PARAM);
   ck_assert_str_eq(kiln_arena_error(e.arena),
