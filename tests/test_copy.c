@@ -658,30 +658,53 @@ END_TEST
 
 /* ---- from-space returned ---------------------------------------------- */
 
-START_TEST(test_churn_bounded)
-{
+/* An arena made with arena_args, one copy pool with an allocation point,
+   and an exact root area over slots[0 .. nslots). */
+typedef struct rooted_s {
   kiln_arena_t arena;
   kiln_fmt_t fmt;
   kiln_pool_t pool;
   kiln_ap_t ap;
+  kiln_root_t root;
+} rooted_t;
+
+static void rooted_open(rooted_t *h, const kiln_arg_t *arena_args, void **slots, size_t nslots)
+{
+  ck_assert_ok(kiln_arena_create(&h->arena, arena_args));
+  ck_assert_ok(kiln_fmt_create(&h->fmt, h->arena, graph_format()));
+  one_copy(h->arena, h->fmt, &h->pool);
+  ck_assert_ok(kiln_ap_create(&h->ap, h->pool, NULL));
+  ck_assert_ok(kiln_root_create_area(&h->root, h->arena, slots, slots + nslots,
+                                     KILN_RANK_EXACT));
+}
+
+/* Destroy each part in turn, the arena last. */
+static void rooted_close(rooted_t *h)
+{
+  kiln_root_destroy(h->root);
+  kiln_ap_destroy(h->ap);
+  kiln_pool_destroy(h->pool);
+  kiln_fmt_destroy(h->fmt);
+  kiln_arena_destroy(h->arena);
+}
+
+START_TEST(test_churn_bounded)
+{
   static void *live[2000];
   memset(live, 0, sizeof live);
-  fmt = arena_with_format(&arena, graph_format());
-  one_copy(arena, fmt, &pool);
-  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
-  kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, arena, live, live + 2000, KILN_RANK_EXACT));
+  rooted_t h;
+  rooted_open(&h, NULL, live, 2000);
   uint64_t rng = test_seed(5);
   kiln_stats_t st;
   size_t max_pool = 0, max_arena = 0;
   do {
     for (int i = 0; i < 16; i++) { /* stats cost a histogram walk: sample them */
-      gobj_t *o = gobj_new(ap, rng, 1, (uint32_t)test_range(&rng, 0, 200));
+      gobj_t *o = gobj_new(h.ap, rng, 1, (uint32_t)test_range(&rng, 0, 200));
       live[test_rand(&rng) % 2000] = o;
     }
     kiln_pool_stats_t ps;
-    kiln_pool_stats(pool, &ps);
-    kiln_arena_stats(arena, &st);
+    kiln_pool_stats(h.pool, &ps);
+    kiln_arena_stats(h.arena, &st);
     max_pool = ps.committed > max_pool ? ps.committed : max_pool;
     max_arena = st.committed > max_arena ? st.committed : max_arena;
   } while (st.collections < 100);
@@ -692,58 +715,42 @@ START_TEST(test_churn_bounded)
   ck_assert_msg(max_pool < (6u << 20), "pool committed reached %zu bytes", max_pool);
   ck_assert_msg(max_arena < (10u << 20), "arena committed reached %zu bytes", max_arena);
   ck_assert_uint_gt(st.allocated, 50u * (4u << 20)); /* far more than the bound */
-  kiln_root_destroy(root);
-  kiln_ap_destroy(ap);
-  kiln_pool_destroy(pool);
-  kiln_fmt_destroy(fmt);
-  kiln_arena_destroy(arena);
+  rooted_close(&h);
 }
 END_TEST
 
 START_TEST(test_everything_freed_when_unrooted)
 {
-  kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_pool_t pool;
-  kiln_ap_t ap;
   static void *keep[1000];
-  kiln_root_t root;
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("spare", 0), KILN_ARGS_END};
-  ck_assert_ok(kiln_arena_create(&arena, aargs));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  one_copy(arena, fmt, &pool);
-  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
-  ck_assert_ok(kiln_root_create_area(&root, arena, keep, keep + 1000, KILN_RANK_EXACT));
-  kiln_arena_park(arena);
+  rooted_t h;
+  rooted_open(&h, aargs, keep, 1000);
+  kiln_arena_park(h.arena);
   for (int i = 0; i < 20000; i++) {
-    gobj_t *o = gobj_new(ap, (uint64_t)i, 1, (uint32_t)(i % 300 == 0 ? 40000 : 40));
+    gobj_t *o = gobj_new(h.ap, (uint64_t)i, 1, (uint32_t)(i % 300 == 0 ? 40000 : 40));
     if (i % 20 == 1)
       keep[i / 20] = o; /* small ones only */
   }
   kiln_pool_stats_t ps;
-  kiln_pool_stats(pool, &ps);
+  kiln_pool_stats(h.pool, &ps);
   ck_assert_uint_gt(ps.committed, 1u << 20);
   size_t before = ps.committed;
-  kiln_arena_release(arena);
-  kiln_arena_collect(arena);
-  kiln_pool_stats(pool, &ps);
+  kiln_arena_release(h.arena);
+  kiln_arena_collect(h.arena);
+  kiln_pool_stats(h.pool, &ps);
   ck_assert_uint_eq(ps.live_objects, 1000);
   ck_assert_uint_lt(ps.committed, before / 4);
   for (int i = 0; i < 1000; i++)
     T_CHECK(((gobj_t *)keep[i])->id == (uint64_t)i * 20 + 1, "keep[%d] lost", i);
   memset(keep, 0, sizeof keep);
-  kiln_arena_collect(arena);
-  kiln_pool_stats(pool, &ps);
+  kiln_arena_collect(h.arena);
+  kiln_pool_stats(h.pool, &ps);
   ck_assert_uint_eq(ps.live_objects, 0);
   ck_assert_uint_eq(ps.committed, 0);
   kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
+  kiln_arena_stats(h.arena, &st);
   ck_assert_uint_eq(st.committed, 0); /* spare 0: every page went back to the OS */
-  kiln_root_destroy(root);
-  kiln_ap_destroy(ap);
-  kiln_pool_destroy(pool);
-  kiln_fmt_destroy(fmt);
-  kiln_arena_destroy(arena);
+  rooted_close(&h);
 }
 END_TEST
 
@@ -751,35 +758,27 @@ END_TEST
    objects in place instead of failing, and loses nothing. */
 START_TEST(test_out_of_to_space)
 {
-  kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_pool_t pool;
-  kiln_ap_t ap;
   static void *keep[6000];
-  kiln_root_t root;
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("commit_limit", 2u << 20), KILN_ARG_SIZE("spare", 0),
                         KILN_ARGS_END};
-  ck_assert_ok(kiln_arena_create(&arena, aargs));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  one_copy(arena, fmt, &pool);
-  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
-  ck_assert_ok(kiln_root_create_area(&root, arena, keep, keep + 6000, KILN_RANK_EXACT));
-  kiln_arena_park(arena);
+  rooted_t h;
+  rooted_open(&h, aargs, keep, 6000);
+  kiln_arena_park(h.arena);
   for (int i = 0; i < 6000; i++) { /* 6000 x 256 bytes: 1.5 MiB, all live */
-    gobj_t *o = gobj_new(ap, (uint64_t)i, 1, 208);
+    gobj_t *o = gobj_new(h.ap, (uint64_t)i, 1, 208);
     o->ref[0] = i > 0 ? keep[i - 1] : NULL;
     keep[i] = o;
   }
-  kiln_arena_release(arena);
+  kiln_arena_release(h.arena);
   kiln_stats_t s0, s1;
-  kiln_arena_stats(arena, &s0);
-  kiln_arena_collect(arena);
-  kiln_arena_stats(arena, &s1);
+  kiln_arena_stats(h.arena, &s0);
+  kiln_arena_collect(h.arena);
+  kiln_arena_stats(h.arena, &s1);
   ck_assert_uint_gt(s1.copied, s0.copied);  /* some were copied ... */
   ck_assert_uint_gt(s1.marked, s0.marked);  /* ... and the rest kept in place */
   ck_assert_uint_le(s1.committed, 2u << 20);
   kiln_pool_stats_t ps;
-  kiln_pool_stats(pool, &ps);
+  kiln_pool_stats(h.pool, &ps);
   ck_assert_uint_eq(ps.live_objects, 6000);
   for (int i = 0; i < 6000; i++) {
     gobj_t *o = keep[i];
@@ -790,15 +789,11 @@ START_TEST(test_out_of_to_space)
      collections compact again. */
   for (int i = 3000; i < 6000; i++)
     keep[i] = NULL;
-  kiln_arena_collect(arena);
-  kiln_arena_collect(arena);
-  kiln_pool_stats(pool, &ps);
+  kiln_arena_collect(h.arena);
+  kiln_arena_collect(h.arena);
+  kiln_pool_stats(h.pool, &ps);
   ck_assert_uint_eq(ps.live_objects, 3000);
-  kiln_root_destroy(root);
-  kiln_ap_destroy(ap);
-  kiln_pool_destroy(pool);
-  kiln_fmt_destroy(fmt);
-  kiln_arena_destroy(arena);
+  rooted_close(&h);
 }
 END_TEST
 
