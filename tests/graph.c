@@ -521,3 +521,26 @@ void graph_table_run(const graph_run_t *runs, int i, int expect_moves, const uin
   if (run->collections_over > 0)
     ck_assert_uint_gt(r.collections, test_scale(run->collections_over));
 }
+
+void rooted_open(rooted_heap_t *h, int (*make_pools)(kiln_arena_t, kiln_fmt_t, kiln_pool_t *),
+                 const kiln_arg_t *arena_args, void **slots, size_t nslots)
+{
+  *h = (rooted_heap_t){.arena = NULL};
+  ck_assert_ok(kiln_arena_create(&h->arena, arena_args));
+  ck_assert_ok(kiln_fmt_create(&h->fmt, h->arena, graph_format()));
+  ck_assert_int_eq(make_pools(h->arena, h->fmt, &h->pool), 1);
+  ck_assert_ok(kiln_ap_create(&h->ap, h->pool, NULL));
+  if (slots != NULL)
+    ck_assert_ok(kiln_root_create_area(&h->root, h->arena, slots, slots + nslots,
+                                       KILN_RANK_EXACT));
+}
+
+void rooted_close(rooted_heap_t *h)
+{
+  if (h->root != NULL)
+    kiln_root_destroy(h->root);
+  kiln_ap_destroy(h->ap);
+  kiln_pool_destroy(h->pool);
+  kiln_fmt_destroy(h->fmt);
+  kiln_arena_destroy(h->arena);
+}

@@ -57,6 +57,24 @@ void sticky_add_sticky(sticky_env_t *e);
 void sticky_scan_stack(sticky_env_t *e);
 void sticky_close(sticky_env_t *e); /* destroys the arena and all in it */
 
+/* A heap of one pool on the graph format: an arena made with arena_args
+   (NULL: the defaults), the pool make_pools makes (it makes one), an
+   allocation point on it and, unless slots is NULL, an exact root area
+   over slots[0 .. nslots). */
+typedef struct rooted_heap_s {
+  kiln_arena_t arena;
+  kiln_fmt_t fmt;
+  kiln_pool_t pool;
+  kiln_ap_t ap;
+  kiln_root_t root;              /* NULL without slots */
+} rooted_heap_t;
+
+void rooted_open(rooted_heap_t *h, int (*make_pools)(kiln_arena_t, kiln_fmt_t, kiln_pool_t *),
+                 const kiln_arg_t *arena_args, void **slots, size_t nslots);
+/* Destroy each part in turn (root, allocation point, pool, format), the
+   arena last. */
+void rooted_close(rooted_heap_t *h);
+
 typedef struct graph_cfg_s {
   /* Create the pools objects are allocated in (1..4) on fmt. */
   int (*make_pools)(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools);

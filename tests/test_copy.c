@@ -658,42 +658,12 @@ END_TEST
 
 /* ---- from-space returned ---------------------------------------------- */
 
-/* An arena made with arena_args, one copy pool with an allocation point,
-   and an exact root area over slots[0 .. nslots). */
-typedef struct rooted_s {
-  kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_pool_t pool;
-  kiln_ap_t ap;
-  kiln_root_t root;
-} rooted_t;
-
-static void rooted_open(rooted_t *h, const kiln_arg_t *arena_args, void **slots, size_t nslots)
-{
-  ck_assert_ok(kiln_arena_create(&h->arena, arena_args));
-  ck_assert_ok(kiln_fmt_create(&h->fmt, h->arena, graph_format()));
-  one_copy(h->arena, h->fmt, &h->pool);
-  ck_assert_ok(kiln_ap_create(&h->ap, h->pool, NULL));
-  ck_assert_ok(kiln_root_create_area(&h->root, h->arena, slots, slots + nslots,
-                                     KILN_RANK_EXACT));
-}
-
-/* Destroy each part in turn, the arena last. */
-static void rooted_close(rooted_t *h)
-{
-  kiln_root_destroy(h->root);
-  kiln_ap_destroy(h->ap);
-  kiln_pool_destroy(h->pool);
-  kiln_fmt_destroy(h->fmt);
-  kiln_arena_destroy(h->arena);
-}
-
 START_TEST(test_churn_bounded)
 {
   static void *live[2000];
   memset(live, 0, sizeof live);
-  rooted_t h;
-  rooted_open(&h, NULL, live, 2000);
+  rooted_heap_t h;
+  rooted_open(&h, one_copy, NULL, live, 2000);
   uint64_t rng = test_seed(5);
   kiln_stats_t st;
   size_t max_pool = 0, max_arena = 0;
@@ -723,8 +693,8 @@ START_TEST(test_everything_freed_when_unrooted)
 {
   static void *keep[1000];
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("spare", 0), KILN_ARGS_END};
-  rooted_t h;
-  rooted_open(&h, aargs, keep, 1000);
+  rooted_heap_t h;
+  rooted_open(&h, one_copy, aargs, keep, 1000);
   kiln_arena_park(h.arena);
   for (int i = 0; i < 20000; i++) {
     gobj_t *o = gobj_new(h.ap, (uint64_t)i, 1, (uint32_t)(i % 300 == 0 ? 40000 : 40));
@@ -761,8 +731,8 @@ START_TEST(test_out_of_to_space)
   static void *keep[6000];
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("commit_limit", 2u << 20), KILN_ARG_SIZE("spare", 0),
                         KILN_ARGS_END};
-  rooted_t h;
-  rooted_open(&h, aargs, keep, 6000);
+  rooted_heap_t h;
+  rooted_open(&h, one_copy, aargs, keep, 6000);
   kiln_arena_park(h.arena);
   for (int i = 0; i < 6000; i++) { /* 6000 x 256 bytes: 1.5 MiB, all live */
     gobj_t *o = gobj_new(h.ap, (uint64_t)i, 1, 208);

@@ -174,23 +174,16 @@ END_TEST
 
 START_TEST(test_churn_bounded)
 {
-  kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_pool_t pool;
-  kiln_ap_t ap;
   static void *live[2000];
-  fmt = arena_with_format(&arena, graph_format());
-  one_ms(arena, fmt, &pool);
-  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
-  kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, arena, live, live + 2000, KILN_RANK_EXACT));
+  rooted_heap_t h;
+  rooted_open(&h, one_ms, NULL, live, 2000);
   uint64_t rng = test_seed(5);
   kiln_stats_t st;
   size_t max_committed = 0;
   do {
-    gobj_t *o = gobj_new(ap, rng, 1, (uint32_t)test_range(&rng, 0, 200));
+    gobj_t *o = gobj_new(h.ap, rng, 1, (uint32_t)test_range(&rng, 0, 200));
     live[test_rand(&rng) % 2000] = o;
-    kiln_arena_stats(arena, &st);
+    kiln_arena_stats(h.arena, &st);
     if (st.committed > max_committed)
       max_committed = st.committed;
   } while (st.collections < 100);
@@ -198,11 +191,7 @@ START_TEST(test_churn_bounded)
      4 MiB between collections: committed must stay near that, not grow. */
   ck_assert_msg(max_committed < (16u << 20), "committed reached %zu bytes", max_committed);
   ck_assert_uint_gt(st.allocated, 100u * (4u << 20));
-  kiln_root_destroy(root);
-  kiln_ap_destroy(ap);
-  kiln_pool_destroy(pool);
-  kiln_fmt_destroy(fmt);
-  kiln_arena_destroy(arena);
+  rooted_close(&h);
 }
 END_TEST
 
@@ -212,40 +201,28 @@ END_TEST
 static void spare_phase(size_t spare, uint64_t *gcs_o, size_t *grew_o)
 {
   static void *live[40000];
-  kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_pool_t pool;
-  kiln_ap_t ap;
-  kiln_root_t root;
   kiln_stats_t st;
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("spare", spare), KILN_ARG_SIZE("budget_min", 256 << 10),
                         KILN_ARGS_END};
   memset(live, 0, sizeof live);
-  ck_assert_ok(kiln_arena_create(&arena, aargs));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  one_ms(arena, fmt, &pool);
-  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
-  ck_assert_ok(kiln_root_create_area(&root, arena, live, live + 40000, KILN_RANK_EXACT));
+  rooted_heap_t h;
+  rooted_open(&h, one_ms, aargs, live, 40000);
   for (uint32_t i = 0; i < 40000; i++) /* about 8 MiB live, then dropped */
-    live[i] = gobj_new(ap, i, 1, 200);
-  kiln_arena_collect(arena);
+    live[i] = gobj_new(h.ap, i, 1, 200);
+  kiln_arena_collect(h.arena);
   memset(live, 0, sizeof live);
-  live[0] = gobj_new(ap, 1, 1, 24);
-  kiln_arena_collect(arena); /* live: one object; spare: the 8 MiB */
-  kiln_arena_stats(arena, &st);
+  live[0] = gobj_new(h.ap, 1, 1, 24);
+  kiln_arena_collect(h.arena); /* live: one object; spare: the 8 MiB */
+  kiln_arena_stats(h.arena, &st);
   uint64_t gcs = st.collections;
   size_t committed = st.committed;
   for (uint32_t i = 0; i < 20000; i++) /* about 4 MiB of garbage */
-    live[1 + i % 16] = gobj_new(ap, i, 1, 200);
-  kiln_arena_stats(arena, &st);
+    live[1 + i % 16] = gobj_new(h.ap, i, 1, 200);
+  kiln_arena_stats(h.arena, &st);
   *gcs_o = st.collections - gcs;
   *grew_o = st.committed > committed ? st.committed - committed : 0;
   ck_assert(gobj_payload_ok(live[0]));
-  kiln_root_destroy(root);
-  kiln_ap_destroy(ap);
-  kiln_pool_destroy(pool);
-  kiln_fmt_destroy(fmt);
-  kiln_arena_destroy(arena);
+  rooted_close(&h);
 }
 
 START_TEST(test_spare_filled_before_collecting)
@@ -262,30 +239,21 @@ END_TEST
 
 START_TEST(test_everything_freed_when_unrooted)
 {
-  kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_pool_t pool;
-  kiln_ap_t ap;
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("spare", 0), KILN_ARGS_END};
-  ck_assert_ok(kiln_arena_create(&arena, aargs));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  one_ms(arena, fmt, &pool);
-  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
-  kiln_arena_park(arena);
+  rooted_heap_t h;
+  rooted_open(&h, one_ms, aargs, NULL, 0);
+  kiln_arena_park(h.arena);
   for (int i = 0; i < 20000; i++)
-    (void)gobj_new(ap, (uint64_t)i, 1, (uint32_t)(i % 300 == 0 ? 30000 : 40));
+    (void)gobj_new(h.ap, (uint64_t)i, 1, (uint32_t)(i % 300 == 0 ? 30000 : 40));
   kiln_pool_stats_t ps;
-  kiln_pool_stats(pool, &ps);
+  kiln_pool_stats(h.pool, &ps);
   ck_assert_uint_gt(ps.committed, 1u << 20);
-  kiln_arena_release(arena);
-  kiln_arena_collect(arena);
-  kiln_pool_stats(pool, &ps);
+  kiln_arena_release(h.arena);
+  kiln_arena_collect(h.arena);
+  kiln_pool_stats(h.pool, &ps);
   ck_assert_uint_eq(ps.live_objects, 0);
   ck_assert_uint_le(ps.committed, 256u << 10); /* at most the AP's current segment */
-  kiln_ap_destroy(ap);
-  kiln_pool_destroy(pool);
-  kiln_fmt_destroy(fmt);
-  kiln_arena_destroy(arena);
+  rooted_close(&h);
 }
 END_TEST
 
