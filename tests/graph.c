@@ -106,8 +106,7 @@ void gobj_check(const gobj_t *o, uint64_t id)
 
 gobj_t *gobj_rooted_old(kiln_arena_t arena, kiln_ap_t ap, void **slot)
 {
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, arena, slot, slot + 1, KILN_RANK_EXACT));
+  (void)exact_area(arena, slot, 1);
   gobj_t *old = gobj_new(ap, 1, 2, 8);
   *slot = old;
   kiln_arena_collect(arena);
@@ -531,8 +530,7 @@ void rooted_open(rooted_heap_t *h, int (*make_pools)(kiln_arena_t, kiln_fmt_t, k
   ck_assert_int_eq(make_pools(h->arena, h->fmt, &h->pool), 1);
   ck_assert_ok(kiln_ap_create(&h->ap, h->pool, NULL));
   if (slots != NULL)
-    ck_assert_ok(kiln_root_create_area(&h->root, h->arena, slots, slots + nslots,
-                                       KILN_RANK_EXACT));
+    h->root = exact_area(h->arena, slots, nslots);
 }
 
 void rooted_close(rooted_heap_t *h)

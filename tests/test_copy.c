@@ -256,7 +256,7 @@ START_TEST(test_heap_audit)
   }
   for (int i = 0; i < 2; i++)
     ck_assert_ok(kiln_ap_create(&a.aps[i], a.pools[i], NULL));
-  ck_assert_ok(kiln_root_create_area(&exact, a.arena, a.roots, a.roots + 64, KILN_RANK_EXACT));
+  exact = exact_area(a.arena, a.roots, 64);
   ck_assert_ok(kiln_root_create_area(&amb, a.arena, a.amb, a.amb + 8, KILN_RANK_AMBIG));
   size_t steps = test_scale(_i == 2 ? 4000 : 20000), audits = 0;
   kiln_stats_t st;
@@ -429,8 +429,7 @@ static void area_open(area_env_t *a)
   memset(a, 0, sizeof *a);
   env_open(&a->e, 0);
   ck_assert_ok(kiln_root_create_area(&a->ramb, a->e.arena, a->amb, a->amb + 4, KILN_RANK_AMBIG));
-  ck_assert_ok(kiln_root_create_area(&a->rexact, a->e.arena, a->roots, a->roots + 8,
-                                     KILN_RANK_EXACT));
+  a->rexact = exact_area(a->e.arena, a->roots, 8);
 }
 
 static void area_close(area_env_t *a)
@@ -631,7 +630,7 @@ START_TEST(test_pool_collect_beside_ms)
   copy_and_ms(arena, fmt, pools);
   ck_assert_ok(kiln_ap_create(&cap, pools[0], NULL));
   ck_assert_ok(kiln_ap_create(&map, pools[1], NULL));
-  ck_assert_ok(kiln_root_create_area(&r, arena, roots, roots + 2, KILN_RANK_EXACT));
+  r = exact_area(arena, roots, 2);
   gobj_t *m = gobj_new(map, 1, 1, 8), *c = gobj_new(cap, 2, 1, 8);
   m->ref[0] = c;                        /* ms -> copy, held only by m */
   c->ref[0] = gobj_new(map, 3, 0, 8);   /* copy -> ms, held only by c */
@@ -794,8 +793,7 @@ static void holes_open(holes_env_t *h)
   ck_assert_ok(kiln_ap_create(&h->gen_ap, h->gen, NULL));
   ck_assert_ok(kiln_ap_create(&h->gen_ap2, h->gen, NULL));
   ck_assert_ok(kiln_root_create_area(&h->ramb, h->arena, h->amb, h->amb + 2, KILN_RANK_AMBIG));
-  ck_assert_ok(kiln_root_create_area(&h->rexact, h->arena, h->roots, h->roots + 4,
-                                     KILN_RANK_EXACT));
+  h->rexact = exact_area(h->arena, h->roots, 4);
 }
 
 /* A segment kept by a pin has its dead objects as holes, and another

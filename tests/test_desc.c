@@ -828,8 +828,7 @@ static void world_open(world_t *w, drun_t *r)
   ck_assert(w->obj && w->reach && w->queue && w->seen && r->trace);
   for (int i = 0; i < NROOTS; i++)
     w->mroot[i] = -1;
-  ck_assert_ok(kiln_root_create_area(&w->root, w->arena, w->roots, w->roots + NROOTS,
-                                     KILN_RANK_EXACT));
+  w->root = exact_area(w->arena, w->roots, NROOTS);
 }
 
 static void world_close(world_t *w)
@@ -997,7 +996,7 @@ START_TEST(test_copy_pads_and_forwards)
   ck_assert_ok(kiln_pool_create(&b, arena, kiln_class_copy(), args));
   ck_assert_ok(kiln_ap_create(&apa, a, NULL));
   ck_assert_ok(kiln_ap_create(&apb, b, NULL));
-  ck_assert_ok(kiln_root_create_area(&rexact, arena, roots, roots + 256, KILN_RANK_EXACT));
+  rexact = exact_area(arena, roots, 256);
   ck_assert_ok(kiln_root_create_area(&ramb, arena, amb, amb + 1, KILN_RANK_AMBIG));
   kiln_type_t node = mk("node", 16, 1, NULL, 0, 0);      /* ref, id */
   kiln_type_t blob = mk("blob", 8, 0, NULL, 1, 0);       /* id, bytes */

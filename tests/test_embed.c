@@ -94,8 +94,7 @@ static void env_open(env_t *e, int which, const kiln_arg_t arena_args[])
   ck_assert_ok(kiln_fmt_create(&e->fmt, e->arena, owner_format()));
   e->pool = make_config_pool(e->arena, e->fmt, which, YOUNG_SIZE, YOUNG_SIZE / 4, &e->mature);
   ck_assert_ok(kiln_ap_create(&e->ap, e->pool, NULL));
-  ck_assert_ok(kiln_root_create_area(&e->root, e->arena, e->roots, e->roots + 4,
-                                     KILN_RANK_EXACT));
+  e->root = exact_area(e->arena, e->roots, 4);
 }
 
 static void env_close(env_t *e)

@@ -61,8 +61,7 @@ static void env_open(env_t *e, int which)
   ck_assert_ok(kiln_fmt_create(&fmt, e->arena, table_format()));
   kiln_pool_t pool = make_config_pool(e->arena, fmt, which, YOUNG, STEP, NULL);
   ck_assert_ok(kiln_ap_create(&e->ap, pool, NULL));
-  ck_assert_ok(kiln_root_create_area(&e->root, e->arena, e->slots, e->slots + NSLOTS,
-                                     KILN_RANK_EXACT));
+  e->root = exact_area(e->arena, e->slots, NSLOTS);
 }
 
 static void env_close(env_t *e)

@@ -54,8 +54,7 @@ static void env_open(env_t *e, int which, const kiln_arg_t *arena_args)
   ck_assert_ok(kiln_fmt_create(&fmt, e->arena, graph_format()));
   kiln_pool_t pool = make_config_pool(e->arena, fmt, which, YOUNG, STEP, NULL);
   ck_assert_ok(kiln_ap_create(&e->ap, pool, NULL));
-  ck_assert_ok(kiln_root_create_area(&e->rstrong, e->arena, e->slot, e->slot + NSLOTS,
-                                     KILN_RANK_EXACT));
+  e->rstrong = exact_area(e->arena, e->slot, NSLOTS);
   ck_assert_ok(kiln_root_create_scan(&e->rweak, e->arena, KILN_RANK_WEAK, scan_weak, &e->weak));
 }
 
@@ -226,7 +225,7 @@ static void many_objects(int which, const kiln_arg_t *arena_args)
   ck_assert_ok(kiln_arena_create(&arena, arena_args));
   ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
   ck_assert_ok(kiln_ap_create(&ap, make_config_pool(arena, fmt, which, YOUNG, STEP, NULL), NULL));
-  ck_assert_ok(kiln_root_create_area(&root, arena, slots, slots + n, KILN_RANK_EXACT));
+  root = exact_area(arena, slots, n);
   for (size_t i = 0; i < n; i++) {
     pair_new(ap, 2 * i, &slots[i]);
     if (test_range(&rng, 0, 3) != 0) {
@@ -336,7 +335,7 @@ START_TEST(test_final_pool_destroy)
   ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
   void *hold = NULL;
   kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, arena, &hold, &hold + 1, KILN_RANK_EXACT));
+  root = exact_area(arena, &hold, 1);
   ck_assert_ok(kiln_finalize(arena, pair_new(ap, 10, &hold)));
   hold = NULL;
   kiln_arena_collect(arena);

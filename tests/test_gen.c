@@ -161,8 +161,7 @@ END_TEST
 /* n rooted objects of 250 bytes from ap, in the exact root area root. */
 static void rooted_many(env_t *e, kiln_ap_t ap, void **root, int n)
 {
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e->arena, root, root + n, KILN_RANK_EXACT));
+  (void)exact_area(e->arena, root, n);
   for (int i = 0; i < n; i++)
     root[i] = gobj_new(ap, (uint64_t)i, 2, 200);
 }
@@ -278,8 +277,7 @@ START_TEST(test_prefault)
   kiln_ap_t ap;
   ck_assert_ok(kiln_ap_create(&ap, young, NULL));
   static void *root[2000];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, arena, root, root + 2000, KILN_RANK_EXACT));
+  (void)exact_area(arena, root, 2000);
   root[0] = gobj_new(ap, 0, 1, 40); /* the first fill */
   kiln_stats_t st;
   kiln_arena_stats(arena, &st);
@@ -362,7 +360,7 @@ START_TEST(test_pinned_in_survivor_space)
   ck_assert_ok(kiln_thread_reg(&thr, e.arena));
   ck_assert_ok(kiln_root_create_thread(&tr, e.arena, thr, vm_stack_cold_end()));
   static void *root[1];
-  ck_assert_ok(kiln_root_create_area(&rr, e.arena, root, root + 1, KILN_RANK_EXACT));
+  rr = exact_area(e.arena, root, 1);
   gobj_t *o = gobj_new(e.ap_young, 7, 1, 16);
   kiln_write(e.arena, o, (void **)&o->ref[0], gobj_new(e.ap_young, 8, 0, 16));
   root[0] = o;
@@ -415,8 +413,7 @@ START_TEST(test_survivor_ages)
   kiln_pool_t young = make_gen_aged(arena, fmt, old, 256 << 10, age);
   ck_assert_ok(kiln_ap_create(&ap, young, NULL));
   static void *root[1];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, arena, root, root + 1, KILN_RANK_EXACT));
+  (void)exact_area(arena, root, 1);
   root[0] = gobj_new(ap, 1, 0, 24);
   uint64_t colls, m0 = minors_of(arena, &colls);
   for (size_t k = 1; k <= age + 1; k++) {
@@ -457,8 +454,7 @@ static size_t promoted_short_lived(size_t age, int into_copy, size_t *young_live
   ck_assert_ok(kiln_ap_create(&ap, young, NULL));
   static void *window[WINDOW];
   memset(window, 0, sizeof window);
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, arena, window, window + WINDOW, KILN_RANK_EXACT));
+  (void)exact_area(arena, window, WINDOW);
   ck_assert_uint_eq(gobj_size(0, 104), 128);
   uint64_t colls, m0 = minors_of(arena, &colls);
   for (uint64_t i = 0; minors_of(arena, &colls) < m0 + 10; i++)
@@ -511,8 +507,7 @@ START_TEST(test_survivor_space_at_limit)
   size_t old0 = pool_in_use(old);
   enum { N = 6000 };
   static void *keep[N];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, arena, keep, keep + N, KILN_RANK_EXACT));
+  (void)exact_area(arena, keep, N);
   /* Every fifth object lives for N x 5 allocations (3.75 nurseries): about
      750 KiB ages in a space the limit cannot hold beside a 1 MiB nursery,
      the survivors' copies and promote_to's segment. */

@@ -200,8 +200,7 @@ static void open_inc(sticky_env_t *e, size_t young_step)
   memset(roots, 0, sizeof roots);
   old_slot[0] = NULL;
   sticky_open(e, ENV_YOUNG, young_step, NULL);
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e->arena, roots, roots + NROOT, KILN_RANK_EXACT));
+  (void)exact_area(e->arena, roots, NROOT);
 }
 
 /* Allocate n bytes or more of unreachable objects through ap. */
@@ -407,8 +406,7 @@ START_TEST(test_minors_reclaim_young_garbage)
   sticky_env_t e;
   open_inc(&e, ENV_STEP);
   static void *live[N];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, live, live + N, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, live, N);
   for (int i = 0; i < N; i++)
     live[i] = gobj_new(e.ap, (uint64_t)i, 1, 64);
   kiln_arena_collect(e.arena);
@@ -470,8 +468,7 @@ START_TEST(test_new_objects_during_minor)
   static uintptr_t addr[K];
   static gobj_t *unreachable[K]; /* not a root */
   static void *old[HOLEY];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, old, old + HOLEY, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, old, HOLEY);
   kiln_arena_park(e.arena); /* no minor collection: a regular pattern */
   for (int i = 0; i < HOLEY; i++) {
     old[i] = gobj_new(e.ap, (uint64_t)i, 0, 64);
@@ -906,8 +903,7 @@ START_TEST(test_grey_putback_overflow)
 {
   sticky_env_t e;
   sticky_open(&e, 1u << 20, 1u << 10, NULL);
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, wide_roots, wide_roots + 8, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, wide_roots, 8);
   static gobj_t *leaves[WIDE];
   for (int i = 0; i < WIDE; i++)
     leaves[i] = gobj_new(e.ap, 100 + (uint64_t)i, 0, 8);
@@ -956,8 +952,7 @@ static void scan_fail_child(void)
   kiln_pool_t pool = make_sticky(arena, fmt, 64u << 10, fail_step);
   kiln_ap_t ap;
   ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, arena, fail_roots, fail_roots + 2, KILN_RANK_EXACT));
+  (void)exact_area(arena, fail_roots, 2);
   gobj_t *o = gobj_new(ap, 777, 1, 8);
   fail_roots[0] = o;
   kiln_arena_collect(arena); /* o is old */
@@ -1026,8 +1021,7 @@ START_TEST(test_commit_limit_inc)
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("commit_limit", 1200u << 10), KILN_ARG_SIZE("spare", 0),
                         KILN_ARGS_END};
   sticky_open(&e, 256u << 10, _i == 0 ? 0 : 4096, aargs);
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, live_objs, live_objs + NLIVE, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, live_objs, NLIVE);
   uint64_t rng = 5;
   size_t limits = 0;
   for (int j = 0; j < 100; j++)

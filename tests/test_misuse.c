@@ -181,8 +181,7 @@ START_TEST(test_second_thread_reserve_refused)
   ck_assert_ok(kiln_thread_reg(&thr, e.arena));
   enum { N = 64 };
   static void *keep[N];
-  kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, e.arena, keep, keep + N, KILN_RANK_EXACT));
+  kiln_root_t root = exact_area(e.arena, keep, N);
   for (int i = 0; i < N; i++)
     ck_assert_ptr_nonnull(keep[i] = m_new(&e, 48, (unsigned char)i));
 
@@ -555,8 +554,7 @@ static void collect_with_skip(kiln_class_t klass, kiln_skip_fn skip)
   kiln_format_t f = skip_format(skip);
   env_t e = env_open(klass, &f);
   static void *slot[1];
-  kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, e.arena, slot, slot + 1, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, slot, 1);
   slot[0] = gobj_new(e.ap, 666, 0, 16);
   kiln_arena_collect(e.arena);
   say("collected");
@@ -700,7 +698,7 @@ static void root_destroyed_twice(void)
   static void *slots[8];
   kiln_root_t r;
   ck_assert_ok(kiln_arena_create(&a, NULL));
-  ck_assert_ok(kiln_root_create_area(&r, a, slots, slots + 8, KILN_RANK_EXACT));
+  r = exact_area(a, slots, 8);
   kiln_root_destroy(r);
   kiln_root_destroy(r);
   say_error();
@@ -773,8 +771,7 @@ START_TEST(test_graves_bounded)
   static void *slots[4];
   ck_assert_ok(kiln_arena_create(&a, NULL));
   for (int i = 0; i < 1000; i++) {
-    kiln_root_t r;
-    ck_assert_ok(kiln_root_create_area(&r, a, slots, slots + 4, KILN_RANK_EXACT));
+    kiln_root_t r = exact_area(a, slots, 4);
     kiln_root_destroy(r);
   }
   ck_assert_uint_eq(a->ngraves, KILN_CHECKING ? 1000 : 64);

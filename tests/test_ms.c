@@ -143,7 +143,7 @@ START_TEST(test_many_buffers_per_segment_parsed)
   env_t e;
   env_open(&e);
   kiln_root_t exact, ambig;
-  ck_assert_ok(kiln_root_create_area(&exact, e.arena, keep, keep + N, KILN_RANK_EXACT));
+  exact = exact_area(e.arena, keep, N);
   ck_assert_ok(kiln_root_create_area(&ambig, e.arena, inner, inner + N / 2, KILN_RANK_AMBIG));
   for (size_t i = 0; i < N; i++)
     keep[i] = gobj_new(e.ap, i, 1, 24);

@@ -136,7 +136,7 @@ START_TEST(test_pin_keeps_in_place)
   ck_assert_ok(kiln_unpin(e.arena, o));
   void *slot = o;
   kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, e.arena, &slot, &slot + 1, KILN_RANK_EXACT));
+  root = exact_area(e.arena, &slot, 1);
   kiln_arena_collect(e.arena); /* one: a second could copy it back to the same address */
   if (config_moves_in_full(_i))
     ck_assert_msg(slot != (void *)o, "%s: the unpinned object did not move", config_names[_i]);
@@ -263,8 +263,7 @@ START_TEST(test_obj_size)
   enum { N = 6 };
   static void *slots[N];
   static const uint32_t nrefs[N] = {0, 1, 2, 0, 3, 1}, npay[N] = {0, 1, 8, 13, 100, 2000};
-  kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, e.arena, slots, slots + N, KILN_RANK_EXACT));
+  kiln_root_t root = exact_area(e.arena, slots, N);
   for (int i = 0; i < N; i++)
     slots[i] = gobj_new(e.ap, (uint64_t)i + 1, nrefs[i], npay[i]);
   for (int round = 0; round < 2; round++) {
@@ -410,8 +409,7 @@ START_TEST(test_walk_matches_model)
   memset(&m, 0, sizeof m);
   memset(roots, 0, sizeof roots);
   m.next_id = 1;
-  kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, e.arena, roots, roots + NROOTS, KILN_RANK_EXACT));
+  kiln_root_t root = exact_area(e.arena, roots, NROOTS);
   uint64_t rng = test_seed(17);
   size_t rounds = test_scale(6);
   for (size_t round = 0; round < rounds && m.next_id + 400 < MAXID; round++) {
@@ -487,7 +485,7 @@ START_TEST(test_walk_traps_reservation)
   env_open(&e, _i, graph_format());
   void *keep = gobj_new(e.ap, 1, 0, 8);
   kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, e.arena, &keep, &keep + 1, KILN_RANK_EXACT));
+  root = exact_area(e.arena, &keep, 1);
   size_t size = gobj_size(0, 8);
   void *p;
   ck_assert_ok(kiln_reserve(&p, e.ap, size));

@@ -52,8 +52,7 @@ START_TEST(test_limit_then_recover)
   /* Each loop iteration starts from an empty chain: under CK_FORK=no (as the
      Valgrind run uses) the static still holds the previous arena's chain. */
   root[0] = NULL;
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, arena, root, root + 1, KILN_RANK_EXACT));
+  (void)exact_area(arena, root, 1);
   /* Keep everything alive in one chain until memory runs out. */
   kiln_res_t res = KILN_OK;
   uint64_t id = 0;
@@ -138,8 +137,7 @@ static void full_open(full_heap_t *h, int config)
     ck_assert_ok(kiln_ap_create(&h->ap, h->pool, NULL));
   }
   memset(h->lists, 0, sizeof h->lists);
-  ck_assert_ok(kiln_root_create_area(&h->root, h->arena, h->lists, h->lists + NLISTS + 1,
-                                     KILN_RANK_EXACT));
+  h->root = exact_area(h->arena, h->lists, NLISTS + 1);
   kiln_res_t res = KILN_OK;
   uint64_t id = 0;
   while (res == KILN_OK && id < 10000000) {
@@ -368,8 +366,7 @@ START_TEST(test_copy_full_churn)
   memset(h.lists, 0, sizeof h.lists);
   memset(churn_slots, 0, sizeof churn_slots);
   kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, h.arena, churn_slots, churn_slots + CHURN_SLOTS + 1,
-                                     KILN_RANK_EXACT));
+  r = exact_area(h.arena, churn_slots, CHURN_SLOTS + 1);
   kiln_res_t res;
   size_t live = churn_fill(&h, &rng, &id, &res);
   ck_assert_msg(res == KILN_LIMIT, "%s: %s", full_names[config], kiln_res_name(res));

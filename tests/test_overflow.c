@@ -86,8 +86,7 @@ static size_t run(int which, size_t grey_max, size_t n)
   ck_assert_ok(kiln_fmt_create(&fmt, e.arena, graph_format()));
   kiln_pool_t pool = make_config_pool(e.arena, fmt, which, YOUNG, STEP, NULL);
   ck_assert_ok(kiln_ap_create(&e.ap, pool, NULL));
-  ck_assert_ok(kiln_root_create_area(&e.rexact, e.arena, e.exact, e.exact + 1 + LEAVES,
-                                     KILN_RANK_EXACT));
+  e.rexact = exact_area(e.arena, e.exact, 1 + LEAVES);
   ck_assert_ok(kiln_root_create_area(&e.rweak, e.arena, e.weak, e.weak + NWEAK + 1,
                                      KILN_RANK_WEAK));
   build_list(&e, n);

@@ -236,8 +236,7 @@ START_TEST(test_minors_reclaim_young_garbage)
   env_t e;
   env_open(&e);
   static void *live[100];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, live, live + 100, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, live, 100);
   for (int i = 0; i < 100; i++)
     live[i] = gobj_new(e.ap, (uint64_t)i, 1, 64);
   kiln_arena_collect(e.arena);
@@ -283,8 +282,7 @@ START_TEST(test_objects_do_not_move)
   env_open(&e);
   static void *head[1];
   uintptr_t addr[N];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, head, head + 1, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, head, 1);
   for (int i = 0; i < N; i++) { /* a chain: object i refers to i - 1 */
     gobj_t *o = gobj_new(e.ap, (uint64_t)i, 1, (uint32_t)(i * 3));
     kiln_write(e.arena, o, (void **)&o->ref[0], head[0]);
@@ -446,8 +444,7 @@ START_TEST(test_old_garbage_needs_full)
   env_open(&e);
   static void *root[N];
   static uintptr_t addr[N]; /* not a root */
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + N, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, root, N);
   for (int i = 0; i < N; i++) {
     root[i] = gobj_new(e.ap, (uint64_t)i, 2, 200);
     addr[i] = (uintptr_t)root[i];
@@ -488,8 +485,7 @@ START_TEST(test_minor_scans_little)
   env_t e;
   env_open(&e);
   static void *root[N];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + N, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, root, N);
   for (int i = 0; i < N; i++)
     root[i] = gobj_new(e.ap, (uint64_t)i, 2, 200); /* about 1 MB */
   kiln_arena_collect(e.arena);
@@ -512,8 +508,7 @@ START_TEST(test_dirty_card_scans_old_only)
   env_t e;
   env_open(&e);
   static void *root[1];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + 1, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, root, 1);
   gobj_t *old = gobj_new(e.ap, 1, 2, 8);
   root[0] = old;
   (void)gobj_new(e.ap, 99, 0, 8); /* dies at the full collection: a hole after old */
@@ -541,8 +536,7 @@ START_TEST(test_large_old_to_young)
   env_t e;
   env_open(&e);
   static void *root[2];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + 2, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, root, 2);
   gobj_t *big = gobj_new(e.ap, 1, 2, 20000);
   gobj_t *small = gobj_new(e.ap, 2, 1, 8);
   root[0] = big;
@@ -588,8 +582,7 @@ START_TEST(test_two_pools_remembered)
   env_t e;
   env_open_two(&e);
   static void *root[2];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + 2, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, root, 2);
   gobj_t *old_a = gobj_new(e.ap, 1, 1, 8), *old_b = gobj_new(e.other_ap, 2, 1, 9000);
   root[0] = old_a;
   root[1] = old_b;
@@ -624,8 +617,7 @@ START_TEST(test_promoted_is_old_and_remembered)
   env_t e;
   env_open_gen(&e);
   static void *root[1];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + 1, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, root, 1);
   gobj_t *a = gobj_new(e.other_ap, 1, 1, 8);
   gobj_t *b = gobj_new(e.ap, 2, 0, 8); /* young in the sticky pool */
   kiln_write(e.arena, a, (void **)&a->ref[0], b);

@@ -43,8 +43,7 @@ static void weak_open(weak_env_t *w, int which)
   ck_assert_ok(kiln_fmt_create(&fmt, w->arena, graph_format()));
   kiln_pool_t pool = make_config_pool(w->arena, fmt, which, 1u << 20, 0, NULL);
   ck_assert_ok(kiln_ap_create(&w->ap, pool, NULL));
-  ck_assert_ok(kiln_root_create_area(&w->rstrong, w->arena, w->strong, w->strong + 2,
-                                     KILN_RANK_EXACT));
+  w->rstrong = exact_area(w->arena, w->strong, 2);
   ck_assert_ok(kiln_root_create_scan(&w->rweak, w->arena, KILN_RANK_WEAK, scan_weak, &w->cl));
 }
 

@@ -34,8 +34,7 @@ static void env_open(env_t *e, int which)
   ck_assert_ok(kiln_ap_create(&e->ap, e->pool, NULL));
   kiln_arg_t weak[] = {KILN_ARG_STR("rank", "weak"), KILN_ARGS_END};
   ck_assert_ok(kiln_ap_create(&e->wap, e->pool, weak));
-  ck_assert_ok(kiln_root_create_area(&e->root, e->arena, e->slots, e->slots + 4,
-                                     KILN_RANK_EXACT));
+  e->root = exact_area(e->arena, e->slots, 4);
 }
 
 static void env_close(env_t *e)

@@ -247,6 +247,13 @@ kiln_pool_t make_config_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which, size
   return pool;
 }
 
+kiln_root_t exact_area(kiln_arena_t arena, void **slots, size_t n)
+{
+  kiln_root_t root;
+  ck_assert_ok(kiln_root_create_area(&root, arena, slots, slots + n, KILN_RANK_EXACT));
+  return root;
+}
+
 TCase *suite_add_case(Suite *s, const char *name, double timeout)
 {
   TCase *tc = tcase_create(name);

@@ -93,6 +93,10 @@ int config_moves_in_full(int which);
 kiln_pool_t make_config_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which, size_t young,
                              size_t step, kiln_pool_t *mature_o);
 
+/* An exact root area of arena over slots[0 .. n); the arena destroys it
+   with itself unless the caller does so first. */
+kiln_root_t exact_area(kiln_arena_t arena, void **slots, size_t n);
+
 /* A test case named name, added to suite s, with a timeout of timeout
    seconds (0: Check's default); the caller adds its tests. */
 TCase *suite_add_case(Suite *s, const char *name, double timeout);
