@@ -170,6 +170,13 @@ static void env_open_two(env_t *e)
   sticky_add_sticky(e);
 }
 
+/* ... with an exact root area over slots[0 .. n). */
+static void env_open_rooted(env_t *e, void **slots, size_t n)
+{
+  env_open(e);
+  (void)exact_area(e->arena, slots, n);
+}
+
 static void env_scan_stack(env_t *e) { sticky_scan_stack(e); }
 static void env_close(env_t *e) { sticky_close(e); }
 
@@ -234,9 +241,8 @@ END_TEST
 START_TEST(test_minors_reclaim_young_garbage)
 {
   env_t e;
-  env_open(&e);
   static void *live[100];
-  (void)exact_area(e.arena, live, 100);
+  env_open_rooted(&e, live, 100);
   for (int i = 0; i < 100; i++)
     live[i] = gobj_new(e.ap, (uint64_t)i, 1, 64);
   kiln_arena_collect(e.arena);
@@ -483,9 +489,8 @@ START_TEST(test_minor_scans_little)
 {
   enum { N = 4000 };
   env_t e;
-  env_open(&e);
   static void *root[N];
-  (void)exact_area(e.arena, root, N);
+  env_open_rooted(&e, root, N);
   for (int i = 0; i < N; i++)
     root[i] = gobj_new(e.ap, (uint64_t)i, 2, 200); /* about 1 MB */
   kiln_arena_collect(e.arena);
@@ -506,9 +511,8 @@ END_TEST
 START_TEST(test_dirty_card_scans_old_only)
 {
   env_t e;
-  env_open(&e);
   static void *root[1];
-  (void)exact_area(e.arena, root, 1);
+  env_open_rooted(&e, root, 1);
   gobj_t *old = gobj_new(e.ap, 1, 2, 8);
   root[0] = old;
   (void)gobj_new(e.ap, 99, 0, 8); /* dies at the full collection: a hole after old */
@@ -534,9 +538,8 @@ END_TEST
 START_TEST(test_large_old_to_young)
 {
   env_t e;
-  env_open(&e);
   static void *root[2];
-  (void)exact_area(e.arena, root, 2);
+  env_open_rooted(&e, root, 2);
   gobj_t *big = gobj_new(e.ap, 1, 2, 20000);
   gobj_t *small = gobj_new(e.ap, 2, 1, 8);
   root[0] = big;
