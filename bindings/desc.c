@@ -38,6 +38,7 @@ struct kiln_type_s {
   size_t *refs;           /* NULL: the first nrefs words */
   size_t elem_size, elem_refs;
   int array;
+  size_t bytes;           /* an object's bytes, elements aside: obj_bytes(t, 0) */
   kiln_scan_fn scan;
   void *data;
 };
@@ -46,6 +47,8 @@ static uint64_t *words(void *obj)
 {
   return obj;
 }
+
+static size_t obj_bytes(kiln_type_t t, size_t n);
 
 /* ---- types ------------------------------------------------------------- */
 
@@ -106,6 +109,7 @@ kiln_res_t kiln_type_create(kiln_type_t *type_o, const kiln_type_spec_t *spec)
   t->array = spec->elem_size > 0;
   t->scan = spec->scan;
   t->data = spec->data;
+  t->bytes = obj_bytes(t, 0);
   *type_o = t;
   return KILN_OK;
 fail_refs:
@@ -143,7 +147,9 @@ static size_t head_words(kiln_type_t t)
   return t->array ? 2 : 1;
 }
 
-/* Bytes for an object of type t with n elements; 0 on overflow. */
+/* Bytes for an object of type t with n elements; 0 on overflow. The
+   format's skip, fwd and the size queries take t->bytes for a type
+   without elements: the sum is on every copy's path. */
 static size_t obj_bytes(kiln_type_t t, size_t n)
 {
   if (t->array && n > MAX_BYTES / t->elem_size)
@@ -157,7 +163,7 @@ size_t kiln_desc_size(kiln_type_t type, size_t length)
 {
   if (type == NULL || (!type->array && length != 0))
     return 0;
-  return obj_bytes(type, length);
+  return type->array ? obj_bytes(type, length) : type->bytes;
 }
 
 kiln_type_t kiln_desc_type(const void *obj)
@@ -238,8 +244,10 @@ static size_t size_of(const uint64_t *p)
 {
   uint64_t h = p[0];
   switch (h & TAG_MASK) {
-  case TAG_OBJ:
-    return obj_bytes((kiln_type_t)(uintptr_t)h, ((kiln_type_t)(uintptr_t)h)->array ? p[1] : 0);
+  case TAG_OBJ: {
+    kiln_type_t t = (kiln_type_t)(uintptr_t)h;
+    return t->array ? obj_bytes(t, p[1]) : t->bytes;
+  }
   case TAG_FWD:
     return (size_t)p[1];
   default:

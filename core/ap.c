@@ -23,9 +23,26 @@
  * reservation or of another size or address. res_p and res_size record the
  * reservation. Collections still happen where the default build's would.
  *
- * The thread rule: the slow paths refuse a thread that is not the arena's
- * registered mutator thread (arena_thread_ok), whose stack is the one a
- * collection scans. The fast paths cannot check; a buffer runs out soon.
+ * Threads: each thread allocates through its own points. The slow paths
+ * hold the arena lock and refuse a thread that is not registered with the
+ * arena when some are (arena_thread_ok): its stack would not be scanned.
+ * The fast paths cannot check; a buffer runs out soon. A collection
+ * started by another thread stops this one anywhere, a fast path
+ * included, and flushes its points as it flushes all: kiln_commit writes
+ * init before it reads limit, so a commit the stop interrupted reads the
+ * trap (limit NULL) and fails, and the client reserves again. The thread
+ * goes on writing into its reservation until that commit, so in an arena
+ * with several threads the flush does not give the rest of a buffer back
+ * as free memory, where another thread could allocate it meanwhile: it
+ * makes it a filler (the format's pad), commits it with the buffer, and
+ * keeps it alive through that collection as an ambiguous root (ap->trap,
+ * ap_scan_traps); the next collection frees it. The reservation and the
+ * unused rest are two fillers: the thread overwrites the first with an
+ * object of the same size, and the heap stays parsable; a thread stopped
+ * inside kiln_reserve's fast path builds its object over the start of the
+ * second, which its failing commit makes whole again (refill_trapped).
+ * Left open: a second collection between that thread's resumption and its
+ * commit would parse the broken filler.
  */
 #include "config.h"
 #include "pool.h"
@@ -57,7 +74,20 @@ static kiln_res_t ap_parse_args(pool_t pool, const kiln_arg_t args[], int *weak_
   return KILN_OK;
 }
 
+static kiln_res_t ap_create(kiln_ap_t *ap_o, kiln_pool_t pool, const kiln_arg_t args[]);
+
 kiln_res_t kiln_ap_create(kiln_ap_t *ap_o, kiln_pool_t pool, const kiln_arg_t args[])
+{
+  if (pool == NULL || (pool->sig != SIG_POOL && pool->sig != SIG_DEAD))
+    return ap_create(ap_o, pool, args);
+  kiln_arena_t arena = pool->arena;
+  arena_lock(arena);
+  kiln_res_t res = ap_create(ap_o, pool, args);
+  arena_unlock(arena);
+  return res;
+}
+
+static kiln_res_t ap_create(kiln_ap_t *ap_o, kiln_pool_t pool, const kiln_arg_t args[])
 {
   if (pool != NULL && pool->sig == SIG_DEAD)
     return api_handle(pool, pool->sig, SIG_POOL, "kiln_ap_create", "pool", 0);
@@ -113,12 +143,78 @@ size_t ap_open_bytes(kiln_arena_t arena, pool_t pool)
   return n;
 }
 
-void ap_flush_all(kiln_arena_t arena)
+/* Make [lo, hi) of ap's buffer a filler and keep it (ap->trap[i]); false
+   when the format cannot (no pad, or too small). */
+static int keep_filler(ap_t *ap, const kiln_format_t *f, char *lo, char *hi, int i)
+{
+  if ((size_t)(hi - lo) < f->header_size + sizeof(void *) ||
+      ((uintptr_t)(hi - lo) & (f->align - 1)) != 0)
+    return 0;
+  f->pad(lo + f->header_size, (size_t)(hi - lo));
+  ap->trap[i] = lo + f->header_size;
+  ap->trap_size[i] = (size_t)(hi - lo);
+  return 1;
+}
+
+/* A thread that the stop caught inside kiln_reserve's fast path, after
+   its limit check, built its object of size bytes at p over the start of
+   a filler; its commit now fails. Make the filler whole again, so the
+   heap stays parsable. */
+static void refill_trapped(ap_t *ap, void *p)
+{
+  const kiln_format_t *f = ap->pool != NULL && ap->pool->fmt != NULL ? &ap->pool->fmt->f : NULL;
+  for (int i = 0; f != NULL && i < 2; i++)
+    if (ap->trap[i] != NULL && (char *)p + f->header_size == ap->trap[i])
+      f->pad(ap->trap[i], ap->trap_size[i]);
+}
+
+/* Make the rest of ap's buffer fillers committed with it, kept alive by
+   this collection (see the head of the file): the outstanding
+   reservation, which the thread overwrites with an object of the same
+   size, and the unused rest, as two fillers, so that the heap stays
+   parsable. */
+static void keep_trapped(ap_t *ap)
+{
+  const kiln_format_t *f = ap->pool != NULL && ap->pool->fmt != NULL ? &ap->pool->fmt->f : NULL;
+  char *lo = ap->pub.init, *mid = ap->pub.alloc, *hi = ap->real_limit;
+  if (f == NULL || f->pad == NULL || ap->base == NULL || mid > hi)
+    return; /* no filler to make: the rest is given back */
+  if (lo < mid && !keep_filler(ap, f, lo, mid, 0))
+    return;
+  if (mid < hi && !keep_filler(ap, f, mid, hi, 1)) {
+    ap->pub.init = ap->pub.alloc = mid;
+    return;
+  }
+  ap->pub.init = ap->pub.alloc = hi;
+}
+
+kiln_res_t ap_scan_traps(kiln_arena_t arena, kiln_ss_t ss)
 {
   ring_t *node, *nxt;
   RING_FOR(node, &arena->aps, nxt) {
     ap_t *ap = CONTAINER(node, ap_t, arena_ring);
+    for (int i = 0; i < 2; i++) {
+      void *ref = ap->trap[i];
+      if (ref != NULL && KILN_FIX1(ss, ref)) {
+        kiln_res_t res = KILN_FIX2(ss, &ref);
+        if (res != KILN_OK)
+          return res;
+      }
+    }
+  }
+  return KILN_OK;
+}
+
+void ap_flush_all(kiln_arena_t arena)
+{
+  int many = arena_threads_many(arena);
+  ring_t *node, *nxt;
+  RING_FOR(node, &arena->aps, nxt) {
+    ap_t *ap = CONTAINER(node, ap_t, arena_ring);
     int outstanding = ap->pub.alloc != ap->pub.init;
+    ap->trap[0] = ap->trap[1] = NULL; /* an earlier collection's fillers are garbage now */
+    if (many)
+      keep_trapped(ap);
     ap_empty(ap);
     ap->pub.limit = NULL;
     if (!outstanding)
@@ -130,6 +226,7 @@ void ap_flush_all(kiln_arena_t arena)
    reservation, and expose nothing, so a later use reaches the checks. */
 static void ap_let_go(ap_t *ap)
 {
+  ap->trap[0] = ap->trap[1] = NULL;
   ap->pub.alloc = ap->pub.init;
   ap_empty(ap);
   ap->pub.init = ap->pub.alloc = ap->pub.limit = NULL;
@@ -143,17 +240,20 @@ void kiln_ap_destroy(kiln_ap_t pub)
   ap_t *ap = ap_of(pub);
   if (api_handle(ap, ap->sig, SIG_AP, "kiln_ap_destroy", "allocation point", 1) != KILN_OK)
     return;
-  if (ap->arena->collecting) {
+  kiln_arena_t arena = ap->arena;
+  arena_lock(arena);
+  if (arena->collecting) {
     api_misuse("kiln_ap_destroy: allocation point %p: its arena is collecting; destroy it "
                "after the collection, not from a scan or skip function", (void *)ap);
-    return;
+  } else {
+    ap_let_go(ap);
+    if (ap->pool != NULL)
+      ap->pool->aps--;
+    ring_remove(&ap->arena_ring);
+    ap->sig = SIG_DEAD;
+    arena_bury(arena, ap);
   }
-  ap_let_go(ap);
-  if (ap->pool != NULL)
-    ap->pool->aps--;
-  ring_remove(&ap->arena_ring);
-  ap->sig = SIG_DEAD;
-  arena_bury(ap->arena, ap);
+  arena_unlock(arena);
 }
 
 void ap_orphan_for_pool(pool_t pool)
@@ -255,10 +355,10 @@ static kiln_res_t ap_usable(ap_t *ap, const char *call)
   }
   if (!arena_thread_ok(ap->arena))
     return arena_errorf(ap->arena, KILN_PARAM,
-                        "%s: allocation point %p used by a thread that is not its arena's "
-                        "mutator thread; an arena has one registered mutator thread "
-                        "(kiln_thread_reg), the one whose stack a collection scans: allocate "
-                        "from that thread (for a heap, the thread that opened it)",
+                        "%s: allocation point %p used by a thread that is not registered "
+                        "with its arena; a collection scans only registered threads' stacks: "
+                        "register this thread (kiln_thread_reg and kiln_root_create_thread; "
+                        "for a heap, kiln_heap_join) before it allocates",
                         call, (void *)ap);
   return KILN_OK;
 }
@@ -304,7 +404,28 @@ static void ap_hand_out(void **p_o, ap_t *ap, size_t size)
   }
 }
 
+static kiln_res_t ap_fill(void **p_o, kiln_ap_t pub, size_t size);
+
+/* The slow paths hold the arena lock of a live (or dead, still buried)
+   point; a NULL or foreign one is only reported. */
+static kiln_arena_t ap_arena_to_lock(kiln_ap_t pub)
+{
+  ap_t *ap = ap_of(pub);
+  return ap != NULL && (ap->sig == SIG_AP || ap->sig == SIG_DEAD) ? ap->arena : NULL;
+}
+
 kiln_res_t kiln_ap_fill(void **p_o, kiln_ap_t pub, size_t size)
+{
+  kiln_arena_t arena = ap_arena_to_lock(pub);
+  if (arena == NULL)
+    return ap_fill(p_o, pub, size);
+  arena_lock(arena);
+  kiln_res_t res = ap_fill(p_o, pub, size);
+  arena_unlock(arena);
+  return res;
+}
+
+static kiln_res_t ap_fill(void **p_o, kiln_ap_t pub, size_t size)
 {
   ap_t *ap = ap_of(pub);
   kiln_res_t res = ap_usable(ap, "kiln_reserve");
@@ -368,7 +489,20 @@ static int ap_committed(ap_t *ap, char *block)
   return 0;
 }
 
+static int ap_trip(kiln_ap_t pub, void *p, size_t size);
+
 int kiln_ap_trip(kiln_ap_t pub, void *p, size_t size)
+{
+  kiln_arena_t arena = ap_arena_to_lock(pub);
+  if (arena == NULL)
+    return ap_trip(pub, p, size);
+  arena_lock(arena);
+  int ok = ap_trip(pub, p, size);
+  arena_unlock(arena);
+  return ok;
+}
+
+static int ap_trip(kiln_ap_t pub, void *p, size_t size)
 {
   ap_t *ap = ap_of(pub);
   if (ap_usable(ap, "kiln_commit") != KILN_OK)
@@ -391,6 +525,7 @@ int kiln_ap_trip(kiln_ap_t pub, void *p, size_t size)
     arena_errorf(ap->arena, KILN_PARAM, AP_NO_RESERVATION, p, size, (void *)ap,
                  ap->pool->klass->name);
   /* Only a collection's flush leaves limit NULL after a reservation. */
+  refill_trapped(ap, p);
   ap->pub.init = ap->pub.alloc = ap->pub.limit = NULL;
   return 0;
 }

@@ -28,7 +28,9 @@ struct freerun_s {
 };
 
 enum { AP_RESERVE, AP_COMMIT_LIMIT, AP_SPARE, AP_BARRIER, AP_CARD_SIZE, AP_GROWTH, AP_STRESS,
-       AP_BUDGET_MIN, AP_COUNT };
+       AP_BUDGET_MIN, AP_HEAP_POLICY, AP_HEAP_SIZE, AP_HEAP_BALANCE, AP_COUNT };
+
+static const char *const heap_policies[] = {"growable", "fixed", "adaptive", NULL};
 
 static const kiln_param_t arena_params[] = {
   {"reserve", KILN_ARGT_SIZE, "16GB", 1 << 20, 64.0 * (1ull << 40),
@@ -39,11 +41,21 @@ static const kiln_param_t arena_params[] = {
    "automatic collections wait until allocation has refilled it"},
   {"barrier", KILN_ARGT_STR, "card", 0, 0, "\"card\" (client calls kiln_write) or \"none\""},
   {"card_size", KILN_ARGT_SIZE, "512", 64, 65536, "bytes per card of the write barrier (power of 2)"},
-  {"growth", KILN_ARGT_NUM, "1.5", 1.05, 1000, "collect when the heap reaches growth x live (or fills the spare, if later)"},
+  {"growth", KILN_ARGT_NUM, "1.5", 1.05, 1000,
+   "growable heap: collect when the heap reaches growth x live (or fills the spare, if later)"},
   {"stress", KILN_ARGT_SIZE, "0", 0, 0,
    "collect at every Nth allocation slow path, minor collections of the young generations "
    "and full collections in turn (0: off)"},
-  {"budget_min", KILN_ARGT_SIZE, "4MB", 0, 0, "least allocation between automatic collections"},
+  {"budget_min", KILN_ARGT_SIZE, "4MB", 0, 0,
+   "least allocation between automatic collections (growable and adaptive heaps)"},
+  {"heap_policy", KILN_ARGT_STR, "growable", 0, 0,
+   "\"growable\" (growth x live), \"fixed\" (heap_size bytes at most) or \"adaptive\" "
+   "(sized from the allocation rate and collection speed; memory returned as live falls)"},
+  {"heap_size", KILN_ARGT_SIZE, "0", 0, 0,
+   "fixed heap: most bytes committed; a heap that cannot fit gets KILN_LIMIT"},
+  {"heap_balance", KILN_ARGT_SIZE, "64MB", 1 << 16, 0,
+   "adaptive heap: the live size whose extra room equals it when collection is as fast as "
+   "allocation; the extra grows as the square root of live x heap_balance"},
   {NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
 
 const kiln_param_t *kiln_arena_params(void) { return arena_params; }
@@ -103,6 +115,35 @@ static unsigned log2_size(size_t x)
   return s;
 }
 
+static int heap_policy_index(const char *name)
+{
+  for (int i = 0; heap_policies[i] != NULL; i++)
+    if (strcmp(heap_policies[i], name) == 0)
+      return i;
+  return -1;
+}
+
+/* heap_size belongs to a fixed heap, which needs it. */
+static kiln_res_t check_heap_params(const pval_t *v, size_t page)
+{
+  const char *policy = v[AP_HEAP_POLICY].str;
+  int which = heap_policy_index(policy);
+  if (which < 0) {
+    const char *near = kiln_nearest_name(policy, heap_policies, 3);
+    return kiln_set_error(KILN_PARAM, "arena: parameter 'heap_policy' is '%s' (valid: 'growable', "
+                          "'fixed', 'adaptive')%s%s%s", policy, near ? "; did you mean '" : "",
+                          near ? near : "", near ? "'?" : "");
+  }
+  size_t size = v[AP_HEAP_SIZE].size;
+  if (which == HEAP_FIXED && size < 16 * page)
+    return kiln_set_error(KILN_PARAM, "arena: heap_policy 'fixed' needs parameter 'heap_size' "
+                          "(bytes, at least 16 pages: %zu), got %zu", 16 * page, size);
+  if (which != HEAP_FIXED && size != 0)
+    return kiln_set_error(KILN_PARAM, "arena: parameter 'heap_size' applies to heap_policy "
+                          "'fixed' only, and heap_policy is '%s'", policy);
+  return KILN_OK;
+}
+
 /* Check what param_resolve cannot: enumerations and relations. */
 static kiln_res_t arena_check_params(const pval_t *v, size_t page)
 {
@@ -116,7 +157,7 @@ static kiln_res_t arena_check_params(const pval_t *v, size_t page)
   if (v[AP_COMMIT_LIMIT].size != 0 && v[AP_COMMIT_LIMIT].size < page)
     return kiln_set_error(KILN_PARAM, "arena: parameter 'commit_limit' is %zu, less than one page (%zu)",
                           v[AP_COMMIT_LIMIT].size, page);
-  return KILN_OK;
+  return check_heap_params(v, page);
 }
 
 static kiln_res_t arena_map_tables(kiln_arena_t a)
@@ -156,6 +197,13 @@ static void arena_set_params(kiln_arena_t a, const pval_t *v)
   a->growth = v[AP_GROWTH].num;
   a->stress = v[AP_STRESS].size;
   a->budget_min = v[AP_BUDGET_MIN].size;
+  a->heap_policy = heap_policy_index(v[AP_HEAP_POLICY].str);
+  a->heap_size = v[AP_HEAP_SIZE].size;
+  a->heap_balance = v[AP_HEAP_BALANCE].size;
+  /* A fixed heap is a commit limit that collections work to stay under. */
+  if (a->heap_policy == HEAP_FIXED && (a->commit_limit == 0 || a->heap_size < a->commit_limit))
+    a->commit_limit = a->heap_size;
+  a->budget = a->heap_policy == HEAP_FIXED ? a->heap_size : a->budget_min;
   a->head.card_shift = log2_size(a->card_size);
   a->page_shift = log2_size(a->page_size);
 }
@@ -197,6 +245,11 @@ kiln_res_t kiln_arena_create(kiln_arena_t *arena_o, const kiln_arg_t args[])
   a->free_runs->count = a->pages;
   ring_init(&a->pools); ring_init(&a->fmts); ring_init(&a->roots);
   ring_init(&a->threads); ring_init(&a->aps); ring_init(&a->graves);
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+  pthread_mutex_init(&a->lock, &attr);
+  pthread_mutexattr_destroy(&attr);
   a->sig = SIG_ARENA;
   *arena_o = a;
   return KILN_OK;
@@ -229,6 +282,8 @@ void kiln_arena_destroy(kiln_arena_t arena)
     free(r);
   }
   free(arena->grey);
+  free(arena->stopped);
+  pthread_mutex_destroy(&arena->lock);
   weak_finish(arena);
   arena_unmap_tables(arena);
   vm_release((void *)arena->base, arena->reserve);
@@ -295,7 +350,30 @@ static void decommit_all_spare(kiln_arena_t a)
     decommit_run(a, r->first, r->count);
 }
 
+void arena_trim_spare(kiln_arena_t a, size_t keep)
+{
+  for (freerun_t *r = a->free_runs; r != NULL && a->spare_committed > keep; r = r->next) {
+    for (size_t done = 0; done < r->count && a->spare_committed > keep;) {
+      size_t excess = (a->spare_committed - keep + a->page_size - 1) >> a->page_shift;
+      size_t n = excess < r->count - done ? excess : r->count - done;
+      decommit_run(a, r->first + done, n);
+      done += n;
+    }
+  }
+}
+
 /* ---- page runs -------------------------------------------------------- */
+
+static kiln_res_t limit_reached(kiln_arena_t a, size_t more)
+{
+  if (a->heap_policy == HEAP_FIXED && a->commit_limit == a->heap_size)
+    return arena_errorf(a, KILN_LIMIT, "arena: the fixed heap is full: heap_size is %zu bytes, "
+                        "%zu are committed and %zu more are needed; raise "
+                        "heap_size or hold fewer objects", a->heap_size, a->committed, more);
+  return arena_errorf(a, KILN_LIMIT,
+                      "arena: commit limit of %zu bytes reached (%zu committed, %zu more needed)",
+                      a->commit_limit, a->committed, more);
+}
 
 /* Take [first, first+npages) out of run *link, committing it. The run may
    be split in two when the pages come from its middle (zone placement). */
@@ -309,9 +387,7 @@ static kiln_res_t take_pages(kiln_arena_t a, freerun_t **link, size_t first, siz
     decommit_all_spare(a);
     extra = uncommitted_pages(a, first, npages);
     if (a->committed + (extra << a->page_shift) > a->commit_limit)
-      return arena_errorf(a, KILN_LIMIT,
-                          "arena: commit limit of %zu bytes reached (%zu committed, %zu more needed)",
-                          a->commit_limit, a->committed, extra << a->page_shift);
+      return limit_reached(a, extra << a->page_shift);
   }
   if (pre > 0 && post > 0 && (tail = malloc(sizeof *tail)) == NULL)
     return arena_errorf(a, KILN_MEMORY, "arena: no memory for a free-run node");

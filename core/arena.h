@@ -17,6 +17,7 @@
 #ifndef KILN_ARENA_H
 #define KILN_ARENA_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
@@ -36,6 +37,20 @@ typedef struct final_list_s {
   void **objs;
   size_t count, cap, head;
 } final_list_t;
+
+/* The heap-sizing policies (arena parameter heap_policy; policy.c). */
+enum { HEAP_GROWABLE, HEAP_FIXED, HEAP_ADAPTIVE };
+
+/* What the adaptive policy measures, smoothed over full collections:
+   allocation per second of mutator time and bytes traced per second of
+   full collection; and the clock it measures mutator time with. */
+typedef struct heap_rates_s {
+  double alloc_rate, trace_rate; /* bytes per second (0: not yet measured) */
+  double since;                  /* when the last full collection ended (vm_now) */
+  double minor_seconds;          /* minor pauses since then: not mutator time */
+  size_t allocated;              /* bytes allocated between the last two full collections */
+  size_t traced;                 /* bytes the full collection being timed traced */
+} heap_rates_t;
 
 #define ARENA_ERROR_MAX 512
 #define ARENA_EVENTS_MAX 8 /* collections that end within one entry to the collector:
@@ -57,6 +72,8 @@ struct kiln_arena_s {
   /* parameters */
   size_t reserve, commit_limit, spare, card_size, stress, budget_min;
   double growth;
+  int heap_policy;               /* HEAP_GROWABLE, HEAP_FIXED or HEAP_ADAPTIVE (policy.c) */
+  size_t heap_size, heap_balance;
   int barrier;                   /* 1 card, 0 none */
 
   /* free page runs, address-ordered list (few in practice: see arena.c) */
@@ -83,6 +100,8 @@ struct kiln_arena_s {
   size_t since_gc;               /* bytes handed to buffers since last GC */
   size_t held, headroom;         /* after the last full GC: committed, spare less copied */
   size_t live_full;              /* after the last full GC: live bytes, the budget's base */
+  size_t budget;                 /* allocation allowed before the next full GC (policy.c) */
+  heap_rates_t rates;            /* the adaptive heap's measurements (policy.c) */
   size_t stress_count;
   trace_t *trace;                /* the current trace, or NULL */
   trace_t *inc;                  /* an incremental collection under way, or NULL */
@@ -104,7 +123,34 @@ struct kiln_arena_s {
   int in_event;                  /* on_collect is running */
 
   char error[ARENA_ERROR_MAX];
+
+  /* threads (root.c) */
+  pthread_mutex_t lock;          /* recursive: every slow path holds it (arena_lock) */
+  struct vm_thread_s **stopped;  /* collecting: the OS threads it stopped (threads_stop) */
+  size_t nstopped, stopped_cap;
 };
+
+/* The arena lock. The slow paths (filling and tripping allocation points,
+   creating and destroying pools, points and roots, registering threads,
+   collecting, pinning, finalization) hold it, so one thread at a time
+   changes the arena; a collection holds it while it stops the others. It
+   is recursive: a collection callback or a scan function may call back
+   into the arena. The fast paths (kiln.h) never take it. */
+static inline void arena_lock(kiln_arena_t arena) { pthread_mutex_lock(&arena->lock); }
+static inline void arena_unlock(kiln_arena_t arena) { pthread_mutex_unlock(&arena->lock); }
+/* fn(arena, obj) under the arena lock: the public entry points that take
+   an object. A handle that is not a live arena goes to fn unlocked, which
+   reports it. */
+static inline kiln_res_t arena_call_locked(kiln_res_t (*fn)(kiln_arena_t, void *),
+                                           kiln_arena_t arena, void *obj)
+{
+  if (!(arena != NULL && arena->sig == SIG_ARENA))
+    return fn(arena, obj);
+  arena_lock(arena);
+  kiln_res_t res = fn(arena, obj);
+  arena_unlock(arena);
+  return res;
+}
 
 int arena_check(kiln_arena_t arena);
 
@@ -151,8 +197,10 @@ kiln_res_t api_refuse(int contract, const char *fmt, ...)
 void arena_bury(kiln_arena_t arena, void *block);
 void arena_free_graves(kiln_arena_t arena);
 /* Is the calling thread allowed to allocate in the arena (root.c)? Yes
-   when it is the registered mutator thread or none is registered. */
+   when it is a registered mutator thread or none is registered. */
 int arena_thread_ok(kiln_arena_t arena);
+/* Are threads of more than one OS thread registered (root.c)? */
+int arena_threads_many(kiln_arena_t arena);
 
 /* Pages: allocate a run of npages committed pages, first fit by address,
    inside the zones of allow if possible (else anywhere). */
@@ -160,6 +208,9 @@ kiln_res_t arena_pages_alloc(uintptr_t *base_o, kiln_arena_t arena, size_t npage
 void arena_pages_free(kiln_arena_t arena, uintptr_t base, size_t npages);
 /* Committed bytes in free runs whose pages lie in the zones of allow. */
 size_t arena_spare_in(kiln_arena_t arena, uint64_t allow);
+/* Return free committed pages to the OS, lowest addresses first, until at
+   most keep bytes of them stay committed. */
+void arena_trim_spare(kiln_arena_t arena, size_t keep);
 /* Make the first `want` bytes of free pages in the allowed zones (where
    the next segments will go, first fit) committed and backed by memory,
    faulting in at most `step` new bytes per call. Called by the mutator

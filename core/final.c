@@ -53,7 +53,7 @@ static void queue_compact(final_list_t *q)
   q->head = 0;
 }
 
-kiln_res_t kiln_finalize(kiln_arena_t arena, void *obj)
+static kiln_res_t finalize_locked(kiln_arena_t arena, void *obj)
 {
   kiln_res_t res = api_mutator_object(arena, obj, "kiln_finalize", "register");
   if (res != KILN_OK)
@@ -68,7 +68,7 @@ kiln_res_t kiln_finalize(kiln_arena_t arena, void *obj)
   return KILN_OK;
 }
 
-kiln_res_t kiln_definalize(kiln_arena_t arena, void *obj)
+static kiln_res_t definalize_locked(kiln_arena_t arena, void *obj)
 {
   kiln_res_t res = api_mutator_arena(arena, "kiln_definalize");
   if (res != KILN_OK)
@@ -87,7 +87,7 @@ kiln_res_t kiln_definalize(kiln_arena_t arena, void *obj)
                       obj, (void *)arena);
 }
 
-int kiln_finalized(kiln_arena_t arena, void **obj_o)
+static int finalized_locked(kiln_arena_t arena, void **obj_o)
 {
   if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_finalized", "arena", 0) != KILN_OK)
     return 0;
@@ -181,4 +181,28 @@ void final_finish(kiln_arena_t arena)
   free(arena->final_queue.objs);
   arena->final_reg = (final_list_t){NULL, 0, 0, 0};
   arena->final_queue = (final_list_t){NULL, 0, 0, 0};
+}
+
+/* The public entry point holds the arena lock (arena.h). */
+kiln_res_t kiln_finalize(kiln_arena_t arena, void *obj)
+{
+  return arena_call_locked(finalize_locked, arena, obj);
+}
+
+/* The public entry point holds the arena lock (arena.h). */
+kiln_res_t kiln_definalize(kiln_arena_t arena, void *obj)
+{
+  return arena_call_locked(definalize_locked, arena, obj);
+}
+
+/* The public entry point holds the arena lock (arena.h). */
+int kiln_finalized(kiln_arena_t arena, void **obj_o)
+{
+  if (!(arena != NULL && arena->sig == SIG_ARENA))
+    return finalized_locked(arena, obj_o);
+  kiln_arena_t arena_ = arena;
+  arena_lock(arena_);
+  int r_ = finalized_locked(arena, obj_o);
+  arena_unlock(arena_);
+  return r_;
 }

@@ -37,6 +37,9 @@
  * A full collection of the pool abandons the incremental one (it marks
  * everything again); anything else that wants a collection, or a parked or
  * quiet heap, or the destruction of a root, first finishes it.
+ * Several threads: an arena with more than one registered thread starts
+ * no incremental collection (its minor collections are one pause), and
+ * registering a second thread finishes one under way (root.c).
  */
 #include "config.h"
 #include "root.h"
@@ -137,10 +140,17 @@ static void inc_start(void *closure)
   arena->collecting = 0;
 }
 
+/* Increments run while the mutators do, and scan objects another thread
+   may be writing: an arena with several registered threads makes its
+   minor collection of the pool one stop-the-world pause instead. */
 void trace_inc_start(kiln_arena_t arena, pool_t pool)
 {
   if (arena->collecting)
     return;
+  if (arena_threads_many(arena)) {
+    trace_collect(arena, pool, 1);
+    return;
+  }
   collect_args_t a = {arena, pool, 1};
   trace_from_mutator(arena, inc_start, &a);
 }

@@ -18,7 +18,7 @@
 #include "root.h"
 #include "trace.h"
 
-kiln_res_t kiln_pin(kiln_arena_t arena, void *obj)
+static kiln_res_t pin_locked(kiln_arena_t arena, void *obj)
 {
   kiln_res_t res = api_mutator_object(arena, obj, "kiln_pin", "pin");
   if (res != KILN_OK)
@@ -32,7 +32,7 @@ kiln_res_t kiln_pin(kiln_arena_t arena, void *obj)
   return KILN_OK;
 }
 
-kiln_res_t kiln_unpin(kiln_arena_t arena, void *obj)
+static kiln_res_t unpin_locked(kiln_arena_t arena, void *obj)
 {
   kiln_res_t res = api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_unpin", "arena", 0);
   if (res != KILN_OK)
@@ -65,4 +65,16 @@ kiln_res_t pin_scan(kiln_arena_t arena, kiln_ss_t ss)
 void pin_finish(kiln_arena_t arena)
 {
   addrset_finish(&arena->pins);
+}
+
+/* The public entry point holds the arena lock (arena.h). */
+kiln_res_t kiln_pin(kiln_arena_t arena, void *obj)
+{
+  return arena_call_locked(pin_locked, arena, obj);
+}
+
+/* The public entry point holds the arena lock (arena.h). */
+kiln_res_t kiln_unpin(kiln_arena_t arena, void *obj)
+{
+  return arena_call_locked(unpin_locked, arena, obj);
 }

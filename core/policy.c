@@ -1,12 +1,19 @@
 /* policy.c -- when to collect: the allocation trigger, stress mode (minor
  * and full collections in turn), parking, and the budget each collection
- * leaves for the next.
+ * leaves for the next under the arena's heap policy: growable (growth x
+ * live, the spare refilled first), fixed (heap_size, a commit limit) or
+ * adaptive (MemBalancer's square-root rule from measured rates, with the
+ * free memory beyond the budget returned to the OS after each full
+ * collection).
  *
  * Invariant: no collection starts while the arena is parked or already
  * collecting; a parked arena has no incremental collection under way.
  */
 #include "config.h"
 #include "trace.h"
+#include "vm.h"
+
+#include <math.h>
 
 void kiln_arena_park(kiln_arena_t arena)
 {
@@ -29,15 +36,6 @@ void kiln_arena_release(kiln_arena_t arena)
                (void *)arena);
 }
 
-/* The budget: collect when allocation since the last collection exceeds
-   (growth - 1) x live (of the last full collection), but never more often than every budget_min bytes.
-   While the arena commits nothing beyond what it held after the last full
-   collection, allocation may also fill that collection's spare pages (at
-   most `spare` bytes, less room for the next collection's copying):
-   collecting earlier would return no memory, only spend time. Spare pages
-   in a nursery's zones do not count: older pools avoid them. Should the
-   arena grow all the same (no run long enough, say), the plain budget
-   applies again. */
 /* Stress mode's minor collections: one of each pool with a young
    generation (a nursery, a sticky pool), through its class. 0 if there
    is none. */
@@ -65,6 +63,33 @@ static void stress_poll(kiln_arena_t arena)
   trace_collect(arena, NULL, 0);
 }
 
+/* The growable heap's budget: collect when allocation since the last full
+   collection exceeds (growth - 1) x live, but never more often than every
+   budget_min bytes. While the arena commits nothing beyond what it held
+   after the last full collection, allocation may also fill that
+   collection's spare pages (at most `spare` bytes, less room for the next
+   collection's copying): collecting earlier would return no memory, only
+   spend time. Spare pages in a nursery's zones do not count: older pools
+   avoid them. Should the arena grow all the same (no run long enough,
+   say), the plain budget applies again. */
+static double growable_budget(kiln_arena_t arena)
+{
+  double budget = (double)arena->live_full * (arena->growth - 1.0);
+  if (budget < (double)arena->budget_min)
+    budget = (double)arena->budget_min;
+  if (arena->committed <= arena->held && budget < (double)arena->headroom)
+    budget = (double)arena->headroom;
+  return budget;
+}
+
+size_t policy_budget(kiln_arena_t arena)
+{
+  if (arena->heap_policy != HEAP_GROWABLE)
+    return arena->budget;
+  double budget = growable_budget(arena);
+  return budget < (double)SIZE_MAX / 2 ? (size_t)budget : SIZE_MAX / 2;
+}
+
 void arena_poll(kiln_arena_t arena)
 {
   if (arena->park_depth > 0 || arena->collecting)
@@ -73,13 +98,84 @@ void arena_poll(kiln_arena_t arena)
     stress_poll(arena);
     return;
   }
-  double budget = (double)arena->live_full * (arena->growth - 1.0);
-  if (budget < (double)arena->budget_min)
-    budget = (double)arena->budget_min;
-  if (arena->committed <= arena->held && budget < (double)arena->headroom)
-    budget = (double)arena->headroom;
-  if ((double)arena->since_gc > budget)
+  if (arena->since_gc > policy_budget(arena))
     trace_collect(arena, NULL, 0);
+}
+
+/* What the next full collection may copy: the live bytes of the moving
+   pools that are not nurseries (a nursery's survivors go to its
+   promote_to pool, whose growth the budget counts). Objects nailed for
+   want of to-space count too, so a heap that could not copy once keeps
+   room to copy next time. */
+static size_t copy_reserve(kiln_arena_t arena)
+{
+  size_t reserve = 0;
+  ring_t *pn, *px;
+  RING_FOR(pn, &arena->pools, px) {
+    pool_t pool = CONTAINER(pn, struct kiln_pool_s, arena_ring);
+    if ((pool->klass->attr & (CLASS_MOVING | CLASS_NURSERY)) == CLASS_MOVING)
+      reserve += pool->st.live;
+  }
+  return reserve;
+}
+
+/* A fixed heap keeps, of heap_size, room for the segments the collection
+   kept (the live objects, with what shares their segments) and for what
+   the next collection copies, and allows the rest to allocation. When that
+   is nothing, every slow path collects, and the commit limit (heap_size)
+   refuses what cannot fit. */
+static size_t fixed_budget(kiln_arena_t arena)
+{
+  size_t held = arena->committed - arena->spare_committed; /* segments kept, nailed ones whole */
+  size_t need = (held > arena->live_full ? held : arena->live_full) + copy_reserve(arena);
+  return arena->heap_size > need ? arena->heap_size - need : 0;
+}
+
+/* MemBalancer (Kirisame, Shenoy and Panchekha, OOPSLA 2022): the extra
+   room that balances time collecting against memory held grows as the
+   square root of live x allocation rate / collection speed. heap_balance
+   scales it: at live == heap_balance and equal rates the extra equals the
+   live size. Never less than budget_min. */
+static size_t adaptive_budget(kiln_arena_t arena)
+{
+  const heap_rates_t *r = &arena->rates;
+  double ratio = r->alloc_rate > 0 && r->trace_rate > 0 ? r->alloc_rate / r->trace_rate : 1.0;
+  double extra = sqrt((double)arena->live_full * (double)arena->heap_balance * ratio);
+  if (extra < (double)arena->budget_min)
+    extra = (double)arena->budget_min;
+  return extra < (double)SIZE_MAX / 2 ? (size_t)extra : SIZE_MAX / 2;
+}
+
+static double smooth(double old, double sample)
+{
+  return old > 0 ? 0.5 * old + 0.5 * sample : sample;
+}
+
+/* The end of a full collection's pause: the adaptive heap measures both
+   rates and returns the free committed memory beyond its new budget. */
+static void adaptive_note_full(kiln_arena_t arena, double pause)
+{
+  heap_rates_t *r = &arena->rates;
+  double now = vm_now();
+  double mutator = now - pause - r->since - r->minor_seconds;
+  if (r->since > 0 && mutator > 1e-6)
+    r->alloc_rate = smooth(r->alloc_rate, (double)r->allocated / mutator);
+  if (pause > 1e-6 && r->traced > 0)
+    r->trace_rate = smooth(r->trace_rate, (double)r->traced / pause);
+  r->since = now;
+  r->minor_seconds = 0;
+  arena->budget = adaptive_budget(arena);
+  arena_trim_spare(arena, arena->budget);
+}
+
+void policy_note_pause(kiln_arena_t arena, int minor, double seconds)
+{
+  if (arena->heap_policy != HEAP_ADAPTIVE)
+    return;
+  if (minor)
+    arena->rates.minor_seconds += seconds;
+  else
+    adaptive_note_full(arena, seconds);
 }
 
 /* The full-collection budget counts growth of the older generations:
@@ -91,6 +187,8 @@ void policy_note_collection(kiln_arena_t arena, const trace_t *trace)
     arena->since_gc += trace->copied - trace->aged + trace->tenured;
     return;
   }
+  arena->rates.allocated = arena->since_gc;
+  arena->rates.traced = trace->marked + trace->copied;
   arena->since_gc = 0;
   /* What this collection copied came out of fresh pages: keep as much
      back for the next one, or each cycle would commit more to-space and
@@ -98,4 +196,8 @@ void policy_note_collection(kiln_arena_t arena, const trace_t *trace)
   arena->held = arena->committed;
   size_t spare = arena_spare_in(arena, ~arena->nursery_zones);
   arena->headroom = spare > trace->copied ? spare - trace->copied : 0;
+  if (arena->heap_policy == HEAP_FIXED) {
+    arena->budget = fixed_budget(arena);
+    arena_trim_spare(arena, arena->budget);
+  }
 }

@@ -98,7 +98,7 @@ static kiln_fmt_t format_of(kiln_class_t klass, const pval_t *vals)
   return NULL;
 }
 
-kiln_res_t kiln_pool_create(kiln_pool_t *pool_o, kiln_arena_t arena, kiln_class_t klass,
+static kiln_res_t pool_create_locked(kiln_pool_t *pool_o, kiln_arena_t arena, kiln_class_t klass,
                             const kiln_arg_t args[])
 {
   char err[ARENA_ERROR_MAX];
@@ -138,7 +138,7 @@ kiln_res_t kiln_pool_create(kiln_pool_t *pool_o, kiln_arena_t arena, kiln_class_
 }
 
 
-void kiln_pool_destroy(kiln_pool_t pool)
+static void pool_destroy_locked(kiln_pool_t pool)
 {
   if (pool == NULL)
     return;
@@ -247,4 +247,29 @@ void kiln_free_slow(kiln_pool_t pool, void *p, size_t size)
     return;
   }
   pool->klass->free(pool, p, size);
+}
+
+/* The public entry point holds the arena lock (arena.h). */
+kiln_res_t kiln_pool_create(kiln_pool_t *pool_o, kiln_arena_t arena, kiln_class_t klass, const kiln_arg_t args[])
+{
+  if (!(arena != NULL && arena->sig == SIG_ARENA))
+    return pool_create_locked(pool_o, arena, klass, args);
+  kiln_arena_t arena_ = arena;
+  arena_lock(arena_);
+  kiln_res_t r_ = pool_create_locked(pool_o, arena, klass, args);
+  arena_unlock(arena_);
+  return r_;
+}
+
+/* The public entry point holds the arena lock (arena.h). */
+void kiln_pool_destroy(kiln_pool_t pool)
+{
+  if (!(pool != NULL && pool->sig == SIG_POOL)) {
+    pool_destroy_locked(pool);
+    return;
+  }
+  kiln_arena_t arena_ = pool->arena;
+  arena_lock(arena_);
+  pool_destroy_locked(pool);
+  arena_unlock(arena_);
 }

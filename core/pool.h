@@ -63,6 +63,10 @@ typedef struct ap_s {
                             reserve and commit takes the slow path (ap_slow) */
   int weak;              /* rank "weak": its objects go into the weak set at commit */
   size_t res_size;
+  char *trap[2];         /* the reservation and the rest of the buffer the last
+                            collection trapped, kept as fillers (client pointers)
+                            through it; NULL: none (ap.c) */
+  size_t trap_size[2];   /* their sizes, header included */
   uintptr_t priv[4];     /* the pool class's per-AP state */
 } ap_t;
 

@@ -7,15 +7,21 @@
  * never updated. Thread roots are ambiguous: the registers (spilled by
  * vm_with_registers) and the stack from the hot end to the cold end.
  *
- * Limitation (v0.1): one mutator thread per arena. A collection scans the
- * stack of the thread that runs it; registering a second thread is refused
- * (KILN_UNIMPL) rather than silently leaving its stack unscanned.
+ * Threads. Any number of threads may register with an arena; each one
+ * that has a thread root has its stack and registers scanned. A collection
+ * scans its own thread's stack from where it entered the collector
+ * (trace.c) and every other registered thread's from the stack pointer
+ * that thread recorded when the collection stopped it (threads_stop,
+ * vm.c). Invariant: while the arena is collecting, arena->stopped lists
+ * the OS threads it stopped, and none of them runs.
  */
 #include "config.h"
 #include "pin.h"
 #include "root.h"
 #include "trace.h"
 #include "vm.h"
+
+#include <string.h>
 
 #include <stdlib.h>
 
@@ -31,12 +37,14 @@ static kiln_res_t root_new(kiln_root_t *root_o, kiln_arena_t arena, root_kind_t 
   kiln_root_t r = calloc(1, sizeof *r);
   if (r == NULL)
     return arena_errorf(arena, KILN_MEMORY, "root: no memory");
+  arena_lock(arena);
   r->sig = SIG_ROOT;
   r->arena = arena;
   r->kind = kind;
   r->rank = rank;
   ring_append(&arena->roots, &r->arena_ring);
   *root_o = r;
+  arena_unlock(arena);
   return KILN_OK;
 }
 
@@ -61,8 +69,11 @@ static int bad_range(kiln_arena_t arena, void *base, void *limit, const char *wh
     arena_errorf(arena, KILN_PARAM, "%s: bad range %p..%p", what, base, limit);
     return 1;
   }
-  if (KILN_CHECKING && base != limit)
+  if (KILN_CHECKING && base != limit) {
+    arena_lock(arena); /* the ring of roots, which other threads change */
     check_overlap(arena, base, limit, what);
+    arena_unlock(arena);
+  }
   return 0;
 }
 
@@ -72,11 +83,16 @@ kiln_res_t kiln_root_create_area(kiln_root_t *root_o, kiln_arena_t arena, void *
   if (arena != NULL && arena->sig == SIG_ARENA &&
       bad_range(arena, base, limit, "kiln_root_create_area"))
     return KILN_PARAM;
+  int locked = arena != NULL && arena->sig == SIG_ARENA;
+  if (locked) /* a collection must not see the root half made */
+    arena_lock(arena);
   kiln_res_t res = root_new(root_o, arena, ROOT_AREA, rank);
   if (res == KILN_OK) {
     (*root_o)->base = base;
     (*root_o)->limit = limit;
   }
+  if (locked)
+    arena_unlock(arena);
   return res;
 }
 
@@ -86,12 +102,17 @@ kiln_res_t kiln_root_create_fmt(kiln_root_t *root_o, kiln_arena_t arena, kiln_sc
   if (arena != NULL && arena->sig == SIG_ARENA &&
       (scan == NULL || bad_range(arena, base, limit, "kiln_root_create_fmt")))
     return scan == NULL ? arena_errorf(arena, KILN_PARAM, "formatted root: scan is NULL") : KILN_PARAM;
+  int locked = arena != NULL && arena->sig == SIG_ARENA;
+  if (locked) /* a collection must not see the root half made */
+    arena_lock(arena);
   kiln_res_t res = root_new(root_o, arena, ROOT_FMT, KILN_RANK_EXACT);
   if (res == KILN_OK) {
     (*root_o)->fmt_scan = scan;
     (*root_o)->base = base;
     (*root_o)->limit = limit;
   }
+  if (locked)
+    arena_unlock(arena);
   return res;
 }
 
@@ -100,11 +121,16 @@ kiln_res_t kiln_root_create_scan(kiln_root_t *root_o, kiln_arena_t arena, kiln_r
 {
   if (arena != NULL && arena->sig == SIG_ARENA && scan == NULL)
     return arena_errorf(arena, KILN_PARAM, "scan root: scan function is NULL");
+  int locked = arena != NULL && arena->sig == SIG_ARENA;
+  if (locked) /* a collection must not see the root half made */
+    arena_lock(arena);
   kiln_res_t res = root_new(root_o, arena, ROOT_SCAN, rank);
   if (res == KILN_OK) {
     (*root_o)->scan = scan;
     (*root_o)->closure = closure;
   }
+  if (locked)
+    arena_unlock(arena);
   return res;
 }
 
@@ -116,15 +142,20 @@ kiln_res_t kiln_root_create_thread(kiln_root_t *root_o, kiln_arena_t arena,
     return arena_errorf(arena, KILN_PARAM, "thread root: not a thread registered with this arena");
   if (arena != NULL && arena->sig == SIG_ARENA && stack_cold_end == NULL)
     return arena_errorf(arena, KILN_PARAM, "thread root: stack_cold_end is NULL");
+  int locked = arena != NULL && arena->sig == SIG_ARENA;
+  if (locked) /* a collection must not see the root half made */
+    arena_lock(arena);
   kiln_res_t res = root_new(root_o, arena, ROOT_THREAD, KILN_RANK_AMBIG);
   if (res == KILN_OK) {
     (*root_o)->thread = thread;
     (*root_o)->cold_end = stack_cold_end;
   }
+  if (locked)
+    arena_unlock(arena);
   return res;
 }
 
-void kiln_root_destroy(kiln_root_t root)
+static void root_destroy_locked(kiln_root_t root)
 {
   if (root == NULL)
     return;
@@ -141,29 +172,65 @@ void kiln_root_destroy(kiln_root_t root)
   arena_bury(root->arena, root);
 }
 
-kiln_res_t kiln_thread_reg(kiln_thread_t *thr_o, kiln_arena_t arena)
+/* Another OS thread than the caller is registered with the arena. */
+static int others_registered(kiln_arena_t arena)
 {
-  if (arena == NULL || arena->sig != SIG_ARENA)
-    return kiln_set_error(KILN_PARAM, "kiln_thread_reg: not an arena");
-  if (thr_o == NULL)
-    return arena_errorf(arena, KILN_PARAM, "kiln_thread_reg: thr_o is NULL");
   ring_t *node, *nxt;
   RING_FOR(node, &arena->threads, nxt) {
     kiln_thread_t t = CONTAINER(node, struct kiln_thread_s, arena_ring);
     if (!pthread_equal(t->id, pthread_self()))
-      return arena_errorf(arena, KILN_UNIMPL,
-                          "kiln_thread_reg: this arena already has a mutator thread; several "
-                          "threads per arena are not supported yet");
+      return 1;
   }
+  return 0;
+}
+
+int arena_threads_many(kiln_arena_t arena)
+{
+  if (ring_empty(&arena->threads))
+    return 0;
+  kiln_thread_t first = CONTAINER(arena->threads.next, struct kiln_thread_s, arena_ring);
+  ring_t *node, *nxt;
+  RING_FOR(node, &arena->threads, nxt) {
+    kiln_thread_t t = CONTAINER(node, struct kiln_thread_s, arena_ring);
+    if (!pthread_equal(t->id, first->id))
+      return 1;
+  }
+  return 0;
+}
+
+static kiln_res_t thread_reg(kiln_thread_t *thr_o, kiln_arena_t arena)
+{
+  if (thr_o == NULL)
+    return arena_errorf(arena, KILN_PARAM, "kiln_thread_reg: thr_o is NULL");
+  struct vm_thread_s *os = vm_thread_self();
+  if (os == NULL)
+    return arena_errorf(arena, KILN_FAIL, "kiln_thread_reg: could not install the signal "
+                        "handlers that stop threads for a collection (SIGXCPU, SIGXFSZ)");
   kiln_thread_t t = calloc(1, sizeof *t);
   if (t == NULL)
     return arena_errorf(arena, KILN_MEMORY, "kiln_thread_reg: no memory");
+  /* Increments run while the mutators do; with several threads the arena
+     does its incremental collections in one pause (inc.c), so one under
+     way ends before a second thread joins. */
+  if (others_registered(arena))
+    trace_inc_finish(arena);
   t->sig = SIG_THREAD;
   t->arena = arena;
   t->id = pthread_self();
+  t->os = os;
   ring_append(&arena->threads, &t->arena_ring);
   *thr_o = t;
   return KILN_OK;
+}
+
+kiln_res_t kiln_thread_reg(kiln_thread_t *thr_o, kiln_arena_t arena)
+{
+  if (arena == NULL || arena->sig != SIG_ARENA)
+    return kiln_set_error(KILN_PARAM, "kiln_thread_reg: not an arena");
+  arena_lock(arena);
+  kiln_res_t res = thread_reg(thr_o, arena);
+  arena_unlock(arena);
+  return res;
 }
 
 void kiln_thread_dereg(kiln_thread_t thread)
@@ -172,20 +239,66 @@ void kiln_thread_dereg(kiln_thread_t thread)
     return;
   if (api_handle(thread, thread->sig, SIG_THREAD, "kiln_thread_dereg", "thread", 1) != KILN_OK)
     return;
+  kiln_arena_t arena = thread->arena;
+  arena_lock(arena);
   ring_remove(&thread->arena_ring);
   thread->sig = SIG_DEAD;
-  arena_bury(thread->arena, thread);
+  arena_bury(arena, thread);
+  arena_unlock(arena);
 }
 
 /* No registered thread: the client keeps every reference in its own
    roots, no stack is scanned, and any thread may allocate (one at a
-   time: an arena is not thread-safe). */
+   time: the client serialises them). Else only registered threads may:
+   another's stack would never be scanned. */
 int arena_thread_ok(kiln_arena_t arena)
 {
   if (ring_empty(&arena->threads))
     return 1;
-  kiln_thread_t t = CONTAINER(arena->threads.next, struct kiln_thread_s, arena_ring);
-  return pthread_equal(t->id, pthread_self());
+  ring_t *node, *nxt;
+  RING_FOR(node, &arena->threads, nxt) {
+    kiln_thread_t t = CONTAINER(node, struct kiln_thread_s, arena_ring);
+    if (pthread_equal(t->id, pthread_self()))
+      return 1;
+  }
+  return 0;
+}
+
+void threads_stop(kiln_arena_t arena)
+{
+  size_t n = 0, cap = 0;
+  ring_t *node, *nxt;
+  RING_FOR(node, &arena->threads, nxt)
+    cap++;
+  arena->nstopped = 0;
+  if (cap == 0)
+    return;
+  if (cap > arena->stopped_cap) {
+    struct vm_thread_s **a = realloc(arena->stopped, cap * sizeof *a);
+    if (a == NULL) /* cannot stop them: the collection must not run */
+      check_fail(__FILE__, __LINE__, "kiln: no memory to stop %zu threads for a collection",
+                 cap);
+    arena->stopped = a;
+    arena->stopped_cap = cap;
+  }
+  RING_FOR(node, &arena->threads, nxt) {
+    kiln_thread_t t = CONTAINER(node, struct kiln_thread_s, arena_ring);
+    int seen = vm_thread_is_self(t->os);
+    for (size_t i = 0; i < n && !seen; i++)
+      seen = arena->stopped[i] == t->os; /* registered twice: stopped once */
+    if (!seen)
+      arena->stopped[n++] = t->os;
+  }
+  arena->nstopped = n;
+  if (n > 0)
+    vm_threads_stop(arena->stopped, n);
+}
+
+void threads_resume(kiln_arena_t arena)
+{
+  if (arena->nstopped > 0)
+    vm_threads_resume(arena->stopped, arena->nstopped);
+  arena->nstopped = 0;
 }
 
 /* ---- scanning --------------------------------------------------------- */
@@ -203,11 +316,33 @@ static kiln_res_t scan_ambig_words(kiln_ss_t ss, void *const *base, void *const 
   return KILN_OK;
 }
 
+/* An exact area in a stop-the-world trace: what each word greys is
+   drained before the next word is fixed, so a moving pool copies an
+   object next to what it alone reaches (an instance next to its field
+   table) instead of copying every object the area refers to first and
+   their parts after all of them: the copy order keeps the mutator's
+   locality. An incremental trace scans the words only. */
+static kiln_res_t scan_exact_area(kiln_ss_t ss, kiln_root_t r)
+{
+  ss_t *s = ss_of(ss);
+  trace_t *trace = s->trace;
+  if (trace == NULL || trace->incremental || s->verify)
+    return root_scan_words(ss, r->base, r->limit);
+  for (void **p = r->base; p < (void **)r->limit; p++) {
+    kiln_res_t res = KILN_FIX12(ss, p);
+    if (res != KILN_OK)
+      return res;
+    if (trace->ngrey != 0)
+      trace_drain(s->arena, trace, SIZE_MAX);
+  }
+  return KILN_OK;
+}
+
 static kiln_res_t scan_area(kiln_ss_t ss, kiln_root_t r)
 {
   if (r->rank == KILN_RANK_AMBIG)
     return scan_ambig_words(ss, r->base, r->limit);
-  return root_scan_words(ss, r->base, r->limit);
+  return scan_exact_area(ss, r);
 }
 
 typedef struct stack_scan_s {
@@ -216,28 +351,34 @@ typedef struct stack_scan_s {
   kiln_res_t res;
 } stack_scan_t;
 
-/* Runs with registers spilled; copies the live stack and scans the copy, so
-   the scan itself reads only ordinary memory (see vm_copy_stack). */
+/* Copies the live stack a chunk at a time and scans each copy, so the
+   scan itself reads only ordinary memory (see vm_copy_stack); the chunk
+   lives in this frame, as a thread stopped inside malloc may hold its
+   lock. */
+#define STACK_CHUNK 256
 static void scan_stack_from(void *sp, void *closure)
 {
   stack_scan_t *st = closure;
-  uintptr_t lo = (uintptr_t)sp & ~(uintptr_t)(sizeof(void *) - 1);
-  size_t n = ((uintptr_t)st->cold - lo) / sizeof(void *);
-  void **copy = malloc(n * sizeof(void *) + 1);
-  if (copy == NULL) {
-    st->res = KILN_MEMORY;
-    return;
+  void *chunk[STACK_CHUNK];
+  void *const *p = (void *const *)((uintptr_t)sp & ~(uintptr_t)(sizeof(void *) - 1));
+  void *const *end = (void *const *)st->cold;
+  while (p < end && st->res == KILN_OK) {
+    size_t n = (size_t)(end - p) < STACK_CHUNK ? (size_t)(end - p) : STACK_CHUNK;
+    vm_copy_stack(chunk, p, p + n);
+    st->res = scan_ambig_words(st->ss, chunk, chunk + n);
+    p += n;
   }
-  vm_copy_stack(copy, (void *const *)lo, (void *const *)lo + n);
-  st->res = scan_ambig_words(st->ss, copy, copy + n);
-  free(copy);
 }
 
 static kiln_res_t scan_thread(kiln_ss_t ss, kiln_root_t r)
 {
-  if (!pthread_equal(r->thread->id, pthread_self()))
-    return KILN_OK; /* cannot happen: a second mutator thread is refused at registration */
   stack_scan_t st = {ss, r->cold_end, KILN_OK};
+  if (!pthread_equal(r->thread->id, pthread_self())) {
+    void *hot = vm_thread_hot(r->thread->os); /* stopped by threads_stop */
+    if (hot != NULL)
+      scan_stack_from(hot, &st);
+    return st.res;
+  }
   if (r->arena->stack_hot != NULL) /* registers spilled above it (trace.c, trace_from_mutator) */
     scan_stack_from(r->arena->stack_hot, &st);
   else
@@ -287,5 +428,19 @@ kiln_res_t root_scan_rank(kiln_arena_t arena, kiln_ss_t ss, kiln_rank_t rank, in
   if (rank != KILN_RANK_AMBIG)
     return KILN_OK;
   ss_of(ss)->rank = KILN_RANK_AMBIG; /* pinned objects are ambiguous references */
-  return pin_scan(arena, ss);
+  kiln_res_t res = pin_scan(arena, ss);
+  return res == KILN_OK ? ap_scan_traps(arena, ss) : res;
+}
+
+/* The public entry point holds the arena lock (arena.h). */
+void kiln_root_destroy(kiln_root_t root)
+{
+  if (!(root != NULL && root->sig == SIG_ROOT)) {
+    root_destroy_locked(root);
+    return;
+  }
+  kiln_arena_t arena_ = root->arena;
+  arena_lock(arena_);
+  root_destroy_locked(root);
+  arena_unlock(arena_);
 }

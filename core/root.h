@@ -26,7 +26,13 @@ struct kiln_thread_s {
   kiln_arena_t arena;
   ring_t arena_ring;
   pthread_t id;
+  struct vm_thread_s *os;        /* the OS thread's own state (vm.c), for stopping it */
 };
+
+/* Stop every registered thread of the arena but the caller, for a
+   collection (trace.c), and let them go again; see vm.c. */
+void threads_stop(kiln_arena_t arena);
+void threads_resume(kiln_arena_t arena);
 
 /* Scan every root of one rank (trace.c calls ambiguous, then exact, then
    weak; the ambiguous ones end with the pinned objects, pin.c), but area

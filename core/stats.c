@@ -77,11 +77,13 @@ void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *s)
   s->live = st->live;
   s->copied = st->copied;
   s->finalized = st->finalized;
+  s->heap_limit = arena->live_full + policy_budget(arena);
   s->marked = st->marked;
   s->scanned = st->scanned;
   s->collections = st->collections;
   s->minor_collections = st->minor_collections;
   s->gc_seconds = st->all.total_s;
+  s->copy_gc_seconds = st->copy_seconds;
   s->pause_max_ms = st->all.max_ms;
   s->pause_p50_ms = pause_percentile(&st->all, 0.50);
   s->pause_p99_ms = pause_percentile(&st->all, 0.99);

@@ -21,6 +21,7 @@ typedef struct arena_stats_s {
   size_t allocated, live, copied, marked, scanned;
   uint64_t collections, minor_collections;
   uint64_t finalized;            /* objects queued for finalization */
+  double copy_seconds;           /* pauses of the collections that copied */
   pause_hist_t all, minor, full;
 } arena_stats_t;
 

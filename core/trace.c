@@ -100,6 +100,7 @@ void trace_record_pause(kiln_arena_t arena, int minor, double seconds)
   pause_record(&st->all, seconds);
   pause_record(minor ? &st->minor : &st->full, seconds);
   events_pause(arena, seconds);
+  policy_note_pause(arena, minor, seconds);
 }
 
 /* Live bytes after a minor collection: each automatic pool's figure, from
@@ -245,7 +246,10 @@ void trace_close(kiln_arena_t arena, trace_t *trace, pool_t only)
    Every entry
    to a collection goes through here; the callee-saved registers are
    spilled at this point (vm_with_registers), the outermost entry records
-   the stack top, and root.c scans the thread's stack from it. */
+   the stack top, and root.c scans the thread's stack from it. The
+   outermost entry also stops every other registered thread (threads_stop,
+   root.c) for the whole body and lets them go after it: the caller holds
+   the arena lock, so none of them is inside the arena's slow paths. */
 typedef struct entry_s {
   kiln_arena_t arena;
   void (*body)(void *);
@@ -256,7 +260,9 @@ static void entered(void *sp, void *closure)
 {
   entry_t *e = closure;
   e->arena->stack_hot = sp;
+  threads_stop(e->arena);
   e->body(e->args);
+  threads_resume(e->arena);
   e->arena->stack_hot = NULL;
 }
 
@@ -286,7 +292,10 @@ static void collect(void *closure)
   trace_t trace;
   trace_open(arena, &trace, only, minor, 0);
   trace_close(arena, &trace, only);
-  trace_record_pause(arena, minor, vm_now() - t0);
+  double pause = vm_now() - t0;
+  trace_record_pause(arena, minor, pause);
+  if (trace.copied > 0)
+    arena->stats.copy_seconds += pause;
   arena->collecting = 0;
 }
 
@@ -300,16 +309,20 @@ void trace_collect(kiln_arena_t arena, pool_t only, int minor)
 
 void kiln_arena_collect(kiln_arena_t arena)
 {
-  if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_arena_collect", "arena", 1) == KILN_OK &&
-      !events_refuse(arena, "kiln_arena_collect"))
+  if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_arena_collect", "arena", 1) != KILN_OK)
+    return;
+  arena_lock(arena);
+  if (!events_refuse(arena, "kiln_arena_collect"))
     trace_collect(arena, NULL, 0);
+  arena_unlock(arena);
 }
 
 void kiln_pool_collect(kiln_pool_t pool)
 {
-  if (api_handle(pool, API_SIG(pool), SIG_POOL, "kiln_pool_collect", "pool", 1) != KILN_OK ||
-      events_refuse(pool->arena, "kiln_pool_collect"))
+  if (api_handle(pool, API_SIG(pool), SIG_POOL, "kiln_pool_collect", "pool", 1) != KILN_OK)
     return;
-  if (pool->klass->attr & CLASS_AUTO)
+  arena_lock(pool->arena);
+  if (!events_refuse(pool->arena, "kiln_pool_collect") && (pool->klass->attr & CLASS_AUTO))
     trace_collect(pool->arena, pool, 0);
+  arena_unlock(pool->arena);
 }

@@ -126,6 +126,9 @@ int events_refuse(kiln_arena_t arena, const char *call);
 
 /* Flush every AP of the arena (before a collection), trapping reservations. */
 void ap_flush_all(kiln_arena_t arena);
+/* Fix, as ambiguous references, the reservations the flush trapped and
+   kept as fillers (ap.c); with the ambiguous roots (root.c). */
+kiln_res_t ap_scan_traps(kiln_arena_t arena, kiln_ss_t ss);
 /* Bytes committed into the buffers the APs of pool (every pool: NULL) hold
    now: allocated, though not counted until each buffer goes back. */
 size_t ap_open_bytes(kiln_arena_t arena, pool_t pool);
@@ -196,5 +199,9 @@ double inc_pause_start(kiln_arena_t arena);
 
 /* policy.c: the budget a finished collection leaves for the next. */
 void policy_note_collection(kiln_arena_t arena, const trace_t *trace);
+/* Bytes of allocation the heap policy allows before the next full collection. */
+size_t policy_budget(kiln_arena_t arena);
+/* A pause just ended (trace_record_pause): the adaptive heap's clock. */
+void policy_note_pause(kiln_arena_t arena, int minor, double seconds);
 
 #endif

@@ -1,9 +1,28 @@
-/* vm.c -- the OS layer: every mmap/mprotect/madvise/munmap, clocks, and
- * thread-stack access live here (mimalloc's "prim" layer).
+/* vm.c -- the OS layer: every mmap/mprotect/madvise/munmap, clocks,
+ * thread-stack access and the stopping of threads live here (mimalloc's
+ * "prim" layer).
  *
  * This is the one file allowed compiler extensions: reading a thread's stack
  * conservatively must not be instrumented by AddressSanitizer, and spilling
  * registers must not be optimised away.
+ *
+ * Stopping threads (docs/design.md, §Stopping threads). A collector stops
+ * every other registered thread with signals, as MPS and the Boehm GC do
+ * on Linux: SIGXCPU asks a thread to stop, SIGXFSZ lets it go (MPS's pair;
+ * both are otherwise sent only for CPU and file-size resource limits,
+ * which a program that sets them must not combine with several mutator
+ * threads). The handlers are process-wide, installed once, and know no
+ * arena: each thread's state is its own vm_thread_t (thread-local). The
+ * stop handler spills the registers (vm_with_registers), records the stack
+ * pointer, posts the semaphore acks and waits in sigsuspend until its
+ * resume flag is set; it posts acks again on its way out, so a stopper
+ * returns only once every thread has left the handler. One stopper at a
+ * time in the process (stop_lock): a thread waiting for it can itself be
+ * stopped, as the signal interrupts the wait. Invariants: between
+ * vm_threads_stop and vm_threads_resume, each thread whose signal was sent
+ * sits in the handler with `hot` set; the kernel's signal frame, which
+ * holds every register of the interrupted code, lies between hot and the
+ * stack's cold end.
  */
 #include "config.h"
 #include "vm.h"
@@ -11,7 +30,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -170,4 +192,120 @@ void vm_copy_stack(void **dst, void *const *lo, void *const *hi)
 #else
   (void)start;
 #endif
+}
+
+/* ---- stopping threads ------------------------------------------------ */
+
+#define SIG_STOP SIGXCPU
+#define SIG_GO SIGXFSZ
+
+struct vm_thread_s {
+  pthread_t id;
+  _Atomic(void *) hot;           /* stopped: its stack pointer in the handler */
+  atomic_int go;                 /* set by the stopper before SIG_GO */
+  int sent;                      /* the stopper sent SIG_STOP to it this round */
+};
+
+static _Thread_local struct vm_thread_s self_state;
+static sem_t acks;
+static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t installed = PTHREAD_ONCE_INIT;
+static int install_failed;
+
+static void stopped(void *sp, void *closure)
+{
+  struct vm_thread_s *st = closure;
+  sigset_t wait;
+  pthread_sigmask(SIG_SETMASK, NULL, &wait);
+  sigdelset(&wait, SIG_GO);
+  atomic_store(&st->hot, sp);
+  sem_post(&acks);
+  while (!atomic_load(&st->go))
+    sigsuspend(&wait);
+  sem_post(&acks);
+}
+
+static void on_stop(int sig)
+{
+  int saved = errno;
+  (void)sig;
+  vm_with_registers(stopped, &self_state);
+  errno = saved;
+}
+
+static void on_go(int sig)
+{
+  (void)sig; /* wakes sigsuspend; the flag says whether to leave */
+}
+
+static void install(void)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaddset(&sa.sa_mask, SIG_GO); /* pending until the handler's sigsuspend */
+  sa.sa_handler = on_stop;
+  if (sem_init(&acks, 0, 0) != 0 || sigaction(SIG_STOP, &sa, NULL) != 0)
+    install_failed = 1;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = on_go;
+  if (sigaction(SIG_GO, &sa, NULL) != 0)
+    install_failed = 1;
+}
+
+vm_thread_t *vm_thread_self(void)
+{
+  pthread_once(&installed, install);
+  if (install_failed)
+    return NULL;
+  self_state.id = pthread_self();
+  return &self_state;
+}
+
+static void wait_acks(size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    while (sem_wait(&acks) != 0 && errno == EINTR)
+      ; /* interrupted by a signal: wait again */
+}
+
+void vm_threads_stop(vm_thread_t *const *threads, size_t n)
+{
+  size_t sent = 0;
+  pthread_mutex_lock(&stop_lock);
+  for (size_t i = 0; i < n; i++) {
+    struct vm_thread_s *t = threads[i];
+    atomic_store(&t->hot, NULL);
+    atomic_store(&t->go, 0);
+    t->sent = pthread_kill(t->id, SIG_STOP) == 0;
+    sent += (size_t)t->sent;
+  }
+  wait_acks(sent);
+}
+
+void vm_threads_resume(vm_thread_t *const *threads, size_t n)
+{
+  size_t sent = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct vm_thread_s *t = threads[i];
+    if (!t->sent)
+      continue;
+    atomic_store(&t->go, 1);
+    if (pthread_kill(t->id, SIG_GO) == 0)
+      sent++;
+    t->sent = 0;
+  }
+  wait_acks(sent);
+  pthread_mutex_unlock(&stop_lock);
+}
+
+void *vm_thread_hot(const vm_thread_t *t)
+{
+  return atomic_load(&((vm_thread_t *)t)->hot);
+}
+
+int vm_thread_is_self(const vm_thread_t *t)
+{
+  return t == &self_state;
 }

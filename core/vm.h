@@ -28,6 +28,21 @@ typedef void (*vm_regs_fn)(void *sp, void *closure);
    this thread's possible references. */
 void vm_with_registers(vm_regs_fn fn, void *closure);
 
+/* Stopping threads (see vm.c). A vm_thread_t is a thread's own state,
+   valid while it lives; vm_thread_self installs the process-wide handlers
+   on first use (NULL if the OS refuses them). vm_threads_stop stops each
+   of threads (never the caller) and returns when all are stopped;
+   vm_thread_hot is then the stack pointer a stopped thread recorded (NULL
+   if it could not be signalled: it exited unregistered). vm_threads_resume
+   lets them all go and returns when all have left the handler. One
+   stop-resume pair at a time in the process: a second stopper waits. */
+typedef struct vm_thread_s vm_thread_t;
+vm_thread_t *vm_thread_self(void);
+void vm_threads_stop(vm_thread_t *const *threads, size_t n);
+void vm_threads_resume(vm_thread_t *const *threads, size_t n);
+void *vm_thread_hot(const vm_thread_t *t);
+int vm_thread_is_self(const vm_thread_t *t);
+
 /* Copy the words of a stack range without sanitizer instrumentation. */
 void vm_copy_stack(void **dst, void *const *lo, void *const *hi);
 

@@ -3,73 +3,54 @@
  * closing it, finalized after a collection finds it dead.
  *
  * A port object holds only a pointer to its record, which lives outside the
- * heap and owns the buffer. The records form a list that is a weak root:
- * each record's reference to its port object does not keep the object
- * alive, is updated when the object moves, and becomes NULL when the object
- * dies. ports_reap, run by the mutator at safe points (opening a port, an
- * explicit collection, between top-level forms), then frees the buffers and
- * records of dead ports. Nothing is freed inside the collection itself.
+ * heap and owns the buffer; the records form a list so that exit can free
+ * them all. Each port object is registered with kiln_finalize when it is
+ * made: a collection that finds it unreachable keeps it and queues it.
+ * ports_reap, run by the mutator at safe points (opening a port, an
+ * explicit collection, between top-level forms), takes the queued ports
+ * from kiln_finalized and frees their buffers and records. Nothing is
+ * freed inside the collection itself.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "scheme.h"
 
 struct port_rec {
-  value obj;            /* the port object; weak: NULL once it died */
-  char *buf;            /* NULL once closed or finalized */
+  char *buf;            /* NULL once closed */
   size_t len, cap;
-  struct port_rec *next;
+  struct port_rec *next, **link; /* link: the pointer to this record in the list */
 };
 
 static struct port_rec *records;
-static kiln_root_t weak_root;
-
-static kiln_res_t scan_records(kiln_ss_t ss, void *closure)
-{
-  (void)closure;
-  KILN_SCAN_BEGIN(ss) {
-    for (struct port_rec *r = records; r != NULL; r = r->next)
-      if (r->obj != NULL && KILN_FIX12(ss, &r->obj) != KILN_OK)
-        return KILN_FAIL;
-  } KILN_SCAN_END(ss);
-  return KILN_OK;
-}
+static kiln_arena_t ports_arena;
 
 int ports_open(kiln_arena_t arena)
 {
-  if (kiln_root_create_scan(&weak_root, arena, KILN_RANK_WEAK, scan_records, NULL) != KILN_OK) {
-    fprintf(stderr, "kscheme: kiln_root_create_scan (the port records): %s\n",
-            kiln_arena_error(arena));
-    return 0;
-  }
+  ports_arena = arena;
   return 1;
+}
+
+static void rec_free(struct port_rec *r)
+{
+  *r->link = r->next;
+  if (r->next != NULL)
+    r->next->link = r->link;
+  free(r->buf);
+  free(r);
 }
 
 /* At exit every record goes, whether its port was closed or not. */
 void ports_close(void)
 {
-  kiln_root_destroy(weak_root);
-  while (records != NULL) {
-    struct port_rec *r = records;
-    records = r->next;
-    free(r->buf);
-    free(r);
-  }
+  while (records != NULL)
+    rec_free(records);
 }
 
 void ports_reap(void)
 {
-  struct port_rec **link = &records;
-  while (*link != NULL) {
-    struct port_rec *r = *link;
-    if (r->obj == NULL) {
-      *link = r->next;
-      free(r->buf);
-      free(r);
-    } else {
-      link = &r->next;
-    }
-  }
+  void *port;
+  while (kiln_finalized(ports_arena, &port))
+    rec_free(((port_t *)port)->rec);
 }
 
 static void *checked_malloc(size_t size)
@@ -89,11 +70,17 @@ value port_open_string(void)
   r->cap = 64;
   r->buf = checked_malloc(r->cap);
   r->len = 0;
-  r->obj = NULL; /* the weak root skips it until the object exists */
   r->next = records;
+  r->link = &records;
+  if (records != NULL)
+    records->link = &r->next;
   records = r;
-  r->obj = make_port_obj(r);
-  return r->obj;
+  value obj = make_port_obj(r);
+  if (kiln_finalize(ports_arena, obj) != KILN_OK) {
+    fprintf(stderr, "kscheme: kiln_finalize (a port): %s\n", kiln_arena_error(ports_arena));
+    exit(1);
+  }
+  return obj;
 }
 
 static struct port_rec *rec_of(value port)
@@ -145,7 +132,7 @@ void port_close(value port)
   r->len = r->cap = 0;
 }
 
-/* Ports whose buffers are still held: open, and not yet finalized. */
+/* Ports whose buffers are still held: open, and not yet reaped. */
 size_t ports_live_count(void)
 {
   size_t n = 0;

@@ -175,6 +175,10 @@ typedef struct kiln_stats_s {      /* may grow; these fields keep their names */
                                       collection has several (ms young_step) */
   int in_progress;                 /* an incremental collection is under way */
   uint64_t finalized;              /* objects ever queued for finalization (kiln_finalized) */
+  double copy_gc_seconds;          /* the pauses of the collections that copied: copied /
+                                      copy_gc_seconds is the copying throughput */
+  size_t heap_limit;               /* the heap policy's size until the next full collection:
+                                      live after the last one plus the allocation it allows */
 } kiln_stats_t;
 void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *stats_o);
 
@@ -444,16 +448,30 @@ void kiln_root_destroy(kiln_root_t root);
 
 /* ---- threads ---------------------------------------------------------- */
 
-/* The thread rule: an arena has one registered mutator thread, the one
-   whose stack (kiln_root_create_thread) a collection scans; registering a
-   second one is refused (KILN_UNIMPL). Once a thread is registered, the
-   slow paths of every allocation point of the arena (kiln_ap_fill,
-   kiln_ap_trip) refuse any other thread with KILN_PARAM and a sentence,
-   and kiln_heap_ap (<kiln/heap.h>) answers NULL to a thread that did not
-   open the heap: that thread's stack would never be scanned, so objects
-   only it refers to could be freed or moved under it. An arena with no registered thread
+/* The thread rule: any number of threads may register with an arena
+   (kiln_thread_reg), each with a thread root for its stack
+   (kiln_root_create_thread), and each allocates through allocation points
+   of its own. A collection, whichever thread runs it, stops every other
+   registered thread with a signal (SIGXCPU; SIGXFSZ lets it go: a program
+   using several threads must not use those two signals itself), scans its
+   registers and stack ambiguously, and lets it go: a thread blocked in a
+   system call or a long loop of its own needs no cooperation. A
+   reservation a collection interrupts fails its commit, as always, and the
+   client reserves again. The slow paths of the arena (allocation points'
+   fill and trip, creating and destroying pools, points and roots,
+   registration, collections, pinning and finalization) take the arena's
+   lock; the inline fast paths take none. A thread deregisters
+   (kiln_thread_dereg, after destroying its root and points) before it
+   exits. Once any thread is registered, the slow paths of every
+   allocation point refuse a thread that is not (KILN_PARAM and a
+   sentence): its stack would never be scanned, so objects only it refers
+   to could be freed or moved under it. An arena with no registered thread
    scans no stack and keeps every reference in the client's own roots, so
-   any thread may allocate, one at a time (an arena is not thread-safe). */
+   any thread may allocate, one at a time (the client serialises them).
+   Manual pools' kiln_alloc and kiln_free are not thread-safe: give each
+   thread its own manual pool or serialise them. With more than one
+   registered thread, an incremental pool's minor collections run as one
+   stop-the-world pause each. */
 kiln_res_t kiln_thread_reg(kiln_thread_t *thr_o, kiln_arena_t arena);
 void kiln_thread_dereg(kiln_thread_t thread);
 
@@ -479,8 +497,8 @@ kiln_res_t kiln_ap_create(kiln_ap_t *ap_o, kiln_pool_t pool, const kiln_arg_t ar
 void kiln_ap_destroy(kiln_ap_t ap);
 /* The slow paths. kiln_ap_fill returns KILN_PARAM, and kiln_ap_trip makes
    the commit fail (returns 0, the reservation dropped) with a sentence in
-   kiln_arena_error, for a thread other than the arena's registered one
-   (see threads) and for an orphaned point. */
+   kiln_arena_error, for a thread not registered with the arena while some
+   are (see threads) and for an orphaned point. */
 kiln_res_t kiln_ap_fill(void **p_o, kiln_ap_t ap, size_t size); /* slow path of reserve */
 int kiln_ap_trip(kiln_ap_t ap, void *p, size_t size);            /* slow path of commit */
 
@@ -513,6 +531,12 @@ static inline kiln_res_t kiln_reserve(void **p_o, kiln_ap_t ap, size_t size)
 static inline int kiln_commit(kiln_ap_t ap, void *p, size_t size)
 {
   ap->init = ap->alloc;
+#if defined(__GNUC__)
+  /* Another thread's collection may stop this one between any two
+     instructions: init must be stored before limit is read (an ordering
+     for the compiler only; it emits no instruction). */
+  __asm__ __volatile__("" ::: "memory");
+#endif
   if (ap->limit != NULL)
     return 1;
   return kiln_ap_trip(ap, p, size);

@@ -56,29 +56,37 @@ pool's stats (nil on stock). The option must come first.
 ]],
   compare = [==[
 usage: kiln compare [--plans P,...] [--set POOL.KEY=V1,V2,...] [--workload W,...]
-                    [--runs n] [--warmup n] [--scale x] [--depth d] [--seed s]
-                    [--baseline PLAN] [--csv FILE] [--json FILE]
+                    [--heap H,...] [--runs n] [--warmup n] [--scale x] [--depth d]
+                    [--seed s] [--baseline PLAN] [--csv FILE] [--json FILE]
                     [--plot FILE.svg|FILE.png | --no-plot]
 Run each workload under each plan, every run in a fresh process, and print a
 table per workload. Every metric is the median over the runs, with
 (min-max) where the runs differ: time, ratio to the fastest plan (or to
---baseline), peak RSS, collections (minor/full), GC time, p50/p99/max pause
-and bytes copied.
+--baseline), peak RSS, collections (minor/full), GC time, mutator time (the
+run's less its collections'), p50/p99/max pause, bytes copied and the
+copying rate (bytes per second of the collections that copied).
   --plans     built-in plans, plan files, or a plan with overrides such as
               genms:young.nursery_size=4MB (more overrides: ':KEY=VALUE').
               Default: every built-in automatic plan this build can open.
   --set       run each value as its own plan, named PLAN@KEY=VALUE; several
               --set options give every combination.
-  --workload  gcbench, binarytrees, churn (default: all three), or FILE.lua
+  --workload  gcbench, binarytrees, churn, quads, fields (default: all), or FILE.lua
               returning a function(heap, params), called once per run with
               a heap of the plan and params {seed, scale, depth}.
+  --heap      run each plan in fixed heaps (arena heap_policy=fixed), named
+              PLAN@heap=H: multiples of each workload's minimum heap (1.5x,
+              2x, 3x), found first by search under marksweep (or the first
+              plan), or sizes (64MB). A run that needs more than its heap
+              fails with "the fixed heap is full" and does not make compare
+              exit 1.
   --runs      counted runs per plan and workload (default 3, 1 to 1000);
   --warmup    runs before them that are not counted (default 0, up to 100).
   --scale     multiplies every workload's work (above 0, up to 1000);
   --depth     tree depth of gcbench and binarytrees (1 to 30; binarytrees
               6 to 30); --seed 0 to 2^63-1.
   --csv, --json  one row per run and per aggregate, with the Kiln version,
-              plans, overrides, workload parameters, host and date. The JSON
+              plans, overrides, workload parameters, host, date and the
+              minimum heap found. The JSON
               is always valid: a number that is not finite is null.
   --plot      the plot file (default kiln-compare.svg here); --svg is the
               same option. Drawn with gnuplot (Debian: gnuplot-nox): per
@@ -156,7 +164,9 @@ local function describe_plan(d)
     out("    %-10s %-5s { %s }\n", p.name, p.class, concat(args, ", "))
   end
   out("  roles:\n")
-  for _, r in ipairs(d.roles) do out("    %-10s -> %s\n", r.role, r.pool) end
+  for _, r in ipairs(d.roles) do
+    out("    %-10s -> %s%s\n", r.role, r.pool, r.rank and (" (rank " .. r.rank .. ")") or "")
+  end
 end
 
 function cmd.describe(args)

@@ -46,7 +46,7 @@ CLEANFILES += %reldir%/cli_embed.c
 
 # The front end's modules, preloaded as "kiln.cli.NAME" by lua/kiln_main.c.
 KILN_CLI_MODULES = %reldir%/cli/util.lua %reldir%/cli/json.lua %reldir%/cli/report.lua \
-	%reldir%/cli/plot.lua %reldir%/cli/compare.lua
+	%reldir%/cli/plot.lua %reldir%/cli/compare.lua %reldir%/cli/heapsize.lua
 EXTRA_DIST += $(KILN_CLI_MODULES)
 %reldir%/cli_embed.c: $(srcdir)/%reldir%/cli.lua $(KILN_CLI_MODULES:%=$(srcdir)/%) $(srcdir)/plans/embed.sh
 	$(AM_V_GEN)$(MKDIR_P) %reldir% && \

@@ -26,6 +26,8 @@
 --   host.size(text)     the bytes a size text names (a float), or nil when
 --                       the text is not of a size's form
 --   host.nearest(word, names)  the name of the array nearest to word, or nil
+--   host.automatic(name) whether built class name is automatic (collected),
+--                       nil when the class is not built
 -- Returns the api table (see the end of the file).
 
 local host = ...
@@ -429,6 +431,41 @@ local function check_pool(d, name, c)
            file = c.file, line = c.line }
 end
 
+-- A role given as a table: { pool = "name", rank = "weak" }. The rank is
+-- "exact" (the default: the role's objects keep what they refer to alive)
+-- or "weak" (kiln_heap_ap gives the role a weak allocation point, whose
+-- objects' references do not). Returns the pool and the rank, nil for exact,
+-- so that only a weak role carries a rank.
+local ROLE_KEYS = { "pool", "rank" }
+local RANKS = { "exact", "weak" }
+local function check_role_table(v, w, r)
+  for _, k in ipairs(keys_of(v)) do
+    if type(k) ~= "string" then
+      fail('%srole \'%s\': a role table\'s fields are named (pool = "name", rank = "weak"), got a positional value',
+           w, r)
+    end
+    if k ~= "pool" and k ~= "rank" then
+      local hint = suggest(k, ROLE_KEYS)
+      fail("%srole '%s': unknown key '%s'%s", w, r, clip(k),
+           hint ~= "" and hint or " (a role table takes pool and rank)")
+    end
+  end
+  if v.pool == nil or v.pool == "" then
+    fail('%srole \'%s\' has no pool (give its table pool = "name", the name of one of the plan\'s pools)', w, r)
+  elseif type(v.pool) ~= "string" then
+    fail("%srole '%s': pool expects the name of a pool, got %s", w, r, typename(v.pool))
+  end
+  local rank = v.rank
+  if rank ~= nil and type(rank) ~= "string" then
+    fail('%srole \'%s\': rank expects "exact" or "weak", got %s', w, r, typename(rank))
+  elseif rank ~= nil and rank ~= "exact" and rank ~= "weak" then
+    local hint = suggest(rank, RANKS)
+    fail("%srole '%s': unknown rank %s%s", w, r, show(rank),
+         hint ~= "" and hint or ' (a role\'s rank is "exact" or "weak")')
+  end
+  return v.pool, rank == "weak" and "weak" or nil
+end
+
 local function check_roles(d, out)
   for _, r in ipairs(keys_of(d.t.roles or {})) do
     local v = d.t.roles[r]
@@ -438,8 +475,12 @@ local function check_roles(d, out)
       out[r] = false
     elseif v == "" or (type(v) == "table" and next(v) == nil) then
       fail("%srole '%s' has no pool (give it the name of one of the plan's pools)", w, r)
+    elseif type(v) == "table" and not getmetatable(v) then
+      local pool, rank = check_role_table(v, w, r)
+      out[r] = { pool = pool, rank = rank, file = d.file, line = sub_line(d, "roles", r) }
     elseif type(v) ~= "string" then
-      fail("%srole '%s' expects the name of a pool, got %s", w, r, typename(v))
+      fail('%srole \'%s\' expects the name of a pool or a table { pool = "name", rank = "weak" }, got %s',
+           w, r, typename(v))
     else
       out[r] = { pool = v, file = d.file, line = sub_line(d, "roles", r) }
     end
@@ -590,6 +631,17 @@ local function check_promotion(p)
   end
 end
 
+-- A weak role's pool must be automatic: a manual pool has no allocation
+-- points, so kiln_heap_ap could never give the role one.
+local function check_weak_pool(p, r, role)
+  local pool = p.pools[role.pool]
+  if role.rank == "weak" and host.automatic(pool.class) == false then
+    fail("%splan '%s': role '%s' is weak, but its pool '%s' is of manual class '%s', which has no "
+         .. "allocation points (a weak role needs an automatic pool)", at(role.file, role.line),
+         p.name, r, role.pool, pool.class)
+  end
+end
+
 local function check_roles_exist(p)
   local names = keys_of(p.pools)
   for _, r in ipairs(keys_of(p.roles)) do
@@ -598,6 +650,7 @@ local function check_roles_exist(p)
       fail("%splan '%s': role '%s' names pool '%s', which does not exist%s", at(role.file, role.line),
            p.name, r, role.pool, suggest(role.pool, names))
     end
+    check_weak_pool(p, r, role)
   end
 end
 
@@ -659,7 +712,7 @@ local function finish(p)
                                   where = at(pool.file, pool.line) }
   end
   for _, r in ipairs(keys_of(p.roles)) do
-    out.roles[#out.roles + 1] = { role = r, pool = p.roles[r].pool }
+    out.roles[#out.roles + 1] = { role = r, pool = p.roles[r].pool, rank = p.roles[r].rank }
   end
   return out
 end

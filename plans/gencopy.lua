@@ -7,7 +7,8 @@ plan "gencopy" {
     young  = gen  { nursery_size = "4MB", promote_to = "mature" },
     manual = mvff { },
   },
-  roles   = { objects = "young", leaf = "young", large = "mature", manual = "manual" },
+  roles   = { objects = "young", leaf = "young", large = "mature", manual = "manual",
+              weak = { pool = "young", rank = "weak" } },
   barrier = "card",                   -- dirty cards in mature are the remembered set
   trigger = { growth = 1.5 },         -- full GC when the heap reaches growth x live
 }

@@ -4,7 +4,14 @@
  * (created so that a promote_to target exists before the pool naming it),
  * the opening thread's registration and stack root, and the allocation
  * points: one per role per thread, made on first use and kept in a
- * per-thread table (a pthread key per heap) until kiln_heap_close.
+ * per-thread table (a pthread key per heap) until the thread leaves
+ * (kiln_heap_leave) or kiln_heap_close.
+ *
+ * Threads: the opening thread is registered with the arena at open; any
+ * other thread joins (kiln_heap_join: registered, its stack a root, kept in
+ * its table) before kiln_heap_ap serves it, and leaves before it exits.
+ * Invariant: a table with thread != NULL belongs to a joined thread; the
+ * opener's registration is the heap's own (thread, root).
  *
  * It is a client of kiln.h only. Everything is undone in reverse order on a
  * failed open, and a failure's sentence names the plan and the pool, and
@@ -26,6 +33,8 @@
 /* One thread's allocation points, one slot per role of the plan. */
 typedef struct heap_tls_s {
   struct heap_tls_s *next;   /* all tables of the heap, for close */
+  kiln_thread_t thread;      /* a joined thread's registration, else NULL */
+  kiln_root_t root;          /* and its stack root */
   kiln_ap_t aps[];
 } heap_tls_t;
 
@@ -36,7 +45,7 @@ struct kiln_heap_s {
   kiln_pool_t *pools;        /* plan->npools, in plan order */
   size_t made;               /* pools created so far (for unwinding) */
   kiln_thread_t thread;
-  pthread_t opener;          /* the registered thread: the only one that may allocate */
+  pthread_t opener;          /* the thread that opened the heap, registered by open */
   kiln_root_t root;
   pthread_key_t key;         /* -> this thread's heap_tls_t */
   pthread_mutex_t lock;      /* guards tls_all and AP creation */
@@ -215,6 +224,10 @@ static void heap_unwind(kiln_heap_t h)
     for (size_t r = 0; r < h->plan->nroles; r++)
       if (t->aps[r] != NULL)
         kiln_ap_destroy(t->aps[r]);
+    if (t->root != NULL)
+      kiln_root_destroy(t->root);
+    if (t->thread != NULL)
+      kiln_thread_dereg(t->thread);
     free(t);
   }
   if (h->root != NULL)
@@ -469,10 +482,18 @@ static kiln_ap_t heap_ap_refused(kiln_heap_t heap, const char *role, kiln_pool_t
   return NULL;
 }
 
+/* The allocation point arguments of a role: rank weak for a weak role,
+   none (rank exact) for any other. */
+static const kiln_arg_t *role_args(const lk_role_t *role)
+{
+  static const kiln_arg_t weak[] = {KILN_ARG_STR("rank", "weak"), KILN_ARGS_END};
+  return role->weak ? weak : NULL;
+}
+
 /* This thread's AP for role: NULL if the role is unknown, its pool is manual,
-   the calling thread is not the one that opened the heap (the arena's one
-   registered mutator thread, whose stack is scanned), or the AP cannot be
-   made (the sentence is then in lk_error()). */
+   the calling thread neither opened the heap nor joined it (its stack would
+   not be scanned), or the AP cannot be made (the sentence is then in
+   lk_error()). */
 kiln_ap_t kiln_heap_ap(kiln_heap_t heap, const char *role)
 {
   if (heap == NULL)
@@ -481,24 +502,89 @@ kiln_ap_t kiln_heap_ap(kiln_heap_t heap, const char *role)
   kiln_pool_t pool = kiln_heap_pool(heap, role);
   if (pool == NULL || !kiln_class_is_automatic(kiln_pool_class(pool)))
     return heap_ap_refused(heap, role, pool);
-  if (!pthread_equal(pthread_self(), heap->opener)) {
-    lk_fail(KILN_PARAM, "plan '%s': kiln_heap_ap(\"%s\"): this thread did not open the heap; "
-            "an arena has one registered mutator thread (kiln_thread_reg), the one whose stack "
-            "a collection scans: allocate from the thread that opened the heap",
-            heap->plan->name, role);
+  heap_tls_t *t = pthread_getspecific(heap->key);
+  if (!pthread_equal(pthread_self(), heap->opener) && (t == NULL || t->thread == NULL)) {
+    lk_fail(KILN_PARAM, "plan '%s': kiln_heap_ap(\"%s\"): this thread has not joined the "
+            "heap; call kiln_heap_join(heap) from it first, so that collections scan its "
+            "stack, and kiln_heap_leave(heap) before it exits", heap->plan->name, role);
     return NULL;
   }
-  heap_tls_t *t = thread_table(heap);
-  if (t == NULL)
+  if (t == NULL && (t = thread_table(heap)) == NULL)
     return NULL;
   if (t->aps[r] == NULL) {
-    pthread_mutex_lock(&heap->lock);
-    kiln_res_t res = kiln_ap_create(&t->aps[r], pool, NULL);
-    pthread_mutex_unlock(&heap->lock);
+    kiln_res_t res = kiln_ap_create(&t->aps[r], pool, role_args(&heap->plan->roles[r]));
     if (res != KILN_OK) {
       t->aps[r] = NULL;
       lk_fail(res, "plan '%s': role '%s': %s", heap->plan->name, role, why(heap->arena, res));
     }
   }
   return t->aps[r];
+}
+
+kiln_res_t kiln_heap_join(kiln_heap_t heap)
+{
+  if (heap == NULL)
+    return lk_fail(KILN_PARAM, "kiln_heap_join: the heap is NULL; pass one made by "
+                   "kiln_heap_open");
+  heap_tls_t *t = pthread_getspecific(heap->key);
+  if (pthread_equal(pthread_self(), heap->opener) || (t != NULL && t->thread != NULL))
+    return lk_fail(KILN_PARAM, "plan '%s': kiln_heap_join: this thread has already joined the "
+                   "heap (%s); join once, and leave (kiln_heap_leave) before joining again",
+                   heap->plan->name, pthread_equal(pthread_self(), heap->opener)
+                   ? "it opened it" : "by an earlier kiln_heap_join");
+  void *cold = stack_cold_end();
+  if (cold == NULL)
+    return lk_fail(KILN_FAIL, "plan '%s': kiln_heap_join: could not find this thread's stack",
+                   heap->plan->name);
+  if (t == NULL && (t = thread_table(heap)) == NULL)
+    return lk_fail(KILN_MEMORY, "plan '%s': kiln_heap_join: out of memory", heap->plan->name);
+  kiln_res_t res = kiln_thread_reg(&t->thread, heap->arena);
+  if (res != KILN_OK) {
+    t->thread = NULL;
+    return lk_fail(res, "plan '%s': kiln_heap_join: registering this thread: %s",
+                   heap->plan->name, why(heap->arena, res));
+  }
+  res = kiln_root_create_thread(&t->root, heap->arena, t->thread, cold);
+  if (res != KILN_OK) {
+    lk_fail(res, "plan '%s': kiln_heap_join: registering this thread's stack: %s",
+            heap->plan->name, why(heap->arena, res));
+    kiln_thread_dereg(t->thread);
+    t->thread = NULL;
+    t->root = NULL;
+  }
+  return res;
+}
+
+void kiln_heap_leave(kiln_heap_t heap)
+{
+  if (heap == NULL) {
+    lk_fail(KILN_PARAM, "kiln_heap_leave: the heap is NULL; pass one made by kiln_heap_open");
+    return;
+  }
+  heap_tls_t *t = pthread_getspecific(heap->key);
+  if (pthread_equal(pthread_self(), heap->opener)) {
+    lk_fail(KILN_PARAM, "plan '%s': kiln_heap_leave: this thread opened the heap; it leaves "
+            "it by closing it (kiln_heap_close)", heap->plan->name);
+    return;
+  }
+  if (t == NULL || t->thread == NULL) {
+    lk_fail(KILN_PARAM, "plan '%s': kiln_heap_leave: this thread has not joined the heap; "
+            "call kiln_heap_join(heap) first, and kiln_heap_leave once for each join",
+            heap->plan->name);
+    return;
+  }
+  for (size_t r = 0; r < heap->plan->nroles; r++)
+    if (t->aps[r] != NULL)
+      kiln_ap_destroy(t->aps[r]);
+  kiln_root_destroy(t->root);
+  kiln_thread_dereg(t->thread);
+  pthread_mutex_lock(&heap->lock);
+  for (heap_tls_t **pp = &heap->tls_all; *pp != NULL; pp = &(*pp)->next)
+    if (*pp == t) {
+      *pp = t->next;
+      break;
+    }
+  pthread_mutex_unlock(&heap->lock);
+  pthread_setspecific(heap->key, NULL);
+  free(t);
 }

@@ -444,6 +444,18 @@ static int host_params(lua_State *S)
   return 1;
 }
 
+/* automatic(name): whether the built class name collects (has allocation
+   points), or nil when no such class is built; the DSL refuses a weak role
+   on a manual pool with it. */
+static int host_automatic(lua_State *S)
+{
+  kiln_class_t k = kiln_class_lookup(luaL_checkstring(S, 1));
+  if (k == NULL)
+    return 0;
+  lua_pushboolean(S, kiln_class_is_automatic(k));
+  return 1;
+}
+
 static int host_classes(lua_State *S)
 {
   const kiln_class_t *ks = kiln_classes();
@@ -638,7 +650,7 @@ static void push_host(lua_State *S)
   static const luaL_Reg fns[] = {
     {"params", host_params}, {"classes", host_classes}, {"builtin", host_builtin},
     {"builtins", host_builtins}, {"readfile", host_readfile}, {"size", host_size},
-    {"nearest", host_nearest}, {NULL, NULL}};
+    {"nearest", host_nearest}, {"automatic", host_automatic}, {NULL, NULL}};
   luaL_newlib(S, fns);
 }
 
@@ -843,6 +855,17 @@ static void read_pools(lua_State *S, int idx, lk_plan_t *p)
   lua_pop(S, 1);
 }
 
+/* Whether field key of the table at idx is the string want: a flag read
+   this way needs no copy, so it cannot be lost to a failed allocation. */
+static int field_is(lua_State *S, int idx, const char *key, const char *want)
+{
+  lua_getfield(S, idx, key);
+  const char *s = lua_type(S, -1) == LUA_TSTRING ? lua_tostring(S, -1) : NULL;
+  int is = s != NULL && strcmp(s, want) == 0;
+  lua_pop(S, 1);
+  return is;
+}
+
 static void read_roles(lua_State *S, int idx, lk_plan_t *p)
 {
   lua_getfield(S, idx, "roles");
@@ -852,6 +875,7 @@ static void read_roles(lua_State *S, int idx, lk_plan_t *p)
     lua_rawgeti(S, -1, (lua_Integer)i + 1);
     p->roles[i].role = field_str(S, -1, "role");
     p->roles[i].pool = field_str(S, -1, "pool");
+    p->roles[i].weak = field_is(S, -1, "rank", "weak");
     lua_pop(S, 1);
   }
   lua_pop(S, 1);

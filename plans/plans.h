@@ -73,6 +73,7 @@ typedef struct lk_pool_s {
 
 typedef struct lk_role_s {
   char *role, *pool;
+  int weak;               /* rank weak: kiln_heap_ap gives a weak AP; 0: exact */
 } lk_role_t;
 
 typedef struct lk_plan_s {

@@ -6,7 +6,8 @@ plan "semispace" {
     main   = copy { },
     manual = mvff { },
   },
-  roles = { objects = "main", leaf = "main", large = "main", manual = "manual" },
+  roles = { objects = "main", leaf = "main", large = "main", manual = "manual",
+            weak = { pool = "main", rank = "weak" } },
   barrier = "card",
   trigger = { growth = 1.5 },
 }

@@ -1,4 +1,4 @@
-/* workloads.c -- built-in workloads: gcbench, binarytrees, churn.
+/* workloads.c -- built-in workloads: gcbench, binarytrees, churn, quads, fields.
  *
  * Owns the workloads' object format and the three workloads. Each is
  * deterministic from its seed: the same parameters give the same sequence of
@@ -358,6 +358,140 @@ static void run_binarytrees(wl_t *w, const lk_wparams_t *wp, lk_wresult_t *r)
   roots_free(keep, root);
 }
 
+/* ---- quads ------------------------------------------------------------------- */
+
+enum { QUAD_KIDS = 4, QUAD_WORDS = 6 }; /* header, four children, the depth */
+
+/* A complete quad tree of the given depth, built top-down: each node
+   holds its depth as its payload word. */
+static wobj_t *quad_tree(wl_t *w, int depth)
+{
+  wobj_t *node = obj_new(w, w->ap, QUAD_KIDS, QUAD_WORDS, NULL, (uint64_t)depth);
+  for (size_t i = 0; i < QUAD_KIDS && depth > 0 && node != NULL; i++)
+    obj_set(w, node, i, quad_tree(w, depth - 1));
+  return node;
+}
+
+/* Nodes in a quad tree of this depth, each checked for its shape, its
+   depth and its children; a wrong one is a failure. */
+static uint64_t quad_check(wl_t *w, const wobj_t *node, int depth)
+{
+  if (w->res != KILN_OK)
+    return 0;
+  if (node == NULL || kiln_desc_type(node) == NULL || nrefs(node) != QUAD_KIDS ||
+      payload(node)[0] != (uint64_t)depth) {
+    w->res = lk_fail(KILN_FAIL, "workload quads: heap corrupted: a node at depth %d is %s",
+                     depth, node == NULL ? "missing" : "not the node built there");
+    return 0;
+  }
+  uint64_t n = 1;
+  for (size_t i = 0; i < QUAD_KIDS && depth > 0; i++)
+    n += quad_check(w, refs(node)[i], depth - 1);
+  return n;
+}
+
+static void quad_free(wl_t *w, wobj_t *node)
+{
+  if (!w->manual || node == NULL)
+    return;
+  for (size_t i = 0; i < QUAD_KIDS; i++)
+    quad_free(w, refs(node)[i]);
+  obj_free(w, node);
+}
+
+/* A quad-tree benchmark in the shape of Whippet's: one long-lived tree of
+   depth d (default 10: 1.4 million nodes, 64 MB), then garbage trees of
+   depth d - 2 until ten times its size has been allocated, then the
+   long-lived tree is checked whole. */
+static void run_quads(wl_t *w, const lk_wparams_t *wp, lk_wresult_t *r)
+{
+  int depth = wp->depth > 0 ? wp->depth : 10, small = depth >= 2 ? depth - 2 : 0;
+  kiln_root_t root;
+  wobj_t **keep = roots_new(w, 1, &root);
+  if (keep == NULL)
+    return;
+  keep[0] = quad_tree(w, depth);
+  uint64_t iters = scaled_iters(160, wp);
+  for (uint64_t i = 0; i < iters && w->res == KILN_OK; i++) {
+    wobj_t *t = quad_tree(w, small);
+    r->check += quad_check(w, t, small);
+    quad_free(w, t);
+  }
+  r->check += quad_check(w, keep[0], depth);
+  quad_free(w, keep[0]);
+  roots_free(keep, root);
+}
+
+/* ---- fields ------------------------------------------------------------------- */
+
+/* An interpreter's instances, each owning a separately allocated field
+   table of boxed values: instance (the table, an id), table (FIELDS
+   references), value (a stamp). */
+enum { FIELDS = 8, INST_WORDS = 3, TABLE_WORDS = 1 + FIELDS, VALUE_WORDS = 2 };
+
+/* Instance i in keep[i], then its table, then its values, in allocation
+   order; every allocation goes through keep[i], so no reference to a new
+   object waits in a local across the next allocation. */
+static void fields_build(wl_t *w, wobj_t **keep, size_t i)
+{
+  keep[i] = obj_new(w, w->ap, 1, INST_WORDS, NULL, i);
+  wobj_t *table = obj_new(w, w->ap, FIELDS, TABLE_WORDS, NULL, 0);
+  if (keep[i] == NULL || table == NULL)
+    return;
+  obj_set(w, keep[i], 0, table);
+  for (size_t f = 0; f < FIELDS && w->res == KILN_OK; f++) {
+    wobj_t *v = obj_new(w, w->leaf_ap, 0, VALUE_WORDS, NULL, i * FIELDS + f);
+    if (v != NULL)
+      obj_set(w, refs(keep[i])[0], f, v);
+  }
+}
+
+/* Read every instance's every field: the walk whose speed depends on where
+   a collector put the parts. Returns the fields that held their stamp. */
+static uint64_t fields_walk(wl_t *w, wobj_t *const *keep, size_t n)
+{
+  uint64_t ok = 0;
+  for (size_t i = 0; i < n; i++) {
+    const wobj_t *table = refs(keep[i])[0];
+    for (size_t f = 0; f < FIELDS; f++)
+      ok += payload(refs(table)[f])[0] == i * FIELDS + f;
+  }
+  if (ok != (uint64_t)n * FIELDS)
+    w->res = lk_fail(KILN_FAIL, "workload fields: heap corrupted: %llu of %zu fields lost their "
+                     "value", (unsigned long long)((uint64_t)n * FIELDS - ok), n * FIELDS);
+  return ok;
+}
+
+/* The locality workload: 100,000 instances (x scale) with their tables,
+   then rounds of garbage (twice the live size: collections, and moves
+   under a moving plan) each followed by four walks over every field. */
+static void run_fields(wl_t *w, const lk_wparams_t *wp, lk_wresult_t *r)
+{
+  size_t n = (size_t)scaled_iters(100000, wp);
+  kiln_root_t root;
+  wobj_t **keep = roots_new(w, n, &root);
+  if (keep == NULL)
+    return;
+  for (size_t i = 0; i < n && w->res == KILN_OK; i++)
+    fields_build(w, keep, i);
+  size_t garbage = n * 2 * (INST_WORDS + TABLE_WORDS + FIELDS * VALUE_WORDS);
+  for (int round = 0; round < 5 && w->res == KILN_OK; round++) {
+    for (size_t g = 0; g < garbage && w->res == KILN_OK; g += TABLE_WORDS) {
+      wobj_t *t = obj_new(w, w->ap, FIELDS, TABLE_WORDS, NULL, 0);
+      obj_free(w, t);
+    }
+    for (int walk = 0; walk < 4 && w->res == KILN_OK; walk++)
+      r->check += fields_walk(w, keep, n);
+  }
+  for (size_t i = 0; w->manual && i < n; i++) {
+    for (size_t f = 0; keep[i] != NULL && f < FIELDS; f++)
+      obj_free(w, refs(refs(keep[i])[0])[f]);
+    obj_free(w, refs(keep[i])[0]);
+    obj_free(w, keep[i]);
+  }
+  roots_free(keep, root);
+}
+
 /* ---- churn ------------------------------------------------------------------- */
 
 typedef struct churn_s {
@@ -456,7 +590,7 @@ static void run_churn(wl_t *w, const lk_wparams_t *wp, lk_wresult_t *r)
 
 /* ---- entry ------------------------------------------------------------------- */
 
-const char *const lk_workload_names[] = {"gcbench", "binarytrees", "churn", NULL};
+const char *const lk_workload_names[] = {"gcbench", "binarytrees", "churn", "quads", "fields", NULL};
 
 void lk_wparams_default(lk_wparams_t *wp)
 {
@@ -519,12 +653,12 @@ kiln_res_t lk_workload_run(const char *name, kiln_heap_t heap, const lk_wparams_
                            lk_wresult_t *r)
 {
   static void (*const run[])(wl_t *, const lk_wparams_t *, lk_wresult_t *) = {
-      run_gcbench, run_binarytrees, run_churn};
+      run_gcbench, run_binarytrees, run_churn, run_quads, run_fields};
   size_t i = 0;
   while (lk_workload_names[i] != NULL && strcmp(lk_workload_names[i], name) != 0)
     i++;
   if (lk_workload_names[i] == NULL)
-    return lk_fail(KILN_PARAM, "no workload '%s' (workloads: gcbench, binarytrees, churn)", name);
+    return lk_fail(KILN_PARAM, "no workload '%s' (workloads: gcbench, binarytrees, churn, quads, fields)", name);
   kiln_res_t res = check_params(wp);
   wl_t w;
   if (res == KILN_OK)

@@ -488,9 +488,9 @@ static char *to_alloc(copy_t *cp, size_t size, int may_grow)
   }
   size_t off = s->top;
   KILN_ASSERT_HOT(s->used == off);
-  bit_set(s->starts, off >> cp->shift);
-  if (s->starts_to == off)
-    s->starts_to = off + size;
+  /* starts is left as it is: the copies are contiguous objects past
+     starts_to, which starts_extend walks if an ambiguous reference or a
+     kept segment ever needs them exact. */
   s->used = s->top = off + size;
   /* The copy may refer anywhere outside the white set; its references into
      the white set are fixed when it is scanned (it is grey), and the trace

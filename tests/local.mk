@@ -14,13 +14,21 @@ tests_libtestlib_la_SOURCES = %reldir%/testlib.c %reldir%/testlib.h \
 tests_libtestlib_la_CFLAGS = $(TEST_CFLAGS_)
 
 KILN_CHECKS = tests/test_arena tests/test_ms tests/test_copy tests/test_gen tests/test_sticky \
-	tests/test_incremental tests/test_oom
+	tests/test_incremental tests/test_oom tests/test_sizing tests/test_order
 check_PROGRAMS += $(KILN_CHECKS)
 TESTS += $(KILN_CHECKS)
 
 tests_test_arena_SOURCES = %reldir%/test_arena.c
 tests_test_arena_CFLAGS = $(TEST_CFLAGS_)
 tests_test_arena_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
+tests_test_order_SOURCES = %reldir%/test_order.c
+tests_test_order_CFLAGS = $(TEST_CFLAGS_)
+tests_test_order_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
+tests_test_sizing_SOURCES = %reldir%/test_sizing.c
+tests_test_sizing_CFLAGS = $(TEST_CFLAGS_)
+tests_test_sizing_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 
 tests_test_ms_SOURCES = %reldir%/test_ms.c
 tests_test_ms_CFLAGS = $(TEST_CFLAGS_)
@@ -170,7 +178,7 @@ SH_LOG_COMPILER = env KILN=$(abs_builddir)/lua/kiln KILN_SRCDIR=$(abs_srcdir) $(
 # tests/valgrind.sh (README.md, "Developer loop"). The same harness and TESTS
 # as make check, with each kind of test's runner wrapped; the CLI tests get
 # a `kiln` that runs itself under Memcheck (tests/kiln-vg).
-EXTRA_DIST += %reldir%/valgrind.sh
+EXTRA_DIST += %reldir%/valgrind.sh %reldir%/valgrind.supp
 CLEANFILES += %reldir%/kiln-vg test-suite-valgrind.log
 KILN_VALGRIND = $(SHELL) $(abs_srcdir)/%reldir%/valgrind.sh
 KILN_VALGRIND_ENV = KILN_LIBTOOL='$(abs_top_builddir)/libtool'
@@ -191,3 +199,8 @@ check-valgrind: %reldir%/kiln-vg
 	  LUA_LOG_COMPILER='$(KILN_VALGRIND) $(abs_builddir)/lua/kiln' \
 	  SH_LOG_COMPILER='env KILN=$(abs_builddir)/%reldir%/kiln-vg KILN_SRCDIR=$(abs_srcdir) $(SHELL)'
 .PHONY: check-valgrind
+
+KILN_CHECKS += tests/test_threads
+tests_test_threads_SOURCES = %reldir%/test_threads.c
+tests_test_threads_CFLAGS = $(TEST_CFLAGS_)
+tests_test_threads_LDADD = tests/libtestlib.la $(TEST_HEAP_LDADD_)

@@ -18,6 +18,7 @@ local kiln = require "kiln"
 local util = require "kiln.cli.util"
 local report = require "kiln.cli.report"
 local plot = require "kiln.cli.plot"
+local heapsize = require "kiln.cli.heapsize"
 local fmt, concat = string.format, table.concat
 local out, err = util.out, util.err
 local M = {}
@@ -41,7 +42,7 @@ local NUMERIC = {
 local TAKES = { ["--plans"] = true, ["--workload"] = true, ["--runs"] = true, ["--warmup"] = true,
                 ["--csv"] = true, ["--json"] = true, ["--plot"] = true, ["--svg"] = true,
                 ["--scale"] = true, ["--depth"] = true, ["--seed"] = true, ["--set"] = true,
-                ["--baseline"] = true }
+                ["--baseline"] = true, ["--heap"] = true }
 local FLAGS = { ["--no-plot"] = true }
 
 local function check_number(k, v)
@@ -81,6 +82,10 @@ local function take(o, k, v)
       if old.key == s.key then return nil, fmt("--set %s is given twice; list all its values in one --set", s.key) end
     end
     o.sets[#o.sets + 1] = s
+  elseif k == "--heap" then
+    local list, why = heapsize.parse(v)
+    if not list then return nil, why end
+    o.heaps = list
   elseif k == "--plot" or k == "--svg" then
     if o.plot then return nil, fmt("%s and %s both name a plot; give one", o.plot_opt, k) end
     o.plot, o.plot_opt = v, k
@@ -206,7 +211,9 @@ end
 local function plan_text(r)
   local pools, roles = {}, {}
   for _, p in ipairs(r.pools) do pools[#pools + 1] = fmt("%s=%s{%s}", p.name, p.class, args_text(p.args)) end
-  for _, x in ipairs(r.roles) do roles[#roles + 1] = x.role .. "->" .. x.pool end
+  for _, x in ipairs(r.roles) do
+    roles[#roles + 1] = x.role .. "->" .. x.pool .. (x.rank and ("(" .. x.rank .. ")") or "")
+  end
   table.sort(roles)
   return fmt("plan %s: arena{%s}; pools %s; roles %s", r.name, args_text(r.arena),
              concat(pools, " "), concat(roles, " "))
@@ -269,7 +276,7 @@ end
 
 local RESULT_KEYS = { "seconds", "maxrss", "collections", "minor_collections", "gc_seconds",
                       "pause_p50_ms", "pause_p99_ms", "pause_max_ms", "copied", "objects",
-                      "check", "committed" }
+                      "check", "committed", "copy_gc_seconds" }
 
 local function run_once(self_path, v, w, params)
   local argl = { util.shell_quote(self_path), "__run1", util.shell_quote(v.plan),
@@ -469,6 +476,11 @@ local function prepare(o)
   if #specs == 0 then return nil, "no plan can run in this build", 1 end
   local list, why = variants(specs, o.sets)
   if not list then return nil, why, 2 end
+  if o.heaps then
+    local hok, herr = heapsize.check_overrides(list)
+    if not hok then return nil, herr, 2 end
+    list = heapsize.cross(list, o.heaps)
+  end
   local workloads, werr, wcode = resolve_workloads(o.workloads or kiln.workloads())
   if not workloads then return nil, werr, wcode end
   local depth = o.params.depth
@@ -493,8 +505,35 @@ local function prepare(o)
   local params = {}
   for _, k in ipairs(util.sorted_keys(o.params)) do params[#params + 1] = { key = k, value = o.params[k] } end
   return { variants = list, workloads = workloads, params = params, runs = o.runs, warmup = o.warmup,
+           heaps = o.heaps,
            baseline = o.baseline, version = kiln.version, host = host(),
            date = os.date("!%Y-%m-%dT%H:%M:%SZ"), cells = {}, aggregates = {} }
+end
+
+-- With --heap, workload w's minimum heap (when a multiple asks for it)
+-- and the variant v as run on it: its heap fixed. Without, v itself.
+local function find_min_heap(self_path, ctx, o, w)
+  if not ctx.heaps or not heapsize.needs_search(ctx.heaps) then return true end
+  local ref = heapsize.reference_plan(ctx.variants)
+  local function probe(v) return run_once(self_path, v, w, o.params) end
+  local min, why = heapsize.search(ref, w, probe, err)
+  if not min then return nil, why end
+  w.min_heap, w.min_heap_plan = min, ref.label:gsub("@heap=.*$", "")
+  err("kiln compare: the minimum heap of %s under %s is %s\n", w.label, w.min_heap_plan,
+      heapsize.mb(min))
+  return true
+end
+
+local function variant_for(v, w)
+  if not v.heap then return v end
+  return { label = v.label, plan = v.plan, plan_text = v.plan_text,
+           overrides = heapsize.overrides_for(v, w.min_heap) }
+end
+
+-- A run refused for want of heap at a fixed size is an outcome of the
+-- sweep, not a failure of compare.
+local function heap_full(a)
+  return a.status ~= "ok" and tostring(a.error):find("the fixed heap is full", 1, true) ~= nil
 end
 
 -- Every counted run of every workload under every variant.
@@ -502,7 +541,10 @@ local function run_all(self_path, ctx, o)
   local total = #ctx.variants * #ctx.workloads * o.runs
   local n, failed = 0, false
   for _, w in ipairs(ctx.workloads) do
-    for _, v in ipairs(ctx.variants) do
+    local found, why = find_min_heap(self_path, ctx, o, w)
+    if not found then err("kiln compare: %s\n", why); failed = true end
+    for _, hv in ipairs(found and ctx.variants or {}) do
+      local v = variant_for(hv, w)
       for i = 1, o.warmup do
         err("[warm-up %d/%d] %s under %s ... ", i, o.warmup, w.label, v.label)
         local r = run_once(self_path, v, w, o.params)
@@ -518,7 +560,7 @@ local function run_all(self_path, ctx, o)
         if r.status ~= "ok" then n = n + o.runs - i; break end
       end
       local a = report.aggregate(w.label, v.label, runs)
-      failed = failed or a.status ~= "ok"
+      failed = failed or (a.status ~= "ok" and not (ctx.heaps and heap_full(a)))
       ctx.cells[#ctx.cells + 1] = { workload = w, variant = v, runs = runs, aggregate = a }
       ctx.aggregates[#ctx.aggregates + 1] = a
     end

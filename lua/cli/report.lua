@@ -12,8 +12,8 @@ local out = util.out
 local M = {}
 
 -- The metrics of one run, in table and file order. `full` is derived.
-M.METRICS = { "seconds", "gc_seconds", "pause_p50_ms", "pause_p99_ms", "pause_max_ms",
-              "collections", "minor", "full", "maxrss", "copied" }
+M.METRICS = { "seconds", "gc_seconds", "mutator_seconds", "pause_p50_ms", "pause_p99_ms", "pause_max_ms",
+              "collections", "minor", "full", "maxrss", "copied", "copy_rate" }
 
 -- The per-run fields kept besides the metrics (a user workload may have
 -- no object count or checksum).
@@ -29,11 +29,17 @@ function M.median(xs)
 end
 
 -- A run's result line (from __run1) as a run record: numbers, with `minor`
--- and `full` collections split out.
+-- and `full` collections split out, and the mutator's time (the run's less
+-- its collections').
 function M.run_record(r)
   if r.status == "ok" then
     r.minor = r.minor_collections
     r.full = r.collections and r.minor_collections and r.collections - r.minor_collections
+    r.mutator_seconds = r.seconds and r.gc_seconds and r.seconds - r.gc_seconds
+    -- bytes copied per second of the collections that copied (0: none did)
+    local cs = r.copy_gc_seconds
+    r.copy_rate = r.copied and ((cs and cs > 0) and r.copied / cs or 0)
+    r.copy_gc_seconds = nil
   end
   r.minor_collections = nil
   return r
@@ -64,6 +70,7 @@ end
 -- the table
 
 local function mb(n) return fmt("%.1f", n / (1 << 20)) end
+local function mbs(n) return fmt("%.0f", n / (1 << 20)) end
 local function int(n) return fmt("%d", n) end
 local function f3(n) return fmt("%.3f", n) end
 local function f2(n) return fmt("%.2f", n) end
@@ -93,13 +100,13 @@ function M.reference(aggs, workload, baseline)
 end
 
 local HEADER = { "plan", "time(s)", "ratio", "peakRSS(MB)", "GCs minor/full", "GC(s)",
-                 "p50(ms)", "p99(ms)", "max(ms)", "copied(MB)" }
+                 "mutator(s)", "p50(ms)", "p99(ms)", "max(ms)", "copied(MB)", "copy(MB/s)" }
 
 local function table_row(a, ref)
   return { a.plan, spread(a.seconds, f3), ref and f2(a.seconds.median / ref) or "-",
            spread(a.maxrss, mb), spread(a.minor, int) .. "/" .. spread(a.full, int),
-           spread(a.gc_seconds, f3), spread(a.pause_p50_ms, f2), spread(a.pause_p99_ms, f2),
-           spread(a.pause_max_ms, f2), spread(a.copied, mb) }
+           spread(a.gc_seconds, f3), spread(a.mutator_seconds, f3), spread(a.pause_p50_ms, f2), spread(a.pause_p99_ms, f2),
+           spread(a.pause_max_ms, f2), spread(a.copied, mb), spread(a.copy_rate, mbs) }
 end
 
 -- One table per workload. o: runs, warmup, baseline.
@@ -118,7 +125,7 @@ function M.print_tables(aggs, workloads, o)
         if a.status == "ok" then t[#t + 1] = table_row(a, ref) else failed[#failed + 1] = a end
       end
     end
-    util.print_table(t, { false, true, true, true, true, true, true, true, true, true })
+    util.print_table(t, { false, true, true, true, true, true, true, true, true, true, true, true })
     for _, a in ipairs(failed) do out("%s  FAILED: %s\n", a.plan, a.error) end
   end
 end
@@ -131,7 +138,7 @@ end
 local CSV_HEAD = { "kind", "workload", "plan", "run", "runs", "status" }
 local CSV_TAIL = { "objects", "check", "error", "base_plan", "overrides", "params",
                    "plan_text", "workload_file", "warmup", "kiln_version", "cpu", "cores",
-                   "date" }
+                   "date", "min_heap" }
 
 local function csv_cell(v)
   v = v == nil and "" or tostring(v)
@@ -150,7 +157,7 @@ local function context(ctx, w, v)
   return { base_plan = v.plan, overrides = kv_text(v.overrides), params = kv_text(ctx.params),
            plan_text = v.plan_text, workload_file = w.file, warmup = ctx.warmup,
            kiln_version = ctx.version, cpu = ctx.host.cpu, cores = ctx.host.cores,
-           date = ctx.date }
+           date = ctx.date, min_heap = w.min_heap }
 end
 
 local function csv_line(cols, row)
@@ -205,7 +212,8 @@ function M.json_text(ctx)
                                   overrides = util.overrides_by_key(v.overrides) }
   end
   for _, w in ipairs(ctx.workloads) do
-    doc.workloads[#doc.workloads + 1] = { name = w.label, file = w.file }
+    doc.workloads[#doc.workloads + 1] = { name = w.label, file = w.file, min_heap = w.min_heap,
+                                          min_heap_plan = w.min_heap_plan }
   end
   for _, cell in ipairs(ctx.cells) do
     for i, r in ipairs(cell.runs) do

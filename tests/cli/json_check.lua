@@ -130,8 +130,8 @@ for _, p in ipairs(doc.plans) do
 end
 
 -- Per-run rows of each workload and plan, against the aggregate and the table.
-local METRICS = { "seconds", "gc_seconds", "pause_p50_ms", "pause_p99_ms", "pause_max_ms",
-                  "collections", "minor", "full", "maxrss", "copied" }
+local METRICS = { "seconds", "gc_seconds", "mutator_seconds", "pause_p50_ms", "pause_p99_ms", "pause_max_ms",
+                  "collections", "minor", "full", "maxrss", "copied", "copy_rate" }
 local checked = 0
 for _, a in ipairs(doc.aggregate) do
   if a.status == "ok" then

@@ -23,6 +23,12 @@ expect 2 "$KILN" plans extra;           has err 'takes no arguments'
 expect 0 "$KILN" describe mfs;          has out '^pool class mfs \(manual\): '; has out '^unit_size +size'
 expect 0 "$KILN" describe arena;        has out '^reserve +size +16GB'
 expect 0 "$KILN" describe manual;       has out '^plan manual: '; has out '^    objects +-> manual'
+# every automatic plan has a weak role, shown with its rank; manual has none
+for p in marksweep semispace gencopy genms sticky sticky-inc; do
+  expect 0 "$KILN" describe $p;         has out '^    weak +-> (main|young) \(rank weak\)$'
+done
+expect 0 "$KILN" describe manual
+grep -q '^    weak ' "$tmp/out" && fail "plan manual has a weak role"
 expect 1 "$KILN" describe nosuch;       has err "no built-in plan 'nosuch'"
 expect 2 "$KILN" describe;              has err 'expects one NAME'
 expect 2 "$KILN" describe a b

@@ -23,7 +23,7 @@ cp out table.txt
 has out '^median of 3 runs per plan, after 1 warm-up run not counted; \(min-max\) where the runs differ$'
 has out '^workload churn \(ratio to the fastest, (manual|marksweep)\)$'
 has out '^workload gcbench '
-has out '^plan +time\(s\) +ratio +peakRSS\(MB\) +GCs minor/full +GC\(s\) +p50\(ms\) +p99\(ms\) +max\(ms\) +copied\(MB\)$'
+has out '^plan +time\(s\) +ratio +peakRSS\(MB\) +GCs minor/full +GC\(s\) +mutator\(s\) +p50\(ms\) +p99\(ms\) +max\(ms\) +copied\(MB\) +copy\(MB/s\)$'
 has out '^marksweep +[0-9.]+( \([0-9.]+-[0-9.]+\))? +[0-9.]+ '
 has err '^\[warm-up 1/1\] churn under manual \.\.\. '
 has err '^\[12/12\] gcbench under marksweep, run 3/3'
@@ -31,11 +31,11 @@ has err '^\[12/12\] gcbench under marksweep, run 3/3'
 [ -e kiln-compare.svg ] && fail "--no-plot wrote a plot"
 # CSV: a header, then per workload and plan 3 run rows and median, min, max
 [ "$(wc -l <c.csv)" -eq 25 ] || fail "csv has $(wc -l <c.csv) lines, not 1 + 2 x 2 x (3 + 3)"
-grep -q '^kind,workload,plan,run,runs,status,seconds,gc_seconds,pause_p50_ms,pause_p99_ms,pause_max_ms,collections,minor,full,maxrss,copied,objects,check,error,base_plan,overrides,params,plan_text,workload_file,warmup,kiln_version,cpu,cores,date$' c.csv \
+grep -q '^kind,workload,plan,run,runs,status,seconds,gc_seconds,mutator_seconds,pause_p50_ms,pause_p99_ms,pause_max_ms,collections,minor,full,maxrss,copied,copy_rate,objects,check,error,base_plan,overrides,params,plan_text,workload_file,warmup,kiln_version,cpu,cores,date,min_heap$' c.csv \
   || fail "csv header"
 [ "$(grep -c '^run,churn,marksweep,[123],' c.csv)" -eq 3 ] || fail "csv: three run rows of churn under marksweep"
 grep -q '^median,gcbench,manual,,3,ok,' c.csv || fail "csv: the median row of gcbench under manual"
-grep -Eq '^run,churn,marksweep,1,.*,marksweep,,depth=6 scale=0\.02 seed=42,"plan marksweep: arena\{[^"]*",,1,[0-9][0-9.]*,[^,]+,[0-9]+,20[0-9-]+T[0-9:]+Z$' c.csv \
+grep -Eq '^run,churn,marksweep,1,.*,marksweep,,depth=6 scale=0\.02 seed=42,"plan marksweep: arena\{[^"]*",,1,[0-9][0-9.]*,[^,]+,[0-9]+,20[0-9-]+T[0-9:]+Z,$' c.csv \
   || fail "csv: the context columns (params, plan text, warm-up, version, cpu, cores, date)"
 # JSON: valid, with its context; every aggregate is the median, min and max
 # of its run rows, and the table shows that median
@@ -134,6 +134,36 @@ expect 2 "$KILN" compare --plans genms:nursery --workload churn
 has err "after the plan come POOL.KEY=VALUE overrides separated by ':', got 'nursery'"
 expect 2 "$KILN" compare --set nursery_size=1MB;   has err '^kiln compare: --set expects POOL.KEY=V1,V2,...'
 expect 2 "$KILN" compare --set a.b=1 --set a.b=2;  has err 'given twice'
+# --- fixed heaps: multiples of the minimum heap found by search, sizes ---
+expect 0 "$KILN" compare --plans marksweep,semispace --workload churn --scale 0.02 --runs 1 \
+  --heap 2x,4x --csv h.csv --no-plot
+has err '^\[min heap\] churn under marksweep@heap=2x at 16\.0MB: runs$'
+has err '^kiln compare: the minimum heap of churn under marksweep is [0-9.]+MB$'
+has out '^marksweep@heap=2x +[0-9.]+'
+has out '^marksweep@heap=4x +[0-9.]+'
+has out '^semispace@heap=4x +[0-9.]+'
+# the 2x run's heap_size is twice the minimum heap the CSV reports, to a page
+awk -F, '$1 == "run" && $3 == "marksweep@heap=2x" {
+  if (match($0, /heap_size=[0-9]+/)) size = substr($0, RSTART + 10, RLENGTH - 10)
+  min = $NF; want = int(2 * min / 4096 + 0.5) * 4096
+  if (min <= 0 || size != want) { print "heap_size " size ", want " want " (min " min ")"; exit 1 }
+  found = 1 }
+  END { exit found ? 0 : 1 }' h.csv >awk.out || fail "csv: 2x is not twice the minimum heap: $(cat awk.out)"
+# copying throughput: bytes copied per second of the collections that copied
+awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "copy_rate") c = i; next }
+  $1 == "median" && $3 == "semispace@heap=4x" { s = $c } $1 == "median" && $3 == "marksweep@heap=4x" { m = $c }
+  END { exit (c && s > 0 && m == 0) ? 0 : 1 }' h.csv || fail "csv: copy_rate is not positive for semispace and 0 for marksweep"
+# a size is used as given, without a search; a heap too small fails that
+# run with the reason, and compare still exits 0
+expect 0 "$KILN" compare --plans marksweep --workload churn --scale 0.02 --runs 1 --heap 8MB,300KB --no-plot
+grep -q '^\[min heap\]' err && fail "--heap with sizes only searched for a minimum heap"
+has out '^marksweep@heap=8MB +[0-9.]+'
+grep -q 'the fixed heap is full' out err || fail "the 300KB heap did not fail for want of heap"
+expect 2 "$KILN" compare --heap 0.5x;              has err "from 1x to 100x"
+expect 2 "$KILN" compare --heap 2x,junk;           has err "^kiln compare: --heap expects multiples of the minimum heap"
+expect 2 "$KILN" compare --plans marksweep:arena.heap_policy=adaptive --heap 2x --workload churn
+has err "^kiln compare: --heap fixes the heap, and plan 'marksweep:arena.heap_policy=adaptive' sets arena.heap_policy; give one$"
+
 expect 2 "$KILN" compare --plans manual --baseline marksweep --workload churn
 has err "^kiln compare: --baseline marksweep is not one of the plans compared \(manual\)$"
 expect 2 "$KILN" compare --warmup 101;             has err "^kiln compare: --warmup expects a whole number from 0 to 100, got '101'$"

@@ -36,6 +36,7 @@ static void test_manual(void)
   CHECK(cells != NULL && strcmp(kiln_class_name(kiln_pool_class(cells)), "mfs") == 0);
   CHECK(kiln_heap_pool(h, "objects") == kiln_heap_pool(h, "manual"));
   CHECK(kiln_heap_pool(h, "nosuchrole") == NULL);
+  CHECK(kiln_heap_pool(h, "weak") == NULL); /* no collector, no weak role */
   CHECK(kiln_heap_ap(h, "manual") == NULL); /* manual pools take no APs */
   /* ... and both error slots say which role and why. */
   CHECK(kiln_heap_ap(h, "objects") == NULL);
@@ -79,14 +80,14 @@ static void test_auto(void)
   CHECK(ap != NULL);
   CHECK(kiln_heap_ap(h, "objects") == ap);       /* one per role per thread */
   CHECK(kiln_heap_ap(h, "leaf") != ap);          /* another role, another AP */
-  /* One registered mutator thread per arena: the one that opened the heap. */
+  /* A thread allocates once it has joined (or opened) the heap. */
   pthread_t t;
   other_t theirs = {h, ap, ""};
   CHECK(pthread_create(&t, NULL, other_thread, &theirs) == 0);
   pthread_join(t, NULL);
   CHECK(theirs.ap == NULL);
-  CHECK(strstr(theirs.error, "plan 'marksweep': kiln_heap_ap(\"objects\"): this thread did not "
-                             "open the heap; an arena has one registered mutator thread") != NULL);
+  CHECK(strstr(theirs.error, "plan 'marksweep': kiln_heap_ap(\"objects\"): this thread has "
+                             "not joined the heap; call kiln_heap_join(heap)") != NULL);
   CHECK(kiln_heap_ap(h, "objects") == ap);       /* the opening thread still allocates */
   lk_wparams_t wp;
   lk_wresult_t r;
@@ -152,6 +153,80 @@ static int list_survives(kiln_heap_t h, size_t n)
       break;
   kiln_type_destroy(cell);
   return seen == n;
+}
+
+/* Objects of type pair: two references, then a tag word. */
+enum { WEAK_TAG = 0x5eed, LIVE_TAG = 0x11fe, DEAD_TAG = 0xdead };
+
+static void *tagged(kiln_ap_t ap, kiln_type_t type, uint64_t tag)
+{
+  void *o = NULL;
+  if (ap == NULL || kiln_desc_alloc(&o, ap, type, 0) != KILN_OK)
+    return NULL;
+  ((uint64_t *)kiln_desc_fixed(o))[2] = tag;
+  return o;
+}
+
+static int tag_is(void *o, kiln_type_t type, uint64_t tag)
+{
+  return o != NULL && kiln_desc_type(o) == type && ((uint64_t *)kiln_desc_fixed(o))[2] == tag;
+}
+
+/* Weak role: an object from kiln_heap_ap(h, "weak") holding a rooted
+   object and an otherwise unreferenced one. After a full collection the
+   weak object is intact, its reference to the dead object is NULL and the
+   one to the live object points to it, moved or not. The stack is not
+   scanned, so no stale copy of the dead object's address keeps it alive;
+   an exact root area holds the weak and the live object instead. With an
+   exact role the dead object would live on and the check on its slot
+   fails. Returns whether all of this holds. */
+static int weak_role_clears(kiln_heap_t h, kiln_type_t pair)
+{
+  void *roots[2] = {NULL, NULL}; /* the weak object, the live object */
+  kiln_root_t root;
+  kiln_arena_t arena = kiln_heap_arena(h);
+  if (kiln_root_create_area(&root, arena, roots, roots + 2, KILN_RANK_EXACT) != KILN_OK)
+    return 0;
+  kiln_ap_t ap = kiln_heap_ap(h, "objects"), wap = kiln_heap_ap(h, "weak");
+  roots[1] = tagged(ap, pair, LIVE_TAG);
+  void *dead = tagged(ap, pair, DEAD_TAG);
+  roots[0] = tagged(wap, pair, WEAK_TAG);
+  int made = wap != NULL && wap != ap && roots[1] != NULL && dead != NULL && roots[0] != NULL;
+  if (made) {
+    kiln_write(arena, roots[0], kiln_desc_slot(roots[0], 0), roots[1]);
+    kiln_write(arena, roots[0], kiln_desc_slot(roots[0], 1), dead);
+  }
+  dead = NULL;
+  kiln_arena_collect(arena);
+  int ok = made && tag_is(roots[0], pair, WEAK_TAG) && tag_is(roots[1], pair, LIVE_TAG)
+           && *kiln_desc_slot(roots[0], 0) == roots[1] && *kiln_desc_slot(roots[0], 1) == NULL;
+  kiln_root_destroy(root);
+  return ok;
+}
+
+/* Every automatic built-in plan has a weak role on its objects' pool. */
+static void test_weak_role(void)
+{
+  kiln_type_t pair;
+  kiln_type_spec_t spec = {"pair", 24, 2, NULL, 0, 0, NULL, NULL};
+  if (kiln_type_create(&pair, &spec) != KILN_OK) {
+    CHECK(!"kiln_type_create");
+    return;
+  }
+  for (size_t i = 0; i < NAUTO; i++) {
+    kiln_heap_t h = NULL;
+    CHECK(kiln_heap_open(&h, automatic_plans[i], kiln_desc_format(), NULL) == KILN_OK);
+    if (h == NULL)
+      continue;
+    CHECK(kiln_heap_scan_stack(h, 0) == KILN_OK);
+    CHECK(kiln_heap_pool(h, "weak") == kiln_heap_pool(h, "objects"));
+    int ok = weak_role_clears(h, pair);
+    CHECK(ok);
+    if (!ok)
+      fprintf(stderr, "  plan '%s': %s\n", automatic_plans[i], kiln_arena_error(kiln_heap_arena(h)));
+    kiln_heap_close(h);
+  }
+  kiln_type_destroy(pair);
 }
 
 /* KILN_PLAN replaces the plan given, under every automatic plan, and the
@@ -269,6 +344,7 @@ int main(void)
   test_auto();
   test_failures();
   test_env_plan();
+  test_weak_role();
   test_env_failures();
   test_env_stats();
   printf("test_heap: %d of %d checks failed\n", failures, checks);

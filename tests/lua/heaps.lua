@@ -22,15 +22,21 @@ for _, p in ipairs(kiln.plans()) do
     T.eq(h, nil, "heap " .. p.name .. " does not open")
     T.eq(why, p.error, "heap " .. p.name .. " says why")
   else
-    for _, w in ipairs({ "churn", "gcbench", "binarytrees" }) do
+    for _, w in ipairs({ "churn", "gcbench", "binarytrees", "quads", "fields" }) do
       local params = w == "churn" and small
-                     or { depth = 8, seed = 3, overrides = { ["arena.stress"] = 20 } }
+                     or { depth = w == "quads" and 4 or 8, seed = 3, scale = w == "fields" and 0.01 or nil,
+                          overrides = { ["arena.stress"] = 20 } }
       local r, why = kiln.workload(w, p.name, params)
       T.ok(r ~= nil, ("%s under %s: %s"):format(w, p.name, tostring(why)))
       if r then
         T.eq(r.verified, true, w .. " under " .. p.name .. " verified")
         T.eq(r.plan, p.name, "result names the plan")
         T.ok(r.objects > 0 and r.seconds >= 0, "result counts objects")
+        if w == "quads" then -- 160 checked trees of depth 2 (21 nodes), then the depth-4 tree (341)
+          T.eq(r.check, 160 * 21 + 341, "quads under " .. p.name .. " checked every node")
+        elseif w == "fields" then -- 1000 instances of 8 fields, 5 rounds of 4 walks
+          T.eq(r.check, 5 * 4 * 1000 * 8, "fields under " .. p.name .. " read every field intact")
+        end
       end
     end
     -- the same seed gives the same run
@@ -115,8 +121,26 @@ do
   heap:close()
 end
 
+-- A fixed heap from the plan's overrides: churn runs inside it, and
+-- h:stats() reports the policy's heap_limit, never past heap_size.
+do
+  local heap = assert(kiln.heap("marksweep", { ["arena.heap_policy"] = "fixed",
+                                               ["arena.heap_size"] = "8MB" }))
+  local r = assert(kiln.workload("churn", heap, small))
+  T.eq(r.verified, true, "churn in a fixed 8MB heap")
+  local st = heap:stats()
+  T.ok(st.collections > 0, "the fixed heap collected")
+  T.ok(st.heap_limit > 0 and st.heap_limit <= 8 * 1024 * 1024,
+       "heap_limit within heap_size: " .. tostring(st.heap_limit))
+  T.ok(st.committed <= 8 * 1024 * 1024, "committed within heap_size: " .. st.committed)
+  heap:close()
+  local bad, why = kiln.heap("marksweep", { ["arena.heap_policy"] = "fixed" })
+  T.ok(bad == nil and tostring(why):find("'fixed' needs parameter 'heap_size'", 1, true),
+       "a fixed heap without a size is refused: " .. tostring(why))
+end
+
 -- workload misuse and failures
-T.eq(select(2, kiln.workload("nope", "manual")), "no workload 'nope' (workloads: gcbench, binarytrees, churn)", "unknown workload")
+T.eq(select(2, kiln.workload("nope", "manual")), "no workload 'nope' (workloads: gcbench, binarytrees, churn, quads, fields)", "unknown workload")
 T.ok(not pcall(kiln.workload, "churn", "manual", { bogus = 1 }), "unknown workload parameter raises")
 T.eq(select(2, kiln.workload("churn", "manual", { ptr_density = 2 })), "workload churn: ptr_density must be between 0 and 1", "bad density")
 local nor = T.plan_file("noroles.lua", 'plan "noroles" { pools = { a = mvff { } } }\n')

@@ -32,7 +32,7 @@ T.eq(select(2, kiln.describe("nosuch")),
      "describe unknown")
 
 T.eq(#kiln.classes() >= 2, true, "classes")
-T.eq(table.concat(kiln.workloads(), ","), "gcbench,binarytrees,churn", "workloads")
+T.eq(table.concat(kiln.workloads(), ","), "gcbench,binarytrees,churn,quads,fields", "workloads")
 T.eq(kiln.size("4MB"), 4 << 20, "size")
 T.eq(kiln.size(100), 100, "size number")
 -- the library's size reader (kiln_size_value), with the plans' checks

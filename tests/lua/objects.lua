@@ -58,6 +58,20 @@ T.eq(#h:roots(), 1, "h:roots lists the roots")
 h:unroot(a)
 T.eq(#h:roots(), 0, "h:unroot removes it")
 
+-- The plan's weak role: its objects' slots keep nothing alive.
+local Cache = h:type{ name = "Cache", refs = 2, bytes = 8, role = "weak" }
+local cache, held = Cache:new(), Node:new()
+held.bytes = "held"
+cache.bytes = "cache"
+cache[1] = held
+cache[2] = Node:new()
+h:collect()
+T.ok(cache[1] == held, "a weak role's object keeps its reference to a live object")
+T.eq(cache[2], nil, "a weak role's object does not keep an object alive: its slot is nil")
+T.eq(cache.bytes:sub(1, 5), "cache", "the weak role's object itself lives on")
+T.eq(held.bytes:sub(1, 4), "held", "and so does what it refers to while it is held elsewhere")
+cache, held = nil, nil
+
 -- Misuse: clear errors.
 fails("no reference slot 3", "slot out of range", function() return a[3] end)
 fails("no reference slot 0", "slot 0", function() a[0] = b end)

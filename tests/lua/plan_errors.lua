@@ -89,7 +89,34 @@ case("role_missing_pool.lua", 'plan "g" {\n  pools = { young = mvff { } },\n  ro
 case("role_no_pool.lua", 'plan "h" {\n  pools = { a = mvff { } },\n  roles = { manual = "" },\n}\n',
      "FILE:3: plan 'h': role 'manual' has no pool (give it the name of one of the plan's pools)")
 case("role_wrong_type.lua", 'plan "h" {\n  pools = { a = mvff { } },\n  roles = { manual = 3 },\n}\n',
-     "FILE:3: plan 'h': role 'manual' expects the name of a pool, got a number")
+     [[FILE:3: plan 'h': role 'manual' expects the name of a pool or a table { pool = "name", rank = "weak" }, got a number]])
+
+-- role tables: { pool = "name", rank = "weak" }
+case("role_table_key.lua", 'plan "k" {\n  pools = { a = mvff { } },\n  roles = {\n    weak = { pool = "a", rak = "weak" } },\n}\n',
+     "FILE:4: plan 'k': role 'weak': unknown key 'rak' (did you mean 'rank'?)")
+case("role_table_odd_key.lua", 'plan "k" {\n  pools = { a = mvff { } },\n  roles = { weak = { pool = "a", colour = 1 } },\n}\n',
+     "FILE:3: plan 'k': role 'weak': unknown key 'colour' (a role table takes pool and rank)")
+case("role_table_positional.lua", 'plan "k" {\n  pools = { a = mvff { } },\n  roles = { weak = { "a" } },\n}\n',
+     [[FILE:3: plan 'k': role 'weak': a role table's fields are named (pool = "name", rank = "weak"), got a positional value]])
+case("role_table_no_pool.lua", 'plan "k" {\n  pools = { a = mvff { } },\n  roles = { weak = { rank = "weak" } },\n}\n',
+     [[FILE:3: plan 'k': role 'weak' has no pool (give its table pool = "name", the name of one of the plan's pools)]])
+case("role_table_pool_type.lua", 'plan "k" {\n  pools = { a = mvff { } },\n  roles = { weak = { pool = 7 } },\n}\n',
+     "FILE:3: plan 'k': role 'weak': pool expects the name of a pool, got a number")
+case("role_table_bad_pool.lua", 'plan "k" {\n  pools = { main = mvff { } },\n  roles = { weak = { pool = "man", rank = "weak" } },\n}\n',
+     "FILE:3: plan 'k': role 'weak' names pool 'man', which does not exist (did you mean 'main'?)")
+case("role_rank_typo.lua", 'plan "k" {\n  pools = { a = mvff { } },\n  roles = { weak = { pool = "a", rank = "wek" } },\n}\n',
+     [[FILE:3: plan 'k': role 'weak': unknown rank "wek" (did you mean 'weak'?)]])
+case("role_rank_other.lua", 'plan "k" {\n  pools = { a = mvff { } },\n  roles = { weak = { pool = "a", rank = "ambiguous" } },\n}\n',
+     [[FILE:3: plan 'k': role 'weak': unknown rank "ambiguous" (a role's rank is "exact" or "weak")]])
+case("role_rank_type.lua", 'plan "k" {\n  pools = { a = mvff { } },\n  roles = { weak = { pool = "a", rank = true } },\n}\n',
+     [[FILE:3: plan 'k': role 'weak': rank expects "exact" or "weak", got a boolean]])
+case("role_constructor.lua", 'plan "k" {\n  pools = { a = mvff { } },\n  roles = { weak = mvff { } },\n}\n',
+     [[FILE:3: plan 'k': role 'weak' expects the name of a pool or a table { pool = "name", rank = "weak" }, got a pool constructor]])
+-- a weak role on a manual pool, also when a derived plan makes the pool manual
+case("role_weak_manual.lua", 'plan "k" {\n  pools = { m = mvff { } },\n  roles = {\n    cache = { pool = "m", rank = "weak" } },\n}\n',
+     "FILE:4: plan 'k': role 'cache' is weak, but its pool 'm' is of manual class 'mvff', which has no allocation points (a weak role needs an automatic pool)")
+case("role_weak_manual_derived.lua", 'plan "k" {\n  extends = "marksweep",\n  pools = { main = mvff { } },\n}\n',
+     "plans/marksweep.lua:10: plan 'k': role 'weak' is weak, but its pool 'main' is of manual class 'mvff', which has no allocation points (a weak role needs an automatic pool)")
 
 -- extends: a cycle, an unknown base
 case("extends_cycle.lua", 'plan "x" { extends = "y", pools = { a = mvff { } } }\nplan "y" { extends = "x" }\n',
