@@ -97,24 +97,31 @@ static void check_incremental(const graph_cfg_t *cfg, const graph_result_t *r,
   ck_assert_uint_ge(2 * r->verified, r->collections); /* the heap was checked after most */
 }
 
+/* graph_run of cfg with loop index i's young_step and survivor_age, the
+   barrier on initial references and the seed seeds[i] + seed_offset,
+   checked by check_incremental. */
+static graph_result_t run_inc(int i, graph_cfg_t cfg, uint64_t seed_offset, size_t steps_per_minor)
+{
+  set_graph(i);
+  cfg.use_barrier = GRAPH_INIT_REFS;
+  cfg.seed = test_seed(seeds[i] + seed_offset);
+  graph_result_t r = graph_run(&cfg);
+  check_incremental(&cfg, &r, steps_per_minor);
+  return r;
+}
+
 START_TEST(test_graph_inc)
 {
-  set_graph(_i);
-  graph_cfg_t cfg = {.make_pools = one_inc, .steps = test_scale(30000),
-      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i])};
-  graph_result_t r = graph_run(&cfg);
-  check_incremental(&cfg, &r, 1000);
+  run_inc(_i, (graph_cfg_t){.make_pools = one_inc, .steps = test_scale(30000)}, 0, 1000);
 }
 END_TEST
 
 START_TEST(test_graph_inc_every_nth)
 {
-  set_graph(_i);
-  graph_cfg_t cfg = {.make_pools = one_inc, .steps = test_scale(20000), .collect_every = 97,
-      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i] + 1)};
-  graph_result_t r = graph_run(&cfg);
-  check_incremental(&cfg, &r, 0);
-  ck_assert_uint_ge(r.collections - r.minors, cfg.steps / 2 / 97); /* every 97th allocation */
+  size_t steps = test_scale(20000);
+  graph_result_t r = run_inc(
+      _i, (graph_cfg_t){.make_pools = one_inc, .steps = steps, .collect_every = 97}, 1, 0);
+  ck_assert_uint_ge(r.collections - r.minors, steps / 2 / 97); /* every 97th allocation */
 }
 END_TEST
 
@@ -124,43 +131,31 @@ END_TEST
    finishes that one, or runs one from its start to its final pause. */
 START_TEST(test_graph_inc_stress)
 {
-  set_graph(_i);
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 16), KILN_ARGS_END};
-  graph_cfg_t cfg = {.make_pools = one_inc, .arena_args = aargs, .steps = test_scale(6000),
-      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i] + 2)};
-  graph_result_t r = graph_run(&cfg);
-  check_incremental(&cfg, &r, 0);
-  ck_assert_uint_ge(r.collections - r.minors, cfg.steps / 2 / 32); /* stress's full turns */
+  size_t steps = test_scale(6000);
+  graph_result_t r = run_inc(
+      _i, (graph_cfg_t){.make_pools = one_inc, .arena_args = aargs, .steps = steps}, 2, 0);
+  ck_assert_uint_ge(r.collections - r.minors, steps / 2 / 32); /* stress's full turns */
 }
 END_TEST
 
 START_TEST(test_graph_two_inc)
 {
-  set_graph(_i);
-  graph_cfg_t cfg = {.make_pools = two_inc, .steps = test_scale(30000),
-      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i] + 3)};
-  graph_result_t r = graph_run(&cfg);
-  check_incremental(&cfg, &r, 1000);
+  run_inc(_i, (graph_cfg_t){.make_pools = two_inc, .steps = test_scale(30000)}, 3, 1000);
 }
 END_TEST
 
 START_TEST(test_graph_gen_inc)
 {
-  set_graph(_i);
-  graph_cfg_t cfg = {.make_pools = gen_inc, .steps = test_scale(30000),
-      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i] + 4)};
-  graph_result_t r = graph_run(&cfg);
-  check_incremental(&cfg, &r, 0);
+  run_inc(_i, (graph_cfg_t){.make_pools = gen_inc, .steps = test_scale(30000)}, 4, 0);
 }
 END_TEST
 
 START_TEST(test_graph_gen_inc_every_nth)
 {
-  set_graph(_i);
-  graph_cfg_t cfg = {.make_pools = gen_inc, .steps = test_scale(20000), .collect_every = 101,
-      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i] + 5)};
-  graph_result_t r = graph_run(&cfg);
-  check_incremental(&cfg, &r, 0);
+  run_inc(_i,
+          (graph_cfg_t){.make_pools = gen_inc, .steps = test_scale(20000), .collect_every = 101},
+          5, 0);
 }
 END_TEST
 
