@@ -232,23 +232,14 @@ END_TEST
 /* ---- misuse ------------------------------------------------------------- */
 
 #ifndef KILN_CHECKED
+static kiln_pool_t mfs_32(kiln_arena_t a)
+{
+  return mfs_new(a, 32, 64 << 10);
+}
+
 START_TEST(test_foreign_ignored)
 {
-  kiln_arena_t a = arena_new(0, 0);
-  kiln_pool_t pool = mfs_new(a, 32, 64 << 10), other = mfs_new(a, 32, 64 << 10);
-  void *mine = must_alloc(pool, 32), *theirs = must_alloc(other, 32);
-  char *heap = malloc(32);
-  kiln_free(pool, heap, 32);
-  kiln_free(pool, theirs, 32);
-  ck_assert_uint_eq(pstats(pool).in_use, 32);
-  ck_assert_uint_eq(pstats(other).in_use, 32);
-  void *next = must_alloc(pool, 32);
-  ck_assert_ptr_ne(next, mine);
-  ck_assert_ptr_ne(next, theirs);
-  free(heap);
-  kiln_pool_destroy(pool);
-  kiln_pool_destroy(other);
-  kiln_arena_destroy(a);
+  check_foreign_frees_ignored(mfs_32, 32);
 }
 END_TEST
 #else
@@ -293,10 +284,7 @@ static void wrong_size(void)
   kiln_free(pool, must_alloc(pool, 64), 72); /* any size up to the unit is valid */
 }
 
-static const struct misuse_s {
-  void (*fn)(void);
-  const char *want;
-} misuses[] = {
+static const misuse_t misuses[] = {
   {double_free, "double free (block already free)"},
   {foreign_pointer, "not a block of this pool"},
   {interior_pointer, "not the start of a block this pool gave out"},
@@ -304,25 +292,10 @@ static const struct misuse_s {
   {wrong_size, ", 72): no block of this pool has that size (1 to 64 bytes)"},
 };
 
-START_TEST(test_misuse_reported)
-{
-  test_expect_abort(misuses[_i].fn, misuses[_i].want);
-}
-END_TEST
-
 START_TEST(test_poisoned)
 {
-  kiln_arena_t a = arena_new(0, 0);
-  kiln_pool_t pool = mfs_new(a, 64, 64 << 10);
-  void *keep = must_alloc(pool, 64);
-  unsigned char *p = must_alloc(pool, 64);
-  memset(p, 0, 64);
-  kiln_free(pool, p, 64);
-  for (size_t k = sizeof(void *); k < 64; k++) /* the free-list link aside */
-    ck_assert_uint_eq(p[k], KILN_POISON_BYTE);
-  kiln_free(pool, keep, 64);
-  kiln_pool_destroy(pool);
-  kiln_arena_destroy(a);
+  /* The free-list link aside, the unit reads as poison. */
+  check_freed_poisoned(mfs_new(arena_new(0, 0), 64, 64 << 10), 64, sizeof(void *), 64);
 }
 END_TEST
 #endif
@@ -344,8 +317,7 @@ Suite *test_suite(void)
 #ifndef KILN_CHECKED
   tcase_add_test(misuse, test_foreign_ignored);
 #else
-  tcase_add_loop_test(misuse, test_misuse_reported, 0,
-                      (int)(sizeof misuses / sizeof misuses[0]));
+  add_misuse_tests(misuse, misuses, sizeof misuses / sizeof misuses[0]);
   tcase_add_test(misuse, test_poisoned);
 #endif
   return s;

@@ -455,27 +455,14 @@ END_TEST
 /* ---- misuse ------------------------------------------------------------- */
 
 #ifndef KILN_CHECKED
-/* Unchecked builds ignore a pointer that is not in the pool's segments. */
+static kiln_pool_t mvff_default(kiln_arena_t a)
+{
+  return mvff_new(a, NULL);
+}
+
 START_TEST(test_foreign_ignored)
 {
-  kiln_arena_t a = arena_new(0, 0);
-  kiln_pool_t pool = mvff_new(a, NULL), other = mvff_new(a, NULL);
-  void *mine = must_alloc(pool, 64), *theirs = must_alloc(other, 64);
-  memset(mine, 0x11, 64);
-  char *heap = malloc(64);
-  int local = 0;
-  kiln_free(pool, heap, 64);
-  kiln_free(pool, &local, sizeof local);
-  kiln_free(pool, theirs, 64);
-  ck_assert_uint_eq(pstats(pool).in_use, 64);
-  ck_assert_uint_eq(pstats(other).in_use, 64);
-  void *next = must_alloc(pool, 64);
-  ck_assert_ptr_ne(next, theirs);
-  ck_assert_ptr_ne(next, mine);
-  free(heap);
-  kiln_pool_destroy(pool);
-  kiln_pool_destroy(other);
-  kiln_arena_destroy(a);
+  check_foreign_frees_ignored(mvff_default, 64);
 }
 END_TEST
 #else
@@ -545,10 +532,7 @@ static void wrong_size_large(void)
   kiln_free(pool, must_alloc(pool, 1 << 20), 2 << 20);
 }
 
-static const struct misuse_s {
-  void (*fn)(void);
-  const char *want;
-} misuses[] = {
+static const misuse_t misuses[] = {
   {double_free_small, "double free (block already free)"},
   {double_free_large, "not a live block of any pool (never allocated, or already freed)"},
   {foreign_pointer, "a block of another pool (mvff "},
@@ -562,28 +546,13 @@ static const struct misuse_s {
                      "(1044481..1048576 bytes)"},
 };
 
-START_TEST(test_misuse_reported)
-{
-  test_expect_abort(misuses[_i].fn, misuses[_i].want);
-}
-END_TEST
-
 /* Checked builds poison freed memory (but a cached block's link word). */
 START_TEST(test_poisoned)
 {
-  kiln_arena_t a = arena_new(0, 0);
   kiln_arg_t args[] = {KILN_ARG_SIZE("cache", 0), KILN_ARGS_END};
-  kiln_pool_t pool = mvff_new(a, args);
-  void *keep = must_alloc(pool, 256);
-  unsigned char *p = must_alloc(pool, 256);
-  memset(p, 0, 256);
-  kiln_free(pool, p, 256);
   /* The store's header and footer aside, the block reads as poison. */
-  for (size_t k = 3 * sizeof(void *); k < 256 - sizeof(size_t); k++)
-    ck_assert_uint_eq(p[k], KILN_POISON_BYTE);
-  kiln_free(pool, keep, 256);
-  kiln_pool_destroy(pool);
-  kiln_arena_destroy(a);
+  check_freed_poisoned(mvff_new(arena_new(0, 0), args), 256, 3 * sizeof(void *),
+                       256 - sizeof(size_t));
 }
 END_TEST
 #endif
@@ -610,8 +579,7 @@ Suite *test_suite(void)
 #ifndef KILN_CHECKED
   tcase_add_test(misuse, test_foreign_ignored);
 #else
-  tcase_add_loop_test(misuse, test_misuse_reported, 0,
-                      (int)(sizeof misuses / sizeof misuses[0]));
+  add_misuse_tests(misuse, misuses, sizeof misuses / sizeof misuses[0]);
   tcase_add_test(misuse, test_poisoned);
 #endif
   return s;

@@ -66,6 +66,20 @@ void test_expect_abort(void (*fn)(void), const char *want)
   ck_assert_msg(strstr(out, want) != NULL, "the report was '%s', wanted '%s'", out, want);
 }
 
+static const misuse_t *suite_misuses;
+
+START_TEST(test_misuse_reported)
+{
+  test_expect_abort(suite_misuses[_i].fn, suite_misuses[_i].want);
+}
+END_TEST
+
+void add_misuse_tests(TCase *tc, const misuse_t *misuses, size_t n)
+{
+  suite_misuses = misuses;
+  tcase_add_loop_test(tc, test_misuse_reported, 0, (int)n);
+}
+
 void test_expect_missing_barrier(void (*fn)(void))
 {
   char out[2048];
@@ -170,6 +184,42 @@ void *must_alloc(kiln_pool_t pool, size_t size)
   ck_assert_msg(res == KILN_OK, "kiln_alloc(%zu): %s: %s", size, kiln_res_name(res),
                 kiln_arena_error(kiln_pool_arena(pool)));
   return p;
+}
+
+void check_foreign_frees_ignored(kiln_pool_t (*make)(kiln_arena_t), size_t size)
+{
+  kiln_arena_t a = arena_new(0, 0);
+  kiln_pool_t pool = make(a), other = make(a);
+  void *mine = must_alloc(pool, size), *theirs = must_alloc(other, size);
+  memset(mine, 0x11, size);
+  char *heap = malloc(size);
+  int local = 0;
+  kiln_free(pool, heap, size);
+  kiln_free(pool, &local, sizeof local);
+  kiln_free(pool, theirs, size);
+  ck_assert_uint_eq(pstats(pool).in_use, size);
+  ck_assert_uint_eq(pstats(other).in_use, size);
+  void *next = must_alloc(pool, size);
+  ck_assert_ptr_ne(next, mine);
+  ck_assert_ptr_ne(next, theirs);
+  free(heap);
+  kiln_pool_destroy(pool);
+  kiln_pool_destroy(other);
+  kiln_arena_destroy(a);
+}
+
+void check_freed_poisoned(kiln_pool_t pool, size_t size, size_t from, size_t to)
+{
+  kiln_arena_t a = kiln_pool_arena(pool);
+  void *keep = must_alloc(pool, size);
+  unsigned char *p = must_alloc(pool, size);
+  memset(p, 0, size);
+  kiln_free(pool, p, size);
+  for (size_t k = from; k < to; k++)
+    ck_assert_uint_eq(p[k], KILN_POISON_BYTE);
+  kiln_free(pool, keep, size);
+  kiln_pool_destroy(pool);
+  kiln_arena_destroy(a);
 }
 
 kiln_fmt_t arena_with_format(kiln_arena_t *arena_o, const kiln_format_t *format)

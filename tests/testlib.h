@@ -27,6 +27,15 @@ size_t test_scale(size_t n);
 int test_run_child(void (*fn)(void), char *out, size_t outlen);
 /* The child must abort (SIGABRT) and its report must contain want. */
 void test_expect_abort(void (*fn)(void), const char *want);
+/* A misuse the checked build aborts on: fn commits it, and the report
+   must contain want. */
+typedef struct misuse_s {
+  void (*fn)(void);
+  const char *want;
+} misuse_t;
+/* Add to tc a test of each of misuses[0 .. n) (test_expect_abort); a
+   suite calls it once, with a table of static storage. */
+void add_misuse_tests(TCase *tc, const misuse_t *misuses, size_t n);
 
 /* fn stores a reference into an old object without kiln_write, then lets
    a minor collection run (in a forked child): a checked build must abort
@@ -58,6 +67,18 @@ size_t committed(kiln_arena_t arena);       /* the arena's committed bytes */
 /* kiln_alloc from a manual pool; the test fails, naming the arena's error,
    when it does not succeed. */
 void *must_alloc(kiln_pool_t pool, size_t size);
+
+/* The unchecked build's kiln_free ignores what a manual pool did not give
+   out: with two pools that make creates on one arena, freeing into the
+   first a malloc'd block, a stack variable and the second's block of size
+   bytes changes neither pool's in_use (one block of size bytes each), and
+   the first pool's next block is neither block. */
+void check_foreign_frees_ignored(kiln_pool_t (*make)(kiln_arena_t), size_t size);
+/* The checked build poisons what a manual pool frees: a block of size
+   bytes from pool, freed while another stays live, reads as
+   KILN_POISON_BYTE from byte from to byte to. Destroys pool and its
+   arena. */
+void check_freed_poisoned(kiln_pool_t pool, size_t size, size_t from, size_t to);
 
 /* A default arena in *arena_o with a format made from format; returns the
    format. */
