@@ -55,12 +55,8 @@ typedef struct env_s {
 
 static void env_open(env_t *e, int which)
 {
-  kiln_fmt_t fmt;
   *e = (env_t){.arena = NULL};
-  ck_assert_ok(kiln_arena_create(&e->arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, e->arena, table_format()));
-  kiln_pool_t pool = make_config_pool(e->arena, fmt, which, YOUNG, STEP, NULL);
-  ck_assert_ok(kiln_ap_create(&e->ap, pool, NULL));
+  e->ap = config_ap(&e->arena, NULL, table_format(), which, YOUNG, STEP);
   e->root = exact_area(e->arena, e->slots, NSLOTS);
 }
 

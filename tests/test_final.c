@@ -47,13 +47,9 @@ typedef struct env_s {
 
 static void env_open(env_t *e, int which, const kiln_arg_t *arena_args)
 {
-  kiln_fmt_t fmt;
   memset(e, 0, sizeof *e);
   e->which = which;
-  ck_assert_ok(kiln_arena_create(&e->arena, arena_args));
-  ck_assert_ok(kiln_fmt_create(&fmt, e->arena, graph_format()));
-  kiln_pool_t pool = make_config_pool(e->arena, fmt, which, YOUNG, STEP, NULL);
-  ck_assert_ok(kiln_ap_create(&e->ap, pool, NULL));
+  e->ap = config_ap(&e->arena, arena_args, graph_format(), which, YOUNG, STEP);
   e->rstrong = exact_area(e->arena, e->slot, NSLOTS);
   ck_assert_ok(kiln_root_create_scan(&e->rweak, e->arena, KILN_RANK_WEAK, scan_weak, &e->weak));
 }
@@ -219,13 +215,8 @@ static void many_objects(int which, const kiln_arg_t *arena_args)
   ck_assert(slots != NULL && state != NULL);
   uint64_t rng = test_seed(17);
   kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_ap_t ap;
-  kiln_root_t root;
-  ck_assert_ok(kiln_arena_create(&arena, arena_args));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  ck_assert_ok(kiln_ap_create(&ap, make_config_pool(arena, fmt, which, YOUNG, STEP, NULL), NULL));
-  root = exact_area(arena, slots, n);
+  kiln_ap_t ap = config_ap(&arena, arena_args, graph_format(), which, YOUNG, STEP);
+  kiln_root_t root = exact_area(arena, slots, n);
   for (size_t i = 0; i < n; i++) {
     pair_new(ap, 2 * i, &slots[i]);
     if (test_range(&rng, 0, 3) != 0) {
@@ -327,11 +318,9 @@ END_TEST
 START_TEST(test_final_pool_destroy)
 {
   kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_ap_t ap;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
+  kiln_fmt_t fmt = arena_with_format(&arena, graph_format());
   kiln_pool_t pool = make_config_pool(arena, fmt, _i, YOUNG, STEP, NULL);
+  kiln_ap_t ap;
   ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
   void *hold = NULL;
   kiln_root_t root;

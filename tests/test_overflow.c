@@ -79,13 +79,9 @@ static void check_tree(const gobj_t *o, size_t level, size_t j)
 static size_t run(int which, size_t grey_max, size_t n)
 {
   static overflow_env_t e;
-  kiln_fmt_t fmt;
   e = (overflow_env_t){.arena = NULL};
-  ck_assert_ok(kiln_arena_create(&e.arena, NULL));
+  e.ap = config_ap(&e.arena, NULL, graph_format(), which, YOUNG, STEP);
   e.arena->grey_max = grey_max;
-  ck_assert_ok(kiln_fmt_create(&fmt, e.arena, graph_format()));
-  kiln_pool_t pool = make_config_pool(e.arena, fmt, which, YOUNG, STEP, NULL);
-  ck_assert_ok(kiln_ap_create(&e.ap, pool, NULL));
   e.rexact = exact_area(e.arena, e.exact, 1 + LEAVES);
   ck_assert_ok(kiln_root_create_area(&e.rweak, e.arena, e.weak, e.weak + NWEAK + 1,
                                      KILN_RANK_WEAK));

@@ -27,11 +27,7 @@ typedef struct env_s {
 
 static void env_open(env_t *e, int which, const kiln_arg_t *args, size_t nslots)
 {
-  kiln_fmt_t fmt;
-  ck_assert_ok(kiln_arena_create(&e->arena, args));
-  ck_assert_ok(kiln_fmt_create(&fmt, e->arena, graph_format()));
-  kiln_pool_t pool = make_config_pool(e->arena, fmt, which, 1 * MB, 0, NULL);
-  ck_assert_ok(kiln_ap_create(&e->ap, pool, NULL));
+  e->ap = config_ap(&e->arena, args, graph_format(), which, 1 * MB, 0);
   e->slots = calloc(nslots, sizeof *e->slots);
   ck_assert_ptr_nonnull(e->slots);
   e->nslots = nslots;

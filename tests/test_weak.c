@@ -37,12 +37,8 @@ typedef struct weak_env_s {
 
 static void weak_open(weak_env_t *w, int which)
 {
-  kiln_fmt_t fmt;
   *w = (weak_env_t){.arena = NULL};
-  ck_assert_ok(kiln_arena_create(&w->arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, w->arena, graph_format()));
-  kiln_pool_t pool = make_config_pool(w->arena, fmt, which, 1u << 20, 0, NULL);
-  ck_assert_ok(kiln_ap_create(&w->ap, pool, NULL));
+  w->ap = config_ap(&w->arena, NULL, graph_format(), which, 1u << 20, 0);
   w->rstrong = exact_area(w->arena, w->strong, 2);
   ck_assert_ok(kiln_root_create_scan(&w->rweak, w->arena, KILN_RANK_WEAK, scan_weak, &w->cl));
 }

@@ -297,6 +297,17 @@ kiln_pool_t make_config_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which, size
   return pool;
 }
 
+kiln_ap_t config_ap(kiln_arena_t *arena_o, const kiln_arg_t *arena_args,
+                    const kiln_format_t *format, int which, size_t young, size_t step)
+{
+  kiln_fmt_t fmt;
+  kiln_ap_t ap;
+  ck_assert_ok(kiln_arena_create(arena_o, arena_args));
+  ck_assert_ok(kiln_fmt_create(&fmt, *arena_o, format));
+  ck_assert_ok(kiln_ap_create(&ap, make_config_pool(*arena_o, fmt, which, young, step, NULL), NULL));
+  return ap;
+}
+
 kiln_root_t exact_area(kiln_arena_t arena, void **slots, size_t n)
 {
   kiln_root_t root;

@@ -114,6 +114,13 @@ int config_moves_in_full(int which);
 kiln_pool_t make_config_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which, size_t young,
                              size_t step, kiln_pool_t *mature_o);
 
+/* An arena made with arena_args (NULL: the defaults) in *arena_o, a
+   format made from format, a pool of configuration which on it
+   (make_config_pool with young and step) and an allocation point on that
+   pool, which it returns. */
+kiln_ap_t config_ap(kiln_arena_t *arena_o, const kiln_arg_t *arena_args,
+                    const kiln_format_t *format, int which, size_t young, size_t step);
+
 /* An exact root area of arena over slots[0 .. n); the arena destroys it
    with itself unless the caller does so first. */
 kiln_root_t exact_area(kiln_arena_t arena, void **slots, size_t n);
