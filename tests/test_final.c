@@ -62,13 +62,6 @@ static void env_close(env_t *e)
   kiln_arena_destroy(e->arena);
 }
 
-static uint64_t finalized_count(kiln_arena_t arena)
-{
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
-  return st.finalized;
-}
-
 /* An object id with one reference to a child id + 1, both with payload.
    hold is an exact root slot: it keeps the child (and then the object)
    alive and up to date across the collections allocating may run. */
@@ -117,7 +110,7 @@ START_TEST(test_final_unreachable)
   if (config_moves_in_full(_i))
     ck_assert_msg((uintptr_t)got != old, "%s: the finalized object did not move", name);
   ck_assert_msg(kiln_finalized(e.arena, &got) == 0, "%s: a second object was queued", name);
-  ck_assert_uint_eq(finalized_count(e.arena), 1);
+  ck_assert_uint_eq(astats(e.arena).finalized, 1);
   pair_check(e.slot[1], 20);
 
   kiln_arena_collect(e.arena); /* finalized once: not queued again */
@@ -131,7 +124,7 @@ START_TEST(test_final_unreachable)
                 "reclaimed", name);
   ck_assert_int_eq(kiln_finalized(e.arena, &got), 0);
   pair_check(e.slot[1], 20);
-  ck_assert_uint_eq(finalized_count(e.arena), 1);
+  ck_assert_uint_eq(astats(e.arena).finalized, 1);
   env_close(&e);
 }
 END_TEST
@@ -167,7 +160,7 @@ START_TEST(test_final_minor)
   pair_check(e.slot[1], 30);
   pair_check(e.slot[0], 10);
   ck_assert_int_eq(kiln_finalized(e.arena, &got), 0);
-  ck_assert_uint_eq(finalized_count(e.arena), 2);
+  ck_assert_uint_eq(astats(e.arena).finalized, 2);
   env_close(&e);
 }
 END_TEST

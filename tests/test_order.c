@@ -62,8 +62,7 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("order");
-  TCase *t = tcase_create("copy order");
+  TCase *t = suite_add_case(s, "copy order", 0);
   tcase_add_loop_test(t, test_instance_next_to_table, 0, 2);
-  suite_add_tcase(s, t);
   return s;
 }

@@ -42,13 +42,6 @@ static void env_close(env_t *e)
   free(e->slots);
 }
 
-static kiln_stats_t stats_of(kiln_arena_t arena)
-{
-  kiln_stats_t s;
-  kiln_arena_stats(arena, &s);
-  return s;
-}
-
 static void check_slots(const env_t *e, size_t n, const char *cfg)
 {
   for (size_t i = 0; i < n; i++) {
@@ -83,7 +76,7 @@ START_TEST(test_fixed_stays_under_heap_size)
       peak = c > peak ? c : peak;
     }
   }
-  kiln_stats_t s = stats_of(e.arena);
+  kiln_stats_t s = astats(e.arena);
   ck_assert_msg(peak <= heap && s.committed <= heap, "%s: a fixed heap of %zu bytes committed %zu",
                 cfg, heap, peak > s.committed ? peak : s.committed);
   ck_assert_msg(s.collections - s.minor_collections >= 4 || s.minor_collections >= 8,
@@ -153,7 +146,7 @@ START_TEST(test_adaptive_returns_memory)
       gobj_new(e.ap, 1u << 30, 0, 1000);
     kiln_arena_collect(e.arena);
   }
-  kiln_stats_t s = stats_of(e.arena);
+  kiln_stats_t s = astats(e.arena);
   size_t slack = 4 * MB;
   ck_assert_msg(s.committed <= s.heap_limit + s.heap_limit / 10 + slack,
                 "%s: %zu bytes committed after the burst, heap_limit %zu (live %zu)", cfg,
@@ -184,7 +177,7 @@ START_TEST(test_adaptive_extra_sublinear)
         gobj_new(e.ap, 1u << 30, 0, 4000);
       kiln_arena_collect(e.arena);
     }
-    kiln_stats_t s = stats_of(e.arena);
+    kiln_stats_t s = astats(e.arena);
     ck_assert_uint_gt(s.heap_limit, s.live);
     extra[k] = s.heap_limit - s.live;
     env_close(&e);
@@ -220,13 +213,11 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("sizing");
-  TCase *t = tcase_create("heap policies");
-  tcase_set_timeout(t, 120);
+  TCase *t = suite_add_case(s, "heap policies", 120);
   tcase_add_loop_test(t, test_fixed_stays_under_heap_size, 0, NSIZING_CONFIGS);
   tcase_add_loop_test(t, test_fixed_too_small, 0, NSIZING_CONFIGS);
   tcase_add_loop_test(t, test_adaptive_returns_memory, 0, NSIZING_CONFIGS);
   tcase_add_test(t, test_adaptive_extra_sublinear);
   tcase_add_test(t, test_policy_errors);
-  suite_add_tcase(s, t);
   return s;
 }

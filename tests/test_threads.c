@@ -381,13 +381,11 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("threads");
-  TCase *tc = tcase_create("mutators");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = suite_add_case(s, "mutators", 60);
   tcase_add_loop_test(tc, test_four_threads, 0, NCONFIGS);
   tcase_add_loop_test(tc, test_four_threads_stress, 0, NCONFIGS);
   tcase_add_loop_test(tc, test_commit_retry, 0, 2);
   tcase_add_loop_test(tc, test_blocked_in_syscall, 0, 3);
   tcase_add_loop_test(tc, test_heap_join_leave, 0, 6);
-  suite_add_tcase(s, tc);
   return s;
 }

@@ -170,6 +170,13 @@ kiln_pool_stats_t pstats(kiln_pool_t pool)
   return s;
 }
 
+kiln_stats_t astats(kiln_arena_t arena)
+{
+  kiln_stats_t s;
+  kiln_arena_stats(arena, &s);
+  return s;
+}
+
 size_t committed(kiln_arena_t arena)
 {
   kiln_stats_t s;

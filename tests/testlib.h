@@ -63,6 +63,7 @@ int card_dirty(kiln_arena_t arena, const void *p);
 /* An arena reserving 1 GB with this commit limit and spare memory. */
 kiln_arena_t arena_new(size_t commit_limit, size_t spare);
 kiln_pool_stats_t pstats(kiln_pool_t pool); /* the pool's statistics now */
+kiln_stats_t astats(kiln_arena_t arena);    /* the arena's statistics now */
 size_t committed(kiln_arena_t arena);       /* the arena's committed bytes */
 /* kiln_alloc from a manual pool; the test fails, naming the arena's error,
    when it does not succeed. */
