@@ -276,6 +276,32 @@ static void pair_check(const gobj_t *y, uint64_t id)
 
 /* ---- focused tests ------------------------------------------------------ */
 
+/* Where the tests of a collection ended during a minor one start: an old
+   object in old_slot; young pairs 50 and 60 that only the young chain's
+   tail holds; an incremental minor collection started. */
+typedef struct two_pairs_s {
+  gobj_t *old, *y1, *y2, *tail;
+} two_pairs_t;
+
+static two_pairs_t open_two_pairs(sticky_env_t *e)
+{
+  open_inc(e, ENV_STEP);
+  two_pairs_t t = {.old = gobj_rooted_old(e->arena, e->ap, old_slot)};
+  t.y1 = young_pair(e, 50);
+  t.y2 = young_pair(e, 60);
+  t.tail = young_chain(e, &roots[R_CHAIN], t.y1, t.y2);
+  start_minor(e);
+  return t;
+}
+
+/* The pairs and the chain are intact. */
+static void two_pairs_check(const two_pairs_t *t)
+{
+  pair_check(t->y1, 50);
+  pair_check(t->y2, 60);
+  chain_check(roots[R_CHAIN]);
+}
+
 /* The mutator moves the only reference to a young, still white object
    from an unscanned object into an old (black) one, through kiln_write:
    the final pause finds it under the dirty card, and marks what it refers
@@ -547,16 +573,12 @@ END_TEST
 START_TEST(test_park_finishes)
 {
   sticky_env_t e;
-  open_inc(&e, ENV_STEP);
-  gobj_t *old = gobj_rooted_old(e.arena, e.ap, old_slot);
-  gobj_t *y = young_pair(&e, 50), *y2 = young_pair(&e, 60);
-  gobj_t *tail = young_chain(&e, &roots[R_CHAIN], y, y2);
-  start_minor(&e);
-  kiln_write(e.arena, old, (void **)&old->ref[0], y);
-  kiln_write(e.arena, tail, (void **)&tail->ref[1], NULL);
-  gobj_t *n = gobj_new_refs(e.ap, 80, 1, 8, &y2);
+  two_pairs_t t = open_two_pairs(&e);
+  kiln_write(e.arena, t.old, (void **)&t.old->ref[0], t.y1);
+  kiln_write(e.arena, t.tail, (void **)&t.tail->ref[1], NULL);
+  gobj_t *n = gobj_new_refs(e.ap, 80, 1, 8, &t.y2);
   roots[R_NEW] = n;
-  kiln_write(e.arena, tail, (void **)&tail->ref[2], NULL);
+  kiln_write(e.arena, t.tail, (void **)&t.tail->ref[2], NULL);
   ck_assert_msg(e.ap->init == (char *)n + gobj_size(1, 8) - 8, "setup: n's buffer is gone");
   uint64_t m0 = minors(e.arena), f0 = fulls(e.arena);
   kiln_arena_park(e.arena);
@@ -567,14 +589,10 @@ START_TEST(test_park_finishes)
   ck_assert_int_eq(in_progress(e.arena), 0);
   ck_assert_uint_eq(minors(e.arena), m0 + 1);
   kiln_arena_release(e.arena);
-  pair_check(y, 50);
-  pair_check(y2, 60);
-  chain_check(roots[R_CHAIN]);
+  two_pairs_check(&t);
   gobj_garbage_until_minors(e.arena, e.ap, 2);
-  ck_assert(old->ref[0] == y && n->ref[0] == y2);
-  pair_check(y, 50);
-  pair_check(y2, 60);
-  chain_check(roots[R_CHAIN]);
+  ck_assert(t.old->ref[0] == t.y1 && n->ref[0] == t.y2);
+  two_pairs_check(&t);
   ck_assert_uint_eq(fulls(e.arena), f0);
   sticky_close(&e);
 }
@@ -588,17 +606,13 @@ END_TEST
 START_TEST(test_collect_during_minor)
 {
   sticky_env_t e;
-  open_inc(&e, ENV_STEP);
-  gobj_t *old = gobj_rooted_old(e.arena, e.ap, old_slot);
-  gobj_t *y1 = young_pair(&e, 50), *y2 = young_pair(&e, 60);
-  gobj_t *tail = young_chain(&e, &roots[R_CHAIN], y1, y2);
-  start_minor(&e);
+  two_pairs_t t = open_two_pairs(&e);
   garbage(e.ap, 2 * ENV_STEP); /* an increment or two */
-  gobj_t *n = gobj_new_refs(e.ap, 80, 1, 8, &y2);
+  gobj_t *n = gobj_new_refs(e.ap, 80, 1, 8, &t.y2);
   roots[R_NEW] = n;
-  kiln_write(e.arena, old, (void **)&old->ref[0], y1);
-  kiln_write(e.arena, tail, (void **)&tail->ref[1], NULL);
-  kiln_write(e.arena, tail, (void **)&tail->ref[2], NULL);
+  kiln_write(e.arena, t.old, (void **)&t.old->ref[0], t.y1);
+  kiln_write(e.arena, t.tail, (void **)&t.tail->ref[1], NULL);
+  kiln_write(e.arena, t.tail, (void **)&t.tail->ref[2], NULL);
   ck_assert_msg(in_progress(e.arena), "setup: the collection ended before the stores");
   uint64_t m0 = minors(e.arena), f0 = fulls(e.arena);
   if (_i == 0)
@@ -608,16 +622,13 @@ START_TEST(test_collect_during_minor)
   ck_assert_int_eq(in_progress(e.arena), 0);
   ck_assert_uint_le(minors(e.arena), m0 + 1); /* finished or abandoned */
   ck_assert_uint_eq(fulls(e.arena), f0 + 1);
-  ck_assert(old->ref[0] == y1 && n->ref[0] == y2);
-  pair_check(y1, 50);
-  pair_check(y2, 60);
+  ck_assert(t.old->ref[0] == t.y1 && n->ref[0] == t.y2);
+  two_pairs_check(&t);
   gobj_check(n, 80);
-  chain_check(roots[R_CHAIN]);
   ck_assert_uint_eq(pool_live(e.pool), 1 + 2 + 2 + 1 + CHAIN_N);
   start_minor(&e); /* and incremental collections go on */
   finish_minor(&e);
-  pair_check(y1, 50);
-  pair_check(y2, 60);
+  two_pairs_check(&t);
   sticky_close(&e);
 }
 END_TEST
