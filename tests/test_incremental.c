@@ -178,14 +178,7 @@ static void *old_slot[1]; /* gobj_rooted_old's */
 #define CHAIN_N 400
 #define CHAIN_ID 10000
 
-static kiln_stats_t stats(kiln_arena_t arena)
-{
-  kiln_stats_t s;
-  kiln_arena_stats(arena, &s);
-  return s;
-}
-
-static int in_progress(kiln_arena_t arena) { return stats(arena).in_progress; }
+static int in_progress(kiln_arena_t arena) { return astats(arena).in_progress; }
 
 /* A sticky pool of young_size ENV_YOUNG and young_step (0: stop-the-world
    minors), and the root slots (cleared: with CK_FORK=no, as under
@@ -250,6 +243,16 @@ static gobj_t *young_chain(sticky_env_t *e, void **slot, gobj_t *y1, gobj_t *y2)
   *slot = o;
   ck_assert(!in_progress(e->arena)); /* the young generation holds it: no collection yet */
   return tail;
+}
+
+/* Two incremental pools (e's and e's other), the young chain in e's, and
+   a minor collection of e's pool started. */
+static void open_other_pool_collecting(sticky_env_t *e)
+{
+  open_inc(e, ENV_STEP);
+  sticky_add_sticky(e);
+  (void)young_chain(e, &roots[R_CHAIN], NULL, NULL);
+  start_minor(e);
 }
 
 static void chain_check(const gobj_t *head)
@@ -318,7 +321,7 @@ START_TEST(test_store_into_old_during_minor)
   gobj_t *tail = young_chain(&e, &roots[R_CHAIN], y, NULL);
   uint64_t f0 = fulls(e.arena);
   start_minor(&e);
-  ck_assert_int_eq(stats(e.arena).in_progress, 1);
+  ck_assert_int_eq(astats(e.arena).in_progress, 1);
   kiln_write(e.arena, old, (void **)&old->ref[0], y);
   kiln_write(e.arena, tail, (void **)&tail->ref[1], NULL);
   gobj_t *n = young_pair(&e, 60);
@@ -432,7 +435,7 @@ START_TEST(test_minors_reclaim_young_garbage)
     live[i] = gobj_new(e.ap, (uint64_t)i, 1, 64);
   kiln_arena_collect(e.arena);
   size_t live_bytes = pool_in_use(e.pool);
-  kiln_stats_t s0 = stats(e.arena);
+  kiln_stats_t s0 = astats(e.arena);
   uint64_t rng = test_seed(9);
   size_t bytes = 0, max_committed = 0, max_in_use = 0;
   gobj_t *prev = NULL; /* not a root */
@@ -458,7 +461,7 @@ START_TEST(test_minors_reclaim_young_garbage)
     if (ps.in_use > max_in_use)
       max_in_use = ps.in_use;
   }
-  kiln_stats_t s1 = stats(e.arena);
+  kiln_stats_t s1 = astats(e.arena);
   uint64_t m = s1.minor_collections - s0.minor_collections;
   ck_assert_msg(m >= bytes / ENV_YOUNG / 2, "%llu minors for %zu bytes", (unsigned long long)m,
                 bytes);
@@ -499,7 +502,7 @@ START_TEST(test_new_objects_during_minor)
   kiln_arena_collect(e.arena);
   (void)young_chain(&e, &roots[R_CHAIN], NULL, NULL);
   start_minor(&e);
-  uint64_t p0 = stats(e.arena).pauses;
+  uint64_t p0 = astats(e.arena).pauses;
   size_t k = 0, nu = 0, big = 0, bytes = 0;
   for (; in_progress(e.arena); k++) {
     T_CHECK(k < K, "the collection did not finish after %zu allocations", k);
@@ -531,7 +534,7 @@ START_TEST(test_new_objects_during_minor)
      the chain is marked long before young_size more is allocated (which
      would finish the collection at once). */
   ck_assert_msg(bytes < ENV_YOUNG / 2, "%zu bytes allocated during the collection", bytes);
-  uint64_t increments = stats(e.arena).pauses - p0;
+  uint64_t increments = astats(e.arena).pauses - p0;
   ck_assert_msg(increments >= 5, "%llu increments marked the chain",
                 (unsigned long long)increments);
   ck_assert_uint_ge(big, 1);
@@ -723,10 +726,7 @@ END_TEST
 START_TEST(test_other_pool_minor_during_minor)
 {
   sticky_env_t e;
-  open_inc(&e, ENV_STEP);
-  sticky_add_sticky(&e);
-  (void)young_chain(&e, &roots[R_CHAIN], NULL, NULL);
-  start_minor(&e);
+  open_other_pool_collecting(&e);
   uint64_t m0 = minors(e.arena), f0 = fulls(e.arena);
   size_t max_in_use = 0;
   for (size_t done = 0; done < 4 * ENV_YOUNG; done += gobj_size(1, 40)) {
@@ -753,13 +753,10 @@ END_TEST
 START_TEST(test_finish_and_collect_one_pause)
 {
   sticky_env_t e;
-  open_inc(&e, ENV_STEP);
-  sticky_add_sticky(&e);
-  (void)young_chain(&e, &roots[R_CHAIN], NULL, NULL);
-  start_minor(&e);
-  kiln_stats_t s0 = stats(e.arena);
+  open_other_pool_collecting(&e);
+  kiln_stats_t s0 = astats(e.arena);
   kiln_pool_collect(e.other);
-  kiln_stats_t s1 = stats(e.arena);
+  kiln_stats_t s1 = astats(e.arena);
   ck_assert_int_eq(s1.in_progress, 0);
   ck_assert_uint_eq(s1.collections - s0.collections, 2); /* the finished one, and other's */
   ck_assert_uint_eq(s1.pauses - s0.pauses, 1);
@@ -859,7 +856,7 @@ START_TEST(test_pause_stats)
   sticky_env_t e;
   open_inc(&e, incremental ? ENV_STEP : 0);
   (void)young_chain(&e, &roots[R_CHAIN], NULL, NULL);
-  kiln_stats_t s0 = stats(e.arena);
+  kiln_stats_t s0 = astats(e.arena);
   ck_assert_int_eq(s0.in_progress, 0);
   for (int i = 0; i < 3; i++) {
     if (incremental) {
@@ -875,7 +872,7 @@ START_TEST(test_pause_stats)
     }
   }
   chain_check(roots[R_CHAIN]);
-  kiln_stats_t s1 = stats(e.arena);
+  kiln_stats_t s1 = astats(e.arena);
   uint64_t c = s1.collections - s0.collections, p = s1.pauses - s0.pauses;
   ck_assert_uint_eq(s1.minor_collections - s0.minor_collections, 3);
   ck_assert_uint_eq(c, 3);
