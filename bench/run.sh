@@ -176,33 +176,38 @@ label_width() {
   echo "$w"
 }
 
+# rows_of SUITE: "workload label" of each run of the plan in SUITE that did
+# not fail, one a line.
+rows_of() {
+  local j suite workload backend label
+  for j in "${!plan[@]}"; do
+    read -r suite workload backend label _ <<<"${plan[$j]}"
+    if [ "$suite" = "$1" ] && [ -z "${failed[$j]:-}" ]; then echo "$workload $label"; fi
+  done
+}
+
 manual_table() {
-  local j suite workload backend label ops base rss lw
+  local workload label ops base rss lw
   lw=$(label_width)
   printf '\nManual allocation (median of %s runs; x malloc = ops/s relative to glibc malloc, higher is better)\n' "$RUNS"
   printf "%-8s %-${lw}s %14s %10s %14s\n" workload backend ops/s "x malloc" "peak RSS MiB"
-  for j in "${!plan[@]}"; do
-    read -r suite workload backend label _ <<<"${plan[$j]}"
-    if [ "$suite" != manual ] || [ -n "${failed[$j]:-}" ]; then continue; fi
+  while read -r workload label; do
     ops=$(med "$workload" "$label" ops_per_s)
     base=$(med "$workload" malloc ops_per_s)
     rss=$(med "$workload" "$label" peak_rss_kb)
     printf "%-8s %-${lw}s %14.0f %10s %14s\n" "$workload" "$label" "$ops" "$(ratio "$ops" "$base")" \
       "$(mib "$rss")"
-  done
+  done < <(rows_of manual)
 }
 
 gc_table() {
-  local j suite workload backend label secs base rss coll minor p50 p99 max mp50 mp99 mmax fp50 fp99
-  local copied lw
+  local workload label secs base rss coll minor p50 p99 max mp50 mp99 mmax fp50 fp99 copied lw
   lw=$(label_width)
   printf '\nGarbage collection (median of %s runs; x boehm = wall time relative to Boehm GC, lower is better)\n' "$RUNS"
   printf "%-12s %-${lw}s %9s %8s %13s %13s %22s %22s %16s %11s\n" workload backend "wall s" "x boehm" \
     "peak RSS MiB" "GCs min/full" "pause ms p50/p99/max" "minor ms p50/p99/max" "full ms p50/p99" \
     "copied MiB"
-  for j in "${!plan[@]}"; do
-    read -r suite workload backend label _ <<<"${plan[$j]}"
-    if [ "$suite" != gc ] || [ -n "${failed[$j]:-}" ]; then continue; fi
+  while read -r workload label; do
     secs=$(med "$workload" "$label" seconds)
     base=$(med "$workload" boehm seconds)
     rss=$(med "$workload" "$label" peak_rss_kb)
@@ -227,7 +232,7 @@ gc_table() {
       "$(awk -v c="$coll" -v m="$minor" -v a="$fp50" -v b="$fp99" \
         'BEGIN { if (c - m <= 0) print "-"; else printf "%.2f/%.2f", a, b }')" \
       "$(awk -v b="$copied" 'BEGIN { if (b == "-") print "-"; else printf "%.1f", b / 1048576 }')"
-  done
+  done < <(rows_of gc)
 }
 
 # ---- the suites ------------------------------------------------------------
