@@ -97,6 +97,14 @@ gobj_t *gobj_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay)
   return gobj_new_refs(ap, id, nrefs, npay, NULL);
 }
 
+gobj_t *gobj_new_into(kiln_arena_t arena, kiln_ap_t ap, gobj_t *holder, uint32_t i, uint64_t id,
+                      uint32_t npay)
+{
+  gobj_t *o = gobj_new(ap, id, 0, npay);
+  kiln_write(arena, holder, (void **)&holder->ref[i], o);
+  return o;
+}
+
 void gobj_check(const gobj_t *o, uint64_t id)
 {
   T_CHECK(o->id == id && gobj_payload_ok(o), "object %llu at %p: found id %llu%s",

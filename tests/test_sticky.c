@@ -197,8 +197,7 @@ START_TEST(test_barrier_keeps_young_alive)
   static void *root[1];
   gobj_t *old = rooted_old(&e, root);
   ck_assert(!card_dirty(e.arena, &old->ref[0]));
-  gobj_t *young = gobj_new(e.ap, 2, 0, 32);
-  kiln_write(e.arena, old, (void **)&old->ref[0], young);
+  gobj_t *young = gobj_new_into(e.arena, e.ap, old, 0, 2, 32);
   ck_assert(card_dirty(e.arena, &old->ref[0]));
   uint64_t f0 = fulls(e.arena);
   run_minors(&e, 1);
@@ -521,8 +520,7 @@ START_TEST(test_dirty_card_scans_old_only)
   ck_assert_msg(card_of(e.arena, g) == card_of(e.arena, old), "setup: %p is not on %p's card",
                 (void *)g, (void *)old);
   kiln_write(e.arena, g, (void **)&g->ref[0], gobj_new(e.ap, 3, 0, 8));
-  gobj_t *young = gobj_new(e.ap, 4, 0, 8);
-  kiln_write(e.arena, old, (void **)&old->ref[0], young);
+  gobj_t *young = gobj_new_into(e.arena, e.ap, old, 0, 4, 8);
   ck_assert(card_dirty(e.arena, g));
   run_minors(&e, 1);
   ck_assert_uint_eq(pool_live(e.pool), 2); /* old and young; not g's referent */
@@ -545,10 +543,8 @@ START_TEST(test_large_old_to_young)
   root[0] = big;
   root[1] = small;
   kiln_arena_collect(e.arena);
-  gobj_t *y_small = gobj_new(e.ap, 3, 0, 16);
-  kiln_write(e.arena, big, (void **)&big->ref[1], y_small);
-  gobj_t *y_big = gobj_new(e.ap, 4, 0, 30000);
-  kiln_write(e.arena, small, (void **)&small->ref[0], y_big);
+  gobj_t *y_small = gobj_new_into(e.arena, e.ap, big, 1, 3, 16);
+  gobj_t *y_big = gobj_new_into(e.arena, e.ap, small, 0, 4, 30000);
   uint64_t f0 = fulls(e.arena);
   size_t committed0 = 0;
   for (int k = 0; k < 4; k++) {
@@ -590,10 +586,8 @@ START_TEST(test_two_pools_remembered)
   root[0] = old_a;
   root[1] = old_b;
   kiln_arena_collect(e.arena);
-  gobj_t *y1 = gobj_new(e.ap, 3, 0, 8);
-  kiln_write(e.arena, old_a, (void **)&old_a->ref[0], y1);
-  gobj_t *y2 = gobj_new(e.ap, 4, 0, 8);
-  kiln_write(e.arena, old_b, (void **)&old_b->ref[0], y2);
+  gobj_t *y1 = gobj_new_into(e.arena, e.ap, old_a, 0, 3, 8);
+  gobj_t *y2 = gobj_new_into(e.arena, e.ap, old_b, 0, 4, 8);
   ck_assert_msg(((uintptr_t)old_b >> 20) % 64 == ((uintptr_t)y2 >> 20) % 64,
                 "setup: %p and %p are in different zones", (void *)old_b, (void *)y2);
   uint64_t f0 = fulls(e.arena);
@@ -622,8 +616,7 @@ START_TEST(test_promoted_is_old_and_remembered)
   static void *root[1];
   (void)exact_area(e.arena, root, 1);
   gobj_t *a = gobj_new(e.other_ap, 1, 1, 8);
-  gobj_t *b = gobj_new(e.ap, 2, 0, 8); /* young in the sticky pool */
-  kiln_write(e.arena, a, (void **)&a->ref[0], b);
+  gobj_t *b = gobj_new_into(e.arena, e.ap, a, 0, 2, 8); /* young in the sticky pool */
   root[0] = a;
   a = NULL;
   ck_assert_uint_eq(pool_live(e.pool), 0);
