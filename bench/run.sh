@@ -158,6 +158,14 @@ median() {
 
 med() { field "$1" "$2" "$3" | median; }
 
+# meds WORKLOAD LABEL KEY...: the median of each KEY, on one line.
+meds() {
+  local workload=$1 label=$2 key out=()
+  shift 2
+  for key; do out+=("$(med "$workload" "$label" "$key")"); done
+  echo "${out[*]}"
+}
+
 # ratio A B: A / B to two decimals, or "-" if either is missing.
 ratio() {
   awk -v a="$1" -v b="$2" 'BEGIN {
@@ -192,9 +200,8 @@ manual_table() {
   printf '\nManual allocation (median of %s runs; x malloc = ops/s relative to glibc malloc, higher is better)\n' "$RUNS"
   printf "%-8s %-${lw}s %14s %10s %14s\n" workload backend ops/s "x malloc" "peak RSS MiB"
   while read -r workload label; do
-    ops=$(med "$workload" "$label" ops_per_s)
+    read -r ops rss <<<"$(meds "$workload" "$label" ops_per_s peak_rss_kb)"
     base=$(med "$workload" malloc ops_per_s)
-    rss=$(med "$workload" "$label" peak_rss_kb)
     printf "%-8s %-${lw}s %14.0f %10s %14s\n" "$workload" "$label" "$ops" "$(ratio "$ops" "$base")" \
       "$(mib "$rss")"
   done < <(rows_of manual)
@@ -208,20 +215,10 @@ gc_table() {
     "peak RSS MiB" "GCs min/full" "pause ms p50/p99/max" "minor ms p50/p99/max" "full ms p50/p99" \
     "copied MiB"
   while read -r workload label; do
-    secs=$(med "$workload" "$label" seconds)
+    read -r secs rss coll minor p50 p99 max mp50 mp99 mmax fp50 fp99 copied <<<"$(meds "$workload" \
+      "$label" seconds peak_rss_kb collections minor pause_p50_ms pause_p99_ms pause_max_ms \
+      minor_p50_ms minor_p99_ms minor_max_ms full_p50_ms full_p99_ms copied_bytes)"
     base=$(med "$workload" boehm seconds)
-    rss=$(med "$workload" "$label" peak_rss_kb)
-    coll=$(med "$workload" "$label" collections)
-    minor=$(med "$workload" "$label" minor)
-    p50=$(med "$workload" "$label" pause_p50_ms)
-    p99=$(med "$workload" "$label" pause_p99_ms)
-    max=$(med "$workload" "$label" pause_max_ms)
-    mp50=$(med "$workload" "$label" minor_p50_ms)
-    mp99=$(med "$workload" "$label" minor_p99_ms)
-    mmax=$(med "$workload" "$label" minor_max_ms)
-    fp50=$(med "$workload" "$label" full_p50_ms)
-    fp99=$(med "$workload" "$label" full_p99_ms)
-    copied=$(med "$workload" "$label" copied_bytes)
     printf "%-12s %-${lw}s %9.3f %8s %13s %13s %22s %22s %16s %11s\n" "$workload" "$label" "$secs" \
       "$(ratio "$secs" "$base")" "$(mib "$rss")" \
       "$(awk -v c="$coll" -v m="$minor" 'BEGIN { printf "%g/%g", m, c - m }')" \
