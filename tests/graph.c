@@ -290,11 +290,8 @@ static uint64_t live_objects(run_t *run)
 /* If a collection happened since we last looked, verify the heap now. */
 static void after_gc(run_t *run, const char *where)
 {
-  kiln_stats_t st;
-  kiln_arena_stats(run->arena, &st);
-  if (st.collections == run->gc_seen)
+  if (!collected_since(run->arena, &run->gc_seen))
     return;
-  run->gc_seen = st.collections;
   size_t n = verify(&run->m, &run->r.moved, where);
   run->r.verified++;
   if (n > run->r.max_reachable)

@@ -645,11 +645,8 @@ static size_t verify(world_t *w, const char *where)
 
 static void after_gc(world_t *w, const char *where)
 {
-  kiln_stats_t st;
-  kiln_arena_stats(w->arena, &st);
-  if (st.collections == w->gc_seen)
+  if (!collected_since(w->arena, &w->gc_seen))
     return;
-  w->gc_seen = st.collections;
   size_t n = verify(w, where);
   w->r->verified++;
   if (n > w->r->max_reach)

@@ -109,6 +109,13 @@ uint64_t fulls(kiln_arena_t arena)
   return collections - m;
 }
 
+int collected_since(kiln_arena_t arena, uint64_t *seen)
+{
+  uint64_t before = *seen;
+  *seen = astats(arena).collections;
+  return *seen != before;
+}
+
 uint64_t minors(kiln_arena_t arena)
 {
   uint64_t collections;

@@ -49,6 +49,9 @@ void test_expect_missing_barrier(void (*fn)(void));
 uint64_t minors(kiln_arena_t arena);
 uint64_t minors_of(kiln_arena_t arena, uint64_t *collections_o);
 uint64_t fulls(kiln_arena_t arena); /* collections that were not minor */
+/* Has arena collected since *seen collections? Sets *seen to the count
+   now. */
+int collected_since(kiln_arena_t arena, uint64_t *seen);
 size_t pool_in_use(kiln_pool_t pool);
 uint64_t pool_live(kiln_pool_t pool); /* objects the last collection found live */
 /* Is obj in a segment of pool? */
