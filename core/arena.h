@@ -138,17 +138,34 @@ struct kiln_arena_s {
    into the arena. The fast paths (kiln.h) never take it. */
 static inline void arena_lock(kiln_arena_t arena) { pthread_mutex_lock(&arena->lock); }
 static inline void arena_unlock(kiln_arena_t arena) { pthread_mutex_unlock(&arena->lock); }
+/* The lock of an entry point's handle: lock arena, the arena of the
+   handle, and return it for arena_unlock_live; NULL (a handle that is not
+   live, which the call reports) locks nothing. */
+static inline kiln_arena_t arena_lock_live(kiln_arena_t arena)
+{
+  if (arena != NULL)
+    arena_lock(arena);
+  return arena;
+}
+static inline void arena_unlock_live(kiln_arena_t arena)
+{
+  if (arena != NULL)
+    arena_unlock(arena);
+}
+/* arena if it is a live arena handle, else NULL (for arena_lock_live). */
+static inline kiln_arena_t arena_if_live(kiln_arena_t arena)
+{
+  return arena != NULL && arena->sig == SIG_ARENA ? arena : NULL;
+}
 /* fn(arena, obj) under the arena lock: the public entry points that take
    an object. A handle that is not a live arena goes to fn unlocked, which
    reports it. */
 static inline kiln_res_t arena_call_locked(kiln_res_t (*fn)(kiln_arena_t, void *),
                                            kiln_arena_t arena, void *obj)
 {
-  if (!(arena != NULL && arena->sig == SIG_ARENA))
-    return fn(arena, obj);
-  arena_lock(arena);
+  kiln_arena_t locked = arena_lock_live(arena_if_live(arena));
   kiln_res_t res = fn(arena, obj);
-  arena_unlock(arena);
+  arena_unlock_live(locked);
   return res;
 }
 

@@ -198,11 +198,8 @@ kiln_res_t kiln_definalize(kiln_arena_t arena, void *obj)
 /* The public entry point holds the arena lock (arena.h). */
 int kiln_finalized(kiln_arena_t arena, void **obj_o)
 {
-  if (!(arena != NULL && arena->sig == SIG_ARENA))
-    return finalized_locked(arena, obj_o);
-  kiln_arena_t arena_ = arena;
-  arena_lock(arena_);
-  int r_ = finalized_locked(arena, obj_o);
-  arena_unlock(arena_);
-  return r_;
+  kiln_arena_t locked = arena_lock_live(arena_if_live(arena));
+  int got = finalized_locked(arena, obj_o);
+  arena_unlock_live(locked);
+  return got;
 }

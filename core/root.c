@@ -403,12 +403,7 @@ kiln_res_t root_scan_rank(kiln_arena_t arena, kiln_ss_t ss, kiln_rank_t rank, in
 /* The public entry point holds the arena lock (arena.h). */
 void kiln_root_destroy(kiln_root_t root)
 {
-  if (!(root != NULL && root->sig == SIG_ROOT)) {
-    root_destroy_locked(root);
-    return;
-  }
-  kiln_arena_t arena_ = root->arena;
-  arena_lock(arena_);
+  kiln_arena_t locked = arena_lock_live(root != NULL && root->sig == SIG_ROOT ? root->arena : NULL);
   root_destroy_locked(root);
-  arena_unlock(arena_);
+  arena_unlock_live(locked);
 }
