@@ -101,8 +101,14 @@ gobj_t *gobj_new_into(kiln_arena_t arena, kiln_ap_t ap, gobj_t *holder, uint32_t
                       uint32_t npay)
 {
   gobj_t *o = gobj_new(ap, id, 0, npay);
-  kiln_write(arena, holder, (void **)&holder->ref[i], o);
+  gobj_store(arena, holder, i, o);
   return o;
+}
+
+void gobj_store(kiln_arena_t arena, void *obj, uint32_t i, void *value)
+{
+  gobj_t *o = obj;
+  kiln_write(arena, o, (void **)&o->ref[i], value);
 }
 
 void gobj_check(const gobj_t *o, uint64_t id)

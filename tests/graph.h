@@ -20,6 +20,8 @@ size_t gobj_size(uint32_t nrefs, uint32_t npay);
 gobj_t *gobj_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay);
 /* The same, returning NULL and the result when the heap is out of memory. */
 gobj_t *gobj_try_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay, kiln_res_t *res_o);
+/* Store value into reference i of obj, through kiln_write. */
+void gobj_store(kiln_arena_t arena, void *obj, uint32_t i, void *value);
 /* A new object id with no references and npay payload bytes from ap,
    stored into holder->ref[i] through kiln_write; returns it. */
 gobj_t *gobj_new_into(kiln_arena_t arena, kiln_ap_t ap, gobj_t *holder, uint32_t i, uint64_t id,

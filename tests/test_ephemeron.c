@@ -67,12 +67,6 @@ static void env_close(env_t *e)
   kiln_arena_destroy(e->arena);
 }
 
-static void store(env_t *e, void *obj, int i, void *value)
-{
-  gobj_t *o = obj;
-  kiln_write(e->arena, o, (void **)&o->ref[i], value);
-}
-
 static gobj_t *ref(void *obj, int i) { return ((gobj_t *)obj)->ref[i]; }
 
 /* Table slots[0] with three entries:
@@ -85,23 +79,23 @@ static void build(env_t *e)
 {
   e->slots[0] = gobj_new(e->ap, TABLE | 1, 6, 0);
   e->slots[1] = gobj_new(e->ap, 11, 0, 8);
-  store(e, e->slots[0], 0, e->slots[1]);
-  store(e, e->slots[0], 1, gobj_new(e->ap, 21, 0, 8));
-  store(e, e->slots[0], 2, gobj_new(e->ap, 12, 0, 8));
-  store(e, e->slots[0], 3, gobj_new(e->ap, 22, 0, 8));
-  store(e, e->slots[0], 4, gobj_new(e->ap, 13, 0, 8));
+  gobj_store(e->arena, e->slots[0], 0, e->slots[1]);
+  gobj_store(e->arena, e->slots[0], 1, gobj_new(e->ap, 21, 0, 8));
+  gobj_store(e->arena, e->slots[0], 2, gobj_new(e->ap, 12, 0, 8));
+  gobj_store(e->arena, e->slots[0], 3, gobj_new(e->ap, 22, 0, 8));
+  gobj_store(e->arena, e->slots[0], 4, gobj_new(e->ap, 13, 0, 8));
   gobj_t *v = gobj_new(e->ap, 23, 1, 8);
-  store(e, v, 0, ref(e->slots[0], 4));
-  store(e, e->slots[0], 5, v);
+  gobj_store(e->arena, v, 0, ref(e->slots[0], 4));
+  gobj_store(e->arena, e->slots[0], 5, v);
 
   e->slots[2] = gobj_new(e->ap, TABLE | 2, 6, 0);
   e->slots[3] = gobj_new(e->ap, 31, 0, 8);                /* A */
-  store(e, e->slots[2], 4, e->slots[3]);
-  store(e, e->slots[2], 5, gobj_new(e->ap, 32, 0, 8));   /* B */
-  store(e, e->slots[2], 2, ref(e->slots[2], 5));
-  store(e, e->slots[2], 3, gobj_new(e->ap, 33, 0, 8));   /* C */
-  store(e, e->slots[2], 0, ref(e->slots[2], 3));
-  store(e, e->slots[2], 1, gobj_new(e->ap, 34, 0, 8));   /* D */
+  gobj_store(e->arena, e->slots[2], 4, e->slots[3]);
+  gobj_store(e->arena, e->slots[2], 5, gobj_new(e->ap, 32, 0, 8));   /* B */
+  gobj_store(e->arena, e->slots[2], 2, ref(e->slots[2], 5));
+  gobj_store(e->arena, e->slots[2], 3, gobj_new(e->ap, 33, 0, 8));   /* C */
+  gobj_store(e->arena, e->slots[2], 0, ref(e->slots[2], 3));
+  gobj_store(e->arena, e->slots[2], 1, gobj_new(e->ap, 34, 0, 8));   /* D */
 }
 
 static void check_live(env_t *e, const char *cfg)
@@ -172,11 +166,11 @@ START_TEST(test_ephemeron_minor)
   /* An old table, young keys and values. */
   build(&e);
   kiln_arena_collect(e.arena);
-  store(&e, e.slots[0], 2, gobj_new(e.ap, 12, 0, 8));
-  store(&e, e.slots[0], 3, gobj_new(e.ap, 22, 0, 8));
+  gobj_store(e.arena, e.slots[0], 2, gobj_new(e.ap, 12, 0, 8));
+  gobj_store(e.arena, e.slots[0], 3, gobj_new(e.ap, 22, 0, 8));
   e.slots[4] = gobj_new(e.ap, 14, 0, 8);
-  store(&e, e.slots[0], 4, e.slots[4]);
-  store(&e, e.slots[0], 5, gobj_new(e.ap, 24, 0, 8));
+  gobj_store(e.arena, e.slots[0], 4, e.slots[4]);
+  gobj_store(e.arena, e.slots[0], 5, gobj_new(e.ap, 24, 0, 8));
   fulls_before = fulls(e.arena);
   gobj_garbage_until_minors(e.arena, e.ap, 2);
   ck_assert_msg(fulls(e.arena) == fulls_before, "%s: a full collection ran", cfg);

@@ -45,13 +45,6 @@ static void env_close(env_t *e)
   kiln_arena_destroy(e->arena);
 }
 
-/* Store value into reference i of obj, through the barrier. */
-static void store(env_t *e, void *obj, int i, void *value)
-{
-  gobj_t *o = obj;
-  kiln_write(e->arena, o, (void **)&o->ref[i], value);
-}
-
 /* Fail unless, after the collection named by what, the weak object in
    slot 0 (id 10) is intact, its reference 1 (to a dead object) is cleared
    and its reference 0 is slot 1's object (id 1), kept and updated. */
@@ -80,11 +73,11 @@ START_TEST(test_weakobj_full)
   e.slots[1] = gobj_new(e.ap, 1, 0, 16);
   e.slots[3] = gobj_new(e.ap, 3, 0, 16);
   e.slots[2] = gobj_new(e.ap, 4, 1, 0);
-  store(&e, e.slots[2], 0, e.slots[3]); /* a strong object's reference */
+  gobj_store(e.arena, e.slots[2], 0, e.slots[3]); /* a strong object's reference */
   e.slots[3] = NULL;
-  store(&e, e.slots[0], 0, e.slots[1]);
+  gobj_store(e.arena, e.slots[0], 0, e.slots[1]);
   gobj_t *only_weak = gobj_new(e.ap, 2, 0, 16);
-  store(&e, e.slots[0], 1, only_weak);
+  gobj_store(e.arena, e.slots[0], 1, only_weak);
   kiln_arena_collect(e.arena);
   check_weak_refs(&e, cfg, "a full collection");
   gobj_check(((gobj_t *)e.slots[2])->ref[0], 3); /* strong references still keep */
@@ -92,7 +85,7 @@ START_TEST(test_weakobj_full)
   /* w may have moved: a new target stored in it is still held weakly. */
   gobj_t *fresh = gobj_new(e.ap, 5, 0, 16);
   gobj_t *w = e.slots[0];
-  store(&e, w, 1, fresh);
+  gobj_store(e.arena, w, 1, fresh);
   e.slots[1] = NULL;
   kiln_arena_collect(e.arena);
   w = e.slots[0];
@@ -115,9 +108,9 @@ START_TEST(test_weakobj_minor)
   e.slots[0] = gobj_new(e.wap, 10, 2, 8);
   kiln_arena_collect(e.arena); /* the weak object is old now */
   e.slots[1] = gobj_new(e.ap, 1, 0, 16);
-  store(&e, e.slots[0], 0, e.slots[1]);
+  gobj_store(e.arena, e.slots[0], 0, e.slots[1]);
   gobj_t *young_dead = gobj_new(e.ap, 2, 0, 16);
-  store(&e, e.slots[0], 1, young_dead);
+  gobj_store(e.arena, e.slots[0], 1, young_dead);
   uint64_t fulls_before = fulls(e.arena);
   gobj_garbage_until_minors(e.arena, e.ap, 2);
   ck_assert_msg(fulls(e.arena) == fulls_before, "%s: a full collection ran", cfg);
@@ -141,7 +134,7 @@ START_TEST(test_weakobj_unreachable_dies)
   env_open(&e, _i);
   e.slots[0] = gobj_new(e.wap, 1, 1, 8);
   gobj_t *inner = gobj_new(e.wap, 2, 1, 8);
-  store(&e, e.slots[0], 0, inner);
+  gobj_store(e.arena, e.slots[0], 0, inner);
   kiln_arena_collect(e.arena);
   gobj_t *outer = e.slots[0];
   gobj_check(outer, 1);
@@ -163,12 +156,12 @@ START_TEST(test_weakobj_reached_by_finalized)
   const char *cfg = config_names[_i];
   gobj_t *fin = gobj_new(e.ap, 1, 1, 8);
   gobj_t *w = gobj_new(e.wap, 2, 2, 8);
-  store(&e, fin, 0, w);
+  gobj_store(e.arena, fin, 0, w);
   e.slots[1] = gobj_new(e.ap, 3, 0, 16);
-  store(&e, w, 0, e.slots[1]);
-  store(&e, w, 1, gobj_new(e.ap, 4, 0, 16)); /* only w reaches it */
+  gobj_store(e.arena, w, 0, e.slots[1]);
+  gobj_store(e.arena, w, 1, gobj_new(e.ap, 4, 0, 16)); /* only w reaches it */
   e.slots[0] = gobj_new(e.wap, 5, 1, 8);
-  store(&e, e.slots[0], 0, fin); /* a weak reference to the finalized object */
+  gobj_store(e.arena, e.slots[0], 0, fin); /* a weak reference to the finalized object */
   ck_assert_ok(kiln_finalize(e.arena, fin));
   fin = w = NULL;
   kiln_arena_collect(e.arena);

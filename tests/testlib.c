@@ -318,7 +318,8 @@ kiln_ap_t config_ap(kiln_arena_t *arena_o, const kiln_arg_t *arena_args,
   kiln_ap_t ap;
   ck_assert_ok(kiln_arena_create(arena_o, arena_args));
   ck_assert_ok(kiln_fmt_create(&fmt, *arena_o, format));
-  ck_assert_ok(kiln_ap_create(&ap, make_config_pool(*arena_o, fmt, which, young, step, NULL), NULL));
+  kiln_pool_t pool = make_config_pool(*arena_o, fmt, which, young, step, NULL);
+  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
   return ap;
 }
 
