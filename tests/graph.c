@@ -10,7 +10,6 @@
  * count must equal the model's reachable count.
  */
 #include "graph.h"
-#include "vm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -164,8 +163,7 @@ void sticky_add_sticky(sticky_env_t *e)
 
 void sticky_scan_stack(sticky_env_t *e)
 {
-  ck_assert_ok(kiln_thread_reg(&e->thr, e->arena));
-  ck_assert_ok(kiln_root_create_thread(&e->stack, e->arena, e->thr, vm_stack_cold_end()));
+  e->stack = stack_root(e->arena, &e->thr);
 }
 
 void sticky_close(sticky_env_t *e)

@@ -8,7 +8,6 @@
 #include "graph.h"
 #include "arena.h"
 #include "pool.h"
-#include "vm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -303,10 +302,8 @@ static void env_open(env_t *e, int thread_root)
   one_copy(e->arena, e->fmt, &e->pool);
   ck_assert_ok(kiln_ap_create(&e->ap, e->pool, NULL));
   ck_assert_ok(kiln_ap_create(&e->ap2, e->pool, NULL));
-  if (thread_root) {
-    ck_assert_ok(kiln_thread_reg(&e->thr, e->arena));
-    ck_assert_ok(kiln_root_create_thread(&e->root, e->arena, e->thr, vm_stack_cold_end()));
-  }
+  if (thread_root)
+    e->root = stack_root(e->arena, &e->thr);
 }
 
 static void env_close(env_t *e)

@@ -3,7 +3,6 @@
  * a survivor space, pinning in the nursery, the barrier as remembered set,
  * aging in the survivor space, pretenuring, creation errors. */
 #include "graph.h"
-#include "vm.h"
 
 #include <string.h>
 
@@ -327,9 +326,7 @@ START_TEST(test_pinned_in_nursery)
   env_t e;
   env_open(&e);
   kiln_thread_t thr;
-  kiln_root_t tr;
-  ck_assert_ok(kiln_thread_reg(&thr, e.arena));
-  ck_assert_ok(kiln_root_create_thread(&tr, e.arena, thr, vm_stack_cold_end()));
+  kiln_root_t tr = stack_root(e.arena, &thr);
   gobj_t *volatile pinned = gobj_new(e.ap_young, 5, 1, 16);
   pinned->ref[0] = gobj_new(e.ap_young, 6, 0, 16); /* reachable only through pinned */
   gobj_t *child0 = pinned->ref[0];
@@ -356,9 +353,7 @@ START_TEST(test_pinned_in_survivor_space)
   env_t e;
   env_open_aged(&e, 2);
   kiln_thread_t thr;
-  kiln_root_t tr, rr;
-  ck_assert_ok(kiln_thread_reg(&thr, e.arena));
-  ck_assert_ok(kiln_root_create_thread(&tr, e.arena, thr, vm_stack_cold_end()));
+  kiln_root_t tr = stack_root(e.arena, &thr), rr;
   static void *root[1];
   rr = exact_area(e.arena, root, 1);
   gobj_t *o = gobj_new(e.ap_young, 7, 1, 16);

@@ -2,7 +2,6 @@
  * tests, ambiguous stack references, cross-pool references, bounded memory
  * under churn, and the reserve/commit protocol. */
 #include "graph.h"
-#include "vm.h"
 
 #include <string.h>
 
@@ -50,17 +49,13 @@ typedef struct env_s {
   kiln_root_t root;
 } env_t;
 
-/* The thread root's cold end is the stack's real base (a local of the test
-   function would not do: locals declared after it may sit above it). */
 static void env_open(env_t *e)
 {
-  void *cold = vm_stack_cold_end();
   ck_assert_ok(kiln_arena_create(&e->arena, NULL));
   ck_assert_ok(kiln_fmt_create(&e->fmt, e->arena, graph_format()));
   one_ms(e->arena, e->fmt, &e->pool);
   ck_assert_ok(kiln_ap_create(&e->ap, e->pool, NULL));
-  ck_assert_ok(kiln_thread_reg(&e->thr, e->arena));
-  ck_assert_ok(kiln_root_create_thread(&e->root, e->arena, e->thr, cold));
+  e->root = stack_root(e->arena, &e->thr);
 }
 
 static void env_close(env_t *e)

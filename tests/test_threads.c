@@ -268,10 +268,8 @@ START_TEST(test_blocked_in_syscall)
   usleep(20000); /* let it reach read() */
   /* This thread registers too, and allocates garbage over the freed space. */
   kiln_thread_t thr;
-  kiln_root_t root;
+  kiln_root_t root = stack_root(arena, &thr);
   kiln_ap_t ap;
-  ck_assert_ok(kiln_thread_reg(&thr, arena));
-  ck_assert_ok(kiln_root_create_thread(&root, arena, thr, vm_stack_cold_end()));
   ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
   worker_t me = {.arena = arena, .pool = pool, .index = 10, .length = 500};
   uint64_t c0 = fulls(arena);

@@ -2,6 +2,7 @@
  * helpers, and main() for the Check suites. */
 #include "testlib.h"
 #include "seg.h"
+#include "vm.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -321,6 +322,14 @@ kiln_ap_t config_ap(kiln_arena_t *arena_o, const kiln_arg_t *arena_args,
   kiln_pool_t pool = make_config_pool(*arena_o, fmt, which, young, step, NULL);
   ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
   return ap;
+}
+
+kiln_root_t stack_root(kiln_arena_t arena, kiln_thread_t *thr_o)
+{
+  kiln_root_t root;
+  ck_assert_ok(kiln_thread_reg(thr_o, arena));
+  ck_assert_ok(kiln_root_create_thread(&root, arena, *thr_o, vm_stack_cold_end()));
+  return root;
 }
 
 kiln_root_t exact_area(kiln_arena_t arena, void **slots, size_t n)

@@ -125,6 +125,12 @@ kiln_pool_t make_config_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which, size
 kiln_ap_t config_ap(kiln_arena_t *arena_o, const kiln_arg_t *arena_args,
                     const kiln_format_t *format, int which, size_t young, size_t step);
 
+/* Register the calling thread with arena in *thr_o and give it a thread
+   root over its whole stack, which it returns. The cold end is the
+   stack's real base (vm_stack_cold_end): a local of the caller would not
+   do, as locals declared after it may sit above it. */
+kiln_root_t stack_root(kiln_arena_t arena, kiln_thread_t *thr_o);
+
 /* An exact root area of arena over slots[0 .. n); the arena destroys it
    with itself unless the caller does so first. */
 kiln_root_t exact_area(kiln_arena_t arena, void **slots, size_t n);
