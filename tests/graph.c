@@ -126,6 +126,41 @@ gobj_t *gobj_rooted_old(kiln_arena_t arena, kiln_ap_t ap, void **slot)
   return old;
 }
 
+static void check_kept(const gobj_t *o, uint64_t id)
+{
+  ck_assert_msg((HDR(o) & 0xff) == TAG_OBJ && o->id == id && gobj_payload_ok(o),
+                "object %llu at %p: tag %d, id %llu", (unsigned long long)id, (const void *)o,
+                (int)(HDR(o) & 0xff), (unsigned long long)o->id);
+}
+
+gobj_t *gobj_interior_pointer_kept(kiln_arena_t arena, kiln_ap_t ap, int garbage)
+{
+  gobj_t *o = gobj_new(ap, 9, 0, 64);
+  char *volatile inner = (char *)o + 40; /* only an interior pointer is kept */
+  o = NULL;
+  for (int i = 0; i < 1000; i++)
+    (void)gobj_new(ap, 200 + (uint64_t)i, 2, 16);
+  kiln_arena_collect(arena);
+  kiln_arena_collect(arena);
+  gobj_t *back = (gobj_t *)(void *)(inner - 40);
+  check_kept(back, 9);
+  for (int i = 0; i < garbage; i++)
+    (void)gobj_new(ap, 9000 + (uint64_t)i, 0, 56); /* must not overwrite it */
+  kiln_arena_collect(arena);
+  check_kept(back, 9);
+  return back;
+}
+
+void gobj_commit_after_collection_fails(kiln_arena_t arena, kiln_ap_t ap)
+{
+  size_t size = gobj_size(0, 8);
+  void *p;
+  ck_assert_ok(kiln_reserve(&p, ap, size));
+  memset(p, 0, size);
+  kiln_arena_collect(arena); /* intervenes between reserve and commit */
+  ck_assert_int_eq(kiln_commit(ap, p, size), 0);
+}
+
 void gobj_garbage_until_minors(kiln_arena_t arena, kiln_ap_t ap, uint64_t n)
 {
   uint64_t m0 = minors(arena);

@@ -37,6 +37,15 @@ int gobj_is_forwarded(const gobj_t *o);
 /* An object of ap (id 1, 2 references) held by the exact root area *slot
    and made old by a full collection. */
 gobj_t *gobj_rooted_old(kiln_arena_t arena, kiln_ap_t ap, void **slot);
+/* Object 9 of ap, held only by an interior pointer in a local of this
+   function (an ambiguous reference from the stack, which the caller has
+   made a thread root), stays an intact object where it is through two
+   collections of arena, and through garbage more allocations and a
+   collection after them; returns it. */
+gobj_t *gobj_interior_pointer_kept(kiln_arena_t arena, kiln_ap_t ap, int garbage);
+/* Reserve an object through ap, let a collection of arena intervene, and
+   check that the commit fails. */
+void gobj_commit_after_collection_fails(kiln_arena_t arena, kiln_ap_t ap);
 /* Allocate unreachable objects through ap until n more minor collections
    have run (bounded: a collector that never collects fails, not hangs). */
 void gobj_garbage_until_minors(kiln_arena_t arena, kiln_ap_t ap, uint64_t n);

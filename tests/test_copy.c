@@ -395,19 +395,7 @@ START_TEST(test_interior_stack_pointer_pins)
 {
   env_t e;
   env_open(&e, 1);
-  gobj_t *o = gobj_new(e.ap, 9, 0, 64);
-  char *volatile inner = (char *)o + 40; /* only an interior pointer is kept */
-  o = NULL;
-  for (int i = 0; i < 1000; i++)
-    (void)gobj_new(e.ap, 200 + (uint64_t)i, 2, 16);
-  kiln_arena_collect(e.arena);
-  kiln_arena_collect(e.arena);
-  gobj_t *back = (gobj_t *)(void *)(inner - 40);
-  ck_assert(TAG(back) == TAG_OBJ && back->id == 9 && gobj_payload_ok(back));
-  for (int i = 0; i < 20000; i++)
-    (void)gobj_new(e.ap, 9000 + (uint64_t)i, 0, 56); /* must not overwrite it */
-  kiln_arena_collect(e.arena);
-  ck_assert(TAG(back) == TAG_OBJ && back->id == 9 && gobj_payload_ok(back));
+  (void)gobj_interior_pointer_kept(e.arena, e.ap, 20000);
   env_close(&e);
 }
 END_TEST
@@ -860,12 +848,7 @@ START_TEST(test_commit_after_collection_fails_then_retry_works)
 {
   env_t e;
   env_open(&e, 0);
-  size_t size = gobj_size(0, 8);
-  void *p;
-  ck_assert_ok(kiln_reserve(&p, e.ap, size));
-  memset(p, 0, size);
-  kiln_arena_collect(e.arena);
-  ck_assert_int_eq(kiln_commit(e.ap, p, size), 0);
+  gobj_commit_after_collection_fails(e.arena, e.ap);
   gobj_t *o = gobj_new(e.ap, 77, 0, 8);
   ck_assert(o->id == 77 && gobj_payload_ok(o));
   env_close(&e);
