@@ -209,21 +209,11 @@ START_TEST(test_commit_limit)
   kiln_arena_t a = arena_new(256 << 10, 0);
   kiln_pool_t pool = mfs_new(a, 128, 64 << 10);
   static void *p[4096];
-  size_t n = 0;
-  kiln_res_t res = KILN_OK;
-  while (n < 4096 && (res = kiln_alloc(&p[n], pool, 128)) == KILN_OK)
-    n++;
-  ck_assert_res(res, KILN_LIMIT);
+  size_t n = alloc_to_limit(pool, 128, p, 4096);
   ck_assert_uint_eq(n, (256 << 10) / 128);
-  ck_assert_msg(strstr(kiln_arena_error(a), "commit limit") != NULL, "%s", kiln_arena_error(a));
-  for (size_t i = 0; i < n; i += 2)
-    kiln_free(pool, p[i], 128);
-  for (size_t i = 0; i < n; i += 2)
-    p[i] = must_alloc(pool, 128); /* the freed units, no new memory */
+  realloc_every(pool, p, n, 128, 2); /* the freed units, no new memory */
   ck_assert_uint_le(committed(a), 256 << 10);
-  for (size_t i = 0; i < n; i++)
-    kiln_free(pool, p[i], 128);
-  ck_assert_uint_eq(pstats(pool).in_use, 0);
+  free_all(pool, p, n, 128);
   kiln_pool_destroy(pool);
   kiln_arena_destroy(a);
 }
@@ -250,11 +240,7 @@ static kiln_pool_t misuse_pool(void)
 
 static void double_free(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  void *keep = must_alloc(pool, 64), *p = must_alloc(pool, 64);
-  (void)keep;
-  kiln_free(pool, p, 64);
-  kiln_free(pool, p, 64);
+  free_twice(misuse_pool(), 64);
 }
 
 static void foreign_pointer(void)

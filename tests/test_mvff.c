@@ -425,24 +425,15 @@ START_TEST(test_commit_limit)
   kiln_arena_t a = arena_new(1 << 20, 0);
   kiln_pool_t pool = mvff_new(a, NULL);
   static void *p[20000];
-  size_t n = 0;
-  kiln_res_t res;
-  while ((res = kiln_alloc(&p[n], pool, 200)) == KILN_OK)
-    n++;
-  ck_assert_res(res, KILN_LIMIT);
-  ck_assert_msg(strstr(kiln_arena_error(a), "commit limit") != NULL, "%s", kiln_arena_error(a));
+  size_t n = alloc_to_limit(pool, 200, p, 20000);
   ck_assert_uint_gt(n, 3000);
   ck_assert_uint_le(committed(a), 1 << 20);
   void *big;
   ck_assert_res(kiln_alloc(&big, pool, 512 << 10), KILN_LIMIT);
   /* Free a third: the holes serve new blocks without new memory. */
-  for (size_t i = 0; i < n; i += 3)
-    kiln_free(pool, p[i], 200);
-  for (size_t i = 0; i < n; i += 3)
-    p[i] = must_alloc(pool, 200);
+  realloc_every(pool, p, n, 200, 3);
   /* Free everything: now a large block fits. */
-  for (size_t i = 0; i < n; i++)
-    kiln_free(pool, p[i], 200);
+  free_all(pool, p, n, 200);
   big = must_alloc(pool, 512 << 10);
   memset(big, 3, 512 << 10);
   kiln_free(pool, big, 512 << 10);
@@ -473,11 +464,7 @@ static kiln_pool_t misuse_pool(void)
 
 static void double_free_small(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  void *keep = must_alloc(pool, 100), *p = must_alloc(pool, 100);
-  (void)keep;
-  kiln_free(pool, p, 100);
-  kiln_free(pool, p, 100);
+  free_twice(misuse_pool(), 100);
 }
 
 static void double_free_large(void)

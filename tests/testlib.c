@@ -201,6 +201,41 @@ void *must_alloc(kiln_pool_t pool, size_t size)
   return p;
 }
 
+size_t alloc_to_limit(kiln_pool_t pool, size_t size, void **p, size_t max)
+{
+  kiln_arena_t a = kiln_pool_arena(pool);
+  size_t n = 0;
+  kiln_res_t res = KILN_OK;
+  while (n < max && (res = kiln_alloc(&p[n], pool, size)) == KILN_OK)
+    n++;
+  ck_assert_res(res, KILN_LIMIT);
+  ck_assert_msg(strstr(kiln_arena_error(a), "commit limit") != NULL, "%s", kiln_arena_error(a));
+  return n;
+}
+
+void realloc_every(kiln_pool_t pool, void **p, size_t n, size_t size, size_t step)
+{
+  for (size_t i = 0; i < n; i += step)
+    kiln_free(pool, p[i], size);
+  for (size_t i = 0; i < n; i += step)
+    p[i] = must_alloc(pool, size);
+}
+
+void free_all(kiln_pool_t pool, void **p, size_t n, size_t size)
+{
+  for (size_t i = 0; i < n; i++)
+    kiln_free(pool, p[i], size);
+  ck_assert_uint_eq(pstats(pool).in_use, 0);
+}
+
+void free_twice(kiln_pool_t pool, size_t size)
+{
+  void *keep = must_alloc(pool, size), *p = must_alloc(pool, size);
+  (void)keep;
+  kiln_free(pool, p, size);
+  kiln_free(pool, p, size);
+}
+
 void check_foreign_frees_ignored(kiln_pool_t (*make)(kiln_arena_t), size_t size)
 {
   kiln_arena_t a = arena_new(0, 0);

@@ -72,6 +72,20 @@ size_t committed(kiln_arena_t arena);       /* the arena's committed bytes */
    when it does not succeed. */
 void *must_alloc(kiln_pool_t pool, size_t size);
 
+/* Allocate blocks of size bytes from a manual pool into p[0 .. max) until
+   its arena's commit limit refuses one, with a sentence naming it (the
+   test fails if none is refused); returns how many it got. */
+size_t alloc_to_limit(kiln_pool_t pool, size_t size, void **p, size_t max);
+/* Free every step-th of the n blocks p of size bytes and allocate them
+   again. */
+void realloc_every(kiln_pool_t pool, void **p, size_t n, size_t size, size_t step);
+/* Free the n blocks p of size bytes; the pool is then empty. */
+void free_all(kiln_pool_t pool, void **p, size_t n, size_t size);
+
+/* Free a block of size bytes of a manual pool twice, while another block
+   stays live (so that the first free empties no segment). */
+void free_twice(kiln_pool_t pool, size_t size);
+
 /* The unchecked build's kiln_free ignores what a manual pool did not give
    out: with two pools that make creates on one arena, freeing into the
    first a malloc'd block, a stack variable and the second's block of size
