@@ -252,22 +252,17 @@ static void foreign_pointer(void)
 
 static void interior_pointer(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  char *p = must_alloc(pool, 64);
-  kiln_free(pool, p + 8, 64);
+  free_misplaced(misuse_pool(), 64, 8, 64);
 }
 
 static void never_allocated(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  char *p = must_alloc(pool, 64);
-  kiln_free(pool, p + 64 * 10, 64); /* a unit not bumped yet */
+  free_misplaced(misuse_pool(), 64, 64 * 10, 64); /* a unit not bumped yet */
 }
 
 static void wrong_size(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  kiln_free(pool, must_alloc(pool, 64), 72); /* any size up to the unit is valid */
+  free_misplaced(misuse_pool(), 64, 0, 72); /* any size up to the unit is valid */
 }
 
 static const misuse_t misuses[] = {

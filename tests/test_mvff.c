@@ -489,34 +489,27 @@ static void outside_arena(void)
 
 static void never_allocated(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  char *p = must_alloc(pool, 100);
-  kiln_free(pool, p - 4096, 100); /* free memory of the same segment */
+  free_misplaced(misuse_pool(), 100, -4096, 100); /* free memory of the same segment */
 }
 
 static void interior_pointer(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  char *p = must_alloc(pool, 100);
-  kiln_free(pool, p + 16, 84);
+  free_misplaced(misuse_pool(), 100, 16, 84);
 }
 
 static void wrong_size_small(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  kiln_free(pool, must_alloc(pool, 100), 200);
+  free_misplaced(misuse_pool(), 100, 0, 200);
 }
 
 static void wrong_size_smaller(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  kiln_free(pool, must_alloc(pool, 1000), 900);
+  free_misplaced(misuse_pool(), 1000, 0, 900);
 }
 
 static void wrong_size_large(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  kiln_free(pool, must_alloc(pool, 1 << 20), 2 << 20);
+  free_misplaced(misuse_pool(), 1 << 20, 0, 2 << 20);
 }
 
 static const misuse_t misuses[] = {

@@ -228,6 +228,12 @@ void free_all(kiln_pool_t pool, void **p, size_t n, size_t size)
   ck_assert_uint_eq(pstats(pool).in_use, 0);
 }
 
+void free_misplaced(kiln_pool_t pool, size_t size, ptrdiff_t offset, size_t free_size)
+{
+  char *p = must_alloc(pool, size);
+  kiln_free(pool, p + offset, free_size);
+}
+
 void free_twice(kiln_pool_t pool, size_t size)
 {
   void *keep = must_alloc(pool, size), *p = must_alloc(pool, size);

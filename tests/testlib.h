@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "kiln.h"
 
@@ -82,6 +83,9 @@ void realloc_every(kiln_pool_t pool, void **p, size_t n, size_t size, size_t ste
 /* Free the n blocks p of size bytes; the pool is then empty. */
 void free_all(kiln_pool_t pool, void **p, size_t n, size_t size);
 
+/* Allocate a block of size bytes from a manual pool and free the address
+   offset bytes from its start as a block of free_size bytes. */
+void free_misplaced(kiln_pool_t pool, size_t size, ptrdiff_t offset, size_t free_size);
 /* Free a block of size bytes of a manual pool twice, while another block
    stays live (so that the first free empties no segment). */
 void free_twice(kiln_pool_t pool, size_t size);
