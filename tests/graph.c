@@ -482,8 +482,7 @@ graph_result_t graph_run(const graph_cfg_t *cfg)
     }
   }
   full_collect(&run);
-  kiln_stats_t st;
-  kiln_arena_stats(run.arena, &st);
+  kiln_stats_t st = astats(run.arena);
   run.r.collections = st.collections;
   run.r.minors = st.minor_collections;
   run.r.pauses = st.pauses;

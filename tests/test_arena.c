@@ -21,8 +21,7 @@ START_TEST(test_create_default)
 {
   kiln_arena_t a;
   ck_assert_ok(kiln_arena_create(&a, NULL));
-  kiln_stats_t s;
-  kiln_arena_stats(a, &s);
+  kiln_stats_t s = astats(a);
   ck_assert_uint_eq(s.reserved, (size_t)16 << 30);
   ck_assert_uint_eq(s.committed, 0);
   kiln_arena_destroy(a);
@@ -97,8 +96,7 @@ START_TEST(test_lookup_every_page)
   ck_assert_ptr_null(arena_seg_of(a, (void *)(a->base - 1)));
   ck_assert_ptr_null(arena_seg_of(a, (void *)a->limit));
   kiln_pool_destroy(p);
-  kiln_stats_t s;
-  kiln_arena_stats(a, &s);
+  kiln_stats_t s = astats(a);
   ck_assert_uint_eq(s.committed, 0); /* spare 0: everything decommitted */
   kiln_arena_destroy(a);
 }
@@ -144,11 +142,10 @@ START_TEST(test_spare_kept_then_returned)
   ck_assert_ok(seg_alloc(&s1, p, &dummy_seg, 128 << 10));
   ck_assert_ok(seg_alloc(&s2, p, &dummy_seg, 1 << 20));
   seg_free(s1);
-  kiln_stats_t st;
-  kiln_arena_stats(a, &st);
+  kiln_stats_t st = astats(a);
   ck_assert_uint_eq(st.spare_committed, 128 << 10); /* within spare: kept */
   seg_free(s2);
-  kiln_arena_stats(a, &st);
+  st = astats(a);
   ck_assert_uint_le(st.spare_committed, 256 << 10);
   ck_assert_uint_le(st.committed, 256 << 10);
   kiln_arena_destroy(a);
@@ -168,12 +165,11 @@ START_TEST(test_committed_pages_reused_first)
   uintptr_t high = s3->base;
   seg_free(s3); /* kept: within spare */
   seg_free(s1); /* past spare: decommitted, and lower than s3 */
-  kiln_stats_t st;
-  kiln_arena_stats(a, &st);
+  kiln_stats_t st = astats(a);
   size_t committed = st.committed;
   ck_assert_uint_eq(st.spare_committed, 256 << 10);
   ck_assert_ok(seg_alloc(&s1, p, &dummy_seg, 256 << 10));
-  kiln_arena_stats(a, &st);
+  st = astats(a);
   ck_assert_uint_eq(s1->base, high);
   ck_assert_uint_eq(st.committed, committed); /* no page newly committed */
   ck_assert_uint_eq(st.spare_committed, 0);

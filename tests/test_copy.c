@@ -267,7 +267,7 @@ START_TEST(test_heap_audit)
       audits++;
     }
   }
-  kiln_arena_stats(a.arena, &st);
+  st = astats(a.arena);
   ck_assert_uint_gt(st.collections, audits); /* automatic ones happened too */
   ck_assert_uint_gt(st.copied, 0);
   ck_assert_uint_gt(st.marked, 0);   /* pins and large objects marked in place */
@@ -658,7 +658,7 @@ START_TEST(test_churn_bounded)
     }
     kiln_pool_stats_t ps;
     kiln_pool_stats(h.pool, &ps);
-    kiln_arena_stats(h.arena, &st);
+    st = astats(h.arena);
     max_pool = ps.committed > max_pool ? ps.committed : max_pool;
     max_arena = st.committed > max_arena ? st.committed : max_arena;
   } while (st.collections < 100);
@@ -701,8 +701,7 @@ START_TEST(test_everything_freed_when_unrooted)
   kiln_pool_stats(h.pool, &ps);
   ck_assert_uint_eq(ps.live_objects, 0);
   ck_assert_uint_eq(ps.committed, 0);
-  kiln_stats_t st;
-  kiln_arena_stats(h.arena, &st);
+  kiln_stats_t st = astats(h.arena);
   ck_assert_uint_eq(st.committed, 0); /* spare 0: every page went back to the OS */
   rooted_close(&h);
 }
@@ -725,9 +724,9 @@ START_TEST(test_out_of_to_space)
   }
   kiln_arena_release(h.arena);
   kiln_stats_t s0, s1;
-  kiln_arena_stats(h.arena, &s0);
+  s0 = astats(h.arena);
   kiln_arena_collect(h.arena);
-  kiln_arena_stats(h.arena, &s1);
+  s1 = astats(h.arena);
   ck_assert_uint_gt(s1.copied, s0.copied);  /* some were copied ... */
   ck_assert_uint_gt(s1.marked, s0.marked);  /* ... and the rest kept in place */
   ck_assert_uint_le(s1.committed, 2u << 20);

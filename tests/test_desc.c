@@ -830,8 +830,7 @@ static void world_open(world_t *w, drun_t *r)
 
 static void world_close(world_t *w)
 {
-  kiln_stats_t st;
-  kiln_arena_stats(w->arena, &st);
+  kiln_stats_t st = astats(w->arena);
   w->r->collections = st.collections;
   kiln_root_destroy(w->root);
   for (int i = 0; i < w->npools; i++)

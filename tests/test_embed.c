@@ -229,8 +229,7 @@ START_TEST(test_stats_allocated_before_collection)
   size_t n = 20, size = gobj_size(1, 40);
   for (size_t i = 0; i < n; i++)
     (void)gobj_new(e.ap, i, 1, 40);
-  kiln_stats_t st;
-  kiln_arena_stats(e.arena, &st);
+  kiln_stats_t st = astats(e.arena);
   ck_assert_uint_eq(st.collections, 0);
   ck_assert_msg(st.allocated == n * size, "%s: allocated %zu, wanted %zu", YOUNG_NAME(_i),
                 st.allocated, n * size);
@@ -254,8 +253,7 @@ START_TEST(test_stats_live_after_minors)
     e.roots[0] = head;
   }
   gobj_garbage_until_minors(e.arena, e.ap, 3);
-  kiln_stats_t st;
-  kiln_arena_stats(e.arena, &st);
+  kiln_stats_t st = astats(e.arena);
   ck_assert_msg(st.collections == st.minor_collections, "%s: a full collection ran",
                 YOUNG_NAME(_i));
   ck_assert_msg(st.live >= 50 * gobj_size(1, 40), "%s: live is %zu after %llu minor "
@@ -283,8 +281,7 @@ typedef struct events_s {
 static void on_collect(kiln_arena_t arena, const kiln_collection_t *c, void *closure)
 {
   events_t *ev = closure;
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
+  kiln_stats_t st = astats(arena);
   ev->calls++;
   ev->full += c->kind == KILN_COLLECTION_FULL;
   ev->minor += c->kind == KILN_COLLECTION_MINOR;
@@ -322,8 +319,7 @@ START_TEST(test_events_match_stats)
   kiln_arena_collect(e.arena);
   gobj_garbage_until_minors(e.arena, e.ap, 2);
   kiln_arena_collect(e.arena);
-  kiln_stats_t st;
-  kiln_arena_stats(e.arena, &st);
+  kiln_stats_t st = astats(e.arena);
   ck_assert_uint_eq(ev.calls, st.collections);
   ck_assert_uint_eq(ev.minor, st.minor_collections);
   ck_assert_uint_eq(ev.full, st.collections - st.minor_collections);

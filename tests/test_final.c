@@ -252,8 +252,7 @@ static void many_objects(int which, const kiln_arg_t *arena_args)
       if (slots[i] != NULL)
         pair_check(slots[i], 2 * i);
   }
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
+  kiln_stats_t st = astats(arena);
   size_t done = 0;
   for (size_t i = 0; i < n; i++)
     done += state[i] == 2;

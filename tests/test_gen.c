@@ -176,10 +176,10 @@ START_TEST(test_minor_scans_little)
   kiln_arena_collect(e.arena);
   uint64_t m0 = minors(e.arena);
   kiln_stats_t s0, s1;
-  kiln_arena_stats(e.arena, &s0);
+  s0 = astats(e.arena);
   for (uint64_t i = 0; minors(e.arena) < m0 + 10; i++)
     (void)gobj_new(e.ap_young, i, 1, 40);
-  kiln_arena_stats(e.arena, &s1);
+  s1 = astats(e.arena);
   /* 4000 x 250 bytes = 1 MB of mature objects; ten minors must not scan it
      ten times over (allow one full rescan for summaries to settle). */
   ck_assert_msg(s1.scanned - s0.scanned < 2u * (1u << 20), "minors scanned %zu bytes",
@@ -243,11 +243,11 @@ START_TEST(test_minor_after_promotion_scans_little)
     (void)gobj_new(e.ap_young, 10000 + i, 1, 40);
   kiln_stats_t s0, s1;
   for (int round = 0; round < 2; round++) { /* after promotion, then after a full GC */
-    kiln_arena_stats(e.arena, &s0);
+    s0 = astats(e.arena);
     m0 = minors(e.arena);
     for (uint64_t i = 0; minors(e.arena) < m0 + 5; i++)
       (void)gobj_new(e.ap_young, 20000 + i, 1, 40);
-    kiln_arena_stats(e.arena, &s1);
+    s1 = astats(e.arena);
     ck_assert_msg(s1.scanned - s0.scanned < (256u << 10), "round %d: minors scanned %zu bytes",
                   round, s1.scanned - s0.scanned);
     kiln_arena_collect(e.arena);
@@ -278,8 +278,7 @@ START_TEST(test_prefault)
   static void *root[2000];
   (void)exact_area(arena, root, 2000);
   root[0] = gobj_new(ap, 0, 1, 40); /* the first fill */
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
+  kiln_stats_t st = astats(arena);
   if (on)
     ck_assert_uint_ge(st.spare_committed, 256u << 10);
   else
@@ -518,8 +517,7 @@ START_TEST(test_survivor_space_at_limit)
     ck_assert_msg(gobj_payload_ok(o) && o->id % 5 == 0 && (o->id / 5) % N == k,
                   "slot %zu corrupted", k);
   }
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
+  kiln_stats_t st = astats(arena);
   ck_assert_uint_le(st.committed, 5u << 19);
   ck_assert_uint_ge(st.minor_collections, 3);
   ck_assert_msg(pool_in_use(old) > old0, "nothing was promoted early at the limit");

@@ -320,8 +320,7 @@ static void release_without_park(void)
   kiln_arena_release(a);
   say_error();
   kiln_arena_collect(a); /* not left parked below zero: collections still run */
-  kiln_stats_t st;
-  kiln_arena_stats(a, &st);
+  kiln_stats_t st = astats(a);
   say(st.collections == 1 ? "collected" : "not collected");
   kiln_arena_destroy(a);
 }

@@ -167,7 +167,7 @@ START_TEST(test_churn_bounded)
   do {
     gobj_t *o = gobj_new(h.ap, rng, 1, (uint32_t)test_range(&rng, 0, 200));
     live[test_rand(&rng) % 2000] = o;
-    kiln_arena_stats(h.arena, &st);
+    st = astats(h.arena);
     if (st.committed > max_committed)
       max_committed = st.committed;
   } while (st.collections < 100);
@@ -197,12 +197,12 @@ static void spare_phase(size_t spare, uint64_t *gcs_o, size_t *grew_o)
   memset(live, 0, sizeof live);
   live[0] = gobj_new(h.ap, 1, 1, 24);
   kiln_arena_collect(h.arena); /* live: one object; spare: the 8 MiB */
-  kiln_arena_stats(h.arena, &st);
+  st = astats(h.arena);
   uint64_t gcs = st.collections;
   size_t committed = st.committed;
   for (uint32_t i = 0; i < 20000; i++) /* about 4 MiB of garbage */
     live[1 + i % 16] = gobj_new(h.ap, i, 1, 200);
-  kiln_arena_stats(h.arena, &st);
+  st = astats(h.arena);
   *gcs_o = st.collections - gcs;
   *grew_o = st.committed > committed ? st.committed - committed : 0;
   ck_assert(gobj_payload_ok(live[0]));

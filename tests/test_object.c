@@ -180,7 +180,7 @@ START_TEST(test_pin_during_incremental)
   uint64_t i = 0;
   do {
     (void)gobj_new(e.ap, 1000000 + i, 1, 40);
-    kiln_arena_stats(e.arena, &st);
+    st = astats(e.arena);
     T_CHECK(++i < 1000000, "no incremental collection started");
   } while (!st.in_progress);
   gobj_t *o = gobj_new(e.ap, 11, 0, 32);
@@ -791,8 +791,7 @@ START_TEST(test_word_format)
   if (e.mature != NULL)
     ck_assert_ok(kiln_pool_walk(e.mature, count_word_objects, &walked));
   ck_assert_uint_eq(walked, reachable);
-  kiln_stats_t st;
-  kiln_arena_stats(e.arena, &st);
+  kiln_stats_t st = astats(e.arena);
   ck_assert_uint_gt(verified, 0);
   if (config_minors(_i))
     ck_assert_msg(st.minor_collections > 0, "%s: no minor collection ran", config_names[_i]);

@@ -67,8 +67,7 @@ START_TEST(test_limit_then_recover)
                 (unsigned long long)id);
   ck_assert_msg(strstr(kiln_arena_error(arena), "commit limit") != NULL, "%s",
                 kiln_arena_error(arena));
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
+  kiln_stats_t st = astats(arena);
   ck_assert_uint_le(st.committed, 8u << 20);
   size_t kept = chain_ok(root[0]);
   ck_assert_uint_gt(kept, 1000); /* the heap was really used */
@@ -243,10 +242,10 @@ START_TEST(test_copy_full_recovers)
   kiln_arena_collect(h.arena);
   kiln_arena_collect(h.arena);
   kiln_stats_t before, after;
-  kiln_arena_stats(h.arena, &before);
+  before = astats(h.arena);
   void *head = h.lists[0];
   kiln_arena_collect(h.arena);
-  kiln_arena_stats(h.arena, &after);
+  after = astats(h.arena);
   ck_assert_msg(after.copied > before.copied && h.lists[0] != head,
                 "%s: a collection with room again copied %zu bytes, head %p -> %p", full_names[config],
                 after.copied - before.copied, head, h.lists[0]);
@@ -271,11 +270,11 @@ START_TEST(test_copy_full_recovers_parked)
   size_t dropped = drop_every_other(&h);
   kiln_arena_collect(h.arena);
   kiln_stats_t before, after;
-  kiln_arena_stats(h.arena, &before);
+  before = astats(h.arena);
   kiln_arena_park(h.arena);
   kiln_res_t res;
   size_t more = alloc_more(&h, 10000000, &res);
-  kiln_arena_stats(h.arena, &after);
+  after = astats(h.arena);
   ck_assert_msg(more >= dropped / 3, "%s: only %zu new objects after dropping %zu (%s)",
                 full_names[config], more, dropped, kiln_res_name(res));
   ck_assert_uint_eq(after.collections, before.collections);
@@ -300,8 +299,7 @@ START_TEST(test_copy_full_nothing_died)
     kiln_arena_collect(h.arena);
     ck_assert_uint_eq(lists_ok(&h), h.filled);
   }
-  kiln_stats_t st;
-  kiln_arena_stats(h.arena, &st);
+  kiln_stats_t st = astats(h.arena);
   ck_assert_uint_le(st.committed, FULL_LIMIT);
   memset(h.lists, 0, sizeof h.lists);
   kiln_res_t res;

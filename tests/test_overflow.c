@@ -98,8 +98,7 @@ static size_t run(int which, size_t grey_max, size_t n)
             config_names[which], i);
   T_CHECK(e.weak[NWEAK] == e.exact[0], "%s: the weak reference to the list's head is %p, "
           "not %p", config_names[which], e.weak[NWEAK], e.exact[0]);
-  kiln_stats_t st;
-  kiln_arena_stats(e.arena, &st);
+  kiln_stats_t st = astats(e.arena);
   kiln_root_destroy(e.rweak);
   kiln_root_destroy(e.rexact);
   kiln_ap_destroy(e.ap);

@@ -88,8 +88,7 @@ START_TEST(test_bad_args)
   ck_assert_res(kiln_pool_create(&pool, arena, kiln_class_lookup(b->klass), b->args), KILN_PARAM);
   ck_assert_ptr_null(pool);
   ck_assert_str_eq(kiln_arena_error(arena), b->error);
-  kiln_stats_t s;
-  kiln_arena_stats(arena, &s);
+  kiln_stats_t s = astats(arena);
   ck_assert_uint_eq(s.pools, 0); /* a failed create leaves nothing behind */
   ck_assert_uint_eq(s.committed, 0);
 }

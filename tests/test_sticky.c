@@ -494,9 +494,9 @@ START_TEST(test_minor_scans_little)
     root[i] = gobj_new(e.ap, (uint64_t)i, 2, 200); /* about 1 MB */
   kiln_arena_collect(e.arena);
   kiln_stats_t s0, s1;
-  kiln_arena_stats(e.arena, &s0);
+  s0 = astats(e.arena);
   run_minors(&e, 10);
-  kiln_arena_stats(e.arena, &s1);
+  s1 = astats(e.arena);
   ck_assert_msg(s1.scanned - s0.scanned < (64u << 10), "ten minors scanned %zu bytes",
                 s1.scanned - s0.scanned);
   for (int i = 0; i < N; i++)

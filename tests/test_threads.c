@@ -170,8 +170,7 @@ static void run_workers(int which, size_t stress, unsigned rounds, unsigned leng
     failed += w[i].failed_commits;
   }
   pthread_barrier_destroy(&start);
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
+  kiln_stats_t st = astats(arena);
   uint64_t during = st.collections;
   size_t objs = (size_t)NTHREADS * (rounds + 1) * length;
   ck_assert_msg(during >= (uint64_t)rounds / 5, "%s: only %llu collections ran",
@@ -179,7 +178,7 @@ static void run_workers(int which, size_t stress, unsigned rounds, unsigned leng
   ck_assert_uint_ge(st.allocated, objs * gobj_size(1, NPAY));
   /* Every list is dropped with its thread: a full collection frees it. */
   kiln_arena_collect(arena);
-  kiln_arena_stats(arena, &st);
+  st = astats(arena);
   ck_assert_msg(st.live < 2 * (size_t)NTHREADS * length * gobj_size(1, NPAY),
                 "%s: %zu bytes live after every thread left (allocated %zu)",
                 config_names[which], st.live, st.allocated);
