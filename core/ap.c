@@ -46,22 +46,41 @@
  */
 #include "config.h"
 #include "pool.h"
+#include "record.h"
 #include "trace.h"
 #include "weak.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* An allocation point takes one parameter, "rank": "exact" (the default)
-   or "weak" (its objects' references do not keep their targets alive). */
-static kiln_res_t ap_parse_args(pool_t pool, const kiln_arg_t args[], int *weak_o)
+/* The role an allocation point serves, for a recording (record.c). */
+static kiln_res_t ap_role_arg(pool_t pool, const kiln_arg_t *a, char *role_o)
+{
+  if (a->type != KILN_ARGT_STR || a->str == NULL || strlen(a->str) >= AP_ROLE_MAX)
+    return arena_errorf(pool->arena, KILN_PARAM,
+                        "kiln_ap_create: parameter 'role' must be a string of at most %d "
+                        "characters", AP_ROLE_MAX - 1);
+  strcpy(role_o, a->str);
+  return KILN_OK;
+}
+
+/* An allocation point takes two parameters: "rank", "exact" (the default)
+   or "weak" (its objects' references do not keep their targets alive),
+   and "role", a name a recording gives its objects (a plan role). */
+static kiln_res_t ap_parse_args(pool_t pool, const kiln_arg_t args[], int *weak_o, char *role_o)
 {
   for (size_t i = 0; args != NULL && args[i].key != NULL; i++) {
     const kiln_arg_t *a = &args[i];
+    if (strcmp(a->key, "role") == 0) {
+      kiln_res_t res = ap_role_arg(pool, a, role_o);
+      if (res != KILN_OK)
+        return res;
+      continue;
+    }
     if (strcmp(a->key, "rank") != 0)
       return arena_errorf(pool->arena, KILN_PARAM,
                           "kiln_ap_create: unknown parameter '%s' of an allocation point (it "
-                          "takes only 'rank')", a->key);
+                          "takes 'rank' and 'role')", a->key);
     if (a->type != KILN_ARGT_STR || a->str == NULL ||
         (strcmp(a->str, "weak") != 0 && strcmp(a->str, "exact") != 0))
       return arena_errorf(pool->arena, KILN_PARAM,
@@ -98,7 +117,8 @@ static kiln_res_t ap_create(kiln_ap_t *ap_o, kiln_pool_t pool, const kiln_arg_t 
                         "kiln_ap_create: pool class '%s' is manual; use kiln_alloc/kiln_free",
                         pool->klass->name);
   int weak = 0;
-  kiln_res_t res = ap_parse_args(pool, args, &weak);
+  char role[AP_ROLE_MAX] = "";
+  kiln_res_t res = ap_parse_args(pool, args, &weak, role);
   if (res != KILN_OK)
     return res;
   ap_t *ap = calloc(1, sizeof *ap);
@@ -108,6 +128,7 @@ static kiln_res_t ap_create(kiln_ap_t *ap_o, kiln_pool_t pool, const kiln_arg_t 
   ap->pool = pool;
   ap->arena = pool->arena;
   ap->weak = weak;
+  memcpy(ap->role, role, sizeof role);
   pool->aps++;
   ring_append(&pool->arena->aps, &ap->arena_ring);
   *ap_o = &ap->pub;
@@ -386,9 +407,10 @@ static kiln_res_t misaligned(ap_t *ap)
 }
 
 /* Does every reserve and commit of ap take the slow path? In checked
-   builds (each is checked), and for a weak-rank point (its commit puts the
-   object in the weak set). */
-static int ap_slow(const ap_t *ap) { return KILN_CHECKING || ap->weak; }
+   builds (each is checked), for a weak-rank point (its commit puts the
+   object in the weak set), and in a recorded arena (each commit is
+   recorded). */
+static int ap_slow(const ap_t *ap) { return KILN_CHECKING || ap->weak || ap->arena->rec != NULL; }
 
 /* Hand out size bytes of the buffer, which has room. */
 static void ap_hand_out(void **p_o, ap_t *ap, size_t size)
@@ -474,8 +496,12 @@ static int ap_commit_fails(ap_t *ap)
    commit fails when the set cannot grow. */
 static int ap_committed(ap_t *ap, char *block)
 {
-  if (!ap->weak || weak_note(ap->arena, block + ap->pool->fmt->f.header_size) == KILN_OK)
+  char *obj = block + ap->pool->fmt->f.header_size;
+  if (!ap->weak || weak_note(ap->arena, obj) == KILN_OK) {
+    if (ap->arena->rec != NULL)
+      record_commit(ap->arena, ap->role, ap->weak, obj, ap->res_size);
     return 1;
+  }
   ap->pub.init = ap->pub.alloc = block; /* the buffer stays; the object goes */
   arena_errorf(ap->arena, KILN_MEMORY, "kiln_commit: allocation point %p (pool class '%s', "
                "rank weak) has no memory to record the block at %p as weak; the commit "

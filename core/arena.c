@@ -14,11 +14,14 @@
 #include "param.h"
 #include "pin.h"
 #include "pool.h"
+#include "record.h"
 #include "trace.h"
 #include "vm.h"
 #include "weak.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +31,7 @@ struct freerun_s {
 };
 
 enum { AP_RESERVE, AP_COMMIT_LIMIT, AP_SPARE, AP_BARRIER, AP_CARD_SIZE, AP_GROWTH, AP_STRESS,
-       AP_BUDGET_MIN, AP_HEAP_POLICY, AP_HEAP_SIZE, AP_HEAP_BALANCE, AP_COUNT };
+       AP_BUDGET_MIN, AP_HEAP_POLICY, AP_HEAP_SIZE, AP_HEAP_BALANCE, AP_RECORD, AP_COUNT };
 
 static const char *const heap_policies[] = {"growable", "fixed", "adaptive", NULL};
 
@@ -56,6 +59,9 @@ static const kiln_param_t arena_params[] = {
   {"heap_balance", KILN_ARGT_SIZE, "64MB", 1 << 16, 0,
    "adaptive heap: the live size whose extra room equals it when collection is as fast as "
    "allocation; the extra grows as the square root of live x heap_balance"},
+  {"record", KILN_ARGT_STR, "", 0, 0,
+   "write a trace of every commit, reference change and collection to this file, for "
+   "`kiln replay` (\"\": off; KILN_RECORD in the environment names one too)"},
   {NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
 
 const kiln_param_t *kiln_arena_params(void) { return arena_params; }
@@ -208,6 +214,26 @@ static void arena_set_params(kiln_arena_t a, const pval_t *v)
   a->page_shift = log2_size(a->page_size);
 }
 
+/* The trace file: the parameter's, or else KILN_RECORD's, where the
+   process's first arena records into the file named and the nth into
+   that name with ".n" appended, so arenas never overwrite each other. */
+static kiln_res_t arena_start_recording(kiln_arena_t a, const char *param)
+{
+  static atomic_uint env_arenas;
+  const char *env = getenv("KILN_RECORD");
+  if (param[0] != '\0')
+    return record_open(a, param);
+  if (env == NULL || env[0] == '\0')
+    return KILN_OK;
+  unsigned n = atomic_fetch_add(&env_arenas, 1) + 1;
+  if (n == 1)
+    return record_open(a, env);
+  char path[4096];
+  if ((size_t)snprintf(path, sizeof path, "%s.%u", env, n) >= sizeof path)
+    return kiln_set_error(KILN_PARAM, "arena: KILN_RECORD is too long a file name");
+  return record_open(a, path);
+}
+
 kiln_res_t kiln_arena_create(kiln_arena_t *arena_o, const kiln_arg_t args[])
 {
   pval_t v[AP_COUNT];
@@ -251,6 +277,10 @@ kiln_res_t kiln_arena_create(kiln_arena_t *arena_o, const kiln_arg_t args[])
   pthread_mutex_init(&a->lock, &attr);
   pthread_mutexattr_destroy(&attr);
   a->sig = SIG_ARENA;
+  if ((res = arena_start_recording(a, v[AP_RECORD].str)) != KILN_OK) {
+    kiln_arena_destroy(a);
+    return res;
+  }
   *arena_o = a;
   return KILN_OK;
 
@@ -274,6 +304,7 @@ void kiln_arena_destroy(kiln_arena_t arena)
   }
   (void)trace_inc_abandon(arena); /* no final pause (nor client scans) at teardown */
   arena_destroy_children(arena);
+  record_close(arena);
   arena_free_graves(arena);
   pin_finish(arena);
   final_finish(arena);

@@ -106,6 +106,7 @@ struct kiln_arena_s {
   trace_t *trace;                /* the current trace, or NULL */
   trace_t *inc;                  /* an incremental collection under way, or NULL */
   struct kiln_pool_s *inc_pool;  /* the pool it collects */
+  struct recorder_s *rec;        /* recording the heap (record.c), or NULL */
   double inc_carry;              /* seconds of its scanning not yet in a pause */
   void *stack_hot;               /* inside a collection: the mutator's stack top (trace.c) */
   void **grey;                   /* the grey stack, kept between traces */

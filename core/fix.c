@@ -17,6 +17,7 @@
  */
 #include "config.h"
 #include "bits.h"
+#include "record.h"
 #include "root.h"
 #include "trace.h"
 
@@ -93,7 +94,7 @@ kiln_res_t kiln_ss_fix(kiln_ss_t pss, void **ref_io)
   if (KILN_CHECKING)
     ss_check(ss);
   if (ss->verify)
-    return verify_fix(ss, ref_io);
+    return ss->verify == SS_RECORD ? record_fix(ss, ref_io) : verify_fix(ss, ref_io);
   if (ss->rank == KILN_RANK_WEAK)
     return weak_fix(pss, ref_io);
   seg_t seg = arena_seg_of(ss->arena, *ref_io);

@@ -51,6 +51,8 @@ struct kiln_pool_s {
 };
 
 /* Internal view of an allocation point. */
+enum { AP_ROLE_MAX = 32 };
+
 typedef struct ap_s {
   struct kiln_ap_s pub;  /* init, alloc, limit */
   unsigned sig;
@@ -62,6 +64,7 @@ typedef struct ap_s {
   char *res_p;           /* the outstanding reservation, or NULL: kept when every
                             reserve and commit takes the slow path (ap_slow) */
   int weak;              /* rank "weak": its objects go into the weak set at commit */
+  char role[AP_ROLE_MAX]; /* what a recording calls its objects (record.c); "" if unnamed */
   size_t res_size;
   char *trap[2];         /* the reservation and the rest of the buffer the last
                             collection trapped, kept as fillers (client pointers)

@@ -21,6 +21,7 @@
  */
 #include "config.h"
 #include "final.h"
+#include "record.h"
 #include "root.h"
 #include "trace.h"
 #include "weak.h"
@@ -196,6 +197,8 @@ void trace_open(kiln_arena_t arena, trace_t *trace, pool_t only, int minor,
   arena->grey = NULL;
   arena->trace = trace;
   ap_flush_all(arena);
+  if (arena->rec != NULL)
+    record_sync(arena, trace);
   ring_t *pn, *px;
   RING_FOR(pn, &arena->pools, px) {
     pool_t pool = CONTAINER(pn, struct kiln_pool_s, arena_ring);
@@ -229,6 +232,8 @@ void trace_close(kiln_arena_t arena, trace_t *trace, pool_t only)
   weak_trace_end(arena, trace);
   if (trace->keep_young)
     only->klass->keep_end(only, trace);
+  if (arena->rec != NULL)
+    record_moves(arena, trace);
   reclaim_pools(arena, trace, only);
   arena->grey = trace->grey; /* kept: see trace_open */
   arena->grey_cap = trace->grey_cap;

@@ -54,11 +54,14 @@ typedef struct ss_s {
   trace_t *trace;
   kiln_rank_t rank;
   uint64_t summary;            /* zones of references fixed since reset */
-  int verify;                  /* checked builds: a verifier's scan (verify.c) */
+  int verify;                  /* a verifier's scan (verify.c, checked builds), or
+                                  SS_RECORD: the recorder's (record.c) */
   void *obj;                   /* verifier: the object being scanned */
   int hit_new;                 /* fixed a reference to an object allocated during the
                                   incremental collection under way (inc.c, inc_scan_run) */
 } ss_t;
+
+enum { SS_RECORD = 16 };      /* ss_t.verify of the recorder's scans */
 
 static inline ss_t *ss_of(kiln_ss_t ss) { return (ss_t *)(void *)ss; }
 static inline trace_t *ss_trace(kiln_ss_t ss) { return ss_of(ss)->trace; }

@@ -21,6 +21,7 @@ usage: kiln COMMAND [ARGS]
                             run an experiment script (it may require "kiln"),
                             optionally with Lua's own memory on Kiln
   compare [OPTIONS]         run workloads under several plans and compare them
+  replay TRACE... [OPTIONS] replay recorded programs under several plans
 
 `kiln COMMAND --help` describes each command. Exit status: 0 ok, 1 failure,
 2 usage error.
@@ -97,6 +98,22 @@ copying rate (bytes per second of the collections that copied).
 Plans, overrides and workload files are checked, and the output files
 opened, before the first run: a mistake stops compare with nothing run.
 Progress goes to stderr. Exits 1 if any run failed.
+]==],
+  replay = [==[
+usage: kiln replay TRACE... [compare's options but --workload]
+Replay each trace file -- recorded from any program with KILN_RECORD=FILE in
+its environment, or the arena parameter record=FILE -- under each plan: the
+same commits (sizes, roles) and reference stores, collected by the plan. It
+is kiln compare with the traces as its workloads (a trace file given to
+compare --workload is replayed too). Every replay checks, at each collection
+of the recording, that as many objects and references are reachable as the
+recording found; a mismatch fails the run.
+By default the plans are every automatic built-in plan and manual, which
+frees each object at the first collection of the recording that found it
+unreachable (the oracle baseline of explicit memory management), and times
+are relative to manual. Record with frequent collections (e.g.
+KILN_OVERRIDES=arena.stress=1000) for an oracle that frees promptly. With
+--heap, the manual plan runs once, unsized.
 ]==],
 }
 
@@ -227,6 +244,10 @@ end
 
 function cmd.compare(args)
   return require("kiln.cli.compare").compare(args, self_path, usage_error)
+end
+
+function cmd.replay(args)
+  return require("kiln.cli.compare").replay(args, self_path, usage_error)
 end
 
 cmd.__run1 = function(args)

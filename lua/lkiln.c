@@ -624,6 +624,53 @@ static int l_workload(lua_State *L)
   return res == KILN_OK ? 1 : 2;
 }
 
+/* kiln.replay(file, plan [, options]) -> results | nil, message
+   options.overrides: the plan's overrides; options.verify (default true):
+   check the reachable counts at each recorded collection. The results are
+   kiln.workload's: seconds, objects (commits), check (the recorded
+   collections), verified, and the heap's statistics. */
+static int l_replay(lua_State *L)
+{
+  const char *file = check_string(L, 1, "kiln.replay", "argument 1 (the trace file)");
+  const char *plan = check_string(L, 2, "kiln.replay", "argument 2 (the plan)");
+  check_arg(L, 3, LUA_TTABLE, 1, "kiln.replay", "argument 3 (the options)");
+  lua_settop(L, 3);
+  int verify = 1;
+  if (lua_istable(L, 3)) {
+    for (lua_pushnil(L); lua_next(L, 3); lua_pop(L, 1))
+      if (lua_type(L, -2) != LUA_TSTRING || (strcmp(lua_tostring(L, -2), "overrides") != 0 &&
+                                              strcmp(lua_tostring(L, -2), "verify") != 0))
+        return luaL_error(L, "kiln: kiln.replay: unknown option '%s' (known: overrides, verify)",
+                          luaL_tolstring(L, -2, NULL));
+    lua_getfield(L, 3, "verify");
+    if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+      return luaL_error(L, "kiln: kiln.replay: option 'verify' must be a boolean, got %s",
+                        luaL_typename(L, -1));
+    verify = lua_isnil(L, -1) || lua_toboolean(L, -1);
+    lua_getfield(L, 3, "overrides");
+  } else {
+    lua_pushnil(L);
+  }
+  kiln_arg_t *ov = to_overrides(L, -1, "kiln.replay", "option 'overrides'");
+  lk_wresult_t r;
+  kiln_stats_t st;
+  memset(&st, 0, sizeof st);
+  if (lk_replay_run(file, plan, ov, verify, &r, &st) != KILN_OK)
+    return lk_fail_nil(L, lk_error());
+  lua_newtable(L);
+  push_stats(L, &st);
+  lua_pushstring(L, file);
+  lua_setfield(L, -2, "workload");
+  lua_pushstring(L, plan);
+  lua_setfield(L, -2, "plan");
+  SET_NUM(L, (&r), seconds);
+  SET_INT(L, (&r), objects);
+  SET_INT(L, (&r), check);
+  lua_pushboolean(L, r.verified);
+  lua_setfield(L, -2, "verified");
+  return 1;
+}
+
 static int l_workloads(lua_State *L)
 {
   lua_newtable(L);
@@ -738,6 +785,7 @@ int luaopen_kiln(lua_State *L)
     {"plans", l_plans}, {"classes", l_classes}, {"describe", l_describe}, {"check", l_check},
     {"resolve", l_resolve},
     {"heap", l_heap}, {"workload", l_workload}, {"workloads", l_workloads},
+    {"replay", l_replay},
     {"rusage", l_rusage}, {"clock", l_clock}, {"size", l_size},
     {"lua_alloc_stats", l_lua_alloc_stats}, {NULL, NULL}};
   new_heap_mt(L);

@@ -482,12 +482,13 @@ static kiln_ap_t heap_ap_refused(kiln_heap_t heap, const char *role, kiln_pool_t
   return NULL;
 }
 
-/* The allocation point arguments of a role: rank weak for a weak role,
-   none (rank exact) for any other. */
-static const kiln_arg_t *role_args(const lk_role_t *role)
+/* The allocation point arguments of a role: its name (what a recording
+   calls its objects), and rank weak for a weak role. */
+static void role_args(kiln_arg_t args[3], const lk_role_t *role, const char *name)
 {
-  static const kiln_arg_t weak[] = {KILN_ARG_STR("rank", "weak"), KILN_ARGS_END};
-  return role->weak ? weak : NULL;
+  args[0] = (kiln_arg_t)KILN_ARG_STR("role", name);
+  args[1] = role->weak ? (kiln_arg_t)KILN_ARG_STR("rank", "weak") : (kiln_arg_t)KILN_ARGS_END;
+  args[2] = (kiln_arg_t)KILN_ARGS_END;
 }
 
 /* This thread's AP for role: NULL if the role is unknown, its pool is manual,
@@ -512,7 +513,9 @@ kiln_ap_t kiln_heap_ap(kiln_heap_t heap, const char *role)
   if (t == NULL && (t = thread_table(heap)) == NULL)
     return NULL;
   if (t->aps[r] == NULL) {
-    kiln_res_t res = kiln_ap_create(&t->aps[r], pool, role_args(&heap->plan->roles[r]));
+    kiln_arg_t args[3];
+    role_args(args, &heap->plan->roles[r], role);
+    kiln_res_t res = kiln_ap_create(&t->aps[r], pool, args);
     if (res != KILN_OK) {
       t->aps[r] = NULL;
       lk_fail(res, "plan '%s': role '%s': %s", heap->plan->name, role, why(heap->arena, res));

@@ -10,7 +10,7 @@ KILN_PLAN_FILES = %reldir%/manual.lua %reldir%/marksweep.lua %reldir%/semispace.
 EXTRA_DIST += %reldir%/dsl.lua %reldir%/embed.sh
 
 libkiln_heap_core_la_SOURCES += %reldir%/plans.h %reldir%/err.c %reldir%/plan.c \
-	%reldir%/heap.c %reldir%/workloads.c %reldir%/trees.h
+	%reldir%/heap.c %reldir%/workloads.c %reldir%/replay.c %reldir%/trees.h
 nodist_libkiln_heap_core_la_SOURCES = %reldir%/plans_embed.c %reldir%/dsl_embed.c
 CLEANFILES += %reldir%/plans_embed.c %reldir%/dsl_embed.c
 

@@ -119,6 +119,16 @@ typedef struct lk_wresult_s {
   int verified;            /* the workload's own heap check passed */
 } lk_wresult_t;
 
+/* ---- replay (replay.c) ------------------------------------------------------ */
+
+/* Replay the trace file at path (core/record.c) under plan with overrides
+   (a heap opened and closed here), checking the reachable counts at each
+   recorded collection when verify. res_o: seconds (without the checks),
+   objects (commits), check (the recorded collections); stats_o: the
+   heap's statistics at the end. A failure's sentence is in lk_error(). */
+kiln_res_t lk_replay_run(const char *path, const char *plan, const kiln_arg_t overrides[],
+                         int verify, lk_wresult_t *res_o, kiln_stats_t *stats_o);
+
 /* The workloads' objects are in the descriptor format (kiln_desc_format). */
 /* Names, NULL-ended. */
 extern const char *const lk_workload_names[];

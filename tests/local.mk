@@ -204,3 +204,10 @@ KILN_CHECKS += tests/test_threads
 tests_test_threads_SOURCES = %reldir%/test_threads.c
 tests_test_threads_CFLAGS = $(TEST_CFLAGS_)
 tests_test_threads_LDADD = tests/libtestlib.la $(TEST_HEAP_LDADD_)
+
+# Recording a heap and replaying the trace under every plan (core/record.c,
+# plans/replay.c).
+KILN_CHECKS += tests/test_record
+tests_test_record_SOURCES = %reldir%/test_record.c
+tests_test_record_CFLAGS = $(TEST_CFLAGS_) $(LUA_CFLAGS)
+tests_test_record_LDADD = tests/libtestlib.la $(TEST_HEAP_LDADD_)

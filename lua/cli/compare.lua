@@ -234,6 +234,19 @@ end
 ---------------------------------------------------------------------------
 -- workloads
 
+-- A trace file (recorded with arena record=FILE or KILN_RECORD) starts
+-- with this line; compare replays it (kiln.replay) as a workload.
+local TRACE_MAGIC = "KILNREC1\n"
+
+local function is_trace_file(w)
+  if w:find("%.lua$") then return false end
+  local f = io.open(w, "rb")
+  if not f then return false end
+  local head = f:read(#TRACE_MAGIC)
+  f:close()
+  return head == TRACE_MAGIC
+end
+
 local function is_workload_file(w)
   return w:find("/", 1, true) ~= nil or w:find("%.lua$") ~= nil
 end
@@ -257,14 +270,16 @@ local function resolve_workloads(names)
   for _, k in ipairs(kiln.workloads()) do builtin[k] = true end
   local list = {}
   for _, w in ipairs(names) do
-    if is_workload_file(w) then
+    if is_trace_file(w) then
+      list[#list + 1] = { label = w:match("([^/]+)$"):gsub("%.krec$", ""), trace = w }
+    elseif is_workload_file(w) then
       local fn, why = load_workload_file(w)
       if not fn then return nil, "--workload " .. why, 1 end
       list[#list + 1] = { label = w:match("([^/]+)$"):gsub("%.lua$", ""), file = w }
     elseif builtin[w] then
       list[#list + 1] = { label = w }
     else
-      return nil, fmt("unknown workload '%s' (workloads: %s, or a FILE.lua returning a function(heap, params))",
+      return nil, fmt("unknown workload '%s' (workloads: %s, a FILE.lua returning a function(heap, params), or a trace file)",
                       w, concat(kiln.workloads(), ", ")), 2
     end
   end
@@ -280,7 +295,7 @@ local RESULT_KEYS = { "seconds", "maxrss", "collections", "minor_collections", "
 
 local function run_once(self_path, v, w, params)
   local argl = { util.shell_quote(self_path), "__run1", util.shell_quote(v.plan),
-                 util.shell_quote(w.file or w.label) }
+                 util.shell_quote(w.file or w.trace or w.label) }
   for _, k in ipairs(util.sorted_keys(params)) do argl[#argl + 1] = util.shell_quote(k .. "=" .. params[k]) end
   for _, kv in ipairs(v.overrides) do argl[#argl + 1] = util.shell_quote(kv.key .. "=" .. tostring(kv.value)) end
   local p = io.popen(concat(argl, " "), "r")
@@ -327,7 +342,9 @@ function M.run1(args, usage_error)
   local params, ov = {}, {}
   for k, v in pairs(all) do if k:find(".", 1, true) then ov[k] = v else params[k] = v end end
   local r, e
-  if is_workload_file(workload) then
+  if is_trace_file(workload) then
+    r, e = kiln.replay(workload, plan, { overrides = ov })
+  elseif is_workload_file(workload) then
     params.seed, params.scale = params.seed or 42, params.scale or 1
     r, e = run_workload_file(workload, plan, ov, params)
   else
@@ -479,6 +496,7 @@ local function prepare(o)
   if o.heaps then
     local hok, herr = heapsize.check_overrides(list)
     if not hok then return nil, herr, 2 end
+    for _, v in ipairs(list) do v.unsized = not is_automatic_plan(v.plan) end
     list = heapsize.cross(list, o.heaps)
   end
   local workloads, werr, wcode = resolve_workloads(o.workloads or kiln.workloads())
@@ -566,6 +584,41 @@ local function run_all(self_path, ctx, o)
     end
   end
   return not failed
+end
+
+-- kiln replay TRACE... [compare's options]: compare with the traces as
+-- workloads; by default every automatic built-in plan and the manual one,
+-- which frees each object where the recording found it unreachable (the
+-- oracle), and times relative to it.
+function M.replay(args, self_path, usage_error)
+  local traces, rest = {}, {}
+  for _, a in ipairs(args) do
+    if #rest == 0 and not a:find("^%-%-") then traces[#traces + 1] = a else rest[#rest + 1] = a end
+  end
+  if #traces == 0 then return usage_error("replay", "expects a TRACE file") end
+  for _, t in ipairs(traces) do
+    if not is_trace_file(t) then
+      err("kiln replay: '%s' is not a Kiln trace file (record one with KILN_RECORD=FILE or the "
+          .. "arena parameter record=FILE)\n", t)
+      return 1
+    end
+  end
+  local has = {}
+  for _, a in ipairs(rest) do has[a:match("^(%-%-[%w-]+)") or a] = true end
+  if has["--workload"] then return usage_error("replay", "takes its workloads as TRACE files, not --workload") end
+  local cargs = { "--workload", concat(traces, ",") }
+  if not has["--plans"] then
+    local plans = default_plans()
+    plans[#plans + 1] = "manual"
+    cargs[#cargs + 1] = "--plans"
+    cargs[#cargs + 1] = concat(plans, ",")
+    if not has["--baseline"] then
+      cargs[#cargs + 1] = "--baseline"
+      cargs[#cargs + 1] = "manual"
+    end
+  end
+  for _, a in ipairs(rest) do cargs[#cargs + 1] = a end
+  return M.compare(cargs, self_path, usage_error)
 end
 
 function M.compare(args, self_path, usage_error)

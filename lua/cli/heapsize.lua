@@ -74,11 +74,13 @@ function M.needs_search(heaps)
   return false
 end
 
--- Each variant crossed with each heap value, labelled PLAN@heap=VALUE.
+-- Each variant crossed with each heap value, labelled PLAN@heap=VALUE;
+-- an unsized one (a manual plan: its heap is what it frees) stays as it is.
 function M.cross(variants, heaps)
   local list = {}
   for _, v in ipairs(variants) do
-    for _, h in ipairs(heaps) do
+    if v.unsized then list[#list + 1] = v end
+    for _, h in ipairs(v.unsized and {} or heaps) do
       list[#list + 1] = { label = fmt("%s@heap=%s", v.label, h.label), plan = v.plan,
                           overrides = v.overrides, heap = h, plan_text = v.plan_text }
     end
