@@ -108,12 +108,15 @@ is kiln compare with the traces as its workloads (a trace file given to
 compare --workload is replayed too). Every replay checks, at each collection
 of the recording, that as many objects and references are reachable as the
 recording found; a mismatch fails the run.
-By default the plans are every automatic built-in plan and manual, which
+By default the plans are every automatic built-in plan; manual, which
 frees each object at the first collection of the recording that found it
-unreachable (the oracle baseline of explicit memory management), and times
+unreachable (the oracle baseline of explicit memory management) into an
+mvff pool; and malloc, the same oracle on the C library's malloc and free
+(preload another allocator, such as mimalloc, to measure that one). Times
 are relative to manual. Record with frequent collections (e.g.
 KILN_OVERRIDES=arena.stress=1000) for an oracle that frees promptly. With
---heap, the manual plan runs once, unsized.
+--heap, manual and malloc run once, unsized. --no-verify skips the check of
+the reachable counts (it takes time, though not the replay's).
 ]==],
 }
 

@@ -18,7 +18,9 @@
  * a minor collection scans only the chunks written since the last one, as
  * the recorded program's old objects that hold young ones. Under a manual
  * plan the table is malloc'd and a dying object is freed at that sync,
- * the moment the recording found it unreachable: the oracle baseline.
+ * the moment the recording found it unreachable: the oracle baseline. The
+ * pseudo-plan "malloc" is that oracle on the C library's malloc and free
+ * (or whichever allocator is preloaded), with no heap at all.
  *
  * Each sync verifies (unless turned off) that the objects and references
  * reachable from the recorded roots are as many as the recording counted;
@@ -90,9 +92,12 @@ typedef struct kind_s {
 typedef struct rp_s {
   kiln_heap_t heap;
   kiln_arena_t arena;
-  const uint8_t *p, *start, *end;
+  FILE *f;               /* the trace, read a buffer at a time: its size costs no memory */
+  uint8_t buf[1 << 16];
+  size_t pos, len;       /* the next byte of buf, and how many it holds */
+  uint64_t consumed;     /* bytes of the file before buf */
   const char *path;
-  int manual, verify, bad;
+  int manual, sys, verify, bad;   /* sys: the pseudo-plan malloc (no heap) */
   kind_t kinds[MAX_KINDS];
   size_t nkinds;
   word_t **table;        /* manual: slot -> object */
@@ -117,15 +122,32 @@ static double now(void)
 static kiln_res_t corrupt(rp_t *r, const char *what)
 {
   r->bad = 1;
-  return lk_fail(KILN_PARAM, "replay: trace file '%s' is corrupt at byte %zu: %s", r->path,
-                 (size_t)(r->p - r->start), what);
+  return lk_fail(KILN_PARAM, "replay: trace file '%s' is corrupt at byte %llu: %s", r->path,
+                 (unsigned long long)(r->consumed + r->pos), what);
+}
+
+/* The next byte of the file, or EOF (and r->bad). */
+static int get_byte(rp_t *r)
+{
+  if (r->pos == r->len) {
+    r->consumed += r->len;
+    r->pos = 0;
+    r->len = fread(r->buf, 1, sizeof r->buf, r->f);
+    if (r->len == 0) {
+      r->bad = 1;
+      return EOF;
+    }
+  }
+  return r->buf[r->pos++];
 }
 
 static uint64_t get_uint(rp_t *r)
 {
   uint64_t x = 0;
-  for (unsigned shift = 0; r->p < r->end && shift < 64; shift += 7) {
-    uint8_t b = *r->p++;
+  for (unsigned shift = 0; shift < 64; shift += 7) {
+    int b = get_byte(r);
+    if (b == EOF)
+      return 0;
     x |= (uint64_t)(b & 0x7f) << shift;
     if (!(b & 0x80))
       return x;
@@ -228,6 +250,12 @@ static void init_object(const rp_t *r, word_t *o, size_t words, size_t nslots, i
 static word_t *new_object(rp_t *r, kind_t *k, size_t words, size_t nslots, const uint64_t *refs)
 {
   void *p;
+  if (r->sys) {
+    if ((p = malloc(words * sizeof(word_t))) == NULL)
+      return NULL;
+    init_object(r, p, words, nslots, k->weak, refs);
+    return p;
+  }
   if (k->ap == NULL) {
     if (kiln_alloc(&p, k->pool, words * sizeof(word_t)) != KILN_OK)
       return NULL;
@@ -251,6 +279,10 @@ static word_t *new_object(rp_t *r, kind_t *k, size_t words, size_t nslots, const
 static kiln_res_t add_kind(rp_t *r, const char *role, int weak)
 {
   const char *use = "objects";
+  if (r->sys) {
+    r->kinds[r->nkinds++].weak = weak;
+    return KILN_OK;
+  }
   if (r->manual) /* one pool, which frees every object */
     ;
   else if (role[0] != '\0' && kiln_heap_pool(r->heap, role) != NULL)
@@ -272,18 +304,20 @@ static kiln_res_t read_kind(rp_t *r)
 {
   uint64_t len = get_uint(r);
   char role[64];
-  if (r->bad || len >= sizeof role || (uint64_t)(r->end - r->p) < len || r->nkinds == MAX_KINDS)
+  if (r->bad || len >= sizeof role || r->nkinds == MAX_KINDS)
     return corrupt(r, "a bad kind record");
-  memcpy(role, r->p, len);
+  for (uint64_t i = 0; i < len; i++)
+    role[i] = (char)get_byte(r);
   role[len] = '\0';
-  r->p += len;
+  if (r->bad)
+    return corrupt(r, "a bad kind record");
   return add_kind(r, role, get_uint(r) != 0);
 }
 
 static kiln_res_t read_alloc(rp_t *r, uint64_t **refs_io, size_t *cap_io)
 {
   uint64_t s = get_uint(r), kind = get_uint(r), size = get_uint(r), n = get_uint(r);
-  if (r->bad || kind >= r->nkinds || n > (uint64_t)(r->end - r->p) || n > 0xfffffff ||
+  if (r->bad || kind >= r->nkinds || n > 0xfffffff ||
       size > ((uint64_t)1 << 34))
     return corrupt(r, "a bad commit record");
   if (n > *cap_io) {
@@ -381,7 +415,7 @@ static kiln_res_t check_counts(rp_t *r, const uint64_t *roots, size_t n, uint64_
     return KILN_OK;
   return lk_fail(KILN_FAIL, "replay of '%s' under plan '%s': at collection %llu the recording "
                  "reached %llu objects and %llu references from its roots, the replay %llu and %llu",
-                 r->path, kiln_heap_plan_name(r->heap), (unsigned long long)r->syncs,
+                 r->path, r->sys ? "malloc" : kiln_heap_plan_name(r->heap), (unsigned long long)r->syncs,
                  (unsigned long long)live, (unsigned long long)edges, (unsigned long long)objs,
                  (unsigned long long)refs);
 }
@@ -390,7 +424,7 @@ static kiln_res_t check_counts(rp_t *r, const uint64_t *roots, size_t n, uint64_
 static kiln_res_t read_slots(rp_t *r, uint64_t **v, size_t *cap, size_t *n_o)
 {
   uint64_t n = get_uint(r);
-  if (r->bad || n > (uint64_t)(r->end - r->p))
+  if (r->bad || n > ((uint64_t)1 << 32))
     return corrupt(r, "a bad list of slots");
   if (n > *cap) {
     uint64_t *p = realloc(*v, n * sizeof *p);
@@ -413,7 +447,9 @@ static kiln_res_t bury(rp_t *r, const uint64_t *dead, size_t n)
     word_t *o = slot_get(r, dead[i]);
     if (o == NULL)
       return corrupt(r, "a death of an empty slot");
-    if (r->manual)
+    if (r->sys)
+      free(o);
+    else if (r->manual)
       kiln_free(r->kinds[0].pool, o, hdr_words(o[0]) * sizeof(word_t));
     slot_set(r, dead[i], NULL);
   }
@@ -466,11 +502,11 @@ static kiln_res_t run(rp_t *r)
   size_t refs_cap = 0;
   kiln_res_t res = KILN_OK;
   while (res == KILN_OK) {
-    if (r->p >= r->end) {
+    int op = get_byte(r);
+    if (op == EOF) {
       res = corrupt(r, "the file ends without its end record");
       break;
     }
-    int op = *r->p++;
     if (op == 'E') {
       res = read_end(r);
       break;
@@ -489,42 +525,30 @@ static kiln_res_t run(rp_t *r)
   return res;
 }
 
-static kiln_res_t read_file(rp_t *r, const char *path, uint8_t **buf_o)
+static kiln_res_t open_file(rp_t *r, const char *path)
 {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return lk_fail(KILN_IO, "replay: cannot read the trace file '%s'", path);
-  size_t cap = 1 << 16, n = 0, got;
-  uint8_t *buf = malloc(cap);
-  while (buf != NULL && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-    n += got;
-    if (n == cap) {
-      uint8_t *b = realloc(buf, cap * 2);
-      if (b == NULL)
-        free(buf);
-      buf = b;
-      cap *= 2;
-    }
-  }
-  int err = ferror(f);
-  fclose(f);
-  if (buf == NULL || err) {
-    free(buf);
-    return lk_fail(buf == NULL ? KILN_MEMORY : KILN_IO, "replay: cannot read the trace file '%s'", path);
-  }
-  *buf_o = buf;
   r->path = path;
-  r->start = r->p = buf;
-  r->end = buf + n;
-  if (n < strlen(MAGIC) || memcmp(buf, MAGIC, strlen(MAGIC)) != 0)
+  r->f = fopen(path, "rb");
+  if (r->f == NULL)
+    return lk_fail(KILN_IO, "replay: cannot read the trace file '%s'", path);
+  char magic[sizeof MAGIC - 1];
+  for (size_t i = 0; i < sizeof magic; i++)
+    magic[i] = (char)get_byte(r);
+  if (r->bad || memcmp(magic, MAGIC, sizeof magic) != 0)
     return lk_fail(KILN_PARAM, "replay: '%s' is not a Kiln trace file (record one with the arena "
                    "parameter record=FILE or KILN_RECORD=FILE)", path);
-  r->p += strlen(MAGIC);
   return KILN_OK;
 }
 
 static kiln_res_t open_heap(rp_t *r, const char *plan, const kiln_arg_t overrides[])
 {
+  if (strcmp(plan, "malloc") == 0) {
+    r->sys = r->manual = 1;
+    return overrides == NULL || overrides[0].key == NULL
+               ? KILN_OK
+               : lk_fail(KILN_PARAM, "replay: the pseudo-plan malloc takes no overrides (got '%s')",
+                         overrides[0].key);
+  }
   kiln_res_t res = kiln_heap_open(&r->heap, plan, &replay_format, overrides);
   if (res != KILN_OK)
     return res;
@@ -541,6 +565,8 @@ static kiln_res_t open_heap(rp_t *r, const char *plan, const kiln_arg_t override
 
 static void close_heap(rp_t *r)
 {
+  for (size_t s = 0; r->sys && s < r->cap; s++)
+    free(r->table[s]);
   if (r->chunk_root != NULL)
     kiln_root_destroy(r->chunk_root);
   if (r->heap != NULL)
@@ -553,24 +579,28 @@ static void close_heap(rp_t *r)
 kiln_res_t lk_replay_run(const char *path, const char *plan, const kiln_arg_t overrides[],
                          int verify, lk_wresult_t *res_o, kiln_stats_t *stats_o)
 {
-  rp_t r;
-  memset(&r, 0, sizeof r);
   memset(res_o, 0, sizeof *res_o);
-  r.verify = verify;
-  uint8_t *buf = NULL;
-  kiln_res_t res = read_file(&r, path, &buf);
+  memset(stats_o, 0, sizeof *stats_o);
+  rp_t *r = calloc(1, sizeof *r);
+  if (r == NULL)
+    return lk_fail(KILN_MEMORY, "replay: no memory");
+  r->verify = verify;
+  kiln_res_t res = open_file(r, path);
   if (res == KILN_OK)
-    res = open_heap(&r, plan, overrides);
+    res = open_heap(r, plan, overrides);
   if (res == KILN_OK) {
     double t0 = now();
-    res = run(&r);
-    res_o->seconds = now() - t0 - r.verify_seconds;
-    res_o->objects = r.objects;
-    res_o->check = r.syncs;
+    res = run(r);
+    res_o->seconds = now() - t0 - r->verify_seconds;
+    res_o->objects = r->objects;
+    res_o->check = r->syncs;
     res_o->verified = res == KILN_OK && verify;
-    kiln_arena_stats(r.arena, stats_o);
+    if (r->arena != NULL)
+      kiln_arena_stats(r->arena, stats_o);
   }
-  close_heap(&r);
-  free(buf);
+  close_heap(r);
+  if (r->f != NULL)
+    fclose(r->f);
+  free(r);
   return res;
 }

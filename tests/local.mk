@@ -164,8 +164,9 @@ tests_bindings_libffitest_la_LIBADD = $(KILN_HEAP_LIBS_)
 
 # Lua scripts run by the program, and shell tests of the program and of the
 # tree (test_layers.sh: the layers' includes run one way).
-KILN_LUA_TESTS = %reldir%/lua/plan_errors.lua %reldir%/lua/plan_extends.lua 	%reldir%/lua/objects.lua %reldir%/lua/graph.lua %reldir%/lua/heaps.lua 	%reldir%/lua/module.lua %reldir%/lua/ffi.lua
-KILN_CLI_TESTS = %reldir%/cli/test_cli.sh %reldir%/cli/test_layers.sh %reldir%/cli/test_compare.sh
+KILN_LUA_TESTS = %reldir%/lua/plan_errors.lua %reldir%/lua/plan_extends.lua 	%reldir%/lua/objects.lua %reldir%/lua/graph.lua %reldir%/lua/heaps.lua 	%reldir%/lua/module.lua %reldir%/lua/ffi.lua %reldir%/lua/replay.lua
+KILN_CLI_TESTS = %reldir%/cli/test_cli.sh %reldir%/cli/test_layers.sh %reldir%/cli/test_compare.sh \
+	%reldir%/cli/test_replay.sh
 TESTS += $(KILN_LUA_TESTS) $(KILN_CLI_TESTS)
 EXTRA_DIST += $(KILN_LUA_TESTS) $(KILN_CLI_TESTS) %reldir%/lua/testlib.lua %reldir%/cli/shlib.sh \
 	%reldir%/cli/json_check.lua

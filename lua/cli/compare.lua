@@ -43,7 +43,7 @@ local TAKES = { ["--plans"] = true, ["--workload"] = true, ["--runs"] = true, ["
                 ["--csv"] = true, ["--json"] = true, ["--plot"] = true, ["--svg"] = true,
                 ["--scale"] = true, ["--depth"] = true, ["--seed"] = true, ["--set"] = true,
                 ["--baseline"] = true, ["--heap"] = true }
-local FLAGS = { ["--no-plot"] = true }
+local FLAGS = { ["--no-plot"] = "no_plot", ["--no-verify"] = "no_verify" }
 
 local function check_number(k, v)
   local r, x = NUMERIC[k], tonumber(v)
@@ -104,7 +104,7 @@ local function parse(args)
     local k, v = a:match("^(%-%-[%w-]+)=(.*)$")
     if not k then k, v = a, args[i + 1]; if TAKES[a] then i = i + 1 end end
     if FLAGS[a] then
-      o.no_plot = true
+      o[FLAGS[a]] = true
     elseif FLAGS[k] then
       return nil, fmt("option %s takes no value", k)
     elseif not TAKES[k] then
@@ -219,14 +219,28 @@ local function plan_text(r)
              concat(pools, " "), concat(roles, " "))
 end
 
--- Every variant must load and open (kiln.check) before anything runs.
-local function check_variants(list)
+-- The pseudo-plan of replays on the C library's malloc and free (no heap).
+local MALLOC = "malloc"
+
+-- Every variant must load and open (kiln.check) before anything runs; the
+-- pseudo-plan malloc, only when every workload is a trace, with no overrides.
+local function check_variants(list, workloads)
   for _, v in ipairs(list) do
     local ov = util.overrides_by_key(v.overrides)
+    if v.plan == MALLOC and #v.overrides == 0 then
+      for _, w in ipairs(workloads) do
+        if not w.trace then
+          return nil, fmt("plan 'malloc' replays traces only, and workload '%s' is not one", w.label)
+        end
+      end
+      v.plan_text = "the C library's malloc and free"
+      goto continue
+    end
     local ok, why = kiln.check(v.plan, ov)
     if not ok then return nil, fmt("plan '%s': %s", v.label, why) end
     local r = kiln.resolve(v.plan, ov)
     v.plan_text = r and plan_text(r) or v.plan
+    ::continue::
   end
   return true
 end
@@ -343,7 +357,7 @@ function M.run1(args, usage_error)
   for k, v in pairs(all) do if k:find(".", 1, true) then ov[k] = v else params[k] = v end end
   local r, e
   if is_trace_file(workload) then
-    r, e = kiln.replay(workload, plan, { overrides = ov })
+    r, e = kiln.replay(workload, plan, { overrides = ov, verify = tostring(params.verify) ~= "0" })
   elseif is_workload_file(workload) then
     params.seed, params.scale = params.seed or 42, params.scale or 1
     r, e = run_workload_file(workload, plan, ov, params)
@@ -503,6 +517,9 @@ local function prepare(o)
   if not workloads then return nil, werr, wcode end
   local depth = o.params.depth
   for _, w in ipairs(workloads) do
+    if o.no_verify and not w.trace then
+      return nil, fmt("--no-verify is for replayed traces, and workload '%s' is not one", w.label), 2
+    end
     if w.label == "binarytrees" and not w.file and depth and depth < 6 then
       return nil, fmt("--depth %d is too shallow for binarytrees, which needs a whole number from 6 to 30", depth), 2
     end
@@ -516,7 +533,8 @@ local function prepare(o)
       return nil, fmt("--baseline %s is not one of the plans compared (%s)", o.baseline, concat(labels, ", ")), 2
     end
   end
-  local ok, perr = check_variants(list)
+  if o.no_verify then o.params.verify = 0 end
+  local ok, perr = check_variants(list, workloads)
   if not ok then return nil, perr .. "; nothing was run", 1 end
   local pok, plerr, plcode = settle_plot(o)
   if not pok then return nil, plerr, plcode end
@@ -587,9 +605,9 @@ local function run_all(self_path, ctx, o)
 end
 
 -- kiln replay TRACE... [compare's options]: compare with the traces as
--- workloads; by default every automatic built-in plan and the manual one,
+-- workloads; by default every automatic built-in plan, the manual one,
 -- which frees each object where the recording found it unreachable (the
--- oracle), and times relative to it.
+-- oracle), and the same oracle on malloc; times relative to manual.
 function M.replay(args, self_path, usage_error)
   local traces, rest = {}, {}
   for _, a in ipairs(args) do
@@ -610,6 +628,7 @@ function M.replay(args, self_path, usage_error)
   if not has["--plans"] then
     local plans = default_plans()
     plans[#plans + 1] = "manual"
+    plans[#plans + 1] = MALLOC
     cargs[#cargs + 1] = "--plans"
     cargs[#cargs + 1] = concat(plans, ",")
     if not has["--baseline"] then
