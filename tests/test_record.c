@@ -337,7 +337,7 @@ START_TEST(test_known_deaths)
   gobj_t *c = gobj_new(ap, 3, 1, 0);
   gobj_t *cref[] = {c};
   gobj_t *b = gobj_new_refs(ap, 2, 1, 0, cref);
-  gobj_t *bref[] = {b};
+  gobj_t *bref[] = {b, NULL}; /* A has two references: B and none */
   roots[0] = gobj_new_refs(ap, 1, 2, 0, bref); /* A -> B -> C */
   kiln_arena_collect(arena);                   /* sync 0: all live */
   (void)gobj_new(ap, 4, 0, 0);                 /* D, never referenced */
