@@ -158,6 +158,14 @@ median() {
 
 med() { field "$1" "$2" "$3" | median; }
 
+# meds WORKLOAD LABEL KEY...: the median of each KEY, on one line.
+meds() {
+  local workload=$1 label=$2 key out=()
+  shift 2
+  for key; do out+=("$(med "$workload" "$label" "$key")"); done
+  echo "${out[*]}"
+}
+
 # ratio A B: A / B to two decimals, or "-" if either is missing.
 ratio() {
   awk -v a="$1" -v b="$2" 'BEGIN {
@@ -176,47 +184,41 @@ label_width() {
   echo "$w"
 }
 
-manual_table() {
-  local j suite workload backend label ops base rss lw
-  lw=$(label_width)
-  printf '\nManual allocation (median of %s runs; x malloc = ops/s relative to glibc malloc, higher is better)\n' "$RUNS"
-  printf "%-8s %-${lw}s %14s %10s %14s\n" workload backend ops/s "x malloc" "peak RSS MiB"
+# rows_of SUITE: "workload label" of each run of the plan in SUITE that did
+# not fail, one a line.
+rows_of() {
+  local j suite workload backend label
   for j in "${!plan[@]}"; do
     read -r suite workload backend label _ <<<"${plan[$j]}"
-    if [ "$suite" != manual ] || [ -n "${failed[$j]:-}" ]; then continue; fi
-    ops=$(med "$workload" "$label" ops_per_s)
-    base=$(med "$workload" malloc ops_per_s)
-    rss=$(med "$workload" "$label" peak_rss_kb)
-    printf "%-8s %-${lw}s %14.0f %10s %14s\n" "$workload" "$label" "$ops" "$(ratio "$ops" "$base")" \
-      "$(mib "$rss")"
+    if [ "$suite" = "$1" ] && [ -z "${failed[$j]:-}" ]; then echo "$workload $label"; fi
   done
 }
 
+manual_table() {
+  local workload label ops base rss lw
+  lw=$(label_width)
+  printf '\nManual allocation (median of %s runs; x malloc = ops/s relative to glibc malloc, higher is better)\n' "$RUNS"
+  printf "%-8s %-${lw}s %14s %10s %14s\n" workload backend ops/s "x malloc" "peak RSS MiB"
+  while read -r workload label; do
+    read -r ops rss <<<"$(meds "$workload" "$label" ops_per_s peak_rss_kb)"
+    base=$(med "$workload" malloc ops_per_s)
+    printf "%-8s %-${lw}s %14.0f %10s %14s\n" "$workload" "$label" "$ops" "$(ratio "$ops" "$base")" \
+      "$(mib "$rss")"
+  done < <(rows_of manual)
+}
+
 gc_table() {
-  local j suite workload backend label secs base rss coll minor p50 p99 max mp50 mp99 mmax fp50 fp99
-  local copied lw
+  local workload label secs base rss coll minor p50 p99 max mp50 mp99 mmax fp50 fp99 copied lw
   lw=$(label_width)
   printf '\nGarbage collection (median of %s runs; x boehm = wall time relative to Boehm GC, lower is better)\n' "$RUNS"
   printf "%-12s %-${lw}s %9s %8s %13s %13s %22s %22s %16s %11s\n" workload backend "wall s" "x boehm" \
     "peak RSS MiB" "GCs min/full" "pause ms p50/p99/max" "minor ms p50/p99/max" "full ms p50/p99" \
     "copied MiB"
-  for j in "${!plan[@]}"; do
-    read -r suite workload backend label _ <<<"${plan[$j]}"
-    if [ "$suite" != gc ] || [ -n "${failed[$j]:-}" ]; then continue; fi
-    secs=$(med "$workload" "$label" seconds)
+  while read -r workload label; do
+    read -r secs rss coll minor p50 p99 max mp50 mp99 mmax fp50 fp99 copied <<<"$(meds "$workload" \
+      "$label" seconds peak_rss_kb collections minor pause_p50_ms pause_p99_ms pause_max_ms \
+      minor_p50_ms minor_p99_ms minor_max_ms full_p50_ms full_p99_ms copied_bytes)"
     base=$(med "$workload" boehm seconds)
-    rss=$(med "$workload" "$label" peak_rss_kb)
-    coll=$(med "$workload" "$label" collections)
-    minor=$(med "$workload" "$label" minor)
-    p50=$(med "$workload" "$label" pause_p50_ms)
-    p99=$(med "$workload" "$label" pause_p99_ms)
-    max=$(med "$workload" "$label" pause_max_ms)
-    mp50=$(med "$workload" "$label" minor_p50_ms)
-    mp99=$(med "$workload" "$label" minor_p99_ms)
-    mmax=$(med "$workload" "$label" minor_max_ms)
-    fp50=$(med "$workload" "$label" full_p50_ms)
-    fp99=$(med "$workload" "$label" full_p99_ms)
-    copied=$(med "$workload" "$label" copied_bytes)
     printf "%-12s %-${lw}s %9.3f %8s %13s %13s %22s %22s %16s %11s\n" "$workload" "$label" "$secs" \
       "$(ratio "$secs" "$base")" "$(mib "$rss")" \
       "$(awk -v c="$coll" -v m="$minor" 'BEGIN { printf "%g/%g", m, c - m }')" \
@@ -227,7 +229,7 @@ gc_table() {
       "$(awk -v c="$coll" -v m="$minor" -v a="$fp50" -v b="$fp99" \
         'BEGIN { if (c - m <= 0) print "-"; else printf "%.2f/%.2f", a, b }')" \
       "$(awk -v b="$copied" 'BEGIN { if (b == "-") print "-"; else printf "%.1f", b / 1048576 }')"
-  done
+  done < <(rows_of gc)
 }
 
 # ---- the suites ------------------------------------------------------------

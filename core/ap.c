@@ -101,12 +101,10 @@ static kiln_res_t ap_create(kiln_ap_t *ap_o, kiln_pool_t pool, const kiln_arg_t 
 
 kiln_res_t kiln_ap_create(kiln_ap_t *ap_o, kiln_pool_t pool, const kiln_arg_t args[])
 {
-  if (pool == NULL || (pool->sig != SIG_POOL && pool->sig != SIG_DEAD))
-    return ap_create(ap_o, pool, args);
-  kiln_arena_t arena = pool->arena;
-  arena_lock(arena);
+  kiln_arena_t locked = arena_lock_live(
+      pool != NULL && (pool->sig == SIG_POOL || pool->sig == SIG_DEAD) ? pool->arena : NULL);
   kiln_res_t res = ap_create(ap_o, pool, args);
-  arena_unlock(arena);
+  arena_unlock_live(locked);
   return res;
 }
 
@@ -491,12 +489,9 @@ static kiln_arena_t ap_arena_to_lock(kiln_ap_t pub)
 
 kiln_res_t kiln_ap_fill(void **p_o, kiln_ap_t pub, size_t size)
 {
-  kiln_arena_t arena = ap_arena_to_lock(pub);
-  if (arena == NULL)
-    return ap_fill(p_o, pub, size);
-  arena_lock(arena);
+  kiln_arena_t locked = arena_lock_live(ap_arena_to_lock(pub));
   kiln_res_t res = ap_fill(p_o, pub, size);
-  arena_unlock(arena);
+  arena_unlock_live(locked);
   return res;
 }
 
@@ -572,12 +567,9 @@ static int ap_trip(kiln_ap_t pub, void *p, size_t size);
 
 int kiln_ap_trip(kiln_ap_t pub, void *p, size_t size)
 {
-  kiln_arena_t arena = ap_arena_to_lock(pub);
-  if (arena == NULL)
-    return ap_trip(pub, p, size);
-  arena_lock(arena);
+  kiln_arena_t locked = arena_lock_live(ap_arena_to_lock(pub));
   int ok = ap_trip(pub, p, size);
-  arena_unlock(arena);
+  arena_unlock_live(locked);
   return ok;
 }
 

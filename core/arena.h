@@ -23,6 +23,7 @@
 #include <string.h>
 #include "kiln.h"
 #include "checking.h"
+#include "addrset.h"
 #include "ring.h"
 #include "stats.h"
 
@@ -30,18 +31,6 @@ typedef struct seg_s *seg_t;
 typedef struct freerun_s freerun_t;
 typedef struct trace_s trace_t;
 
-/* Objects the client pinned (pin.c): a hash table of addresses and counts. */
-typedef struct pin_table_s {
-  struct pin_entry_s *slots;
-  size_t cap, count;             /* slots (a power of two, or 0), pinned objects */
-} pin_table_t;
-
-/* Objects allocated through weak-rank allocation points (weak.c): a hash
-   set of their current addresses. */
-typedef struct weak_set_s {
-  void **slots;
-  size_t cap, count;             /* slots (a power of two, or 0), objects */
-} weak_set_t;
 /* A growable array of object addresses (final.c): the finalization
    registry, and the queue, whose entries before head were taken. */
 typedef struct final_list_s {
@@ -98,8 +87,8 @@ struct kiln_arena_s {
   ring_t pools;                  /* every pool of the arena */
   ring_t fmts, roots, threads, aps;
   ring_t graves;                 /* destroyed handles, kept (handle.c) */
-  pin_table_t pins;              /* objects pinned by kiln_pin (pin.c) */
-  weak_set_t weak;               /* objects of weak rank (weak.c) */
+  addrset_t pins;                /* objects pinned by kiln_pin, with counts (pin.c) */
+  addrset_t weak;                /* objects of weak rank (weak.c) */
   final_list_t final_reg;        /* objects registered by kiln_finalize (final.c) */
   final_list_t final_queue;      /* finalized objects not yet taken by kiln_finalized */
   size_t ngraves;
@@ -150,17 +139,34 @@ struct kiln_arena_s {
    into the arena. The fast paths (kiln.h) never take it. */
 static inline void arena_lock(kiln_arena_t arena) { pthread_mutex_lock(&arena->lock); }
 static inline void arena_unlock(kiln_arena_t arena) { pthread_mutex_unlock(&arena->lock); }
+/* The lock of an entry point's handle: lock arena, the arena of the
+   handle, and return it for arena_unlock_live; NULL (a handle that is not
+   live, which the call reports) locks nothing. */
+static inline kiln_arena_t arena_lock_live(kiln_arena_t arena)
+{
+  if (arena != NULL)
+    arena_lock(arena);
+  return arena;
+}
+static inline void arena_unlock_live(kiln_arena_t arena)
+{
+  if (arena != NULL)
+    arena_unlock(arena);
+}
+/* arena if it is a live arena handle, else NULL (for arena_lock_live). */
+static inline kiln_arena_t arena_if_live(kiln_arena_t arena)
+{
+  return arena != NULL && arena->sig == SIG_ARENA ? arena : NULL;
+}
 /* fn(arena, obj) under the arena lock: the public entry points that take
    an object. A handle that is not a live arena goes to fn unlocked, which
    reports it. */
 static inline kiln_res_t arena_call_locked(kiln_res_t (*fn)(kiln_arena_t, void *),
                                            kiln_arena_t arena, void *obj)
 {
-  if (!(arena != NULL && arena->sig == SIG_ARENA))
-    return fn(arena, obj);
-  arena_lock(arena);
+  kiln_arena_t locked = arena_lock_live(arena_if_live(arena));
   kiln_res_t res = fn(arena, obj);
-  arena_unlock(arena);
+  arena_unlock_live(locked);
   return res;
 }
 
@@ -184,6 +190,15 @@ kiln_res_t arena_errorf(kiln_arena_t arena, kiln_res_t res, const char *fmt, ...
    contract, and returns KILN_PARAM. */
 kiln_res_t api_handle(const void *h, unsigned sig, unsigned want, const char *call,
                       const char *what, int is_void);
+/* api_handle for the arena of a mutator-only entry point (call), then
+   KILN_PARAM with a sentence if the arena is collecting: such a call must
+   not come from a scan, format or event function. */
+kiln_res_t api_mutator_arena(kiln_arena_t arena, const char *call);
+/* api_mutator_arena, then KILN_PARAM with a sentence unless obj is an
+   object of the arena's automatic pools: call takes only those, which the
+   sentence tells the client to verb (e.g. "pin"). */
+kiln_res_t api_mutator_object(kiln_arena_t arena, const void *obj, const char *call,
+                              const char *verb);
 void api_misuse(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))

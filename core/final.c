@@ -53,38 +53,11 @@ static void queue_compact(final_list_t *q)
   q->head = 0;
 }
 
-/* The sentence for an address kiln_finalize cannot register, or NULL. */
-static const char *unfinalizable(kiln_arena_t arena, const void *obj)
-{
-  if (obj == NULL)
-    return "is NULL";
-  seg_t seg = arena_seg_of(arena, obj);
-  if (seg == NULL)
-    return "is not in the arena's heap (no segment holds it)";
-  if (!(seg->pool->klass->attr & CLASS_AUTO))
-    return "is in a manual pool, whose blocks die only when freed";
-  return NULL;
-}
-
-static kiln_res_t refuse_collecting(kiln_arena_t arena, const char *call)
-{
-  return arena_errorf(arena, KILN_PARAM,
-                      "%s: arena %p is collecting; call it from the mutator, not from a scan, "
-                      "format or event function", call, (void *)arena);
-}
-
 static kiln_res_t finalize_locked(kiln_arena_t arena, void *obj)
 {
-  kiln_res_t res = api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_finalize", "arena", 0);
+  kiln_res_t res = api_mutator_object(arena, obj, "kiln_finalize", "register");
   if (res != KILN_OK)
     return res;
-  if (arena->collecting)
-    return refuse_collecting(arena, "kiln_finalize");
-  const char *why = unfinalizable(arena, obj);
-  if (why != NULL)
-    return arena_errorf(arena, KILN_PARAM,
-                        "kiln_finalize: the address %p %s; register only objects of the "
-                        "arena's automatic pools", obj, why);
   final_list_t *reg = &arena->final_reg, *q = &arena->final_queue;
   queue_compact(q);
   if (!final_reserve(reg, reg->count + 1) || !final_reserve(q, q->count + reg->count + 1))
@@ -97,11 +70,9 @@ static kiln_res_t finalize_locked(kiln_arena_t arena, void *obj)
 
 static kiln_res_t definalize_locked(kiln_arena_t arena, void *obj)
 {
-  kiln_res_t res = api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_definalize", "arena", 0);
+  kiln_res_t res = api_mutator_arena(arena, "kiln_definalize");
   if (res != KILN_OK)
     return res;
-  if (arena->collecting)
-    return refuse_collecting(arena, "kiln_definalize");
   final_list_t *reg = &arena->final_reg;
   for (size_t i = reg->count; i-- > 0;) {
     if (reg->objs[i] == obj) {
@@ -227,11 +198,8 @@ kiln_res_t kiln_definalize(kiln_arena_t arena, void *obj)
 /* The public entry point holds the arena lock (arena.h). */
 int kiln_finalized(kiln_arena_t arena, void **obj_o)
 {
-  if (!(arena != NULL && arena->sig == SIG_ARENA))
-    return finalized_locked(arena, obj_o);
-  kiln_arena_t arena_ = arena;
-  arena_lock(arena_);
-  int r_ = finalized_locked(arena, obj_o);
-  arena_unlock(arena_);
-  return r_;
+  kiln_arena_t locked = arena_lock_live(arena_if_live(arena));
+  int got = finalized_locked(arena, obj_o);
+  arena_unlock_live(locked);
+  return got;
 }

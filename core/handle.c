@@ -92,6 +92,44 @@ kiln_res_t api_handle(const void *h, unsigned sig, unsigned want, const char *ca
                     article(what), what, made_by(want));
 }
 
+kiln_res_t api_mutator_arena(kiln_arena_t arena, const char *call)
+{
+  kiln_res_t res = api_handle(arena, API_SIG(arena), SIG_ARENA, call, "arena", 0);
+  if (res != KILN_OK || !arena->collecting)
+    return res;
+  return arena_errorf(arena, KILN_PARAM,
+                      "%s: arena %p is collecting; call it from the mutator, not from a scan, "
+                      "format or event function", call, (void *)arena);
+}
+
+/* The sentence for an address that is not an object of the arena's
+   automatic pools (what follows "the address %p"), or NULL if it is one. */
+static const char *not_auto_object(kiln_arena_t arena, const void *obj)
+{
+  if (obj == NULL)
+    return "is NULL";
+  seg_t seg = arena_seg_of(arena, obj);
+  if (seg == NULL)
+    return "is not in the arena's heap (no segment holds it)";
+  if (!(seg->pool->klass->attr & CLASS_AUTO))
+    return "is in a manual pool, whose blocks never move and die only when freed";
+  return NULL;
+}
+
+kiln_res_t api_mutator_object(kiln_arena_t arena, const void *obj, const char *call,
+                              const char *verb)
+{
+  kiln_res_t res = api_mutator_arena(arena, call);
+  if (res != KILN_OK)
+    return res;
+  const char *why = not_auto_object(arena, obj);
+  if (why == NULL)
+    return KILN_OK;
+  return arena_errorf(arena, KILN_PARAM,
+                      "%s: the address %p %s; %s only objects of the arena's automatic pools",
+                      call, obj, why, verb);
+}
+
 void arena_bury(kiln_arena_t arena, void *block)
 {
   grave_t *g = malloc(sizeof *g);

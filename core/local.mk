@@ -1,7 +1,7 @@
 # core/: arena, VM layer, segments, pool protocol, formats, roots, threads,
 # scan state, the trace engine (trace.c, fix.c, remset.c, inc.c, policy.c),
 # allocation points, stats, checks of the public entry points' handles
-# (handle.c), pinned objects (pin.c), finalization (final.c), the client's view of its objects:
+# (handle.c), address sets (addrset.c), pinned objects (pin.c), finalization (final.c), the client's view of its objects:
 # size, pool walks, derived pointers (object.c).
 libkiln_core_la_SOURCES += \
 	%reldir%/checking.h %reldir%/ring.h %reldir%/stats.h %reldir%/vm.h \
@@ -12,4 +12,5 @@ libkiln_core_la_SOURCES += \
 	%reldir%/root.c %reldir%/ap.c %reldir%/trace.c %reldir%/fix.c \
 	%reldir%/remset.c %reldir%/inc.c %reldir%/policy.c %reldir%/verify.c \
 	%reldir%/handle.c %reldir%/pin.c %reldir%/object.c %reldir%/weak.c \
-	%reldir%/final.c %reldir%/record.h %reldir%/record.c
+	%reldir%/final.c %reldir%/addrset.h %reldir%/addrset.c %reldir%/record.h \
+	%reldir%/record.c

@@ -252,24 +252,16 @@ void kiln_free_slow(kiln_pool_t pool, void *p, size_t size)
 /* The public entry point holds the arena lock (arena.h). */
 kiln_res_t kiln_pool_create(kiln_pool_t *pool_o, kiln_arena_t arena, kiln_class_t klass, const kiln_arg_t args[])
 {
-  if (!(arena != NULL && arena->sig == SIG_ARENA))
-    return pool_create_locked(pool_o, arena, klass, args);
-  kiln_arena_t arena_ = arena;
-  arena_lock(arena_);
-  kiln_res_t r_ = pool_create_locked(pool_o, arena, klass, args);
-  arena_unlock(arena_);
-  return r_;
+  kiln_arena_t locked = arena_lock_live(arena_if_live(arena));
+  kiln_res_t res = pool_create_locked(pool_o, arena, klass, args);
+  arena_unlock_live(locked);
+  return res;
 }
 
 /* The public entry point holds the arena lock (arena.h). */
 void kiln_pool_destroy(kiln_pool_t pool)
 {
-  if (!(pool != NULL && pool->sig == SIG_POOL)) {
-    pool_destroy_locked(pool);
-    return;
-  }
-  kiln_arena_t arena_ = pool->arena;
-  arena_lock(arena_);
+  kiln_arena_t locked = arena_lock_live(pool != NULL && pool->sig == SIG_POOL ? pool->arena : NULL);
   pool_destroy_locked(pool);
-  arena_unlock(arena_);
+  arena_unlock_live(locked);
 }

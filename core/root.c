@@ -25,8 +25,12 @@
 
 #include <stdlib.h>
 
+/* Register a root of this kind and rank whose kind's own fields (base,
+   limit, scan, closure, thread, cold_end) are init's. The root joins the
+   arena's ring whole, under the arena lock, so a collection never sees it
+   half made. */
 static kiln_res_t root_new(kiln_root_t *root_o, kiln_arena_t arena, root_kind_t kind,
-                           kiln_rank_t rank)
+                           kiln_rank_t rank, struct kiln_root_s init)
 {
   if (arena == NULL || arena->sig != SIG_ARENA)
     return kiln_set_error(KILN_PARAM, "root: not an arena");
@@ -34,14 +38,15 @@ static kiln_res_t root_new(kiln_root_t *root_o, kiln_arena_t arena, root_kind_t 
     return arena_errorf(arena, KILN_PARAM, "root: root_o is NULL");
   if (rank != KILN_RANK_AMBIG && rank != KILN_RANK_EXACT && rank != KILN_RANK_WEAK)
     return arena_errorf(arena, KILN_PARAM, "root: rank %d is not a kiln_rank_t", (int)rank);
-  kiln_root_t r = calloc(1, sizeof *r);
+  kiln_root_t r = malloc(sizeof *r);
   if (r == NULL)
     return arena_errorf(arena, KILN_MEMORY, "root: no memory");
-  arena_lock(arena);
+  *r = init;
   r->sig = SIG_ROOT;
   r->arena = arena;
   r->kind = kind;
   r->rank = rank;
+  arena_lock(arena);
   ring_append(&arena->roots, &r->arena_ring);
   *root_o = r;
   arena_unlock(arena);
@@ -83,17 +88,8 @@ kiln_res_t kiln_root_create_area(kiln_root_t *root_o, kiln_arena_t arena, void *
   if (arena != NULL && arena->sig == SIG_ARENA &&
       bad_range(arena, base, limit, "kiln_root_create_area"))
     return KILN_PARAM;
-  int locked = arena != NULL && arena->sig == SIG_ARENA;
-  if (locked) /* a collection must not see the root half made */
-    arena_lock(arena);
-  kiln_res_t res = root_new(root_o, arena, ROOT_AREA, rank);
-  if (res == KILN_OK) {
-    (*root_o)->base = base;
-    (*root_o)->limit = limit;
-  }
-  if (locked)
-    arena_unlock(arena);
-  return res;
+  return root_new(root_o, arena, ROOT_AREA, rank,
+                  (struct kiln_root_s){.base = base, .limit = limit});
 }
 
 kiln_res_t kiln_root_create_fmt(kiln_root_t *root_o, kiln_arena_t arena, kiln_scan_fn scan,
@@ -102,18 +98,8 @@ kiln_res_t kiln_root_create_fmt(kiln_root_t *root_o, kiln_arena_t arena, kiln_sc
   if (arena != NULL && arena->sig == SIG_ARENA &&
       (scan == NULL || bad_range(arena, base, limit, "kiln_root_create_fmt")))
     return scan == NULL ? arena_errorf(arena, KILN_PARAM, "formatted root: scan is NULL") : KILN_PARAM;
-  int locked = arena != NULL && arena->sig == SIG_ARENA;
-  if (locked) /* a collection must not see the root half made */
-    arena_lock(arena);
-  kiln_res_t res = root_new(root_o, arena, ROOT_FMT, KILN_RANK_EXACT);
-  if (res == KILN_OK) {
-    (*root_o)->fmt_scan = scan;
-    (*root_o)->base = base;
-    (*root_o)->limit = limit;
-  }
-  if (locked)
-    arena_unlock(arena);
-  return res;
+  return root_new(root_o, arena, ROOT_FMT, KILN_RANK_EXACT,
+                  (struct kiln_root_s){.fmt_scan = scan, .base = base, .limit = limit});
 }
 
 kiln_res_t kiln_root_create_scan(kiln_root_t *root_o, kiln_arena_t arena, kiln_rank_t rank,
@@ -121,17 +107,8 @@ kiln_res_t kiln_root_create_scan(kiln_root_t *root_o, kiln_arena_t arena, kiln_r
 {
   if (arena != NULL && arena->sig == SIG_ARENA && scan == NULL)
     return arena_errorf(arena, KILN_PARAM, "scan root: scan function is NULL");
-  int locked = arena != NULL && arena->sig == SIG_ARENA;
-  if (locked) /* a collection must not see the root half made */
-    arena_lock(arena);
-  kiln_res_t res = root_new(root_o, arena, ROOT_SCAN, rank);
-  if (res == KILN_OK) {
-    (*root_o)->scan = scan;
-    (*root_o)->closure = closure;
-  }
-  if (locked)
-    arena_unlock(arena);
-  return res;
+  return root_new(root_o, arena, ROOT_SCAN, rank,
+                  (struct kiln_root_s){.scan = scan, .closure = closure});
 }
 
 kiln_res_t kiln_root_create_thread(kiln_root_t *root_o, kiln_arena_t arena,
@@ -142,17 +119,8 @@ kiln_res_t kiln_root_create_thread(kiln_root_t *root_o, kiln_arena_t arena,
     return arena_errorf(arena, KILN_PARAM, "thread root: not a thread registered with this arena");
   if (arena != NULL && arena->sig == SIG_ARENA && stack_cold_end == NULL)
     return arena_errorf(arena, KILN_PARAM, "thread root: stack_cold_end is NULL");
-  int locked = arena != NULL && arena->sig == SIG_ARENA;
-  if (locked) /* a collection must not see the root half made */
-    arena_lock(arena);
-  kiln_res_t res = root_new(root_o, arena, ROOT_THREAD, KILN_RANK_AMBIG);
-  if (res == KILN_OK) {
-    (*root_o)->thread = thread;
-    (*root_o)->cold_end = stack_cold_end;
-  }
-  if (locked)
-    arena_unlock(arena);
-  return res;
+  return root_new(root_o, arena, ROOT_THREAD, KILN_RANK_AMBIG,
+                  (struct kiln_root_s){.thread = thread, .cold_end = stack_cold_end});
 }
 
 static void root_destroy_locked(kiln_root_t root)
@@ -435,12 +403,7 @@ kiln_res_t root_scan_rank(kiln_arena_t arena, kiln_ss_t ss, kiln_rank_t rank, in
 /* The public entry point holds the arena lock (arena.h). */
 void kiln_root_destroy(kiln_root_t root)
 {
-  if (!(root != NULL && root->sig == SIG_ROOT)) {
-    root_destroy_locked(root);
-    return;
-  }
-  kiln_arena_t arena_ = root->arena;
-  arena_lock(arena_);
+  kiln_arena_t locked = arena_lock_live(root != NULL && root->sig == SIG_ROOT ? root->arena : NULL);
   root_destroy_locked(root);
-  arena_unlock(arena_);
+  arena_unlock_live(locked);
 }

@@ -24,8 +24,7 @@
  * an old segment, a segment of a pool that is not condemned -- goes through
  * pool_scan_one or pool_scan_range (pools/poolutil.h), which defer it here.
  *
- * The set is a hash table keyed by address (open addressing, linear
- * probing, deletion by shifting the run back).
+ * The set is an address set (addrset.h); the counts stay 0.
  * Invariant: every object in the set is a committed object of an automatic
  * pool at its current address; at most half the slots are occupied.
  * Invariant: trace_clear_weak runs once per trace, after the exact trace
@@ -40,97 +39,42 @@
 
 #include <stdlib.h>
 
-#define WEAK_MIN 16 /* slots of the first table */
-
-static size_t weak_home(const void *obj, size_t cap)
-{
-  uint64_t h = (uint64_t)(uintptr_t)obj * UINT64_C(0x9E3779B97F4A7C15);
-  return (size_t)(h >> 32) & (cap - 1);
-}
-
-/* The slot holding obj, or the free slot where it would go; cap > 0. */
-static size_t weak_slot(const weak_set_t *w, const void *obj)
-{
-  size_t i = weak_home(obj, w->cap);
-  while (w->slots[i] != NULL && w->slots[i] != obj)
-    i = (i + 1) & (w->cap - 1);
-  return i;
-}
-
-static int weak_contains(const weak_set_t *w, const void *obj)
-{
-  return w->count != 0 && w->slots[weak_slot(w, obj)] == obj;
-}
-
-static kiln_res_t weak_grow(weak_set_t *w)
-{
-  size_t cap = w->cap ? w->cap * 2 : WEAK_MIN;
-  weak_set_t bigger = {calloc(cap, sizeof(void *)), cap, w->count};
-  if (bigger.slots == NULL)
-    return KILN_MEMORY;
-  for (size_t i = 0; i < w->cap; i++)
-    if (w->slots[i] != NULL)
-      bigger.slots[weak_slot(&bigger, w->slots[i])] = w->slots[i];
-  free(w->slots);
-  *w = bigger;
-  return KILN_OK;
-}
-
-/* Empty slot i and move back the entries after it that would otherwise be
-   cut off from their home slot. */
-static void weak_delete(weak_set_t *w, size_t i)
-{
-  size_t mask = w->cap - 1;
-  for (size_t j = (i + 1) & mask; w->slots[j] != NULL; j = (j + 1) & mask) {
-    size_t home = weak_home(w->slots[j], w->cap);
-    if (((j - home) & mask) >= ((j - i) & mask)) {
-      w->slots[i] = w->slots[j];
-      i = j;
-    }
-  }
-  w->slots[i] = NULL;
-  w->count--;
-}
+/* The arena and pool weak_forget_pool forgets the objects of. */
+typedef struct weak_pool_cl_s {
+  kiln_arena_t arena;
+  pool_t pool;
+} weak_pool_cl_t;
 
 kiln_res_t weak_note(kiln_arena_t arena, void *obj)
 {
-  weak_set_t *w = &arena->weak;
-  if ((w->count + 1) * 2 > w->cap && weak_grow(w) != KILN_OK)
-    return KILN_MEMORY;
-  size_t i = weak_slot(w, obj);
-  if (w->slots[i] == NULL) {
-    w->slots[i] = obj;
-    w->count++;
-  }
-  return KILN_OK;
+  return addrset_add(&arena->weak, obj) != NULL ? KILN_OK : KILN_MEMORY;
 }
 
 void weak_moved(kiln_arena_t arena, void *from, void *to)
 {
-  weak_set_t *w = &arena->weak;
-  if (!weak_contains(w, from))
+  addr_entry_t *e = addrset_find(&arena->weak, from);
+  if (e == NULL)
     return;
-  weak_delete(w, weak_slot(w, from));
-  w->slots[weak_slot(w, to)] = to; /* a slot was just freed: there is room */
-  w->count++;
+  addrset_remove(&arena->weak, e);
+  (void)addrset_add(&arena->weak, to); /* a slot was just freed: it does not grow */
+}
+
+static int in_pool(void *obj, void *closure)
+{
+  const weak_pool_cl_t *cl = closure;
+  seg_t seg = arena_seg_of(cl->arena, obj);
+  return seg != NULL && seg->pool == cl->pool;
 }
 
 void weak_forget_pool(kiln_arena_t arena, pool_t pool)
 {
-  weak_set_t *w = &arena->weak;
-  for (size_t i = 0; i < w->cap;) {
-    seg_t seg = w->slots[i] != NULL ? arena_seg_of(arena, w->slots[i]) : NULL;
-    if (seg != NULL && seg->pool == pool)
-      weak_delete(w, i); /* slot i may now hold a later entry: look again */
-    else
-      i++;
-  }
+  weak_pool_cl_t cl = {arena, pool};
+  addrset_remove_if(&arena->weak, in_pool, &cl);
 }
 
 void weak_finish(kiln_arena_t arena)
 {
-  free(arena->weak.slots);
-  arena->weak = (weak_set_t){NULL, 0, 0};
+  addrset_finish(&arena->weak);
 }
 
 static int defer_grow(trace_t *trace)
@@ -151,7 +95,7 @@ int weak_defer(kiln_ss_t pss, void *obj)
 {
   ss_t *ss = ss_of(pss);
   if (ss->verify || ss->rank != KILN_RANK_EXACT || ss->trace == NULL ||
-      !weak_contains(&ss->arena->weak, obj))
+      addrset_find(&ss->arena->weak, obj) == NULL)
     return 0;
   trace_t *trace = ss->trace;
   if (trace->ndeferred == trace->deferred_cap && !defer_grow(trace))
@@ -197,19 +141,18 @@ static void scan_deferred(ss_t *ss, void *obj)
     remset_keep_cards(ss->arena, block, block + 1);
 }
 
+/* Is obj, in the set of weak rank, dead in this trace? */
+static int died(void *obj, void *arena)
+{
+  seg_t seg = arena_seg_of(arena, obj);
+  return seg != NULL && seg->white && seg->klass->survivor != NULL &&
+         seg->klass->survivor(seg, obj) == NULL;
+}
+
 /* Forget the objects of weak rank that died in this trace. */
 static void prune_dead(kiln_arena_t arena)
 {
-  weak_set_t *w = &arena->weak;
-  for (size_t i = 0; i < w->cap;) {
-    void *obj = w->slots[i];
-    seg_t seg = obj != NULL ? arena_seg_of(arena, obj) : NULL;
-    if (seg != NULL && seg->white && seg->klass->survivor != NULL &&
-        seg->klass->survivor(seg, obj) == NULL)
-      weak_delete(w, i); /* slot i may now hold a later entry: look again */
-    else
-      i++;
-  }
+  addrset_remove_if(&arena->weak, died, arena);
 }
 
 /* ---- ephemerons ---------------------------------------------------- */

@@ -161,12 +161,7 @@ static value eval_args(value rest, value env)
   PROTECT2(tail, v);
   for (; has_type(rest, T_PAIR); rest = CDR(rest)) {
     v = eval(CAR(rest), env);
-    v = cons(v, NIL);
-    if (tail == NIL)
-      head = v;
-    else
-      store(tail, &CDR(tail), v);
-    tail = v;
+    list_append(&head, &tail, v);
   }
   UNPROTECT(5);
   return head;

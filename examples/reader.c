@@ -146,12 +146,7 @@ static value read_list(FILE *f, int *error)
     item = read_item(f, c, error);
     if (*error)
       break;
-    value cell = cons(item, NIL);
-    if (tail == NIL)
-      head = cell;
-    else
-      store(tail, &CDR(tail), cell);
-    tail = cell;
+    list_append(&head, &tail, item);
   }
   UNPROTECT(3);
   return head;

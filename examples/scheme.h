@@ -118,6 +118,20 @@ value make_env(value parent);
 value make_prim(size_t index);
 value make_port_obj(struct port_rec *rec);
 value make_symbol(value name); /* name: a string; use intern, not this */
+
+/* Append item in a new pair to the list that runs from *head to *tail
+   (NIL and NIL when empty): both are the caller's rooted locals, as cons
+   may collect. */
+static inline void list_append(value *head, value *tail, value item)
+{
+  value cell = cons(item, NIL);
+  if (*tail == NIL)
+    *head = cell;
+  else
+    store(*tail, &CDR(*tail), cell);
+  *tail = cell;
+}
+
 /* Object sizes, for the format and for statistics. */
 size_t object_size(value v);
 

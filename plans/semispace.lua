@@ -1,13 +1,8 @@
 -- semispace.lua -- one copying space: every collection evacuates the survivors.
 plan "semispace" {
+  extends = "marksweep",
   doc = "One copying space: survivors are evacuated, allocation is a pointer bump.",
-  arena = { reserve = "16GB" },
   pools = {
-    main   = copy { },
-    manual = mvff { },
+    main = copy { },                  -- replaces marksweep's mark-sweep space
   },
-  roles = { objects = "main", leaf = "main", large = "main", manual = "manual",
-            weak = { pool = "main", rank = "weak" } },
-  barrier = "card",
-  trigger = { growth = 1.5 },
 }

@@ -10,7 +10,6 @@
  * count must equal the model's reachable count.
  */
 #include "graph.h"
-#include "vm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +96,20 @@ gobj_t *gobj_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay)
   return gobj_new_refs(ap, id, nrefs, npay, NULL);
 }
 
+gobj_t *gobj_new_into(kiln_arena_t arena, kiln_ap_t ap, gobj_t *holder, uint32_t i, uint64_t id,
+                      uint32_t npay)
+{
+  gobj_t *o = gobj_new(ap, id, 0, npay);
+  gobj_store(arena, holder, i, o);
+  return o;
+}
+
+void gobj_store(kiln_arena_t arena, void *obj, uint32_t i, void *value)
+{
+  gobj_t *o = obj;
+  kiln_write(arena, o, (void **)&o->ref[i], value);
+}
+
 void gobj_check(const gobj_t *o, uint64_t id)
 {
   T_CHECK(o->id == id && gobj_payload_ok(o), "object %llu at %p: found id %llu%s",
@@ -106,12 +119,46 @@ void gobj_check(const gobj_t *o, uint64_t id)
 
 gobj_t *gobj_rooted_old(kiln_arena_t arena, kiln_ap_t ap, void **slot)
 {
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, arena, slot, slot + 1, KILN_RANK_EXACT));
+  (void)exact_area(arena, slot, 1);
   gobj_t *old = gobj_new(ap, 1, 2, 8);
   *slot = old;
   kiln_arena_collect(arena);
   return old;
+}
+
+static void check_kept(const gobj_t *o, uint64_t id)
+{
+  ck_assert_msg((HDR(o) & 0xff) == TAG_OBJ && o->id == id && gobj_payload_ok(o),
+                "object %llu at %p: tag %d, id %llu", (unsigned long long)id, (const void *)o,
+                (int)(HDR(o) & 0xff), (unsigned long long)o->id);
+}
+
+gobj_t *gobj_interior_pointer_kept(kiln_arena_t arena, kiln_ap_t ap, int garbage)
+{
+  gobj_t *o = gobj_new(ap, 9, 0, 64);
+  char *volatile inner = (char *)o + 40; /* only an interior pointer is kept */
+  o = NULL;
+  for (int i = 0; i < 1000; i++)
+    (void)gobj_new(ap, 200 + (uint64_t)i, 2, 16);
+  kiln_arena_collect(arena);
+  kiln_arena_collect(arena);
+  gobj_t *back = (gobj_t *)(void *)(inner - 40);
+  check_kept(back, 9);
+  for (int i = 0; i < garbage; i++)
+    (void)gobj_new(ap, 9000 + (uint64_t)i, 0, 56); /* must not overwrite it */
+  kiln_arena_collect(arena);
+  check_kept(back, 9);
+  return back;
+}
+
+void gobj_commit_after_collection_fails(kiln_arena_t arena, kiln_ap_t ap)
+{
+  size_t size = gobj_size(0, 8);
+  void *p;
+  ck_assert_ok(kiln_reserve(&p, ap, size));
+  memset(p, 0, size);
+  kiln_arena_collect(arena); /* intervenes between reserve and commit */
+  ck_assert_int_eq(kiln_commit(ap, p, size), 0);
 }
 
 void gobj_garbage_until_minors(kiln_arena_t arena, kiln_ap_t ap, uint64_t n)
@@ -151,8 +198,7 @@ void sticky_add_sticky(sticky_env_t *e)
 
 void sticky_scan_stack(sticky_env_t *e)
 {
-  ck_assert_ok(kiln_thread_reg(&e->thr, e->arena));
-  ck_assert_ok(kiln_root_create_thread(&e->stack, e->arena, e->thr, vm_stack_cold_end()));
+  e->stack = stack_root(e->arena, &e->thr);
 }
 
 void sticky_close(sticky_env_t *e)
@@ -283,11 +329,8 @@ static uint64_t live_objects(run_t *run)
 /* If a collection happened since we last looked, verify the heap now. */
 static void after_gc(run_t *run, const char *where)
 {
-  kiln_stats_t st;
-  kiln_arena_stats(run->arena, &st);
-  if (st.collections == run->gc_seen)
+  if (!collected_since(run->arena, &run->gc_seen))
     return;
-  run->gc_seen = st.collections;
   size_t n = verify(&run->m, &run->r.moved, where);
   run->r.verified++;
   if (n > run->r.max_reachable)
@@ -439,8 +482,7 @@ graph_result_t graph_run(const graph_cfg_t *cfg)
     }
   }
   full_collect(&run);
-  kiln_stats_t st;
-  kiln_arena_stats(run.arena, &st);
+  kiln_stats_t st = astats(run.arena);
   run.r.collections = st.collections;
   run.r.minors = st.minor_collections;
   run.r.pauses = st.pauses;
@@ -520,4 +562,26 @@ void graph_table_run(const graph_run_t *runs, int i, int expect_moves, const uin
     ck_assert_uint_gt(r.verified, test_scale(run->verified_over));
   if (run->collections_over > 0)
     ck_assert_uint_gt(r.collections, test_scale(run->collections_over));
+}
+
+void rooted_open(rooted_heap_t *h, int (*make_pools)(kiln_arena_t, kiln_fmt_t, kiln_pool_t *),
+                 const kiln_arg_t *arena_args, void **slots, size_t nslots)
+{
+  *h = (rooted_heap_t){.arena = NULL};
+  ck_assert_ok(kiln_arena_create(&h->arena, arena_args));
+  ck_assert_ok(kiln_fmt_create(&h->fmt, h->arena, graph_format()));
+  ck_assert_int_eq(make_pools(h->arena, h->fmt, &h->pool), 1);
+  ck_assert_ok(kiln_ap_create(&h->ap, h->pool, NULL));
+  if (slots != NULL)
+    h->root = exact_area(h->arena, slots, nslots);
+}
+
+void rooted_close(rooted_heap_t *h)
+{
+  if (h->root != NULL)
+    kiln_root_destroy(h->root);
+  kiln_ap_destroy(h->ap);
+  kiln_pool_destroy(h->pool);
+  kiln_fmt_destroy(h->fmt);
+  kiln_arena_destroy(h->arena);
 }

@@ -20,6 +20,12 @@ size_t gobj_size(uint32_t nrefs, uint32_t npay);
 gobj_t *gobj_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay);
 /* The same, returning NULL and the result when the heap is out of memory. */
 gobj_t *gobj_try_new(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay, kiln_res_t *res_o);
+/* Store value into reference i of obj, through kiln_write. */
+void gobj_store(kiln_arena_t arena, void *obj, uint32_t i, void *value);
+/* A new object id with no references and npay payload bytes from ap,
+   stored into holder->ref[i] through kiln_write; returns it. */
+gobj_t *gobj_new_into(kiln_arena_t arena, kiln_ap_t ap, gobj_t *holder, uint32_t i, uint64_t id,
+                      uint32_t npay);
 /* gobj_new whose first references are refs[0..nrefs) (NULL refs: none),
    stored while initialising, before the commit: without kiln_write. */
 gobj_t *gobj_new_refs(kiln_ap_t ap, uint64_t id, uint32_t nrefs, uint32_t npay,
@@ -31,6 +37,15 @@ int gobj_is_forwarded(const gobj_t *o);
 /* An object of ap (id 1, 2 references) held by the exact root area *slot
    and made old by a full collection. */
 gobj_t *gobj_rooted_old(kiln_arena_t arena, kiln_ap_t ap, void **slot);
+/* Object 9 of ap, held only by an interior pointer in a local of this
+   function (an ambiguous reference from the stack, which the caller has
+   made a thread root), stays an intact object where it is through two
+   collections of arena, and through garbage more allocations and a
+   collection after them; returns it. */
+gobj_t *gobj_interior_pointer_kept(kiln_arena_t arena, kiln_ap_t ap, int garbage);
+/* Reserve an object through ap, let a collection of arena intervene, and
+   check that the commit fails. */
+void gobj_commit_after_collection_fails(kiln_arena_t arena, kiln_ap_t ap);
 /* Allocate unreachable objects through ap until n more minor collections
    have run (bounded: a collector that never collects fails, not hangs). */
 void gobj_garbage_until_minors(kiln_arena_t arena, kiln_ap_t ap, uint64_t n);
@@ -56,6 +71,24 @@ void sticky_add_sticky(sticky_env_t *e);
 /* The thread's stack as an ambiguous root (cold end: the stack's base). */
 void sticky_scan_stack(sticky_env_t *e);
 void sticky_close(sticky_env_t *e); /* destroys the arena and all in it */
+
+/* A heap of one pool on the graph format: an arena made with arena_args
+   (NULL: the defaults), the pool make_pools makes (it makes one), an
+   allocation point on it and, unless slots is NULL, an exact root area
+   over slots[0 .. nslots). */
+typedef struct rooted_heap_s {
+  kiln_arena_t arena;
+  kiln_fmt_t fmt;
+  kiln_pool_t pool;
+  kiln_ap_t ap;
+  kiln_root_t root;              /* NULL without slots */
+} rooted_heap_t;
+
+void rooted_open(rooted_heap_t *h, int (*make_pools)(kiln_arena_t, kiln_fmt_t, kiln_pool_t *),
+                 const kiln_arg_t *arena_args, void **slots, size_t nslots);
+/* Destroy each part in turn (root, allocation point, pool, format), the
+   arena last. */
+void rooted_close(rooted_heap_t *h);
 
 typedef struct graph_cfg_s {
   /* Create the pools objects are allocated in (1..4) on fmt. */

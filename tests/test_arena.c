@@ -21,8 +21,7 @@ START_TEST(test_create_default)
 {
   kiln_arena_t a;
   ck_assert_ok(kiln_arena_create(&a, NULL));
-  kiln_stats_t s;
-  kiln_arena_stats(a, &s);
+  kiln_stats_t s = astats(a);
   ck_assert_uint_eq(s.reserved, (size_t)16 << 30);
   ck_assert_uint_eq(s.committed, 0);
   kiln_arena_destroy(a);
@@ -69,11 +68,18 @@ static const struct kiln_class_s dummy_class = {
   .params = no_params, .init = dummy_init, .finish = dummy_finish};
 static const seg_class_t dummy_seg = {.name = "dummy", .size = sizeof(struct seg_s)};
 
+/* A dummy pool in a, to allocate segments from. */
+static kiln_pool_t dummy_pool(kiln_arena_t a)
+{
+  kiln_pool_t p;
+  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  return p;
+}
+
 START_TEST(test_lookup_every_page)
 {
   kiln_arena_t a = arena_small(64 << 20, 0, 0);
-  kiln_pool_t p;
-  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  kiln_pool_t p = dummy_pool(a);
   seg_t segs[50];
   uint64_t rng = test_seed(1);
   for (int i = 0; i < 50; i++)
@@ -90,8 +96,7 @@ START_TEST(test_lookup_every_page)
   ck_assert_ptr_null(arena_seg_of(a, (void *)(a->base - 1)));
   ck_assert_ptr_null(arena_seg_of(a, (void *)a->limit));
   kiln_pool_destroy(p);
-  kiln_stats_t s;
-  kiln_arena_stats(a, &s);
+  kiln_stats_t s = astats(a);
   ck_assert_uint_eq(s.committed, 0); /* spare 0: everything decommitted */
   kiln_arena_destroy(a);
 }
@@ -100,8 +105,7 @@ END_TEST
 START_TEST(test_commit_limit)
 {
   kiln_arena_t a = arena_small(64 << 20, 1 << 20, 0);
-  kiln_pool_t p;
-  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  kiln_pool_t p = dummy_pool(a);
   seg_t s1, s2;
   ck_assert_ok(seg_alloc(&s1, p, &dummy_seg, 768 << 10));
   ck_assert_res(seg_alloc(&s2, p, &dummy_seg, 512 << 10), KILN_LIMIT);
@@ -117,8 +121,7 @@ END_TEST
 START_TEST(test_reservation_full)
 {
   kiln_arena_t a = arena_small(1 << 20, 0, 1 << 20);
-  kiln_pool_t p;
-  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  kiln_pool_t p = dummy_pool(a);
   seg_t s;
   size_t got = 0;
   kiln_res_t res;
@@ -134,17 +137,15 @@ END_TEST
 START_TEST(test_spare_kept_then_returned)
 {
   kiln_arena_t a = arena_small(64 << 20, 0, 256 << 10);
-  kiln_pool_t p;
-  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  kiln_pool_t p = dummy_pool(a);
   seg_t s1, s2;
   ck_assert_ok(seg_alloc(&s1, p, &dummy_seg, 128 << 10));
   ck_assert_ok(seg_alloc(&s2, p, &dummy_seg, 1 << 20));
   seg_free(s1);
-  kiln_stats_t st;
-  kiln_arena_stats(a, &st);
+  kiln_stats_t st = astats(a);
   ck_assert_uint_eq(st.spare_committed, 128 << 10); /* within spare: kept */
   seg_free(s2);
-  kiln_arena_stats(a, &st);
+  st = astats(a);
   ck_assert_uint_le(st.spare_committed, 256 << 10);
   ck_assert_uint_le(st.committed, 256 << 10);
   kiln_arena_destroy(a);
@@ -156,8 +157,7 @@ END_TEST
 START_TEST(test_committed_pages_reused_first)
 {
   kiln_arena_t a = arena_small(64 << 20, 0, 256 << 10);
-  kiln_pool_t p;
-  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  kiln_pool_t p = dummy_pool(a);
   seg_t s1, s2, s3;
   ck_assert_ok(seg_alloc(&s1, p, &dummy_seg, 256 << 10));
   ck_assert_ok(seg_alloc(&s2, p, &dummy_seg, 256 << 10));
@@ -165,12 +165,11 @@ START_TEST(test_committed_pages_reused_first)
   uintptr_t high = s3->base;
   seg_free(s3); /* kept: within spare */
   seg_free(s1); /* past spare: decommitted, and lower than s3 */
-  kiln_stats_t st;
-  kiln_arena_stats(a, &st);
+  kiln_stats_t st = astats(a);
   size_t committed = st.committed;
   ck_assert_uint_eq(st.spare_committed, 256 << 10);
   ck_assert_ok(seg_alloc(&s1, p, &dummy_seg, 256 << 10));
-  kiln_arena_stats(a, &st);
+  st = astats(a);
   ck_assert_uint_eq(s1->base, high);
   ck_assert_uint_eq(st.committed, committed); /* no page newly committed */
   ck_assert_uint_eq(st.spare_committed, 0);
@@ -181,8 +180,7 @@ END_TEST
 START_TEST(test_destroy_returns_everything)
 {
   kiln_arena_t a = arena_small(256 << 20, 0, 64 << 20);
-  kiln_pool_t p;
-  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  kiln_pool_t p = dummy_pool(a);
   seg_t s;
   ck_assert_ok(seg_alloc(&s, p, &dummy_seg, 32 << 20));
   memset((void *)s->base, 1, 32 << 20);
@@ -233,8 +231,7 @@ START_TEST(test_manual_segments_touch_no_card)
   if (KILN_CHECKING)
     return;
   kiln_arena_t a = arena_small((size_t)2 << 30, 0, (size_t)2 << 30);
-  kiln_pool_t p;
-  ck_assert_ok(kiln_pool_create(&p, a, &dummy_class, NULL));
+  kiln_pool_t p = dummy_pool(a);
   enum { N = 256 };
   static seg_t segs[N];
   for (int i = 0; i < N; i++)
@@ -258,7 +255,7 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("arena");
-  TCase *tc = tcase_create("arena");
+  TCase *tc = suite_add_case(s, "arena", 0);
   tcase_add_test(tc, test_create_default);
   tcase_add_test(tc, test_unknown_key_suggests);
   tcase_add_test(tc, test_wrong_type_and_range);
@@ -271,6 +268,5 @@ Suite *test_suite(void)
   tcase_add_test(tc, test_auto_segment_starts_with_clean_cards);
   tcase_add_test(tc, test_manual_segments_touch_no_card);
   tcase_add_test(tc, test_res_names);
-  suite_add_tcase(s, tc);
   return s;
 }

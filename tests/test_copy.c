@@ -8,7 +8,6 @@
 #include "graph.h"
 #include "arena.h"
 #include "pool.h"
-#include "vm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -256,7 +255,7 @@ START_TEST(test_heap_audit)
   }
   for (int i = 0; i < 2; i++)
     ck_assert_ok(kiln_ap_create(&a.aps[i], a.pools[i], NULL));
-  ck_assert_ok(kiln_root_create_area(&exact, a.arena, a.roots, a.roots + 64, KILN_RANK_EXACT));
+  exact = exact_area(a.arena, a.roots, 64);
   ck_assert_ok(kiln_root_create_area(&amb, a.arena, a.amb, a.amb + 8, KILN_RANK_AMBIG));
   size_t steps = test_scale(_i == 2 ? 4000 : 20000), audits = 0;
   kiln_stats_t st;
@@ -268,7 +267,7 @@ START_TEST(test_heap_audit)
       audits++;
     }
   }
-  kiln_arena_stats(a.arena, &st);
+  st = astats(a.arena);
   ck_assert_uint_gt(st.collections, audits); /* automatic ones happened too */
   ck_assert_uint_gt(st.copied, 0);
   ck_assert_uint_gt(st.marked, 0);   /* pins and large objects marked in place */
@@ -303,10 +302,8 @@ static void env_open(env_t *e, int thread_root)
   one_copy(e->arena, e->fmt, &e->pool);
   ck_assert_ok(kiln_ap_create(&e->ap, e->pool, NULL));
   ck_assert_ok(kiln_ap_create(&e->ap2, e->pool, NULL));
-  if (thread_root) {
-    ck_assert_ok(kiln_thread_reg(&e->thr, e->arena));
-    ck_assert_ok(kiln_root_create_thread(&e->root, e->arena, e->thr, vm_stack_cold_end()));
-  }
+  if (thread_root)
+    e->root = stack_root(e->arena, &e->thr);
 }
 
 static void env_close(env_t *e)
@@ -398,19 +395,7 @@ START_TEST(test_interior_stack_pointer_pins)
 {
   env_t e;
   env_open(&e, 1);
-  gobj_t *o = gobj_new(e.ap, 9, 0, 64);
-  char *volatile inner = (char *)o + 40; /* only an interior pointer is kept */
-  o = NULL;
-  for (int i = 0; i < 1000; i++)
-    (void)gobj_new(e.ap, 200 + (uint64_t)i, 2, 16);
-  kiln_arena_collect(e.arena);
-  kiln_arena_collect(e.arena);
-  gobj_t *back = (gobj_t *)(void *)(inner - 40);
-  ck_assert(TAG(back) == TAG_OBJ && back->id == 9 && gobj_payload_ok(back));
-  for (int i = 0; i < 20000; i++)
-    (void)gobj_new(e.ap, 9000 + (uint64_t)i, 0, 56); /* must not overwrite it */
-  kiln_arena_collect(e.arena);
-  ck_assert(TAG(back) == TAG_OBJ && back->id == 9 && gobj_payload_ok(back));
+  (void)gobj_interior_pointer_kept(e.arena, e.ap, 20000);
   env_close(&e);
 }
 END_TEST
@@ -429,8 +414,7 @@ static void area_open(area_env_t *a)
   memset(a, 0, sizeof *a);
   env_open(&a->e, 0);
   ck_assert_ok(kiln_root_create_area(&a->ramb, a->e.arena, a->amb, a->amb + 4, KILN_RANK_AMBIG));
-  ck_assert_ok(kiln_root_create_area(&a->rexact, a->e.arena, a->roots, a->roots + 8,
-                                     KILN_RANK_EXACT));
+  a->rexact = exact_area(a->e.arena, a->roots, 8);
 }
 
 static void area_close(area_env_t *a)
@@ -631,7 +615,7 @@ START_TEST(test_pool_collect_beside_ms)
   copy_and_ms(arena, fmt, pools);
   ck_assert_ok(kiln_ap_create(&cap, pools[0], NULL));
   ck_assert_ok(kiln_ap_create(&map, pools[1], NULL));
-  ck_assert_ok(kiln_root_create_area(&r, arena, roots, roots + 2, KILN_RANK_EXACT));
+  r = exact_area(arena, roots, 2);
   gobj_t *m = gobj_new(map, 1, 1, 8), *c = gobj_new(cap, 2, 1, 8);
   m->ref[0] = c;                        /* ms -> copy, held only by m */
   c->ref[0] = gobj_new(map, 3, 0, 8);   /* copy -> ms, held only by c */
@@ -660,28 +644,21 @@ END_TEST
 
 START_TEST(test_churn_bounded)
 {
-  kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_pool_t pool;
-  kiln_ap_t ap;
   static void *live[2000];
   memset(live, 0, sizeof live);
-  fmt = arena_with_format(&arena, graph_format());
-  one_copy(arena, fmt, &pool);
-  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
-  kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, arena, live, live + 2000, KILN_RANK_EXACT));
+  rooted_heap_t h;
+  rooted_open(&h, one_copy, NULL, live, 2000);
   uint64_t rng = test_seed(5);
   kiln_stats_t st;
   size_t max_pool = 0, max_arena = 0;
   do {
     for (int i = 0; i < 16; i++) { /* stats cost a histogram walk: sample them */
-      gobj_t *o = gobj_new(ap, rng, 1, (uint32_t)test_range(&rng, 0, 200));
+      gobj_t *o = gobj_new(h.ap, rng, 1, (uint32_t)test_range(&rng, 0, 200));
       live[test_rand(&rng) % 2000] = o;
     }
     kiln_pool_stats_t ps;
-    kiln_pool_stats(pool, &ps);
-    kiln_arena_stats(arena, &st);
+    kiln_pool_stats(h.pool, &ps);
+    st = astats(h.arena);
     max_pool = ps.committed > max_pool ? ps.committed : max_pool;
     max_arena = st.committed > max_arena ? st.committed : max_arena;
   } while (st.collections < 100);
@@ -692,58 +669,41 @@ START_TEST(test_churn_bounded)
   ck_assert_msg(max_pool < (6u << 20), "pool committed reached %zu bytes", max_pool);
   ck_assert_msg(max_arena < (10u << 20), "arena committed reached %zu bytes", max_arena);
   ck_assert_uint_gt(st.allocated, 50u * (4u << 20)); /* far more than the bound */
-  kiln_root_destroy(root);
-  kiln_ap_destroy(ap);
-  kiln_pool_destroy(pool);
-  kiln_fmt_destroy(fmt);
-  kiln_arena_destroy(arena);
+  rooted_close(&h);
 }
 END_TEST
 
 START_TEST(test_everything_freed_when_unrooted)
 {
-  kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_pool_t pool;
-  kiln_ap_t ap;
   static void *keep[1000];
-  kiln_root_t root;
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("spare", 0), KILN_ARGS_END};
-  ck_assert_ok(kiln_arena_create(&arena, aargs));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  one_copy(arena, fmt, &pool);
-  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
-  ck_assert_ok(kiln_root_create_area(&root, arena, keep, keep + 1000, KILN_RANK_EXACT));
-  kiln_arena_park(arena);
+  rooted_heap_t h;
+  rooted_open(&h, one_copy, aargs, keep, 1000);
+  kiln_arena_park(h.arena);
   for (int i = 0; i < 20000; i++) {
-    gobj_t *o = gobj_new(ap, (uint64_t)i, 1, (uint32_t)(i % 300 == 0 ? 40000 : 40));
+    gobj_t *o = gobj_new(h.ap, (uint64_t)i, 1, (uint32_t)(i % 300 == 0 ? 40000 : 40));
     if (i % 20 == 1)
       keep[i / 20] = o; /* small ones only */
   }
   kiln_pool_stats_t ps;
-  kiln_pool_stats(pool, &ps);
+  kiln_pool_stats(h.pool, &ps);
   ck_assert_uint_gt(ps.committed, 1u << 20);
   size_t before = ps.committed;
-  kiln_arena_release(arena);
-  kiln_arena_collect(arena);
-  kiln_pool_stats(pool, &ps);
+  kiln_arena_release(h.arena);
+  kiln_arena_collect(h.arena);
+  kiln_pool_stats(h.pool, &ps);
   ck_assert_uint_eq(ps.live_objects, 1000);
   ck_assert_uint_lt(ps.committed, before / 4);
   for (int i = 0; i < 1000; i++)
     T_CHECK(((gobj_t *)keep[i])->id == (uint64_t)i * 20 + 1, "keep[%d] lost", i);
   memset(keep, 0, sizeof keep);
-  kiln_arena_collect(arena);
-  kiln_pool_stats(pool, &ps);
+  kiln_arena_collect(h.arena);
+  kiln_pool_stats(h.pool, &ps);
   ck_assert_uint_eq(ps.live_objects, 0);
   ck_assert_uint_eq(ps.committed, 0);
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
+  kiln_stats_t st = astats(h.arena);
   ck_assert_uint_eq(st.committed, 0); /* spare 0: every page went back to the OS */
-  kiln_root_destroy(root);
-  kiln_ap_destroy(ap);
-  kiln_pool_destroy(pool);
-  kiln_fmt_destroy(fmt);
-  kiln_arena_destroy(arena);
+  rooted_close(&h);
 }
 END_TEST
 
@@ -751,35 +711,27 @@ END_TEST
    objects in place instead of failing, and loses nothing. */
 START_TEST(test_out_of_to_space)
 {
-  kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_pool_t pool;
-  kiln_ap_t ap;
   static void *keep[6000];
-  kiln_root_t root;
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("commit_limit", 2u << 20), KILN_ARG_SIZE("spare", 0),
                         KILN_ARGS_END};
-  ck_assert_ok(kiln_arena_create(&arena, aargs));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  one_copy(arena, fmt, &pool);
-  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
-  ck_assert_ok(kiln_root_create_area(&root, arena, keep, keep + 6000, KILN_RANK_EXACT));
-  kiln_arena_park(arena);
+  rooted_heap_t h;
+  rooted_open(&h, one_copy, aargs, keep, 6000);
+  kiln_arena_park(h.arena);
   for (int i = 0; i < 6000; i++) { /* 6000 x 256 bytes: 1.5 MiB, all live */
-    gobj_t *o = gobj_new(ap, (uint64_t)i, 1, 208);
+    gobj_t *o = gobj_new(h.ap, (uint64_t)i, 1, 208);
     o->ref[0] = i > 0 ? keep[i - 1] : NULL;
     keep[i] = o;
   }
-  kiln_arena_release(arena);
+  kiln_arena_release(h.arena);
   kiln_stats_t s0, s1;
-  kiln_arena_stats(arena, &s0);
-  kiln_arena_collect(arena);
-  kiln_arena_stats(arena, &s1);
+  s0 = astats(h.arena);
+  kiln_arena_collect(h.arena);
+  s1 = astats(h.arena);
   ck_assert_uint_gt(s1.copied, s0.copied);  /* some were copied ... */
   ck_assert_uint_gt(s1.marked, s0.marked);  /* ... and the rest kept in place */
   ck_assert_uint_le(s1.committed, 2u << 20);
   kiln_pool_stats_t ps;
-  kiln_pool_stats(pool, &ps);
+  kiln_pool_stats(h.pool, &ps);
   ck_assert_uint_eq(ps.live_objects, 6000);
   for (int i = 0; i < 6000; i++) {
     gobj_t *o = keep[i];
@@ -790,15 +742,11 @@ START_TEST(test_out_of_to_space)
      collections compact again. */
   for (int i = 3000; i < 6000; i++)
     keep[i] = NULL;
-  kiln_arena_collect(arena);
-  kiln_arena_collect(arena);
-  kiln_pool_stats(pool, &ps);
+  kiln_arena_collect(h.arena);
+  kiln_arena_collect(h.arena);
+  kiln_pool_stats(h.pool, &ps);
   ck_assert_uint_eq(ps.live_objects, 3000);
-  kiln_root_destroy(root);
-  kiln_ap_destroy(ap);
-  kiln_pool_destroy(pool);
-  kiln_fmt_destroy(fmt);
-  kiln_arena_destroy(arena);
+  rooted_close(&h);
 }
 END_TEST
 
@@ -829,8 +777,7 @@ static void holes_open(holes_env_t *h)
   ck_assert_ok(kiln_ap_create(&h->gen_ap, h->gen, NULL));
   ck_assert_ok(kiln_ap_create(&h->gen_ap2, h->gen, NULL));
   ck_assert_ok(kiln_root_create_area(&h->ramb, h->arena, h->amb, h->amb + 2, KILN_RANK_AMBIG));
-  ck_assert_ok(kiln_root_create_area(&h->rexact, h->arena, h->roots, h->roots + 4,
-                                     KILN_RANK_EXACT));
+  h->rexact = exact_area(h->arena, h->roots, 4);
 }
 
 /* A segment kept by a pin has its dead objects as holes, and another
@@ -900,12 +847,7 @@ START_TEST(test_commit_after_collection_fails_then_retry_works)
 {
   env_t e;
   env_open(&e, 0);
-  size_t size = gobj_size(0, 8);
-  void *p;
-  ck_assert_ok(kiln_reserve(&p, e.ap, size));
-  memset(p, 0, size);
-  kiln_arena_collect(e.arena);
-  ck_assert_int_eq(kiln_commit(e.ap, p, size), 0);
+  gobj_commit_after_collection_fails(e.arena, e.ap);
   gobj_t *o = gobj_new(e.ap, 77, 0, 8);
   ck_assert(o->id == 77 && gobj_payload_ok(o));
   env_close(&e);
@@ -949,41 +891,30 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("copy");
-  TCase *g = tcase_create("graph");
-  tcase_set_timeout(g, 300);
+  TCase *g = suite_add_case(s, "graph", 300);
   tcase_add_loop_test(g, test_graph_battery, 0, GRAPH_BATTERY_RUNS);
   tcase_add_loop_test(g, test_graph_copy_runs, 0, COPY_RUNS);
-  suite_add_tcase(s, g);
-  TCase *au = tcase_create("audit");
-  tcase_set_timeout(au, 300);
+  TCase *au = suite_add_case(s, "audit", 300);
   tcase_add_loop_test(au, test_heap_audit, 0, 3);
-  suite_add_tcase(s, au);
-  TCase *p = tcase_create("pinning");
+  TCase *p = suite_add_case(s, "pinning", 0);
   tcase_add_test(p, test_stack_pin_children_move);
   tcase_add_test(p, test_interior_stack_pointer_pins);
   tcase_add_test(p, test_segment_granularity);
   tcase_add_test(p, test_pinned_segment_dead_space_padded);
   tcase_add_test(p, test_ambiguous_area_ignores_junk);
-  suite_add_tcase(s, p);
-  TCase *l = tcase_create("large");
+  TCase *l = suite_add_case(s, "large", 0);
   tcase_add_test(l, test_large_objects_do_not_move);
-  suite_add_tcase(s, l);
-  TCase *w = tcase_create("weak");
+  TCase *w = suite_add_case(s, "weak", 0);
   tcase_add_test(w, test_weak_roots);
-  suite_add_tcase(s, w);
-  TCase *x = tcase_create("cross-pool");
+  TCase *x = suite_add_case(s, "cross-pool", 0);
   tcase_add_test(x, test_pool_collect_beside_ms);
-  suite_add_tcase(s, x);
-  TCase *r = tcase_create("reclaim");
-  tcase_set_timeout(r, 120);
+  TCase *r = suite_add_case(s, "reclaim", 120);
   tcase_add_test(r, test_churn_bounded);
   tcase_add_test(r, test_everything_freed_when_unrooted);
   tcase_add_test(r, test_out_of_to_space);
   tcase_add_test(r, test_copy_hole_trapped_reservation_not_scanned);
-  suite_add_tcase(s, r);
-  TCase *pr = tcase_create("protocol");
+  TCase *pr = suite_add_case(s, "protocol", 0);
   tcase_add_test(pr, test_commit_after_collection_fails_then_retry_works);
   tcase_add_test(pr, test_params);
-  suite_add_tcase(s, pr);
   return s;
 }

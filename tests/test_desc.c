@@ -507,7 +507,12 @@ static const dcfg_t configs[] = {
 };
 #define NCONFIGS (int)(sizeof configs / sizeof configs[0])
 
-static void check_payload(world_t *w, uint32_t id, const char *where)
+static uint64_t make_junk(world_t *w, mobj_t *m, size_t j);
+
+/* Object id's fixed part apart from its references, word by word: with
+   where NULL, each raw word is made and each other word stamped; else each
+   is checked against what was written, where naming the check. */
+static void pass_fixed(world_t *w, uint32_t id, const char *where)
 {
   mobj_t *m = &w->obj[id];
   const tdef_t *d = &tdefs[m->ty];
@@ -517,29 +522,54 @@ static void check_payload(world_t *w, uint32_t id, const char *where)
     if (is_ref_word(m->ty, k))
       continue;
     if (is_junk_word(m->ty, k)) {
-      T_CHECK(fixed[k] == m->junk[j], "%s: %s %u: raw word %zu was changed from %#llx to %#llx "
-              "(treated as a reference?)", where, d->name, id, k,
-              (unsigned long long)m->junk[j], (unsigned long long)fixed[k]);
+      if (where == NULL)
+        fixed[k] = make_junk(w, m, j);
+      else
+        T_CHECK(fixed[k] == m->junk[j], "%s: %s %u: raw word %zu was changed from %#llx to "
+                "%#llx (treated as a reference?)", where, d->name, id, k,
+                (unsigned long long)m->junk[j], (unsigned long long)fixed[k]);
       j++;
       continue;
     }
-    T_CHECK(fixed[k] == stamp(id, k), "%s: %s %u: payload word %zu corrupted", where, d->name,
-            id, k);
+    if (where == NULL)
+      fixed[k] = stamp(id, k);
+    else
+      T_CHECK(fixed[k] == stamp(id, k), "%s: %s %u: payload word %zu corrupted", where,
+              d->name, id, k);
   }
-  if (d->esize == 0)
-    return;
-  for (size_t i = 0; i < m->len; i++) {
+}
+
+/* Object id's elements apart from their references: with where NULL,
+   stamped; else checked for their stamps, where naming the check. */
+static void pass_elements(world_t *w, uint32_t id, const char *where)
+{
+  mobj_t *m = &w->obj[id];
+  const tdef_t *d = &tdefs[m->ty];
+  for (size_t i = 0; d->esize != 0 && i < m->len; i++) {
     if (d->esize == 1) {
-      uint8_t b = ((uint8_t *)kiln_desc_elem(m->addr, 0))[i];
-      T_CHECK(b == (uint8_t)(id * 31 + i * 7), "%s: %s %u: byte %zu corrupted", where, d->name,
-              id, i);
+      uint8_t *b = &((uint8_t *)kiln_desc_elem(m->addr, 0))[i];
+      if (where == NULL)
+        *b = (uint8_t)(id * 31 + i * 7);
+      else
+        T_CHECK(*b == (uint8_t)(id * 31 + i * 7), "%s: %s %u: byte %zu corrupted", where,
+                d->name, id, i);
       continue;
     }
     uint64_t *e = kiln_desc_elem(m->addr, i);
-    for (size_t k = d->erefs; k < d->esize / W; k++)
-      T_CHECK(e[k] == stamp(id, 100 + i * 8 + k), "%s: %s %u: element %zu word %zu corrupted",
-              where, d->name, id, i, k);
+    for (size_t k = d->erefs; k < d->esize / W; k++) {
+      if (where == NULL)
+        e[k] = stamp(id, 100 + i * 8 + k);
+      else
+        T_CHECK(e[k] == stamp(id, 100 + i * 8 + k), "%s: %s %u: element %zu word %zu "
+                "corrupted", where, d->name, id, i, k);
+    }
   }
+}
+
+static void check_payload(world_t *w, uint32_t id, const char *where)
+{
+  pass_fixed(w, id, where);
+  pass_elements(w, id, where);
 }
 
 static void check_obj(world_t *w, void *p, uint32_t id, const char *where)
@@ -615,11 +645,8 @@ static size_t verify(world_t *w, const char *where)
 
 static void after_gc(world_t *w, const char *where)
 {
-  kiln_stats_t st;
-  kiln_arena_stats(w->arena, &st);
-  if (st.collections == w->gc_seen)
+  if (!collected_since(w->arena, &w->gc_seen))
     return;
-  w->gc_seen = st.collections;
   size_t n = verify(w, where);
   w->r->verified++;
   if (n > w->r->max_reach)
@@ -638,40 +665,25 @@ static void set_slot(world_t *w, uint32_t id, size_t k, int32_t e)
   kiln_write(w->arena, m->addr, kiln_desc_slot(m->addr, k), e < 0 ? NULL : w->obj[e].addr);
 }
 
+/* A raw word for junk slot j of m: the address of a live object, one past
+   it, or an address that looks like the heap's: none may be taken for a
+   reference. */
+static uint64_t make_junk(world_t *w, mobj_t *m, size_t j)
+{
+  int32_t t = w->nreach > 0 ? (int32_t)pick(w) : -1;
+  uint64_t dice = test_rand(&w->rng) % 4;
+  m->junk_id[j] = dice < 2 ? t : -1;
+  m->junk[j] = t < 0 ? 0x1230
+               : dice < 2 ? (uint64_t)(uintptr_t)w->obj[t].addr
+               : dice == 2 ? (uint64_t)(uintptr_t)w->obj[t].addr + 8
+                           : (uint64_t)(uintptr_t)w->obj[t].addr ^ 0x40;
+  return m->junk[j];
+}
+
 static void fill_payload(world_t *w, uint32_t id)
 {
-  mobj_t *m = &w->obj[id];
-  const tdef_t *d = &tdefs[m->ty];
-  uint64_t *fixed = kiln_desc_fixed(m->addr);
-  size_t fw = (d->size + W - 1) / W;
-  for (size_t k = 0, j = 0; k < fw; k++) {
-    if (is_ref_word(m->ty, k))
-      continue;
-    if (is_junk_word(m->ty, k)) {
-      /* Raw words: the address of a live object, one past it, or an
-         address that looks like the heap's: none may be taken for a
-         reference. */
-      int32_t t = w->nreach > 0 ? (int32_t)pick(w) : -1;
-      uint64_t dice = test_rand(&w->rng) % 4;
-      m->junk_id[j] = dice < 2 ? t : -1;
-      m->junk[j] = t < 0 ? 0x1230
-                   : dice < 2 ? (uint64_t)(uintptr_t)w->obj[t].addr
-                   : dice == 2 ? (uint64_t)(uintptr_t)w->obj[t].addr + 8
-                               : (uint64_t)(uintptr_t)w->obj[t].addr ^ 0x40;
-      fixed[k] = m->junk[j++];
-      continue;
-    }
-    fixed[k] = stamp(id, k);
-  }
-  for (size_t i = 0; d->esize != 0 && i < m->len; i++) {
-    if (d->esize == 1) {
-      ((uint8_t *)kiln_desc_elem(m->addr, 0))[i] = (uint8_t)(id * 31 + i * 7);
-      continue;
-    }
-    uint64_t *e = kiln_desc_elem(m->addr, i);
-    for (size_t k = d->erefs; k < d->esize / W; k++)
-      e[k] = stamp(id, 100 + i * 8 + k);
-  }
+  pass_fixed(w, id, NULL);
+  pass_elements(w, id, NULL);
 }
 
 static void op_alloc(world_t *w)
@@ -813,14 +825,12 @@ static void world_open(world_t *w, drun_t *r)
   ck_assert(w->obj && w->reach && w->queue && w->seen && r->trace);
   for (int i = 0; i < NROOTS; i++)
     w->mroot[i] = -1;
-  ck_assert_ok(kiln_root_create_area(&w->root, w->arena, w->roots, w->roots + NROOTS,
-                                     KILN_RANK_EXACT));
+  w->root = exact_area(w->arena, w->roots, NROOTS);
 }
 
 static void world_close(world_t *w)
 {
-  kiln_stats_t st;
-  kiln_arena_stats(w->arena, &st);
+  kiln_stats_t st = astats(w->arena);
   w->r->collections = st.collections;
   kiln_root_destroy(w->root);
   for (int i = 0; i < w->npools; i++)
@@ -982,7 +992,7 @@ START_TEST(test_copy_pads_and_forwards)
   ck_assert_ok(kiln_pool_create(&b, arena, kiln_class_copy(), args));
   ck_assert_ok(kiln_ap_create(&apa, a, NULL));
   ck_assert_ok(kiln_ap_create(&apb, b, NULL));
-  ck_assert_ok(kiln_root_create_area(&rexact, arena, roots, roots + 256, KILN_RANK_EXACT));
+  rexact = exact_area(arena, roots, 256);
   ck_assert_ok(kiln_root_create_area(&ramb, arena, amb, amb + 1, KILN_RANK_AMBIG));
   kiln_type_t node = mk("node", 16, 1, NULL, 0, 0);      /* ref, id */
   kiln_type_t blob = mk("blob", 8, 0, NULL, 1, 0);       /* id, bytes */
@@ -1100,29 +1110,22 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("desc");
-  TCase *v = tcase_create("validate");
+  TCase *v = suite_add_case(s, "validate", 0);
   tcase_add_loop_test(v, test_bad_spec, 0, (int)(sizeof bad_specs / sizeof bad_specs[0]));
   tcase_add_test(v, test_good_specs);
   tcase_add_test(v, test_name_copied_data_kept);
-  suite_add_tcase(s, v);
-  TCase *a = tcase_create("accessors");
+  TCase *a = suite_add_case(s, "accessors", 0);
   tcase_add_test(a, test_sizes);
   tcase_add_test(a, test_accessors_fixed);
   tcase_add_test(a, test_accessors_array);
   tcase_add_test(a, test_markers);
   tcase_add_test(a, test_alloc_errors);
-  suite_add_tcase(s, a);
-  TCase *g = tcase_create("graph");
-  tcase_set_timeout(g, 300);
+  TCase *g = suite_add_case(s, "graph", 300);
   tcase_add_loop_test(g, test_graph, 0, 2 * NCONFIGS);
   tcase_add_loop_test(g, test_graph_stress, 0, NCONFIGS);
-  suite_add_tcase(s, g);
-  TCase *c = tcase_create("custom-scan");
-  tcase_set_timeout(c, 300);
+  TCase *c = suite_add_case(s, "custom-scan", 300);
   tcase_add_loop_test(c, test_custom_scan_same_survivors, 0, NCONFIGS);
-  suite_add_tcase(s, c);
-  TCase *p = tcase_create("pad-forward");
+  TCase *p = suite_add_case(s, "pad-forward", 0);
   tcase_add_test(p, test_copy_pads_and_forwards);
-  suite_add_tcase(s, p);
   return s;
 }

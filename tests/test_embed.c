@@ -16,8 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { G_GENMS, G_GENCOPY, G_STICKY, G_STICKY_INC, NGEN };
-static const char *const gen_names[] = {"gen->ms", "gen->copy", "sticky", "sticky-inc"};
+/* The suite runs under the configurations with a young generation: loop
+   index i is configuration YOUNG_CONFIG(i). */
+#define YOUNG_CONFIG(i) (CONFIG_GEN_MS + (i))
+#define YOUNG_NAME(i) config_names[YOUNG_CONFIG(i)]
 
 /* Nurseries and young generations of a few KB: tests collect often. */
 #define YOUNG_SIZE (4 << 10)
@@ -85,30 +87,14 @@ typedef struct env_s {
   void *roots[4];            /* an exact root area */
 } env_t;
 
-static kiln_pool_t make_generational(env_t *e, int which, size_t young)
-{
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", e->fmt), KILN_ARGS_END};
-  switch (which) {
-  case G_STICKY:
-    return make_sticky(e->arena, e->fmt, young, 0);
-  case G_STICKY_INC:
-    return make_sticky(e->arena, e->fmt, young, young / 4);
-  default:
-    ck_assert_ok(kiln_pool_create(&e->mature, e->arena,
-                                  which == G_GENMS ? kiln_class_ms() : kiln_class_copy(), args));
-    return make_gen_aged(e->arena, e->fmt, e->mature, young, 0);
-  }
-}
-
 static void env_open(env_t *e, int which, const kiln_arg_t arena_args[])
 {
   memset(e, 0, sizeof *e);
   ck_assert_ok(kiln_arena_create(&e->arena, arena_args));
   ck_assert_ok(kiln_fmt_create(&e->fmt, e->arena, owner_format()));
-  e->pool = make_generational(e, which, YOUNG_SIZE);
+  e->pool = make_config_pool(e->arena, e->fmt, which, YOUNG_SIZE, YOUNG_SIZE / 4, &e->mature);
   ck_assert_ok(kiln_ap_create(&e->ap, e->pool, NULL));
-  ck_assert_ok(kiln_root_create_area(&e->root, e->arena, e->roots, e->roots + 4,
-                                     KILN_RANK_EXACT));
+  e->root = exact_area(e->arena, e->roots, 4);
 }
 
 static void env_close(env_t *e)
@@ -127,25 +113,25 @@ static void env_close(env_t *e)
 START_TEST(test_offheap_slot_keeps_young)
 {
   static env_t e;
-  env_open(&e, _i, NULL);
+  env_open(&e, YOUNG_CONFIG(_i), NULL);
   e.roots[0] = owner_new(e.ap);
   kiln_arena_collect(e.arena); /* the owner is old from now on */
   gobj_t *owner = e.roots[0];
-  ck_assert_msg(is_owner(owner), "%s: the owner was lost", gen_names[_i]);
+  ck_assert_msg(is_owner(owner), "%s: the owner was lost", YOUNG_NAME(_i));
   void **side = side_of(owner);
   uint64_t fulls_before = fulls(e.arena);
   gobj_t *young = gobj_new(e.ap, 42, 0, 100);
   kiln_write(e.arena, owner, &side[1], young);
   young = NULL;
   gobj_garbage_until_minors(e.arena, e.ap, 2);
-  ck_assert_msg(fulls(e.arena) == fulls_before, "%s: a full collection ran", gen_names[_i]);
-  ck_assert_msg(side[1] != NULL, "%s: the side slot was cleared", gen_names[_i]);
+  ck_assert_msg(fulls(e.arena) == fulls_before, "%s: a full collection ran", YOUNG_NAME(_i));
+  ck_assert_msg(side[1] != NULL, "%s: the side slot was cleared", YOUNG_NAME(_i));
   gobj_check(side[1], 42);
   ck_assert_msg(!gobj_is_forwarded(side[1]), "%s: the side slot points at a forwarded object",
-                gen_names[_i]);
+                YOUNG_NAME(_i));
   if (e.mature != NULL)
     ck_assert_msg(in_pool(e.arena, side[1], e.mature), "%s: the young object was not promoted",
-                  gen_names[_i]);
+                  YOUNG_NAME(_i));
   owner_free(owner);
   env_close(&e);
 }
@@ -157,13 +143,13 @@ END_TEST
 START_TEST(test_offheap_slot_young_owner)
 {
   static env_t e;
-  env_open(&e, _i, NULL);
+  env_open(&e, YOUNG_CONFIG(_i), NULL);
   gobj_t *owner = owner_new(e.ap);
   e.roots[0] = owner;
   kiln_write(e.arena, owner, &side_of(owner)[0], gobj_new(e.ap, 43, 0, 24));
   gobj_garbage_until_minors(e.arena, e.ap, 1);
   owner = e.roots[0];
-  ck_assert_msg(is_owner(owner), "%s: the owner was lost", gen_names[_i]);
+  ck_assert_msg(is_owner(owner), "%s: the owner was lost", YOUNG_NAME(_i));
   gobj_check(side_of(owner)[0], 43);
   owner_free(owner);
   env_close(&e);
@@ -210,7 +196,7 @@ static void stress_without_barrier(void)
 START_TEST(test_stress_catches_missing_barrier)
 {
 #ifdef KILN_CHECKED
-  stress_which = _i;
+  stress_which = YOUNG_CONFIG(_i);
   test_expect_missing_barrier(stress_without_barrier);
 #endif
 }
@@ -221,12 +207,12 @@ END_TEST
 START_TEST(test_stress_minors_with_barrier)
 {
   static env_t e;
-  stress_which = _i;
+  stress_which = YOUNG_CONFIG(_i);
   gobj_t *owner = stress_program(&e, 1);
   gobj_check(owner->ref[0], 107);
   uint64_t collections, m = minors_of(e.arena, &collections);
   ck_assert_msg(m > 0 && m >= collections - m, "%s: stress ran %llu minor and %llu full "
-                "collections", gen_names[_i], (unsigned long long)m,
+                "collections", YOUNG_NAME(_i), (unsigned long long)m,
                 (unsigned long long)(collections - m));
   env_close(&e);
 }
@@ -239,14 +225,13 @@ END_TEST
 START_TEST(test_stats_allocated_before_collection)
 {
   static env_t e;
-  env_open(&e, _i, NULL);
+  env_open(&e, YOUNG_CONFIG(_i), NULL);
   size_t n = 20, size = gobj_size(1, 40);
   for (size_t i = 0; i < n; i++)
     (void)gobj_new(e.ap, i, 1, 40);
-  kiln_stats_t st;
-  kiln_arena_stats(e.arena, &st);
+  kiln_stats_t st = astats(e.arena);
   ck_assert_uint_eq(st.collections, 0);
-  ck_assert_msg(st.allocated == n * size, "%s: allocated %zu, wanted %zu", gen_names[_i],
+  ck_assert_msg(st.allocated == n * size, "%s: allocated %zu, wanted %zu", YOUNG_NAME(_i),
                 st.allocated, n * size);
   kiln_pool_stats_t ps;
   kiln_pool_stats(e.pool, &ps);
@@ -260,7 +245,7 @@ END_TEST
 START_TEST(test_stats_live_after_minors)
 {
   static env_t e;
-  env_open(&e, _i, NULL);
+  env_open(&e, YOUNG_CONFIG(_i), NULL);
   gobj_t *head = NULL;
   for (uint64_t i = 0; i < 50; i++) {
     gobj_t *refs[1] = {head};
@@ -268,14 +253,13 @@ START_TEST(test_stats_live_after_minors)
     e.roots[0] = head;
   }
   gobj_garbage_until_minors(e.arena, e.ap, 3);
-  kiln_stats_t st;
-  kiln_arena_stats(e.arena, &st);
+  kiln_stats_t st = astats(e.arena);
   ck_assert_msg(st.collections == st.minor_collections, "%s: a full collection ran",
-                gen_names[_i]);
+                YOUNG_NAME(_i));
   ck_assert_msg(st.live >= 50 * gobj_size(1, 40), "%s: live is %zu after %llu minor "
-                "collections, less than the %zu bytes rooted", gen_names[_i], st.live,
+                "collections, less than the %zu bytes rooted", YOUNG_NAME(_i), st.live,
                 (unsigned long long)st.minor_collections, 50 * gobj_size(1, 40));
-  ck_assert_msg(st.live < st.allocated, "%s: live %zu, allocated %zu", gen_names[_i], st.live,
+  ck_assert_msg(st.live < st.allocated, "%s: live %zu, allocated %zu", YOUNG_NAME(_i), st.live,
                 st.allocated);
   env_close(&e);
 }
@@ -297,8 +281,7 @@ typedef struct events_s {
 static void on_collect(kiln_arena_t arena, const kiln_collection_t *c, void *closure)
 {
   events_t *ev = closure;
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
+  kiln_stats_t st = astats(arena);
   ev->calls++;
   ev->full += c->kind == KILN_COLLECTION_FULL;
   ev->minor += c->kind == KILN_COLLECTION_MINOR;
@@ -329,25 +312,24 @@ START_TEST(test_events_match_stats)
   static env_t e;
   static events_t ev;
   memset(&ev, 0, sizeof ev);
-  env_open(&e, _i, NULL);
+  env_open(&e, YOUNG_CONFIG(_i), NULL);
   ck_assert_ok(kiln_arena_on_collect(e.arena, on_collect, &ev));
   e.roots[0] = gobj_new(e.ap, 1, 1, 40);
   gobj_garbage_until_minors(e.arena, e.ap, 3);
   kiln_arena_collect(e.arena);
   gobj_garbage_until_minors(e.arena, e.ap, 2);
   kiln_arena_collect(e.arena);
-  kiln_stats_t st;
-  kiln_arena_stats(e.arena, &st);
+  kiln_stats_t st = astats(e.arena);
   ck_assert_uint_eq(ev.calls, st.collections);
   ck_assert_uint_eq(ev.minor, st.minor_collections);
   ck_assert_uint_eq(ev.full, st.collections - st.minor_collections);
   ck_assert_uint_ge(ev.minor, 5);
   ck_assert_uint_ge(ev.full, 2);
-  ck_assert_msg(!ev.bad_number && !ev.bad_count, "%s: events out of order", gen_names[_i]);
+  ck_assert_msg(!ev.bad_number && !ev.bad_count, "%s: events out of order", YOUNG_NAME(_i));
   ck_assert_msg(!ev.bad_live, "%s: an event's live bytes differ from the statistics'",
-                gen_names[_i]);
-  ck_assert_msg(!ev.bad_pause, "%s: an event's pause is not a duration", gen_names[_i]);
-  if (_i == G_STICKY_INC)
+                YOUNG_NAME(_i));
+  ck_assert_msg(!ev.bad_pause, "%s: an event's pause is not a duration", YOUNG_NAME(_i));
+  if (YOUNG_CONFIG(_i) == CONFIG_STICKY_INC)
     ck_assert_uint_ge(ev.incremental, 1);
   else
     ck_assert_uint_eq(ev.incremental, 0);
@@ -366,7 +348,7 @@ START_TEST(test_events_refuse_allocation)
   static env_t e;
   static events_t ev;
   memset(&ev, 0, sizeof ev);
-  env_open(&e, _i, NULL);
+  env_open(&e, YOUNG_CONFIG(_i), NULL);
   ev.ap = e.ap;
   ev.reserve_res = KILN_OK;
   ck_assert_ok(kiln_arena_on_collect(e.arena, on_collect, &ev));
@@ -388,7 +370,7 @@ static void collect_inside_callback(void)
   static env_t e;
   static events_t ev;
   memset(&ev, 0, sizeof ev);
-  env_open(&e, G_GENMS, NULL);
+  env_open(&e, CONFIG_GEN_MS, NULL);
   ev.collect_inside = 1;
   ck_assert_ok(kiln_arena_on_collect(e.arena, on_collect, &ev));
   kiln_arena_collect(e.arena);
@@ -417,22 +399,18 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("embed");
-  TCase *t = tcase_create("off-heap barrier");
-  tcase_add_loop_test(t, test_offheap_slot_keeps_young, 0, NGEN);
-  tcase_add_loop_test(t, test_offheap_slot_young_owner, 0, NGEN);
-  suite_add_tcase(s, t);
-  t = tcase_create("stress");
-  tcase_add_loop_test(t, test_stress_catches_missing_barrier, 0, NGEN);
-  tcase_add_loop_test(t, test_stress_minors_with_barrier, 0, NGEN);
-  suite_add_tcase(s, t);
-  t = tcase_create("statistics");
-  tcase_add_loop_test(t, test_stats_allocated_before_collection, 0, NGEN);
-  tcase_add_loop_test(t, test_stats_live_after_minors, 0, NGEN);
-  suite_add_tcase(s, t);
-  t = tcase_create("collection events");
-  tcase_add_loop_test(t, test_events_match_stats, 0, NGEN);
-  tcase_add_loop_test(t, test_events_refuse_allocation, 0, NGEN);
+  TCase *t = suite_add_case(s, "off-heap barrier", 0);
+  tcase_add_loop_test(t, test_offheap_slot_keeps_young, 0, NYOUNG_CONFIGS);
+  tcase_add_loop_test(t, test_offheap_slot_young_owner, 0, NYOUNG_CONFIGS);
+  t = suite_add_case(s, "stress", 0);
+  tcase_add_loop_test(t, test_stress_catches_missing_barrier, 0, NYOUNG_CONFIGS);
+  tcase_add_loop_test(t, test_stress_minors_with_barrier, 0, NYOUNG_CONFIGS);
+  t = suite_add_case(s, "statistics", 0);
+  tcase_add_loop_test(t, test_stats_allocated_before_collection, 0, NYOUNG_CONFIGS);
+  tcase_add_loop_test(t, test_stats_live_after_minors, 0, NYOUNG_CONFIGS);
+  t = suite_add_case(s, "collection events", 0);
+  tcase_add_loop_test(t, test_events_match_stats, 0, NYOUNG_CONFIGS);
+  tcase_add_loop_test(t, test_events_refuse_allocation, 0, NYOUNG_CONFIGS);
   tcase_add_test(t, test_events_refuse_collect);
-  suite_add_tcase(s, t);
   return s;
 }

@@ -14,6 +14,10 @@
 #define HDR(o) (((uint64_t *)(void *)(o))[-1])
 #define TAG_OBJ 1
 
+/* The young generation's size and the incremental sticky step. */
+#define YOUNG (1u << 20)
+#define STEP (16u << 10)
+
 static kiln_res_t table_scan(kiln_ss_t ss, void *base, void *limit)
 {
   for (char *p = base; p < (char *)limit; p += HDR(p) >> 8) {
@@ -40,30 +44,6 @@ static const kiln_format_t *table_format(void)
   return &f;
 }
 
-enum { C_MS, C_COPY, C_GEN_MS, C_GEN_COPY, C_STICKY, C_STICKY_INC, NCONFIGS };
-static const char *const config_names[] = {"ms", "copy", "gen->ms", "gen->copy", "sticky",
-                                           "incremental sticky"};
-
-static kiln_pool_t make_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which)
-{
-  kiln_pool_t p;
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  switch (which) {
-  case C_STICKY:
-    return make_sticky(arena, fmt, 1u << 20, 0);
-  case C_STICKY_INC:
-    return make_sticky(arena, fmt, 1u << 20, 16u << 10);
-  case C_GEN_MS:
-  case C_GEN_COPY:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_GEN_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return make_gen_aged(arena, fmt, p, 1u << 20, 0);
-  default:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return p;
-  }
-}
 
 #define NSLOTS 8
 typedef struct env_s {
@@ -75,13 +55,9 @@ typedef struct env_s {
 
 static void env_open(env_t *e, int which)
 {
-  kiln_fmt_t fmt;
   *e = (env_t){.arena = NULL};
-  ck_assert_ok(kiln_arena_create(&e->arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, e->arena, table_format()));
-  ck_assert_ok(kiln_ap_create(&e->ap, make_pool(e->arena, fmt, which), NULL));
-  ck_assert_ok(kiln_root_create_area(&e->root, e->arena, e->slots, e->slots + NSLOTS,
-                                     KILN_RANK_EXACT));
+  e->ap = config_ap(&e->arena, NULL, table_format(), which, YOUNG, STEP);
+  e->root = exact_area(e->arena, e->slots, NSLOTS);
 }
 
 static void env_close(env_t *e)
@@ -89,12 +65,6 @@ static void env_close(env_t *e)
   kiln_root_destroy(e->root);
   kiln_ap_destroy(e->ap);
   kiln_arena_destroy(e->arena);
-}
-
-static void store(env_t *e, void *obj, int i, void *value)
-{
-  gobj_t *o = obj;
-  kiln_write(e->arena, o, (void **)&o->ref[i], value);
 }
 
 static gobj_t *ref(void *obj, int i) { return ((gobj_t *)obj)->ref[i]; }
@@ -109,23 +79,23 @@ static void build(env_t *e)
 {
   e->slots[0] = gobj_new(e->ap, TABLE | 1, 6, 0);
   e->slots[1] = gobj_new(e->ap, 11, 0, 8);
-  store(e, e->slots[0], 0, e->slots[1]);
-  store(e, e->slots[0], 1, gobj_new(e->ap, 21, 0, 8));
-  store(e, e->slots[0], 2, gobj_new(e->ap, 12, 0, 8));
-  store(e, e->slots[0], 3, gobj_new(e->ap, 22, 0, 8));
-  store(e, e->slots[0], 4, gobj_new(e->ap, 13, 0, 8));
+  gobj_store(e->arena, e->slots[0], 0, e->slots[1]);
+  gobj_store(e->arena, e->slots[0], 1, gobj_new(e->ap, 21, 0, 8));
+  gobj_store(e->arena, e->slots[0], 2, gobj_new(e->ap, 12, 0, 8));
+  gobj_store(e->arena, e->slots[0], 3, gobj_new(e->ap, 22, 0, 8));
+  gobj_store(e->arena, e->slots[0], 4, gobj_new(e->ap, 13, 0, 8));
   gobj_t *v = gobj_new(e->ap, 23, 1, 8);
-  store(e, v, 0, ref(e->slots[0], 4));
-  store(e, e->slots[0], 5, v);
+  gobj_store(e->arena, v, 0, ref(e->slots[0], 4));
+  gobj_store(e->arena, e->slots[0], 5, v);
 
   e->slots[2] = gobj_new(e->ap, TABLE | 2, 6, 0);
   e->slots[3] = gobj_new(e->ap, 31, 0, 8);                /* A */
-  store(e, e->slots[2], 4, e->slots[3]);
-  store(e, e->slots[2], 5, gobj_new(e->ap, 32, 0, 8));   /* B */
-  store(e, e->slots[2], 2, ref(e->slots[2], 5));
-  store(e, e->slots[2], 3, gobj_new(e->ap, 33, 0, 8));   /* C */
-  store(e, e->slots[2], 0, ref(e->slots[2], 3));
-  store(e, e->slots[2], 1, gobj_new(e->ap, 34, 0, 8));   /* D */
+  gobj_store(e->arena, e->slots[2], 4, e->slots[3]);
+  gobj_store(e->arena, e->slots[2], 5, gobj_new(e->ap, 32, 0, 8));   /* B */
+  gobj_store(e->arena, e->slots[2], 2, ref(e->slots[2], 5));
+  gobj_store(e->arena, e->slots[2], 3, gobj_new(e->ap, 33, 0, 8));   /* C */
+  gobj_store(e->arena, e->slots[2], 0, ref(e->slots[2], 3));
+  gobj_store(e->arena, e->slots[2], 1, gobj_new(e->ap, 34, 0, 8));   /* D */
 }
 
 static void check_live(env_t *e, const char *cfg)
@@ -178,8 +148,7 @@ END_TEST
    the table is old. */
 START_TEST(test_ephemeron_minor)
 {
-  static const int young_configs[] = {C_GEN_MS, C_GEN_COPY, C_STICKY, C_STICKY_INC};
-  int which = young_configs[_i];
+  int which = CONFIG_GEN_MS + _i;
   const char *cfg = config_names[which];
   static env_t e;
   env_open(&e, which);
@@ -197,11 +166,11 @@ START_TEST(test_ephemeron_minor)
   /* An old table, young keys and values. */
   build(&e);
   kiln_arena_collect(e.arena);
-  store(&e, e.slots[0], 2, gobj_new(e.ap, 12, 0, 8));
-  store(&e, e.slots[0], 3, gobj_new(e.ap, 22, 0, 8));
+  gobj_store(e.arena, e.slots[0], 2, gobj_new(e.ap, 12, 0, 8));
+  gobj_store(e.arena, e.slots[0], 3, gobj_new(e.ap, 22, 0, 8));
   e.slots[4] = gobj_new(e.ap, 14, 0, 8);
-  store(&e, e.slots[0], 4, e.slots[4]);
-  store(&e, e.slots[0], 5, gobj_new(e.ap, 24, 0, 8));
+  gobj_store(e.arena, e.slots[0], 4, e.slots[4]);
+  gobj_store(e.arena, e.slots[0], 5, gobj_new(e.ap, 24, 0, 8));
   fulls_before = fulls(e.arena);
   gobj_garbage_until_minors(e.arena, e.ap, 2);
   ck_assert_msg(fulls(e.arena) == fulls_before, "%s: a full collection ran", cfg);
@@ -218,9 +187,8 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("ephemeron");
-  TCase *t = tcase_create("ephemerons");
+  TCase *t = suite_add_case(s, "ephemerons", 0);
   tcase_add_loop_test(t, test_ephemeron_full, 0, NCONFIGS);
-  tcase_add_loop_test(t, test_ephemeron_minor, 0, 4);
-  suite_add_tcase(s, t);
+  tcase_add_loop_test(t, test_ephemeron_minor, 0, NYOUNG_CONFIGS);
   return s;
 }

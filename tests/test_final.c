@@ -12,38 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { C_MS, C_COPY, C_GEN_MS, C_GEN_COPY, C_STICKY, C_INC_STICKY, NCONFIGS };
-static const char *const config_names[] = {"ms", "copy", "gen->ms", "gen->copy", "sticky",
-                                           "incremental sticky"};
-/* The configurations with a young generation, for minor collections. */
-static const int young_configs[] = {C_GEN_MS, C_GEN_COPY, C_STICKY, C_INC_STICKY};
-#define NYOUNG 4
 
-static int moves_in_full(int which)
-{
-  return which == C_COPY || which == C_GEN_MS || which == C_GEN_COPY;
-}
-
-static kiln_pool_t make_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which)
-{
-  kiln_pool_t p;
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  switch (which) {
-  case C_STICKY:
-    return make_sticky(arena, fmt, 256 << 10, 0);
-  case C_INC_STICKY:
-    return make_sticky(arena, fmt, 256 << 10, 32 << 10);
-  case C_GEN_MS:
-  case C_GEN_COPY:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_GEN_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return make_gen_aged(arena, fmt, p, 256 << 10, 0);
-  default:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return p;
-  }
-}
+/* The young generation's size and the incremental sticky step. */
+#define YOUNG (256u << 10)
+#define STEP (32u << 10)
 
 #define NSLOTS 4
 
@@ -75,14 +47,10 @@ typedef struct env_s {
 
 static void env_open(env_t *e, int which, const kiln_arg_t *arena_args)
 {
-  kiln_fmt_t fmt;
   memset(e, 0, sizeof *e);
   e->which = which;
-  ck_assert_ok(kiln_arena_create(&e->arena, arena_args));
-  ck_assert_ok(kiln_fmt_create(&fmt, e->arena, graph_format()));
-  ck_assert_ok(kiln_ap_create(&e->ap, make_pool(e->arena, fmt, which), NULL));
-  ck_assert_ok(kiln_root_create_area(&e->rstrong, e->arena, e->slot, e->slot + NSLOTS,
-                                     KILN_RANK_EXACT));
+  e->ap = config_ap(&e->arena, arena_args, graph_format(), which, YOUNG, STEP);
+  e->rstrong = exact_area(e->arena, e->slot, NSLOTS);
   ck_assert_ok(kiln_root_create_scan(&e->rweak, e->arena, KILN_RANK_WEAK, scan_weak, &e->weak));
 }
 
@@ -92,13 +60,6 @@ static void env_close(env_t *e)
   kiln_root_destroy(e->rstrong);
   kiln_ap_destroy(e->ap);
   kiln_arena_destroy(e->arena);
-}
-
-static uint64_t finalized_count(kiln_arena_t arena)
-{
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
-  return st.finalized;
 }
 
 /* An object id with one reference to a child id + 1, both with payload.
@@ -146,10 +107,10 @@ START_TEST(test_final_unreachable)
                 "queued", name);
   e.slot[0] = got;
   pair_check(e.slot[0], 10);
-  if (moves_in_full(_i))
+  if (config_moves_in_full(_i))
     ck_assert_msg((uintptr_t)got != old, "%s: the finalized object did not move", name);
   ck_assert_msg(kiln_finalized(e.arena, &got) == 0, "%s: a second object was queued", name);
-  ck_assert_uint_eq(finalized_count(e.arena), 1);
+  ck_assert_uint_eq(astats(e.arena).finalized, 1);
   pair_check(e.slot[1], 20);
 
   kiln_arena_collect(e.arena); /* finalized once: not queued again */
@@ -163,7 +124,7 @@ START_TEST(test_final_unreachable)
                 "reclaimed", name);
   ck_assert_int_eq(kiln_finalized(e.arena, &got), 0);
   pair_check(e.slot[1], 20);
-  ck_assert_uint_eq(finalized_count(e.arena), 1);
+  ck_assert_uint_eq(astats(e.arena).finalized, 1);
   env_close(&e);
 }
 END_TEST
@@ -173,7 +134,7 @@ END_TEST
 START_TEST(test_final_minor)
 {
   static env_t e;
-  int which = young_configs[_i];
+  int which = CONFIG_GEN_MS + _i;
   const char *name = config_names[which];
   env_open(&e, which, NULL);
   pair_new(e.ap, 30, &e.slot[2]);
@@ -199,7 +160,7 @@ START_TEST(test_final_minor)
   pair_check(e.slot[1], 30);
   pair_check(e.slot[0], 10);
   ck_assert_int_eq(kiln_finalized(e.arena, &got), 0);
-  ck_assert_uint_eq(finalized_count(e.arena), 2);
+  ck_assert_uint_eq(astats(e.arena).finalized, 2);
   env_close(&e);
 }
 END_TEST
@@ -247,13 +208,8 @@ static void many_objects(int which, const kiln_arg_t *arena_args)
   ck_assert(slots != NULL && state != NULL);
   uint64_t rng = test_seed(17);
   kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_ap_t ap;
-  kiln_root_t root;
-  ck_assert_ok(kiln_arena_create(&arena, arena_args));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  ck_assert_ok(kiln_ap_create(&ap, make_pool(arena, fmt, which), NULL));
-  ck_assert_ok(kiln_root_create_area(&root, arena, slots, slots + n, KILN_RANK_EXACT));
+  kiln_ap_t ap = config_ap(&arena, arena_args, graph_format(), which, YOUNG, STEP);
+  kiln_root_t root = exact_area(arena, slots, n);
   for (size_t i = 0; i < n; i++) {
     pair_new(ap, 2 * i, &slots[i]);
     if (test_range(&rng, 0, 3) != 0) {
@@ -274,7 +230,7 @@ static void many_objects(int which, const kiln_arg_t *arena_args)
         expected++;
       slots[i] = NULL;
     }
-    if (round == 1 && which != C_MS && which != C_COPY)
+    if (round == 1 && which != CONFIG_MS && which != CONFIG_COPY)
       gobj_garbage_until_minors(arena, ap, 1); /* minors finalize the young first */
     kiln_arena_collect(arena);
     void *got;
@@ -296,8 +252,7 @@ static void many_objects(int which, const kiln_arg_t *arena_args)
       if (slots[i] != NULL)
         pair_check(slots[i], 2 * i);
   }
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
+  kiln_stats_t st = astats(arena);
   size_t done = 0;
   for (size_t i = 0; i < n; i++)
     done += state[i] == 2;
@@ -318,7 +273,7 @@ END_TEST
 START_TEST(test_final_many_stress)
 {
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 64), KILN_ARGS_END};
-  many_objects(young_configs[_i], aargs);
+  many_objects(CONFIG_GEN_MS + _i, aargs);
 }
 END_TEST
 
@@ -326,7 +281,7 @@ END_TEST
 START_TEST(test_final_misuse)
 {
   static env_t e;
-  env_open(&e, C_MS, NULL);
+  env_open(&e, CONFIG_MS, NULL);
   int local;
   ck_assert_res(kiln_finalize(e.arena, NULL), KILN_PARAM);
   ck_assert_ptr_nonnull(strstr(kiln_arena_error(e.arena), "kiln_finalize: the address"));
@@ -355,15 +310,13 @@ END_TEST
 START_TEST(test_final_pool_destroy)
 {
   kiln_arena_t arena;
-  kiln_fmt_t fmt;
+  kiln_fmt_t fmt = arena_with_format(&arena, graph_format());
+  kiln_pool_t pool = make_config_pool(arena, fmt, _i, YOUNG, STEP, NULL);
   kiln_ap_t ap;
-  ck_assert_ok(kiln_arena_create(&arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t pool = make_pool(arena, fmt, _i);
   ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
   void *hold = NULL;
   kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, arena, &hold, &hold + 1, KILN_RANK_EXACT));
+  root = exact_area(arena, &hold, 1);
   ck_assert_ok(kiln_finalize(arena, pair_new(ap, 10, &hold)));
   hold = NULL;
   kiln_arena_collect(arena);
@@ -383,14 +336,13 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("final");
-  TCase *t = tcase_create("finalization");
+  TCase *t = suite_add_case(s, "finalization", 0);
   tcase_add_loop_test(t, test_final_unreachable, 0, NCONFIGS);
-  tcase_add_loop_test(t, test_final_minor, 0, NYOUNG);
+  tcase_add_loop_test(t, test_final_minor, 0, NYOUNG_CONFIGS);
   tcase_add_loop_test(t, test_final_definalize, 0, NCONFIGS);
   tcase_add_loop_test(t, test_final_many, 0, NCONFIGS);
-  tcase_add_loop_test(t, test_final_many_stress, 0, NYOUNG);
+  tcase_add_loop_test(t, test_final_many_stress, 0, NYOUNG_CONFIGS);
   tcase_add_test(t, test_final_misuse);
   tcase_add_loop_test(t, test_final_pool_destroy, 0, 2);
-  suite_add_tcase(s, t);
   return s;
 }

@@ -3,7 +3,6 @@
  * a survivor space, pinning in the nursery, the barrier as remembered set,
  * aging in the survivor space, pretenuring, creation errors. */
 #include "graph.h"
-#include "vm.h"
 
 #include <string.h>
 
@@ -161,8 +160,7 @@ END_TEST
 /* n rooted objects of 250 bytes from ap, in the exact root area root. */
 static void rooted_many(env_t *e, kiln_ap_t ap, void **root, int n)
 {
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e->arena, root, root + n, KILN_RANK_EXACT));
+  (void)exact_area(e->arena, root, n);
   for (int i = 0; i < n; i++)
     root[i] = gobj_new(ap, (uint64_t)i, 2, 200);
 }
@@ -178,10 +176,10 @@ START_TEST(test_minor_scans_little)
   kiln_arena_collect(e.arena);
   uint64_t m0 = minors(e.arena);
   kiln_stats_t s0, s1;
-  kiln_arena_stats(e.arena, &s0);
+  s0 = astats(e.arena);
   for (uint64_t i = 0; minors(e.arena) < m0 + 10; i++)
     (void)gobj_new(e.ap_young, i, 1, 40);
-  kiln_arena_stats(e.arena, &s1);
+  s1 = astats(e.arena);
   /* 4000 x 250 bytes = 1 MB of mature objects; ten minors must not scan it
      ten times over (allow one full rescan for summaries to settle). */
   ck_assert_msg(s1.scanned - s0.scanned < 2u * (1u << 20), "minors scanned %zu bytes",
@@ -245,11 +243,11 @@ START_TEST(test_minor_after_promotion_scans_little)
     (void)gobj_new(e.ap_young, 10000 + i, 1, 40);
   kiln_stats_t s0, s1;
   for (int round = 0; round < 2; round++) { /* after promotion, then after a full GC */
-    kiln_arena_stats(e.arena, &s0);
+    s0 = astats(e.arena);
     m0 = minors(e.arena);
     for (uint64_t i = 0; minors(e.arena) < m0 + 5; i++)
       (void)gobj_new(e.ap_young, 20000 + i, 1, 40);
-    kiln_arena_stats(e.arena, &s1);
+    s1 = astats(e.arena);
     ck_assert_msg(s1.scanned - s0.scanned < (256u << 10), "round %d: minors scanned %zu bytes",
                   round, s1.scanned - s0.scanned);
     kiln_arena_collect(e.arena);
@@ -278,11 +276,9 @@ START_TEST(test_prefault)
   kiln_ap_t ap;
   ck_assert_ok(kiln_ap_create(&ap, young, NULL));
   static void *root[2000];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, arena, root, root + 2000, KILN_RANK_EXACT));
+  (void)exact_area(arena, root, 2000);
   root[0] = gobj_new(ap, 0, 1, 40); /* the first fill */
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
+  kiln_stats_t st = astats(arena);
   if (on)
     ck_assert_uint_ge(st.spare_committed, 256u << 10);
   else
@@ -329,9 +325,7 @@ START_TEST(test_pinned_in_nursery)
   env_t e;
   env_open(&e);
   kiln_thread_t thr;
-  kiln_root_t tr;
-  ck_assert_ok(kiln_thread_reg(&thr, e.arena));
-  ck_assert_ok(kiln_root_create_thread(&tr, e.arena, thr, vm_stack_cold_end()));
+  kiln_root_t tr = stack_root(e.arena, &thr);
   gobj_t *volatile pinned = gobj_new(e.ap_young, 5, 1, 16);
   pinned->ref[0] = gobj_new(e.ap_young, 6, 0, 16); /* reachable only through pinned */
   gobj_t *child0 = pinned->ref[0];
@@ -358,11 +352,9 @@ START_TEST(test_pinned_in_survivor_space)
   env_t e;
   env_open_aged(&e, 2);
   kiln_thread_t thr;
-  kiln_root_t tr, rr;
-  ck_assert_ok(kiln_thread_reg(&thr, e.arena));
-  ck_assert_ok(kiln_root_create_thread(&tr, e.arena, thr, vm_stack_cold_end()));
+  kiln_root_t tr = stack_root(e.arena, &thr), rr;
   static void *root[1];
-  ck_assert_ok(kiln_root_create_area(&rr, e.arena, root, root + 1, KILN_RANK_EXACT));
+  rr = exact_area(e.arena, root, 1);
   gobj_t *o = gobj_new(e.ap_young, 7, 1, 16);
   kiln_write(e.arena, o, (void **)&o->ref[0], gobj_new(e.ap_young, 8, 0, 16));
   root[0] = o;
@@ -415,8 +407,7 @@ START_TEST(test_survivor_ages)
   kiln_pool_t young = make_gen_aged(arena, fmt, old, 256 << 10, age);
   ck_assert_ok(kiln_ap_create(&ap, young, NULL));
   static void *root[1];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, arena, root, root + 1, KILN_RANK_EXACT));
+  (void)exact_area(arena, root, 1);
   root[0] = gobj_new(ap, 1, 0, 24);
   uint64_t colls, m0 = minors_of(arena, &colls);
   for (size_t k = 1; k <= age + 1; k++) {
@@ -457,8 +448,7 @@ static size_t promoted_short_lived(size_t age, int into_copy, size_t *young_live
   ck_assert_ok(kiln_ap_create(&ap, young, NULL));
   static void *window[WINDOW];
   memset(window, 0, sizeof window);
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, arena, window, window + WINDOW, KILN_RANK_EXACT));
+  (void)exact_area(arena, window, WINDOW);
   ck_assert_uint_eq(gobj_size(0, 104), 128);
   uint64_t colls, m0 = minors_of(arena, &colls);
   for (uint64_t i = 0; minors_of(arena, &colls) < m0 + 10; i++)
@@ -511,8 +501,7 @@ START_TEST(test_survivor_space_at_limit)
   size_t old0 = pool_in_use(old);
   enum { N = 6000 };
   static void *keep[N];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, arena, keep, keep + N, KILN_RANK_EXACT));
+  (void)exact_area(arena, keep, N);
   /* Every fifth object lives for N x 5 allocations (3.75 nurseries): about
      750 KiB ages in a space the limit cannot hold beside a 1 MiB nursery,
      the survivors' copies and promote_to's segment. */
@@ -528,8 +517,7 @@ START_TEST(test_survivor_space_at_limit)
     ck_assert_msg(gobj_payload_ok(o) && o->id % 5 == 0 && (o->id / 5) % N == k,
                   "slot %zu corrupted", k);
   }
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
+  kiln_stats_t st = astats(arena);
   ck_assert_uint_le(st.committed, 5u << 19);
   ck_assert_uint_ge(st.minor_collections, 3);
   ck_assert_msg(pool_in_use(old) > old0, "nothing was promoted early at the limit");
@@ -597,23 +585,18 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("gen");
-  TCase *g = tcase_create("graph");
-  tcase_set_timeout(g, 300);
+  TCase *g = suite_add_case(s, "graph", 300);
   tcase_add_loop_test(g, test_graph_gen_ms, 0, 4);
   tcase_add_loop_test(g, test_graph_gen_ms_every_nth, 0, 2);
   tcase_add_loop_test(g, test_graph_gen_ms_stress, 0, 2);
   tcase_add_loop_test(g, test_graph_gen_copy, 0, 2);
   tcase_add_loop_test(g, test_graph_gen_copy_stress, 0, 1);
   tcase_add_loop_test(g, test_graph_aged, 0, AGED_RUNS);
-  suite_add_tcase(s, g);
-  TCase *a = tcase_create("survivor");
-  tcase_set_timeout(a, 60);
+  TCase *a = suite_add_case(s, "survivor", 60);
   tcase_add_loop_test(a, test_survivor_ages, 0, 6);
   tcase_add_loop_test(a, test_short_lived_not_promoted, 0, 2);
   tcase_add_test(a, test_survivor_space_at_limit);
-  suite_add_tcase(s, a);
-  TCase *b = tcase_create("barrier");
-  tcase_set_timeout(b, 60);
+  TCase *b = suite_add_case(s, "barrier", 60);
   tcase_add_test(b, test_barrier_keeps_young_alive);
   tcase_add_test(b, test_minor_scans_little);
   tcase_add_test(b, test_card_kept_while_young);
@@ -624,11 +607,9 @@ Suite *test_suite(void)
   tcase_add_test(b, test_pinned_in_survivor_space);
   tcase_add_test(b, test_missing_barrier_reported);
   tcase_add_test(b, test_pretenured_large);
-  suite_add_tcase(s, b);
-  TCase *c = tcase_create("create");
+  TCase *c = suite_add_case(s, "create", 0);
   tcase_add_test(c, test_refused_without_barrier);
   tcase_add_test(c, test_bad_promote_to);
   tcase_add_test(c, test_bad_survivor_age);
-  suite_add_tcase(s, c);
   return s;
 }

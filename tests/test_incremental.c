@@ -97,24 +97,31 @@ static void check_incremental(const graph_cfg_t *cfg, const graph_result_t *r,
   ck_assert_uint_ge(2 * r->verified, r->collections); /* the heap was checked after most */
 }
 
+/* graph_run of cfg with loop index i's young_step and survivor_age, the
+   barrier on initial references and the seed seeds[i] + seed_offset,
+   checked by check_incremental. */
+static graph_result_t run_inc(int i, graph_cfg_t cfg, uint64_t seed_offset, size_t steps_per_minor)
+{
+  set_graph(i);
+  cfg.use_barrier = GRAPH_INIT_REFS;
+  cfg.seed = test_seed(seeds[i] + seed_offset);
+  graph_result_t r = graph_run(&cfg);
+  check_incremental(&cfg, &r, steps_per_minor);
+  return r;
+}
+
 START_TEST(test_graph_inc)
 {
-  set_graph(_i);
-  graph_cfg_t cfg = {.make_pools = one_inc, .steps = test_scale(30000),
-      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i])};
-  graph_result_t r = graph_run(&cfg);
-  check_incremental(&cfg, &r, 1000);
+  run_inc(_i, (graph_cfg_t){.make_pools = one_inc, .steps = test_scale(30000)}, 0, 1000);
 }
 END_TEST
 
 START_TEST(test_graph_inc_every_nth)
 {
-  set_graph(_i);
-  graph_cfg_t cfg = {.make_pools = one_inc, .steps = test_scale(20000), .collect_every = 97,
-      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i] + 1)};
-  graph_result_t r = graph_run(&cfg);
-  check_incremental(&cfg, &r, 0);
-  ck_assert_uint_ge(r.collections - r.minors, cfg.steps / 2 / 97); /* every 97th allocation */
+  size_t steps = test_scale(20000);
+  graph_result_t r = run_inc(
+      _i, (graph_cfg_t){.make_pools = one_inc, .steps = steps, .collect_every = 97}, 1, 0);
+  ck_assert_uint_ge(r.collections - r.minors, steps / 2 / 97); /* every 97th allocation */
 }
 END_TEST
 
@@ -124,43 +131,31 @@ END_TEST
    finishes that one, or runs one from its start to its final pause. */
 START_TEST(test_graph_inc_stress)
 {
-  set_graph(_i);
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("stress", 16), KILN_ARGS_END};
-  graph_cfg_t cfg = {.make_pools = one_inc, .arena_args = aargs, .steps = test_scale(6000),
-      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i] + 2)};
-  graph_result_t r = graph_run(&cfg);
-  check_incremental(&cfg, &r, 0);
-  ck_assert_uint_ge(r.collections - r.minors, cfg.steps / 2 / 32); /* stress's full turns */
+  size_t steps = test_scale(6000);
+  graph_result_t r = run_inc(
+      _i, (graph_cfg_t){.make_pools = one_inc, .arena_args = aargs, .steps = steps}, 2, 0);
+  ck_assert_uint_ge(r.collections - r.minors, steps / 2 / 32); /* stress's full turns */
 }
 END_TEST
 
 START_TEST(test_graph_two_inc)
 {
-  set_graph(_i);
-  graph_cfg_t cfg = {.make_pools = two_inc, .steps = test_scale(30000),
-      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i] + 3)};
-  graph_result_t r = graph_run(&cfg);
-  check_incremental(&cfg, &r, 1000);
+  run_inc(_i, (graph_cfg_t){.make_pools = two_inc, .steps = test_scale(30000)}, 3, 1000);
 }
 END_TEST
 
 START_TEST(test_graph_gen_inc)
 {
-  set_graph(_i);
-  graph_cfg_t cfg = {.make_pools = gen_inc, .steps = test_scale(30000),
-      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i] + 4)};
-  graph_result_t r = graph_run(&cfg);
-  check_incremental(&cfg, &r, 0);
+  run_inc(_i, (graph_cfg_t){.make_pools = gen_inc, .steps = test_scale(30000)}, 4, 0);
 }
 END_TEST
 
 START_TEST(test_graph_gen_inc_every_nth)
 {
-  set_graph(_i);
-  graph_cfg_t cfg = {.make_pools = gen_inc, .steps = test_scale(20000), .collect_every = 101,
-      .use_barrier = GRAPH_INIT_REFS, .seed = test_seed(seeds[_i] + 5)};
-  graph_result_t r = graph_run(&cfg);
-  check_incremental(&cfg, &r, 0);
+  run_inc(_i,
+          (graph_cfg_t){.make_pools = gen_inc, .steps = test_scale(20000), .collect_every = 101},
+          5, 0);
 }
 END_TEST
 
@@ -183,14 +178,7 @@ static void *old_slot[1]; /* gobj_rooted_old's */
 #define CHAIN_N 400
 #define CHAIN_ID 10000
 
-static kiln_stats_t stats(kiln_arena_t arena)
-{
-  kiln_stats_t s;
-  kiln_arena_stats(arena, &s);
-  return s;
-}
-
-static int in_progress(kiln_arena_t arena) { return stats(arena).in_progress; }
+static int in_progress(kiln_arena_t arena) { return astats(arena).in_progress; }
 
 /* A sticky pool of young_size ENV_YOUNG and young_step (0: stop-the-world
    minors), and the root slots (cleared: with CK_FORK=no, as under
@@ -200,8 +188,7 @@ static void open_inc(sticky_env_t *e, size_t young_step)
   memset(roots, 0, sizeof roots);
   old_slot[0] = NULL;
   sticky_open(e, ENV_YOUNG, young_step, NULL);
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e->arena, roots, roots + NROOT, KILN_RANK_EXACT));
+  (void)exact_area(e->arena, roots, NROOT);
 }
 
 /* Allocate n bytes or more of unreachable objects through ap. */
@@ -258,6 +245,16 @@ static gobj_t *young_chain(sticky_env_t *e, void **slot, gobj_t *y1, gobj_t *y2)
   return tail;
 }
 
+/* Two incremental pools (e's and e's other), the young chain in e's, and
+   a minor collection of e's pool started. */
+static void open_other_pool_collecting(sticky_env_t *e)
+{
+  open_inc(e, ENV_STEP);
+  sticky_add_sticky(e);
+  (void)young_chain(e, &roots[R_CHAIN], NULL, NULL);
+  start_minor(e);
+}
+
 static void chain_check(const gobj_t *head)
 {
   uint64_t n = 0;
@@ -282,6 +279,32 @@ static void pair_check(const gobj_t *y, uint64_t id)
 
 /* ---- focused tests ------------------------------------------------------ */
 
+/* Where the tests of a collection ended during a minor one start: an old
+   object in old_slot; young pairs 50 and 60 that only the young chain's
+   tail holds; an incremental minor collection started. */
+typedef struct two_pairs_s {
+  gobj_t *old, *y1, *y2, *tail;
+} two_pairs_t;
+
+static two_pairs_t open_two_pairs(sticky_env_t *e)
+{
+  open_inc(e, ENV_STEP);
+  two_pairs_t t = {.old = gobj_rooted_old(e->arena, e->ap, old_slot)};
+  t.y1 = young_pair(e, 50);
+  t.y2 = young_pair(e, 60);
+  t.tail = young_chain(e, &roots[R_CHAIN], t.y1, t.y2);
+  start_minor(e);
+  return t;
+}
+
+/* The pairs and the chain are intact. */
+static void two_pairs_check(const two_pairs_t *t)
+{
+  pair_check(t->y1, 50);
+  pair_check(t->y2, 60);
+  chain_check(roots[R_CHAIN]);
+}
+
 /* The mutator moves the only reference to a young, still white object
    from an unscanned object into an old (black) one, through kiln_write:
    the final pause finds it under the dirty card, and marks what it refers
@@ -298,7 +321,7 @@ START_TEST(test_store_into_old_during_minor)
   gobj_t *tail = young_chain(&e, &roots[R_CHAIN], y, NULL);
   uint64_t f0 = fulls(e.arena);
   start_minor(&e);
-  ck_assert_int_eq(stats(e.arena).in_progress, 1);
+  ck_assert_int_eq(astats(e.arena).in_progress, 1);
   kiln_write(e.arena, old, (void **)&old->ref[0], y);
   kiln_write(e.arena, tail, (void **)&tail->ref[1], NULL);
   gobj_t *n = young_pair(&e, 60);
@@ -407,13 +430,12 @@ START_TEST(test_minors_reclaim_young_garbage)
   sticky_env_t e;
   open_inc(&e, ENV_STEP);
   static void *live[N];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, live, live + N, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, live, N);
   for (int i = 0; i < N; i++)
     live[i] = gobj_new(e.ap, (uint64_t)i, 1, 64);
   kiln_arena_collect(e.arena);
   size_t live_bytes = pool_in_use(e.pool);
-  kiln_stats_t s0 = stats(e.arena);
+  kiln_stats_t s0 = astats(e.arena);
   uint64_t rng = test_seed(9);
   size_t bytes = 0, max_committed = 0, max_in_use = 0;
   gobj_t *prev = NULL; /* not a root */
@@ -439,7 +461,7 @@ START_TEST(test_minors_reclaim_young_garbage)
     if (ps.in_use > max_in_use)
       max_in_use = ps.in_use;
   }
-  kiln_stats_t s1 = stats(e.arena);
+  kiln_stats_t s1 = astats(e.arena);
   uint64_t m = s1.minor_collections - s0.minor_collections;
   ck_assert_msg(m >= bytes / ENV_YOUNG / 2, "%llu minors for %zu bytes", (unsigned long long)m,
                 bytes);
@@ -470,8 +492,7 @@ START_TEST(test_new_objects_during_minor)
   static uintptr_t addr[K];
   static gobj_t *unreachable[K]; /* not a root */
   static void *old[HOLEY];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, old, old + HOLEY, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, old, HOLEY);
   kiln_arena_park(e.arena); /* no minor collection: a regular pattern */
   for (int i = 0; i < HOLEY; i++) {
     old[i] = gobj_new(e.ap, (uint64_t)i, 0, 64);
@@ -481,7 +502,7 @@ START_TEST(test_new_objects_during_minor)
   kiln_arena_collect(e.arena);
   (void)young_chain(&e, &roots[R_CHAIN], NULL, NULL);
   start_minor(&e);
-  uint64_t p0 = stats(e.arena).pauses;
+  uint64_t p0 = astats(e.arena).pauses;
   size_t k = 0, nu = 0, big = 0, bytes = 0;
   for (; in_progress(e.arena); k++) {
     T_CHECK(k < K, "the collection did not finish after %zu allocations", k);
@@ -513,7 +534,7 @@ START_TEST(test_new_objects_during_minor)
      the chain is marked long before young_size more is allocated (which
      would finish the collection at once). */
   ck_assert_msg(bytes < ENV_YOUNG / 2, "%zu bytes allocated during the collection", bytes);
-  uint64_t increments = stats(e.arena).pauses - p0;
+  uint64_t increments = astats(e.arena).pauses - p0;
   ck_assert_msg(increments >= 5, "%llu increments marked the chain",
                 (unsigned long long)increments);
   ck_assert_uint_ge(big, 1);
@@ -555,16 +576,12 @@ END_TEST
 START_TEST(test_park_finishes)
 {
   sticky_env_t e;
-  open_inc(&e, ENV_STEP);
-  gobj_t *old = gobj_rooted_old(e.arena, e.ap, old_slot);
-  gobj_t *y = young_pair(&e, 50), *y2 = young_pair(&e, 60);
-  gobj_t *tail = young_chain(&e, &roots[R_CHAIN], y, y2);
-  start_minor(&e);
-  kiln_write(e.arena, old, (void **)&old->ref[0], y);
-  kiln_write(e.arena, tail, (void **)&tail->ref[1], NULL);
-  gobj_t *n = gobj_new_refs(e.ap, 80, 1, 8, &y2);
+  two_pairs_t t = open_two_pairs(&e);
+  kiln_write(e.arena, t.old, (void **)&t.old->ref[0], t.y1);
+  kiln_write(e.arena, t.tail, (void **)&t.tail->ref[1], NULL);
+  gobj_t *n = gobj_new_refs(e.ap, 80, 1, 8, &t.y2);
   roots[R_NEW] = n;
-  kiln_write(e.arena, tail, (void **)&tail->ref[2], NULL);
+  kiln_write(e.arena, t.tail, (void **)&t.tail->ref[2], NULL);
   ck_assert_msg(e.ap->init == (char *)n + gobj_size(1, 8) - 8, "setup: n's buffer is gone");
   uint64_t m0 = minors(e.arena), f0 = fulls(e.arena);
   kiln_arena_park(e.arena);
@@ -575,14 +592,10 @@ START_TEST(test_park_finishes)
   ck_assert_int_eq(in_progress(e.arena), 0);
   ck_assert_uint_eq(minors(e.arena), m0 + 1);
   kiln_arena_release(e.arena);
-  pair_check(y, 50);
-  pair_check(y2, 60);
-  chain_check(roots[R_CHAIN]);
+  two_pairs_check(&t);
   gobj_garbage_until_minors(e.arena, e.ap, 2);
-  ck_assert(old->ref[0] == y && n->ref[0] == y2);
-  pair_check(y, 50);
-  pair_check(y2, 60);
-  chain_check(roots[R_CHAIN]);
+  ck_assert(t.old->ref[0] == t.y1 && n->ref[0] == t.y2);
+  two_pairs_check(&t);
   ck_assert_uint_eq(fulls(e.arena), f0);
   sticky_close(&e);
 }
@@ -596,17 +609,13 @@ END_TEST
 START_TEST(test_collect_during_minor)
 {
   sticky_env_t e;
-  open_inc(&e, ENV_STEP);
-  gobj_t *old = gobj_rooted_old(e.arena, e.ap, old_slot);
-  gobj_t *y1 = young_pair(&e, 50), *y2 = young_pair(&e, 60);
-  gobj_t *tail = young_chain(&e, &roots[R_CHAIN], y1, y2);
-  start_minor(&e);
+  two_pairs_t t = open_two_pairs(&e);
   garbage(e.ap, 2 * ENV_STEP); /* an increment or two */
-  gobj_t *n = gobj_new_refs(e.ap, 80, 1, 8, &y2);
+  gobj_t *n = gobj_new_refs(e.ap, 80, 1, 8, &t.y2);
   roots[R_NEW] = n;
-  kiln_write(e.arena, old, (void **)&old->ref[0], y1);
-  kiln_write(e.arena, tail, (void **)&tail->ref[1], NULL);
-  kiln_write(e.arena, tail, (void **)&tail->ref[2], NULL);
+  kiln_write(e.arena, t.old, (void **)&t.old->ref[0], t.y1);
+  kiln_write(e.arena, t.tail, (void **)&t.tail->ref[1], NULL);
+  kiln_write(e.arena, t.tail, (void **)&t.tail->ref[2], NULL);
   ck_assert_msg(in_progress(e.arena), "setup: the collection ended before the stores");
   uint64_t m0 = minors(e.arena), f0 = fulls(e.arena);
   if (_i == 0)
@@ -616,16 +625,13 @@ START_TEST(test_collect_during_minor)
   ck_assert_int_eq(in_progress(e.arena), 0);
   ck_assert_uint_le(minors(e.arena), m0 + 1); /* finished or abandoned */
   ck_assert_uint_eq(fulls(e.arena), f0 + 1);
-  ck_assert(old->ref[0] == y1 && n->ref[0] == y2);
-  pair_check(y1, 50);
-  pair_check(y2, 60);
+  ck_assert(t.old->ref[0] == t.y1 && n->ref[0] == t.y2);
+  two_pairs_check(&t);
   gobj_check(n, 80);
-  chain_check(roots[R_CHAIN]);
   ck_assert_uint_eq(pool_live(e.pool), 1 + 2 + 2 + 1 + CHAIN_N);
   start_minor(&e); /* and incremental collections go on */
   finish_minor(&e);
-  pair_check(y1, 50);
-  pair_check(y2, 60);
+  two_pairs_check(&t);
   sticky_close(&e);
 }
 END_TEST
@@ -720,10 +726,7 @@ END_TEST
 START_TEST(test_other_pool_minor_during_minor)
 {
   sticky_env_t e;
-  open_inc(&e, ENV_STEP);
-  sticky_add_sticky(&e);
-  (void)young_chain(&e, &roots[R_CHAIN], NULL, NULL);
-  start_minor(&e);
+  open_other_pool_collecting(&e);
   uint64_t m0 = minors(e.arena), f0 = fulls(e.arena);
   size_t max_in_use = 0;
   for (size_t done = 0; done < 4 * ENV_YOUNG; done += gobj_size(1, 40)) {
@@ -750,13 +753,10 @@ END_TEST
 START_TEST(test_finish_and_collect_one_pause)
 {
   sticky_env_t e;
-  open_inc(&e, ENV_STEP);
-  sticky_add_sticky(&e);
-  (void)young_chain(&e, &roots[R_CHAIN], NULL, NULL);
-  start_minor(&e);
-  kiln_stats_t s0 = stats(e.arena);
+  open_other_pool_collecting(&e);
+  kiln_stats_t s0 = astats(e.arena);
   kiln_pool_collect(e.other);
-  kiln_stats_t s1 = stats(e.arena);
+  kiln_stats_t s1 = astats(e.arena);
   ck_assert_int_eq(s1.in_progress, 0);
   ck_assert_uint_eq(s1.collections - s0.collections, 2); /* the finished one, and other's */
   ck_assert_uint_eq(s1.pauses - s0.pauses, 1);
@@ -856,7 +856,7 @@ START_TEST(test_pause_stats)
   sticky_env_t e;
   open_inc(&e, incremental ? ENV_STEP : 0);
   (void)young_chain(&e, &roots[R_CHAIN], NULL, NULL);
-  kiln_stats_t s0 = stats(e.arena);
+  kiln_stats_t s0 = astats(e.arena);
   ck_assert_int_eq(s0.in_progress, 0);
   for (int i = 0; i < 3; i++) {
     if (incremental) {
@@ -872,7 +872,7 @@ START_TEST(test_pause_stats)
     }
   }
   chain_check(roots[R_CHAIN]);
-  kiln_stats_t s1 = stats(e.arena);
+  kiln_stats_t s1 = astats(e.arena);
   uint64_t c = s1.collections - s0.collections, p = s1.pauses - s0.pauses;
   ck_assert_uint_eq(s1.minor_collections - s0.minor_collections, 3);
   ck_assert_uint_eq(c, 3);
@@ -906,8 +906,7 @@ START_TEST(test_grey_putback_overflow)
 {
   sticky_env_t e;
   sticky_open(&e, 1u << 20, 1u << 10, NULL);
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, wide_roots, wide_roots + 8, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, wide_roots, 8);
   static gobj_t *leaves[WIDE];
   for (int i = 0; i < WIDE; i++)
     leaves[i] = gobj_new(e.ap, 100 + (uint64_t)i, 0, 8);
@@ -956,8 +955,7 @@ static void scan_fail_child(void)
   kiln_pool_t pool = make_sticky(arena, fmt, 64u << 10, fail_step);
   kiln_ap_t ap;
   ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, arena, fail_roots, fail_roots + 2, KILN_RANK_EXACT));
+  (void)exact_area(arena, fail_roots, 2);
   gobj_t *o = gobj_new(ap, 777, 1, 8);
   fail_roots[0] = o;
   kiln_arena_collect(arena); /* o is old */
@@ -1026,8 +1024,7 @@ START_TEST(test_commit_limit_inc)
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("commit_limit", 1200u << 10), KILN_ARG_SIZE("spare", 0),
                         KILN_ARGS_END};
   sticky_open(&e, 256u << 10, _i == 0 ? 0 : 4096, aargs);
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, live_objs, live_objs + NLIVE, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, live_objs, NLIVE);
   uint64_t rng = 5;
   size_t limits = 0;
   for (int j = 0; j < 100; j++)
@@ -1092,50 +1089,38 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("incremental");
-  TCase *g = tcase_create("graph");
-  tcase_set_timeout(g, 300);
+  TCase *g = suite_add_case(s, "graph", 300);
   tcase_add_loop_test(g, test_graph_inc, 0, 4);
   tcase_add_loop_test(g, test_graph_inc_every_nth, 0, 2);
   tcase_add_loop_test(g, test_graph_inc_stress, 0, 2);
   tcase_add_loop_test(g, test_graph_two_inc, 0, 2);
   tcase_add_loop_test(g, test_graph_gen_inc, 0, 4);
   tcase_add_loop_test(g, test_graph_gen_inc_every_nth, 0, 2);
-  suite_add_tcase(s, g);
-  TCase *m = tcase_create("minor");
-  tcase_set_timeout(m, 60);
+  TCase *m = suite_add_case(s, "minor", 60);
   tcase_add_test(m, test_store_into_old_during_minor);
   tcase_add_test(m, test_new_objects_scanned);
   tcase_add_test(m, test_root_store_during_minor);
   tcase_add_test(m, test_minors_reclaim_young_garbage);
   tcase_add_test(m, test_new_objects_during_minor);
-  suite_add_tcase(s, m);
-  TCase *f = tcase_create("finish");
-  tcase_set_timeout(f, 60);
+  TCase *f = suite_add_case(s, "finish", 60);
   tcase_add_test(f, test_park_finishes);
   tcase_add_loop_test(f, test_collect_during_minor, 0, 2);
   tcase_add_test(f, test_gen_minor_during_minor);
   tcase_add_test(f, test_other_pool_minor_during_minor);
   tcase_add_test(f, test_finish_and_collect_one_pause);
   tcase_add_loop_test(f, test_destroy_during_minor, 0, 3);
-  suite_add_tcase(s, f);
-  TCase *b = tcase_create("barrier");
-  tcase_set_timeout(b, 60);
+  TCase *b = suite_add_case(s, "barrier", 60);
   tcase_add_test(b, test_missing_barrier_old);
   tcase_add_test(b, test_missing_barrier_marked);
   tcase_add_test(b, test_missing_barrier_new);
-  suite_add_tcase(s, b);
-  TCase *rv = tcase_create("corner cases");
-  tcase_set_timeout(rv, 60);
+  TCase *rv = suite_add_case(s, "corner cases", 60);
   tcase_add_test(rv, test_grey_putback_overflow);
   tcase_add_loop_test(rv, test_scan_error_in_run, 0, 2);
   tcase_add_test(rv, test_ap_destroy_outstanding);
   tcase_add_loop_test(rv, test_commit_limit_inc, 0, 2);
-  suite_add_tcase(s, rv);
-  TCase *c = tcase_create("create");
+  TCase *c = suite_add_case(s, "create", 0);
   tcase_add_test(c, test_step_needs_young_size);
-  suite_add_tcase(s, c);
-  TCase *st = tcase_create("stats");
+  TCase *st = suite_add_case(s, "stats", 0);
   tcase_add_loop_test(st, test_pause_stats, 0, 2);
-  suite_add_tcase(s, st);
   return s;
 }

@@ -198,19 +198,14 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("lua_alloc");
-  TCase *tc = tcase_create("state");
+  TCase *tc = suite_add_case(s, "state", 0);
   tcase_add_test(tc, test_state_lives_in_pool);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("realloc");
+  tc = suite_add_case(s, "realloc", 0);
   tcase_add_test(tc, test_realloc_keeps_contents);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("oom");
-  tcase_set_timeout(tc, 60);
+  tc = suite_add_case(s, "oom", 60);
   tcase_add_test(tc, test_oom_is_a_lua_error);
   tcase_add_test(tc, test_no_room_for_the_state);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("misuse");
+  tc = suite_add_case(s, "misuse", 0);
   tcase_add_test(tc, test_refuses_pools_lua_cannot_use);
-  suite_add_tcase(s, tc);
   return s;
 }

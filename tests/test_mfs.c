@@ -209,21 +209,11 @@ START_TEST(test_commit_limit)
   kiln_arena_t a = arena_new(256 << 10, 0);
   kiln_pool_t pool = mfs_new(a, 128, 64 << 10);
   static void *p[4096];
-  size_t n = 0;
-  kiln_res_t res = KILN_OK;
-  while (n < 4096 && (res = kiln_alloc(&p[n], pool, 128)) == KILN_OK)
-    n++;
-  ck_assert_res(res, KILN_LIMIT);
+  size_t n = alloc_to_limit(pool, 128, p, 4096);
   ck_assert_uint_eq(n, (256 << 10) / 128);
-  ck_assert_msg(strstr(kiln_arena_error(a), "commit limit") != NULL, "%s", kiln_arena_error(a));
-  for (size_t i = 0; i < n; i += 2)
-    kiln_free(pool, p[i], 128);
-  for (size_t i = 0; i < n; i += 2)
-    p[i] = must_alloc(pool, 128); /* the freed units, no new memory */
+  realloc_every(pool, p, n, 128, 2); /* the freed units, no new memory */
   ck_assert_uint_le(committed(a), 256 << 10);
-  for (size_t i = 0; i < n; i++)
-    kiln_free(pool, p[i], 128);
-  ck_assert_uint_eq(pstats(pool).in_use, 0);
+  free_all(pool, p, n, 128);
   kiln_pool_destroy(pool);
   kiln_arena_destroy(a);
 }
@@ -232,23 +222,14 @@ END_TEST
 /* ---- misuse ------------------------------------------------------------- */
 
 #ifndef KILN_CHECKED
+static kiln_pool_t mfs_32(kiln_arena_t a)
+{
+  return mfs_new(a, 32, 64 << 10);
+}
+
 START_TEST(test_foreign_ignored)
 {
-  kiln_arena_t a = arena_new(0, 0);
-  kiln_pool_t pool = mfs_new(a, 32, 64 << 10), other = mfs_new(a, 32, 64 << 10);
-  void *mine = must_alloc(pool, 32), *theirs = must_alloc(other, 32);
-  char *heap = malloc(32);
-  kiln_free(pool, heap, 32);
-  kiln_free(pool, theirs, 32);
-  ck_assert_uint_eq(pstats(pool).in_use, 32);
-  ck_assert_uint_eq(pstats(other).in_use, 32);
-  void *next = must_alloc(pool, 32);
-  ck_assert_ptr_ne(next, mine);
-  ck_assert_ptr_ne(next, theirs);
-  free(heap);
-  kiln_pool_destroy(pool);
-  kiln_pool_destroy(other);
-  kiln_arena_destroy(a);
+  check_foreign_frees_ignored(mfs_32, 32);
 }
 END_TEST
 #else
@@ -259,11 +240,7 @@ static kiln_pool_t misuse_pool(void)
 
 static void double_free(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  void *keep = must_alloc(pool, 64), *p = must_alloc(pool, 64);
-  (void)keep;
-  kiln_free(pool, p, 64);
-  kiln_free(pool, p, 64);
+  free_twice(misuse_pool(), 64);
 }
 
 static void foreign_pointer(void)
@@ -275,28 +252,20 @@ static void foreign_pointer(void)
 
 static void interior_pointer(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  char *p = must_alloc(pool, 64);
-  kiln_free(pool, p + 8, 64);
+  free_misplaced(misuse_pool(), 64, 8, 64);
 }
 
 static void never_allocated(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  char *p = must_alloc(pool, 64);
-  kiln_free(pool, p + 64 * 10, 64); /* a unit not bumped yet */
+  free_misplaced(misuse_pool(), 64, 64 * 10, 64); /* a unit not bumped yet */
 }
 
 static void wrong_size(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  kiln_free(pool, must_alloc(pool, 64), 72); /* any size up to the unit is valid */
+  free_misplaced(misuse_pool(), 64, 0, 72); /* any size up to the unit is valid */
 }
 
-static const struct misuse_s {
-  void (*fn)(void);
-  const char *want;
-} misuses[] = {
+static const misuse_t misuses[] = {
   {double_free, "double free (block already free)"},
   {foreign_pointer, "not a block of this pool"},
   {interior_pointer, "not the start of a block this pool gave out"},
@@ -304,25 +273,10 @@ static const struct misuse_s {
   {wrong_size, ", 72): no block of this pool has that size (1 to 64 bytes)"},
 };
 
-START_TEST(test_misuse_reported)
-{
-  test_expect_abort(misuses[_i].fn, misuses[_i].want);
-}
-END_TEST
-
 START_TEST(test_poisoned)
 {
-  kiln_arena_t a = arena_new(0, 0);
-  kiln_pool_t pool = mfs_new(a, 64, 64 << 10);
-  void *keep = must_alloc(pool, 64);
-  unsigned char *p = must_alloc(pool, 64);
-  memset(p, 0, 64);
-  kiln_free(pool, p, 64);
-  for (size_t k = sizeof(void *); k < 64; k++) /* the free-list link aside */
-    ck_assert_uint_eq(p[k], KILN_POISON_BYTE);
-  kiln_free(pool, keep, 64);
-  kiln_pool_destroy(pool);
-  kiln_arena_destroy(a);
+  /* The free-list link aside, the unit reads as poison. */
+  check_freed_poisoned(mfs_new(arena_new(0, 0), 64, 64 << 10), 64, sizeof(void *), 64);
 }
 END_TEST
 #endif
@@ -330,28 +284,22 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("mfs");
-  TCase *prop = tcase_create("property");
-  tcase_set_timeout(prop, 300);
+  TCase *prop = suite_add_case(s, "property", 300);
   tcase_add_loop_test(prop, test_property, 0, (int)(NCONFIGS * NSEEDS));
   tcase_add_test(prop, test_rounds_do_not_grow);
-  suite_add_tcase(s, prop);
 
-  TCase *units = tcase_create("units");
-  tcase_set_timeout(units, 60);
+  TCase *units = suite_add_case(s, "units", 60);
   tcase_add_test(units, test_lifo_reuse);
   tcase_add_test(units, test_unit_rounding);
   tcase_add_test(units, test_segments_returned);
   tcase_add_test(units, test_commit_limit);
-  suite_add_tcase(s, units);
 
-  TCase *misuse = tcase_create("misuse");
+  TCase *misuse = suite_add_case(s, "misuse", 0);
 #ifndef KILN_CHECKED
   tcase_add_test(misuse, test_foreign_ignored);
 #else
-  tcase_add_loop_test(misuse, test_misuse_reported, 0,
-                      (int)(sizeof misuses / sizeof misuses[0]));
+  add_misuse_tests(misuse, misuses, sizeof misuses / sizeof misuses[0]);
   tcase_add_test(misuse, test_poisoned);
 #endif
-  suite_add_tcase(s, misuse);
   return s;
 }

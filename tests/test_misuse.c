@@ -181,8 +181,7 @@ START_TEST(test_second_thread_reserve_refused)
   ck_assert_ok(kiln_thread_reg(&thr, e.arena));
   enum { N = 64 };
   static void *keep[N];
-  kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, e.arena, keep, keep + N, KILN_RANK_EXACT));
+  kiln_root_t root = exact_area(e.arena, keep, N);
   for (int i = 0; i < N; i++)
     ck_assert_ptr_nonnull(keep[i] = m_new(&e, 48, (unsigned char)i));
 
@@ -321,8 +320,7 @@ static void release_without_park(void)
   kiln_arena_release(a);
   say_error();
   kiln_arena_collect(a); /* not left parked below zero: collections still run */
-  kiln_stats_t st;
-  kiln_arena_stats(a, &st);
+  kiln_stats_t st = astats(a);
   say(st.collections == 1 ? "collected" : "not collected");
   kiln_arena_destroy(a);
 }
@@ -555,8 +553,7 @@ static void collect_with_skip(kiln_class_t klass, kiln_skip_fn skip)
   kiln_format_t f = skip_format(skip);
   env_t e = env_open(klass, &f);
   static void *slot[1];
-  kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, e.arena, slot, slot + 1, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, slot, 1);
   slot[0] = gobj_new(e.ap, 666, 0, 16);
   kiln_arena_collect(e.arena);
   say("collected");
@@ -700,7 +697,7 @@ static void root_destroyed_twice(void)
   static void *slots[8];
   kiln_root_t r;
   ck_assert_ok(kiln_arena_create(&a, NULL));
-  ck_assert_ok(kiln_root_create_area(&r, a, slots, slots + 8, KILN_RANK_EXACT));
+  r = exact_area(a, slots, 8);
   kiln_root_destroy(r);
   kiln_root_destroy(r);
   say_error();
@@ -773,8 +770,7 @@ START_TEST(test_graves_bounded)
   static void *slots[4];
   ck_assert_ok(kiln_arena_create(&a, NULL));
   for (int i = 0; i < 1000; i++) {
-    kiln_root_t r;
-    ck_assert_ok(kiln_root_create_area(&r, a, slots, slots + 4, KILN_RANK_EXACT));
+    kiln_root_t r = exact_area(a, slots, 4);
     kiln_root_destroy(r);
   }
   ck_assert_uint_eq(a->ngraves, KILN_CHECKING ? 1000 : 64);
@@ -857,15 +853,12 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("misuse");
-  TCase *threads = tcase_create("threads");
-  tcase_set_timeout(threads, 60);
+  TCase *threads = suite_add_case(s, "threads", 60);
   tcase_add_test(threads, test_second_thread_reserve_refused);
   tcase_add_test(threads, test_second_thread_commit_refused);
   tcase_add_test(threads, test_unregistered_arena_any_thread);
-  suite_add_tcase(s, threads);
 
-  TCase *handles = tcase_create("handles");
-  tcase_set_timeout(handles, 60);
+  TCase *handles = suite_add_case(s, "handles", 60);
   tcase_add_test(handles, test_free_on_automatic_pool);
   tcase_add_loop_test(handles, test_void_entry_points_null_and_wrong_type, 0,
                       (int)(sizeof void_cases / sizeof void_cases[0]));
@@ -877,10 +870,8 @@ Suite *test_suite(void)
   tcase_add_test(handles, test_graves_bounded);
   tcase_add_test(handles, test_pool_destroyed_with_live_ap);
   tcase_add_test(handles, test_alloc_after_pool_destroy);
-  suite_add_tcase(s, handles);
 
-  TCase *protocol = tcase_create("protocol");
-  tcase_set_timeout(protocol, 60);
+  TCase *protocol = suite_add_case(s, "protocol", 60);
   tcase_add_test(protocol, test_misaligned_reserve);
   tcase_add_test(protocol, test_commit_without_reserve);
   tcase_add_test(protocol, test_free_wrong_size_mfs);
@@ -893,6 +884,5 @@ Suite *test_suite(void)
     tcase_add_test(protocol, test_fix_null_scan_state);
     tcase_add_test(protocol, test_corrupt_structures_checked);
   }
-  suite_add_tcase(s, protocol);
   return s;
 }

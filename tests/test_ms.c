@@ -2,7 +2,6 @@
  * tests, ambiguous stack references, cross-pool references, bounded memory
  * under churn, and the reserve/commit protocol. */
 #include "graph.h"
-#include "vm.h"
 
 #include <string.h>
 
@@ -50,18 +49,13 @@ typedef struct env_s {
   kiln_root_t root;
 } env_t;
 
-/* The thread root's cold end is the stack's real base (a local of the test
-   function would not do: locals declared after it may sit above it). */
-static void env_open(env_t *e, void *unused)
+static void env_open(env_t *e)
 {
-  void *cold = vm_stack_cold_end();
-  (void)unused;
   ck_assert_ok(kiln_arena_create(&e->arena, NULL));
   ck_assert_ok(kiln_fmt_create(&e->fmt, e->arena, graph_format()));
   one_ms(e->arena, e->fmt, &e->pool);
   ck_assert_ok(kiln_ap_create(&e->ap, e->pool, NULL));
-  ck_assert_ok(kiln_thread_reg(&e->thr, e->arena));
-  ck_assert_ok(kiln_root_create_thread(&e->root, e->arena, e->thr, cold));
+  e->root = stack_root(e->arena, &e->thr);
 }
 
 static void env_close(env_t *e)
@@ -76,9 +70,8 @@ static void env_close(env_t *e)
 
 START_TEST(test_stack_reference_survives)
 {
-  int cold;
   env_t e;
-  env_open(&e, &cold);
+  env_open(&e);
   gobj_t *volatile held = gobj_new(e.ap, 7, 1, 40);
   held->ref[0] = gobj_new(e.ap, 8, 0, 24); /* reachable only through held */
   for (int i = 0; i < 1000; i++)
@@ -94,24 +87,12 @@ END_TEST
 
 START_TEST(test_interior_stack_reference_survives)
 {
-  int cold;
   env_t e;
-  env_open(&e, &cold);
-  gobj_t *o = gobj_new(e.ap, 9, 0, 64);
-  char *volatile inner = (char *)o + 40; /* only an interior pointer is kept */
-  o = NULL;
-  for (int i = 0; i < 1000; i++)
-    (void)gobj_new(e.ap, 200 + (uint64_t)i, 2, 16);
-  kiln_arena_collect(e.arena);
-  kiln_arena_collect(e.arena);
-  gobj_t *back = (gobj_t *)(void *)(inner - 40);
-  ck_assert(back->id == 9 && gobj_payload_ok(back));
+  env_open(&e);
+  /* Allocation afterwards must not reuse the kept object's grains. */
+  (void)gobj_interior_pointer_kept(e.arena, e.ap, 5000);
   ck_assert_uint_ge(pool_live(e.pool), 1);
-  ck_assert_uint_lt(pool_live(e.pool), 100);
-  /* Allocation afterwards must not reuse the pinned object's grains. */
-  for (int i = 0; i < 5000; i++)
-    (void)gobj_new(e.ap, 9000 + (uint64_t)i, 0, 56);
-  ck_assert(back->id == 9 && gobj_payload_ok(back));
+  ck_assert_uint_lt(pool_live(e.pool), 100); /* the garbage went */
   env_close(&e);
 }
 END_TEST
@@ -119,8 +100,7 @@ END_TEST
 START_TEST(test_ambiguous_area_ignores_junk)
 {
   env_t e;
-  int cold;
-  env_open(&e, &cold);
+  env_open(&e);
   gobj_t *o = gobj_new(e.ap, 1, 0, 8);
   void *area[4] = {(char *)o + 3, (void *)0x1234, (void *)(~(uintptr_t)0 - 7), NULL};
   kiln_root_t r;
@@ -145,10 +125,9 @@ START_TEST(test_many_buffers_per_segment_parsed)
   enum { N = 400 };
   static void *keep[N], *inner[N / 2];
   env_t e;
-  int cold;
-  env_open(&e, &cold);
+  env_open(&e);
   kiln_root_t exact, ambig;
-  ck_assert_ok(kiln_root_create_area(&exact, e.arena, keep, keep + N, KILN_RANK_EXACT));
+  exact = exact_area(e.arena, keep, N);
   ck_assert_ok(kiln_root_create_area(&ambig, e.arena, inner, inner + N / 2, KILN_RANK_AMBIG));
   for (size_t i = 0; i < N; i++)
     keep[i] = gobj_new(e.ap, i, 1, 24);
@@ -179,23 +158,16 @@ END_TEST
 
 START_TEST(test_churn_bounded)
 {
-  kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_pool_t pool;
-  kiln_ap_t ap;
   static void *live[2000];
-  fmt = arena_with_format(&arena, graph_format());
-  one_ms(arena, fmt, &pool);
-  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
-  kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, arena, live, live + 2000, KILN_RANK_EXACT));
+  rooted_heap_t h;
+  rooted_open(&h, one_ms, NULL, live, 2000);
   uint64_t rng = test_seed(5);
   kiln_stats_t st;
   size_t max_committed = 0;
   do {
-    gobj_t *o = gobj_new(ap, rng, 1, (uint32_t)test_range(&rng, 0, 200));
+    gobj_t *o = gobj_new(h.ap, rng, 1, (uint32_t)test_range(&rng, 0, 200));
     live[test_rand(&rng) % 2000] = o;
-    kiln_arena_stats(arena, &st);
+    st = astats(h.arena);
     if (st.committed > max_committed)
       max_committed = st.committed;
   } while (st.collections < 100);
@@ -203,11 +175,7 @@ START_TEST(test_churn_bounded)
      4 MiB between collections: committed must stay near that, not grow. */
   ck_assert_msg(max_committed < (16u << 20), "committed reached %zu bytes", max_committed);
   ck_assert_uint_gt(st.allocated, 100u * (4u << 20));
-  kiln_root_destroy(root);
-  kiln_ap_destroy(ap);
-  kiln_pool_destroy(pool);
-  kiln_fmt_destroy(fmt);
-  kiln_arena_destroy(arena);
+  rooted_close(&h);
 }
 END_TEST
 
@@ -217,40 +185,28 @@ END_TEST
 static void spare_phase(size_t spare, uint64_t *gcs_o, size_t *grew_o)
 {
   static void *live[40000];
-  kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_pool_t pool;
-  kiln_ap_t ap;
-  kiln_root_t root;
   kiln_stats_t st;
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("spare", spare), KILN_ARG_SIZE("budget_min", 256 << 10),
                         KILN_ARGS_END};
   memset(live, 0, sizeof live);
-  ck_assert_ok(kiln_arena_create(&arena, aargs));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  one_ms(arena, fmt, &pool);
-  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
-  ck_assert_ok(kiln_root_create_area(&root, arena, live, live + 40000, KILN_RANK_EXACT));
+  rooted_heap_t h;
+  rooted_open(&h, one_ms, aargs, live, 40000);
   for (uint32_t i = 0; i < 40000; i++) /* about 8 MiB live, then dropped */
-    live[i] = gobj_new(ap, i, 1, 200);
-  kiln_arena_collect(arena);
+    live[i] = gobj_new(h.ap, i, 1, 200);
+  kiln_arena_collect(h.arena);
   memset(live, 0, sizeof live);
-  live[0] = gobj_new(ap, 1, 1, 24);
-  kiln_arena_collect(arena); /* live: one object; spare: the 8 MiB */
-  kiln_arena_stats(arena, &st);
+  live[0] = gobj_new(h.ap, 1, 1, 24);
+  kiln_arena_collect(h.arena); /* live: one object; spare: the 8 MiB */
+  st = astats(h.arena);
   uint64_t gcs = st.collections;
   size_t committed = st.committed;
   for (uint32_t i = 0; i < 20000; i++) /* about 4 MiB of garbage */
-    live[1 + i % 16] = gobj_new(ap, i, 1, 200);
-  kiln_arena_stats(arena, &st);
+    live[1 + i % 16] = gobj_new(h.ap, i, 1, 200);
+  st = astats(h.arena);
   *gcs_o = st.collections - gcs;
   *grew_o = st.committed > committed ? st.committed - committed : 0;
   ck_assert(gobj_payload_ok(live[0]));
-  kiln_root_destroy(root);
-  kiln_ap_destroy(ap);
-  kiln_pool_destroy(pool);
-  kiln_fmt_destroy(fmt);
-  kiln_arena_destroy(arena);
+  rooted_close(&h);
 }
 
 START_TEST(test_spare_filled_before_collecting)
@@ -267,30 +223,21 @@ END_TEST
 
 START_TEST(test_everything_freed_when_unrooted)
 {
-  kiln_arena_t arena;
-  kiln_fmt_t fmt;
-  kiln_pool_t pool;
-  kiln_ap_t ap;
   kiln_arg_t aargs[] = {KILN_ARG_SIZE("spare", 0), KILN_ARGS_END};
-  ck_assert_ok(kiln_arena_create(&arena, aargs));
-  ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  one_ms(arena, fmt, &pool);
-  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
-  kiln_arena_park(arena);
+  rooted_heap_t h;
+  rooted_open(&h, one_ms, aargs, NULL, 0);
+  kiln_arena_park(h.arena);
   for (int i = 0; i < 20000; i++)
-    (void)gobj_new(ap, (uint64_t)i, 1, (uint32_t)(i % 300 == 0 ? 30000 : 40));
+    (void)gobj_new(h.ap, (uint64_t)i, 1, (uint32_t)(i % 300 == 0 ? 30000 : 40));
   kiln_pool_stats_t ps;
-  kiln_pool_stats(pool, &ps);
+  kiln_pool_stats(h.pool, &ps);
   ck_assert_uint_gt(ps.committed, 1u << 20);
-  kiln_arena_release(arena);
-  kiln_arena_collect(arena);
-  kiln_pool_stats(pool, &ps);
+  kiln_arena_release(h.arena);
+  kiln_arena_collect(h.arena);
+  kiln_pool_stats(h.pool, &ps);
   ck_assert_uint_eq(ps.live_objects, 0);
   ck_assert_uint_le(ps.committed, 256u << 10); /* at most the AP's current segment */
-  kiln_ap_destroy(ap);
-  kiln_pool_destroy(pool);
-  kiln_fmt_destroy(fmt);
-  kiln_arena_destroy(arena);
+  rooted_close(&h);
 }
 END_TEST
 
@@ -299,14 +246,10 @@ END_TEST
 START_TEST(test_commit_after_collection_fails_then_retry_works)
 {
   env_t e;
-  int cold;
-  env_open(&e, &cold);
+  env_open(&e);
+  gobj_commit_after_collection_fails(e.arena, e.ap);
   size_t size = gobj_size(0, 8);
   void *p;
-  ck_assert_ok(kiln_reserve(&p, e.ap, size));
-  memset(p, 0, size);
-  kiln_arena_collect(e.arena); /* intervenes between reserve and commit */
-  ck_assert_int_eq(kiln_commit(e.ap, p, size), 0);
   int tries = 0;
   gobj_t *o;
   do {
@@ -328,8 +271,7 @@ END_TEST
 START_TEST(test_reserve_bad_size)
 {
   env_t e;
-  int cold;
-  env_open(&e, &cold);
+  env_open(&e);
   void *p;
   ck_assert_res(kiln_reserve(&p, e.ap, 13), KILN_PARAM);
   ck_assert_str_eq(kiln_arena_error(e.arena),
@@ -354,27 +296,21 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("ms");
-  TCase *g = tcase_create("graph");
-  tcase_set_timeout(g, 300);
+  TCase *g = suite_add_case(s, "graph", 300);
   tcase_add_loop_test(g, test_graph_battery, 0, GRAPH_BATTERY_RUNS);
   tcase_add_loop_test(g, test_two_pools_both_ways, 0, 2);
-  suite_add_tcase(s, g);
-  TCase *a = tcase_create("ambiguous");
+  TCase *a = suite_add_case(s, "ambiguous", 0);
   tcase_add_test(a, test_stack_reference_survives);
   tcase_add_test(a, test_interior_stack_reference_survives);
   tcase_add_test(a, test_ambiguous_area_ignores_junk);
   tcase_add_test(a, test_many_buffers_per_segment_parsed);
-  suite_add_tcase(s, a);
-  TCase *r = tcase_create("reclaim");
-  tcase_set_timeout(r, 120);
+  TCase *r = suite_add_case(s, "reclaim", 120);
   tcase_add_test(r, test_churn_bounded);
   tcase_add_test(r, test_spare_filled_before_collecting);
   tcase_add_test(r, test_everything_freed_when_unrooted);
-  suite_add_tcase(s, r);
-  TCase *p = tcase_create("protocol");
+  TCase *p = suite_add_case(s, "protocol", 0);
   tcase_add_test(p, test_commit_after_collection_fails_then_retry_works);
   tcase_add_test(p, test_reserve_bad_size);
   tcase_add_test(p, test_pool_needs_format);
-  suite_add_tcase(s, p);
   return s;
 }

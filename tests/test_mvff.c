@@ -425,24 +425,15 @@ START_TEST(test_commit_limit)
   kiln_arena_t a = arena_new(1 << 20, 0);
   kiln_pool_t pool = mvff_new(a, NULL);
   static void *p[20000];
-  size_t n = 0;
-  kiln_res_t res;
-  while ((res = kiln_alloc(&p[n], pool, 200)) == KILN_OK)
-    n++;
-  ck_assert_res(res, KILN_LIMIT);
-  ck_assert_msg(strstr(kiln_arena_error(a), "commit limit") != NULL, "%s", kiln_arena_error(a));
+  size_t n = alloc_to_limit(pool, 200, p, 20000);
   ck_assert_uint_gt(n, 3000);
   ck_assert_uint_le(committed(a), 1 << 20);
   void *big;
   ck_assert_res(kiln_alloc(&big, pool, 512 << 10), KILN_LIMIT);
   /* Free a third: the holes serve new blocks without new memory. */
-  for (size_t i = 0; i < n; i += 3)
-    kiln_free(pool, p[i], 200);
-  for (size_t i = 0; i < n; i += 3)
-    p[i] = must_alloc(pool, 200);
+  realloc_every(pool, p, n, 200, 3);
   /* Free everything: now a large block fits. */
-  for (size_t i = 0; i < n; i++)
-    kiln_free(pool, p[i], 200);
+  free_all(pool, p, n, 200);
   big = must_alloc(pool, 512 << 10);
   memset(big, 3, 512 << 10);
   kiln_free(pool, big, 512 << 10);
@@ -455,27 +446,14 @@ END_TEST
 /* ---- misuse ------------------------------------------------------------- */
 
 #ifndef KILN_CHECKED
-/* Unchecked builds ignore a pointer that is not in the pool's segments. */
+static kiln_pool_t mvff_default(kiln_arena_t a)
+{
+  return mvff_new(a, NULL);
+}
+
 START_TEST(test_foreign_ignored)
 {
-  kiln_arena_t a = arena_new(0, 0);
-  kiln_pool_t pool = mvff_new(a, NULL), other = mvff_new(a, NULL);
-  void *mine = must_alloc(pool, 64), *theirs = must_alloc(other, 64);
-  memset(mine, 0x11, 64);
-  char *heap = malloc(64);
-  int local = 0;
-  kiln_free(pool, heap, 64);
-  kiln_free(pool, &local, sizeof local);
-  kiln_free(pool, theirs, 64);
-  ck_assert_uint_eq(pstats(pool).in_use, 64);
-  ck_assert_uint_eq(pstats(other).in_use, 64);
-  void *next = must_alloc(pool, 64);
-  ck_assert_ptr_ne(next, theirs);
-  ck_assert_ptr_ne(next, mine);
-  free(heap);
-  kiln_pool_destroy(pool);
-  kiln_pool_destroy(other);
-  kiln_arena_destroy(a);
+  check_foreign_frees_ignored(mvff_default, 64);
 }
 END_TEST
 #else
@@ -486,11 +464,7 @@ static kiln_pool_t misuse_pool(void)
 
 static void double_free_small(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  void *keep = must_alloc(pool, 100), *p = must_alloc(pool, 100);
-  (void)keep;
-  kiln_free(pool, p, 100);
-  kiln_free(pool, p, 100);
+  free_twice(misuse_pool(), 100);
 }
 
 static void double_free_large(void)
@@ -515,40 +489,30 @@ static void outside_arena(void)
 
 static void never_allocated(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  char *p = must_alloc(pool, 100);
-  kiln_free(pool, p - 4096, 100); /* free memory of the same segment */
+  free_misplaced(misuse_pool(), 100, -4096, 100); /* free memory of the same segment */
 }
 
 static void interior_pointer(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  char *p = must_alloc(pool, 100);
-  kiln_free(pool, p + 16, 84);
+  free_misplaced(misuse_pool(), 100, 16, 84);
 }
 
 static void wrong_size_small(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  kiln_free(pool, must_alloc(pool, 100), 200);
+  free_misplaced(misuse_pool(), 100, 0, 200);
 }
 
 static void wrong_size_smaller(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  kiln_free(pool, must_alloc(pool, 1000), 900);
+  free_misplaced(misuse_pool(), 1000, 0, 900);
 }
 
 static void wrong_size_large(void)
 {
-  kiln_pool_t pool = misuse_pool();
-  kiln_free(pool, must_alloc(pool, 1 << 20), 2 << 20);
+  free_misplaced(misuse_pool(), 1 << 20, 0, 2 << 20);
 }
 
-static const struct misuse_s {
-  void (*fn)(void);
-  const char *want;
-} misuses[] = {
+static const misuse_t misuses[] = {
   {double_free_small, "double free (block already free)"},
   {double_free_large, "not a live block of any pool (never allocated, or already freed)"},
   {foreign_pointer, "a block of another pool (mvff "},
@@ -562,28 +526,13 @@ static const struct misuse_s {
                      "(1044481..1048576 bytes)"},
 };
 
-START_TEST(test_misuse_reported)
-{
-  test_expect_abort(misuses[_i].fn, misuses[_i].want);
-}
-END_TEST
-
 /* Checked builds poison freed memory (but a cached block's link word). */
 START_TEST(test_poisoned)
 {
-  kiln_arena_t a = arena_new(0, 0);
   kiln_arg_t args[] = {KILN_ARG_SIZE("cache", 0), KILN_ARGS_END};
-  kiln_pool_t pool = mvff_new(a, args);
-  void *keep = must_alloc(pool, 256);
-  unsigned char *p = must_alloc(pool, 256);
-  memset(p, 0, 256);
-  kiln_free(pool, p, 256);
   /* The store's header and footer aside, the block reads as poison. */
-  for (size_t k = 3 * sizeof(void *); k < 256 - sizeof(size_t); k++)
-    ck_assert_uint_eq(p[k], KILN_POISON_BYTE);
-  kiln_free(pool, keep, 256);
-  kiln_pool_destroy(pool);
-  kiln_arena_destroy(a);
+  check_freed_poisoned(mvff_new(arena_new(0, 0), args), 256, 3 * sizeof(void *),
+                       256 - sizeof(size_t));
 }
 END_TEST
 #endif
@@ -591,15 +540,12 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("mvff");
-  TCase *prop = tcase_create("property");
-  tcase_set_timeout(prop, 300);
+  TCase *prop = suite_add_case(s, "property", 300);
   tcase_add_loop_test(prop, test_property, 0, (int)(NCONFIGS * NSEEDS));
   tcase_add_loop_test(prop, test_rounds_do_not_grow, 0, (int)NCONFIGS);
   tcase_add_test(prop, test_holes_reused);
-  suite_add_tcase(s, prop);
 
-  TCase *blocks = tcase_create("blocks");
-  tcase_set_timeout(blocks, 120);
+  TCase *blocks = suite_add_case(s, "blocks", 120);
   tcase_add_test(blocks, test_large_own_segment);
   tcase_add_test(blocks, test_coalesce_orders);
   tcase_add_test(blocks, test_pad_orders);
@@ -608,16 +554,13 @@ Suite *test_suite(void)
   tcase_add_test(blocks, test_cache_flushed_before_growth);
   tcase_add_loop_test(blocks, test_alignment, 0, 10);
   tcase_add_test(blocks, test_commit_limit);
-  suite_add_tcase(s, blocks);
 
-  TCase *misuse = tcase_create("misuse");
+  TCase *misuse = suite_add_case(s, "misuse", 0);
 #ifndef KILN_CHECKED
   tcase_add_test(misuse, test_foreign_ignored);
 #else
-  tcase_add_loop_test(misuse, test_misuse_reported, 0,
-                      (int)(sizeof misuses / sizeof misuses[0]));
+  add_misuse_tests(misuse, misuses, sizeof misuses / sizeof misuses[0]);
   tcase_add_test(misuse, test_poisoned);
 #endif
-  suite_add_tcase(s, misuse);
   return s;
 }

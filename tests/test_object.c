@@ -14,15 +14,10 @@
 
 #include <string.h>
 
-enum { C_MS, C_COPY, C_GEN_MS, C_GEN_COPY, C_STICKY, C_STICKY_INC, NCONFIGS };
-static const char *const config_names[] = {"ms", "copy", "gen->ms", "gen->copy", "sticky",
-                                           "sticky-inc"};
 #define YOUNG (64u << 10)
 #define STEP (8u << 10)
-#define NURSERY (64u << 10)
 
-static int config_moves(int which) { return which == C_COPY || which == C_GEN_MS || which == C_GEN_COPY; }
-static int config_minors(int which) { return which >= C_GEN_MS; }
+static int config_minors(int which) { return which >= CONFIG_GEN_MS; }
 
 /* An arena with the configuration's pools on fmt: pool takes the
    allocations, mature is gen's promote_to (else NULL). */
@@ -40,17 +35,7 @@ static void env_open(env_t *e, int which, const kiln_format_t *format)
   e->which = which;
   ck_assert_ok(kiln_arena_create(&e->arena, NULL));
   ck_assert_ok(kiln_fmt_create(&e->fmt, e->arena, format));
-  switch (which) {
-  case C_MS: e->pool = plain_pool(e->arena, e->fmt, kiln_class_ms()); break;
-  case C_COPY: e->pool = plain_pool(e->arena, e->fmt, kiln_class_copy()); break;
-  case C_GEN_MS:
-  case C_GEN_COPY:
-    e->mature = plain_pool(e->arena, e->fmt, which == C_GEN_MS ? kiln_class_ms() : kiln_class_copy());
-    e->pool = make_gen_aged(e->arena, e->fmt, e->mature, NURSERY, 0);
-    break;
-  case C_STICKY: e->pool = make_sticky(e->arena, e->fmt, YOUNG, 0); break;
-  default: e->pool = make_sticky(e->arena, e->fmt, YOUNG, STEP); break;
-  }
+  e->pool = make_config_pool(e->arena, e->fmt, which, YOUNG, STEP, &e->mature);
   ck_assert_ok(kiln_ap_create(&e->ap, e->pool, NULL));
 }
 
@@ -118,6 +103,17 @@ static void walk_env(env_t *e, seen_t *s)
                 s->bad);
 }
 
+/* Fail unless a full collection leaves none of e's objects: the test has
+   dropped its last pin and holds no root. */
+static void check_nothing_left(env_t *e)
+{
+  seen_t s;
+  kiln_arena_collect(e->arena);
+  walk_env(e, &s);
+  ck_assert_msg(s.objects == 0, "%s: %zu objects left after the last unpin",
+                config_names[e->which], s.objects);
+}
+
 /* ---- pinning ------------------------------------------------------------ */
 
 START_TEST(test_pin_keeps_in_place)
@@ -140,9 +136,9 @@ START_TEST(test_pin_keeps_in_place)
   ck_assert_ok(kiln_unpin(e.arena, o));
   void *slot = o;
   kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, e.arena, &slot, &slot + 1, KILN_RANK_EXACT));
+  root = exact_area(e.arena, &slot, 1);
   kiln_arena_collect(e.arena); /* one: a second could copy it back to the same address */
-  if (config_moves(_i))
+  if (config_moves_in_full(_i))
     ck_assert_msg(slot != (void *)o, "%s: the unpinned object did not move", config_names[_i]);
   else
     ck_assert_ptr_eq(slot, o);
@@ -169,10 +165,7 @@ START_TEST(test_unpinned_object_dies)
   walk_env(&e, &s);
   ck_assert_int_eq(s.count[9], 1);
   ck_assert_ok(kiln_unpin(e.arena, o));
-  kiln_arena_collect(e.arena);
-  walk_env(&e, &s);
-  ck_assert_msg(s.count[9] == 0 && s.objects == 0, "%s: %zu objects left after the unpin",
-                config_names[_i], s.objects);
+  check_nothing_left(&e);
   env_close(&e);
 }
 END_TEST
@@ -182,12 +175,12 @@ END_TEST
 START_TEST(test_pin_during_incremental)
 {
   env_t e;
-  env_open(&e, C_STICKY_INC, graph_format());
+  env_open(&e, CONFIG_STICKY_INC, graph_format());
   kiln_stats_t st;
   uint64_t i = 0;
   do {
     (void)gobj_new(e.ap, 1000000 + i, 1, 40);
-    kiln_arena_stats(e.arena, &st);
+    st = astats(e.arena);
     T_CHECK(++i < 1000000, "no incremental collection started");
   } while (!st.in_progress);
   gobj_t *o = gobj_new(e.ap, 11, 0, 32);
@@ -200,9 +193,7 @@ START_TEST(test_pin_during_incremental)
   ck_assert_uint_eq(s.count[11], 1);
   ck_assert_uint_eq(s.objects, 1);
   ck_assert_ok(kiln_unpin(e.arena, o));
-  kiln_arena_collect(e.arena);
-  walk_env(&e, &s);
-  ck_assert_uint_eq(s.objects, 0);
+  check_nothing_left(&e);
   env_close(&e);
 }
 END_TEST
@@ -238,7 +229,7 @@ END_TEST
 START_TEST(test_many_pins)
 {
   env_t e;
-  env_open(&e, C_COPY, graph_format());
+  env_open(&e, CONFIG_COPY, graph_format());
   enum { N = 300 };
   static gobj_t *objs[N];
   for (int i = 0; i < N; i++) {
@@ -258,9 +249,7 @@ START_TEST(test_many_pins)
     for (int k = 0; k <= i % 3; k++)
       ck_assert_ok(kiln_unpin(e.arena, objs[i]));
   ck_assert_res(kiln_unpin(e.arena, objs[1]), KILN_PARAM);
-  kiln_arena_collect(e.arena);
-  walk_env(&e, &s);
-  ck_assert_uint_eq(s.objects, 0);
+  check_nothing_left(&e);
   env_close(&e);
 }
 END_TEST
@@ -274,8 +263,7 @@ START_TEST(test_obj_size)
   enum { N = 6 };
   static void *slots[N];
   static const uint32_t nrefs[N] = {0, 1, 2, 0, 3, 1}, npay[N] = {0, 1, 8, 13, 100, 2000};
-  kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, e.arena, slots, slots + N, KILN_RANK_EXACT));
+  kiln_root_t root = exact_area(e.arena, slots, N);
   for (int i = 0; i < N; i++)
     slots[i] = gobj_new(e.ap, (uint64_t)i + 1, nrefs[i], npay[i]);
   for (int round = 0; round < 2; round++) {
@@ -421,8 +409,7 @@ START_TEST(test_walk_matches_model)
   memset(&m, 0, sizeof m);
   memset(roots, 0, sizeof roots);
   m.next_id = 1;
-  kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, e.arena, roots, roots + NROOTS, KILN_RANK_EXACT));
+  kiln_root_t root = exact_area(e.arena, roots, NROOTS);
   uint64_t rng = test_seed(17);
   size_t rounds = test_scale(6);
   for (size_t round = 0; round < rounds && m.next_id + 400 < MAXID; round++) {
@@ -498,7 +485,7 @@ START_TEST(test_walk_traps_reservation)
   env_open(&e, _i, graph_format());
   void *keep = gobj_new(e.ap, 1, 0, 8);
   kiln_root_t root;
-  ck_assert_ok(kiln_root_create_area(&root, e.arena, &keep, &keep + 1, KILN_RANK_EXACT));
+  root = exact_area(e.arena, &keep, 1);
   size_t size = gobj_size(0, 8);
   void *p;
   ck_assert_ok(kiln_reserve(&p, e.ap, size));
@@ -559,7 +546,7 @@ START_TEST(test_derived_follows_base)
     moved |= frame.code != before;
     before = frame.code;
   }
-  ck_assert_int_eq(moved, config_moves(_i));
+  ck_assert_int_eq(moved, config_moves_in_full(_i));
   ck_assert_ptr_null(weak_frame.code); /* its object died: both cleared */
   ck_assert_ptr_null(weak_frame.ip);
   kiln_root_destroy(rweak);
@@ -572,7 +559,7 @@ END_TEST
 static void stray_derived(void)
 {
   env_t e;
-  env_open(&e, C_MS, graph_format());
+  env_open(&e, CONFIG_MS, graph_format());
   static frame_t frame;
   gobj_t *code = gobj_new(e.ap, 5, 1, 16);
   frame.code = code;
@@ -804,12 +791,11 @@ START_TEST(test_word_format)
   if (e.mature != NULL)
     ck_assert_ok(kiln_pool_walk(e.mature, count_word_objects, &walked));
   ck_assert_uint_eq(walked, reachable);
-  kiln_stats_t st;
-  kiln_arena_stats(e.arena, &st);
+  kiln_stats_t st = astats(e.arena);
   ck_assert_uint_gt(verified, 0);
   if (config_minors(_i))
     ck_assert_msg(st.minor_collections > 0, "%s: no minor collection ran", config_names[_i]);
-  if (config_moves(_i))
+  if (config_moves_in_full(_i))
     ck_assert_msg(st.copied > 0, "%s: nothing moved", config_names[_i]);
   kiln_root_destroy(root);
   env_close(&e);
@@ -820,13 +806,6 @@ END_TEST
    word store into an old object without kiln_write_word is reported. */
 static int unbarriered_config;
 
-static uint64_t minors_now(kiln_arena_t arena)
-{
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
-  return st.minor_collections;
-}
-
 static void word_store_without_barrier(void)
 {
   env_t e;
@@ -836,18 +815,18 @@ static void word_store_without_barrier(void)
   ck_assert_ok(kiln_root_create_scan(&root, e.arena, KILN_RANK_EXACT, scan_word_roots, NULL));
   w_roots[0] = (uintptr_t)w_new(e.ap, 1);
   kiln_arena_collect(e.arena); /* the holder is old now */
-  uint64_t m0 = minors_now(e.arena);
-  while (minors_now(e.arena) < m0 + 1)
+  uint64_t m0 = minors(e.arena);
+  while (minors(e.arena) < m0 + 1)
     (void)w_new(e.ap, 0);
   uintptr_t *holder = (uintptr_t *)w_roots[0];
   holder[2] = (uintptr_t)w_new(e.ap, 2); /* no kiln_write_word: the bug */
-  while (minors_now(e.arena) < m0 + 2)
+  while (minors(e.arena) < m0 + 2)
     (void)w_new(e.ap, 0);
 }
 
 START_TEST(test_word_missing_barrier_reported)
 {
-  unbarriered_config = _i == 0 ? C_GEN_MS : C_STICKY;
+  unbarriered_config = _i == 0 ? CONFIG_GEN_MS : CONFIG_STICKY;
   test_expect_missing_barrier(word_store_without_barrier);
 }
 END_TEST
@@ -855,35 +834,27 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("object");
-  TCase *tc = tcase_create("pin");
-  tcase_set_timeout(tc, 120);
+  TCase *tc = suite_add_case(s, "pin", 120);
   tcase_add_loop_test(tc, test_pin_keeps_in_place, 0, NCONFIGS);
   tcase_add_loop_test(tc, test_unpinned_object_dies, 0, NCONFIGS);
   tcase_add_test(tc, test_pin_during_incremental);
   tcase_add_test(tc, test_pin_refuses);
   tcase_add_test(tc, test_many_pins);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("size");
+  tc = suite_add_case(s, "size", 0);
   tcase_add_loop_test(tc, test_obj_size, 0, NCONFIGS);
   tcase_add_test(tc, test_obj_size_refuses_manual);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("walk");
-  tcase_set_timeout(tc, 120);
+  tc = suite_add_case(s, "walk", 120);
   tcase_add_test(tc, test_walk_refuses_manual);
   tcase_add_loop_test(tc, test_walk_matches_model, 0, NCONFIGS);
   tcase_add_loop_test(tc, test_walk_skips_pads, 0, NCONFIGS);
   tcase_add_loop_test(tc, test_walk_traps_reservation, 0, NCONFIGS);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("derived");
+  tc = suite_add_case(s, "derived", 0);
   tcase_add_loop_test(tc, test_derived_follows_base, 0, NCONFIGS);
 #ifdef KILN_CHECKED
   tcase_add_test(tc, test_derived_outside_base_checked);
 #endif
-  suite_add_tcase(s, tc);
-  tc = tcase_create("word");
-  tcase_set_timeout(tc, 120);
+  tc = suite_add_case(s, "word", 120);
   tcase_add_loop_test(tc, test_word_format, 0, NCONFIGS);
   tcase_add_loop_test(tc, test_word_missing_barrier_reported, 0, 2);
-  suite_add_tcase(s, tc);
   return s;
 }

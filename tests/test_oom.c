@@ -52,8 +52,7 @@ START_TEST(test_limit_then_recover)
   /* Each loop iteration starts from an empty chain: under CK_FORK=no (as the
      Valgrind run uses) the static still holds the previous arena's chain. */
   root[0] = NULL;
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, arena, root, root + 1, KILN_RANK_EXACT));
+  (void)exact_area(arena, root, 1);
   /* Keep everything alive in one chain until memory runs out. */
   kiln_res_t res = KILN_OK;
   uint64_t id = 0;
@@ -68,8 +67,7 @@ START_TEST(test_limit_then_recover)
                 (unsigned long long)id);
   ck_assert_msg(strstr(kiln_arena_error(arena), "commit limit") != NULL, "%s",
                 kiln_arena_error(arena));
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
+  kiln_stats_t st = astats(arena);
   ck_assert_uint_le(st.committed, 8u << 20);
   size_t kept = chain_ok(root[0]);
   ck_assert_uint_gt(kept, 1000); /* the heap was really used */
@@ -138,8 +136,7 @@ static void full_open(full_heap_t *h, int config)
     ck_assert_ok(kiln_ap_create(&h->ap, h->pool, NULL));
   }
   memset(h->lists, 0, sizeof h->lists);
-  ck_assert_ok(kiln_root_create_area(&h->root, h->arena, h->lists, h->lists + NLISTS + 1,
-                                     KILN_RANK_EXACT));
+  h->root = exact_area(h->arena, h->lists, NLISTS + 1);
   kiln_res_t res = KILN_OK;
   uint64_t id = 0;
   while (res == KILN_OK && id < 10000000) {
@@ -245,10 +242,10 @@ START_TEST(test_copy_full_recovers)
   kiln_arena_collect(h.arena);
   kiln_arena_collect(h.arena);
   kiln_stats_t before, after;
-  kiln_arena_stats(h.arena, &before);
+  before = astats(h.arena);
   void *head = h.lists[0];
   kiln_arena_collect(h.arena);
-  kiln_arena_stats(h.arena, &after);
+  after = astats(h.arena);
   ck_assert_msg(after.copied > before.copied && h.lists[0] != head,
                 "%s: a collection with room again copied %zu bytes, head %p -> %p", full_names[config],
                 after.copied - before.copied, head, h.lists[0]);
@@ -273,11 +270,11 @@ START_TEST(test_copy_full_recovers_parked)
   size_t dropped = drop_every_other(&h);
   kiln_arena_collect(h.arena);
   kiln_stats_t before, after;
-  kiln_arena_stats(h.arena, &before);
+  before = astats(h.arena);
   kiln_arena_park(h.arena);
   kiln_res_t res;
   size_t more = alloc_more(&h, 10000000, &res);
-  kiln_arena_stats(h.arena, &after);
+  after = astats(h.arena);
   ck_assert_msg(more >= dropped / 3, "%s: only %zu new objects after dropping %zu (%s)",
                 full_names[config], more, dropped, kiln_res_name(res));
   ck_assert_uint_eq(after.collections, before.collections);
@@ -302,8 +299,7 @@ START_TEST(test_copy_full_nothing_died)
     kiln_arena_collect(h.arena);
     ck_assert_uint_eq(lists_ok(&h), h.filled);
   }
-  kiln_stats_t st;
-  kiln_arena_stats(h.arena, &st);
+  kiln_stats_t st = astats(h.arena);
   ck_assert_uint_le(st.committed, FULL_LIMIT);
   memset(h.lists, 0, sizeof h.lists);
   kiln_res_t res;
@@ -368,8 +364,7 @@ START_TEST(test_copy_full_churn)
   memset(h.lists, 0, sizeof h.lists);
   memset(churn_slots, 0, sizeof churn_slots);
   kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, h.arena, churn_slots, churn_slots + CHURN_SLOTS + 1,
-                                     KILN_RANK_EXACT));
+  r = exact_area(h.arena, churn_slots, CHURN_SLOTS + 1);
   kiln_res_t res;
   size_t live = churn_fill(&h, &rng, &id, &res);
   ck_assert_msg(res == KILN_LIMIT, "%s: %s", full_names[config], kiln_res_name(res));
@@ -398,16 +393,12 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("oom");
-  TCase *tc = tcase_create("limit");
-  tcase_set_timeout(tc, 120);
+  TCase *tc = suite_add_case(s, "limit", 120);
   tcase_add_loop_test(tc, test_limit_then_recover, 0, CONFIGS);
-  suite_add_tcase(s, tc);
-  TCase *full = tcase_create("copying_full");
-  tcase_set_timeout(full, 120);
+  TCase *full = suite_add_case(s, "copying_full", 120);
   tcase_add_loop_test(full, test_copy_full_recovers, 0, FULL_CONFIGS);
   tcase_add_loop_test(full, test_copy_full_recovers_parked, 0, FULL_CONFIGS);
   tcase_add_loop_test(full, test_copy_full_nothing_died, 0, FULL_CONFIGS);
   tcase_add_loop_test(full, test_copy_full_churn, 0, FULL_CONFIGS);
-  suite_add_tcase(s, full);
   return s;
 }

@@ -44,8 +44,7 @@ START_TEST(test_instance_next_to_table)
     gobj_check(inst->ref[0], N + i + 1);
     adjacent += (char *)inst->ref[0] == (char *)inst + gobj_size(1, INST_PAY);
   }
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
+  kiln_stats_t st = astats(arena);
   moved = st.copied;
   ck_assert_msg(moved > 0, "%s: the collection moved nothing", _i ? "gen->copy" : "copy");
   ck_assert_msg(st.copy_gc_seconds > 0 && st.copy_gc_seconds <= st.gc_seconds,
@@ -62,8 +61,7 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("order");
-  TCase *t = tcase_create("copy order");
+  TCase *t = suite_add_case(s, "copy order", 0);
   tcase_add_loop_test(t, test_instance_next_to_table, 0, 2);
-  suite_add_tcase(s, t);
   return s;
 }

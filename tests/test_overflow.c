@@ -7,35 +7,13 @@
 #include "graph.h"
 #include "arena.h"
 
-enum { C_MS, C_COPY, C_GEN_MS, C_GEN_COPY, C_STICKY, C_STICKY_INC, NCLASSES };
-static const char *const class_names[] = {"ms", "copy", "gen->ms", "gen->copy", "sticky",
-                                          "sticky-inc"};
 
 #define FANOUT 4
 #define DEPTH 6                   /* the tree: FANOUT^DEPTH leaves */
 #define LEAVES 4096               /* FANOUT^DEPTH */
 #define NWEAK 64                  /* garbage objects watched through a weak root */
-
-static kiln_pool_t make_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which)
-{
-  kiln_pool_t p;
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  switch (which) {
-  case C_STICKY:
-    return make_sticky(arena, fmt, 256 << 10, 0);
-  case C_STICKY_INC:
-    return make_sticky(arena, fmt, 256 << 10, 32 << 10);
-  case C_GEN_MS:
-  case C_GEN_COPY:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_GEN_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return make_gen_aged(arena, fmt, p, 256 << 10, 0);
-  default:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return p;
-  }
-}
+#define YOUNG (256u << 10)        /* the young generation's size */
+#define STEP (32u << 10)          /* the incremental sticky step */
 
 /* The roots: the list's head, the tree's pending level (its root ends in
    pending[0]), and weak references to garbage and to one live object. */
@@ -101,14 +79,10 @@ static void check_tree(const gobj_t *o, size_t level, size_t j)
 static size_t run(int which, size_t grey_max, size_t n)
 {
   static overflow_env_t e;
-  kiln_fmt_t fmt;
   e = (overflow_env_t){.arena = NULL};
-  ck_assert_ok(kiln_arena_create(&e.arena, NULL));
+  e.ap = config_ap(&e.arena, NULL, graph_format(), which, YOUNG, STEP);
   e.arena->grey_max = grey_max;
-  ck_assert_ok(kiln_fmt_create(&fmt, e.arena, graph_format()));
-  ck_assert_ok(kiln_ap_create(&e.ap, make_pool(e.arena, fmt, which), NULL));
-  ck_assert_ok(kiln_root_create_area(&e.rexact, e.arena, e.exact, e.exact + 1 + LEAVES,
-                                     KILN_RANK_EXACT));
+  e.rexact = exact_area(e.arena, e.exact, 1 + LEAVES);
   ck_assert_ok(kiln_root_create_area(&e.rweak, e.arena, e.weak, e.weak + NWEAK + 1,
                                      KILN_RANK_WEAK));
   build_list(&e, n);
@@ -121,11 +95,10 @@ static size_t run(int which, size_t grey_max, size_t n)
   check_tree(e.exact[1], DEPTH, 0);
   for (size_t i = 0; i < NWEAK; i++)
     T_CHECK(e.weak[i] == NULL, "%s: garbage object %zu survived a full collection",
-            class_names[which], i);
+            config_names[which], i);
   T_CHECK(e.weak[NWEAK] == e.exact[0], "%s: the weak reference to the list's head is %p, "
-          "not %p", class_names[which], e.weak[NWEAK], e.exact[0]);
-  kiln_stats_t st;
-  kiln_arena_stats(e.arena, &st);
+          "not %p", config_names[which], e.weak[NWEAK], e.exact[0]);
+  kiln_stats_t st = astats(e.arena);
   kiln_root_destroy(e.rweak);
   kiln_root_destroy(e.rexact);
   kiln_ap_destroy(e.ap);
@@ -139,16 +112,14 @@ START_TEST(test_overflow_list_and_tree)
   size_t live = run(_i, 0, n);
   size_t live_capped = run(_i, 1, n);
   ck_assert_msg(live_capped == live, "%s: with a one-entry grey stack the collection found "
-                "%zu live bytes, with an unbounded one %zu", class_names[_i], live_capped, live);
+                "%zu live bytes, with an unbounded one %zu", config_names[_i], live_capped, live);
 }
 END_TEST
 
 Suite *test_suite(void)
 {
   Suite *s = suite_create("overflow");
-  TCase *t = tcase_create("mark-stack overflow");
-  tcase_set_timeout(t, 60);
-  tcase_add_loop_test(t, test_overflow_list_and_tree, 0, NCLASSES);
-  suite_add_tcase(s, t);
+  TCase *t = suite_add_case(s, "mark-stack overflow", 60);
+  tcase_add_loop_test(t, test_overflow_list_and_tree, 0, NCONFIGS);
   return s;
 }

@@ -88,8 +88,7 @@ START_TEST(test_bad_args)
   ck_assert_res(kiln_pool_create(&pool, arena, kiln_class_lookup(b->klass), b->args), KILN_PARAM);
   ck_assert_ptr_null(pool);
   ck_assert_str_eq(kiln_arena_error(arena), b->error);
-  kiln_stats_t s;
-  kiln_arena_stats(arena, &s);
+  kiln_stats_t s = astats(arena);
   ck_assert_uint_eq(s.pools, 0); /* a failed create leaves nothing behind */
   ck_assert_uint_eq(s.committed, 0);
 }
@@ -397,7 +396,7 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("params");
-  TCase *tc = tcase_create("pool parameters");
+  TCase *tc = suite_add_case(s, "pool parameters", 0);
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_loop_test(tc, test_bad_args, 0, (int)(sizeof bad / sizeof bad[0]));
   tcase_add_test(tc, test_long_unknown_key);
@@ -412,6 +411,5 @@ Suite *test_suite(void)
   tcase_add_test(tc, test_class_lookup);
   tcase_add_test(tc, test_defaults_work);
   tcase_add_test(tc, test_alloc_misuse);
-  suite_add_tcase(s, tc);
   return s;
 }

@@ -146,7 +146,7 @@ static int sticky(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t *pools)
 
 static int (*const configs[])(kiln_arena_t, kiln_fmt_t, kiln_pool_t *) = {
     one_ms, one_copy, gen_copy, gen_ms, sticky};
-enum { NCONFIGS = sizeof configs / sizeof configs[0] };
+enum { NRECORD_CONFIGS = sizeof configs / sizeof configs[0] };
 
 /* Replay path under every plan, the second time with collections at other
    points than the recording's (stress), and check the counts. */
@@ -337,7 +337,7 @@ START_TEST(test_known_deaths)
   gobj_t *c = gobj_new(ap, 3, 1, 0);
   gobj_t *cref[] = {c};
   gobj_t *b = gobj_new_refs(ap, 2, 1, 0, cref);
-  gobj_t *bref[] = {b};
+  gobj_t *bref[] = {b, NULL}; /* A has two references: B and none */
   roots[0] = gobj_new_refs(ap, 1, 2, 0, bref); /* A -> B -> C */
   kiln_arena_collect(arena);                   /* sync 0: all live */
   (void)gobj_new(ap, 4, 0, 0);                 /* D, never referenced */
@@ -437,7 +437,7 @@ Suite *test_suite(void)
   Suite *s = suite_create("record");
   TCase *t = tcase_create("record");
   tcase_set_timeout(t, 600);
-  tcase_add_loop_test(t, test_graph_round_trip, 0, NCONFIGS);
+  tcase_add_loop_test(t, test_graph_round_trip, 0, NRECORD_CONFIGS);
   tcase_add_loop_test(t, test_recorder_matches_shadow, 0, 2);
   tcase_add_test(t, test_known_deaths);
   tcase_add_test(t, test_env_names_each_arena);

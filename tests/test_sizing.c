@@ -10,21 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { C_MS, C_COPY, C_GEN_MS, C_GEN_COPY, C_STICKY, NCONFIGS };
-static const char *const config_names[] = {"ms", "copy", "gen->ms", "gen->copy", "sticky"};
+/* The configurations through CONFIG_STICKY (testlib.h). */
+enum { NSIZING_CONFIGS = CONFIG_STICKY + 1 };
 
 #define MB ((size_t)1 << 20)
-
-static kiln_pool_t make_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which)
-{
-  if (which == C_STICKY)
-    return make_sticky(arena, fmt, 1 * MB, 0);
-  kiln_class_t klass = which == C_MS || which == C_GEN_MS ? kiln_class_ms() : kiln_class_copy();
-  kiln_pool_t p = plain_pool(arena, fmt, klass);
-  if (which == C_GEN_MS || which == C_GEN_COPY)
-    return make_gen_aged(arena, fmt, p, 1 * MB, 0);
-  return p;
-}
 
 /* An arena of the given heap policy with one pool of configuration which,
    an allocation point on it and a root area of nslots slots. */
@@ -38,16 +27,11 @@ typedef struct env_s {
 
 static void env_open(env_t *e, int which, const kiln_arg_t *args, size_t nslots)
 {
-  kiln_fmt_t fmt;
-  ck_assert_ok(kiln_arena_create(&e->arena, args));
-  ck_assert_ok(kiln_fmt_create(&fmt, e->arena, graph_format()));
-  kiln_pool_t pool = make_pool(e->arena, fmt, which);
-  ck_assert_ok(kiln_ap_create(&e->ap, pool, NULL));
+  e->ap = config_ap(&e->arena, args, graph_format(), which, 1 * MB, 0);
   e->slots = calloc(nslots, sizeof *e->slots);
   ck_assert_ptr_nonnull(e->slots);
   e->nslots = nslots;
-  ck_assert_ok(kiln_root_create_area(&e->root, e->arena, e->slots, e->slots + nslots,
-                                     KILN_RANK_EXACT));
+  e->root = exact_area(e->arena, e->slots, nslots);
 }
 
 static void env_close(env_t *e)
@@ -56,13 +40,6 @@ static void env_close(env_t *e)
   kiln_ap_destroy(e->ap);
   kiln_arena_destroy(e->arena);
   free(e->slots);
-}
-
-static kiln_stats_t stats_of(kiln_arena_t arena)
-{
-  kiln_stats_t s;
-  kiln_arena_stats(arena, &s);
-  return s;
 }
 
 static void check_slots(const env_t *e, size_t n, const char *cfg)
@@ -99,7 +76,7 @@ START_TEST(test_fixed_stays_under_heap_size)
       peak = c > peak ? c : peak;
     }
   }
-  kiln_stats_t s = stats_of(e.arena);
+  kiln_stats_t s = astats(e.arena);
   ck_assert_msg(peak <= heap && s.committed <= heap, "%s: a fixed heap of %zu bytes committed %zu",
                 cfg, heap, peak > s.committed ? peak : s.committed);
   ck_assert_msg(s.collections - s.minor_collections >= 4 || s.minor_collections >= 8,
@@ -169,7 +146,7 @@ START_TEST(test_adaptive_returns_memory)
       gobj_new(e.ap, 1u << 30, 0, 1000);
     kiln_arena_collect(e.arena);
   }
-  kiln_stats_t s = stats_of(e.arena);
+  kiln_stats_t s = astats(e.arena);
   size_t slack = 4 * MB;
   ck_assert_msg(s.committed <= s.heap_limit + s.heap_limit / 10 + slack,
                 "%s: %zu bytes committed after the burst, heap_limit %zu (live %zu)", cfg,
@@ -192,7 +169,7 @@ START_TEST(test_adaptive_extra_sublinear)
   for (int k = 0; k < 2; k++) {
     size_t nlive = k == 0 ? 256 : 4096;
     static env_t e;
-    env_open(&e, C_MS, args, nlive);
+    env_open(&e, CONFIG_MS, args, nlive);
     for (size_t i = 0; i < nlive; i++)
       e.slots[i] = gobj_new(e.ap, i + 1, 0, 4000);
     for (int n = 0; n < 4; n++) {
@@ -200,7 +177,7 @@ START_TEST(test_adaptive_extra_sublinear)
         gobj_new(e.ap, 1u << 30, 0, 4000);
       kiln_arena_collect(e.arena);
     }
-    kiln_stats_t s = stats_of(e.arena);
+    kiln_stats_t s = astats(e.arena);
     ck_assert_uint_gt(s.heap_limit, s.live);
     extra[k] = s.heap_limit - s.live;
     env_close(&e);
@@ -236,13 +213,11 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("sizing");
-  TCase *t = tcase_create("heap policies");
-  tcase_set_timeout(t, 120);
-  tcase_add_loop_test(t, test_fixed_stays_under_heap_size, 0, NCONFIGS);
-  tcase_add_loop_test(t, test_fixed_too_small, 0, NCONFIGS);
-  tcase_add_loop_test(t, test_adaptive_returns_memory, 0, NCONFIGS);
+  TCase *t = suite_add_case(s, "heap policies", 120);
+  tcase_add_loop_test(t, test_fixed_stays_under_heap_size, 0, NSIZING_CONFIGS);
+  tcase_add_loop_test(t, test_fixed_too_small, 0, NSIZING_CONFIGS);
+  tcase_add_loop_test(t, test_adaptive_returns_memory, 0, NSIZING_CONFIGS);
   tcase_add_test(t, test_adaptive_extra_sublinear);
   tcase_add_test(t, test_policy_errors);
-  suite_add_tcase(s, t);
   return s;
 }

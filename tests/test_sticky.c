@@ -170,6 +170,13 @@ static void env_open_two(env_t *e)
   sticky_add_sticky(e);
 }
 
+/* ... with an exact root area over slots[0 .. n). */
+static void env_open_rooted(env_t *e, void **slots, size_t n)
+{
+  env_open(e);
+  (void)exact_area(e->arena, slots, n);
+}
+
 static void env_scan_stack(env_t *e) { sticky_scan_stack(e); }
 static void env_close(env_t *e) { sticky_close(e); }
 
@@ -190,8 +197,7 @@ START_TEST(test_barrier_keeps_young_alive)
   static void *root[1];
   gobj_t *old = rooted_old(&e, root);
   ck_assert(!card_dirty(e.arena, &old->ref[0]));
-  gobj_t *young = gobj_new(e.ap, 2, 0, 32);
-  kiln_write(e.arena, old, (void **)&old->ref[0], young);
+  gobj_t *young = gobj_new_into(e.arena, e.ap, old, 0, 2, 32);
   ck_assert(card_dirty(e.arena, &old->ref[0]));
   uint64_t f0 = fulls(e.arena);
   run_minors(&e, 1);
@@ -234,10 +240,8 @@ END_TEST
 START_TEST(test_minors_reclaim_young_garbage)
 {
   env_t e;
-  env_open(&e);
   static void *live[100];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, live, live + 100, KILN_RANK_EXACT));
+  env_open_rooted(&e, live, 100);
   for (int i = 0; i < 100; i++)
     live[i] = gobj_new(e.ap, (uint64_t)i, 1, 64);
   kiln_arena_collect(e.arena);
@@ -283,8 +287,7 @@ START_TEST(test_objects_do_not_move)
   env_open(&e);
   static void *head[1];
   uintptr_t addr[N];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, head, head + 1, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, head, 1);
   for (int i = 0; i < N; i++) { /* a chain: object i refers to i - 1 */
     gobj_t *o = gobj_new(e.ap, (uint64_t)i, 1, (uint32_t)(i * 3));
     kiln_write(e.arena, o, (void **)&o->ref[0], head[0]);
@@ -446,8 +449,7 @@ START_TEST(test_old_garbage_needs_full)
   env_open(&e);
   static void *root[N];
   static uintptr_t addr[N]; /* not a root */
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + N, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, root, N);
   for (int i = 0; i < N; i++) {
     root[i] = gobj_new(e.ap, (uint64_t)i, 2, 200);
     addr[i] = (uintptr_t)root[i];
@@ -486,17 +488,15 @@ START_TEST(test_minor_scans_little)
 {
   enum { N = 4000 };
   env_t e;
-  env_open(&e);
   static void *root[N];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + N, KILN_RANK_EXACT));
+  env_open_rooted(&e, root, N);
   for (int i = 0; i < N; i++)
     root[i] = gobj_new(e.ap, (uint64_t)i, 2, 200); /* about 1 MB */
   kiln_arena_collect(e.arena);
   kiln_stats_t s0, s1;
-  kiln_arena_stats(e.arena, &s0);
+  s0 = astats(e.arena);
   run_minors(&e, 10);
-  kiln_arena_stats(e.arena, &s1);
+  s1 = astats(e.arena);
   ck_assert_msg(s1.scanned - s0.scanned < (64u << 10), "ten minors scanned %zu bytes",
                 s1.scanned - s0.scanned);
   for (int i = 0; i < N; i++)
@@ -510,10 +510,8 @@ END_TEST
 START_TEST(test_dirty_card_scans_old_only)
 {
   env_t e;
-  env_open(&e);
   static void *root[1];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + 1, KILN_RANK_EXACT));
+  env_open_rooted(&e, root, 1);
   gobj_t *old = gobj_new(e.ap, 1, 2, 8);
   root[0] = old;
   (void)gobj_new(e.ap, 99, 0, 8); /* dies at the full collection: a hole after old */
@@ -522,8 +520,7 @@ START_TEST(test_dirty_card_scans_old_only)
   ck_assert_msg(card_of(e.arena, g) == card_of(e.arena, old), "setup: %p is not on %p's card",
                 (void *)g, (void *)old);
   kiln_write(e.arena, g, (void **)&g->ref[0], gobj_new(e.ap, 3, 0, 8));
-  gobj_t *young = gobj_new(e.ap, 4, 0, 8);
-  kiln_write(e.arena, old, (void **)&old->ref[0], young);
+  gobj_t *young = gobj_new_into(e.arena, e.ap, old, 0, 4, 8);
   ck_assert(card_dirty(e.arena, g));
   run_minors(&e, 1);
   ck_assert_uint_eq(pool_live(e.pool), 2); /* old and young; not g's referent */
@@ -539,19 +536,15 @@ END_TEST
 START_TEST(test_large_old_to_young)
 {
   env_t e;
-  env_open(&e);
   static void *root[2];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + 2, KILN_RANK_EXACT));
+  env_open_rooted(&e, root, 2);
   gobj_t *big = gobj_new(e.ap, 1, 2, 20000);
   gobj_t *small = gobj_new(e.ap, 2, 1, 8);
   root[0] = big;
   root[1] = small;
   kiln_arena_collect(e.arena);
-  gobj_t *y_small = gobj_new(e.ap, 3, 0, 16);
-  kiln_write(e.arena, big, (void **)&big->ref[1], y_small);
-  gobj_t *y_big = gobj_new(e.ap, 4, 0, 30000);
-  kiln_write(e.arena, small, (void **)&small->ref[0], y_big);
+  gobj_t *y_small = gobj_new_into(e.arena, e.ap, big, 1, 3, 16);
+  gobj_t *y_big = gobj_new_into(e.arena, e.ap, small, 0, 4, 30000);
   uint64_t f0 = fulls(e.arena);
   size_t committed0 = 0;
   for (int k = 0; k < 4; k++) {
@@ -588,16 +581,13 @@ START_TEST(test_two_pools_remembered)
   env_t e;
   env_open_two(&e);
   static void *root[2];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + 2, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, root, 2);
   gobj_t *old_a = gobj_new(e.ap, 1, 1, 8), *old_b = gobj_new(e.other_ap, 2, 1, 9000);
   root[0] = old_a;
   root[1] = old_b;
   kiln_arena_collect(e.arena);
-  gobj_t *y1 = gobj_new(e.ap, 3, 0, 8);
-  kiln_write(e.arena, old_a, (void **)&old_a->ref[0], y1);
-  gobj_t *y2 = gobj_new(e.ap, 4, 0, 8);
-  kiln_write(e.arena, old_b, (void **)&old_b->ref[0], y2);
+  gobj_t *y1 = gobj_new_into(e.arena, e.ap, old_a, 0, 3, 8);
+  gobj_t *y2 = gobj_new_into(e.arena, e.ap, old_b, 0, 4, 8);
   ck_assert_msg(((uintptr_t)old_b >> 20) % 64 == ((uintptr_t)y2 >> 20) % 64,
                 "setup: %p and %p are in different zones", (void *)old_b, (void *)y2);
   uint64_t f0 = fulls(e.arena);
@@ -624,11 +614,9 @@ START_TEST(test_promoted_is_old_and_remembered)
   env_t e;
   env_open_gen(&e);
   static void *root[1];
-  kiln_root_t r;
-  ck_assert_ok(kiln_root_create_area(&r, e.arena, root, root + 1, KILN_RANK_EXACT));
+  (void)exact_area(e.arena, root, 1);
   gobj_t *a = gobj_new(e.other_ap, 1, 1, 8);
-  gobj_t *b = gobj_new(e.ap, 2, 0, 8); /* young in the sticky pool */
-  kiln_write(e.arena, a, (void **)&a->ref[0], b);
+  gobj_t *b = gobj_new_into(e.arena, e.ap, a, 0, 2, 8); /* young in the sticky pool */
   root[0] = a;
   a = NULL;
   ck_assert_uint_eq(pool_live(e.pool), 0);
@@ -675,8 +663,7 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("sticky");
-  TCase *g = tcase_create("graph");
-  tcase_set_timeout(g, 300);
+  TCase *g = suite_add_case(s, "graph", 300);
   tcase_add_loop_test(g, test_graph_minors, 0, 4);
   tcase_add_loop_test(g, test_graph_minors_every_nth, 0, 2);
   tcase_add_loop_test(g, test_graph_minors_stress, 0, 2);
@@ -685,9 +672,7 @@ Suite *test_suite(void)
   tcase_add_loop_test(g, test_graph_gen_sticky_every_nth, 0, 2);
   tcase_add_loop_test(g, test_graph_ambig_roots, 0, 4);
   tcase_add_loop_test(g, test_graph_ambig_roots_gen, 0, 2);
-  suite_add_tcase(s, g);
-  TCase *b = tcase_create("minor");
-  tcase_set_timeout(b, 60);
+  TCase *b = suite_add_case(s, "minor", 60);
   tcase_add_test(b, test_barrier_keeps_young_alive);
   tcase_add_test(b, test_missing_barrier_reported);
   tcase_add_test(b, test_minors_reclaim_young_garbage);
@@ -702,9 +687,7 @@ Suite *test_suite(void)
   tcase_add_test(b, test_large_old_to_young);
   tcase_add_test(b, test_two_pools_remembered);
   tcase_add_test(b, test_promoted_is_old_and_remembered);
-  suite_add_tcase(s, b);
-  TCase *c = tcase_create("create");
+  TCase *c = suite_add_case(s, "create", 0);
   tcase_add_test(c, test_refused_without_barrier);
-  suite_add_tcase(s, c);
   return s;
 }

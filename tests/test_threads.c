@@ -13,6 +13,7 @@
 #include "testlib.h"
 #include "graph.h"
 #include "kiln/heap.h"
+#include "vm.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -24,31 +25,6 @@
 
 #define NTHREADS 4
 #define NPAY 24
-
-enum { C_MS, C_COPY, C_GEN_MS, C_GEN_COPY, C_STICKY, C_STICKY_INC, NCONFIGS };
-static const char *const config_names[] = {"ms", "copy", "gen->ms", "gen->copy", "sticky",
-                                           "incremental sticky"};
-
-static kiln_pool_t make_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which)
-{
-  kiln_pool_t p;
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  switch (which) {
-  case C_STICKY:
-    return make_sticky(arena, fmt, 1u << 20, 0);
-  case C_STICKY_INC:
-    return make_sticky(arena, fmt, 1u << 20, 16u << 10);
-  case C_GEN_MS:
-  case C_GEN_COPY:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_GEN_MS ? kiln_class_ms()
-                                                                : kiln_class_copy(), args));
-    return make_gen_aged(arena, fmt, p, 1u << 20, 0);
-  default:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return p;
-  }
-}
 
 /* ---- a worker thread ---------------------------------------------------- */
 
@@ -74,18 +50,6 @@ static void note_failure(worker_t *w, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(w->failure, sizeof w->failure, fmt, ap);
   va_end(ap);
-}
-
-static void *stack_cold_end(void)
-{
-  pthread_attr_t attr;
-  void *addr = NULL;
-  size_t size = 0;
-  if (pthread_getattr_np(pthread_self(), &attr) != 0)
-    return NULL;
-  pthread_attr_getstack(&attr, &addr, &size);
-  pthread_attr_destroy(&attr);
-  return (char *)addr + size;
 }
 
 /* An object with one reference (next) and the id's payload, by the
@@ -169,7 +133,7 @@ static void *worker(void *arg)
     pthread_barrier_wait(w->start);
     return NULL;
   }
-  if (kiln_root_create_thread(&root, w->arena, thr, stack_cold_end()) != KILN_OK ||
+  if (kiln_root_create_thread(&root, w->arena, thr, vm_stack_cold_end()) != KILN_OK ||
       kiln_ap_create(&ap, w->pool, NULL) != KILN_OK) {
     note_failure(w, "thread %d: root or allocation point: %s", w->index, kiln_arena_error(w->arena));
     pthread_barrier_wait(w->start);
@@ -194,7 +158,7 @@ static void run_workers(int which, size_t stress, unsigned rounds, unsigned leng
   kiln_arg_t args[] = {KILN_ARG_SIZE("stress", stress), KILN_ARGS_END};
   ck_assert_ok(kiln_arena_create(&arena, stress != 0 ? args : NULL));
   ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t pool = make_pool(arena, fmt, which);
+  kiln_pool_t pool = make_config_pool(arena, fmt, which, 1u << 20, 16u << 10, NULL);
   pthread_barrier_t start;
   pthread_barrier_init(&start, NULL, NTHREADS);
   worker_t w[NTHREADS];
@@ -213,8 +177,7 @@ static void run_workers(int which, size_t stress, unsigned rounds, unsigned leng
     failed += w[i].failed_commits;
   }
   pthread_barrier_destroy(&start);
-  kiln_stats_t st;
-  kiln_arena_stats(arena, &st);
+  kiln_stats_t st = astats(arena);
   uint64_t during = st.collections;
   size_t objs = (size_t)NTHREADS * (rounds + 1) * length;
   ck_assert_msg(during >= (uint64_t)rounds / 5, "%s: only %llu collections ran",
@@ -222,7 +185,7 @@ static void run_workers(int which, size_t stress, unsigned rounds, unsigned leng
   ck_assert_uint_ge(st.allocated, objs * gobj_size(1, NPAY));
   /* Every list is dropped with its thread: a full collection frees it. */
   kiln_arena_collect(arena);
-  kiln_arena_stats(arena, &st);
+  st = astats(arena);
   ck_assert_msg(st.live < 2 * (size_t)NTHREADS * length * gobj_size(1, NPAY),
                 "%s: %zu bytes live after every thread left (allocated %zu)",
                 config_names[which], st.live, st.allocated);
@@ -250,7 +213,7 @@ START_TEST(test_commit_retry)
 {
   size_t failed = 0;
   for (int attempt = 0; attempt < 20 && failed == 0; attempt++)
-    run_workers(_i == 0 ? C_MS : C_COPY, 0, 30, 200, 1, &failed);
+    run_workers(_i == 0 ? CONFIG_MS : CONFIG_COPY, 0, 30, 200, 1, &failed);
   ck_assert_uint_gt(failed, 0);
 }
 END_TEST
@@ -272,7 +235,7 @@ static void *blocked_thread(void *arg)
   kiln_root_t root;
   kiln_ap_t ap;
   if (kiln_thread_reg(&thr, b->arena) != KILN_OK ||
-      kiln_root_create_thread(&root, b->arena, thr, stack_cold_end()) != KILN_OK ||
+      kiln_root_create_thread(&root, b->arena, thr, vm_stack_cold_end()) != KILN_OK ||
       kiln_ap_create(&ap, b->pool, NULL) != KILN_OK) {
     note_failure(&b->w, "blocked thread: setup: %s", kiln_arena_error(b->arena));
     atomic_store(&b->ready, 1);
@@ -296,10 +259,10 @@ static void *blocked_thread(void *arg)
    held only by its stack, is intact when it wakes. */
 START_TEST(test_blocked_in_syscall)
 {
-  int which = _i == 0 ? C_MS : _i == 1 ? C_COPY : C_GEN_COPY;
+  int which = _i == 0 ? CONFIG_MS : _i == 1 ? CONFIG_COPY : CONFIG_GEN_COPY;
   kiln_arena_t arena;
   kiln_fmt_t fmt = arena_with_format(&arena, graph_format());
-  kiln_pool_t pool = make_pool(arena, fmt, which);
+  kiln_pool_t pool = make_config_pool(arena, fmt, which, 1u << 20, 16u << 10, NULL);
   int fds[2];
   ck_assert_int_eq(pipe(fds), 0);
   blocked_t b = {.arena = arena, .pool = pool, .fd = fds[0]};
@@ -311,10 +274,8 @@ START_TEST(test_blocked_in_syscall)
   usleep(20000); /* let it reach read() */
   /* This thread registers too, and allocates garbage over the freed space. */
   kiln_thread_t thr;
-  kiln_root_t root;
+  kiln_root_t root = stack_root(arena, &thr);
   kiln_ap_t ap;
-  ck_assert_ok(kiln_thread_reg(&thr, arena));
-  ck_assert_ok(kiln_root_create_thread(&root, arena, thr, stack_cold_end()));
   ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
   worker_t me = {.arena = arena, .pool = pool, .index = 10, .length = 500};
   uint64_t c0 = fulls(arena);
@@ -424,13 +385,11 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("threads");
-  TCase *tc = tcase_create("mutators");
-  tcase_set_timeout(tc, 60);
+  TCase *tc = suite_add_case(s, "mutators", 60);
   tcase_add_loop_test(tc, test_four_threads, 0, NCONFIGS);
   tcase_add_loop_test(tc, test_four_threads_stress, 0, NCONFIGS);
   tcase_add_loop_test(tc, test_commit_retry, 0, 2);
   tcase_add_loop_test(tc, test_blocked_in_syscall, 0, 3);
   tcase_add_loop_test(tc, test_heap_join_leave, 0, 6);
-  suite_add_tcase(s, tc);
   return s;
 }

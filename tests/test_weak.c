@@ -22,27 +22,8 @@ static kiln_res_t scan_weak(kiln_ss_t ss, void *closure)
   return res;
 }
 
-enum { C_MS, C_COPY, C_GEN_MS, C_GEN_COPY, C_STICKY, NCLASSES };
-static const char *const class_names[] = {"ms", "copy", "gen->ms", "gen->copy", "sticky"};
-
-static kiln_pool_t make_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which)
-{
-  kiln_pool_t p;
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  switch (which) {
-  case C_STICKY:
-    return make_sticky(arena, fmt, 1 << 20, 0);
-  case C_GEN_MS:
-  case C_GEN_COPY:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_GEN_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return make_gen_aged(arena, fmt, p, 1 << 20, 0);
-  default:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return p;
-  }
-}
+/* The configurations this suite runs under: all but incremental sticky. */
+#define WEAK_CONFIGS CONFIG_STICKY_INC
 
 /* An arena with one pool of class which, an exact root area of two slots
    and the weak scan root over cl. */
@@ -56,13 +37,9 @@ typedef struct weak_env_s {
 
 static void weak_open(weak_env_t *w, int which)
 {
-  kiln_fmt_t fmt;
   *w = (weak_env_t){.arena = NULL};
-  ck_assert_ok(kiln_arena_create(&w->arena, NULL));
-  ck_assert_ok(kiln_fmt_create(&fmt, w->arena, graph_format()));
-  ck_assert_ok(kiln_ap_create(&w->ap, make_pool(w->arena, fmt, which), NULL));
-  ck_assert_ok(kiln_root_create_area(&w->rstrong, w->arena, w->strong, w->strong + 2,
-                                     KILN_RANK_EXACT));
+  w->ap = config_ap(&w->arena, NULL, graph_format(), which, 1u << 20, 0);
+  w->rstrong = exact_area(w->arena, w->strong, 2);
   ck_assert_ok(kiln_root_create_scan(&w->rweak, w->arena, KILN_RANK_WEAK, scan_weak, &w->cl));
 }
 
@@ -86,9 +63,9 @@ START_TEST(test_weak_scan_root)
   cl->slots[2] = w.strong[1];
 
   kiln_arena_collect(w.arena);
-  ck_assert_msg(cl->calls >= 1, "%s: the weak scan root never ran", class_names[_i]);
+  ck_assert_msg(cl->calls >= 1, "%s: the weak scan root never ran", config_names[_i]);
   ck_assert_msg(cl->slots[1] == NULL, "%s: a dead object's weak reference was not cleared",
-                class_names[_i]);
+                config_names[_i]);
   ck_assert_ptr_eq(cl->slots[0], w.strong[0]);
   ck_assert_ptr_eq(cl->slots[2], w.strong[1]);
   gobj_check(cl->slots[0], 1);
@@ -99,7 +76,7 @@ START_TEST(test_weak_scan_root)
   kiln_arena_collect(w.arena);
   ck_assert_int_gt(cl->calls, before);
   ck_assert_msg(cl->slots[0] == NULL, "%s: a weak reference kept its object alive",
-                class_names[_i]);
+                config_names[_i]);
   ck_assert_ptr_eq(cl->slots[2], w.strong[1]);
   gobj_check(cl->slots[2], 3);
   weak_close(&w);
@@ -110,8 +87,7 @@ END_TEST
    references to young objects too. */
 START_TEST(test_weak_scan_root_minor)
 {
-  static const int young_classes[] = {C_GEN_MS, C_GEN_COPY, C_STICKY};
-  int which = young_classes[_i];
+  int which = CONFIG_GEN_MS + _i;
   static weak_env_t w;
   weak_cl_t *cl = &w.cl;
   weak_open(&w, which);
@@ -120,10 +96,10 @@ START_TEST(test_weak_scan_root_minor)
   cl->slots[1] = gobj_new(w.ap, 2, 0, 8);
   uint64_t fulls_before = fulls(w.arena);
   gobj_garbage_until_minors(w.arena, w.ap, 2);
-  ck_assert_msg(fulls(w.arena) == fulls_before, "%s: a full collection ran", class_names[which]);
-  ck_assert_msg(cl->calls >= 1, "%s: the weak scan root never ran in a minor", class_names[which]);
+  ck_assert_msg(fulls(w.arena) == fulls_before, "%s: a full collection ran", config_names[which]);
+  ck_assert_msg(cl->calls >= 1, "%s: the weak scan root never ran in a minor", config_names[which]);
   ck_assert_msg(cl->slots[1] == NULL, "%s: a minor did not clear a dead young object's weak "
-                "reference", class_names[which]);
+                "reference", config_names[which]);
   ck_assert_ptr_eq(cl->slots[0], w.strong[0]);
   gobj_check(cl->slots[0], 1);
   weak_close(&w);
@@ -133,9 +109,8 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("weak");
-  TCase *t = tcase_create("weak scan roots");
-  tcase_add_loop_test(t, test_weak_scan_root, 0, NCLASSES);
-  tcase_add_loop_test(t, test_weak_scan_root_minor, 0, 3);
-  suite_add_tcase(s, t);
+  TCase *t = suite_add_case(s, "weak scan roots", 0);
+  tcase_add_loop_test(t, test_weak_scan_root, 0, WEAK_CONFIGS);
+  tcase_add_loop_test(t, test_weak_scan_root_minor, 0, WEAK_CONFIGS - CONFIG_GEN_MS);
   return s;
 }

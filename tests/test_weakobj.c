@@ -9,30 +9,10 @@
 
 #include <string.h>
 
-enum { C_MS, C_COPY, C_GEN_MS, C_GEN_COPY, C_STICKY, C_STICKY_INC, NCONFIGS };
-static const char *const config_names[] = {"ms", "copy", "gen->ms", "gen->copy", "sticky",
-                                           "incremental sticky"};
+/* The young generation's size and the incremental sticky step. */
+#define YOUNG (1u << 20)
+#define STEP (16u << 10)
 
-static kiln_pool_t make_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which)
-{
-  kiln_pool_t p;
-  kiln_arg_t args[] = {KILN_ARG_PTR("format", fmt), KILN_ARGS_END};
-  switch (which) {
-  case C_STICKY:
-    return make_sticky(arena, fmt, 1u << 20, 0);
-  case C_STICKY_INC:
-    return make_sticky(arena, fmt, 1u << 20, 16u << 10);
-  case C_GEN_MS:
-  case C_GEN_COPY:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_GEN_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return make_gen_aged(arena, fmt, p, 1u << 20, 0);
-  default:
-    ck_assert_ok(kiln_pool_create(&p, arena, which == C_MS ? kiln_class_ms() : kiln_class_copy(),
-                                  args));
-    return p;
-  }
-}
 
 /* An arena with one pool, a strong and a weak allocation point on it, and
    an exact root area of four slots. */
@@ -50,12 +30,11 @@ static void env_open(env_t *e, int which)
   *e = (env_t){.arena = NULL};
   ck_assert_ok(kiln_arena_create(&e->arena, NULL));
   ck_assert_ok(kiln_fmt_create(&fmt, e->arena, graph_format()));
-  e->pool = make_pool(e->arena, fmt, which);
+  e->pool = make_config_pool(e->arena, fmt, which, YOUNG, STEP, NULL);
   ck_assert_ok(kiln_ap_create(&e->ap, e->pool, NULL));
   kiln_arg_t weak[] = {KILN_ARG_STR("rank", "weak"), KILN_ARGS_END};
   ck_assert_ok(kiln_ap_create(&e->wap, e->pool, weak));
-  ck_assert_ok(kiln_root_create_area(&e->root, e->arena, e->slots, e->slots + 4,
-                                     KILN_RANK_EXACT));
+  e->root = exact_area(e->arena, e->slots, 4);
 }
 
 static void env_close(env_t *e)
@@ -66,11 +45,18 @@ static void env_close(env_t *e)
   kiln_arena_destroy(e->arena);
 }
 
-/* Store value into reference i of obj, through the barrier. */
-static void store(env_t *e, void *obj, int i, void *value)
+/* Fail unless, after the collection named by what, the weak object in
+   slot 0 (id 10) is intact, its reference 1 (to a dead object) is cleared
+   and its reference 0 is slot 1's object (id 1), kept and updated. */
+static void check_weak_refs(const env_t *e, const char *cfg, const char *what)
 {
-  gobj_t *o = obj;
-  kiln_write(e->arena, o, (void **)&o->ref[i], value);
+  const gobj_t *w = e->slots[0];
+  gobj_check(w, 10);
+  ck_assert_msg(w->ref[1] == NULL, "%s: %s did not clear a weak object's reference to a dead "
+                "object", cfg, what);
+  ck_assert_msg(w->ref[0] == e->slots[1], "%s: %s did not keep (or update) a weak object's "
+                "reference to a live object", cfg, what);
+  gobj_check(w->ref[0], 1);
 }
 
 /* Full collections: the weak object survives (and moves) as a rooted
@@ -87,25 +73,19 @@ START_TEST(test_weakobj_full)
   e.slots[1] = gobj_new(e.ap, 1, 0, 16);
   e.slots[3] = gobj_new(e.ap, 3, 0, 16);
   e.slots[2] = gobj_new(e.ap, 4, 1, 0);
-  store(&e, e.slots[2], 0, e.slots[3]); /* a strong object's reference */
+  gobj_store(e.arena, e.slots[2], 0, e.slots[3]); /* a strong object's reference */
   e.slots[3] = NULL;
-  store(&e, e.slots[0], 0, e.slots[1]);
+  gobj_store(e.arena, e.slots[0], 0, e.slots[1]);
   gobj_t *only_weak = gobj_new(e.ap, 2, 0, 16);
-  store(&e, e.slots[0], 1, only_weak);
+  gobj_store(e.arena, e.slots[0], 1, only_weak);
   kiln_arena_collect(e.arena);
-  gobj_t *w = e.slots[0];
-  gobj_check(w, 10);
-  ck_assert_msg(w->ref[1] == NULL, "%s: a weak object's reference to a dead object was not "
-                "cleared", cfg);
-  ck_assert_msg(w->ref[0] == e.slots[1], "%s: a weak object's reference to a live object was "
-                "not kept (or not updated when it moved)", cfg);
-  gobj_check(w->ref[0], 1);
+  check_weak_refs(&e, cfg, "a full collection");
   gobj_check(((gobj_t *)e.slots[2])->ref[0], 3); /* strong references still keep */
 
   /* w may have moved: a new target stored in it is still held weakly. */
   gobj_t *fresh = gobj_new(e.ap, 5, 0, 16);
-  w = e.slots[0];
-  store(&e, w, 1, fresh);
+  gobj_t *w = e.slots[0];
+  gobj_store(e.arena, w, 1, fresh);
   e.slots[1] = NULL;
   kiln_arena_collect(e.arena);
   w = e.slots[0];
@@ -121,33 +101,26 @@ END_TEST
    the young object died, updated when it moved -- and the weak object stays. */
 START_TEST(test_weakobj_minor)
 {
-  static const int young_configs[] = {C_GEN_MS, C_GEN_COPY, C_STICKY, C_STICKY_INC};
-  int which = young_configs[_i];
+  int which = CONFIG_GEN_MS + _i;
   const char *cfg = config_names[which];
   static env_t e;
   env_open(&e, which);
   e.slots[0] = gobj_new(e.wap, 10, 2, 8);
   kiln_arena_collect(e.arena); /* the weak object is old now */
   e.slots[1] = gobj_new(e.ap, 1, 0, 16);
-  store(&e, e.slots[0], 0, e.slots[1]);
+  gobj_store(e.arena, e.slots[0], 0, e.slots[1]);
   gobj_t *young_dead = gobj_new(e.ap, 2, 0, 16);
-  store(&e, e.slots[0], 1, young_dead);
+  gobj_store(e.arena, e.slots[0], 1, young_dead);
   uint64_t fulls_before = fulls(e.arena);
   gobj_garbage_until_minors(e.arena, e.ap, 2);
   ck_assert_msg(fulls(e.arena) == fulls_before, "%s: a full collection ran", cfg);
-  gobj_t *w = e.slots[0];
-  gobj_check(w, 10);
-  ck_assert_msg(w->ref[1] == NULL, "%s: a minor collection did not clear an old weak "
-                "object's reference to a dead young object", cfg);
-  ck_assert_msg(w->ref[0] == e.slots[1], "%s: a minor collection did not keep (or update) an "
-                "old weak object's reference to a live young object", cfg);
-  gobj_check(w->ref[0], 1);
+  check_weak_refs(&e, cfg, "a minor collection");
 
   /* The surviving reference is still weak in the next minor collections. */
   e.slots[1] = NULL;
   gobj_garbage_until_minors(e.arena, e.ap, 2);
   kiln_arena_collect(e.arena);
-  w = e.slots[0];
+  gobj_t *w = e.slots[0];
   gobj_check(w, 10);
   ck_assert_msg(w->ref[0] == NULL, "%s: a weak object's reference kept its target alive", cfg);
   env_close(&e);
@@ -161,7 +134,7 @@ START_TEST(test_weakobj_unreachable_dies)
   env_open(&e, _i);
   e.slots[0] = gobj_new(e.wap, 1, 1, 8);
   gobj_t *inner = gobj_new(e.wap, 2, 1, 8);
-  store(&e, e.slots[0], 0, inner);
+  gobj_store(e.arena, e.slots[0], 0, inner);
   kiln_arena_collect(e.arena);
   gobj_t *outer = e.slots[0];
   gobj_check(outer, 1);
@@ -183,12 +156,12 @@ START_TEST(test_weakobj_reached_by_finalized)
   const char *cfg = config_names[_i];
   gobj_t *fin = gobj_new(e.ap, 1, 1, 8);
   gobj_t *w = gobj_new(e.wap, 2, 2, 8);
-  store(&e, fin, 0, w);
+  gobj_store(e.arena, fin, 0, w);
   e.slots[1] = gobj_new(e.ap, 3, 0, 16);
-  store(&e, w, 0, e.slots[1]);
-  store(&e, w, 1, gobj_new(e.ap, 4, 0, 16)); /* only w reaches it */
+  gobj_store(e.arena, w, 0, e.slots[1]);
+  gobj_store(e.arena, w, 1, gobj_new(e.ap, 4, 0, 16)); /* only w reaches it */
   e.slots[0] = gobj_new(e.wap, 5, 1, 8);
-  store(&e, e.slots[0], 0, fin); /* a weak reference to the finalized object */
+  gobj_store(e.arena, e.slots[0], 0, fin); /* a weak reference to the finalized object */
   ck_assert_ok(kiln_finalize(e.arena, fin));
   fin = w = NULL;
   kiln_arena_collect(e.arena);
@@ -216,7 +189,7 @@ START_TEST(test_ap_rank_errors)
   kiln_ap_t ap;
   ck_assert_ok(kiln_arena_create(&arena, NULL));
   ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
-  kiln_pool_t pool = make_pool(arena, fmt, C_MS);
+  kiln_pool_t pool = make_config_pool(arena, fmt, CONFIG_MS, YOUNG, STEP, NULL);
   kiln_arg_t soft[] = {KILN_ARG_STR("rank", "soft"), KILN_ARGS_END};
   ck_assert_res(kiln_ap_create(&ap, pool, soft), KILN_PARAM);
   ck_assert_msg(strstr(kiln_arena_error(arena), "unknown rank 'soft'") != NULL &&
@@ -236,12 +209,11 @@ END_TEST
 Suite *test_suite(void)
 {
   Suite *s = suite_create("weakobj");
-  TCase *t = tcase_create("objects of weak rank");
+  TCase *t = suite_add_case(s, "objects of weak rank", 0);
   tcase_add_loop_test(t, test_weakobj_full, 0, NCONFIGS);
-  tcase_add_loop_test(t, test_weakobj_minor, 0, 4);
+  tcase_add_loop_test(t, test_weakobj_minor, 0, NYOUNG_CONFIGS);
   tcase_add_loop_test(t, test_weakobj_unreachable_dies, 0, NCONFIGS);
   tcase_add_loop_test(t, test_weakobj_reached_by_finalized, 0, NCONFIGS);
   tcase_add_test(t, test_ap_rank_errors);
-  suite_add_tcase(s, t);
   return s;
 }

@@ -2,6 +2,7 @@
  * helpers, and main() for the Check suites. */
 #include "testlib.h"
 #include "seg.h"
+#include "vm.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -66,6 +67,20 @@ void test_expect_abort(void (*fn)(void), const char *want)
   ck_assert_msg(strstr(out, want) != NULL, "the report was '%s', wanted '%s'", out, want);
 }
 
+static const misuse_t *suite_misuses;
+
+START_TEST(test_misuse_reported)
+{
+  test_expect_abort(suite_misuses[_i].fn, suite_misuses[_i].want);
+}
+END_TEST
+
+void add_misuse_tests(TCase *tc, const misuse_t *misuses, size_t n)
+{
+  suite_misuses = misuses;
+  tcase_add_loop_test(tc, test_misuse_reported, 0, (int)n);
+}
+
 void test_expect_missing_barrier(void (*fn)(void))
 {
   char out[2048];
@@ -93,6 +108,13 @@ uint64_t fulls(kiln_arena_t arena)
 {
   uint64_t collections, m = minors_of(arena, &collections);
   return collections - m;
+}
+
+int collected_since(kiln_arena_t arena, uint64_t *seen)
+{
+  uint64_t before = *seen;
+  *seen = astats(arena).collections;
+  return *seen != before;
 }
 
 uint64_t minors(kiln_arena_t arena)
@@ -156,6 +178,13 @@ kiln_pool_stats_t pstats(kiln_pool_t pool)
   return s;
 }
 
+kiln_stats_t astats(kiln_arena_t arena)
+{
+  kiln_stats_t s;
+  kiln_arena_stats(arena, &s);
+  return s;
+}
+
 size_t committed(kiln_arena_t arena)
 {
   kiln_stats_t s;
@@ -170,6 +199,83 @@ void *must_alloc(kiln_pool_t pool, size_t size)
   ck_assert_msg(res == KILN_OK, "kiln_alloc(%zu): %s: %s", size, kiln_res_name(res),
                 kiln_arena_error(kiln_pool_arena(pool)));
   return p;
+}
+
+size_t alloc_to_limit(kiln_pool_t pool, size_t size, void **p, size_t max)
+{
+  kiln_arena_t a = kiln_pool_arena(pool);
+  size_t n = 0;
+  kiln_res_t res = KILN_OK;
+  while (n < max && (res = kiln_alloc(&p[n], pool, size)) == KILN_OK)
+    n++;
+  ck_assert_res(res, KILN_LIMIT);
+  ck_assert_msg(strstr(kiln_arena_error(a), "commit limit") != NULL, "%s", kiln_arena_error(a));
+  return n;
+}
+
+void realloc_every(kiln_pool_t pool, void **p, size_t n, size_t size, size_t step)
+{
+  for (size_t i = 0; i < n; i += step)
+    kiln_free(pool, p[i], size);
+  for (size_t i = 0; i < n; i += step)
+    p[i] = must_alloc(pool, size);
+}
+
+void free_all(kiln_pool_t pool, void **p, size_t n, size_t size)
+{
+  for (size_t i = 0; i < n; i++)
+    kiln_free(pool, p[i], size);
+  ck_assert_uint_eq(pstats(pool).in_use, 0);
+}
+
+void free_misplaced(kiln_pool_t pool, size_t size, ptrdiff_t offset, size_t free_size)
+{
+  char *p = must_alloc(pool, size);
+  kiln_free(pool, p + offset, free_size);
+}
+
+void free_twice(kiln_pool_t pool, size_t size)
+{
+  void *keep = must_alloc(pool, size), *p = must_alloc(pool, size);
+  (void)keep;
+  kiln_free(pool, p, size);
+  kiln_free(pool, p, size);
+}
+
+void check_foreign_frees_ignored(kiln_pool_t (*make)(kiln_arena_t), size_t size)
+{
+  kiln_arena_t a = arena_new(0, 0);
+  kiln_pool_t pool = make(a), other = make(a);
+  void *mine = must_alloc(pool, size), *theirs = must_alloc(other, size);
+  memset(mine, 0x11, size);
+  char *heap = malloc(size);
+  int local = 0;
+  kiln_free(pool, heap, size);
+  kiln_free(pool, &local, sizeof local);
+  kiln_free(pool, theirs, size);
+  ck_assert_uint_eq(pstats(pool).in_use, size);
+  ck_assert_uint_eq(pstats(other).in_use, size);
+  void *next = must_alloc(pool, size);
+  ck_assert_ptr_ne(next, mine);
+  ck_assert_ptr_ne(next, theirs);
+  free(heap);
+  kiln_pool_destroy(pool);
+  kiln_pool_destroy(other);
+  kiln_arena_destroy(a);
+}
+
+void check_freed_poisoned(kiln_pool_t pool, size_t size, size_t from, size_t to)
+{
+  kiln_arena_t a = kiln_pool_arena(pool);
+  void *keep = must_alloc(pool, size);
+  unsigned char *p = must_alloc(pool, size);
+  memset(p, 0, size);
+  kiln_free(pool, p, size);
+  for (size_t k = from; k < to; k++)
+    ck_assert_uint_eq(p[k], KILN_POISON_BYTE);
+  kiln_free(pool, keep, size);
+  kiln_pool_destroy(pool);
+  kiln_arena_destroy(a);
 }
 
 kiln_fmt_t arena_with_format(kiln_arena_t *arena_o, const kiln_format_t *format)
@@ -210,6 +316,77 @@ kiln_pool_t make_gen_aged(kiln_arena_t arena, kiln_fmt_t fmt, kiln_pool_t to, si
                        KILN_ARG_SIZE("survivor_age", age), KILN_ARGS_END};
   ck_assert_ok(kiln_pool_create(&p, arena, kiln_class_gen(), args));
   return p;
+}
+
+const char *const config_names[NCONFIGS] = {"ms", "copy", "gen->ms", "gen->copy", "sticky",
+                                             "incremental sticky"};
+
+int config_moves_in_full(int which)
+{
+  return which == CONFIG_COPY || which == CONFIG_GEN_MS || which == CONFIG_GEN_COPY;
+}
+
+kiln_pool_t make_config_pool(kiln_arena_t arena, kiln_fmt_t fmt, int which, size_t young,
+                             size_t step, kiln_pool_t *mature_o)
+{
+  kiln_pool_t mature = NULL, pool;
+  switch (which) {
+  case CONFIG_MS:
+  case CONFIG_COPY:
+    pool = plain_pool(arena, fmt, which == CONFIG_MS ? kiln_class_ms() : kiln_class_copy());
+    break;
+  case CONFIG_GEN_MS:
+  case CONFIG_GEN_COPY:
+    mature = plain_pool(arena, fmt, which == CONFIG_GEN_MS ? kiln_class_ms() : kiln_class_copy());
+    pool = make_gen_aged(arena, fmt, mature, young, 0);
+    break;
+  case CONFIG_STICKY:
+    pool = make_sticky(arena, fmt, young, 0);
+    break;
+  default:
+    ck_assert_int_eq(which, CONFIG_STICKY_INC);
+    pool = make_sticky(arena, fmt, young, step);
+    break;
+  }
+  if (mature_o != NULL)
+    *mature_o = mature;
+  return pool;
+}
+
+kiln_ap_t config_ap(kiln_arena_t *arena_o, const kiln_arg_t *arena_args,
+                    const kiln_format_t *format, int which, size_t young, size_t step)
+{
+  kiln_fmt_t fmt;
+  kiln_ap_t ap;
+  ck_assert_ok(kiln_arena_create(arena_o, arena_args));
+  ck_assert_ok(kiln_fmt_create(&fmt, *arena_o, format));
+  kiln_pool_t pool = make_config_pool(*arena_o, fmt, which, young, step, NULL);
+  ck_assert_ok(kiln_ap_create(&ap, pool, NULL));
+  return ap;
+}
+
+kiln_root_t stack_root(kiln_arena_t arena, kiln_thread_t *thr_o)
+{
+  kiln_root_t root;
+  ck_assert_ok(kiln_thread_reg(thr_o, arena));
+  ck_assert_ok(kiln_root_create_thread(&root, arena, *thr_o, vm_stack_cold_end()));
+  return root;
+}
+
+kiln_root_t exact_area(kiln_arena_t arena, void **slots, size_t n)
+{
+  kiln_root_t root;
+  ck_assert_ok(kiln_root_create_area(&root, arena, slots, slots + n, KILN_RANK_EXACT));
+  return root;
+}
+
+TCase *suite_add_case(Suite *s, const char *name, double timeout)
+{
+  TCase *tc = tcase_create(name);
+  if (timeout > 0)
+    tcase_set_timeout(tc, timeout);
+  suite_add_tcase(s, tc);
+  return tc;
 }
 
 int main(void)

@@ -196,12 +196,6 @@ local function variants(specs, sets)
   return list
 end
 
-local function overrides_table(list)
-  local t = {}
-  for _, kv in ipairs(list) do t[kv.key] = kv.value end
-  return t
-end
-
 local function value_text(a)
   if a.type == "size" and math.type(a.value) == "integer" then return util.size_text(a.value) end
   return tostring(a.value)
@@ -232,7 +226,7 @@ local MALLOC = "malloc"
 -- pseudo-plan malloc, only when every workload is a trace, with no overrides.
 local function check_variants(list, workloads)
   for _, v in ipairs(list) do
-    local ov = overrides_table(v.overrides)
+    local ov = util.overrides_by_key(v.overrides)
     if v.plan == MALLOC and #v.overrides == 0 then
       for _, w in ipairs(workloads) do
         if not w.trace then

@@ -195,17 +195,11 @@ end
 ---------------------------------------------------------------------------
 -- JSON
 
-local function overrides_object(list)
-  local t = {}
-  for _, kv in ipairs(list) do t[kv.key] = kv.value end
-  return t
-end
-
 function M.json_text(ctx)
   local doc = {
     kiln_version = ctx.version, date = ctx.date, command = json.array(ctx.command),
     host = { cpu = ctx.host.cpu, cores = ctx.host.cores },
-    runs_per_plan = ctx.runs, warmup = ctx.warmup, params = overrides_object(ctx.params),
+    runs_per_plan = ctx.runs, warmup = ctx.warmup, params = util.overrides_by_key(ctx.params),
     baseline = ctx.baseline,
     note = "Times in seconds, pauses in milliseconds, maxrss and copied in bytes. "
         .. "A value that was not measured is left out; null stands for a number that is "
@@ -215,7 +209,7 @@ function M.json_text(ctx)
   }
   for _, v in ipairs(ctx.variants) do
     doc.plans[#doc.plans + 1] = { label = v.label, plan = v.plan, plan_text = v.plan_text,
-                                  overrides = overrides_object(v.overrides) }
+                                  overrides = util.overrides_by_key(v.overrides) }
   end
   for _, w in ipairs(ctx.workloads) do
     doc.workloads[#doc.workloads + 1] = { name = w.label, file = w.file, min_heap = w.min_heap,

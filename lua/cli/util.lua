@@ -60,6 +60,13 @@ function M.parse_overrides(list, first)
   return ov
 end
 
+-- { { key = k, value = v }, ... } (an ordered override list) -> { [k] = v }.
+function M.overrides_by_key(list)
+  local t = {}
+  for _, kv in ipairs(list) do t[kv.key] = kv.value end
+  return t
+end
+
 function M.size_text(n)
   for _, u in ipairs({ { "GB", 1 << 30 }, { "MB", 1 << 20 }, { "KB", 1 << 10 } }) do
     if n >= u[2] and n % u[2] == 0 then return fmt("%d%s", n // u[2], u[1]) end
