@@ -57,7 +57,7 @@ pool's stats (nil on stock). The option must come first.
 ]],
   compare = [==[
 usage: kiln compare [--plans P,...] [--set POOL.KEY=V1,V2,...] [--workload W,...]
-                    [--heap H,...] [--runs n] [--warmup n] [--scale x] [--depth d]
+                    [--heap H,...] [--runs n] [--warmup n] [--scale x] [--depth d] [--threads n]
                     [--seed s] [--baseline PLAN] [--csv FILE] [--json FILE]
                     [--plot FILE.svg|FILE.png | --no-plot]
 Run each workload under each plan, every run in a fresh process, and print a
@@ -85,6 +85,9 @@ copying rate (bytes per second of the collections that copied).
   --scale     multiplies every workload's work (above 0, up to 1000);
   --depth     tree depth of gcbench and binarytrees (1 to 30; binarytrees
               6 to 30); --seed 0 to 2^63-1.
+  --threads   mutator threads (1 to 64, default 1): each runs the whole
+              workload on its own, all on one heap (threads x the work);
+              a workload file gets it in params.threads.
   --csv, --json  one row per run and per aggregate, with the Kiln version,
               plans, overrides, workload parameters, host, date and the
               minimum heap found. The JSON

@@ -10,7 +10,7 @@
 --
 -- A workload file returns a function(heap, params): compare calls it once
 -- per run with a heap opened from the plan and params = { seed (default
--- 42), scale (default 1), depth (when given) }, and times the call; the heap's stats afterwards give the
+-- 42), scale (default 1), depth and threads (when given) }, and times the call; the heap's stats afterwards give the
 -- collection metrics. The function may return a table whose number fields
 -- `check` and `objects` are kept with the run.
 
@@ -36,13 +36,14 @@ local NUMERIC = {
   ["--depth"] = { whole = true, min = 1, max = 30, text = "a whole number from 1 to 30" },
   ["--seed"] = { whole = true, min = 0, max = math.maxinteger, text = "a whole number from 0 to 2^63-1" },
   ["--scale"] = { above = 0, max = 1000, text = "a number above 0 and at most 1000" },
+  ["--threads"] = { whole = true, min = 1, max = 64, text = "a whole number from 1 to 64" },
 }
 
--- Options that take a value; the others (--no-plot) are flags.
+-- Options that take a value; the others (--no-plot, --no-verify) are flags.
 local TAKES = { ["--plans"] = true, ["--workload"] = true, ["--runs"] = true, ["--warmup"] = true,
                 ["--csv"] = true, ["--json"] = true, ["--plot"] = true, ["--svg"] = true,
                 ["--scale"] = true, ["--depth"] = true, ["--seed"] = true, ["--set"] = true,
-                ["--baseline"] = true, ["--heap"] = true }
+                ["--baseline"] = true, ["--heap"] = true, ["--threads"] = true }
 local FLAGS = { ["--no-plot"] = "no_plot", ["--no-verify"] = "no_verify" }
 
 local function check_number(k, v)
@@ -519,6 +520,9 @@ local function prepare(o)
   for _, w in ipairs(workloads) do
     if o.no_verify and not w.trace then
       return nil, fmt("--no-verify is for replayed traces, and workload '%s' is not one", w.label), 2
+    end
+    if o.params.threads and w.trace then
+      return nil, fmt("--threads is for workloads, and '%s' is a trace, which replays on one thread", w.label), 2
     end
     if w.label == "binarytrees" and not w.file and depth and depth < 6 then
       return nil, fmt("--depth %d is too shallow for binarytrees, which needs a whole number from 6 to 30", depth), 2

@@ -279,4 +279,11 @@ if command -v gnuplot >/dev/null 2>&1; then
   grep -q '>churn: time / manual.s<' alias.svg || fail "--svg with --baseline: the relative time panel"
 fi
 
+# --- --threads: every thread runs the workload; the parameter reaches the files ---
+expect 0 "$KILN" compare --plans sticky --workload gcbench --threads 2 --runs 1 $SMALL --csv t.csv --no-plot
+has out '^sticky +[0-9.]+'
+grep -q 'threads=2' t.csv || fail "csv: the parameters say threads=2"
+expect 2 "$KILN" compare --plans sticky --workload gcbench --threads 0 --runs 1 --no-plot
+has err 'threads'
+
 finish test_compare

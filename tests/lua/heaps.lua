@@ -146,4 +146,26 @@ T.eq(select(2, kiln.workload("churn", "manual", { ptr_density = 2 })), "workload
 local nor = T.plan_file("noroles.lua", 'plan "noroles" { pools = { a = mvff { } } }\n')
 T.eq(select(2, kiln.workload("churn", nor, small)), "plan 'noroles' has no role 'objects' for the workload", "no objects role")
 
+-- Several mutator threads on one heap: each runs the whole workload and
+-- checks its own heap; the checksums add up. A manual plan refuses.
+for _, p in ipairs({ "marksweep", "semispace", "genms", "gencopy", "sticky", "sticky-inc" }) do
+  for _, w in ipairs({ "gcbench", "quads" }) do
+    local params = { depth = w == "quads" and 4 or 8, seed = 3, overrides = { ["arena.stress"] = 50 } }
+    local one = assert(kiln.workload(w, p, params))
+    params.threads = 3
+    local r, why = kiln.workload(w, p, params)
+    T.ok(r ~= nil and r.verified, ("%s under %s with 3 threads: %s"):format(w, p, tostring(why)))
+    if r then
+      T.eq(r.check, 3 * one.check, w .. " under " .. p .. ": each thread checked its own heap")
+      T.eq(r.objects, 3 * one.objects, w .. " under " .. p .. ": three threads allocated three times")
+    end
+  end
+end
+do
+  local r, why = kiln.workload("gcbench", "manual", { threads = 2, depth = 6 })
+  T.ok(r == nil and tostring(why):find("manual pool, which serves one thread", 1, true), "manual refuses threads: " .. tostring(why))
+  r, why = kiln.workload("gcbench", "marksweep", { threads = 65 })
+  T.ok(r == nil and tostring(why):find("threads must be a whole number from 1 to 64", 1, true), "threads out of range: " .. tostring(why))
+end
+
 T.done("heaps")
