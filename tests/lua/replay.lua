@@ -55,6 +55,16 @@ for _, rec_plan in ipairs({ "sticky", "gencopy" }) do
   end
 end
 
+-- Two mutator threads recorded into one trace replay on one thread.
+do
+  local trace = tmp()
+  local r, why = kiln.workload("churn", "sticky", { threads = 2, scale = 0.02, live_bytes = "256KB",
+    alloc_bytes = "2MB", overrides = { ["arena.record"] = trace, ["arena.stress"] = 300 } })
+  T.ok(r ~= nil and r.verified, "churn with two threads recorded: " .. tostring(why))
+  if r then replay_all(trace, r.objects, r.collections, "churn by two threads") end
+  os.remove(trace)
+end
+
 -- A script's own objects: a list whose head moves on, stores into old nodes.
 do
   local trace = tmp()
