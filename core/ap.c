@@ -37,16 +37,17 @@
  * makes it a filler (the format's pad), commits it with the buffer, and
  * keeps it alive through that collection as an ambiguous root (ap->trap,
  * ap_scan_traps); the next collection frees it. The reservation and the
- * unused rest are two fillers. The reservation holds what the thread
- * wrote so far, which it may read back: it is a filler only while the
- * threads are stopped. Each pause pads it after stopping them, saving the
- * bytes the pad overwrites (ap_pad_pending, and keep_trapped at the flush),
- * and puts them back before resuming them (ap_restore_pending); so the
- * collector parses a filler and the thread finds its own bytes, however
- * many pauses come before its commit, which fails and pads it for good
- * (refill_trapped). A thread stopped inside kiln_reserve's fast path, after
- * its limit check, builds its object over the start of the second filler,
- * which its failing commit makes whole again the same way.
+ * unused rest are two fillers, pending until the thread's next slow path:
+ * until then it may build in either -- its reservation, or, when the stop
+ * caught it inside kiln_reserve's fast path after its limit check, an
+ * object over the start of the rest -- and may read back what it wrote.
+ * So a pending filler is one only while the threads are stopped: each
+ * pause pads it after stopping them, saving the bytes the pad overwrites
+ * (ap_pad_pending, and keep_trapped at the flush), and puts them back
+ * before resuming them (ap_restore_pending). The collector always parses
+ * a filler, the thread always finds its own bytes, and the fillers stay
+ * (kept alive, never reclaimed) however many collections come before the
+ * thread's next slow path makes them fillers for good (settle_traps).
  */
 #include "config.h"
 #include "pool.h"
@@ -179,18 +180,18 @@ static int keep_filler(ap_t *ap, const kiln_format_t *f, char *lo, char *hi, int
   return 1;
 }
 
-/* Pad the pending reservation for a pause, saving what the pad overwrites. */
-static void pad_pending(ap_t *ap, const kiln_format_t *f)
-{
-  char *block = (char *)ap->trap[0] - f->header_size;
-  ap->saved_n = ap->trap_size[0] < AP_SAVED_MAX ? ap->trap_size[0] : AP_SAVED_MAX;
-  memcpy(ap->saved, block, ap->saved_n);
-  f->pad(ap->trap[0], ap->trap_size[0]);
-}
-
 static const kiln_format_t *ap_format(const ap_t *ap)
 {
   return ap->pool != NULL && ap->pool->fmt != NULL ? &ap->pool->fmt->f : NULL;
+}
+
+/* Pad pending trap i for a pause, saving what the pad overwrites. */
+static void pad_pending(ap_t *ap, const kiln_format_t *f, int i)
+{
+  char *block = (char *)ap->trap[i] - f->header_size;
+  ap->saved_n[i] = ap->trap_size[i] < AP_SAVED_MAX ? ap->trap_size[i] : AP_SAVED_MAX;
+  memcpy(ap->saved[i], block, ap->saved_n[i]);
+  f->pad(ap->trap[i], ap->trap_size[i]);
 }
 
 void ap_pad_pending(kiln_arena_t arena)
@@ -198,8 +199,9 @@ void ap_pad_pending(kiln_arena_t arena)
   ring_t *node, *nxt;
   RING_FOR(node, &arena->aps, nxt) {
     ap_t *ap = CONTAINER(node, ap_t, arena_ring);
-    if (ap->pending && ap_format(ap) != NULL)
-      pad_pending(ap, ap_format(ap));
+    for (int i = 0; i < 2 && ap_format(ap) != NULL; i++)
+      if (ap->pending & (1u << i))
+        pad_pending(ap, ap_format(ap), i);
   }
 }
 
@@ -208,23 +210,24 @@ void ap_restore_pending(kiln_arena_t arena)
   ring_t *node, *nxt;
   RING_FOR(node, &arena->aps, nxt) {
     ap_t *ap = CONTAINER(node, ap_t, arena_ring);
-    if (ap->pending && ap_format(ap) != NULL)
-      memcpy((char *)ap->trap[0] - ap_format(ap)->header_size, ap->saved, ap->saved_n);
+    for (int i = 0; i < 2 && ap_format(ap) != NULL; i++)
+      if (ap->pending & (1u << i))
+        memcpy((char *)ap->trap[i] - ap_format(ap)->header_size, ap->saved[i], ap->saved_n[i]);
   }
 }
 
-/* The commit of a trapped reservation at p fails now, or a thread that
-   the stop caught inside kiln_reserve's fast path, after its limit check,
-   built its object at p over the start of the rest's filler: make that
-   filler whole again, for good, so the heap stays parsable. */
-static void refill_trapped(ap_t *ap, void *p)
+/* The thread reached a slow path, so it builds in no trap now: its commit
+   failed (of the reservation, or of an object it built over the start of
+   the rest), or it reserves again. Every pending trap becomes a filler
+   for good -- the one it built in is made whole again -- so the heap stays
+   parsable. */
+static void settle_traps(ap_t *ap)
 {
   const kiln_format_t *f = ap_format(ap);
   for (int i = 0; f != NULL && i < 2; i++)
-    if (ap->trap[i] != NULL && (char *)p + f->header_size == ap->trap[i]) {
+    if (ap->pending & (1u << i))
       f->pad(ap->trap[i], ap->trap_size[i]);
-      ap->pending &= i != 0;
-    }
+  ap->pending = 0;
 }
 
 /* Make the rest of ap's buffer fillers committed with it, kept alive by
@@ -240,16 +243,20 @@ static void keep_trapped(ap_t *ap)
     return; /* no filler to make: the rest is given back */
   if (lo < mid) {
     size_t n = (size_t)(mid - lo) < AP_SAVED_MAX ? (size_t)(mid - lo) : AP_SAVED_MAX;
-    memcpy(ap->saved, lo, n); /* what the thread wrote, back at the pause's end */
+    memcpy(ap->saved[0], lo, n); /* what the thread wrote, back at the pause's end */
     if (!keep_filler(ap, f, lo, mid, 0))
       return;
-    ap->saved_n = n;
-    ap->pending = 1;
+    ap->saved_n[0] = n;
+    ap->pending |= 1;
   }
   if (mid < hi && !keep_filler(ap, f, mid, hi, 1)) {
     ap->pub.init = ap->pub.alloc = mid;
     return;
   }
+  /* The thread has written nothing there yet: the filler stays after
+     this pause; later ones save what it may have written since. */
+  ap->saved_n[1] = 0;
+  ap->pending |= mid < hi ? 2u : 0u;
   ap->pub.init = ap->pub.alloc = hi;
 }
 
@@ -277,11 +284,14 @@ void ap_flush_all(kiln_arena_t arena)
   RING_FOR(node, &arena->aps, nxt) {
     ap_t *ap = CONTAINER(node, ap_t, arena_ring);
     int outstanding = ap->pub.alloc != ap->pub.init;
-    /* An earlier collection's fillers are garbage now, but a reservation
-       whose commit has not come: its thread still builds there. */
-    if (!ap->pending)
-      ap->trap[0] = NULL;
-    ap->trap[1] = NULL;
+    /* An earlier collection's fillers are garbage now, but not the pending
+       ones: the thread may still build there. */
+    for (int i = 0; i < 2; i++)
+      if (!(ap->pending & (1u << i)))
+        ap->trap[i] = NULL;
+    /* Invariant: a point with pending traps has no buffer (its next slow
+       path settles them before it gets one). */
+    KILN_ASSERT(ap->pending == 0 || ap->base == NULL);
     if (many && !ap->pending)
       keep_trapped(ap);
     ap_empty(ap);
@@ -295,9 +305,7 @@ void ap_flush_all(kiln_arena_t arena)
    reservation, and expose nothing, so a later use reaches the checks. */
 static void ap_let_go(ap_t *ap)
 {
-  if (ap->pending && ap_format(ap) != NULL) /* abandoned: a filler for good */
-    ap_format(ap)->pad(ap->trap[0], ap->trap_size[0]);
-  ap->pending = 0;
+  settle_traps(ap); /* an abandoned reservation: a filler for good */
   ap->trap[0] = ap->trap[1] = NULL;
   ap->pub.alloc = ap->pub.init;
   ap_empty(ap);
@@ -503,6 +511,7 @@ static kiln_res_t ap_fill(void **p_o, kiln_ap_t pub, size_t size)
     return res;
   if (p_o == NULL)
     return arena_errorf(ap->arena, KILN_PARAM, "kiln_reserve: p_o is NULL");
+  settle_traps(ap);
   if (KILN_CHECKING && ap->res_p != NULL)
     KILN_FAILF("kiln_reserve: allocation point %p (pool class '%s') still holds a reservation "
                "of %zu bytes at %p; commit it (kiln_commit) before reserving again",
@@ -528,6 +537,7 @@ static kiln_res_t ap_fill(void **p_o, kiln_ap_t pub, size_t size)
   /* May collect, which flushes every AP (this one included). In stress mode
      the buffer may still have room: only the exposed limit was short. */
   arena_poll(arena);
+  settle_traps(ap); /* what that collection trapped here: this thread builds in none */
   if (ap->base == NULL && (res = ap_refill(ap, size)) != KILN_OK)
     return res;
   ap_hand_out(p_o, ap, size);
@@ -596,7 +606,7 @@ static int ap_trip(kiln_ap_t pub, void *p, size_t size)
     arena_errorf(ap->arena, KILN_PARAM, AP_NO_RESERVATION, p, size, (void *)ap,
                  ap->pool->klass->name);
   /* Only a collection's flush leaves limit NULL after a reservation. */
-  refill_trapped(ap, p);
+  settle_traps(ap);
   ap->pub.init = ap->pub.alloc = ap->pub.limit = NULL;
   return 0;
 }

@@ -70,10 +70,12 @@ typedef struct ap_s {
                             collection trapped, kept as fillers (client pointers)
                             through it; NULL: none (ap.c) */
   size_t trap_size[2];   /* their sizes, header included */
-  int pending;           /* trap[0] is a reservation whose commit has not come yet: it
-                            is a filler only during pauses, the thread's bytes otherwise */
-  size_t saved_n;        /* during a pause: the thread's first bytes of it, which the */
-  char saved[AP_SAVED_MAX]; /* filler overwrote and the pause's end restores */
+  unsigned pending;      /* bit i: trap[i] may hold what the thread builds before its
+                            next slow path (its reservation; or, for a thread stopped
+                            inside kiln_reserve's fast path, the rest): a filler only
+                            during pauses, the thread's bytes otherwise (ap.c) */
+  size_t saved_n[2];     /* during a pause: the thread's first bytes of each, which */
+  char saved[2][AP_SAVED_MAX]; /* the filler overwrote and the pause's end restores */
   uintptr_t priv[4];     /* the pool class's per-AP state */
 } ap_t;
 
