@@ -12,4 +12,4 @@ libkiln_core_la_SOURCES += \
 	%reldir%/root.c %reldir%/ap.c %reldir%/trace.c %reldir%/fix.c \
 	%reldir%/remset.c %reldir%/inc.c %reldir%/policy.c %reldir%/verify.c \
 	%reldir%/handle.c %reldir%/pin.c %reldir%/object.c %reldir%/weak.c \
-	%reldir%/final.c
+	%reldir%/final.c %reldir%/cache.c

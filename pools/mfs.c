@@ -165,7 +165,7 @@ static void mseg_adopt(mfs_t *mfs, mfs_seg_t *ms)
   h->free = ms->free;
   ms->free = NULL;
   h->base = ms->seg.base;
-  h->span = KILN_CHECKING ? 0 : seg_size(&ms->seg);
+  h->span = KILN_CHECKING || mfs->pool.shared ? 0 : seg_size(&ms->seg);
   mfs->cur = ms;
 }
 
@@ -308,7 +308,7 @@ static void mfs_free(pool_t pool, void *p, size_t size)
     mark_live(mfs, ms, p, 0, 0);
     memset(p, KILN_POISON_BYTE, mfs->unit);
   }
-  if (ms == mfs->cur) { /* checked builds only: the inline path takes these */
+  if (ms == mfs->cur) { /* checked builds and shared pools: else the inline path takes these */
     *(void **)p = pool->head.free;
     pool->head.free = p;
     pool->head.frees++;
@@ -325,7 +325,19 @@ static void mfs_free(pool_t pool, void *p, size_t size)
     mseg_emptied(mfs, ms);
 }
 
+/* Caches have one size class: every request up to the unit. */
+static size_t mfs_cache_limit(pool_t pool, unsigned *shift_o)
+{
+  size_t unit = mfs_of(pool)->unit;
+  unsigned shift = 0;
+  while (((size_t)1 << shift) < unit)
+    shift++;
+  *shift_o = shift;
+  return unit;
+}
+
 const struct kiln_class_s pool_class_mfs = {
   .name = "mfs", .doc = "manual pool of fixed-size units (O(1) alloc and free)",
   .size = sizeof(mfs_t), .attr = CLASS_MANUAL, .params = mfs_params, .init = mfs_init,
-  .finish = mfs_finish, .alloc = mfs_alloc, .free = mfs_free, .sync = mfs_sync};
+  .finish = mfs_finish, .alloc = mfs_alloc, .free = mfs_free, .sync = mfs_sync,
+  .cache_limit = mfs_cache_limit};
