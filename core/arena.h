@@ -25,6 +25,7 @@
 #include "checking.h"
 #include "ring.h"
 #include "stats.h"
+#include "vm.h"
 
 typedef struct seg_s *seg_t;
 typedef struct freerun_s freerun_t;
@@ -147,7 +148,7 @@ struct kiln_arena_s {
    changes the arena; a collection holds it while it stops the others. It
    is recursive: a collection callback or a scan function may call back
    into the arena. The fast paths (kiln.h) never take it. */
-static inline void arena_lock(kiln_arena_t arena) { pthread_mutex_lock(&arena->lock); }
+static inline void arena_lock(kiln_arena_t arena) { vm_lock_stoppable(&arena->lock); }
 static inline void arena_unlock(kiln_arena_t arena) { pthread_mutex_unlock(&arena->lock); }
 /* fn(arena, obj) under the arena lock: the public entry points that take
    an object. A handle that is not a live arena goes to fn unlocked, which

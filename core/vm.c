@@ -273,7 +273,7 @@ static void wait_acks(size_t n)
 void vm_threads_stop(vm_thread_t *const *threads, size_t n)
 {
   size_t sent = 0;
-  pthread_mutex_lock(&stop_lock);
+  vm_lock_stoppable(&stop_lock);
   for (size_t i = 0; i < n; i++) {
     struct vm_thread_s *t = threads[i];
     atomic_store(&t->hot, NULL);

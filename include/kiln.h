@@ -271,8 +271,9 @@ kiln_res_t kiln_pool_walk(kiln_pool_t pool, kiln_walk_fn fn, void *closure);
    counts into its statistics and segments whenever it takes a slow path or
    reports (kiln_pool_stats, kiln_arena_stats). A pool whose size and span
    are 0 (automatic pools, pools of classes without a fast path, every pool
-   of a checked build, which checks every free) sends every call to the
-   slow path. */
+   of a checked build, which checks every free, and shared pools) sends
+   every call to the slow path. A shared pool's class never writes size,
+   base or span, which other threads' inline paths read unlocked. */
 struct kiln_pool_head_s {
   void *free;           /* the list; NULL when empty */
   size_t size;          /* largest request the list serves */

@@ -147,7 +147,8 @@ static void mseg_retire(mfs_t *mfs)
   struct kiln_pool_head_s *h = &mfs->pool.head;
   ms->free = h->free;
   h->free = NULL;
-  h->base = h->span = 0;
+  if (!mfs->pool.shared) /* a shared pool's base and span stay 0: see mseg_adopt */
+    h->base = h->span = 0;
   mfs->cur = NULL;
   if (ms->free != NULL || ms->bump < ms->end)
     ring_append(&mfs->partial, &ms->partial);
@@ -164,8 +165,12 @@ static void mseg_adopt(mfs_t *mfs, mfs_seg_t *ms)
     mfs->cached = NULL;
   h->free = ms->free;
   ms->free = NULL;
-  h->base = ms->seg.base;
-  h->span = KILN_CHECKING || mfs->pool.shared ? 0 : seg_size(&ms->seg);
+  /* Other threads' inline kiln_free reads base and span of a shared pool
+     without the lock: they stay 0, unwritten, so every free is locked. */
+  if (!mfs->pool.shared) {
+    h->base = ms->seg.base;
+    h->span = KILN_CHECKING ? 0 : seg_size(&ms->seg);
+  }
   mfs->cur = ms;
 }
 
