@@ -220,7 +220,7 @@ EXTRA_DIST += %reldir%/tsan.supp
 check-tsan:
 	@if ! grep -q '^#define KILN_TSAN 1' config.h; then \
 	  echo "check-tsan: configure this build with --enable-tsan" >&2; exit 1; fi
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(abs_srcdir)/%reldir%/tsan.supp $${TSAN_OPTIONS:-}" \
+	CK_TIMEOUT_MULTIPLIER=$${CK_TIMEOUT_MULTIPLIER:-10} TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(abs_srcdir)/%reldir%/tsan.supp $${TSAN_OPTIONS:-}" \
 	  $(MAKE) $(AM_MAKEFLAGS) check TESTS='$(KILN_TSAN_TESTS)' \
 	  check_PROGRAMS='$(KILN_TSAN_TESTS)' TEST_SUITE_LOG=test-suite-tsan.log
 .PHONY: check-tsan
