@@ -71,6 +71,7 @@ static void libc_finish(void)
 static kiln_arena_t kiln_arena_;
 static kiln_pool_t kiln_pool_;
 static unsigned threads_ = 1; /* -t */
+static long capacity_ = -1;   /* -c: kiln-mvff-cache's capacity (-1: its default) */
 /* kiln-mvff-cache: each thread's cache in front of kiln_pool_. */
 static _Thread_local kiln_cache_t kiln_cache_;
 
@@ -115,7 +116,9 @@ static void kiln_manual_free(void *p, size_t size)
 
 static void kiln_cache_start(void)
 {
-  kiln_check(kiln_cache_create(&kiln_cache_, kiln_pool_, NULL), "kiln_cache_create");
+  kiln_arg_t args[] = {KILN_ARG_SIZE("capacity", capacity_), KILN_ARGS_END};
+  kiln_check(kiln_cache_create(&kiln_cache_, kiln_pool_, capacity_ >= 0 ? args : NULL),
+             "kiln_cache_create");
 }
 
 static void kiln_cache_end(void)
@@ -286,6 +289,7 @@ static void usage(FILE *f)
           "  kiln-mvff-cache (a per-thread cache in front of mvff), malloc\n"
           "  -n N        fixed: batches of 1000 (20000); random: ops (10000000), per thread\n"
           "  -t N        threads running the workload at once (1)\n"
+          "  -c BYTES    kiln-mvff-cache: capacity of each size class (the cache's default)\n"
           "  -l N        random: live blocks (100000)\n"
           "  -s SEED     generator seed (42)\n"
           "  --label L   name printed as backend= (e.g. mimalloc for a preloaded malloc)\n");
@@ -336,6 +340,8 @@ static void parse(int argc, char **argv, options_t *o, int *have_count, const ch
       threads_ = (unsigned)bench_parse_ulong(a, i + 1 < argc ? argv[++i] : NULL);
       if (threads_ == 0 || threads_ > 64)
         bench_die("-t: 1 to 64 threads");
+    } else if (strcmp(a, "-c") == 0) {
+      capacity_ = (long)bench_parse_ulong(a, i + 1 < argc ? argv[++i] : NULL);
     } else if (strcmp(a, "-s") == 0) {
       o->seed = bench_parse_ulong(a, i + 1 < argc ? argv[++i] : NULL);
     } else if (strcmp(a, "--label") == 0 && i + 1 < argc) {
