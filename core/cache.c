@@ -95,7 +95,7 @@ static size_t class_request(const cache_t *c, size_t i)
   return req < c->head.limit ? req : c->head.limit;
 }
 
-/* Give the blocks of list *free_io after the first keep back to the pool. */
+/* Give the blocks of list i after its first keep back to the pool. */
 static void list_trim(cache_t *c, size_t i, size_t keep)
 {
   struct kiln_cache_list_s *l = &c->head.list[i];
