@@ -9,7 +9,9 @@
 #                           its own build directory, all with --enable-werror;
 #                           then the default build's tests again under
 #                           Valgrind's Memcheck (make check-valgrind) at
-#                           KILN_TEST_SCALE=0.1 unless KILN_TEST_SCALE is set
+#                           KILN_TEST_SCALE=0.1 unless KILN_TEST_SCALE is set;
+#                           then the ThreadSanitizer build (--enable-tsan)
+#                           and its threaded suites (make check-tsan)
 #
 # Packages are installed only when missing (apt-get, via sudo when not root).
 set -eu
@@ -65,6 +67,12 @@ case "${1:-}" in
     echo "build.sh: make check-valgrind in build" >&2
     KILN_TEST_SCALE=${KILN_TEST_SCALE:-0.1} make -C build -j"$(nproc)" check-valgrind ||
       { cat build/test-suite-valgrind.log 2>/dev/null | tail -80; exit 1; }
+    # ThreadSanitizer: only the suites with several threads (check-tsan
+    # builds and runs just those; about two minutes on 2 cores).
+    build build-tsan --enable-werror --enable-tsan
+    echo "build.sh: make check-tsan in build-tsan" >&2
+    make -C build-tsan -j"$(nproc)" check-tsan ||
+      { cat build-tsan/tests/*.log 2>/dev/null | tail -80; exit 1; }
     echo "build.sh: all test builds passed" >&2
     ;;
   "")

@@ -12,12 +12,21 @@
  * touched and an allocator that hands out overlapping blocks is caught.
  * The generator is seeded, so every backend sees the same operations.
  *
+ * Threads (-t N): N threads run the workload at once, each on its own
+ * blocks (thread i seeds its generator with seed + i), none freeing
+ * another's; throughput is every thread's ops over the wall time from the
+ * first thread's start to the last one's end. kiln-mvff-cache gives each
+ * thread a cache of its own in front of one shared pool; kiln-mfs and
+ * kiln-mvff share their one pool (kiln_pool_share: every call locked) when
+ * N > 1.
+ *
  * Output: one line of key=value pairs per run, for bench/run.sh.
  */
 #include "benchlib.h"
 
 #include <kiln.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +42,8 @@ typedef struct manual_backend_s {
   void *(*alloc)(size_t size);
   void (*free)(void *p, size_t size);
   void (*finish)(void);
+  void (*thread_start)(void); /* optional: set up a thread before it runs */
+  void (*thread_end)(void);   /* optional: and after */
 } manual_backend_t;
 
 static void libc_init(size_t unit_size)
@@ -59,6 +70,10 @@ static void libc_finish(void)
    difference, so they share their alloc/free/finish too. */
 static kiln_arena_t kiln_arena_;
 static kiln_pool_t kiln_pool_;
+static unsigned threads_ = 1; /* -t */
+static long capacity_ = -1;   /* -c: kiln-mvff-cache's capacity (-1: its default) */
+/* kiln-mvff-cache: each thread's cache in front of kiln_pool_. */
+static _Thread_local kiln_cache_t kiln_cache_;
 
 static void kiln_check(kiln_res_t res, const char *what)
 {
@@ -70,6 +85,8 @@ static void kiln_open(kiln_class_t klass, const kiln_arg_t args[])
 {
   kiln_check(kiln_arena_create(&kiln_arena_, NULL), "kiln_arena_create");
   kiln_check(kiln_pool_create(&kiln_pool_, kiln_arena_, klass, args), "kiln_pool_create");
+  if (threads_ > 1)
+    kiln_check(kiln_pool_share(kiln_pool_), "kiln_pool_share");
 }
 
 static void kiln_mfs_init(size_t unit_size)
@@ -97,6 +114,31 @@ static void kiln_manual_free(void *p, size_t size)
   kiln_free(kiln_pool_, p, size);
 }
 
+static void kiln_cache_start(void)
+{
+  kiln_arg_t args[] = {KILN_ARG_SIZE("capacity", capacity_), KILN_ARGS_END};
+  kiln_check(kiln_cache_create(&kiln_cache_, kiln_pool_, capacity_ >= 0 ? args : NULL),
+             "kiln_cache_create");
+}
+
+static void kiln_cache_end(void)
+{
+  kiln_cache_destroy(kiln_cache_);
+}
+
+static void *kiln_cached_alloc(size_t size)
+{
+  void *p;
+  if (kiln_cache_alloc(&p, kiln_cache_, size) != KILN_OK)
+    return NULL;
+  return p;
+}
+
+static void kiln_cached_free(void *p, size_t size)
+{
+  kiln_cache_free(kiln_cache_, p, size);
+}
+
 static void kiln_manual_finish(void)
 {
   kiln_pool_destroy(kiln_pool_);
@@ -104,10 +146,14 @@ static void kiln_manual_finish(void)
 }
 
 static const manual_backend_t backends[] = {
-  {"kiln-mfs", 1, kiln_mfs_init, kiln_manual_alloc, kiln_manual_free, kiln_manual_finish},
-  {"kiln-mvff", 0, kiln_mvff_init, kiln_manual_alloc, kiln_manual_free, kiln_manual_finish},
+  {"kiln-mfs", 1, kiln_mfs_init, kiln_manual_alloc, kiln_manual_free, kiln_manual_finish, NULL,
+   NULL},
+  {"kiln-mvff", 0, kiln_mvff_init, kiln_manual_alloc, kiln_manual_free, kiln_manual_finish, NULL,
+   NULL},
+  {"kiln-mvff-cache", 0, kiln_mvff_init, kiln_cached_alloc, kiln_cached_free,
+   kiln_manual_finish, kiln_cache_start, kiln_cache_end},
   /* whatever malloc the process has: glibc, or a preloaded mimalloc/jemalloc */
-  {"malloc", 0, libc_init, libc_alloc, libc_free, libc_finish},
+  {"malloc", 0, libc_init, libc_alloc, libc_free, libc_finish, NULL, NULL},
 };
 #define N_BACKENDS (sizeof backends / sizeof backends[0])
 
@@ -239,8 +285,11 @@ static void usage(FILE *f)
   fprintf(f,
           "usage: bench_manual [options] WORKLOAD BACKEND\n"
           "       bench_manual --list\n"
-          "workloads: fixed, random; backends: kiln-mfs (fixed only), kiln-mvff, malloc\n"
-          "  -n N        fixed: batches of 1000 (20000); random: ops (10000000)\n"
+          "workloads: fixed, random; backends: kiln-mfs (fixed only), kiln-mvff,\n"
+          "  kiln-mvff-cache (a per-thread cache in front of mvff), malloc\n"
+          "  -n N        fixed: batches of 1000 (20000); random: ops (10000000), per thread\n"
+          "  -t N        threads running the workload at once (1)\n"
+          "  -c BYTES    kiln-mvff-cache: capacity of each size class (the cache's default)\n"
           "  -l N        random: live blocks (100000)\n"
           "  -s SEED     generator seed (42)\n"
           "  --label L   name printed as backend= (e.g. mimalloc for a preloaded malloc)\n");
@@ -265,7 +314,7 @@ static const manual_backend_t *find_backend(const char *name)
   for (size_t i = 0; i < N_BACKENDS; i++)
     if (strcmp(backends[i].name, name) == 0)
       return &backends[i];
-  bench_die("unknown backend '%s' (kiln-mfs, kiln-mvff, malloc)", name);
+  bench_die("unknown backend '%s' (kiln-mfs, kiln-mvff, kiln-mvff-cache, malloc)", name);
 }
 
 /* Command line into *o, *label and the two positional names. Exits on --list,
@@ -287,6 +336,12 @@ static void parse(int argc, char **argv, options_t *o, int *have_count, const ch
       *have_count = 1;
     } else if (strcmp(a, "-l") == 0) {
       o->live = bench_parse_ulong(a, i + 1 < argc ? argv[++i] : NULL);
+    } else if (strcmp(a, "-t") == 0) {
+      threads_ = (unsigned)bench_parse_ulong(a, i + 1 < argc ? argv[++i] : NULL);
+      if (threads_ == 0 || threads_ > 64)
+        bench_die("-t: 1 to 64 threads");
+    } else if (strcmp(a, "-c") == 0) {
+      capacity_ = (long)bench_parse_ulong(a, i + 1 < argc ? argv[++i] : NULL);
     } else if (strcmp(a, "-s") == 0) {
       o->seed = bench_parse_ulong(a, i + 1 < argc ? argv[++i] : NULL);
     } else if (strcmp(a, "--label") == 0 && i + 1 < argc) {
@@ -299,6 +354,60 @@ static void parse(int argc, char **argv, options_t *o, int *have_count, const ch
   }
   if (npos != 2)
     bench_usage_error(usage);
+}
+
+/* One thread's run of the workload. */
+typedef struct run_s {
+  const workload_t *w;
+  const manual_backend_t *b;
+  options_t o;
+  uint64_t ops;
+  pthread_t id;
+} run_t;
+
+static void *run_thread(void *arg)
+{
+  run_t *r = arg;
+  if (r->b->thread_start != NULL)
+    r->b->thread_start();
+  (void)r->w->run(r->b, &r->o, &r->ops);
+  if (r->b->thread_end != NULL)
+    r->b->thread_end();
+  return NULL;
+}
+
+/* Run the workload in threads_ threads (the main thread alone for one);
+   returns the wall seconds, *ops_o every thread's ops. */
+static double run_all(const workload_t *w, const manual_backend_t *b, const options_t *o,
+                      uint64_t *ops_o)
+{
+  run_t *runs = xcalloc(threads_, sizeof *runs);
+  for (unsigned i = 0; i < threads_; i++) {
+    runs[i].w = w;
+    runs[i].b = b;
+    runs[i].o = *o;
+    runs[i].o.seed = o->seed + i;
+  }
+  double t0 = bench_now(), secs;
+  if (threads_ == 1) {
+    if (b->thread_start != NULL)
+      b->thread_start();
+    secs = w->run(b, &runs[0].o, &runs[0].ops);
+    if (b->thread_end != NULL)
+      b->thread_end();
+  } else {
+    for (unsigned i = 0; i < threads_; i++)
+      if (pthread_create(&runs[i].id, NULL, run_thread, &runs[i]) != 0)
+        bench_die("pthread_create failed");
+    for (unsigned i = 0; i < threads_; i++)
+      pthread_join(runs[i].id, NULL);
+    secs = bench_now() - t0;
+  }
+  *ops_o = 0;
+  for (unsigned i = 0; i < threads_; i++)
+    *ops_o += runs[i].ops;
+  free(runs);
+  return secs;
 }
 
 int main(int argc, char **argv)
@@ -316,10 +425,11 @@ int main(int argc, char **argv)
 
   uint64_t ops;
   b->init(FIXED_SIZE);
-  double secs = w->run(b, &o, &ops);
+  double secs = run_all(w, b, &o, &ops);
   b->finish();
-  printf("workload=%s backend=%s ops=%llu seconds=%.6f ops_per_s=%.0f peak_rss_kb=%ld\n", w->name,
-         label ? label : b->name, (unsigned long long)ops, secs,
+  printf("workload=%s backend=%s threads=%u ops=%llu seconds=%.6f ops_per_s=%.0f "
+         "peak_rss_kb=%ld\n", w->name, label ? label : b->name, threads_,
+         (unsigned long long)ops, secs,
          secs > 0 ? (double)ops / secs : 0.0, bench_peak_rss_kb());
   return 0;
 }

@@ -26,6 +26,7 @@
 #include "addrset.h"
 #include "ring.h"
 #include "stats.h"
+#include "vm.h"
 
 typedef struct seg_s *seg_t;
 typedef struct freerun_s freerun_t;
@@ -137,7 +138,7 @@ struct kiln_arena_s {
    changes the arena; a collection holds it while it stops the others. It
    is recursive: a collection callback or a scan function may call back
    into the arena. The fast paths (kiln.h) never take it. */
-static inline void arena_lock(kiln_arena_t arena) { pthread_mutex_lock(&arena->lock); }
+static inline void arena_lock(kiln_arena_t arena) { vm_lock_stoppable(&arena->lock); }
 static inline void arena_unlock(kiln_arena_t arena) { pthread_mutex_unlock(&arena->lock); }
 /* The lock of an entry point's handle: lock arena, the arena of the
    handle, and return it for arena_unlock_live; NULL (a handle that is not

@@ -55,6 +55,7 @@ void check_fail(const char *file, int line, const char *fmt, ...)
 #define SIG_ROOT   0x4B524F4FU /* KROO */
 #define SIG_THREAD 0x4B544852U /* KTHR */
 #define SIG_AP     0x4B415020U /* KAP  */
+#define SIG_CACHE  0x4B434143U /* KCAC */
 #define SIG_DEAD   0xDEADDEADU
 
 /* Poison written over freed memory in checked builds. */

@@ -66,6 +66,7 @@ static const char *made_by(unsigned want)
   case SIG_ROOT: return "kiln_root_create_*";
   case SIG_THREAD: return "kiln_thread_reg";
   case SIG_AP: return "kiln_ap_create";
+  case SIG_CACHE: return "kiln_cache_create";
   default: return "Kiln";
   }
 }

@@ -13,4 +13,4 @@ libkiln_core_la_SOURCES += \
 	%reldir%/remset.c %reldir%/inc.c %reldir%/policy.c %reldir%/verify.c \
 	%reldir%/handle.c %reldir%/pin.c %reldir%/object.c %reldir%/weak.c \
 	%reldir%/final.c %reldir%/addrset.h %reldir%/addrset.c %reldir%/record.h \
-	%reldir%/record.c
+	%reldir%/record.c %reldir%/cache.c

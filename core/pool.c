@@ -123,6 +123,7 @@ static kiln_res_t pool_create_locked(kiln_pool_t *pool_o, kiln_arena_t arena, ki
   pool->fmt = format_of(klass, vals);
   ring_init(&pool->segs);
   ring_init(&pool->arena_ring);
+  ring_init(&pool->caches);
   pool->sig = SIG_POOL;
   res = klass->init(pool, vals);
   if (res != KILN_OK) {
@@ -158,6 +159,7 @@ static void pool_destroy_locked(kiln_pool_t pool)
   else
     trace_inc_finish(pool->arena);
   ap_orphan_for_pool(pool);
+  cache_orphan_for_pool(pool);
   if (pool->arena->weak.count != 0)
     weak_forget_pool(pool->arena, pool);
   final_forget_pool(pool->arena, pool);
@@ -206,9 +208,12 @@ void kiln_pool_stats(kiln_pool_t pool, kiln_pool_stats_t *stats_o)
   memset(stats_o, 0, sizeof *stats_o);
   if (api_handle(pool, API_SIG(pool), SIG_POOL, "kiln_pool_stats", "pool", 1) != KILN_OK)
     return;
+  /* Locked: syncing writes the pool, and other threads may be using it. */
+  arena_lock(pool->arena);
   pool_sync(pool);
   *stats_o = pool->st;
   stats_o->allocated += ap_open_bytes(pool->arena, pool);
+  arena_unlock(pool->arena);
 }
 
 /* The external definitions of the inline kiln_alloc and kiln_free (kiln.h),
@@ -232,8 +237,15 @@ kiln_res_t kiln_alloc_slow(void **p_o, kiln_pool_t pool, size_t size)
   if (size == 0)
     return arena_errorf(pool->arena, KILN_PARAM, "kiln_alloc: size is 0 (pool class '%s')",
                         pool->klass->name);
-  /* The class counts what it grants in pool->st and arena->stats. */
-  return pool->klass->alloc(p_o, pool, size);
+  /* The class counts what it grants in pool->st and arena->stats. A
+     shared pool is called under the arena lock (kiln_pool_share); shared
+     is set while one thread uses the pool, so reading it here is safe. */
+  if (!pool->shared)
+    return pool->klass->alloc(p_o, pool, size);
+  arena_lock(pool->arena);
+  kiln_res_t res = pool->klass->alloc(p_o, pool, size);
+  arena_unlock(pool->arena);
+  return res;
 }
 
 void kiln_free_slow(kiln_pool_t pool, void *p, size_t size)
@@ -246,7 +258,13 @@ void kiln_free_slow(kiln_pool_t pool, void *p, size_t size)
                pool->klass->name);
     return;
   }
+  if (!pool->shared) {
+    pool->klass->free(pool, p, size);
+    return;
+  }
+  arena_lock(pool->arena);
   pool->klass->free(pool, p, size);
+  arena_unlock(pool->arena);
 }
 
 /* The public entry point holds the arena lock (arena.h). */

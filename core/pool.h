@@ -47,6 +47,8 @@ struct kiln_pool_s {
   kiln_fmt_t fmt;        /* automatic pools only */
   kiln_pool_stats_t st;  /* core keeps committed/segments; the class the rest */
   size_t aps;            /* live allocation points */
+  int shared;            /* kiln_pool_share: head.size and span stay 0, calls lock */
+  ring_t caches;         /* its per-thread caches (cache.c) */
   uint64_t zones;        /* where its segments go; 0: anywhere but nurseries */
 };
 
@@ -94,6 +96,13 @@ struct kiln_class_s {
      head.frees into the pool's statistics (and the arena's `allocated`)
      and zero them. Called before statistics are read. */
   void (*sync)(pool_t pool);
+  /* Optional (manual classes that per-thread caches may front): the
+     largest request a cache's lists may serve, and in *shift_o the log2 of
+     the bytes between its size classes. The class must accept a free of
+     any size of a class for a block allocated with the class's largest
+     size (min((i << shift), limit) for class i), and the same block for any
+     request of that class. */
+  size_t (*cache_limit)(pool_t pool, unsigned *shift_o);
   /* automatic pools: hand an AP a buffer of at least size bytes ... */
   kiln_res_t (*fill)(char **base_o, char **limit_o, pool_t pool, ap_t *ap, size_t size);
   /* ... and take it back: [base, init) holds committed objects, [init, limit) is unused. */

@@ -61,6 +61,8 @@ void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *s)
   memset(s, 0, sizeof *s);
   if (api_handle(arena, API_SIG(arena), SIG_ARENA, "kiln_arena_stats", "arena", 1) != KILN_OK)
     return;
+  /* Locked: syncing writes the pools, which other threads may be using. */
+  arena_lock(arena);
   /* First, as syncing may release a segment and count allocations. */
   ring_t *node, *nxt;
   RING_FOR(node, &arena->pools, nxt) {
@@ -96,6 +98,7 @@ void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *s)
   s->full_pause_max_ms = st->full.max_ms;
   s->pauses = st->all.count;
   s->in_progress = arena->inc != NULL;
+  arena_unlock(arena);
 }
 
 /* ---- collection events ---------------------------------------------------- */

@@ -143,6 +143,9 @@ size_t ap_open_bytes(kiln_arena_t arena, pool_t pool);
 /* The APs of a pool that is being destroyed give their buffers back and
    become orphans: handles the client may only destroy (ap.c). */
 void ap_orphan_for_pool(pool_t pool);
+/* cache.c: drop the lists of pool's caches and cut them off it (the pool
+   is being destroyed). */
+void cache_orphan_for_pool(pool_t pool);
 
 /* ---- shared by the trace's own files -------------------------------- */
 

@@ -178,9 +178,21 @@ void vm_with_registers(vm_regs_fn fn, void *closure)
    without this every word of it would carry its "uninitialised" shadow into
    the fix code, the mark bits and the grey stack, far from here, where no
    suppression could tell it from a real bug. Outside Valgrind the request
-   is a few no-op instructions per scan. */
+   is a few no-op instructions per scan.
+
+   And for ThreadSanitizer: the range is another thread's stack (stopped,
+   or the collector's own), and conservative scanning reads every word of
+   it, including ones a third thread writes without synchronising with the
+   collector: a struct on a stack that the thread owning it lent to
+   workers, which may go on writing it while the owner is stopped. Such a
+   word is only a candidate pointer, and a stale or torn value of it is as
+   good as any (ambiguous roots pin what they hit, they never write), so
+   the copy is not instrumented for races either. */
 #if defined(__clang__) || defined(__GNUC__)
 __attribute__((no_sanitize("address")))
+#endif
+#if defined(KILN_TSAN)
+__attribute__((no_sanitize("thread")))
 #endif
 void vm_copy_stack(void **dst, void *const *lo, void *const *hi)
 {
@@ -215,13 +227,25 @@ static int install_failed;
 static void stopped(void *sp, void *closure)
 {
   struct vm_thread_s *st = closure;
+  atomic_store(&st->hot, sp);
+  sem_post(&acks);
+#ifdef KILN_TSAN
+  /* ThreadSanitizer runs this handler from its queue of deferred signals
+     with every signal blocked. A SIG_GO that sigsuspend let through would
+     run from a second, nested pass over that queue, which restores the
+     wrong mask and leaves the thread with every signal blocked for good
+     (the next stop then waits forever). So the flag alone is waited for:
+     SIG_GO stays pending until this handler returns, then runs on_go,
+     which does nothing. */
+  while (!atomic_load(&st->go))
+    sched_yield();
+#else
   sigset_t wait;
   pthread_sigmask(SIG_SETMASK, NULL, &wait);
   sigdelset(&wait, SIG_GO);
-  atomic_store(&st->hot, sp);
-  sem_post(&acks);
   while (!atomic_load(&st->go))
     sigsuspend(&wait);
+#endif
   sem_post(&acks);
 }
 
@@ -273,7 +297,7 @@ static void wait_acks(size_t n)
 void vm_threads_stop(vm_thread_t *const *threads, size_t n)
 {
   size_t sent = 0;
-  pthread_mutex_lock(&stop_lock);
+  vm_lock_stoppable(&stop_lock);
   for (size_t i = 0; i < n; i++) {
     struct vm_thread_s *t = threads[i];
     atomic_store(&t->hot, NULL);

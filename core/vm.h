@@ -6,6 +6,8 @@
 #ifndef KILN_VM_H
 #define KILN_VM_H
 
+#include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,5 +47,23 @@ int vm_thread_is_self(const vm_thread_t *t);
 
 /* Copy the words of a stack range without sanitizer instrumentation. */
 void vm_copy_stack(void **dst, void *const *lo, void *const *hi);
+
+/* Take a lock that a thread may wait for while another thread, holding
+   it, stops every registered thread (the arena lock, the stop lock). A
+   ThreadSanitizer build runs a signal handler only as its thread leaves
+   an intercepted call, and a wait inside pthread_mutex_lock is not left
+   for one: the waiting thread would never take the stop signal, and the
+   stopper would wait for its acknowledgement forever. There the lock is
+   polled, each failed trylock being an intercepted call left; elsewhere
+   the signal interrupts the wait and this is pthread_mutex_lock. */
+static inline void vm_lock_stoppable(pthread_mutex_t *lock)
+{
+#ifdef KILN_TSAN
+  while (pthread_mutex_trylock(lock) != 0)
+    sched_yield();
+#else
+  pthread_mutex_lock(lock);
+#endif
+}
 
 #endif

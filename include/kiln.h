@@ -65,6 +65,7 @@ typedef struct kiln_fmt_s *kiln_fmt_t;
 typedef struct kiln_root_s *kiln_root_t;
 typedef struct kiln_thread_s *kiln_thread_t;
 typedef struct kiln_ap_s *kiln_ap_t;
+typedef struct kiln_cache_s *kiln_cache_t;
 typedef struct kiln_ss_s *kiln_ss_t;
 
 /* ---- keyword arguments ------------------------------------------------ */
@@ -270,8 +271,9 @@ kiln_res_t kiln_pool_walk(kiln_pool_t pool, kiln_walk_fn fn, void *closure);
    counts into its statistics and segments whenever it takes a slow path or
    reports (kiln_pool_stats, kiln_arena_stats). A pool whose size and span
    are 0 (automatic pools, pools of classes without a fast path, every pool
-   of a checked build, which checks every free) sends every call to the
-   slow path. */
+   of a checked build, which checks every free, and shared pools) sends
+   every call to the slow path. A shared pool's class never writes size,
+   base or span, which other threads' inline paths read unlocked. */
 struct kiln_pool_head_s {
   void *free;           /* the list; NULL when empty */
   size_t size;          /* largest request the list serves */
@@ -333,6 +335,117 @@ KILN_INLINE void kiln_free(kiln_pool_t pool, void *p, size_t size)
     return;
   }
   kiln_free_slow(pool, p, size);
+}
+
+/* Sharing a manual pool between threads. kiln_alloc and kiln_free above
+   are for one thread at a time until the pool is shared: kiln_pool_share
+   (or the pool's first kiln_cache_create) turns its inline list off for
+   good and makes every kiln_alloc and kiln_free of it take the arena's
+   lock, so any number of threads may call them at once. Call it while one
+   thread still uses the pool. Threads that allocate often put a cache each
+   in front of the pool instead (below): a shared pool's own calls cost a
+   lock each. KILN_PARAM with a sentence for an automatic pool. */
+kiln_res_t kiln_pool_share(kiln_pool_t pool);
+
+/* ---- per-thread caches of manual pools ---------------------------------
+
+   A cache holds freed blocks of one manual pool, segregated by size, for
+   one thread: kiln_cache_alloc pops and kiln_cache_free pushes a block of
+   the request's size class inline, with no lock and no call (the size
+   classes of MPS's segregated allocation caches, the thread-local free
+   lists of mimalloc). Only an empty list (refilled with a batch of blocks
+   from the pool) or a full one (half of it flushed back to the pool)
+   takes the slow path, which holds the arena's lock, so the caches of
+   several threads refill and flush concurrently. A block may be freed into
+   any cache of its pool, whichever cache or thread allocated it, or to the
+   pool itself with kiln_free; requests above the cache's largest class
+   (kiln_cache_limit) go to the pool under the lock.
+
+   The rule: a cache belongs to one thread at a time (create one per
+   thread; handing it to another thread needs the client's own
+   synchronisation). Blocks a cache holds count as in use by the pool in
+   kiln_pool_stats; kiln_cache_flush gives them all back, and so does
+   kiln_cache_destroy, before the pool is destroyed. A pool destroyed
+   first leaves its caches orphaned: their lists are dropped with the
+   pool's memory, every allocation is refused (KILN_PARAM), every free is
+   ignored, and kiln_cache_destroy still frees them (the checked build
+   aborts at kiln_pool_destroy).
+
+   args may be NULL, or give KILN_ARG_SIZE("capacity", bytes): how many
+   bytes of free blocks each size class may hold (default 32KB; 0 keeps no
+   blocks, so every call goes to the pool under the lock). Creating a cache
+   shares the pool (kiln_pool_share).
+
+   The default build trusts the client on the inline paths: a block of
+   another pool or of the wrong size freed into a cache is not detected
+   there. The checked build caches nothing: every call goes to the pool
+   with its exact size, so its checks (double free, wrong size, a block of
+   another pool, an interior pointer) see every block, as for kiln_free. */
+#define KILN_CACHE_CLASSES 65
+struct kiln_cache_list_s {
+  void *free;  /* LIFO list of free blocks, linked through their first word */
+  size_t room; /* how many more blocks the list may take */
+};
+/* The public prefix of a cache: what the inline paths read. The list of
+   a request of s bytes is list[(s + round) >> shift]; requests of 1 to
+   limit bytes are served there (limit 0: none, every call is slow). */
+struct kiln_cache_head_s {
+  size_t limit, round;
+  unsigned shift;
+  struct kiln_cache_list_s list[KILN_CACHE_CLASSES];
+};
+
+kiln_res_t kiln_cache_create(kiln_cache_t *cache_o, kiln_pool_t pool, const kiln_arg_t args[]);
+/* Give every block back to the pool and free the cache; NULL does nothing. */
+void kiln_cache_destroy(kiln_cache_t cache);
+/* Give every block the cache holds back to the pool (a thread going idle). */
+void kiln_cache_flush(kiln_cache_t cache);
+/* The largest request the cache's lists serve (0 in the checked build). */
+size_t kiln_cache_limit(kiln_cache_t cache);
+
+/* The out-of-line rest of kiln_cache_alloc and kiln_cache_free: refill,
+   flush, large requests and every argument check. Call those instead. */
+kiln_res_t kiln_cache_alloc_slow(void **p_o, kiln_cache_t cache, size_t size);
+void kiln_cache_free_slow(kiln_cache_t cache, void *p, size_t size);
+
+KILN_INLINE kiln_res_t kiln_cache_alloc(void **p_o, kiln_cache_t cache, size_t size);
+KILN_INLINE void kiln_cache_free(kiln_cache_t cache, void *p, size_t size);
+
+/* Allocate size bytes from cache's pool, as kiln_alloc does. */
+KILN_INLINE kiln_res_t kiln_cache_alloc(void **p_o, kiln_cache_t cache, size_t size)
+{
+  struct kiln_cache_head_s *h = (struct kiln_cache_head_s *)(void *)cache;
+  if (cache != NULL && p_o != NULL && size - 1 < h->limit) {
+    struct kiln_cache_list_s *l = &h->list[(size + h->round) >> h->shift];
+    void *p = l->free;
+    if (p != NULL) {
+      l->free = *(void **)p;
+      l->room++;
+      *p_o = p;
+      return KILN_OK;
+    }
+  }
+  return kiln_cache_alloc_slow(p_o, cache, size);
+}
+
+/* Free block p of size bytes (the size it was allocated with) of cache's
+   pool; NULL does nothing. */
+KILN_INLINE void kiln_cache_free(kiln_cache_t cache, void *p, size_t size)
+{
+  struct kiln_cache_head_s *h = (struct kiln_cache_head_s *)(void *)cache;
+  if (cache != NULL && p != NULL && size - 1 < h->limit) {
+    struct kiln_cache_list_s *l = &h->list[(size + h->round) >> h->shift];
+    if (l->room != 0) {
+#if defined(__GNUC__)
+      __asm__("" : "+r"(p)); /* as in kiln_free */
+#endif
+      *(void **)p = l->free;
+      l->free = p;
+      l->room--;
+      return;
+    }
+  }
+  kiln_cache_free_slow(cache, p, size);
 }
 
 /* ---- formats ---------------------------------------------------------- */
@@ -473,8 +586,9 @@ void kiln_root_destroy(kiln_root_t root);
    to could be freed or moved under it. An arena with no registered thread
    scans no stack and keeps every reference in the client's own roots, so
    any thread may allocate, one at a time (the client serialises them).
-   Manual pools' kiln_alloc and kiln_free are not thread-safe: give each
-   thread its own manual pool or serialise them. With more than one
+   A manual pool's kiln_alloc and kiln_free are for one thread at a time
+   until kiln_pool_share; then any thread may call them, and per-thread
+   caches (kiln_cache_create) are the fast way to share one. With more than one
    registered thread, an incremental pool's minor collections run as one
    stop-the-world pause each. */
 kiln_res_t kiln_thread_reg(kiln_thread_t *thr_o, kiln_arena_t arena);

@@ -147,7 +147,8 @@ static void mseg_retire(mfs_t *mfs)
   struct kiln_pool_head_s *h = &mfs->pool.head;
   ms->free = h->free;
   h->free = NULL;
-  h->base = h->span = 0;
+  if (!mfs->pool.shared) /* a shared pool's base and span stay 0: see mseg_adopt */
+    h->base = h->span = 0;
   mfs->cur = NULL;
   if (ms->free != NULL || ms->bump < ms->end)
     ring_append(&mfs->partial, &ms->partial);
@@ -164,8 +165,12 @@ static void mseg_adopt(mfs_t *mfs, mfs_seg_t *ms)
     mfs->cached = NULL;
   h->free = ms->free;
   ms->free = NULL;
-  h->base = ms->seg.base;
-  h->span = KILN_CHECKING ? 0 : seg_size(&ms->seg);
+  /* Other threads' inline kiln_free reads base and span of a shared pool
+     without the lock: they stay 0, unwritten, so every free is locked. */
+  if (!mfs->pool.shared) {
+    h->base = ms->seg.base;
+    h->span = KILN_CHECKING ? 0 : seg_size(&ms->seg);
+  }
   mfs->cur = ms;
 }
 
@@ -308,7 +313,7 @@ static void mfs_free(pool_t pool, void *p, size_t size)
     mark_live(mfs, ms, p, 0, 0);
     memset(p, KILN_POISON_BYTE, mfs->unit);
   }
-  if (ms == mfs->cur) { /* checked builds only: the inline path takes these */
+  if (ms == mfs->cur) { /* checked builds and shared pools: else the inline path takes these */
     *(void **)p = pool->head.free;
     pool->head.free = p;
     pool->head.frees++;
@@ -325,7 +330,19 @@ static void mfs_free(pool_t pool, void *p, size_t size)
     mseg_emptied(mfs, ms);
 }
 
+/* Caches have one size class: every request up to the unit. */
+static size_t mfs_cache_limit(pool_t pool, unsigned *shift_o)
+{
+  size_t unit = mfs_of(pool)->unit;
+  unsigned shift = 0;
+  while (((size_t)1 << shift) < unit)
+    shift++;
+  *shift_o = shift;
+  return unit;
+}
+
 const struct kiln_class_s pool_class_mfs = {
   .name = "mfs", .doc = "manual pool of fixed-size units (O(1) alloc and free)",
   .size = sizeof(mfs_t), .attr = CLASS_MANUAL, .params = mfs_params, .init = mfs_init,
-  .finish = mfs_finish, .alloc = mfs_alloc, .free = mfs_free, .sync = mfs_sync};
+  .finish = mfs_finish, .alloc = mfs_alloc, .free = mfs_free, .sync = mfs_sync,
+  .cache_limit = mfs_cache_limit};

@@ -703,8 +703,19 @@ static void mvff_free(pool_t pool, void *p, size_t size)
     free_flush(m);
 }
 
+/* Caches have one size class per granule up to the pool's own cache's
+   largest block: class i holds blocks of max(i, min_free) granules, which
+   free with any size of the class. */
+static size_t mvff_cache_limit(pool_t pool, unsigned *shift_o)
+{
+  mvff_t *m = mvff_of(pool);
+  *shift_o = m->shift;
+  return m->large_size < CACHE_BYTES ? m->large_size : CACHE_BYTES;
+}
+
 const struct kiln_class_s pool_class_mvff = {
   .name = "mvff",
   .doc = "manual pool of variable-size blocks (segregated good fit, coalescing, with a cache)",
   .size = sizeof(mvff_t), .attr = CLASS_MANUAL, .params = mvff_params, .init = mvff_init,
-  .finish = mvff_finish, .alloc = mvff_alloc, .free = mvff_free};
+  .finish = mvff_finish, .alloc = mvff_alloc, .free = mvff_free,
+  .cache_limit = mvff_cache_limit};

@@ -202,6 +202,11 @@ check-valgrind: %reldir%/kiln-vg
 .PHONY: check-valgrind
 
 KILN_CHECKS += tests/test_threads
+# Per-thread caches of manual pools, and shared manual pools.
+KILN_CHECKS += tests/test_cache
+tests_test_cache_SOURCES = %reldir%/test_cache.c
+tests_test_cache_CFLAGS = $(TEST_CFLAGS_)
+tests_test_cache_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 tests_test_threads_SOURCES = %reldir%/test_threads.c
 tests_test_threads_CFLAGS = $(TEST_CFLAGS_)
 tests_test_threads_LDADD = tests/libtestlib.la $(TEST_HEAP_LDADD_)
@@ -212,3 +217,18 @@ KILN_CHECKS += tests/test_record
 tests_test_record_SOURCES = %reldir%/test_record.c
 tests_test_record_CFLAGS = $(TEST_CFLAGS_) $(LUA_CFLAGS)
 tests_test_record_LDADD = tests/libtestlib.la $(TEST_HEAP_LDADD_)
+
+# make check-tsan (a build configured with --enable-tsan): the suites that
+# run several threads, under ThreadSanitizer. Only those are built and run:
+# the others are single-threaded, so TSan has nothing to find in them and
+# the ASan build covers their memory errors. halt_on_error makes a report a
+# failure; tests/tsan.supp lists what is suppressed and why.
+KILN_TSAN_TESTS = tests/test_threads tests/test_cache
+EXTRA_DIST += %reldir%/tsan.supp
+check-tsan:
+	@if ! grep -q '^#define KILN_TSAN 1' config.h; then \
+	  echo "check-tsan: configure this build with --enable-tsan" >&2; exit 1; fi
+	CK_TIMEOUT_MULTIPLIER=$${CK_TIMEOUT_MULTIPLIER:-10} TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(abs_srcdir)/%reldir%/tsan.supp $${TSAN_OPTIONS:-}" \
+	  $(MAKE) $(AM_MAKEFLAGS) check TESTS='$(KILN_TSAN_TESTS)' \
+	  check_PROGRAMS='$(KILN_TSAN_TESTS)' TEST_SUITE_LOG=test-suite-tsan.log
+.PHONY: check-tsan

@@ -15,12 +15,14 @@
 #include "kiln/heap.h"
 #include "vm.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NTHREADS 4
@@ -66,8 +68,15 @@ static gobj_t *new_obj(worker_t *w, kiln_ap_t ap, uint64_t id, gobj_t *next)
       return NULL;
     }
     gobj_t *o = fz_obj_init(p, id, 1, NPAY);
-    if (w->yield_in_commit)
+    if (w->yield_in_commit) {
       sched_yield();
+#ifdef KILN_TSAN
+      /* ThreadSanitizer runs a pending stop signal's handler only as the
+         thread leaves an intercepted call; nanosleep is one, so a stop
+         can land in this window as it can anywhere in other builds. */
+      nanosleep(&(struct timespec){0, 0}, NULL);
+#endif
+    }
     /* What the thread wrote is still there, whatever collection came
        between its reserve and now. */
     if (!fz_obj_ok(o, id, 1, NPAY)) {
@@ -245,6 +254,15 @@ static void *blocked_thread(void *arg)
   atomic_store(&b->ready, 1);
   char c;
   ssize_t n;
+#ifdef KILN_TSAN
+  /* ThreadSanitizer runs a signal handler in a thread blocked in read(2)
+     only once read returns, so a stop would wait for the pipe forever;
+     poll(2) is a call it lets a handler interrupt. The thread blocks in
+     that system call instead. */
+  struct pollfd pfd = {.fd = b->fd, .events = POLLIN};
+  while (poll(&pfd, 1, -1) < 0)
+    ; /* interrupted by a stop: poll again */
+#endif
   while ((n = read(b->fd, &c, 1)) < 0)
     ; /* interrupted: read again */
   verify(&b->w, list, 7000);
