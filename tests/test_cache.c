@@ -16,7 +16,6 @@
 #include "graph.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,15 +112,7 @@ struct worker_s {
   char failure[256];
 };
 
-static void note_failure(worker_t *w, const char *fmt, ...)
-{
-  if (w->failure[0] != '\0')
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(w->failure, sizeof w->failure, fmt, ap);
-  va_end(ap);
-}
+#define note_failure(w, ...) test_note_failure((w)->failure, sizeof (w)->failure, __VA_ARGS__)
 
 static size_t pick_size(worker_t *w, uint64_t *rng)
 {

@@ -18,7 +18,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,15 +43,7 @@ typedef struct worker_s {
   char failure[256];             /* empty: none */
 } worker_t;
 
-static void note_failure(worker_t *w, const char *fmt, ...)
-{
-  if (w->failure[0] != '\0')
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(w->failure, sizeof w->failure, fmt, ap);
-  va_end(ap);
-}
+#define note_failure(w, ...) test_note_failure((w)->failure, sizeof (w)->failure, __VA_ARGS__)
 
 /* An object with one reference (next) and the id's payload, by the
    reserve/commit protocol: a failed commit is counted and retried. */

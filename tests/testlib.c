@@ -1,6 +1,8 @@
 /* testlib.c -- seeds, PRNG, child processes, arena and pool figures and
  * helpers, and main() for the Check suites. */
 #include "testlib.h"
+
+#include <stdarg.h>
 #include "seg.h"
 #include "vm.h"
 
@@ -57,6 +59,16 @@ int test_run_child(void (*fn)(void), char *out, size_t outlen)
   int status;
   ck_assert_int_eq(waitpid(pid, &status, 0), pid);
   return status;
+}
+
+void test_note_failure(char *failure, size_t size, const char *fmt, ...)
+{
+  if (failure[0] != '\0')
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(failure, size, fmt, ap);
+  va_end(ap);
 }
 
 void test_expect_abort(void (*fn)(void), const char *want)

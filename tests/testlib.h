@@ -28,6 +28,14 @@ size_t test_scale(size_t n);
 int test_run_child(void (*fn)(void), char *out, size_t outlen);
 /* The child must abort (SIGABRT) and its report must contain want. */
 void test_expect_abort(void (*fn)(void), const char *want);
+/* A thread of a test keeps its first failure: format it into failure
+   (size bytes) unless failure already holds one. The main thread reports
+   it after the join, where Check may fail the test. */
+void test_note_failure(char *failure, size_t size, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 /* A misuse the checked build aborts on: fn commits it, and the report
    must contain want. */
 typedef struct misuse_s {
