@@ -167,19 +167,6 @@ size_t ap_open_bytes(kiln_arena_t arena, pool_t pool)
   return n;
 }
 
-/* Make [lo, hi) of ap's buffer a filler and keep it (ap->trap[i]); false
-   when the format cannot (no pad, or too small). */
-static int keep_filler(ap_t *ap, const kiln_format_t *f, char *lo, char *hi, int i)
-{
-  if ((size_t)(hi - lo) < f->header_size + sizeof(void *) ||
-      ((uintptr_t)(hi - lo) & (f->align - 1)) != 0)
-    return 0;
-  f->pad(lo + f->header_size, (size_t)(hi - lo));
-  ap->trap[i] = lo + f->header_size;
-  ap->trap_size[i] = (size_t)(hi - lo);
-  return 1;
-}
-
 static const kiln_format_t *ap_format(const ap_t *ap)
 {
   return ap->pool != NULL && ap->pool->fmt != NULL ? &ap->pool->fmt->f : NULL;
@@ -230,6 +217,21 @@ static void settle_traps(ap_t *ap)
   ap->pending = 0;
 }
 
+/* Make [lo, hi) of ap's buffer pending trap i, padded for this pause with
+   what the thread wrote there saved; false when the format cannot (too
+   small, or misaligned). */
+static int keep_filler(ap_t *ap, const kiln_format_t *f, char *lo, char *hi, int i)
+{
+  if ((size_t)(hi - lo) < f->header_size + sizeof(void *) ||
+      ((uintptr_t)(hi - lo) & (f->align - 1)) != 0)
+    return 0;
+  ap->trap[i] = lo + f->header_size;
+  ap->trap_size[i] = (size_t)(hi - lo);
+  ap->pending |= 1u << i;
+  pad_pending(ap, f, i);
+  return 1;
+}
+
 /* Make the rest of ap's buffer fillers committed with it, kept alive by
    this collection (see the head of the file): the outstanding
    reservation, which the thread overwrites with an object of the same
@@ -237,26 +239,19 @@ static void settle_traps(ap_t *ap)
    parsable. */
 static void keep_trapped(ap_t *ap)
 {
-  const kiln_format_t *f = ap->pool != NULL && ap->pool->fmt != NULL ? &ap->pool->fmt->f : NULL;
+  const kiln_format_t *f = ap_format(ap);
   char *lo = ap->pub.init, *mid = ap->pub.alloc, *hi = ap->real_limit;
   if (f == NULL || f->pad == NULL || ap->base == NULL || mid > hi)
     return; /* no filler to make: the rest is given back */
-  if (lo < mid) {
-    size_t n = (size_t)(mid - lo) < AP_SAVED_MAX ? (size_t)(mid - lo) : AP_SAVED_MAX;
-    memcpy(ap->saved[0], lo, n); /* what the thread wrote, back at the pause's end */
-    if (!keep_filler(ap, f, lo, mid, 0))
-      return;
-    ap->saved_n[0] = n;
-    ap->pending |= 1;
-  }
+  if (lo < mid && !keep_filler(ap, f, lo, mid, 0))
+    return;
   if (mid < hi && !keep_filler(ap, f, mid, hi, 1)) {
     ap->pub.init = ap->pub.alloc = mid;
     return;
   }
-  /* The thread has written nothing there yet: the filler stays after
-     this pause; later ones save what it may have written since. */
+  /* The thread has written nothing in the rest yet: its filler stays
+     after this pause; later ones save what it may have written since. */
   ap->saved_n[1] = 0;
-  ap->pending |= mid < hi ? 2u : 0u;
   ap->pub.init = ap->pub.alloc = hi;
 }
 
@@ -511,7 +506,6 @@ static kiln_res_t ap_fill(void **p_o, kiln_ap_t pub, size_t size)
     return res;
   if (p_o == NULL)
     return arena_errorf(ap->arena, KILN_PARAM, "kiln_reserve: p_o is NULL");
-  settle_traps(ap);
   if (KILN_CHECKING && ap->res_p != NULL)
     KILN_FAILF("kiln_reserve: allocation point %p (pool class '%s') still holds a reservation "
                "of %zu bytes at %p; commit it (kiln_commit) before reserving again",
@@ -537,7 +531,7 @@ static kiln_res_t ap_fill(void **p_o, kiln_ap_t pub, size_t size)
   /* May collect, which flushes every AP (this one included). In stress mode
      the buffer may still have room: only the exposed limit was short. */
   arena_poll(arena);
-  settle_traps(ap); /* what that collection trapped here: this thread builds in none */
+  settle_traps(ap); /* this thread builds in no trap, earlier collections' nor that one's */
   if (ap->base == NULL && (res = ap_refill(ap, size)) != KILN_OK)
     return res;
   ap_hand_out(p_o, ap, size);
