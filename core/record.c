@@ -397,7 +397,8 @@ void record_sync(kiln_arena_t arena, trace_t *trace)
   put_uint(r, live);
   put_uint(r, edges);
   r->syncs++;
-  map_rebuild(r, 0);
+  if (r->dead.n > 0) /* the map still holds their addresses */
+    map_rebuild(r, 0);
   if (ferror(r->f))
     r->failed = 1;
 }
@@ -436,7 +437,7 @@ kiln_res_t record_open(kiln_arena_t arena, const char *path)
     return kiln_set_error(KILN_IO, "arena: parameter 'record' (or KILN_RECORD): cannot write "
                           "the trace file '%s'", path);
   }
-  fputs(RECORD_MAGIC, r->f);
+  fputs(KILN_TRACE_MAGIC, r->f); /* docs/design.md gives the records after it */
   r->nslots = 1; /* slot 0 means none */
   r->slots = calloc(1, sizeof *r->slots);
   r->cap = 1;

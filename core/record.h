@@ -7,9 +7,6 @@
 
 typedef struct recorder_s recorder_t;
 
-/* The trace file's first bytes; docs/design.md gives the records after it. */
-#define RECORD_MAGIC "KILNREC1\n"
-
 /* Start recording the arena's heap into the file at path (created or
    truncated). KILN_IO with a sentence naming the file and the parameter
    when it cannot be opened, KILN_MEMORY without memory. */

@@ -133,8 +133,12 @@ struct kiln_arena_head_s {
    "spare" (size), "barrier" ("card" or "none"), "card_size" (size),
    "growth" (number), "stress" (size: collect at every Nth buffer fill, 0 off;
    with a young generation, a minor collection of each and a full collection
-   take turns). */
+   take turns). kiln_arena_params lists them all, with the heap policies and
+   "record" (a file to write a trace of the heap into, for `kiln replay`;
+   KILN_RECORD in the environment names one for every arena). */
 kiln_res_t kiln_arena_create(kiln_arena_t *arena_o, const kiln_arg_t args[]);
+/* A trace file starts with these bytes. */
+#define KILN_TRACE_MAGIC "KILNREC1\n"
 void kiln_arena_destroy(kiln_arena_t arena);
 void kiln_arena_collect(kiln_arena_t arena);   /* full collection now */
 /* Park: no collection starts by itself (allocation, stress, out of memory)

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <lauxlib.h>
 #include "lkiln.h"
 
@@ -570,15 +569,15 @@ static const char *read_wparams(lua_State *L, const char *name, int t, lk_wparam
 
 /* Everything is read from the heap before the first Lua allocation, whose
    finalizers could close it. */
-static void push_result(lua_State *L, const char *name, kiln_heap_t heap, const lk_wresult_t *r)
+/* The results table of a run, the plan's name on top of the stack going
+   into its "plan" field: the heap's statistics st, the workload's name and
+   what the run returned. */
+static void push_run(lua_State *L, const kiln_stats_t *st, const char *workload,
+                     const lk_wresult_t *r)
 {
-  kiln_stats_t st;
-  memset(&st, 0, sizeof st);
-  kiln_arena_stats(kiln_heap_arena(heap), &st);
-  lua_pushstring(L, kiln_heap_plan_name(heap));
   lua_newtable(L);
-  push_stats(L, &st);
-  lua_pushstring(L, name);
+  push_stats(L, st);
+  lua_pushstring(L, workload);
   lua_setfield(L, -2, "workload");
   lua_rotate(L, -2, 1); /* the plan name above the table */
   lua_setfield(L, -2, "plan");
@@ -587,6 +586,15 @@ static void push_result(lua_State *L, const char *name, kiln_heap_t heap, const 
   SET_INT(L, r, check);
   lua_pushboolean(L, r->verified);
   lua_setfield(L, -2, "verified");
+}
+
+static void push_result(lua_State *L, const char *name, kiln_heap_t heap, const lk_wresult_t *r)
+{
+  kiln_stats_t st;
+  memset(&st, 0, sizeof st);
+  kiln_arena_stats(kiln_heap_arena(heap), &st);
+  lua_pushstring(L, kiln_heap_plan_name(heap));
+  push_run(L, &st, name, r);
 }
 
 /* kiln.workload(name, heap_or_plan [, params]) -> results | nil, message */
@@ -662,17 +670,8 @@ static int l_replay(lua_State *L)
   memset(&st, 0, sizeof st);
   if (lk_replay_run(file, plan, ov, verify, &r, &st) != KILN_OK)
     return lk_fail_nil(L, lk_error());
-  lua_newtable(L);
-  push_stats(L, &st);
-  lua_pushstring(L, file);
-  lua_setfield(L, -2, "workload");
   lua_pushstring(L, plan);
-  lua_setfield(L, -2, "plan");
-  SET_NUM(L, (&r), seconds);
-  SET_INT(L, (&r), objects);
-  SET_INT(L, (&r), check);
-  lua_pushboolean(L, r.verified);
-  lua_setfield(L, -2, "verified");
+  push_run(L, &st, file, &r);
   return 1;
 }
 
@@ -704,9 +703,7 @@ static int l_rusage(lua_State *L)
 
 static int l_clock(lua_State *L)
 {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
+  lua_pushnumber(L, lk_now());
   return 1;
 }
 

@@ -29,10 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "plans.h"
 
-#define MAGIC "KILNREC1\n"
 enum { CHUNK = 512, MAX_KINDS = 64 };
 enum { H_FWD = 1, H_PAD = 2, H_MARK = 4, H_WEAK = 8 };
 
@@ -111,13 +109,6 @@ typedef struct rp_s {
   uint64_t objects, syncs;
   double verify_seconds;
 } rp_t;
-
-static double now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static kiln_res_t corrupt(rp_t *r, const char *what)
 {
@@ -406,11 +397,11 @@ static int count_reachable(rp_t *r, const uint64_t *roots, size_t n, uint64_t *o
 static kiln_res_t check_counts(rp_t *r, const uint64_t *roots, size_t n, uint64_t live,
                                uint64_t edges)
 {
-  double t0 = now();
+  double t0 = lk_now();
   uint64_t objs, refs;
   if (!count_reachable(r, roots, n, &objs, &refs))
     return lk_fail(KILN_MEMORY, "replay: no memory to verify the graph");
-  r->verify_seconds += now() - t0;
+  r->verify_seconds += lk_now() - t0;
   if (objs == live && refs == edges)
     return KILN_OK;
   return lk_fail(KILN_FAIL, "replay of '%s' under plan '%s': at collection %llu the recording "
@@ -531,10 +522,10 @@ static kiln_res_t open_file(rp_t *r, const char *path)
   r->f = fopen(path, "rb");
   if (r->f == NULL)
     return lk_fail(KILN_IO, "replay: cannot read the trace file '%s'", path);
-  char magic[sizeof MAGIC - 1];
+  char magic[sizeof KILN_TRACE_MAGIC - 1];
   for (size_t i = 0; i < sizeof magic; i++)
     magic[i] = (char)get_byte(r);
-  if (r->bad || memcmp(magic, MAGIC, sizeof magic) != 0)
+  if (r->bad || memcmp(magic, KILN_TRACE_MAGIC, sizeof magic) != 0)
     return lk_fail(KILN_PARAM, "replay: '%s' is not a Kiln trace file (record one with the arena "
                    "parameter record=FILE or KILN_RECORD=FILE)", path);
   return KILN_OK;
@@ -589,9 +580,9 @@ kiln_res_t lk_replay_run(const char *path, const char *plan, const kiln_arg_t ov
   if (res == KILN_OK)
     res = open_heap(r, plan, overrides);
   if (res == KILN_OK) {
-    double t0 = now();
+    double t0 = lk_now();
     res = run(r);
-    res_o->seconds = now() - t0 - r->verify_seconds;
+    res_o->seconds = lk_now() - t0 - r->verify_seconds;
     res_o->objects = r->objects;
     res_o->check = r->syncs;
     res_o->verified = res == KILN_OK && verify;

@@ -607,7 +607,7 @@ void lk_wparams_default(lk_wparams_t *wp)
   wp->mutation_rate = 0.5;
 }
 
-static double now(void)
+double lk_now(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -750,9 +750,9 @@ kiln_res_t lk_workload_run(const char *name, kiln_heap_t heap, const lk_wparams_
     return res;
   }
   memset(r, 0, sizeof *r);
-  double t0 = now();
+  double t0 = lk_now();
   res = run_mutators(m, wp->threads);
-  r->seconds = now() - t0;
+  r->seconds = lk_now() - t0;
   if (!scanned)
     kiln_heap_scan_stack(heap, 0);
   for (int t = 0; t < wp->threads; t++) {

@@ -69,7 +69,7 @@ static trace_t read_trace(const char *path)
   FILE *f = fopen(path, "rb");
   ck_assert_msg(f != NULL, "no trace file %s", path);
   char magic[9];
-  ck_assert(fread(magic, 1, 9, f) == 9 && memcmp(magic, "KILNREC1\n", 9) == 0);
+  ck_assert(fread(magic, 1, 9, f) == 9 && memcmp(magic, KILN_TRACE_MAGIC, 9) == 0);
   for (int op; (op = getc(f)) != 'E';) {
     ck_assert_msg(op != EOF, "the trace has no end record");
     if (op == 'K') {
