@@ -250,7 +250,8 @@ end
 -- workloads
 
 -- A trace file (recorded with arena record=FILE or KILN_RECORD) starts
--- with this line; compare replays it (kiln.replay) as a workload.
+-- with this line (KILN_TRACE_MAGIC in kiln.h); compare replays it
+-- (kiln.replay) as a workload.
 local TRACE_MAGIC = "KILNREC1\n"
 
 local function is_trace_file(w)

@@ -79,10 +79,13 @@ end
 function M.cross(variants, heaps)
   local list = {}
   for _, v in ipairs(variants) do
-    if v.unsized then list[#list + 1] = v end
-    for _, h in ipairs(v.unsized and {} or heaps) do
-      list[#list + 1] = { label = fmt("%s@heap=%s", v.label, h.label), plan = v.plan,
-                          overrides = v.overrides, heap = h, plan_text = v.plan_text }
+    if v.unsized then
+      list[#list + 1] = v
+    else
+      for _, h in ipairs(heaps) do
+        list[#list + 1] = { label = fmt("%s@heap=%s", v.label, h.label), plan = v.plan,
+                            overrides = v.overrides, heap = h, plan_text = v.plan_text }
+      end
     end
   end
   return list

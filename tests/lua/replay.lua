@@ -7,11 +7,6 @@ package.path = dir .. "?.lua;" .. package.path
 local T = require "testlib"
 local kiln = require "kiln"
 
-local function tmp()
-  local p = os.tmpname()
-  return p
-end
-
 local plans = { "malloc" }
 for _, p in ipairs(kiln.plans()) do
   if not p.error then plans[#plans + 1] = p.name end
@@ -41,7 +36,7 @@ local workloads = T.scale() < 1 and { "gcbench", "churn" }
                   or { "gcbench", "binarytrees", "churn", "quads", "fields" }
 for _, rec_plan in ipairs({ "sticky", "gencopy" }) do
   for _, w in ipairs(workloads) do
-    local trace = tmp()
+    local trace = os.tmpname()
     local params = { depth = w == "quads" and 4 or 8, seed = 5, scale = 0.01,
                      live_bytes = "256KB", alloc_bytes = "2MB",
                      overrides = { ["arena.record"] = trace, ["arena.stress"] = 200 } }
@@ -57,7 +52,7 @@ end
 
 -- Two mutator threads recorded into one trace replay on one thread.
 do
-  local trace = tmp()
+  local trace = os.tmpname()
   local r, why = kiln.workload("churn", "sticky", { threads = 2, scale = 0.02, live_bytes = "256KB",
     alloc_bytes = "2MB", overrides = { ["arena.record"] = trace, ["arena.stress"] = 300 } })
   T.ok(r ~= nil and r.verified, "churn with two threads recorded: " .. tostring(why))
@@ -67,7 +62,7 @@ end
 
 -- A script's own objects: a list whose head moves on, stores into old nodes.
 do
-  local trace = tmp()
+  local trace = os.tmpname()
   local h = assert(kiln.heap("genms", { ["arena.record"] = trace, ["arena.stress"] = 50 }))
   local Node = h:type{ name = "Node", refs = 2, bytes = 8 }
   local head = Node:new()
@@ -93,7 +88,7 @@ do
   local q, why = kiln.replay("/nonexistent-dir/trace", "marksweep")
   T.eq(q, nil, "a missing trace file fails")
   T.ok(tostring(why):find("cannot read the trace file '/nonexistent-dir/trace'", 1, true), "and says which: " .. tostring(why))
-  local path = tmp()
+  local path = os.tmpname()
   local f = assert(io.open(path, "w")); f:write("-- a plan, not a trace\n"); f:close()
   q, why = kiln.replay(path, "marksweep")
   T.ok(q == nil and tostring(why):find("is not a Kiln trace file", 1, true), "a file that is not a trace: " .. tostring(why))
