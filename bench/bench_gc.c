@@ -23,6 +23,7 @@
 #include "gc_backend.h"
 #include "../plans/trees.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +33,14 @@ static const gc_backend_t *B; /* the backend of this run */
 /* ---- shadow stack ------------------------------------------------------ */
 
 /* Exact roots for data that outlives the locals that made it; see the
-   rooting note in gc_backend.h. Unused slots are NULL. */
+   rooting note in gc_backend.h. Unused slots are NULL. Each mutator thread
+   has its slice of one static array (static data, which Boehm scans), and
+   the backends' init registers the whole array. */
 #define SHADOW_SLOTS 8
-static void *shadow[SHADOW_SLOTS];
-static size_t shadow_top;
+#define MAX_THREADS 16
+static void *shadow_all[MAX_THREADS * SHADOW_SLOTS];
+static _Thread_local void **shadow = shadow_all;
+static _Thread_local size_t shadow_top;
 
 static size_t root_push(void *ref)
 {
@@ -200,6 +205,34 @@ static uint64_t run_binary_trees(int n, int verbose)
   return total + check;
 }
 
+/* ---- full-gc ------------------------------------------------------------ */
+
+/* A long-lived tree of depth N = 20 (2 M nodes), then FULL_GC_RUNS full
+   collections of it with nothing else live: the marking speed of a
+   collector, and what its parallel markers add. */
+#define FULL_GC_RUNS 10
+static bench_pauses_t forced;
+
+static uint64_t run_full_gc(int n, int verbose)
+{
+  if (B->collect == NULL)
+    bench_die("full-gc: backend %s does not collect", B->name);
+  size_t slot = root_push(make_tree(n));
+  for (int i = 0; i < FULL_GC_RUNS; i++) {
+    double t0 = bench_now();
+    B->collect();
+    bench_pauses_add(&forced, (bench_now() - t0) * 1e3);
+  }
+  uint64_t check = count_nodes(shadow[slot]);
+  expect_nodes("full-gc: the tree", n, check);
+  if (verbose)
+    fprintf(stderr, "tree of depth %d collected %d times\t check: %llu\n", n, FULL_GC_RUNS,
+            (unsigned long long)check);
+  B->drop_tree(shadow[slot]);
+  root_pop();
+  return check;
+}
+
 /* ---- driver ------------------------------------------------------------ */
 
 typedef struct workload_s {
@@ -211,6 +244,7 @@ typedef struct workload_s {
 static const workload_t workloads[] = {
   {"gcbench", run_gcbench, 16},
   {"binary-trees", run_binary_trees, 18},
+  {"full-gc", run_full_gc, 20},
 };
 #define N_WORKLOADS (sizeof workloads / sizeof workloads[0])
 
@@ -226,18 +260,65 @@ static const gc_backend_t *const backends[] = {
 typedef struct options_s {
   int depth; /* 0: the workload's default */
   int verbose;
+  int threads; /* mutator threads (0: the main thread runs the workload) */
   const char *label;
   const char *workload, *backend;
 } options_t;
+
+/* ---- threads ------------------------------------------------------------ */
+
+/* With -t N, N threads each run the whole workload with their own shadow
+   stack, joined to the backend (thread_begin) for the run, as Whippet's
+   mt-gcbench does: N times the work of one thread. */
+typedef struct mutator_s {
+  pthread_t thread;
+  const workload_t *w;
+  int depth, verbose, index;
+  uint64_t check;
+} mutator_t;
+
+static void *mutator_main(void *arg)
+{
+  mutator_t *m = arg;
+  shadow = shadow_all + (size_t)m->index * SHADOW_SLOTS;
+  if (B->thread_begin != NULL)
+    B->thread_begin();
+  m->check = m->w->run(m->depth, m->verbose);
+  if (B->thread_end != NULL)
+    B->thread_end();
+  return NULL;
+}
+
+static uint64_t run_threads(const workload_t *w, int depth, int verbose, int n)
+{
+  mutator_t m[MAX_THREADS];
+  uint64_t check = 0;
+  for (int i = 0; i < n; i++) {
+    m[i] = (mutator_t){.w = w, .depth = depth, .verbose = verbose, .index = i};
+    if (pthread_create(&m[i].thread, NULL, mutator_main, &m[i]) != 0)
+      bench_die("-t: could not start thread %d", i + 1);
+  }
+  for (int i = 0; i < n; i++) {
+    pthread_join(m[i].thread, NULL);
+    if (m[i].check != m[0].check)
+      bench_die("-t: thread %d's checksum %llu differs from thread 1's %llu", i + 1,
+                (unsigned long long)m[i].check, (unsigned long long)m[0].check);
+    check += m[i].check;
+  }
+  return check;
+}
 
 static void usage(FILE *f)
 {
   fprintf(f, "usage: bench_gc [options] WORKLOAD BACKEND\n"
              "       bench_gc --list\n"
-             "workloads: gcbench (depth 16), binary-trees (depth 18)\n"
+             "workloads: gcbench (depth 16), binary-trees (depth 18), full-gc (depth 20: the\n"
+             "           median time of forced full collections, forced_p50_ms)\n"
              "backends:  malloc, boehm (if built), kiln:PLAN[,POOL.KEY=VALUE]... with plan\n"
              "           overrides (e.g. kiln:genms, kiln:genms,young.nursery_size=8MB,arena.growth=3)\n"
              "  -d N        tree depth, 4..25\n"
+             "  -t N        N mutator threads (1..16), each running the whole workload\n"
+             "              (N times the work; the checksum is their sum)\n"
              "  -v          print the workload's progress on stderr\n"
              "  --label L   name printed as backend= (e.g. mimalloc for a preloaded malloc)\n");
 }
@@ -247,7 +328,7 @@ static const workload_t *find_workload(const char *name)
   for (size_t i = 0; i < N_WORKLOADS; i++)
     if (strcmp(workloads[i].name, name) == 0)
       return &workloads[i];
-  bench_die("unknown workload '%s' (gcbench, binary-trees)", name);
+  bench_die("unknown workload '%s' (gcbench, binary-trees, full-gc)", name);
 }
 
 /* "kiln:genms" -> the kiln backend with *param_o = "genms"; "malloc" -> NULL param. */
@@ -280,6 +361,10 @@ static void parse(int argc, char **argv, options_t *o)
       o->depth = (int)bench_parse_ulong(a, i + 1 < argc ? argv[++i] : NULL);
       if (o->depth < MIN_DEPTH || o->depth > 25)
         bench_die("-d: depth %d is outside 4..25", o->depth);
+    } else if (strcmp(a, "-t") == 0) {
+      o->threads = (int)bench_parse_ulong(a, i + 1 < argc ? argv[++i] : NULL);
+      if (o->threads < 1 || o->threads > MAX_THREADS)
+        bench_die("-t: %d threads is outside 1..%d", o->threads, MAX_THREADS);
     } else if (strcmp(a, "-v") == 0) {
       o->verbose = 1;
     } else if (strcmp(a, "--label") == 0 && i + 1 < argc) {
@@ -303,15 +388,15 @@ static void report(const workload_t *w, const options_t *o, int depth, double se
 {
   gc_stats_t st = {0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, 0.0, 0.0};
   B->stats(&st);
-  printf("workload=%s backend=%s depth=%d seconds=%.6f peak_rss_kb=%ld collections=%llu "
+  printf("workload=%s backend=%s threads=%d depth=%d seconds=%.6f peak_rss_kb=%ld collections=%llu "
          "minor=%llu gc_seconds=%.6f pause_max_ms=%.3f pause_p50_ms=%.3f pause_p99_ms=%.3f "
          "copied_bytes=%llu minor_p50_ms=%.3f minor_p99_ms=%.3f full_p50_ms=%.3f "
-         "full_p99_ms=%.3f minor_max_ms=%.3f check=%llu\n",
-         w->name, o->label ? o->label : o->backend, depth, secs, bench_peak_rss_kb(),
+         "full_p99_ms=%.3f minor_max_ms=%.3f forced_p50_ms=%.3f check=%llu\n",
+         w->name, o->label ? o->label : o->backend, o->threads > 0 ? o->threads : 1, depth, secs, bench_peak_rss_kb(),
          (unsigned long long)st.collections, (unsigned long long)st.minor, st.gc_seconds,
          st.pause_max_ms, st.pause_p50_ms, st.pause_p99_ms, (unsigned long long)st.copied_bytes,
          st.minor_p50_ms, st.minor_p99_ms, st.full_p50_ms, st.full_p99_ms, st.minor_max_ms,
-         (unsigned long long)check);
+         bench_pauses_pct(&forced, 50), (unsigned long long)check);
 }
 
 int main(int argc, char **argv)
@@ -319,16 +404,17 @@ int main(int argc, char **argv)
   /* The stack's cold end for backends that scan it: every frame that holds
      a heap reference is called from here, so lies between this and the top. */
   void *cold_end = &cold_end;
-  options_t o = {0, 0, NULL, NULL, NULL};
+  options_t o = {0, 0, 0, NULL, NULL, NULL};
   const char *param;
   parse(argc, argv, &o);
   const workload_t *w = find_workload(o.workload);
   int depth = o.depth ? o.depth : w->default_depth;
   B = find_backend(o.backend, &param);
 
-  B->init(param, cold_end, shadow, shadow + SHADOW_SLOTS);
+  B->init(param, cold_end, shadow_all, shadow_all + MAX_THREADS * SHADOW_SLOTS);
   double t0 = bench_now();
-  uint64_t check = w->run(depth, o.verbose);
+  uint64_t check = o.threads > 0 ? run_threads(w, depth, o.verbose, o.threads)
+                                 : w->run(depth, o.verbose);
   double secs = bench_now() - t0;
   report(w, &o, depth, secs, check);
   B->finish();

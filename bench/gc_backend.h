@@ -71,6 +71,12 @@ typedef struct gc_backend_s {
   void (*stats)(gc_stats_t *stats_o);
   /* Release everything init acquired. */
   void (*finish)(void);
+  /* A full collection now; NULL for a backend that does not collect. */
+  void (*collect)(void);
+  /* With mutator threads (-t): each calls thread_begin before it
+     allocates and thread_end before it exits; NULL: nothing to do. */
+  void (*thread_begin)(void);
+  void (*thread_end)(void);
 } gc_backend_t;
 
 /* Helpers for backends that allocate with a plain allocator (malloc,

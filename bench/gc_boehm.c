@@ -1,6 +1,7 @@
 /* gc_boehm.c -- the boehm backend of bench_gc: the Boehm-Demers-Weiser
  * conservative collector with its default settings (non-incremental,
- * non-generational, stop-the-world marking, lazy sweeping).
+ * non-generational, stop-the-world marking, lazy sweeping; Debian's build
+ * marks in parallel with one marker per core, GC_MARKERS=n to change it).
  *
  * Built only when configure found bdw-gc (BENCH_HAVE_BDWGC).
  *
@@ -11,6 +12,7 @@
 #include "benchlib.h"
 #include "gc_backend.h"
 
+#define GC_THREADS /* mutator threads register themselves (b_thread_begin) */
 #include <gc.h>
 #include <stdio.h>
 
@@ -41,6 +43,7 @@ static void b_init(const char *param, void *cold_end, void **roots, void **roots
   if (param != NULL)
     bench_die("backend boehm takes no parameter (got '%s')", param);
   GC_INIT();
+  GC_allow_register_threads();
   GC_set_on_collection_event(b_on_event);
   gc_no_at_init = GC_get_gc_no();
 }
@@ -80,6 +83,25 @@ static void b_finish(void)
 {
 }
 
+static void b_collect(void)
+{
+  GC_gcollect();
+}
+
+static void b_thread_begin(void)
+{
+  struct GC_stack_base sb;
+  if (GC_get_stack_base(&sb) != GC_SUCCESS)
+    bench_die("boehm: no stack base for a mutator thread");
+  GC_register_my_thread(&sb);
+}
+
+static void b_thread_end(void)
+{
+  GC_unregister_my_thread();
+}
+
 const gc_backend_t gc_boehm_backend = {
   "boehm", b_list, b_init, b_node, b_array, gc_store_plain, b_drop_tree, b_drop_array, b_stats, b_finish,
+  b_collect, b_thread_begin, b_thread_end,
 };

@@ -134,9 +134,10 @@ static const kiln_format_t node_format = {
 static struct {
   kiln_heap_t heap;
   kiln_arena_t arena;
-  kiln_ap_t objects, leaf;
   kiln_root_t shadow_root;
 } K;
+/* Each mutator thread allocates through points of its own. */
+static _Thread_local kiln_ap_t objects_ap, leaf_ap;
 
 static void k_check(kiln_res_t res, const char *what)
 {
@@ -235,12 +236,12 @@ static void k_init(const char *param, void *cold_end, void **roots, void **roots
   (void)cold_end;
   k_check(kiln_heap_open(&K.heap, plan, &node_format, S.ov), "kiln_heap_open");
   K.arena = kiln_heap_arena(K.heap);
-  K.objects = kiln_heap_ap(K.heap, "objects");
-  if (K.objects == NULL)
+  objects_ap = kiln_heap_ap(K.heap, "objects");
+  if (objects_ap == NULL)
     bench_die("kiln: plan '%s' has no automatic pool for the role 'objects'", plan);
-  K.leaf = kiln_heap_ap(K.heap, "leaf");
-  if (K.leaf == NULL)
-    K.leaf = K.objects;
+  leaf_ap = kiln_heap_ap(K.heap, "leaf");
+  if (leaf_ap == NULL)
+    leaf_ap = objects_ap;
   k_check(kiln_root_create_area(&K.shadow_root, K.arena, roots, roots_limit, KILN_RANK_EXACT),
           "kiln_root_create_area");
 }
@@ -253,13 +254,13 @@ static node_t *k_node(node_t *left, node_t *right)
   void *p;
   node_t *n;
   do {
-    k_check(kiln_reserve(&p, K.objects, NODE_BLOCK), "kiln_reserve");
+    k_check(kiln_reserve(&p, objects_ap, NODE_BLOCK), "kiln_reserve");
     *(word_t *)p = TAG_NODE;
     n = (node_t *)((word_t *)p + 1);
     n->left = left;
     n->right = right;
     n->i = n->j = 0;
-  } while (!kiln_commit(K.objects, p, NODE_BLOCK));
+  } while (!kiln_commit(objects_ap, p, NODE_BLOCK));
   return n;
 }
 
@@ -273,9 +274,9 @@ static double *k_array(size_t n)
     bench_die("kiln: an array of %zu doubles is too large", n);
   size = HEADER_SIZE + words * sizeof(double);
   do {
-    k_check(kiln_reserve(&p, K.leaf, size), "kiln_reserve");
+    k_check(kiln_reserve(&p, leaf_ap, size), "kiln_reserve");
     *(word_t *)p = (word_t)size << 3 | TAG_ARRAY;
-  } while (!kiln_commit(K.leaf, p, size));
+  } while (!kiln_commit(leaf_ap, p, size));
   return (double *)(void *)((word_t *)p + 1);
 }
 
@@ -319,6 +320,30 @@ static void k_finish(void)
   kiln_heap_close(K.heap);
 }
 
+static void k_collect(void)
+{
+  kiln_arena_collect(K.arena);
+}
+
+/* Another thread joins the heap (its stack an ambiguous root) and takes
+   its own points for the roles. */
+static void k_thread_begin(void)
+{
+  k_check(kiln_heap_join(K.heap), "kiln_heap_join");
+  objects_ap = kiln_heap_ap(K.heap, "objects");
+  leaf_ap = kiln_heap_ap(K.heap, "leaf");
+  if (objects_ap == NULL)
+    bench_die("kiln: kiln_heap_ap: %s", kiln_arena_error(NULL));
+  if (leaf_ap == NULL)
+    leaf_ap = objects_ap;
+}
+
+static void k_thread_end(void)
+{
+  kiln_heap_leave(K.heap);
+}
+
 const gc_backend_t gc_kiln_backend = {
   "kiln", k_list, k_init, k_node, k_array, k_store, k_drop_tree, k_drop_array, k_stats, k_finish,
+  k_collect, k_thread_begin, k_thread_end,
 };

@@ -58,4 +58,5 @@ static void m_finish(void)
 
 const gc_backend_t gc_malloc_backend = {
   "malloc", m_list, m_init, m_node, m_array, gc_store_plain, m_drop_tree, m_drop_array, m_stats, m_finish,
+  NULL, NULL, NULL,
 };

@@ -7,7 +7,7 @@
 EXTRA_PROGRAMS = bench/bench_manual bench/bench_gc bench/bench_stop
 KILN_BENCHES = bench/bench_manual$(EXEEXT) bench/bench_gc$(EXEEXT) bench/bench_stop$(EXEEXT)
 CLEANFILES += $(KILN_BENCHES)
-EXTRA_DIST += %reldir%/run.sh %reldir%/heap_curve.sh %reldir%/README.md %reldir%/lua_alloc.sh %reldir%/scripted_scan.lua
+EXTRA_DIST += %reldir%/run.sh %reldir%/heap_curve.sh %reldir%/markers.sh %reldir%/README.md %reldir%/lua_alloc.sh %reldir%/scripted_scan.lua
 
 BENCH_CPPFLAGS_ = -I$(top_srcdir)/include -D_GNU_SOURCE
 BENCH_LIB_ = %reldir%/benchlib.c %reldir%/benchlib.h

@@ -31,9 +31,21 @@ struct freerun_s {
 };
 
 enum { AP_RESERVE, AP_COMMIT_LIMIT, AP_SPARE, AP_BARRIER, AP_CARD_SIZE, AP_GROWTH, AP_STRESS,
-       AP_BUDGET_MIN, AP_HEAP_POLICY, AP_HEAP_SIZE, AP_HEAP_BALANCE, AP_RECORD, AP_COUNT };
+       AP_BUDGET_MIN, AP_HEAP_POLICY, AP_HEAP_SIZE, AP_HEAP_BALANCE, AP_RECORD, AP_MARKERS,
+       AP_MARKERS_AFTER, AP_COUNT };
 
 static const char *const heap_policies[] = {"growable", "fixed", "adaptive", NULL};
+
+/* The checked build wakes the markers at a collection's first grey object
+   and has two at least, so that every test's collections mark in
+   parallel and a scan function that is not reentrant shows there. */
+#if KILN_CHECKING
+#define MARKERS_AFTER_DEFAULT "0"
+#define MARKERS_LEAST 2
+#else
+#define MARKERS_AFTER_DEFAULT "256KB"
+#define MARKERS_LEAST 1
+#endif
 
 static const kiln_param_t arena_params[] = {
   {"reserve", KILN_ARGT_SIZE, "16GB", 1 << 20, 64.0 * (1ull << 40),
@@ -62,6 +74,12 @@ static const kiln_param_t arena_params[] = {
   {"record", KILN_ARGT_STR, "", 0, 0,
    "write a trace of every commit, reference change and collection to this file, for "
    "`kiln replay` (\"\": off; KILN_RECORD in the environment names one too)"},
+  {"markers", KILN_ARGT_SIZE, "0", 0, MARKERS_MAX,
+   "threads that mark a collection's objects at once, the collecting thread included "
+   "(0: one per core, up to 8)"},
+  {"markers_after", KILN_ARGT_SIZE, MARKERS_AFTER_DEFAULT, 0, 0,
+   "bytes a collection scans on the collecting thread before the other markers join it "
+   "(waking them costs more than a small collection's marking)"},
   {NULL, KILN_ARGT_END, NULL, 0, 0, NULL}};
 
 const kiln_param_t *kiln_arena_params(void) { return arena_params; }
@@ -206,6 +224,9 @@ static void arena_set_params(kiln_arena_t a, const pval_t *v)
   a->heap_policy = heap_policy_index(v[AP_HEAP_POLICY].str);
   a->heap_size = v[AP_HEAP_SIZE].size;
   a->heap_balance = v[AP_HEAP_BALANCE].size;
+  a->markers = v[AP_MARKERS].size != 0 ? (unsigned)v[AP_MARKERS].size
+               : vm_cores() > MARKERS_LEAST ? vm_cores() : MARKERS_LEAST;
+  a->markers_after = v[AP_MARKERS_AFTER].size;
   /* A fixed heap is a commit limit that collections work to stay under. */
   if (a->heap_policy == HEAP_FIXED && (a->commit_limit == 0 || a->heap_size < a->commit_limit))
     a->commit_limit = a->heap_size;
@@ -303,6 +324,7 @@ void kiln_arena_destroy(kiln_arena_t arena)
     return;
   }
   (void)trace_inc_abandon(arena); /* no final pause (nor client scans) at teardown */
+  mark_stop(arena);
   arena_destroy_children(arena);
   record_close(arena);
   arena_free_graves(arena);

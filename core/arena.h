@@ -54,6 +54,7 @@ typedef struct heap_rates_s {
 } heap_rates_t;
 
 #define ARENA_ERROR_MAX 512
+#define MARKERS_MAX 64     /* most markers an arena takes (parameter markers) */
 #define ARENA_EVENTS_MAX 8 /* collections that end within one entry to the collector:
                               two (one finishing an incremental one) */
 #define ZONE_SHIFT 20 /* zones are 1 MiB stripes of address space */
@@ -115,6 +116,9 @@ struct kiln_arena_s {
   size_t grey_max;               /* testing: the grey stack's largest capacity in entries
                                     (0: as large as malloc allows); docs/design.md,
                                     §The grey stack */
+  unsigned markers;              /* threads that mark at once, the collecting one included */
+  size_t markers_after;          /* bytes scanned serially before they join (fix.c) */
+  struct markers_s *mk;          /* their shared state once started (mark.c), or NULL */
   arena_stats_t stats;
 
   /* collection events (stats.c) */

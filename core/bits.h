@@ -28,6 +28,25 @@ static inline void bits_set(uint64_t *m, size_t i, size_t n, int v)
   }
 }
 
+/* Shared bitmaps, for markers that mark at once (core/mark.c): atomic
+   with relaxed order, as nothing reads a mark to find another datum (the
+   markers' join orders the rest). __atomic builtins are GCC's and Clang's. */
+static inline uint64_t word_load(const uint64_t *w) { return __atomic_load_n(w, __ATOMIC_RELAXED); }
+/* Set bits of *w; 1 if some of them were clear. */
+static inline int word_or(uint64_t *w, uint64_t bits)
+{
+  return (__atomic_fetch_or(w, bits, __ATOMIC_RELAXED) & bits) != bits;
+}
+static inline void bit_set_shared(uint64_t *m, size_t i) { word_or(&m[i >> 6], (uint64_t)1 << (i & 63)); }
+static inline void bits_set_shared(uint64_t *m, size_t i, size_t n)
+{
+  for (size_t end = i + n; i < end;) {
+    size_t b = i & 63, k = 64 - b < end - i ? 64 - b : end - i;
+    word_or(&m[i >> 6], (k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << k) - 1)) << b);
+    i += k;
+  }
+}
+
 /* First index >= i whose bit equals v, or n. */
 static inline size_t bits_find(const uint64_t *m, size_t i, size_t n, int v)
 {

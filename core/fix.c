@@ -52,10 +52,15 @@ void trace_grey_lost(trace_t *trace, void *obj)
   seg_t seg = arena_seg_of(trace->arena, obj);
   KILN_ASSERT(seg != NULL);
   trace->grey_overflow = 1;
-  seg->grey_lost = 1;
-  if (seg->lost != NULL) {
-    size_t g = ((uintptr_t)obj - seg->mark_header - seg->base) >> seg->mark_shift;
-    seg->lost[g >> 6] |= (uint64_t)1 << (g & 63);
+  size_t g = ((uintptr_t)obj - seg->mark_header - seg->base) >> seg->mark_shift;
+  if (trace->marker == NULL) {
+    seg->grey_lost = 1;
+    if (seg->lost != NULL)
+      bit_set(seg->lost, g);
+  } else { /* other markers may note theirs in seg at once */
+    __atomic_store_n(&seg->grey_lost, 1, __ATOMIC_RELAXED);
+    if (seg->lost != NULL)
+      bit_set_shared(seg->lost, g);
   }
 }
 
@@ -79,8 +84,10 @@ void ss_check(const ss_t *ss)
   CHECK_RULE((unsigned)ss->rank <= KILN_RANK_WEAK, "scan state", ss, "'rank is ambiguous, exact or weak'");
   if (ss->verify)
     return;
-  CHECK_RULE(ss->trace != NULL && ss->trace == ss->arena->trace, "scan state", ss,
-             "'outside the verifier it belongs to its arena's current trace'");
+  CHECK_RULE(ss->trace != NULL && ss->trace->origin == ss->arena->trace, "scan state", ss,
+             "'outside the verifier it belongs to its arena's current trace or a marker's copy'");
+  CHECK_RULE(!ss->parallel == (ss->trace->marker == NULL), "scan state", ss,
+             "'it is parallel exactly when its trace is a marker's copy'");
   CHECK_RULE((ss->pub.white & ss->trace->white) == ss->trace->white, "scan state", ss,
              "'its white zones include the trace's'");
 }
@@ -114,9 +121,12 @@ kiln_res_t kiln_ss_fix(kiln_ss_t pss, void **ref_io)
   if (seg->marks != NULL && ss->rank != KILN_RANK_AMBIG) {
     size_t g = ((uintptr_t)*ref_io - seg->mark_header - seg->base) >> seg->mark_shift;
     uint64_t *w = &seg->marks[g >> 6], bit = (uint64_t)1 << (g & 63);
-    if (!(*w & bit)) {
-      *w |= bit;
-      trace_grey(ss->trace, *ref_io);
+    if (!(word_load(w) & bit)) {
+      /* With markers, only the one whose or sets the bit pushes it. */
+      if (!ss->parallel)
+        *w |= bit;
+      if (!ss->parallel || word_or(w, bit))
+        trace_grey(ss->trace, *ref_io);
     }
     ss->summary |= zone_of(*ref_io);
     return KILN_OK;
@@ -140,8 +150,11 @@ static kiln_res_t scan_grey(ss_t *ss, void *obj)
   ss->hit_new = 0;
   kiln_res_t res = seg->klass->scan_obj(seg, &ss->pub, obj);
   uintptr_t block = (uintptr_t)obj - seg->pool->fmt->f.header_size;
-  ss->summary = remset_remember_young(ss->arena, seg, block, block + 1, ss->summary);
-  seg->summary |= ss->summary;
+  ss->summary = remset_remember_young(ss->arena, seg, block, block + 1, ss->summary, ss->parallel);
+  if (!ss->parallel)
+    seg->summary |= ss->summary;
+  else if ((__atomic_load_n(&seg->summary, __ATOMIC_RELAXED) & ss->summary) != ss->summary)
+    __atomic_fetch_or(&seg->summary, ss->summary, __ATOMIC_RELAXED);
   if (ss->hit_new && seg->white)
     remset_keep_cards(ss->arena, block, block + 1);
   return res;
@@ -179,8 +192,13 @@ static kiln_res_t drain_grey(ss_t *ss, size_t until)
     kiln_res_t res = scan_grey(ss, obj);
     if (res != KILN_OK)
       return res;
+    if (trace->hungry != NULL && trace->ngrey > 1 &&
+        atomic_load_explicit(trace->hungry, memory_order_relaxed))
+      mark_share(trace);
   }
 }
+
+kiln_res_t trace_drain_grey(ss_t *ss) { return drain_grey(ss, SIZE_MAX); }
 
 /* Weak roots and objects of weak rank: a reference to a dead white object
    becomes NULL; one to a moved object is updated; the zone of one that
@@ -240,7 +258,7 @@ static kiln_res_t rescan_seg(ss_t *ss, seg_t seg)
   ss->hit_new = 0;
   ss->rank = KILN_RANK_EXACT;
   kiln_res_t res = seg->klass->rescan(seg, &ss->pub);
-  ss->summary = remset_remember_young(ss->arena, seg, seg->base, seg->limit, ss->summary);
+  ss->summary = remset_remember_young(ss->arena, seg, seg->base, seg->limit, ss->summary, 0);
   seg->summary |= ss->summary;
   if (ss->hit_new && seg->white)
     remset_keep_cards(ss->arena, seg->base, seg->limit);
@@ -280,6 +298,23 @@ void trace_forget_lost(kiln_arena_t arena)
   }
 }
 
+/* A drain to the end may use the markers (mark.c), once a first stretch
+   of serial scanning (markers_after bytes) shows there is work enough to
+   pay for waking them: most minor collections end within it. */
+static kiln_res_t drain_all(ss_t *ss, size_t until)
+{
+  trace_t *trace = ss->trace;
+  if (until != SIZE_MAX || !trace->parallel || trace->keep_young)
+    return drain_grey(ss, until);
+  size_t serial = ss->arena->markers_after;
+  kiln_res_t res = drain_grey(ss, serial > SIZE_MAX - trace_work(trace) ? SIZE_MAX
+                                                                         : trace_work(trace) + serial);
+  if (res != KILN_OK || trace->ngrey == 0)
+    return res;
+  mark_drain(ss->arena, trace);
+  return drain_grey(ss, until);
+}
+
 /* Scan grey objects, and the noted runs, until trace_work reaches until
    or nothing is left; after an overflow, rescan and go on. */
 void trace_drain(kiln_arena_t arena, trace_t *trace, size_t until)
@@ -291,7 +326,7 @@ void trace_drain(kiln_arena_t arena, trace_t *trace, size_t until)
              .arena = arena, .trace = trace, .rank = KILN_RANK_EXACT};
   kiln_res_t res;
   do {
-    while ((res = drain_grey(&ss, until)) == KILN_OK && trace_work(trace) < until &&
+    while ((res = drain_all(&ss, until)) == KILN_OK && trace_work(trace) < until &&
            trace->run_next < trace->nruns &&
            (res = inc_scan_run(&ss, &trace->runs[trace->run_next++])) == KILN_OK)
       ;

@@ -110,7 +110,7 @@ kiln_res_t inc_scan_run(ss_t *ss, const struct card_run_s *run)
   }
   ss->hit_new = 0;
   kiln_res_t res = run->seg->klass->scan_range(run->seg, &ss->pub, run->lo, run->hi);
-  run->seg->summary |= remset_remember_young(ss->arena, run->seg, run->lo, run->hi, ss->summary);
+  run->seg->summary |= remset_remember_young(ss->arena, run->seg, run->lo, run->hi, ss->summary, 0);
   /* The cards were cleaned when noted; new objects need no remembering. */
   if (ss->hit_new && run->seg->white)
     remset_keep_cards(ss->arena, run->lo, run->hi);
@@ -307,7 +307,7 @@ void trace_scan_new(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi)
   ss_t ss = {.pub = {.white = trace->white, .zone_shift = ZONE_SHIFT}, .arena = arena,
              .trace = trace, .rank = KILN_RANK_EXACT};
   kiln_res_t res = seg->klass->scan_range(seg, &ss.pub, lo, hi);
-  seg->summary |= remset_remember_young(arena, seg, lo, hi, ss.summary);
+  seg->summary |= remset_remember_young(arena, seg, lo, hi, ss.summary, 0);
   if (res != KILN_OK)
     trace_fail_scan(res);
   arena->inc_carry += vm_now() - t0;

@@ -1,5 +1,5 @@
 # core/: arena, VM layer, segments, pool protocol, formats, roots, threads,
-# scan state, the trace engine (trace.c, fix.c, remset.c, inc.c, policy.c),
+# scan state, the trace engine (trace.c, fix.c, mark.c, remset.c, inc.c, policy.c),
 # allocation points, stats, checks of the public entry points' handles
 # (handle.c), address sets (addrset.c), pinned objects (pin.c), finalization (final.c), the client's view of its objects:
 # size, pool walks, derived pointers (object.c).
@@ -13,4 +13,4 @@ libkiln_core_la_SOURCES += \
 	%reldir%/remset.c %reldir%/inc.c %reldir%/policy.c %reldir%/verify.c \
 	%reldir%/handle.c %reldir%/pin.c %reldir%/object.c %reldir%/weak.c \
 	%reldir%/final.c %reldir%/addrset.h %reldir%/addrset.c %reldir%/record.h \
-	%reldir%/record.c %reldir%/cache.c
+	%reldir%/record.c %reldir%/cache.c %reldir%/mark.c

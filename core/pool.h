@@ -27,6 +27,10 @@ enum {
   CLASS_AUTO = 2,    /* garbage collected, needs a format, takes APs */
   CLASS_MOVING = 4,  /* may move objects: format needs fwd/isfwd */
   CLASS_NURSERY = 8, /* allocation does not count toward the full-GC budget */
+  CLASS_MARKERS = 16, /* markers may fix and scan its objects at once (core/mark.c):
+                         it marks through seg->marks or atomically, counts live
+                         bytes with trace_count_live, and writes nothing else
+                         shared while a trace drains */
 };
 
 struct kiln_fmt_s {

@@ -32,11 +32,18 @@
    of seg. Returns them minus the nursery zones when cards remember those.
    A nursery's own segments are condemned with it, so need neither. */
 uint64_t remset_remember_young(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi,
-                               uint64_t found)
+                               uint64_t found, int shared)
 {
   if (!(found & arena->nursery_zones) || (seg->pool->klass->attr & CLASS_NURSERY))
     return found;
-  arena_dirty_cards(arena, lo, hi);
+  if (!shared) {
+    arena_dirty_cards(arena, lo, hi);
+  } else { /* a marker: others may dirty the same cards at once */
+    size_t n;
+    uint8_t *c = arena_cards(arena, lo, hi, &n);
+    for (size_t i = 0; i < n; i++)
+      __atomic_store_n(&c[i], 1, __ATOMIC_RELAXED);
+  }
   return found & ~arena->nursery_zones;
 }
 
@@ -128,7 +135,7 @@ static kiln_res_t scan_dirty_cards(kiln_arena_t arena, ss_t *ss, seg_t seg)
     kiln_res_t res = seg->klass->scan_range(seg, &ss->pub, lo, hi);
     /* A run still holding old-to-young references stays dirty, all of it:
        its next scan covers the same objects. */
-    ss->summary = before | remset_remember_young(arena, seg, lo, hi, ss->summary);
+    ss->summary = before | remset_remember_young(arena, seg, lo, hi, ss->summary, 0);
     if (res != KILN_OK)
       return res;
   }

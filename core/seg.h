@@ -37,8 +37,9 @@ struct seg_s {
   uint64_t summary;       /* zones its references may point into */
   unsigned white : 1;     /* condemned in the current trace */
   unsigned nailed : 1;    /* pinned by an ambiguous reference (moving pools) */
-  unsigned grey_lost : 1; /* holds an object the trace reached but could not push on
-                             its full grey stack: its class's rescan finds it */
+  unsigned char grey_lost; /* holds an object the trace reached but could not push on
+                              its full grey stack: its class's rescan finds it (a byte
+                              of its own, which markers set at once) */
   /* Optional fast fix (NULL: always call klass->fix). A non-moving class
      that marks an object by one bit at its first grain may publish that
      bitmap: the trace then fixes an exact reference itself -- bit

@@ -82,6 +82,8 @@ void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *s)
   s->heap_limit = arena->live_full + policy_budget(arena);
   s->marked = st->marked;
   s->scanned = st->scanned;
+  s->helped = st->helped;
+  s->markers = arena->markers;
   s->collections = st->collections;
   s->minor_collections = st->minor_collections;
   s->gc_seconds = st->all.total_s;

@@ -19,6 +19,7 @@ typedef struct pause_hist_s {
 
 typedef struct arena_stats_s {
   size_t allocated, live, copied, marked, scanned;
+  size_t helped;                 /* of scanned: by markers other than the collecting thread */
   uint64_t collections, minor_collections;
   uint64_t finalized;            /* objects queued for finalization */
   double copy_seconds;           /* pauses of the collections that copied */

@@ -126,6 +126,7 @@ static void record_stats(kiln_arena_t arena, trace_t *trace)
     st->minor_collections++;
   st->marked += trace->marked;
   st->scanned += trace->scanned;
+  st->helped += trace->helped;
   st->copied += trace->copied;
   if (trace->minor)
     st->live = pools_live(arena);
@@ -187,6 +188,9 @@ void trace_open(kiln_arena_t arena, trace_t *trace, pool_t only, int minor,
   trace->arena = arena;
   trace->minor = minor;
   trace->incremental = incremental;
+  trace->only = only;
+  trace->origin = trace;
+  mark_decide(arena, trace);
   /* The grey stack of the last trace is reused: freed, a large one goes
      back to the OS, and growing it again costs a page fault per page of
      entries in every big minor collection. */

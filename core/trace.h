@@ -14,6 +14,8 @@
 
 #include "pool.h"
 
+#include <stdatomic.h>
+
 struct trace_s {
   kiln_arena_t arena;
   uint64_t white;              /* zones of condemned segments */
@@ -27,6 +29,7 @@ struct trace_s {
   int grey_overflow;           /* the grey stack could not grow: some segment is
                                   grey_lost until the drain rescans it */
   size_t marked, scanned, copied;
+  size_t helped;               /* of scanned: by markers other than the collecting thread */
   size_t aged;                 /* of copied: bytes kept young (a nursery's survivor
                                   space), so not growth of the older generations */
   size_t tenured;              /* of marked: young bytes a sticky pool marked in a
@@ -45,6 +48,12 @@ struct trace_s {
                                   roots: a sticky pool tenures all it marked (keep_end) */
   struct card_run_s *runs;     /* incremental: dirty cards and roots to scan (inc.c) */
   size_t nruns, runs_cap, run_next;
+  pool_t only;                 /* the pool collected, or NULL: every automatic pool */
+  int parallel;                /* its drains may use the arena's markers (mark.c) */
+  trace_t *origin;             /* the collection's trace: itself, or what a marker's
+                                  copy was made from */
+  struct marker_s *marker;     /* a marker's copy: the live figures go to its tally */
+  atomic_uint *hungry;         /* a marker's copy: nonzero while a marker waits for work */
 };
 
 /* The internal scan state; its public prefix is what KILN_FIX1 reads. */
@@ -59,6 +68,8 @@ typedef struct ss_s {
   void *obj;                   /* verifier: the object being scanned */
   int hit_new;                 /* fixed a reference to an object allocated during the
                                   incremental collection under way (inc.c, inc_scan_run) */
+  int parallel;                /* a marker's: other markers mark and scan at once, so
+                                  shared marks, summaries and cards change atomically */
 } ss_t;
 
 enum { SS_RECORD = 16 };      /* ss_t.verify of the recorder's scans */
@@ -66,6 +77,21 @@ enum { SS_RECORD = 16 };      /* ss_t.verify of the recorder's scans */
 static inline ss_t *ss_of(kiln_ss_t ss) { return (ss_t *)(void *)ss; }
 static inline trace_t *ss_trace(kiln_ss_t ss) { return ss_of(ss)->trace; }
 static inline kiln_rank_t ss_rank(kiln_ss_t ss) { return ss_of(ss)->rank; }
+static inline int ss_parallel(kiln_ss_t ss) { return ss_of(ss)->parallel; }
+
+/* A condemned pool's live figures grow by each object its class finds
+   alive: directly, or in a marker through the marker's own tally, which
+   the drain adds in after (mark.c). */
+void mark_tally(struct marker_s *m, pool_t pool, size_t size);
+static inline void trace_count_live(trace_t *trace, pool_t pool, size_t size)
+{
+  if (trace->marker != NULL) {
+    mark_tally(trace->marker, pool, size);
+    return;
+  }
+  pool->st.live += size;
+  pool->st.live_objects++;
+}
 
 /* Push obj on the grey stack: once per marked or copied object, so the
    push is inline and only growing the stack is a call. When the stack
@@ -149,6 +175,21 @@ void cache_orphan_for_pool(pool_t pool);
 
 /* ---- shared by the trace's own files -------------------------------- */
 
+/* mark.c: parallel marking. mark_decide sets trace->parallel at its
+   opening; mark_drain drains the grey stack with every marker (the
+   calling thread is one) and returns with it empty, unless adding a
+   marker's weak or ephemeron entries to the trace's failed, which leaves
+   them fixed strongly and grey; mark_share hands grey objects of a
+   marker's copy to the markers waiting; mark_stop joins the arena's
+   marker threads (its destruction). */
+void mark_decide(kiln_arena_t arena, trace_t *trace);
+void mark_drain(kiln_arena_t arena, trace_t *trace);
+void mark_share(trace_t *copy);
+void mark_stop(kiln_arena_t arena);
+/* fix.c: scan ss's trace's grey objects until none are left (a marker's
+   drain, with ss->parallel). */
+kiln_res_t trace_drain_grey(ss_t *ss);
+
 static inline int pool_condemned(pool_t pool, pool_t only)
 {
   return (pool->klass->attr & CLASS_AUTO) && (only == NULL || pool == only);
@@ -193,7 +234,7 @@ void trace_forget_lost(kiln_arena_t arena);
 
 /* remset.c */
 uint64_t remset_remember_young(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi,
-                               uint64_t found);
+                               uint64_t found, int shared);
 uint8_t *remset_seg_cards(kiln_arena_t arena, seg_t seg, size_t *n_o);
 int remset_seg_dirty(kiln_arena_t arena, seg_t seg);
 int remset_card_run(const uint8_t *c, size_t n, size_t from, int fresh, size_t *i_o,

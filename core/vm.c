@@ -49,6 +49,15 @@ size_t vm_page_size(void)
   return ps > 4096 ? (size_t)ps : 4096;
 }
 
+/* Cores this process may run on now, at least 1 and at most
+   VM_CORES_MAX: a collector thread per core beyond that waits on memory
+   more than it helps. */
+unsigned vm_cores(void)
+{
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : n > VM_CORES_MAX ? VM_CORES_MAX : (unsigned)n;
+}
+
 void *vm_reserve(size_t size)
 {
   void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

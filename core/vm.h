@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 size_t vm_page_size(void);
+#define VM_CORES_MAX 8
+unsigned vm_cores(void);                    /* online cores, 1..VM_CORES_MAX */
 void *vm_reserve(size_t size);              /* NULL if refused; aligned to align */
 void *vm_reserve_aligned(size_t size, size_t align);
 int vm_commit(void *base, size_t size);     /* 0 ok, -1 refused */

@@ -136,7 +136,7 @@ static void scan_deferred(ss_t *ss, void *obj)
   if (res != KILN_OK)
     trace_fail_scan(res);
   uintptr_t block = (uintptr_t)obj - f->header_size;
-  seg->summary |= remset_remember_young(ss->arena, seg, block, block + 1, ss->summary);
+  seg->summary |= remset_remember_young(ss->arena, seg, block, block + 1, ss->summary, 0);
   if (ss->hit_new && seg->white)
     remset_keep_cards(ss->arena, block, block + 1);
 }
@@ -196,8 +196,10 @@ kiln_res_t kiln_ss_fix_ephemeron(kiln_ss_t pss, void **key_io, void **value_io)
     api_misuse("kiln_ss_fix_ephemeron: %s is NULL; call it from a scan with the scan state "
                "it was given and the addresses of the key and the value",
                pss == NULL ? "the scan state" : key_io == NULL ? "key_io" : "value_io");
+  /* A marker defers every pair: other markers may be marking the key, and
+     the fixpoint after the drain settles it. */
   if (ss->verify || ss->rank != KILN_RANK_EXACT || ss->trace == NULL || *key_io == NULL ||
-      key_alive(ss->arena, *key_io))
+      (!ss->parallel && key_alive(ss->arena, *key_io)))
     return fix_pair(pss, key_io, value_io);
   if (!ephemeron_defer(ss->trace, key_io, value_io))
     return fix_pair(pss, key_io, value_io);
@@ -218,7 +220,7 @@ static void settle_pair(ss_t *ss, void **key_io, void **value_io)
     return;
   uintptr_t lo = (uintptr_t)(key_io < value_io ? key_io : value_io);
   uintptr_t hi = (uintptr_t)(key_io < value_io ? value_io : key_io) + 1;
-  seg->summary |= remset_remember_young(ss->arena, seg, lo, hi, ss->summary);
+  seg->summary |= remset_remember_young(ss->arena, seg, lo, hi, ss->summary, 0);
   if (ss->hit_new && seg->white)
     remset_keep_cards(ss->arena, lo, hi);
 }

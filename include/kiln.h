@@ -184,6 +184,10 @@ typedef struct kiln_stats_s {      /* may grow; these fields keep their names */
                                       copy_gc_seconds is the copying throughput */
   size_t heap_limit;               /* the heap policy's size until the next full collection:
                                       live after the last one plus the allocation it allows */
+  unsigned markers;                /* threads that mark a collection at once (arena
+                                      parameter markers) */
+  size_t helped;                   /* of scanned: bytes scanned by markers other than the
+                                      collecting thread */
 } kiln_stats_t;
 void kiln_arena_stats(kiln_arena_t arena, kiln_stats_t *stats_o);
 

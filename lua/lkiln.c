@@ -430,6 +430,7 @@ static void push_stats(lua_State *L, const kiln_stats_t *s)
   SET_NUM(L, s, pause_p50_ms); SET_NUM(L, s, pause_p99_ms); SET_INT(L, s, in_use);
   SET_INT(L, s, marked); SET_INT(L, s, scanned); SET_INT(L, s, spare_committed);
   SET_INT(L, s, heap_limit); SET_NUM(L, s, copy_gc_seconds);
+  SET_INT(L, s, markers); SET_INT(L, s, helped);
   SET_INT(L, s, pools); SET_INT(L, s, segments);
   SET_NUM(L, s, minor_pause_p50_ms); SET_NUM(L, s, minor_pause_p99_ms);
   SET_NUM(L, s, minor_pause_max_ms); SET_NUM(L, s, full_pause_p50_ms);

@@ -117,6 +117,7 @@ lk_objs_t *lk_objs_get(lua_State *L, lheap_t *h)
   o->weak.rank = KILN_RANK_WEAK;
   o->L = L;
   o->ss_ref = o->view_ref = LUA_NOREF;
+  pthread_mutex_init(&o->scan_lock, NULL);
   h->objs = o;
   return o;
 }
@@ -183,6 +184,7 @@ void lk_objs_free(lua_State *L, lheap_t *h)
   lk_refs_free(&o->refs);
   free(o->roots);
   free(o->error);
+  pthread_mutex_destroy(&o->scan_lock);
   free(o);
 }
 

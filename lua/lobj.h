@@ -6,6 +6,7 @@
 #define LOBJ_H
 
 #include <ffi.h>
+#include <pthread.h>
 #include "lkiln.h"
 
 #define LK_OBJ_MT "kiln.object"
@@ -79,6 +80,8 @@ struct lk_objs_s {
   lrefs_t refs;          /* manual objects' slots, by the object they hold */
   lua_State *L;          /* the Lua thread that last entered the heap */
   int in_scan;           /* > 0 while a script's scan callback runs */
+  pthread_mutex_t scan_lock; /* held by each callback: a collection's markers call
+                                scan functions on several threads, and L runs one */
   char *error;           /* a callback's failure, raised by lk_objs_after */
   int ss_ref, view_ref;  /* reused scan-state and scanned-object userdata */
   int cif_ready;

@@ -13,6 +13,10 @@
  * against a few instructions for the descriptor's own scan; bench/ measures
  * it (bench/scripted_scan.lua).
  *
+ * A collection's markers may call scan functions on several threads at
+ * once; the heap's scan_lock lets one callback into its Lua state run at a
+ * time.
+ *
  * While a callback runs, its heap's in_scan count is raised, and every
  * heap method, object access and kiln.workload on that heap refuses to run
  * (lk_objs_check_idle): a collection cannot survive its heap being closed,
@@ -66,7 +70,8 @@ static void remember_error(lk_objs_t *o, const char *what, const char *msg)
 }
 
 /* Call the Lua function fn_ref with (ss [, obj]) under lua_pcall. */
-static kiln_res_t call_lua(lk_objs_t *o, int fn_ref, kiln_ss_t ss, void *obj, const char *what)
+static kiln_res_t call_lua_locked(lk_objs_t *o, int fn_ref, kiln_ss_t ss, void *obj,
+                                  const char *what)
 {
   lua_State *L = o->L;
   if (L == NULL || !lua_checkstack(L, 8)) {
@@ -94,6 +99,15 @@ static kiln_res_t call_lua(lk_objs_t *o, int fn_ref, kiln_ss_t ss, void *obj, co
   remember_error(o, what, msg != NULL ? msg : "(error object is not a string)");
   lua_pop(L, 1);
   return KILN_FAIL;
+}
+
+/* One callback at a time: markers scan on several threads at once. */
+static kiln_res_t call_lua(lk_objs_t *o, int fn_ref, kiln_ss_t ss, void *obj, const char *what)
+{
+  pthread_mutex_lock(&o->scan_lock);
+  kiln_res_t res = call_lua_locked(o, fn_ref, ss, obj, what);
+  pthread_mutex_unlock(&o->scan_lock);
+  return res;
 }
 
 /* ---- closures ------------------------------------------------------------------ */

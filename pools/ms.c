@@ -602,7 +602,9 @@ static kiln_res_t ms_fix(seg_t seg, kiln_ss_t ss, void **ref_io)
     KILN_ASSERT(s->large);
     g = 0;
   }
-  if (mark_first(s, g))
+  /* Markers (exact, so a large segment) claim it with one exchange. */
+  if (ss_parallel(ss) ? __atomic_exchange_n(&s->marked, 1, __ATOMIC_RELAXED) == 0
+                      : mark_first(s, g))
     trace_grey(ss_trace(ss), client_of(ms, s, g));
   return KILN_OK;
 }
@@ -699,19 +701,20 @@ static kiln_res_t ms_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
     if (!s->large) {
       size_t g = ((uintptr_t)obj - ms->header - seg->base) >> ms->shift;
       size_t n = grains_for(size, ms->shift);
+      int shared = ss_parallel(ss); /* markers set other bits of these words */
       if (s->nlazy > 0) /* it may be in an unparsed range, which the sweep drops */
-        bit_set(s->starts, g);
+        shared ? bit_set_shared(s->starts, g) : bit_set(s->starts, g);
       if (n > 1)
-        bits_set(s->mark, g, n, 1);
+        shared ? bits_set_shared(s->mark, g, n) : bits_set(s->mark, g, n, 1);
     }
     trace_t *trace = ss_trace(ss);
-    ms->pool.st.live += size;
-    ms->pool.st.live_objects++;
+    trace_count_live(trace, &ms->pool, size);
     trace->marked += size;
     trace->objects++;
     if (trace->minor) /* only a sticky pool is condemned by its own minor collection */
       trace->tenured += size;
-    if (trace->keep_young) { /* reached from ambiguous roots alone (ms_keep_end) */
+    if (trace->keep_young) { /* reached from ambiguous roots alone (ms_keep_end);
+                                the drain is serial then (fix.c, drain_all) */
       ms->kept_live += size;
       ms->kept_objects++;
     }
@@ -888,7 +891,7 @@ static int ms_minor(pool_t pool)
 
 const struct kiln_class_s pool_class_ms = {
   .name = "ms", .doc = "automatic mark-sweep: non-moving, accepts ambiguous references",
-  .size = sizeof(ms_t), .attr = CLASS_AUTO, .params = ms_params, .init = ms_init,
+  .size = sizeof(ms_t), .attr = CLASS_AUTO | CLASS_MARKERS, .params = ms_params, .init = ms_init,
   .finish = ms_finish, .fill = ms_fill, .empty = ms_empty, .condemn = ms_condemn,
   .reclaimed = ms_reclaimed, .abandoned = ms_abandoned, .promote = ms_promote,
   .keep_begin = ms_keep_begin, .keep_end = ms_keep_end, .sticky = ms_sticky,

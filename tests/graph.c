@@ -486,6 +486,8 @@ graph_result_t graph_run(const graph_cfg_t *cfg)
   run.r.collections = st.collections;
   run.r.minors = st.minor_collections;
   run.r.pauses = st.pauses;
+  run.r.marked = st.marked;
+  run.r.helped = st.helped;
   if (cfg->expect_moves)
     T_CHECK(run.r.moved > 0, "a moving configuration moved nothing");
   kiln_root_destroy(root);

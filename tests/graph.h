@@ -116,6 +116,8 @@ typedef struct graph_result_s {
   size_t collections, verified, max_reachable, moved;
   size_t minors; /* of collections */
   size_t pauses; /* stop-the-world pauses (more than collections if incremental) */
+  size_t marked, helped; /* bytes marked; bytes scanned by markers other than the
+                            collecting thread (kiln_stats_t) */
 } graph_result_t;
 
 /* Run the test; fails the current Check test on any discrepancy. */

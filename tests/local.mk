@@ -14,13 +14,17 @@ tests_libtestlib_la_SOURCES = %reldir%/testlib.c %reldir%/testlib.h \
 tests_libtestlib_la_CFLAGS = $(TEST_CFLAGS_)
 
 KILN_CHECKS = tests/test_arena tests/test_ms tests/test_copy tests/test_gen tests/test_sticky \
-	tests/test_incremental tests/test_oom tests/test_sizing tests/test_order
+	tests/test_incremental tests/test_oom tests/test_sizing tests/test_order tests/test_mark
 check_PROGRAMS += $(KILN_CHECKS)
 TESTS += $(KILN_CHECKS)
 
 tests_test_arena_SOURCES = %reldir%/test_arena.c
 tests_test_arena_CFLAGS = $(TEST_CFLAGS_)
 tests_test_arena_LDADD = tests/libtestlib.la $(TEST_LDADD_)
+
+tests_test_mark_SOURCES = %reldir%/test_mark.c
+tests_test_mark_CFLAGS = $(TEST_CFLAGS_)
+tests_test_mark_LDADD = tests/libtestlib.la $(TEST_LDADD_)
 
 tests_test_order_SOURCES = %reldir%/test_order.c
 tests_test_order_CFLAGS = $(TEST_CFLAGS_)
@@ -223,7 +227,7 @@ tests_test_record_LDADD = tests/libtestlib.la $(TEST_HEAP_LDADD_)
 # the others are single-threaded, so TSan has nothing to find in them and
 # the ASan build covers their memory errors. halt_on_error makes a report a
 # failure; tests/tsan.supp lists what is suppressed and why.
-KILN_TSAN_TESTS = tests/test_threads tests/test_cache
+KILN_TSAN_TESTS = tests/test_threads tests/test_cache tests/test_mark
 EXTRA_DIST += %reldir%/tsan.supp
 check-tsan:
 	@if ! grep -q '^#define KILN_TSAN 1' config.h; then \

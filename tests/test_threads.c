@@ -1,8 +1,10 @@
 /* test_threads.c -- several mutator threads on one arena.
  *
  * Owns the multi-thread checks: four threads each build and replace a
- * private list of known objects, held only by their local variables,
- * while collections run (explicit ones from some threads, allocation-driven
+ * private list of known objects, held only by their local variables, and
+ * all mutate one shared subgraph (an exact root area under a mutex, whose
+ * objects refer to each other and lose those references through
+ * kiln_write), while collections run (explicit ones from some threads, allocation-driven
  * ones, and every few reserves at stress), under every automatic pool
  * configuration; a thread blocked in a system call does not block a
  * collection and keeps its stack-held objects; commits that a concurrent
@@ -37,8 +39,11 @@ typedef struct worker_s {
   unsigned collect_every;        /* explicit collections every so many rounds (0: none) */
   int yield_in_commit;           /* widen the reserve-commit window (sched_yield) */
   pthread_barrier_t *start;
+  int shared;                    /* mutate the shared subgraph too (run_workers) */
+  uint64_t rng, made;            /* the shared subgraph's choices and ids */
   /* outcome */
   size_t verified;               /* objects found intact */
+  size_t shared_verified;        /* objects of the shared subgraph found intact */
   size_t failed_commits;
   char failure[256];             /* empty: none */
 } worker_t;
@@ -105,6 +110,62 @@ static void verify(worker_t *w, const gobj_t *head, uint64_t first)
   w->verified += n;
 }
 
+/* ---- the shared subgraph ------------------------------------------------ */
+
+/* SHARED root slots every thread reads and replaces under sh.lock. A new
+   object refers to the object in another slot, and that object (often
+   old) is made to refer back to it through kiln_write: once the new one
+   leaves its slot, only that reference keeps it, across threads and
+   generations. id and next_id are the model. */
+#define SHARED 64
+static struct {
+  pthread_mutex_t lock;
+  void *slot[SHARED];
+  uint64_t id[SHARED], next_id[SHARED];
+} sh;
+
+static void shared_check(worker_t *w, size_t i)
+{
+  const gobj_t *o = sh.slot[i];
+  if (o == NULL || w->failure[0] != '\0')
+    return;
+  const gobj_t *next = o->ref[0];
+  if (!fz_obj_ok(o, sh.id[i], 1, NPAY))
+    note_failure(w, "thread %d: shared slot %zu at %p: found id %llu, wanted %llu, or a "
+                 "corrupted object", w->index, i, (const void *)o, (unsigned long long)o->id,
+                 (unsigned long long)sh.id[i]);
+  else if ((next == NULL) != (sh.next_id[i] == 0) ||
+           (next != NULL && !fz_obj_ok(next, sh.next_id[i], 1, NPAY)))
+    note_failure(w, "thread %d: shared slot %zu's object refers to %p, wanted id %llu",
+                 w->index, i, (const void *)next, (unsigned long long)sh.next_id[i]);
+  else
+    w->shared_verified += 1 + (next != NULL);
+}
+
+/* Check two slots, then put a new object in slot i referring to slot j's,
+   which refers to it in turn. */
+static void shared_step(worker_t *w, kiln_ap_t ap)
+{
+  size_t i = test_rand(&w->rng) % SHARED, j = test_rand(&w->rng) % SHARED;
+  uint64_t id = (uint64_t)(w->index + 1) << 40 | (uint64_t)1 << 39 | ++w->made;
+  pthread_mutex_lock(&sh.lock);
+  shared_check(w, i);
+  shared_check(w, j);
+  gobj_t *next = sh.slot[j];
+  uint64_t next_id = sh.id[j];
+  gobj_t *o = new_obj(w, ap, id, next);
+  if (o != NULL) {
+    if (next != NULL) {
+      gobj_store(w->arena, next, 0, o);
+      sh.next_id[j] = id;
+    }
+    sh.slot[i] = o;
+    sh.id[i] = id;
+    sh.next_id[i] = next != NULL ? next_id : 0;
+  }
+  pthread_mutex_unlock(&sh.lock);
+}
+
 /* The list lives only in this function's locals: the thread's stack and
    registers. */
 static void run_rounds(worker_t *w, kiln_ap_t ap)
@@ -116,6 +177,8 @@ static void run_rounds(worker_t *w, kiln_ap_t ap)
     gobj_t *next = build(w, ap, first);
     verify(w, keep, first - w->length);
     keep = next;
+    for (int k = 0; k < 8 && w->shared; k++)
+      shared_step(w, ap);
     if (w->collect_every != 0 && r % w->collect_every == 0)
       kiln_arena_collect(w->arena);
   }
@@ -159,6 +222,9 @@ static void run_workers(int which, size_t stress, unsigned rounds, unsigned leng
   ck_assert_ok(kiln_arena_create(&arena, stress != 0 ? args : NULL));
   ck_assert_ok(kiln_fmt_create(&fmt, arena, graph_format()));
   kiln_pool_t pool = make_config_pool(arena, fmt, which, 1u << 20, 16u << 10, NULL);
+  memset(&sh, 0, sizeof sh);
+  pthread_mutex_init(&sh.lock, NULL);
+  (void)exact_area(arena, sh.slot, SHARED);
   pthread_barrier_t start;
   pthread_barrier_init(&start, NULL, NTHREADS);
   worker_t w[NTHREADS];
@@ -166,7 +232,8 @@ static void run_workers(int which, size_t stress, unsigned rounds, unsigned leng
   for (int i = 0; i < NTHREADS; i++) {
     w[i] = (worker_t){.arena = arena, .pool = pool, .index = i, .rounds = rounds,
                       .length = length, .collect_every = i % 2 == 0 ? 0 : 4u + (unsigned)i,
-                      .yield_in_commit = yield_in_commit, .start = &start};
+                      .yield_in_commit = yield_in_commit, .start = &start,
+                      .shared = 1, .rng = test_seed(0x5eed0 + (uint64_t)i)};
     ck_assert_int_eq(pthread_create(&tid[i], NULL, worker, &w[i]), 0);
   }
   size_t failed = 0;
@@ -176,6 +243,16 @@ static void run_workers(int which, size_t stress, unsigned rounds, unsigned leng
     ck_assert_uint_eq(w[i].verified, (size_t)(rounds + 1) * length);
     failed += w[i].failed_commits;
   }
+  worker_t last = {.arena = arena, .index = NTHREADS};
+  size_t shared_before = 0;
+  for (int i = 0; i < NTHREADS; i++)
+    shared_before += w[i].shared_verified;
+  for (size_t i = 0; i < SHARED; i++)
+    shared_check(&last, i);
+  ck_assert_msg(last.failure[0] == '\0', "%s: %s", config_names[which], last.failure);
+  ck_assert_uint_gt(shared_before + last.shared_verified, (size_t)rounds);
+  memset(sh.slot, 0, sizeof sh.slot);
+  pthread_mutex_destroy(&sh.lock);
   pthread_barrier_destroy(&start);
   kiln_stats_t st = astats(arena);
   uint64_t during = st.collections;

@@ -168,4 +168,46 @@ do
   T.ok(r == nil and tostring(why):find("threads must be a whole number from 1 to 64", 1, true), "threads out of range: " .. tostring(why))
 end
 
+-- Parallel marking: the same workload with one marker and with three
+-- (woken at once) checks the same heap, marks the same bytes, and the
+-- other markers scan some of them; a scan function written in Lua runs
+-- under markers too (its callbacks take the heap's lock).
+for _, p in ipairs({ "marksweep", "sticky" }) do
+  local function run(markers)
+    return assert(kiln.workload("binarytrees", p, { depth = 12, seed = 5, overrides = {
+      ["arena.markers"] = markers, ["arena.markers_after"] = 0 } }))
+  end
+  local one, three = run(1), run(3)
+  T.eq(one.markers, 1, p .. ": one marker")
+  T.eq(three.markers, 3, p .. ": three markers")
+  T.eq(three.check, one.check, p .. ": the same heap checked")
+  T.eq(three.marked, one.marked, p .. ": the same bytes marked")
+  T.eq(one.helped, 0, p .. ": one marker has no help")
+end
+do
+  local h = assert(kiln.heap("marksweep", { ["arena.markers"] = 4, ["arena.markers_after"] = 0 }))
+  local scans = 0
+  local node = h:type{ name = "node", refs = 2, scan = function(ss, obj)
+    scans = scans + 1
+    ss:fix(obj, 1)
+    ss:fix(obj, 2)
+  end }
+  local root = node:new()
+  h:root(root)
+  local function grow(o, d)
+    if d == 0 then return end
+    for i = 1, 2 do
+      local c = node:new()
+      o[i] = c
+      grow(c, d - 1)
+    end
+  end
+  grow(root, 10)
+  h:collect()
+  T.ok(scans >= 2047, "the Lua scan ran for every node under 4 markers: " .. scans)
+  local function count(o) return o == nil and 0 or 1 + count(o[1]) + count(o[2]) end
+  T.eq(count(root), 2047, "the tree survived four markers whole")
+  h:close()
+end
+
 T.done("heaps")
