@@ -28,6 +28,14 @@ void check_fail(const char *file, int line, const char *fmt, ...)
 #endif
     ;
 
+/* A function kept out of line: the slow half of a hot function, so that
+   the hot half saves few registers. */
+#if defined(__GNUC__)
+#define KILN_COLD __attribute__((noinline, cold))
+#else
+#define KILN_COLD
+#endif
+
 #define KILN_ASSERT(c) \
   do { if (!(c)) check_fail(__FILE__, __LINE__, "an internal invariant does not hold: %s; " \
                             "Kiln's state is corrupt (a stray store by the client, or a bug " \

@@ -76,6 +76,7 @@ static void clear_lost(seg_t seg)
 }
 
 static kiln_res_t weak_fix(kiln_ss_t pss, void **ref_io);
+static inline kiln_res_t mark_ref(ss_t *ss, seg_t seg, void *ref);
 
 void ss_check(const ss_t *ss)
 {
@@ -92,9 +93,13 @@ void ss_check(const ss_t *ss)
              "'its white zones include the trace's'");
 }
 
-kiln_res_t kiln_ss_fix(kiln_ss_t pss, void **ref_io)
+/* Every case but the common one: checks, the verifier and recorder, weak
+   rank, ambiguous references, segments outside the white set, and the
+   classes that fix objects themselves. Kept out of kiln_ss_fix, so that
+   the common case saves few registers. */
+static KILN_COLD kiln_res_t fix_rest(ss_t *ss, void **ref_io)
 {
-  ss_t *ss = ss_of(pss);
+  kiln_ss_t pss = &ss->pub;
   if (KILN_CHECKING && (pss == NULL || ref_io == NULL))
     api_misuse("kiln_ss_fix: %s is NULL; call it from a scan with the scan state it was given "
                "and the address of a reference", pss == NULL ? "the scan state" : "ref_io");
@@ -118,22 +123,39 @@ kiln_res_t kiln_ss_fix(kiln_ss_t pss, void **ref_io)
     ss->hit_new |= seg->pool == ss->arena->inc_pool;
     return KILN_OK;
   }
-  if (seg->marks != NULL && ss->rank != KILN_RANK_AMBIG) {
-    size_t g = ((uintptr_t)*ref_io - seg->mark_header - seg->base) >> seg->mark_shift;
-    uint64_t *w = &seg->marks[g >> 6], bit = (uint64_t)1 << (g & 63);
-    if (!(word_load(w) & bit)) {
-      /* With markers, only the one whose or sets the bit pushes it. */
-      if (!ss->parallel)
-        *w |= bit;
-      if (!ss->parallel || word_or(w, bit))
-        trace_grey(ss->trace, *ref_io);
-    }
-    ss->summary |= zone_of(*ref_io);
-    return KILN_OK;
-  }
+  if (seg->marks != NULL && ss->rank != KILN_RANK_AMBIG)
+    return mark_ref(ss, seg, *ref_io);
   kiln_res_t res = seg->klass->fix(seg, pss, ref_io);
   ss->summary |= zone_of(*ref_io);
   return res;
+}
+
+/* An exact reference into a white segment that publishes its marks:
+   set the object's bit and push it if it was clear. With markers, only
+   the one whose or sets the bit pushes it. */
+static inline kiln_res_t mark_ref(ss_t *ss, seg_t seg, void *ref)
+{
+  size_t g = ((uintptr_t)ref - seg->mark_header - seg->base) >> seg->mark_shift;
+  uint64_t *w = &seg->marks[g >> 6], bit = (uint64_t)1 << (g & 63);
+  if (!(word_load(w) & bit)) {
+    if (!ss->parallel)
+      *w |= bit;
+    if (!ss->parallel || word_or(w, bit))
+      trace_grey(ss->trace, ref);
+  }
+  ss->summary |= zone_of(ref);
+  return KILN_OK;
+}
+
+kiln_res_t kiln_ss_fix(kiln_ss_t pss, void **ref_io)
+{
+  ss_t *ss = ss_of(pss);
+  if (!KILN_CHECKING && ss->rank == KILN_RANK_EXACT && !ss->verify) {
+    seg_t seg = arena_seg_of(ss->arena, *ref_io);
+    if (seg != NULL && seg->white && seg->marks != NULL)
+      return mark_ref(ss, seg, *ref_io);
+  }
+  return fix_rest(ss, ref_io);
 }
 
 /* A grey object adds the white zones it now refers to into its segment's

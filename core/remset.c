@@ -31,10 +31,10 @@
    found: the zones recorded by scanning the objects overlapping [lo, hi)
    of seg. Returns them minus the nursery zones when cards remember those.
    A nursery's own segments are condemned with it, so need neither. */
-uint64_t remset_remember_young(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi,
+uint64_t remset_remember_cards(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi,
                                uint64_t found, int shared)
 {
-  if (!(found & arena->nursery_zones) || (seg->pool->klass->attr & CLASS_NURSERY))
+  if (seg->pool->klass->attr & CLASS_NURSERY)
     return found;
   if (!shared) {
     arena_dirty_cards(arena, lo, hi);

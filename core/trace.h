@@ -233,8 +233,17 @@ void trace_fail_scan(kiln_res_t res);
 void trace_forget_lost(kiln_arena_t arena);
 
 /* remset.c */
-uint64_t remset_remember_young(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi,
+/* remset_remember_young (remset.c) for found meeting the nursery's zones;
+   the test is inline, as every grey object's scan asks it. */
+uint64_t remset_remember_cards(kiln_arena_t arena, seg_t seg, uintptr_t lo, uintptr_t hi,
                                uint64_t found, int shared);
+static inline uint64_t remset_remember_young(kiln_arena_t arena, seg_t seg, uintptr_t lo,
+                                             uintptr_t hi, uint64_t found, int shared)
+{
+  if (!(found & arena->nursery_zones))
+    return found;
+  return remset_remember_cards(arena, seg, lo, hi, found, shared);
+}
 uint8_t *remset_seg_cards(kiln_arena_t arena, seg_t seg, size_t *n_o);
 int remset_seg_dirty(kiln_arena_t arena, seg_t seg);
 int remset_card_run(const uint8_t *c, size_t n, size_t from, int fresh, size_t *i_o,
