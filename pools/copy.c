@@ -611,8 +611,48 @@ static kiln_res_t copy_promote(void **block_o, pool_t pool, size_t size, trace_t
   return KILN_OK;
 }
 
+/* The inline fix (poolutil.h, desc_scan_fused) of an exact reference into
+   the white segment seg: forwarded, one load; an unforwarded small object
+   of a segment that is not nailed, copied to the end of to-space while it
+   has room. Everything else (large, nailed, a new to-space segment, or
+   none to be had) takes copy_fix. */
+static kiln_res_t copy_fix_desc(ss_t *ss, seg_t seg, void **slot)
+{
+  copy_t *cp = copy_of_seg(seg);
+  cseg_t *s = cseg(seg);
+  uint64_t *o = *slot;
+  void *to = desc_forwarded(o);
+  if (to == NULL) {
+    cseg_t *d = cp->to;
+    kiln_type_t t = desc_type_of(o);
+    size_t size;
+    if (s->large || seg->nailed || d == NULL || t == NULL ||
+        seg_size(&d->seg) - d->top < (size = desc_size_typed(o, t))) {
+      kiln_res_t res = copy_fix(seg, &ss->pub, slot);
+      ss->summary |= zone_of(*slot);
+      return res;
+    }
+    KILN_ASSERT_HOT((uintptr_t)o - seg->base < s->used && d->used == d->top);
+    trace_t *trace = ss->trace;
+    char *block = (char *)d->seg.base + d->top;
+    d->used = d->top += size;
+    d->seg.summary |= ~trace->white; /* as in to_alloc */
+    desc_copy_fwd(block, o, size);
+    count_live(cp, size);
+    trace->copied += size;
+    trace->objects++;
+    trace_grey(trace, block);
+    to = block;
+  }
+  *slot = to;
+  ss->summary |= zone_of(to);
+  return KILN_OK;
+}
+
 static kiln_res_t copy_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
 {
+  if (desc_fast(seg->pool, ss))
+    return desc_scan_fused(seg->pool, ss, obj, &copy_seg_class, copy_fix_desc);
   return pool_scan_obj(seg->pool, ss, obj);
 }
 
