@@ -504,7 +504,8 @@ static char *to_alloc(copy_t *cp, size_t size, int may_grow)
    obj itself, nailed in place, when to-space is exhausted). */
 static void *evacuate(copy_t *cp, cseg_t *s, void *obj, trace_t *trace)
 {
-  size_t size = pool_obj_size(&cp->pool, obj);
+  int desc = cp->pool.fmt->desc;
+  size_t size = desc ? desc_size_typed(obj, desc_type_of(obj)) : pool_obj_size(&cp->pool, obj);
   char *block = to_alloc(cp, size, !cp->no_to);
   if (block == NULL) {
     cp->no_to = 1;
@@ -512,9 +513,13 @@ static void *evacuate(copy_t *cp, cseg_t *s, void *obj, trace_t *trace)
     mark_in_place(cp, s, obj, trace);
     return obj;
   }
-  memcpy(block, (char *)obj - cp->header, size);
   void *copy = block + cp->header;
-  fmt_of(cp)->fwd(obj, copy);
+  if (desc) {
+    desc_copy_fwd(copy, obj, size);
+  } else {
+    memcpy(block, (char *)obj - cp->header, size);
+    fmt_of(cp)->fwd(obj, copy);
+  }
   if (cp->pool.arena->weak.count != 0)
     weak_moved(cp->pool.arena, obj, copy);
   count_live(cp, size);
@@ -572,7 +577,7 @@ static kiln_res_t copy_fix(seg_t seg, kiln_ss_t ss, void **ref_io)
      still has a forwarding marker, so isfwd comes before marking. */
   if (seg->nailed && bit_get(s->mark, grain_of(cp, s, obj)))
     return KILN_OK;
-  void *to = fmt_of(cp)->isfwd(obj);
+  void *to = cp->pool.fmt->desc ? desc_forwarded(obj) : fmt_of(cp)->isfwd(obj);
   if (to != NULL)
     *ref_io = to;
   else if (seg->nailed)
@@ -611,27 +616,30 @@ static kiln_res_t copy_promote(void **block_o, pool_t pool, size_t size, trace_t
   return KILN_OK;
 }
 
-/* The inline fix (poolutil.h, desc_scan_fused) of an exact reference into
-   the white segment seg: forwarded, one load; an unforwarded small object
+/* fix_desc (core/seg.h): the inline fix of an exact reference into the
+   white segment seg, from desc_scan_fused (poolutil.h): forwarded, one load; an unforwarded small object
    of a segment that is not nailed, copied to the end of to-space while it
    has room. Everything else (large, nailed, a new to-space segment, or
    none to be had) takes copy_fix. */
-static kiln_res_t copy_fix_desc(ss_t *ss, seg_t seg, void **slot)
+static kiln_res_t copy_fix_desc(seg_t seg, kiln_ss_t pss, void **slot)
 {
+  ss_t *ss = ss_of(pss);
   copy_t *cp = copy_of_seg(seg);
   cseg_t *s = cseg(seg);
   uint64_t *o = *slot;
-  void *to = desc_forwarded(o);
-  if (to == NULL) {
-    cseg_t *d = cp->to;
-    kiln_type_t t = desc_type_of(o);
-    size_t size;
-    if (s->large || seg->nailed || d == NULL || t == NULL ||
-        seg_size(&d->seg) - d->top < (size = desc_size_typed(o, t))) {
-      kiln_res_t res = copy_fix(seg, &ss->pub, slot);
-      ss->summary |= zone_of(*slot);
-      return res;
-    }
+  void *to;
+  cseg_t *d = cp->to;
+  kiln_type_t t;
+  size_t size;
+  if (cp->pool.fmt->desc && (to = desc_forwarded(o)) != NULL) {
+    /* copied already */
+  } else if (!cp->pool.fmt->desc || s->large || seg->nailed || d == NULL ||
+             (t = desc_type_of(o)) == NULL ||
+             seg_size(&d->seg) - d->top < (size = desc_size_typed(o, t))) {
+    kiln_res_t res = copy_fix(seg, pss, slot);
+    ss->summary |= zone_of(*slot);
+    return res;
+  } else {
     KILN_ASSERT_HOT((uintptr_t)o - seg->base < s->used && d->used == d->top);
     trace_t *trace = ss->trace;
     char *block = (char *)d->seg.base + d->top;
@@ -818,7 +826,8 @@ static kiln_res_t copy_rescan(seg_t seg, kiln_ss_t ss)
 static const seg_class_t copy_seg_class = {
   .name = "copy", .size = sizeof(cseg_t), .whiten = copy_whiten, .fix = copy_fix,
   .scan_obj = copy_scan_obj, .scan = copy_scan, .reclaim = copy_reclaim, .walk = copy_walk,
-  .survivor = copy_survivor, .scan_range = copy_scan_range, .rescan = copy_rescan};
+  .survivor = copy_survivor, .scan_range = copy_scan_range, .rescan = copy_rescan,
+  .fix_desc = copy_fix_desc};
 
 const struct kiln_class_s pool_class_copy = {
   .name = "copy",

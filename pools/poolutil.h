@@ -95,10 +95,11 @@ static inline void seg_give(seg_t seg, size_t size, char **base_o, char **limit_
 
    A moving pool whose format is the descriptor format scans a grey object
    and fixes its references in one pass (desc_scan_fused): the object's type
-   gives its size and reference slots, a reference into a white segment of
-   the pool's own segment class goes to the pool's inline fix (forwarded:
-   one load; else size, bump, copy, forward in two stores), and any other
-   reference goes through kiln_ss_fix as a format scan would send it. This
+   gives its size and reference slots, a reference into a white segment
+   goes to its class's fix_desc (forwarded: one load; else size, bump,
+   copy, forward in two stores), a direct call for the pool's own class,
+   and any other reference goes through kiln_ss_fix as a format scan would
+   send it. This
    skips, per object, the format's scan and skip and, per reference,
    kiln_ss_fix and the class fix, isfwd, skip and fwd calls.
 
@@ -148,14 +149,15 @@ static inline void desc_copy_fwd(void *block, uint64_t *o, size_t size)
   o[1] = size;
 }
 
-/* A pool's inline fix of an exact reference *slot into a white segment of
-   its own class; it adds the zone of the reference it leaves to
-   ss->summary, as kiln_ss_fix does. */
-typedef kiln_res_t (*desc_fix_fn)(ss_t *ss, seg_t seg, void **slot);
+/* A pool's inline fix of an exact reference into a white segment of its
+   own class: the class's fix_desc (core/seg.h). */
+typedef kiln_res_t (*desc_fix_fn)(seg_t seg, kiln_ss_t ss, void **ref_io);
 
-/* Fix one reference slot of a grey object: a white segment of klass to
-   fix, anything else (another class, a segment that is not white, a
-   reference outside the arena) as kiln_ss_fix would. */
+/* Fix one reference slot of a grey object: into a white segment of klass
+   through fix (a direct call the compiler may inline), of another class
+   through its fix_desc if it has one, and anything else (a class without
+   fix_desc, a segment that is not white, a reference outside the arena)
+   as kiln_ss_fix would. */
 static inline __attribute__((always_inline)) kiln_res_t
 desc_fix_slot(ss_t *ss, void **slot, const seg_class_t *klass, desc_fix_fn fix)
 {
@@ -165,8 +167,12 @@ desc_fix_slot(ss_t *ss, void **slot, const seg_class_t *klass, desc_fix_fn fix)
   seg_t seg = arena_seg_of(ss->arena, ref);
   if (seg == NULL)
     return KILN_OK;
-  if (seg->klass == klass && seg->white)
-    return fix(ss, seg, slot);
+  if (seg->white) {
+    if (seg->klass == klass)
+      return fix(seg, &ss->pub, slot);
+    if (seg->klass->fix_desc != NULL)
+      return seg->klass->fix_desc(seg, &ss->pub, slot);
+  }
   return kiln_ss_fix(&ss->pub, slot);
 }
 
@@ -188,12 +194,22 @@ desc_scan_fused(pool_t pool, kiln_ss_t pss, void *obj, const seg_class_t *klass,
   void **fixed = (void **)(o + desc_head_words(t));
   size_t nrefs = t->nrefs;
   const size_t *refs = t->refs;
-  for (size_t i = 0; i < nrefs; i++)
-    __builtin_prefetch(fixed[refs != NULL ? refs[i] : i]);
-  for (size_t i = 0; i < nrefs; i++) {
-    kiln_res_t res = desc_fix_slot(ss, &fixed[refs != NULL ? refs[i] : i], klass, fix);
-    if (res != KILN_OK)
-      return res;
+  if (refs == NULL) { /* the common layout: references first */
+    for (size_t i = 0; i < nrefs; i++)
+      __builtin_prefetch(fixed[i]);
+    for (size_t i = 0; i < nrefs; i++) {
+      kiln_res_t res = desc_fix_slot(ss, &fixed[i], klass, fix);
+      if (res != KILN_OK)
+        return res;
+    }
+  } else {
+    for (size_t i = 0; i < nrefs; i++)
+      __builtin_prefetch(fixed[refs[i]]);
+    for (size_t i = 0; i < nrefs; i++) {
+      kiln_res_t res = desc_fix_slot(ss, &fixed[refs[i]], klass, fix);
+      if (res != KILN_OK)
+        return res;
+    }
   }
   if (t->elem_refs == 0)
     return KILN_OK;
