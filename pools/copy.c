@@ -617,10 +617,11 @@ static kiln_res_t copy_promote(void **block_o, pool_t pool, size_t size, trace_t
 }
 
 /* fix_desc (core/seg.h): the inline fix of an exact reference into the
-   white segment seg, from desc_scan_fused (poolutil.h): forwarded, one load; an unforwarded small object
-   of a segment that is not nailed, copied to the end of to-space while it
-   has room. Everything else (large, nailed, a new to-space segment, or
-   none to be had) takes copy_fix. */
+   white segment seg, from desc_scan_fused (poolutil.h): forwarded, one
+   load; an unforwarded small object of a segment that is not nailed,
+   copied to the end of to-space while it has room. Everything else
+   (large, nailed, a new to-space segment, or none to be had) takes
+   copy_fix. */
 static kiln_res_t copy_fix_desc(seg_t seg, kiln_ss_t pss, void **slot)
 {
   ss_t *ss = ss_of(pss);

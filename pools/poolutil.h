@@ -110,8 +110,8 @@ static inline void seg_give(seg_t seg, size_t size, char **base_o, char **limit_
 static inline int desc_fast(pool_t pool, kiln_ss_t pss)
 {
   const ss_t *ss = ss_of(pss);
-  return pool->fmt->desc && pool->arena->weak.count == 0 && ss->rank == KILN_RANK_EXACT &&
-         !ss->verify;
+  KILN_ASSERT_HOT(!ss->verify); /* the verifier and the recorder never scan grey objects */
+  return pool->fmt->desc && pool->arena->weak.count == 0 && ss->rank == KILN_RANK_EXACT;
 }
 
 /* The object o of the descriptor format: its header word as a type, or
