@@ -516,6 +516,7 @@ static void *evacuate(copy_t *cp, cseg_t *s, void *obj, trace_t *trace)
   void *copy = block + cp->header;
   if (desc) {
     desc_copy_fwd(copy, obj, size);
+    desc_prefetch_refs(copy, desc_type_of(copy));
   } else {
     memcpy(block, (char *)obj - cp->header, size);
     fmt_of(cp)->fwd(obj, copy);
@@ -647,6 +648,7 @@ static kiln_res_t copy_fix_desc(seg_t seg, kiln_ss_t pss, void **slot)
     d->used = d->top += size;
     d->seg.summary |= ~trace->white; /* as in to_alloc */
     desc_copy_fwd(block, o, size);
+    desc_prefetch_refs((uint64_t *)(void *)block, t);
     count_live(cp, size);
     trace->copied += size;
     trace->objects++;

@@ -444,6 +444,7 @@ static kiln_res_t evacuate(gen_t *g, chunk_t *c, void **ref_io, trace_t *trace)
   void *copy = (char *)block + g->header;
   if (desc) {
     desc_copy_fwd(copy, obj, size);
+    desc_prefetch_refs(copy, desc_type_of(copy));
   } else {
     memcpy(block, (char *)obj - g->header, size);
     fmt_of(g)->fwd(obj, copy);
