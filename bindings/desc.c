@@ -4,8 +4,8 @@
  * that scans, skips, forwards and pads objects of any described type. It is a
  * client of kiln.h only, like any format a VM would write by hand.
  *
- * Object layout and markers: desc_layout.h, which the collector's inline copy
- * path shares.
+ * Object layout and markers: core/desc_layout.h, which the collector's
+ * inline copy path shares.
  *
  * Why the type's address rather than a small integer id: scan and skip get no
  * closure, so an integer id would need a process-wide table (global mutable
@@ -18,6 +18,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "kiln/desc.h"
 #include "desc_layout.h"
 
 enum { TAG_MASK = DESC_TAG_MASK, TAG_OBJ = DESC_TAG_OBJ, TAG_FWD = DESC_TAG_FWD,

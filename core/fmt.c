@@ -3,7 +3,7 @@
  * (docs/design.md, §Formats). */
 #include "config.h"
 #include "pool.h"
-#include "../bindings/desc_layout.h"
+#include "desc_layout.h"
 
 #include <stdlib.h>
 

@@ -35,7 +35,7 @@ struct kiln_fmt_s {
   kiln_format_t f;
   ring_t arena_ring;
   size_t pools;          /* pools using it: destroying it before them is misuse */
-  int desc;              /* f is the descriptor format (bindings/desc_layout.h): moving
+  int desc;              /* f is the descriptor format (core/desc_layout.h): moving
                             pools read its objects inline instead of calling f */
 };
 

@@ -504,8 +504,8 @@ static char *to_alloc(copy_t *cp, size_t size, int may_grow)
    obj itself, nailed in place, when to-space is exhausted). */
 static void *evacuate(copy_t *cp, cseg_t *s, void *obj, trace_t *trace)
 {
-  int desc = cp->pool.fmt->desc;
-  size_t size = desc ? desc_size_typed(obj, desc_type_of(obj)) : pool_obj_size(&cp->pool, obj);
+  const struct kiln_type_s *t = cp->pool.fmt->desc ? desc_type_of(obj) : NULL;
+  size_t size = t != NULL ? desc_size_typed(obj, t) : pool_obj_size(&cp->pool, obj);
   char *block = to_alloc(cp, size, !cp->no_to);
   if (block == NULL) {
     cp->no_to = 1;
@@ -514,9 +514,9 @@ static void *evacuate(copy_t *cp, cseg_t *s, void *obj, trace_t *trace)
     return obj;
   }
   void *copy = block + cp->header;
-  if (desc) {
+  if (t != NULL) { /* a descriptor-format object, not a pad */
     desc_copy_fwd(copy, obj, size);
-    desc_prefetch_refs(copy, desc_type_of(copy));
+    desc_prefetch_refs(copy, t);
   } else {
     memcpy(block, (char *)obj - cp->header, size);
     fmt_of(cp)->fwd(obj, copy);
@@ -631,7 +631,7 @@ static kiln_res_t copy_fix_desc(seg_t seg, kiln_ss_t pss, void **slot)
   uint64_t *o = *slot;
   void *to;
   cseg_t *d = cp->to;
-  kiln_type_t t;
+  const struct kiln_type_s *t;
   size_t size;
   if (cp->pool.fmt->desc && (to = desc_forwarded(o)) != NULL) {
     /* copied already */

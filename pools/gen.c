@@ -428,8 +428,8 @@ static char *survivor_alloc(gen_t *g, unsigned age, size_t size)
 static kiln_res_t evacuate(gen_t *g, chunk_t *c, void **ref_io, trace_t *trace)
 {
   void *obj = *ref_io;
-  int desc = g->pool.fmt->desc;
-  size_t size = desc ? desc_size_typed(obj, desc_type_of(obj)) : pool_obj_size(&g->pool, obj);
+  const struct kiln_type_s *t = g->pool.fmt->desc ? desc_type_of(obj) : NULL;
+  size_t size = t != NULL ? desc_size_typed(obj, t) : pool_obj_size(&g->pool, obj);
   void *block = c->age < g->survivor_age ? survivor_alloc(g, c->age + 1, size) : NULL;
   if (block != NULL) {
     g->pool.st.live += size;
@@ -442,9 +442,9 @@ static kiln_res_t evacuate(gen_t *g, chunk_t *c, void **ref_io, trace_t *trace)
     return KILN_OK;
   }
   void *copy = (char *)block + g->header;
-  if (desc) {
+  if (t != NULL) { /* a descriptor-format object, not a pad */
     desc_copy_fwd(copy, obj, size);
-    desc_prefetch_refs(copy, desc_type_of(copy));
+    desc_prefetch_refs(copy, t);
   } else {
     memcpy(block, (char *)obj - g->header, size);
     fmt_of(g)->fwd(obj, copy);

@@ -5,7 +5,7 @@
  *
  * The inline copy path (the end of this file) is for moving pools whose
  * format is the descriptor format: they read size, forwarding marker and
- * reference slots from the objects themselves (bindings/desc_layout.h).
+ * reference slots from the objects themselves (core/desc_layout.h).
  *
  * A grain is 1 << shift bytes; grain g of a segment holds the block (the
  * object with its format header of `header` bytes) that starts at
@@ -18,7 +18,7 @@
 #include "trace.h"
 #include "bits.h"
 #include "weak.h"
-#include "../bindings/desc_layout.h"
+#include "desc_layout.h"
 
 #include <string.h>
 
@@ -106,7 +106,8 @@ static inline void seg_give(seg_t seg, size_t size, char **base_o, char **limit_
    Only the drain's exact scans take it, and only while the arena has no
    weak-rank object: such an object must be deferred (weak_defer) and its
    moves told to the weak tables (weak_moved), which the generic path does.
-   A type with its own scan function is scanned by that function. */
+   A type with its own scan function, and a grey pad, are scanned by the
+   format's scan. */
 static inline int desc_fast(pool_t pool, kiln_ss_t pss)
 {
   const ss_t *ss = ss_of(pss);
@@ -116,10 +117,10 @@ static inline int desc_fast(pool_t pool, kiln_ss_t pss)
 
 /* The object o of the descriptor format: its header word as a type, or
    NULL for a forwarding marker or a pad. */
-static inline kiln_type_t desc_type_of(const uint64_t *o)
+static inline const struct kiln_type_s *desc_type_of(const uint64_t *o)
 {
   uint64_t h = o[0];
-  return (h & DESC_TAG_MASK) == DESC_TAG_OBJ ? (kiln_type_t)(uintptr_t)h : NULL;
+  return (h & DESC_TAG_MASK) == DESC_TAG_OBJ ? (const struct kiln_type_s *)(uintptr_t)h : NULL;
 }
 
 /* Where o was copied to, or NULL if it was not. */
@@ -152,7 +153,7 @@ static inline void desc_copy_fwd(void *block, uint64_t *o, size_t size)
 /* Prefetch the referents of the fixed part of the copy o of type t (at
    most the first four): they are fixed when o is scanned, which the LIFO
    grey stack makes soon, so their cache misses overlap the work between. */
-static inline void desc_prefetch_refs(const uint64_t *o, kiln_type_t t)
+static inline void desc_prefetch_refs(const uint64_t *o, const struct kiln_type_s *t)
 {
   void *const *fixed = (void *const *)(o + desc_head_words(t));
   size_t n = t->nrefs < 4 ? t->nrefs : 4;
@@ -196,9 +197,10 @@ desc_scan_fused(pool_t pool, kiln_ss_t pss, void *obj, const seg_class_t *klass,
 {
   ss_t *ss = ss_of(pss);
   uint64_t *o = obj;
-  kiln_type_t t = desc_type_of(o);
-  KILN_ASSERT_HOT(t != NULL); /* a grey object is an object, never a marker */
-  if (t->scan != NULL)
+  const struct kiln_type_s *t = desc_type_of(o);
+  /* A pad is grey when an ambiguous reference nailed a reservation that a
+     collection trapped and padded (ap.c): the format's scan skips it. */
+  if (t == NULL || t->scan != NULL)
     return pool_scan_obj(pool, pss, obj);
   size_t size = desc_size_typed(o, t);
   ss->trace->scanned += size;

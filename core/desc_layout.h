@@ -2,7 +2,7 @@
  * shared by bindings/desc.c (the format) and the collector's inline copy
  * path (pools/poolutil.h), which reads objects of this format directly
  * instead of calling its scan, skip, fwd and isfwd. Internal to libkiln:
- * clients see kiln_type_t as opaque (<kiln/desc.h>).
+ * clients see kiln_type_t (struct kiln_type_s *) as opaque (<kiln/desc.h>).
  *
  * Layout (all words 8 bytes, objects 8-aligned, at least 16 bytes):
  *   word 0   header: the kiln_type_t address (tag 0), or a marker below
@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "kiln/desc.h"
+#include "kiln.h"
 
 enum { DESC_TAG_MASK = 7, DESC_TAG_OBJ = 0, DESC_TAG_FWD = 1, DESC_TAG_PAD = 2 };
 #define DESC_WORD 8u
@@ -38,13 +38,13 @@ struct kiln_type_s {
 };
 
 /* Words before the fixed part: the header, and the length of an array. */
-static inline size_t desc_head_words(kiln_type_t t)
+static inline size_t desc_head_words(const struct kiln_type_s *t)
 {
   return t->array ? 2 : 1;
 }
 
 /* Bytes for an object of type t with n elements; 0 on overflow. */
-static inline size_t desc_obj_bytes(kiln_type_t t, size_t n)
+static inline size_t desc_obj_bytes(const struct kiln_type_s *t, size_t n)
 {
   if (t->array && n > DESC_MAX_BYTES / t->elem_size)
     return 0;
@@ -55,7 +55,7 @@ static inline size_t desc_obj_bytes(kiln_type_t t, size_t n)
 
 /* The size of the object (not a marker) o of type t: t->bytes unless it
    is an array, so a fixed-size object's size is one load. */
-static inline size_t desc_size_typed(const uint64_t *o, kiln_type_t t)
+static inline size_t desc_size_typed(const uint64_t *o, const struct kiln_type_s *t)
 {
   return t->array ? desc_obj_bytes(t, (size_t)o[1]) : t->bytes;
 }
