@@ -140,10 +140,6 @@ typedef struct copy_seg_s {
   struct copy_seg_s *next_kept; /* kept with holes: the pool's list */
 } cseg_t;
 
-/* Copies the inline path scans itself, depth first, before returning to
-   the drain (copy_scan_obj). */
-#define LOCAL_GREY 64
-
 typedef struct copy_s {
   struct kiln_pool_s pool;
   size_t grain, seg_size, large_size, header;
@@ -153,9 +149,6 @@ typedef struct copy_s {
   cseg_t *to;            /* copies and promotions append here; never white */
   cseg_t *tail;          /* after a trace: `to`, offered to the first AP that fills */
   int no_to;             /* this trace could not get to-space: copy nothing more */
-  int descending;        /* copy_scan_obj is scanning the copies it made (local) */
-  size_t nlocal;
-  void *local[LOCAL_GREY]; /* copies copy_fix_desc made for copy_scan_obj to scan */
   cseg_t *kept;          /* kept segments that may still have holes (last reclaim) */
 } copy_t;
 
@@ -659,10 +652,7 @@ static kiln_res_t copy_fix_desc(seg_t seg, kiln_ss_t pss, void **slot)
     count_live(cp, size);
     trace->copied += size;
     trace->objects++;
-    if (cp->descending && cp->nlocal < LOCAL_GREY)
-      cp->local[cp->nlocal++] = block;
-    else
-      trace_grey(trace, block);
+    desc_grey(trace, &cp->pool, block);
     to = block;
   }
   *slot = to;
@@ -670,38 +660,43 @@ static kiln_res_t copy_fix_desc(seg_t seg, kiln_ss_t pss, void **slot)
   return KILN_OK;
 }
 
+_Thread_local descent_t *pool_descent;
+
 /* A grey object of a descriptor-format pool, and then, depth first, the
-   copies its scan made through copy_fix_desc (up to LOCAL_GREY pending;
-   more go to the grey stack): each copy is scanned here instead of going
-   through the drain, and its summary kept as the drain's scan_grey keeps
-   it (fix.c). Copies are in to-space, which is never white, so none needs
-   the cards an incremental collection keeps. */
+   copies into this pool that its scan made (desc_grey; up to DESCENT_MAX
+   pending, more go to the grey stack): each is scanned here instead of
+   going through the drain, and its segment's summary kept as the drain's
+   scan_grey keeps it (fix.c). Those copies are in segments that are not
+   white (to-space, or a hole or large segment promoted into), so none
+   needs the cards an incremental collection keeps. */
 static kiln_res_t copy_scan_obj(seg_t seg, kiln_ss_t pss, void *obj)
 {
   pool_t pool = seg->pool;
   if (!desc_fast(pool, pss))
     return pool_scan_obj(pool, pss, obj);
-  copy_t *cp = copy_of(pool);
-  if (cp->descending) /* a rescan from inside a descent cannot happen, but stays flat */
+  if (pool_descent != NULL) /* not nested today; flat if it ever is */
     return desc_scan_fused(pool, pss, obj, &copy_seg_class, copy_fix_desc);
   ss_t *ss = ss_of(pss);
-  cp->descending = 1;
+  descent_t d;
+  d.pool = pool;
+  d.n = 0;
+  pool_descent = &d;
   kiln_res_t res = desc_scan_fused(pool, pss, obj, &copy_seg_class, copy_fix_desc);
   uint64_t summary = ss->summary;
   int hit_new = ss->hit_new;
-  while (res == KILN_OK && cp->nlocal > 0) {
-    void *o = cp->local[--cp->nlocal];
+  while (res == KILN_OK && d.n > 0) {
+    void *o = d.obj[--d.n];
     seg_t os = arena_seg_of(pool->arena, o);
-    KILN_ASSERT_HOT(os != NULL && !os->white);
+    KILN_ASSERT_HOT(os != NULL && !os->white && os->klass == &copy_seg_class);
     ss->summary = 0;
     ss->hit_new = 0;
     res = desc_scan_fused(pool, pss, o, &copy_seg_class, copy_fix_desc);
-    uintptr_t block = (uintptr_t)o - cp->header;
+    uintptr_t block = (uintptr_t)o - copy_of(pool)->header;
     os->summary |= remset_remember_young(pool->arena, os, block, block + 1, ss->summary);
   }
-  while (cp->nlocal > 0) /* after a failed scan: the drain's to scan, or to drop */
-    trace_grey(ss->trace, cp->local[--cp->nlocal]);
-  cp->descending = 0;
+  pool_descent = NULL;
+  while (d.n > 0) /* after a failed scan: the drain's to scan, or to drop */
+    trace_grey(ss->trace, d.obj[--d.n]);
   ss->summary = summary;
   ss->hit_new = hit_new;
   return res;

@@ -431,6 +431,7 @@ static kiln_res_t evacuate(gen_t *g, chunk_t *c, void **ref_io, trace_t *trace)
   const struct kiln_type_s *t = g->pool.fmt->desc ? desc_type_of(obj) : NULL;
   size_t size = t != NULL ? desc_size_typed(obj, t) : pool_obj_size(&g->pool, obj);
   void *block = c->age < g->survivor_age ? survivor_alloc(g, c->age + 1, size) : NULL;
+  pool_t into = block != NULL ? &g->pool : g->promote;
   if (block != NULL) {
     g->pool.st.live += size;
     g->pool.st.live_objects++;
@@ -453,7 +454,7 @@ static kiln_res_t evacuate(gen_t *g, chunk_t *c, void **ref_io, trace_t *trace)
     weak_moved(g->pool.arena, obj, copy);
   *ref_io = copy;
   trace->copied += size;
-  trace_grey(trace, copy);
+  desc_grey(trace, into, copy);
   return KILN_OK;
 }
 
