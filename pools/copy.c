@@ -52,6 +52,13 @@
  * has no call for. The order was chosen for those reasons, not measured
  * better.
  *
+ * Descriptor format (core/desc_layout.h). With it, fix, size, copy and
+ * forwarding are inline (poolutil.h, desc_scan_fused and copy_fix_desc):
+ * no call into the format, none through kiln_ss_fix for references
+ * between white copy segments; and copy_scan_obj scans the copies its
+ * scan made itself, depth first (up to DESCENT_MAX at a time), instead of
+ * pushing them for the drain, so the order above holds more strictly.
+ *
  * Pinning. An ambiguous reference (rank KILN_RANK_AMBIG) that points at or
  * into an object of a white small segment nails the segment: the object is
  * marked in place (mark bitmap) and greyed, and so is every object of that
