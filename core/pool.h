@@ -52,6 +52,8 @@ struct kiln_pool_s {
   int shared;            /* kiln_pool_share: head.size and span stay 0, calls lock */
   ring_t caches;         /* its per-thread caches (cache.c) */
   uint64_t zones;        /* where its segments go; 0: anywhere but nurseries */
+  struct descent_s *descent; /* a copy pool's inline scan under way keeps the copies
+                                made into the pool here (pools/poolutil.h) */
 };
 
 /* Internal view of an allocation point. */

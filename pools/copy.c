@@ -667,8 +667,6 @@ static kiln_res_t copy_fix_desc(seg_t seg, kiln_ss_t pss, void **slot)
   return KILN_OK;
 }
 
-_Thread_local descent_t *pool_descent;
-
 /* A grey object of a descriptor-format pool, and then, depth first, the
    copies into this pool that its scan made (desc_grey; up to DESCENT_MAX
    pending, more go to the grey stack): each is scanned here instead of
@@ -681,13 +679,12 @@ static kiln_res_t copy_scan_obj(seg_t seg, kiln_ss_t pss, void *obj)
   pool_t pool = seg->pool;
   if (!desc_fast(pool, pss))
     return pool_scan_obj(pool, pss, obj);
-  if (pool_descent != NULL) /* not nested today; flat if it ever is */
+  if (pool->descent != NULL) /* not nested today; flat if it ever is */
     return desc_scan_fused(pool, pss, obj, &copy_seg_class, copy_fix_desc);
   ss_t *ss = ss_of(pss);
   descent_t d;
-  d.pool = pool;
   d.n = 0;
-  pool_descent = &d;
+  pool->descent = &d;
   kiln_res_t res = desc_scan_fused(pool, pss, obj, &copy_seg_class, copy_fix_desc);
   uint64_t summary = ss->summary;
   int hit_new = ss->hit_new;
@@ -701,7 +698,7 @@ static kiln_res_t copy_scan_obj(seg_t seg, kiln_ss_t pss, void *obj)
     uintptr_t block = (uintptr_t)o - copy_of(pool)->header;
     os->summary |= remset_remember_young(pool->arena, os, block, block + 1, ss->summary);
   }
-  pool_descent = NULL;
+  pool->descent = NULL;
   while (d.n > 0) /* after a failed scan: the drain's to scan, or to drop */
     trace_grey(ss->trace, d.obj[--d.n]);
   ss->summary = summary;

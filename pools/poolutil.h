@@ -163,23 +163,20 @@ static inline void desc_prefetch_refs(const uint64_t *o, const struct kiln_type_
 
 /* The copies a descriptor-format copy pool's copy_scan_obj scans itself,
    depth first, before it returns to the drain: copies into that pool made
-   by the inline path while it scans (copy.c). NULL outside such a scan;
-   per thread, as a scan is. */
+   by the inline path while it scans (copy.c), found through the pool's
+   descent field, NULL outside such a scan. */
 #define DESCENT_MAX 64
 typedef struct descent_s {
-  pool_t pool;                 /* the pool whose copies are kept here */
   size_t n;
   void *obj[DESCENT_MAX];
 } descent_t;
-extern _Thread_local descent_t *pool_descent;
 
-/* Grey obj, just copied into pool `to`: kept for the scan under way to
-   scan if it descends into that pool's copies and has room, else pushed
-   on the grey stack. */
+/* Grey obj, just copied into pool `to`: kept for the scan under way in
+   that pool to scan if it has room, else pushed on the grey stack. */
 static inline void desc_grey(trace_t *trace, pool_t to, void *obj)
 {
-  descent_t *d = pool_descent;
-  if (d != NULL && d->pool == to && d->n < DESCENT_MAX)
+  descent_t *d = to->descent;
+  if (d != NULL && d->n < DESCENT_MAX)
     d->obj[d->n++] = obj;
   else
     trace_grey(trace, obj);
