@@ -4,15 +4,8 @@
  * that scans, skips, forwards and pads objects of any described type. It is a
  * client of kiln.h only, like any format a VM would write by hand.
  *
- * Object layout (all words 8 bytes, objects 8-aligned, at least 16 bytes):
- *   word 0   header: the kiln_type_t address (tag 0), or a marker below
- *   word 1   array types only: the element count
- *   then     the fixed part (type->size bytes, rounded up to whole words)
- *   then     length elements of elem_size bytes
- * Markers, told apart by the header's low three bits (types are malloc'd, so
- * their addresses have them clear):
- *   FWD  header = new address | 1, word 1 = the object's size in bytes
- *   PAD  header = size << 3 | 2 (any size that is a multiple of 8, 8 included)
+ * Object layout and markers: core/desc_layout.h, which the collector's
+ * inline copy path shares.
  *
  * Why the type's address rather than a small integer id: scan and skip get no
  * closure, so an integer id would need a process-wide table (global mutable
@@ -26,29 +19,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kiln/desc.h"
+#include "desc_layout.h"
 
-enum { TAG_MASK = 7, TAG_OBJ = 0, TAG_FWD = 1, TAG_PAD = 2 };
-#define WORD 8u
-#define MAX_BYTES ((size_t)1 << 40) /* bigger objects are surely a mistake */
-
-struct kiln_type_s {
-  char *name;
-  size_t fixed_words;     /* the fixed part, rounded up to words */
-  size_t nrefs;
-  size_t *refs;           /* NULL: the first nrefs words */
-  size_t elem_size, elem_refs;
-  int array;
-  size_t bytes;           /* an object's bytes, elements aside: obj_bytes(t, 0) */
-  kiln_scan_fn scan;
-  void *data;
-};
+enum { TAG_MASK = DESC_TAG_MASK, TAG_OBJ = DESC_TAG_OBJ, TAG_FWD = DESC_TAG_FWD,
+       TAG_PAD = DESC_TAG_PAD };
+#define WORD DESC_WORD
+#define MAX_BYTES DESC_MAX_BYTES
 
 static uint64_t *words(void *obj)
 {
   return obj;
 }
-
-static size_t obj_bytes(kiln_type_t t, size_t n);
 
 /* ---- types ------------------------------------------------------------- */
 
@@ -109,7 +90,7 @@ kiln_res_t kiln_type_create(kiln_type_t *type_o, const kiln_type_spec_t *spec)
   t->array = spec->elem_size > 0;
   t->scan = spec->scan;
   t->data = spec->data;
-  t->bytes = obj_bytes(t, 0);
+  t->bytes = desc_obj_bytes(t, 0);
   *type_o = t;
   return KILN_OK;
 fail_refs:
@@ -142,28 +123,11 @@ void *kiln_type_data(kiln_type_t type)
 
 /* ---- sizes and accessors ----------------------------------------------- */
 
-static size_t head_words(kiln_type_t t)
-{
-  return t->array ? 2 : 1;
-}
-
-/* Bytes for an object of type t with n elements; 0 on overflow. The
-   format's skip, fwd and the size queries take t->bytes for a type
-   without elements: the sum is on every copy's path. */
-static size_t obj_bytes(kiln_type_t t, size_t n)
-{
-  if (t->array && n > MAX_BYTES / t->elem_size)
-    return 0;
-  size_t bytes = (head_words(t) + t->fixed_words) * WORD + n * t->elem_size;
-  bytes = (bytes + WORD - 1) & ~(size_t)(WORD - 1);
-  return bytes < 2 * WORD ? 2 * WORD : bytes;
-}
-
 size_t kiln_desc_size(kiln_type_t type, size_t length)
 {
   if (type == NULL || (!type->array && length != 0))
     return 0;
-  return type->array ? obj_bytes(type, length) : type->bytes;
+  return type->array ? desc_obj_bytes(type, length) : type->bytes;
 }
 
 kiln_type_t kiln_desc_type(const void *obj)
@@ -180,7 +144,7 @@ size_t kiln_desc_length(const void *obj)
 
 void *kiln_desc_fixed(void *obj)
 {
-  return words(obj) + head_words(kiln_desc_type(obj));
+  return words(obj) + desc_head_words(kiln_desc_type(obj));
 }
 
 void *kiln_desc_elem(void *obj, size_t i)
@@ -213,7 +177,7 @@ void **kiln_desc_slot(void *obj, size_t i)
 
 void kiln_desc_init(void *p, kiln_type_t type, size_t length)
 {
-  memset(p, 0, obj_bytes(type, length));
+  memset(p, 0, desc_obj_bytes(type, length));
   words(p)[0] = (uint64_t)(uintptr_t)type;
   if (type->array)
     words(p)[1] = length;
@@ -246,7 +210,7 @@ static size_t size_of(const uint64_t *p)
   switch (h & TAG_MASK) {
   case TAG_OBJ: {
     kiln_type_t t = (kiln_type_t)(uintptr_t)h;
-    return t->array ? obj_bytes(t, p[1]) : t->bytes;
+    return t->array ? desc_obj_bytes(t, p[1]) : t->bytes;
   }
   case TAG_FWD:
     return (size_t)p[1];
@@ -258,7 +222,7 @@ static size_t size_of(const uint64_t *p)
 /* The descriptor's own scan of one object: fixed references, then elements'. */
 static kiln_res_t scan_refs(kiln_ss_t ss, uint64_t *o, kiln_type_t t)
 {
-  void **fixed = (void **)(o + head_words(t));
+  void **fixed = (void **)(o + desc_head_words(t));
   kiln_res_t res = KILN_OK;
   for (size_t i = 0; i < t->nrefs && res == KILN_OK; i++)
     res = KILN_FIX12(ss, &fixed[t->refs != NULL ? t->refs[i] : i]);
@@ -321,4 +285,11 @@ static const kiln_format_t desc_format = {WORD, 0, desc_scan, desc_skip, desc_fw
 const kiln_format_t *kiln_desc_format(void)
 {
   return &desc_format;
+}
+
+int desc_format_is(const kiln_format_t *f)
+{
+  return f->align == desc_format.align && f->header_size == 0 && f->scan == desc_scan &&
+         f->skip == desc_skip && f->fwd == desc_fwd && f->isfwd == desc_isfwd &&
+         f->pad == desc_pad;
 }

@@ -3,6 +3,7 @@
  * (docs/design.md, §Formats). */
 #include "config.h"
 #include "pool.h"
+#include "desc_layout.h"
 
 #include <stdlib.h>
 
@@ -27,6 +28,7 @@ kiln_res_t kiln_fmt_create(kiln_fmt_t *fmt_o, kiln_arena_t arena, const kiln_for
   fmt->sig = SIG_FMT;
   fmt->arena = arena;
   fmt->f = *f;
+  fmt->desc = desc_format_is(f);
   ring_append(&arena->fmts, &fmt->arena_ring);
   *fmt_o = fmt;
   return KILN_OK;

@@ -7,6 +7,7 @@ libkiln_core_la_SOURCES += \
 	%reldir%/checking.h %reldir%/ring.h %reldir%/stats.h %reldir%/vm.h \
 	%reldir%/arena.h %reldir%/seg.h %reldir%/pool.h %reldir%/trace.h \
 	%reldir%/param.h %reldir%/root.h %reldir%/bits.h %reldir%/pin.h %reldir%/weak.h %reldir%/final.h \
+	%reldir%/desc_layout.h \
 	%reldir%/vm.c %reldir%/arena.c %reldir%/param.c %reldir%/pool.c \
 	%reldir%/seg.c %reldir%/stats.c %reldir%/misc.c %reldir%/fmt.c \
 	%reldir%/root.c %reldir%/ap.c %reldir%/trace.c %reldir%/fix.c \

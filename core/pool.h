@@ -39,6 +39,8 @@ struct kiln_fmt_s {
   kiln_format_t f;
   ring_t arena_ring;
   size_t pools;          /* pools using it: destroying it before them is misuse */
+  int desc;              /* f is the descriptor format (core/desc_layout.h): moving
+                            pools read its objects inline instead of calling f */
 };
 
 struct kiln_pool_s {
@@ -54,6 +56,8 @@ struct kiln_pool_s {
   int shared;            /* kiln_pool_share: head.size and span stay 0, calls lock */
   ring_t caches;         /* its per-thread caches (cache.c) */
   uint64_t zones;        /* where its segments go; 0: anywhere but nurseries */
+  struct descent_s *descent; /* a copy pool's inline scan under way keeps the copies
+                                made into the pool here (pools/poolutil.h) */
 };
 
 /* Internal view of an allocation point. */

@@ -89,6 +89,12 @@ struct seg_class_s {
      such object of seg, as scan_obj would; objects scanned already may be
      scanned again only if that counts nothing twice. */
   kiln_res_t (*rescan)(seg_t seg, kiln_ss_t ss);
+  /* Optional: fix an exact reference into seg (white) from the inline copy
+     path of a moving pool (pools/poolutil.h, desc_scan_fused): the drain's
+     exact scan, no weak-rank object in the arena. Like fix, and it also
+     adds the zone of the reference it leaves to the scan state's summary,
+     which kiln_ss_fix does after fix. */
+  kiln_res_t (*fix_desc)(seg_t seg, kiln_ss_t ss, void **ref_io);
 };
 /* Class tables use designated initialisers, so a new optional method never
    disturbs existing classes. */

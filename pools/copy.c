@@ -52,6 +52,13 @@
  * has no call for. The order was chosen for those reasons, not measured
  * better.
  *
+ * Descriptor format (core/desc_layout.h). With it, fix, size, copy and
+ * forwarding are inline (poolutil.h, desc_scan_fused and copy_fix_desc):
+ * no call into the format, none through kiln_ss_fix for references
+ * between white copy segments; and copy_scan_obj scans the copies its
+ * scan made itself, depth first (up to DESCENT_MAX at a time), instead of
+ * pushing them for the drain, so the order above holds more strictly.
+ *
  * Pinning. An ambiguous reference (rank KILN_RANK_AMBIG) that points at or
  * into an object of a white small segment nails the segment: the object is
  * marked in place (mark bitmap) and greyed, and so is every object of that
@@ -504,7 +511,8 @@ static char *to_alloc(copy_t *cp, size_t size, int may_grow)
    obj itself, nailed in place, when to-space is exhausted). */
 static void *evacuate(copy_t *cp, cseg_t *s, void *obj, trace_t *trace)
 {
-  size_t size = pool_obj_size(&cp->pool, obj);
+  const struct kiln_type_s *t = cp->pool.fmt->desc ? desc_type_of(obj) : NULL;
+  size_t size = t != NULL ? desc_size_typed(obj, t) : pool_obj_size(&cp->pool, obj);
   char *block = to_alloc(cp, size, !cp->no_to);
   if (block == NULL) {
     cp->no_to = 1;
@@ -512,9 +520,14 @@ static void *evacuate(copy_t *cp, cseg_t *s, void *obj, trace_t *trace)
     mark_in_place(cp, s, obj, trace);
     return obj;
   }
-  memcpy(block, (char *)obj - cp->header, size);
   void *copy = block + cp->header;
-  fmt_of(cp)->fwd(obj, copy);
+  if (t != NULL) { /* a descriptor-format object, not a pad */
+    desc_copy_fwd(copy, obj, size);
+    desc_prefetch_refs(copy, t);
+  } else {
+    memcpy(block, (char *)obj - cp->header, size);
+    fmt_of(cp)->fwd(obj, copy);
+  }
   if (cp->pool.arena->weak.count != 0)
     weak_moved(cp->pool.arena, obj, copy);
   count_live(cp, size);
@@ -572,7 +585,7 @@ static kiln_res_t copy_fix(seg_t seg, kiln_ss_t ss, void **ref_io)
      still has a forwarding marker, so isfwd comes before marking. */
   if (seg->nailed && bit_get(s->mark, grain_of(cp, s, obj)))
     return KILN_OK;
-  void *to = fmt_of(cp)->isfwd(obj);
+  void *to = cp->pool.fmt->desc ? desc_forwarded(obj) : fmt_of(cp)->isfwd(obj);
   if (to != NULL)
     *ref_io = to;
   else if (seg->nailed)
@@ -611,9 +624,86 @@ static kiln_res_t copy_promote(void **block_o, pool_t pool, size_t size, trace_t
   return KILN_OK;
 }
 
-static kiln_res_t copy_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
+/* fix_desc (core/seg.h): the inline fix of an exact reference into the
+   white segment seg, from desc_scan_fused (poolutil.h): forwarded, one
+   load; an unforwarded small object of a segment that is not nailed,
+   copied to the end of to-space while it has room. Everything else
+   (large, nailed, a new to-space segment, or none to be had) takes
+   copy_fix. */
+static kiln_res_t copy_fix_desc(seg_t seg, kiln_ss_t pss, void **slot)
 {
-  return pool_scan_obj(seg->pool, ss, obj);
+  ss_t *ss = ss_of(pss);
+  copy_t *cp = copy_of_seg(seg);
+  cseg_t *s = cseg(seg);
+  uint64_t *o = *slot;
+  void *to;
+  cseg_t *d = cp->to;
+  const struct kiln_type_s *t;
+  size_t size;
+  if (cp->pool.fmt->desc && (to = desc_forwarded(o)) != NULL) {
+    /* copied already */
+  } else if (!cp->pool.fmt->desc || s->large || seg->nailed || d == NULL ||
+             (t = desc_type_of(o)) == NULL ||
+             seg_size(&d->seg) - d->top < (size = desc_size_typed(o, t))) {
+    kiln_res_t res = copy_fix(seg, pss, slot);
+    ss->summary |= zone_of(*slot);
+    return res;
+  } else {
+    KILN_ASSERT_HOT((uintptr_t)o - seg->base < s->used && d->used == d->top);
+    trace_t *trace = ss->trace;
+    char *block = (char *)d->seg.base + d->top;
+    d->used = d->top += size;
+    d->seg.summary |= ~trace->white; /* as in to_alloc */
+    desc_copy_fwd(block, o, size);
+    desc_prefetch_refs((uint64_t *)(void *)block, t);
+    count_live(cp, size);
+    trace->copied += size;
+    trace->objects++;
+    desc_grey(trace, &cp->pool, block);
+    to = block;
+  }
+  *slot = to;
+  ss->summary |= zone_of(to);
+  return KILN_OK;
+}
+
+/* A grey object of a descriptor-format pool, and then, depth first, the
+   copies into this pool that its scan made (desc_grey; up to DESCENT_MAX
+   pending, more go to the grey stack): each is scanned here instead of
+   going through the drain, and its segment's summary kept as the drain's
+   scan_grey keeps it (fix.c). Those copies are in segments that are not
+   white (to-space, or a hole or large segment promoted into), so none
+   needs the cards an incremental collection keeps. */
+static kiln_res_t copy_scan_obj(seg_t seg, kiln_ss_t pss, void *obj)
+{
+  pool_t pool = seg->pool;
+  if (!desc_fast(pool, pss))
+    return pool_scan_obj(pool, pss, obj);
+  if (pool->descent != NULL) /* not nested today; flat if it ever is */
+    return desc_scan_fused(pool, pss, obj, &copy_seg_class, copy_fix_desc);
+  ss_t *ss = ss_of(pss);
+  descent_t d;
+  d.n = 0;
+  pool->descent = &d;
+  kiln_res_t res = desc_scan_fused(pool, pss, obj, &copy_seg_class, copy_fix_desc);
+  uint64_t summary = ss->summary;
+  int hit_new = ss->hit_new;
+  while (res == KILN_OK && d.n > 0) {
+    void *o = d.obj[--d.n];
+    seg_t os = arena_seg_of(pool->arena, o);
+    KILN_ASSERT_HOT(os != NULL && !os->white && os->klass == &copy_seg_class);
+    ss->summary = 0;
+    ss->hit_new = 0;
+    res = desc_scan_fused(pool, pss, o, &copy_seg_class, copy_fix_desc);
+    uintptr_t block = (uintptr_t)o - copy_of(pool)->header;
+    os->summary |= remset_remember_young(pool->arena, os, block, block + 1, ss->summary);
+  }
+  pool->descent = NULL;
+  while (d.n > 0) /* after a failed scan: the drain's to scan, or to drop */
+    trace_grey(ss->trace, d.obj[--d.n]);
+  ss->summary = summary;
+  ss->hit_new = hit_new;
+  return res;
 }
 
 /* The objects of a kept segment that start in grains [g, end), one format
@@ -778,7 +868,8 @@ static kiln_res_t copy_rescan(seg_t seg, kiln_ss_t ss)
 static const seg_class_t copy_seg_class = {
   .name = "copy", .size = sizeof(cseg_t), .whiten = copy_whiten, .fix = copy_fix,
   .scan_obj = copy_scan_obj, .scan = copy_scan, .reclaim = copy_reclaim, .walk = copy_walk,
-  .survivor = copy_survivor, .scan_range = copy_scan_range, .rescan = copy_rescan};
+  .survivor = copy_survivor, .scan_range = copy_scan_range, .rescan = copy_rescan,
+  .fix_desc = copy_fix_desc};
 
 const struct kiln_class_s pool_class_copy = {
   .name = "copy",

@@ -428,8 +428,10 @@ static char *survivor_alloc(gen_t *g, unsigned age, size_t size)
 static kiln_res_t evacuate(gen_t *g, chunk_t *c, void **ref_io, trace_t *trace)
 {
   void *obj = *ref_io;
-  size_t size = pool_obj_size(&g->pool, obj);
+  const struct kiln_type_s *t = g->pool.fmt->desc ? desc_type_of(obj) : NULL;
+  size_t size = t != NULL ? desc_size_typed(obj, t) : pool_obj_size(&g->pool, obj);
   void *block = c->age < g->survivor_age ? survivor_alloc(g, c->age + 1, size) : NULL;
+  pool_t into = block != NULL ? &g->pool : g->promote;
   if (block != NULL) {
     g->pool.st.live += size;
     g->pool.st.live_objects++;
@@ -440,14 +442,19 @@ static kiln_res_t evacuate(gen_t *g, chunk_t *c, void **ref_io, trace_t *trace)
       pin(g, c, obj, trace);
     return KILN_OK;
   }
-  memcpy(block, (char *)obj - g->header, size);
   void *copy = (char *)block + g->header;
-  fmt_of(g)->fwd(obj, copy);
+  if (t != NULL) { /* a descriptor-format object, not a pad */
+    desc_copy_fwd(copy, obj, size);
+    desc_prefetch_refs(copy, t);
+  } else {
+    memcpy(block, (char *)obj - g->header, size);
+    fmt_of(g)->fwd(obj, copy);
+  }
   if (g->pool.arena->weak.count != 0)
     weak_moved(g->pool.arena, obj, copy);
   *ref_io = copy;
   trace->copied += size;
-  trace_grey(trace, copy);
+  desc_grey(trace, into, copy);
   return KILN_OK;
 }
 
@@ -464,7 +471,7 @@ static kiln_res_t chunk_fix(seg_t seg, kiln_ss_t ss, void **ref_io)
   }
   if ((uintptr_t)*ref_io >= (uintptr_t)c->free)
     return KILN_OK; /* not an object: a stale value in an exact slot is the client's bug */
-  void *to = fmt_of(g)->isfwd(*ref_io);
+  void *to = g->pool.fmt->desc ? desc_forwarded(*ref_io) : fmt_of(g)->isfwd(*ref_io);
   if (to != NULL) {
     *ref_io = to;
     return KILN_OK;
@@ -474,8 +481,30 @@ static kiln_res_t chunk_fix(seg_t seg, kiln_ss_t ss, void **ref_io)
   return evacuate(g, c, ref_io, trace);
 }
 
+/* fix_desc (core/seg.h): chunk_fix for an exact reference, with the
+   descriptor format's forwarding marker read inline. */
+static kiln_res_t chunk_fix_desc(seg_t seg, kiln_ss_t ss, void **ref_io)
+{
+  gen_t *g = gen_of(seg->pool);
+  chunk_t *c = chunk_of(seg);
+  void *to;
+  kiln_res_t res = KILN_OK;
+  if (!g->pool.fmt->desc)
+    res = chunk_fix(seg, ss, ref_io);
+  else if ((uintptr_t)*ref_io >= (uintptr_t)c->free)
+    ; /* not an object, as in chunk_fix */
+  else if ((to = desc_forwarded(*ref_io)) != NULL)
+    *ref_io = to;
+  else if (!pinned(g, c, *ref_io))
+    res = evacuate(g, c, ref_io, ss_trace(ss));
+  ss_of(ss)->summary |= zone_of(*ref_io);
+  return res;
+}
+
 static kiln_res_t chunk_scan_obj(seg_t seg, kiln_ss_t ss, void *obj)
 {
+  if (desc_fast(seg->pool, ss))
+    return desc_scan_fused(seg->pool, ss, obj, &chunk_class, chunk_fix_desc);
   return pool_scan_obj(seg->pool, ss, obj);
 }
 
@@ -595,7 +624,7 @@ static kiln_res_t chunk_rescan(seg_t seg, kiln_ss_t ss)
 static const seg_class_t chunk_class = {
   .name = "gen-chunk", .size = sizeof(chunk_t), .whiten = chunk_whiten, .fix = chunk_fix,
   .scan_obj = chunk_scan_obj, .scan = chunk_scan, .reclaim = chunk_reclaim, .walk = chunk_walk,
-  .survivor = chunk_survivor, .rescan = chunk_rescan};
+  .survivor = chunk_survivor, .rescan = chunk_rescan, .fix_desc = chunk_fix_desc};
 
 static int gen_minor(pool_t pool)
 {

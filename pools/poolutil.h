@@ -3,6 +3,10 @@
  * segment, finding the object an address falls in from a starts bitmap,
  * scanning one object, and handing a new segment to an allocation point.
  *
+ * The inline copy path (the end of this file) is for moving pools whose
+ * format is the descriptor format: they read size, forwarding marker and
+ * reference slots from the objects themselves (core/desc_layout.h).
+ *
  * A grain is 1 << shift bytes; grain g of a segment holds the block (the
  * object with its format header of `header` bytes) that starts at
  * seg->base + (g << shift), whose client pointer is header bytes further.
@@ -14,6 +18,9 @@
 #include "trace.h"
 #include "bits.h"
 #include "weak.h"
+#include "desc_layout.h"
+
+#include <string.h>
 
 /* The size of obj, a client pointer of pool, as its format's skip says. */
 static inline size_t pool_obj_size(pool_t pool, void *obj)
@@ -82,6 +89,172 @@ static inline void seg_give(seg_t seg, size_t size, char **base_o, char **limit_
 {
   *base_o = (char *)seg->base;
   *limit_o = *base_o + size;
+}
+
+/* ---- the inline copy path (descriptor-format objects) ------------------
+
+   A moving pool whose format is the descriptor format scans a grey object
+   and fixes its references in one pass (desc_scan_fused): the object's type
+   gives its size and reference slots, a reference into a white segment
+   goes to its class's fix_desc (forwarded: one load; else size, bump,
+   copy, forward in two stores), a direct call for the pool's own class,
+   and any other reference goes through kiln_ss_fix as a format scan would
+   send it. This
+   skips, per object, the format's scan and skip and, per reference,
+   kiln_ss_fix and the class fix, isfwd, skip and fwd calls.
+
+   Only the drain's exact scans take it, and only while the arena has no
+   weak-rank object: such an object must be deferred (weak_defer) and its
+   moves told to the weak tables (weak_moved), which the generic path does.
+   A type with its own scan function, and a grey pad, are scanned by the
+   format's scan. */
+static inline int desc_fast(pool_t pool, kiln_ss_t pss)
+{
+  const ss_t *ss = ss_of(pss);
+  KILN_ASSERT_HOT(!ss->verify); /* the verifier and the recorder never scan grey objects */
+  return pool->fmt->desc && pool->arena->weak.count == 0 && ss->rank == KILN_RANK_EXACT;
+}
+
+/* The object o of the descriptor format: its header word as a type, or
+   NULL for a forwarding marker or a pad. */
+static inline const struct kiln_type_s *desc_type_of(const uint64_t *o)
+{
+  uint64_t h = o[0];
+  return (h & DESC_TAG_MASK) == DESC_TAG_OBJ ? (const struct kiln_type_s *)(uintptr_t)h : NULL;
+}
+
+/* Where o was copied to, or NULL if it was not. */
+static inline void *desc_forwarded(const uint64_t *o)
+{
+  uint64_t h = o[0];
+  return (h & DESC_TAG_MASK) == DESC_TAG_FWD ? (void *)(uintptr_t)(h & ~(uint64_t)DESC_TAG_MASK)
+                                             : NULL;
+}
+
+/* Copy the size bytes of o to block (both 8-aligned, size a multiple of 8,
+   at least 16) and leave the forwarding marker: the moves of the common
+   sizes are inline, with no call. */
+static inline void desc_copy_fwd(void *block, uint64_t *o, size_t size)
+{
+  switch (size) {
+  case 16: memcpy(block, o, 16); break;
+  case 24: memcpy(block, o, 24); break;
+  case 32: memcpy(block, o, 32); break;
+  case 40: memcpy(block, o, 40); break;
+  case 48: memcpy(block, o, 48); break;
+  case 56: memcpy(block, o, 56); break;
+  case 64: memcpy(block, o, 64); break;
+  default: memcpy(block, o, size); break;
+  }
+  o[0] = (uint64_t)(uintptr_t)block | DESC_TAG_FWD;
+  o[1] = size;
+}
+
+/* Prefetch the referents of the fixed part of the copy o of type t (at
+   most the first four): they are fixed when o is scanned, which the LIFO
+   grey stack makes soon, so their cache misses overlap the work between. */
+static inline void desc_prefetch_refs(const uint64_t *o, const struct kiln_type_s *t)
+{
+  void *const *fixed = (void *const *)(o + desc_head_words(t));
+  size_t n = t->nrefs < 4 ? t->nrefs : 4;
+  for (size_t i = 0; i < n; i++)
+    __builtin_prefetch(fixed[t->refs != NULL ? t->refs[i] : i]);
+}
+
+/* The copies a descriptor-format copy pool's copy_scan_obj scans itself,
+   depth first, before it returns to the drain: copies into that pool made
+   by the inline path while it scans (copy.c), found through the pool's
+   descent field, NULL outside such a scan. */
+#define DESCENT_MAX 64
+typedef struct descent_s {
+  size_t n;
+  void *obj[DESCENT_MAX];
+} descent_t;
+
+/* Grey obj, just copied into pool `to`: kept for the scan under way in
+   that pool to scan if it has room, else pushed on the grey stack. */
+static inline void desc_grey(trace_t *trace, pool_t to, void *obj)
+{
+  descent_t *d = to->descent;
+  if (d != NULL && d->n < DESCENT_MAX)
+    d->obj[d->n++] = obj;
+  else
+    trace_grey(trace, obj);
+}
+
+/* A pool's inline fix of an exact reference into a white segment of its
+   own class: the class's fix_desc (core/seg.h). */
+typedef kiln_res_t (*desc_fix_fn)(seg_t seg, kiln_ss_t ss, void **ref_io);
+
+/* Fix one reference slot of a grey object: into a white segment of klass
+   through fix (a direct call the compiler may inline), of another class
+   through its fix_desc if it has one, and anything else (a class without
+   fix_desc, a segment that is not white, a reference outside the arena)
+   as kiln_ss_fix would. */
+static inline __attribute__((always_inline)) kiln_res_t
+desc_fix_slot(ss_t *ss, void **slot, const seg_class_t *klass, desc_fix_fn fix)
+{
+  void *ref = *slot;
+  if (!KILN_FIX1(&ss->pub, ref))
+    return KILN_OK;
+  seg_t seg = arena_seg_of(ss->arena, ref);
+  if (seg == NULL)
+    return KILN_OK;
+  if (seg->white) {
+    if (seg->klass == klass)
+      return fix(seg, &ss->pub, slot);
+    if (seg->klass->fix_desc != NULL)
+      return seg->klass->fix_desc(seg, &ss->pub, slot);
+  }
+  return kiln_ss_fix(&ss->pub, slot);
+}
+
+/* Scan the grey object obj of pool (desc_fast holds) and fix its
+   references, those into white segments of klass through fix. The
+   referents of the fixed part are prefetched first, so their misses
+   overlap each other and the scan. */
+static inline __attribute__((always_inline)) kiln_res_t
+desc_scan_fused(pool_t pool, kiln_ss_t pss, void *obj, const seg_class_t *klass, desc_fix_fn fix)
+{
+  ss_t *ss = ss_of(pss);
+  uint64_t *o = obj;
+  const struct kiln_type_s *t = desc_type_of(o);
+  /* A pad is grey when an ambiguous reference nailed a reservation that a
+     collection trapped and padded (ap.c): the format's scan skips it. */
+  if (t == NULL || t->scan != NULL)
+    return pool_scan_obj(pool, pss, obj);
+  size_t size = desc_size_typed(o, t);
+  ss->trace->scanned += size;
+  void **fixed = (void **)(o + desc_head_words(t));
+  size_t nrefs = t->nrefs;
+  const size_t *refs = t->refs;
+  if (refs == NULL) { /* the common layout: references first */
+    for (size_t i = 0; i < nrefs; i++)
+      __builtin_prefetch(fixed[i]);
+    for (size_t i = 0; i < nrefs; i++) {
+      kiln_res_t res = desc_fix_slot(ss, &fixed[i], klass, fix);
+      if (res != KILN_OK)
+        return res;
+    }
+  } else {
+    for (size_t i = 0; i < nrefs; i++)
+      __builtin_prefetch(fixed[refs[i]]);
+    for (size_t i = 0; i < nrefs; i++) {
+      kiln_res_t res = desc_fix_slot(ss, &fixed[refs[i]], klass, fix);
+      if (res != KILN_OK)
+        return res;
+    }
+  }
+  if (t->elem_refs == 0)
+    return KILN_OK;
+  char *e = (char *)(fixed + t->fixed_words);
+  for (size_t n = (size_t)o[1]; n > 0; n--, e += t->elem_size)
+    for (size_t j = 0; j < t->elem_refs; j++) {
+      kiln_res_t res = desc_fix_slot(ss, (void **)e + j, klass, fix);
+      if (res != KILN_OK)
+        return res;
+    }
+  return KILN_OK;
 }
 
 #endif

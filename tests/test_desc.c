@@ -499,11 +499,25 @@ static int pools_gen_copy(kiln_arena_t a, kiln_fmt_t f, kiln_pool_t *p)
   return 2;
 }
 
+/* Survivors age two collections in the nursery's survivor space, whose
+   grey objects the gen class scans itself; and a copy pool of small
+   segments, so that the inline copy path often finds to-space full. */
+static int pools_gen_aged_copy(kiln_arena_t a, kiln_fmt_t f, kiln_pool_t *p)
+{
+  kiln_arg_t args[] = {KILN_ARG_PTR("format", f), KILN_ARG_SIZE("segment_size", 16 << 10),
+                       KILN_ARG_SIZE("large_size", 4 << 10), KILN_ARGS_END};
+  ck_assert_msg(kiln_pool_create(&p[1], a, kiln_class_copy(), args) == KILN_OK, "%s",
+                kiln_arena_error(a));
+  p[0] = make_gen_aged(a, f, p[1], 64 << 10, 2);
+  return 2;
+}
+
 static const dcfg_t configs[] = {
   {"ms", pools_ms, 0, 0},
   {"copy", pools_copy, 1, 1},
   {"gen->ms", pools_gen_ms, 1, 0},
   {"gen->copy", pools_gen_copy, 1, 1},
+  {"gen(aged)->copy(small segments)", pools_gen_aged_copy, 1, 1},
 };
 #define NCONFIGS (int)(sizeof configs / sizeof configs[0])
 
