@@ -696,7 +696,7 @@ static kiln_res_t copy_scan_obj(seg_t seg, kiln_ss_t pss, void *obj)
     ss->hit_new = 0;
     res = desc_scan_fused(pool, pss, o, &copy_seg_class, copy_fix_desc);
     uintptr_t block = (uintptr_t)o - copy_of(pool)->header;
-    os->summary |= remset_remember_young(pool->arena, os, block, block + 1, ss->summary);
+    os->summary |= remset_remember_young(pool->arena, os, block, block + 1, ss->summary, 0);
   }
   pool->descent = NULL;
   while (d.n > 0) /* after a failed scan: the drain's to scan, or to drop */
