@@ -143,6 +143,8 @@ static void copy_begin(marker_t *m, trace_t *trace)
    cannot grow. */
 static int append(void ***list, size_t *len, size_t *cap, void **from, size_t n)
 {
+  if (n == 0) /* either list may be NULL then, which memcpy may not be given */
+    return 1;
   if (*len + n > *cap) {
     size_t want = *cap ? *cap : 64;
     while (want < *len + n)
@@ -261,6 +263,7 @@ static int take(marker_t *m)
   if (k > TAKE_MAX)
     k = TAKE_MAX;
   KILN_ASSERT(c->ngrey == 0 && c->grey_cap >= TAKE_MAX);
+  KILN_ASSERT(k > 0); /* the loop leaves only with work, the end or another round */
   all->nshared -= k;
   memcpy(c->grey + c->ngrey, all->shared + all->nshared, k * sizeof *c->grey);
   c->ngrey += k;
