@@ -52,12 +52,13 @@ static const kiln_param_t arena_params[] = {
    "address space reserved up front (committed lazily)"},
   {"commit_limit", KILN_ARGT_SIZE, "0", 0, 0, "most bytes of memory committed at once (0: no limit)"},
   {"spare", KILN_ARGT_SIZE, "64MB", 0, 0,
-   "free memory kept committed for reuse before it is returned to the OS; "
-   "automatic collections wait until allocation has refilled it"},
+   "free memory kept committed for reuse before it is returned to the OS (growable and "
+   "adaptive heaps return what their next cycle will not use after each full collection)"},
   {"barrier", KILN_ARGT_STR, "card", 0, 0, "\"card\" (client calls kiln_write) or \"none\""},
   {"card_size", KILN_ARGT_SIZE, "512", 64, 65536, "bytes per card of the write barrier (power of 2)"},
   {"growth", KILN_ARGT_NUM, "1.5", 1.05, 1000,
-   "growable heap: collect when the heap reaches growth x live (or fills the spare, if later)"},
+   "growable heap: collect when the heap reaches growth x live (live + budget_min at least); "
+   "free memory beyond that is returned to the OS"},
   {"stress", KILN_ARGT_SIZE, "0", 0, 0,
    "collect at every Nth allocation slow path, minor collections of the young generations "
    "and full collections in turn (0: off)"},
@@ -368,8 +369,6 @@ static int commit_pages(kiln_arena_t a, size_t first, size_t count)
         return -1;
       memset(a->committed_map + i, 1, j - i);
       a->committed += (j - i) << a->page_shift;
-      if (j > a->commit_end)
-        a->commit_end = j;
     }
     i = j;
   }
@@ -403,14 +402,29 @@ static void decommit_all_spare(kiln_arena_t a)
     decommit_run(a, r->first, r->count);
 }
 
+/* Keeps the lowest committed free pages, where first fit places the next
+   segments, so the pages kept are the ones allocation reuses. Stops once
+   every committed free page is kept or decommitted, so the uncommitted
+   rest of the reservation is never walked. */
 void arena_trim_spare(kiln_arena_t a, size_t keep)
 {
-  for (freerun_t *r = a->free_runs; r != NULL && a->spare_committed > keep; r = r->next) {
-    for (size_t done = 0; done < r->count && a->spare_committed > keep;) {
-      size_t excess = (a->spare_committed - keep + a->page_size - 1) >> a->page_shift;
-      size_t n = excess < r->count - done ? excess : r->count - done;
-      decommit_run(a, r->first + done, n);
-      done += n;
+  size_t kept = 0;
+  for (freerun_t *r = a->free_runs; r != NULL && a->spare_committed > keep &&
+                                    a->spare_committed > kept; r = r->next) {
+    size_t i = r->first, end = r->first + r->count;
+    while (i < end && a->spare_committed > kept) {
+      while (i < end && !a->committed_map[i])
+        i++;
+      size_t j = i;
+      while (j < end && a->committed_map[j] && kept < keep) {
+        kept += a->page_size;
+        j++;
+      }
+      i = j;
+      while (j < end && a->committed_map[j])
+        j++;
+      decommit_run(a, i, j - i);
+      i = j;
     }
   }
 }
@@ -565,19 +579,6 @@ void arena_pages_free(kiln_arena_t a, uintptr_t base, size_t npages)
      byte per page of what may be most of the reservation. */
   if (a->spare_committed > a->spare)
     decommit_run(a, first, npages);
-}
-
-/* Walks the free runs page by page, but only below commit_end (the heap's
-   extent, not the reservation's), once per full collection. */
-size_t arena_spare_in(kiln_arena_t a, uint64_t allow)
-{
-  size_t n = 0;
-  for (freerun_t *r = a->free_runs; r != NULL && r->first < a->commit_end; r = r->next) {
-    size_t end = r->first + r->count < a->commit_end ? r->first + r->count : a->commit_end;
-    for (size_t i = r->first; i < end; i++)
-      n += a->committed_map[i] && (zone_of((void *)(a->base + (i << a->page_shift))) & allow);
-  }
-  return n << a->page_shift;
 }
 
 uint64_t zones_of_range(uintptr_t base, uintptr_t limit)

@@ -83,7 +83,6 @@ struct kiln_arena_s {
   size_t committed;              /* bytes of pages committed, in segs or free */
   uint64_t nursery_zones;        /* zones claimed by nurseries; others avoid them */
   size_t spare_committed;        /* committed bytes in free runs */
-  size_t commit_end;             /* no page at or past this index was ever committed */
   int prefaulted;                /* arena_prefault found its want: nothing taken since */
 
   ring_t pools;                  /* every pool of the arena */
@@ -100,7 +99,6 @@ struct kiln_arena_s {
   int park_depth;                /* >0: no collection may start */
   int collecting;                /* inside a trace */
   size_t since_gc;               /* bytes handed to buffers since last GC */
-  size_t held, headroom;         /* after the last full GC: committed, spare less copied */
   size_t live_full;              /* after the last full GC: live bytes, the budget's base */
   size_t budget;                 /* allocation allowed before the next full GC (policy.c) */
   heap_rates_t rates;            /* the adaptive heap's measurements (policy.c) */
@@ -229,10 +227,8 @@ int arena_threads_many(kiln_arena_t arena);
    inside the zones of allow if possible (else anywhere). */
 kiln_res_t arena_pages_alloc(uintptr_t *base_o, kiln_arena_t arena, size_t npages, uint64_t allow);
 void arena_pages_free(kiln_arena_t arena, uintptr_t base, size_t npages);
-/* Committed bytes in free runs whose pages lie in the zones of allow. */
-size_t arena_spare_in(kiln_arena_t arena, uint64_t allow);
-/* Return free committed pages to the OS, lowest addresses first, until at
-   most keep bytes of them stay committed. */
+/* Return free committed pages to the OS until at most keep bytes of them
+   stay committed: those at the lowest addresses stay. */
 void arena_trim_spare(kiln_arena_t arena, size_t keep);
 /* Make the first `want` bytes of free pages in the allowed zones (where
    the next segments will go, first fit) committed and backed by memory,

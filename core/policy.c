@@ -1,10 +1,10 @@
 /* policy.c -- when to collect: the allocation trigger, stress mode (minor
  * and full collections in turn), parking, and the budget each collection
  * leaves for the next under the arena's heap policy: growable (growth x
- * live, the spare refilled first), fixed (heap_size, a commit limit) or
- * adaptive (MemBalancer's square-root rule from measured rates, with the
- * free memory beyond the budget returned to the OS after each full
- * collection).
+ * live, the free memory beyond the next cycle's returned to the OS),
+ * fixed (heap_size, a commit limit) or adaptive (MemBalancer's
+ * square-root rule from measured rates, with the free memory beyond the
+ * budget returned to the OS after each full collection).
  *
  * Invariant: no collection starts while the arena is parked or already
  * collecting; a parked arena has no incremental collection under way.
@@ -65,21 +65,13 @@ static void stress_poll(kiln_arena_t arena)
 
 /* The growable heap's budget: collect when allocation since the last full
    collection exceeds (growth - 1) x live, but never more often than every
-   budget_min bytes. While the arena commits nothing beyond what it held
-   after the last full collection, allocation may also fill that
-   collection's spare pages (at most `spare` bytes, less room for the next
-   collection's copying): collecting earlier would return no memory, only
-   spend time. Spare pages in a nursery's zones do not count: older pools
-   avoid them. Should the arena grow all the same (no run long enough,
-   say), the plain budget applies again. */
+   budget_min bytes, so the heap a full collection starts at is growth x
+   live whatever the heap held before. The free pages that collection kept
+   do not count: counting them would size the heap by its history. */
 static double growable_budget(kiln_arena_t arena)
 {
   double budget = (double)arena->live_full * (arena->growth - 1.0);
-  if (budget < (double)arena->budget_min)
-    budget = (double)arena->budget_min;
-  if (arena->committed <= arena->held && budget < (double)arena->headroom)
-    budget = (double)arena->headroom;
-  return budget;
+  return budget < (double)arena->budget_min ? (double)arena->budget_min : budget;
 }
 
 size_t policy_budget(kiln_arena_t arena)
@@ -117,6 +109,18 @@ static size_t copy_reserve(kiln_arena_t arena)
       reserve += pool->st.live;
   }
   return reserve;
+}
+
+/* A growable heap commits live + budget + what the next collection
+   copies, or what the collection kept if that is more (a mark-sweep
+   pool's holes stay in its segments): the free pages beyond go back to
+   the OS, so memory that a burst of live data left free does not outlast
+   it. */
+static void growable_trim(kiln_arena_t arena)
+{
+  size_t held = arena->committed - arena->spare_committed;
+  size_t want = arena->live_full + policy_budget(arena) + copy_reserve(arena);
+  arena_trim_spare(arena, want > held ? want - held : 0);
 }
 
 /* A fixed heap keeps, of heap_size, room for the segments the collection
@@ -190,12 +194,8 @@ void policy_note_collection(kiln_arena_t arena, const trace_t *trace)
   arena->rates.allocated = arena->since_gc;
   arena->rates.traced = trace->marked + trace->copied;
   arena->since_gc = 0;
-  /* What this collection copied came out of fresh pages: keep as much
-     back for the next one, or each cycle would commit more to-space and
-     hand the from-space it frees to the next budget. */
-  arena->held = arena->committed;
-  size_t spare = arena_spare_in(arena, ~arena->nursery_zones);
-  arena->headroom = spare > trace->copied ? spare - trace->copied : 0;
+  if (arena->heap_policy == HEAP_GROWABLE)
+    growable_trim(arena);
   if (arena->heap_policy == HEAP_FIXED) {
     arena->budget = fixed_budget(arena);
     arena_trim_spare(arena, arena->budget);

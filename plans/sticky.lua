@@ -10,4 +10,7 @@ plan "sticky" {
     main = ms { young_size = "12MB" },
   },
   barrier = "card",                   -- dirty cards over old objects are the remembered set
+  -- Minor collections free most garbage, so full collections are rare and
+  -- more room between them mostly buys memory, not time.
+  trigger = { growth = 1.5 },
 }

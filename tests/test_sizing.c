@@ -187,6 +187,95 @@ START_TEST(test_adaptive_extra_sublinear)
 }
 END_TEST
 
+/* One growable heap's run: a transient burst of 60 MB live (kept, then
+   dropped, each followed by a full collection), then nlive objects of
+   4000 bytes (16 MB) live while garbage passes through. Committed memory
+   is sampled over the second half of the steady phase, after the burst's
+   pages had every chance to go. */
+typedef struct growable_run_s {
+  size_t peak, live, limit;
+  unsigned long long fulls;
+} growable_run_t;
+
+static growable_run_t growable_run(int which, double growth)
+{
+  const size_t nburst = 15360, nlive = 4096;
+  kiln_arg_t args[] = {KILN_ARG_NUM("growth", growth),
+                       KILN_ARG_SIZE("reserve", (size_t)1 << 31), KILN_ARGS_END};
+  static env_t e;
+  env_open(&e, which, args, nburst);
+  for (size_t i = 0; i < nburst; i++)
+    e.slots[i] = gobj_new(e.ap, i + 1, 0, 4000);
+  kiln_arena_collect(e.arena);
+  memset(e.slots + nlive, 0, (nburst - nlive) * sizeof *e.slots);
+  kiln_arena_collect(e.arena);
+  uint64_t seed = test_seed(21);
+  size_t garbage = (test_scale(384) < 96 ? 96 : test_scale(384)) * MB, made = 0;
+  growable_run_t run = {0, 0, 0, 0};
+  unsigned long long fulls0 = 0;
+  for (uint64_t n = 0; made < garbage; n++) {
+    size_t pay = test_range(&seed, 16, 2048);
+    gobj_new(e.ap, 1u << 30, 0, (uint32_t)pay);
+    made += gobj_size(0, (uint32_t)pay);
+    if (n % 4 == 0) {
+      size_t i = test_range(&seed, 0, nlive - 1); /* live data turns over too */
+      e.slots[i] = gobj_new(e.ap, i + 1, 0, 4000);
+      if (made < garbage / 2) {
+        fulls0 = astats(e.arena).collections - astats(e.arena).minor_collections;
+        continue;
+      }
+      size_t c = committed(e.arena);
+      run.peak = c > run.peak ? c : run.peak;
+    }
+  }
+  kiln_stats_t s = astats(e.arena);
+  run.fulls = s.collections - s.minor_collections - fulls0;
+  kiln_arena_collect(e.arena); /* live as a full collection measures it */
+  s = astats(e.arena);
+  run.live = s.live;
+  run.limit = s.heap_limit;
+  check_slots(&e, nlive, config_names[which]);
+  env_close(&e);
+  return run;
+}
+
+/* A growable heap's size follows growth, not its history: after a burst
+   of live data has come and gone, with 16 MB live, the heap allowed
+   (heap_limit) is growth x live or live + budget_min, and the memory
+   committed stays within it plus the documented overhead (budget_min, the
+   young generation, a partly used segment's slack; for a copying pool
+   what the next collection copies). The larger growth holds more memory
+   and collects less often. */
+START_TEST(test_growable_follows_growth)
+{
+  static const int which_of[] = {CONFIG_MS, CONFIG_COPY, CONFIG_GEN_MS, CONFIG_STICKY};
+  const int which = which_of[_i];
+  const char *cfg = config_names[which];
+  const double growths[] = {1.5, 3.0};
+  growable_run_t run[2];
+  for (int k = 0; k < 2; k++) {
+    double g = growths[k];
+    run[k] = growable_run(which, g);
+    double budget = (g - 1.0) * (double)run[k].live;
+    double want = (double)run[k].live + (budget > 4.0 * MB ? budget : 4.0 * MB);
+    ck_assert_msg(run[k].limit <= want + MB && (double)run[k].limit + MB >= want,
+                  "%s growth %.1f: heap_limit %zu, want about %.0f (live %zu)", cfg, g,
+                  run[k].limit, want, run[k].live);
+    double extra = which == CONFIG_COPY || which == CONFIG_STICKY ? (double)run[k].live : 0;
+    double bound = g * (double)run[k].live + extra + 8.0 * MB;
+    ck_assert_msg((double)run[k].peak <= bound,
+                  "%s growth %.1f: %zu bytes committed at the peak, bound %.0f (live %zu)", cfg,
+                  g, run[k].peak, bound, run[k].live);
+  }
+  ck_assert_msg(run[1].peak > run[0].peak + run[0].live / 2,
+                "%s: growth 3 committed %zu at the peak, growth 1.5 %zu", cfg, run[1].peak,
+                run[0].peak);
+  ck_assert_msg(run[1].fulls < run[0].fulls,
+                "%s: growth 3 made %llu full collections, growth 1.5 %llu", cfg, run[1].fulls,
+                run[0].fulls);
+}
+END_TEST
+
 static void expect_create_error(const kiln_arg_t *args, const char *want1, const char *want2)
 {
   kiln_arena_t arena;
@@ -217,6 +306,7 @@ Suite *test_suite(void)
   tcase_add_loop_test(t, test_fixed_stays_under_heap_size, 0, NSIZING_CONFIGS);
   tcase_add_loop_test(t, test_fixed_too_small, 0, NSIZING_CONFIGS);
   tcase_add_loop_test(t, test_adaptive_returns_memory, 0, NSIZING_CONFIGS);
+  tcase_add_loop_test(t, test_growable_follows_growth, 0, 4);
   tcase_add_test(t, test_adaptive_extra_sublinear);
   tcase_add_test(t, test_policy_errors);
   return s;
