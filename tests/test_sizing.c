@@ -42,6 +42,27 @@ static void env_close(env_t *e)
   free(e->slots);
 }
 
+/* Slots 0 .. n - 1 hold objects 1 .. n of 4000 payload bytes. */
+static void fill_slots(env_t *e, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    e->slots[i] = gobj_new(e->ap, i + 1, 0, 4000);
+}
+
+/* One garbage object of a random size, and, if turn, a new object for a
+   random one of the first nlive slots (live data turns over too); returns
+   the garbage's bytes. */
+static size_t churn_one(env_t *e, uint64_t *seed, size_t nlive, int turn)
+{
+  size_t pay = test_range(seed, 16, 2048);
+  gobj_new(e->ap, 1u << 30, 0, (uint32_t)pay);
+  if (turn) {
+    size_t i = test_range(seed, 0, nlive - 1);
+    e->slots[i] = gobj_new(e->ap, i + 1, 0, 4000);
+  }
+  return gobj_size(0, (uint32_t)pay);
+}
+
 static void check_slots(const env_t *e, size_t n, const char *cfg)
 {
   for (size_t i = 0; i < n; i++) {
@@ -62,16 +83,11 @@ START_TEST(test_fixed_stays_under_heap_size)
   static env_t e;
   env_open(&e, _i, args, nlive);
   uint64_t seed = test_seed(11);
-  for (size_t i = 0; i < nlive; i++)
-    e.slots[i] = gobj_new(e.ap, i + 1, 0, 4000);
+  fill_slots(&e, nlive);
   size_t garbage = (test_scale(256) < 64 ? 64 : test_scale(256)) * MB, made = 0, peak = 0;
   for (uint64_t n = 0; made < garbage; n++) {
-    size_t pay = test_range(&seed, 16, 2048);
-    gobj_new(e.ap, 1u << 30, 0, (uint32_t)pay);
-    made += gobj_size(0, (uint32_t)pay);
+    made += churn_one(&e, &seed, nlive, n % 64 == 0);
     if (n % 64 == 0) {
-      size_t i = test_range(&seed, 0, nlive - 1); /* live data turns over too */
-      e.slots[i] = gobj_new(e.ap, i + 1, 0, 4000);
       size_t c = committed(e.arena);
       peak = c > peak ? c : peak;
     }
@@ -135,8 +151,7 @@ START_TEST(test_adaptive_returns_memory)
                        KILN_ARG_SIZE("reserve", (size_t)1 << 31), KILN_ARGS_END};
   static env_t e;
   env_open(&e, _i, args, nlive);
-  for (size_t i = 0; i < nlive; i++)
-    e.slots[i] = gobj_new(e.ap, i + 1, 0, 4000);
+  fill_slots(&e, nlive);
   kiln_arena_collect(e.arena);
   size_t peak = committed(e.arena);
   size_t keep = nlive / 16;
@@ -204,8 +219,7 @@ static growable_run_t growable_run(int which, double growth)
                        KILN_ARG_SIZE("reserve", (size_t)1 << 31), KILN_ARGS_END};
   static env_t e;
   env_open(&e, which, args, nburst);
-  for (size_t i = 0; i < nburst; i++)
-    e.slots[i] = gobj_new(e.ap, i + 1, 0, 4000);
+  fill_slots(&e, nburst);
   kiln_arena_collect(e.arena);
   memset(e.slots + nlive, 0, (nburst - nlive) * sizeof *e.slots);
   kiln_arena_collect(e.arena);
@@ -214,12 +228,8 @@ static growable_run_t growable_run(int which, double growth)
   growable_run_t run = {0, 0, 0, 0};
   unsigned long long fulls0 = 0;
   for (uint64_t n = 0; made < garbage; n++) {
-    size_t pay = test_range(&seed, 16, 2048);
-    gobj_new(e.ap, 1u << 30, 0, (uint32_t)pay);
-    made += gobj_size(0, (uint32_t)pay);
+    made += churn_one(&e, &seed, nlive, n % 4 == 0);
     if (n % 4 == 0) {
-      size_t i = test_range(&seed, 0, nlive - 1); /* live data turns over too */
-      e.slots[i] = gobj_new(e.ap, i + 1, 0, 4000);
       if (made < garbage / 2) {
         fulls0 = astats(e.arena).collections - astats(e.arena).minor_collections;
         continue;
