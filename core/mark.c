@@ -119,7 +119,7 @@ static void copy_begin(marker_t *m, trace_t *trace)
   c->grey_cap = m->grey_cap;
   c->ngrey = 0;
   c->grey_overflow = 0;
-  c->marked = c->scanned = c->copied = c->aged = c->tenured = 0;
+  c->marked = c->scanned = c->copied = c->aged = c->tenured = c->helped = 0;
   c->objects = 0;
   c->root_scanned = 0;
   c->deferred = NULL;
