@@ -520,16 +520,7 @@ static void *evacuate(copy_t *cp, cseg_t *s, void *obj, trace_t *trace)
     mark_in_place(cp, s, obj, trace);
     return obj;
   }
-  void *copy = block + cp->header;
-  if (t != NULL) { /* a descriptor-format object, not a pad */
-    desc_copy_fwd(copy, obj, size);
-    desc_prefetch_refs(copy, t);
-  } else {
-    memcpy(block, (char *)obj - cp->header, size);
-    fmt_of(cp)->fwd(obj, copy);
-  }
-  if (cp->pool.arena->weak.count != 0)
-    weak_moved(cp->pool.arena, obj, copy);
+  void *copy = pool_move(&cp->pool, obj, block, size, t);
   count_live(cp, size);
   trace->copied += size;
   trace->objects++;

@@ -442,16 +442,7 @@ static kiln_res_t evacuate(gen_t *g, chunk_t *c, void **ref_io, trace_t *trace)
       pin(g, c, obj, trace);
     return KILN_OK;
   }
-  void *copy = (char *)block + g->header;
-  if (t != NULL) { /* a descriptor-format object, not a pad */
-    desc_copy_fwd(copy, obj, size);
-    desc_prefetch_refs(copy, t);
-  } else {
-    memcpy(block, (char *)obj - g->header, size);
-    fmt_of(g)->fwd(obj, copy);
-  }
-  if (g->pool.arena->weak.count != 0)
-    weak_moved(g->pool.arena, obj, copy);
+  void *copy = pool_move(&g->pool, obj, (char *)block, size, t);
   *ref_io = copy;
   trace->copied += size;
   desc_grey(trace, into, copy);

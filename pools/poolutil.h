@@ -161,6 +161,27 @@ static inline void desc_prefetch_refs(const uint64_t *o, const struct kiln_type_
     __builtin_prefetch(fixed[t->refs != NULL ? t->refs[i] : i]);
 }
 
+/* Move obj, an object of pool of size bytes (its header included), to
+   block and leave its forwarding marker: inline for a descriptor-format
+   object (t: its type), else by memcpy and the format's fwd. The weak
+   tables learn of the move. Returns the copy's client pointer. */
+static inline void *pool_move(pool_t pool, void *obj, char *block, size_t size,
+                              const struct kiln_type_s *t)
+{
+  const kiln_format_t *f = &pool->fmt->f;
+  void *copy = block + f->header_size;
+  if (t != NULL) {
+    desc_copy_fwd(copy, obj, size);
+    desc_prefetch_refs(copy, t);
+  } else {
+    memcpy(block, (char *)obj - f->header_size, size);
+    f->fwd(obj, copy);
+  }
+  if (pool->arena->weak.count != 0)
+    weak_moved(pool->arena, obj, copy);
+  return copy;
+}
+
 /* The copies a descriptor-format copy pool's copy_scan_obj scans itself,
    depth first, before it returns to the drain: copies into that pool made
    by the inline path while it scans (copy.c), found through the pool's
